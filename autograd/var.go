@@ -1,0 +1,82 @@
+package autograd
+
+import (
+	"fmt"
+
+	"github.com/shoshin-ml/shoshin/tensor"
+)
+
+// Var is a node of the computation graph: a value, the gradient accumulated
+// into it by Backward, and the operation that produced it.
+//
+// Leaves are made with NewVar (trainable) or Constant (not trainable). Every
+// op returns a new Var that remembers its inputs while any of them requires
+// a gradient; Backward walks those links once and then releases them.
+type Var struct {
+	value        *tensor.Tensor
+	grad         *tensor.Tensor
+	node         *node
+	requiresGrad bool
+	// inference marks a Var produced in no-grad mode: ops on it record
+	// nothing, whatever their other inputs require.
+	inference bool
+	// arena, when set on an inference Var, supplies output buffers.
+	arena *Arena
+}
+
+// NewVar returns a leaf Var that requires a gradient (a trainable value).
+func NewVar(t *tensor.Tensor) *Var { return &Var{value: t, requiresGrad: true} }
+
+// Constant returns a leaf Var that does not require a gradient, such as a
+// batch of inputs or targets.
+func Constant(t *tensor.Tensor) *Var { return &Var{value: t} }
+
+// Value returns the Var's value.
+func (v *Var) Value() *tensor.Tensor { return v.value }
+
+// Grad returns the gradient accumulated by Backward, or nil when none has
+// been computed since the last ZeroGrad.
+func (v *Var) Grad() *tensor.Tensor { return v.grad }
+
+// Shape is shorthand for v.Value().Shape().
+func (v *Var) Shape() []int { return v.value.Shape() }
+
+// RequiresGrad reports whether gradients flow into v.
+func (v *Var) RequiresGrad() bool { return v.requiresGrad }
+
+// SetRequiresGrad marks a leaf as trainable or frozen. It panics when called
+// on the output of an op.
+func (v *Var) SetRequiresGrad(b bool) {
+	if v.node != nil {
+		panic("autograd.SetRequiresGrad: not a leaf Var")
+	}
+	v.requiresGrad = b
+}
+
+// SetValue replaces the value of a leaf Var (used when loading weights). The
+// shape must match.
+func (v *Var) SetValue(t *tensor.Tensor) {
+	if !tensor.SameShape(v.value, t) {
+		panic(fmt.Sprintf("autograd.SetValue: shape %v does not match %v", t.Shape(), v.value.Shape()))
+	}
+	v.value = t
+}
+
+// ZeroGrad drops the accumulated gradient. The next Backward starts from
+// zero.
+func (v *Var) ZeroGrad() {
+	if v.grad != nil {
+		clear(v.grad.Data())
+	}
+}
+
+// Detach returns a Constant sharing v's value, cut from the graph.
+func (v *Var) Detach() *Var { return &Var{value: v.value, inference: v.inference, arena: v.arena} }
+
+// IsLeaf reports whether v was created directly rather than by an op.
+func (v *Var) IsLeaf() bool { return v.node == nil }
+
+// String describes the Var.
+func (v *Var) String() string {
+	return fmt.Sprintf("Var(requiresGrad=%v) %v", v.requiresGrad, v.value)
+}
