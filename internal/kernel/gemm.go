@@ -1,44 +1,355 @@
 package kernel
 
+//go:generate go run ./gen -out .
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/shoshin-ml/shoshin/internal/parallel"
+)
+
+// microKernel computes one mr×nr tile: C = alpha·A·B + beta·C over k steps.
+// Row r of A at step p is at a[r·rsA + p·csA]; the nr values of B at step p
+// are contiguous from b[p·csB]; row r of C starts at c[r·ldc]. All strides
+// count elements. When beta is zero C is written without being read.
+type microKernel func(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32)
+
+// gemmImpl is one GEMM implementation: a micro-kernel, its tile and the
+// cache blocking that suits it.
+type gemmImpl struct {
+	name       string
+	mr, nr     int
+	kern       microKernel
+	kc, mc, nc int
+}
+
+// portableImpl is the pure-Go implementation, available everywhere.
+var portableImpl = &gemmImpl{name: "go4x4", mr: 4, nr: 4, kern: kernGo4x4, kc: 256, mc: 64, nc: 1024}
+
+// Packing policies; packMode is changed only by tests and benchmarks.
+const (
+	packAuto = iota
+	packNever
+	packAlways
+)
+
+var packMode = packAuto
+
+// gemmParallelFlops is the work (m·n·k) below which GEMM stays on the
+// caller's goroutine.
+const gemmParallelFlops = 1 << 19
+
 // Gemm computes C = alpha·op(A)·op(B) + beta·C for row-major matrices, where
 // op(X) is X or its transpose. op(A) is m×k, op(B) is k×n and C is m×n; lda,
 // ldb and ldc are the row strides of A, B and C as stored. When beta is zero,
-// C is overwritten without being read (NaNs in C do not propagate).
+// C is overwritten without being read (NaNs in C do not propagate). Gemm
+// panics when a dimension is negative, a stride is too small or a slice is
+// too short.
 func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	gemmRef(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemmWith(active, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
-// gemmRef is the straightforward reference GEMM.
-func gemmRef(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	for i := 0; i < m; i++ {
-		ci := c[i*ldc : i*ldc+n]
-		if beta == 0 {
-			clear(ci)
-		} else if beta != 1 {
-			for j := range ci {
-				ci[j] *= beta
+// GemmImpl returns the name of the micro-kernel Gemm uses on this machine.
+func GemmImpl() string { return active.name }
+
+func checkMat(name string, x []float32, rows, cols, ld int) {
+	if ld < max(cols, 1) {
+		panic(fmt.Sprintf("kernel.Gemm: ld%s = %d is smaller than the %d columns of %s", name, ld, cols, name))
+	}
+	if rows > 0 && cols > 0 && len(x) < (rows-1)*ld+cols {
+		panic(fmt.Sprintf("kernel.Gemm: %s holds %d elements, need %d for %d×%d with stride %d", name, len(x), (rows-1)*ld+cols, rows, cols, ld))
+	}
+}
+
+func gemmWith(im *gemmImpl, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("kernel.Gemm: negative dimension m=%d n=%d k=%d", m, n, k))
+	}
+	// Element (i, p) of op(A) is a[i·rsA + p·csA]; (p, j) of op(B) is
+	// b[p·rsB + j·csB].
+	rsA, csA, rsB, csB := lda, 1, ldb, 1
+	if transA {
+		checkMat("A", a, k, m, lda)
+		rsA, csA = 1, lda
+	} else {
+		checkMat("A", a, m, k, lda)
+	}
+	if transB {
+		checkMat("B", b, n, k, ldb)
+		rsB, csB = 1, ldb
+	} else {
+		checkMat("B", b, k, n, ldb)
+	}
+	checkMat("C", c, m, n, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if alpha == 0 || k == 0 {
+		for i := 0; i < m; i++ {
+			row := c[i*ldc : i*ldc+n]
+			if beta == 0 {
+				clear(row)
+			} else if beta != 1 {
+				scalePortable(beta, row)
 			}
 		}
-		for p := 0; p < k; p++ {
-			var av float32
-			if transA {
-				av = a[p*lda+i]
-			} else {
-				av = a[i*lda+p]
+		return
+	}
+	g := gemmPlan{im: im, m: m, n: n, k: k, alpha: alpha, beta: beta,
+		a: a, rsA: rsA, csA: csA, b: b, rsB: rsB, csB: csB, c: c, ldc: ldc}
+	g.run()
+}
+
+// gemmPlan holds one GEMM call while it runs through the blocked loops.
+type gemmPlan struct {
+	im          *gemmImpl
+	m, n, k     int
+	alpha, beta float32
+	a           []float32
+	rsA, csA    int
+	b           []float32
+	rsB, csB    int
+	c           []float32
+	ldc         int
+	packA       bool
+	packB       bool
+	workers     int
+}
+
+// run chooses packing and threading and walks the Goto/BLIS loops: jc over
+// column blocks, pc over k blocks (B block packed once and shared), then a
+// parallel split over row panels (or column panels when there are few rows),
+// each worker walking ic over mc rows (A block packed per worker), jr over
+// NR panels and ir over MR panels.
+func (g *gemmPlan) run() {
+	im := g.im
+	m, n, k := g.m, g.n, g.k
+	// B is read in place when it is row-major and small enough that packing
+	// would not pay: its rows then feed the micro-kernel directly. A is read
+	// in place (any layout) unless it is reused across many column panels.
+	small := m*n*k <= 128*128*128 || m <= 4*im.mr || n <= 2*im.nr
+	switch packMode {
+	case packNever:
+		small = true
+	case packAlways:
+		small = false
+	}
+	g.packB = g.csB != 1 || !small
+	g.packA = !small
+	g.workers = 1
+	if m*n*k >= gemmParallelFlops {
+		g.workers = parallel.Workers()
+	}
+	kc, nc := im.kc, im.nc
+	// Balance k blocks: no tiny last block.
+	if nkb := (k + kc - 1) / kc; nkb > 1 {
+		kc = (k + nkb - 1) / nkb
+	}
+	bbuf := getBuf(min(kc, k) * roundUp(min(nc, n), im.nr))
+	defer putBuf(bbuf)
+	for jc := 0; jc < n; jc += nc {
+		nb := min(nc, n-jc)
+		nbp := (nb + im.nr - 1) / im.nr // column panels
+		for pc := 0; pc < k; pc += kc {
+			kb := min(kc, k-pc)
+			beta := g.beta
+			if pc > 0 {
+				beta = 1
 			}
-			av *= alpha
-			if av == 0 {
-				continue
+			bp := bbuf.s
+			if g.packB {
+				g.packBPanels(bp, pc, kb, jc, nb, 0, nbp)
+			} else if nb%im.nr != 0 {
+				// Only the ragged last panel needs zero padding.
+				g.packBPanels(bp, pc, kb, jc, nb, nbp-1, nbp)
 			}
-			if transB {
-				for j := range ci {
-					ci[j] += av * b[j*ldb+p]
-				}
+			mp := (g.m + im.mr - 1) / im.mr // row panels
+			blk := blockTask{g: g, bp: bp, pc: pc, kb: kb, jc: jc, nb: nb, beta: beta}
+			switch {
+			case g.workers <= 1:
+				blk.do(0, mp, 0, nbp)
+			case mp >= 2*g.workers || mp >= nbp:
+				parallel.For(mp, 1, func(lo, hi int) { blk.do(lo, hi, 0, nbp) })
+			default:
+				parallel.For(nbp, 1, func(lo, hi int) { blk.do(0, mp, lo, hi) })
+			}
+		}
+	}
+}
+
+// packBPanels packs column panels [p0, p1) of the kb×nb block of op(B) at
+// (pc, jc) into bp, panel q at bp[q·kb·nr:], zero-padding the last one. Large
+// blocks are packed in parallel.
+func (g *gemmPlan) packBPanels(bp []float32, pc, kb, jc, nb, p0, p1 int) {
+	nr := g.im.nr
+	pack := func(lo, hi int) {
+		for q := lo; q < hi; q++ {
+			j0 := q * nr
+			w := min(nr, nb-j0)
+			packPanel(bp[q*kb*nr:(q+1)*kb*nr], g.b, (pc)*g.rsB+(jc+j0)*g.csB, g.rsB, g.csB, kb, w, nr)
+		}
+	}
+	if g.workers > 1 && (p1-p0)*kb*nr >= 1<<15 {
+		parallel.For(p1-p0, 1, func(lo, hi int) { pack(p0+lo, p0+hi) })
+	} else {
+		pack(p0, p1)
+	}
+}
+
+// blockTask is the work below the pc loop for one k block.
+type blockTask struct {
+	g      *gemmPlan
+	bp     []float32
+	pc, kb int
+	jc, nb int
+	beta   float32
+}
+
+// do computes C rows in row panels [r0, r1) and columns in column panels
+// [q0, q1) of the current column block.
+func (t *blockTask) do(r0, r1, q0, q1 int) {
+	g, im := t.g, t.g.im
+	mr, nr, kb := im.mr, im.nr, t.kb
+	mc := max(im.mc/mr, 1)
+	abuf := getBuf(mc*mr*kb + mr*nr)
+	defer putBuf(abuf)
+	ap, scratch := abuf.s[:mc*mr*kb], abuf.s[mc*mr*kb:]
+	for ic := r0; ic < r1; ic += mc {
+		icEnd := min(ic+mc, r1)
+		rowLo := ic * mr
+		mb := min(icEnd*mr, g.m) - rowLo
+		if g.packA {
+			for q := 0; q < icEnd-ic; q++ {
+				i0 := rowLo + q*mr
+				packPanel(ap[q*kb*mr:(q+1)*kb*mr], g.a, i0*g.rsA+t.pc*g.csA, g.csA, g.rsA, kb, min(mr, g.m-i0), mr)
+			}
+		} else if last := icEnd - ic - 1; (rowLo+(last+1)*mr) > g.m {
+			// Pad the ragged last row panel.
+			i0 := rowLo + last*mr
+			packPanel(ap[last*kb*mr:(last+1)*kb*mr], g.a, i0*g.rsA+t.pc*g.csA, g.csA, g.rsA, kb, g.m-i0, mr)
+		}
+		for q := q0; q < q1; q++ {
+			j0 := q * nr
+			w := min(nr, t.nb-j0)
+			var bptr *float32
+			csB := nr
+			if g.packB || w < nr {
+				bptr = &t.bp[q*kb*nr]
 			} else {
-				bp := b[p*ldb : p*ldb+n]
-				for j := range ci {
-					ci[j] += av * bp[j]
+				bptr = &g.b[t.pc*g.rsB+t.jc+j0]
+				csB = g.rsB
+			}
+			for ir := 0; ir < mb; ir += mr {
+				h := min(mr, mb-ir)
+				var aptr *float32
+				rs, cs := 1, mr
+				if g.packA || h < mr {
+					aptr = &ap[(ir/mr)*kb*mr]
+				} else {
+					i := rowLo + ir
+					aptr = &g.a[i*g.rsA+t.pc*g.csA]
+					rs, cs = g.rsA, g.csA
 				}
+				ci := (rowLo+ir)*g.ldc + t.jc + j0
+				if h == mr && w == nr {
+					im.kern(kb, aptr, rs, cs, bptr, csB, &g.c[ci], g.ldc, g.alpha, t.beta)
+					continue
+				}
+				im.kern(kb, aptr, rs, cs, bptr, csB, &scratch[0], nr, g.alpha, 0)
+				mergeTile(g.c[ci:], g.ldc, scratch, nr, h, w, t.beta)
+			}
+		}
+	}
+}
+
+// mergeTile writes the h×w corner of a scratch tile into C: C = s + beta·C.
+func mergeTile(c []float32, ldc int, s []float32, lds, h, w int, beta float32) {
+	for r := 0; r < h; r++ {
+		cr := c[r*ldc : r*ldc+w]
+		sr := s[r*lds : r*lds+w]
+		if beta == 0 {
+			copy(cr, sr)
+			continue
+		}
+		for j, v := range sr {
+			cr[j] = v + beta*cr[j]
+		}
+	}
+}
+
+// packPanel copies a kb×w slab (element (p, j) at x[off + p·sp + j·sj]) into
+// dst as kb rows of width nr, dst[p·nr + j], zero-filling columns w..nr-1.
+func packPanel(dst, x []float32, off, sp, sj, kb, w, nr int) {
+	dst = dst[:kb*nr]
+	if w < nr {
+		clear(dst)
+	}
+	switch {
+	case sj == 1:
+		for p := 0; p < kb; p++ {
+			copy(dst[p*nr:p*nr+w], x[off+p*sp:off+p*sp+w])
+		}
+	case sp == 1:
+		for j := 0; j < w; j++ {
+			src := x[off+j*sj : off+j*sj+kb]
+			d := dst[j:]
+			for p, v := range src {
+				d[p*nr] = v
+			}
+		}
+	default:
+		for p := 0; p < kb; p++ {
+			for j := 0; j < w; j++ {
+				dst[p*nr+j] = x[off+p*sp+j*sj]
+			}
+		}
+	}
+}
+
+func roundUp(x, m int) int { return (x + m - 1) / m * m }
+
+// kernGo4x4 is the portable micro-kernel.
+func kernGo4x4(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32) {
+	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
+	pa, pb := unsafe.Pointer(a), unsafe.Pointer(b)
+	ra := uintptr(rsA) * 4
+	for p := 0; p < k; p++ {
+		ap := unsafe.Add(pa, p*csA*4)
+		bv := (*[4]float32)(unsafe.Add(pb, p*csB*4))
+		a0 := *(*float32)(ap)
+		a1 := *(*float32)(unsafe.Add(ap, ra))
+		a2 := *(*float32)(unsafe.Add(ap, 2*ra))
+		a3 := *(*float32)(unsafe.Add(ap, 3*ra))
+		b0, b1, b2, b3 := bv[0], bv[1], bv[2], bv[3]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		c20 += a2 * b0
+		c21 += a2 * b1
+		c22 += a2 * b2
+		c23 += a2 * b3
+		c30 += a3 * b0
+		c31 += a3 * b1
+		c32 += a3 * b2
+		c33 += a3 * b3
+	}
+	rows := [4][4]float32{{c00, c01, c02, c03}, {c10, c11, c12, c13}, {c20, c21, c22, c23}, {c30, c31, c32, c33}}
+	pc := unsafe.Pointer(c)
+	for r := range rows {
+		cr := (*[4]float32)(unsafe.Add(pc, r*ldc*4))
+		if beta == 0 {
+			for j := range cr {
+				cr[j] = alpha * rows[r][j]
+			}
+		} else {
+			for j := range cr {
+				cr[j] = alpha*rows[r][j] + beta*cr[j]
 			}
 		}
 	}

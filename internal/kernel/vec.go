@@ -1,84 +1,81 @@
 package kernel
 
-import "github.com/chewxy/math32"
+import "github.com/shoshin-ml/shoshin/internal/parallel"
+
+// Element-wise kernels longer than this many floats are split across the
+// worker pool.
+const (
+	parallelElems    = 1 << 16
+	parallelExpElems = 1 << 13
+)
 
 // Axpy computes y += alpha·x. len(y) must be at least len(x).
 func Axpy(alpha float32, x, y []float32) {
 	y = y[:len(x)]
-	for i, v := range x {
-		y[i] += alpha * v
+	if len(x) >= parallelElems {
+		parallel.For(len(x), parallelElems/2, func(lo, hi int) { axpy(alpha, x[lo:hi], y[lo:hi]) })
+		return
 	}
+	axpy(alpha, x, y)
 }
 
 // Scale computes x *= alpha.
 func Scale(alpha float32, x []float32) {
-	for i := range x {
-		x[i] *= alpha
+	if len(x) >= parallelElems {
+		parallel.For(len(x), parallelElems/2, func(lo, hi int) { scale(alpha, x[lo:hi]) })
+		return
 	}
+	scale(alpha, x)
 }
 
 // Dot returns the inner product of x and y[:len(x)].
-func Dot(x, y []float32) float32 {
-	y = y[:len(x)]
-	var s float32
-	for i, v := range x {
-		s += v * y[i]
-	}
-	return s
-}
+func Dot(x, y []float32) float32 { return dot(x, y[:len(x)]) }
 
 // Sum returns the sum of x.
-func Sum(x []float32) float32 {
-	var s float32
-	for _, v := range x {
-		s += v
-	}
-	return s
-}
+func Sum(x []float32) float32 { return sum(x) }
 
-// Max returns the largest element of x, or -Inf when x is empty.
-func Max(x []float32) float32 {
-	m := math32.Inf(-1)
-	for _, v := range x {
-		if v > m {
-			m = v
-		}
-	}
-	return m
-}
+// Max returns the largest element of x, or -Inf when x is empty. NaN
+// elements are ignored.
+func Max(x []float32) float32 { return maxOf(x) }
 
 // Add computes dst = a + b element-wise over len(dst) elements.
 func Add(dst, a, b []float32) {
 	a, b = a[:len(dst)], b[:len(dst)]
-	for i := range dst {
-		dst[i] = a[i] + b[i]
+	if len(dst) >= parallelElems {
+		parallel.For(len(dst), parallelElems/2, func(lo, hi int) { add(dst[lo:hi], a[lo:hi], b[lo:hi]) })
+		return
 	}
+	add(dst, a, b)
 }
 
 // Mul computes dst = a · b element-wise over len(dst) elements.
 func Mul(dst, a, b []float32) {
 	a, b = a[:len(dst)], b[:len(dst)]
-	for i := range dst {
-		dst[i] = a[i] * b[i]
+	if len(dst) >= parallelElems {
+		parallel.For(len(dst), parallelElems/2, func(lo, hi int) { mul(dst[lo:hi], a[lo:hi], b[lo:hi]) })
+		return
 	}
+	mul(dst, a, b)
 }
 
-// Relu computes dst = max(x, 0) over len(dst) elements.
+// Relu computes dst = max(x, 0) over len(dst) elements; NaN maps to 0.
 func Relu(dst, x []float32) {
 	x = x[:len(dst)]
-	for i, v := range x {
-		if v > 0 {
-			dst[i] = v
-		} else {
-			dst[i] = 0
-		}
+	if len(dst) >= parallelElems {
+		parallel.For(len(dst), parallelElems/2, func(lo, hi int) { relu(dst[lo:hi], x[lo:hi]) })
+		return
 	}
+	relu(dst, x)
 }
 
-// Exp computes dst = exp(x) over len(dst) elements.
+// Exp computes dst = exp(x) over len(dst) elements, within a few ulp of the
+// correctly rounded result; it overflows to +Inf above about 88.72, flushes
+// to 0 below about -103.97, and keeps NaN.
 func Exp(dst, x []float32) {
 	x = x[:len(dst)]
-	for i, v := range x {
-		dst[i] = math32.Exp(v)
+	if len(dst) >= parallelExpElems {
+		parallel.For(len(dst), parallelExpElems/2, func(lo, hi int) { exp(dst[lo:hi], x[lo:hi]) })
+		return
 	}
+	exp(dst, x)
 }

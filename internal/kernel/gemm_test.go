@@ -1,0 +1,207 @@
+package kernel
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// gemmCase is one GEMM problem with its operands laid out in memory.
+type gemmCase struct {
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	a, b, c        []float32
+	lda, ldb, ldc  int
+}
+
+func newGemmCase(rng *rand.Rand, transA, transB bool, m, n, k, pad int, alpha, beta float32) *gemmCase {
+	g := &gemmCase{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta}
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	g.lda, g.ldb, g.ldc = ac+pad, bc+pad, n+pad
+	g.a = randSlice(rng, (ar-1)*g.lda+ac)
+	g.b = randSlice(rng, (br-1)*g.ldb+bc)
+	g.c = randSlice(rng, (m-1)*g.ldc+n)
+	if beta == 0 {
+		for i := range g.c {
+			g.c[i] = float32(math.NaN())
+		}
+	}
+	return g
+}
+
+func randSlice(rng *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = rng.Float32()*2 - 1
+	}
+	return s
+}
+
+func (g *gemmCase) elemA(i, p int) float32 {
+	if g.transA {
+		return g.a[p*g.lda+i]
+	}
+	return g.a[i*g.lda+p]
+}
+
+func (g *gemmCase) elemB(p, j int) float32 {
+	if g.transB {
+		return g.b[j*g.ldb+p]
+	}
+	return g.b[p*g.ldb+j]
+}
+
+// check runs gemm on a copy of C and compares it with a float64 triple loop,
+// allowing a rounding error proportional to k and the magnitudes involved.
+// Padding between rows of C must be left untouched.
+func (g *gemmCase) check(t testing.TB, name string, gemm func(c []float32)) {
+	got := append([]float32(nil), g.c...)
+	gemm(got)
+	for i := 0; i < g.m; i++ {
+		for j := 0; j < g.n; j++ {
+			var s, mag float64
+			for p := 0; p < g.k; p++ {
+				v := float64(g.elemA(i, p)) * float64(g.elemB(p, j))
+				s += v
+				mag += math.Abs(v)
+			}
+			want := float64(g.alpha) * s
+			mag *= math.Abs(float64(g.alpha))
+			if g.beta != 0 {
+				cv := float64(g.c[i*g.ldc+j])
+				want += float64(g.beta) * cv
+				mag += math.Abs(float64(g.beta) * cv)
+			}
+			v := float64(got[i*g.ldc+j])
+			if math.Abs(v-want) > 1e-6*float64(g.k+4)*(mag+1e-30) || math.IsNaN(v) {
+				t.Fatalf("%s: %s C[%d,%d] = %g, want %g", name, g, i, j, v, want)
+			}
+		}
+		for j := g.n; j < g.ldc && i*g.ldc+j < len(got); j++ {
+			if math.Float32bits(got[i*g.ldc+j]) != math.Float32bits(g.c[i*g.ldc+j]) {
+				t.Fatalf("%s: %s wrote padding C[%d,%d]", name, g, i, j)
+			}
+		}
+	}
+}
+
+func (g *gemmCase) String() string {
+	return fmt.Sprintf("transA=%v transB=%v m=%d n=%d k=%d alpha=%g beta=%g lda=%d ldb=%d ldc=%d",
+		g.transA, g.transB, g.m, g.n, g.k, g.alpha, g.beta, g.lda, g.ldb, g.ldc)
+}
+
+// checkAll checks g with every implementation and packing policy.
+func (g *gemmCase) checkAll(t testing.TB) {
+	for _, im := range gemmImpls() {
+		for _, mode := range []int{packAuto, packNever, packAlways} {
+			packMode = mode
+			g.check(t, fmt.Sprintf("%s/pack%d", im.name, mode), func(c []float32) {
+				gemmWith(im, g.transA, g.transB, g.m, g.n, g.k, g.alpha, g.a, g.lda, g.b, g.ldb, g.beta, c, g.ldc)
+			})
+		}
+	}
+	packMode = packAuto
+}
+
+var transCombos = [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}}
+
+func TestGemmSweepSmall(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	others := []int{1, 7, 16, 33, 40}
+	for _, tr := range transCombos {
+		for d := 1; d <= 40; d++ {
+			for i, o := range others {
+				k := []int{1, 5, 17, 40, 3}[i]
+				pad := d % 3
+				newGemmCase(rng, tr[0], tr[1], d, o, k, pad, 1, 0).checkAll(t)  // m sweep
+				newGemmCase(rng, tr[0], tr[1], o, d, k, pad, 0.5, 2).checkAll(t) // n sweep
+				newGemmCase(rng, tr[0], tr[1], o, 40-o+1, d, pad, -1.5, 1).checkAll(t)
+			}
+		}
+	}
+}
+
+func TestGemmLarge(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	shapes := [][3]int{{127, 128, 129}, {128, 128, 128}, {129, 127, 257}, {511, 33, 300}, {1000, 65, 29}, {37, 1000, 511}, {64, 784, 128}, {200, 100, 1000}}
+	if testing.Short() {
+		shapes = shapes[:3]
+	}
+	for i, s := range shapes {
+		tr := transCombos[i%4]
+		for _, ab := range [][2]float32{{1, 0}, {0.5, -2}} {
+			newGemmCase(rng, tr[0], tr[1], s[0], s[1], s[2], i%2*5, ab[0], ab[1]).checkAll(t)
+		}
+	}
+}
+
+func TestGemmAlphaZeroAndEmpty(t *testing.T) {
+	c := []float32{1, 2, 3, float32(math.NaN())}
+	Gemm(false, false, 2, 2, 3, 0, make([]float32, 6), 3, make([]float32, 6), 2, 2, c, 2)
+	require.Equal(t, []float32{2, 4, 6}, c[:3])
+	require.True(t, math.IsNaN(float64(c[3])))
+	Gemm(false, false, 2, 2, 0, 1, nil, 1, nil, 2, 0, c, 2)
+	require.Equal(t, []float32{0, 0, 0, 0}, c)
+	Gemm(false, false, 0, 0, 5, 1, nil, 5, nil, 1, 0, nil, 1) // nothing to do
+}
+
+func TestGemmPanics(t *testing.T) {
+	a := make([]float32, 6)
+	require.PanicsWithValue(t, "kernel.Gemm: ldA = 2 is smaller than the 3 columns of A", func() {
+		Gemm(false, false, 2, 2, 3, 1, a, 2, a, 2, 0, a, 2)
+	})
+	require.Panics(t, func() { Gemm(false, false, 2, 2, 3, 1, a[:5], 3, a, 2, 0, a, 2) })
+	require.Panics(t, func() { Gemm(false, false, -1, 2, 3, 1, a, 3, a, 2, 0, a, 2) })
+}
+
+func TestGemmConcurrent(t *testing.T) {
+	var wg sync.WaitGroup
+	errs := make(chan string, 16)
+	for w := range 12 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 9))
+			for it := range 3 {
+				tr := transCombos[(w+it)%4]
+				g := newGemmCase(rng, tr[0], tr[1], 90+w, 100, 70+it, 1, 1, 0)
+				ok := t.Run("", func(t *testing.T) {
+					g.check(t, "Gemm", func(c []float32) {
+						Gemm(g.transA, g.transB, g.m, g.n, g.k, g.alpha, g.a, g.lda, g.b, g.ldb, g.beta, c, g.ldc)
+					})
+				})
+				if !ok {
+					errs <- g.String()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}
+
+func FuzzGemm(f *testing.F) {
+	f.Add(uint8(5), uint8(7), uint8(3), false, true, uint8(1), uint64(1))
+	f.Add(uint8(40), uint8(33), uint8(64), true, false, uint8(0), uint64(2))
+	f.Fuzz(func(t *testing.T, m, n, k uint8, transA, transB bool, pad uint8, seed uint64) {
+		rng := rand.New(rand.NewPCG(seed, 0))
+		mm, nn, kk := int(m%80)+1, int(n%80)+1, int(k%80)+1
+		beta := []float32{0, 1, 0.5}[seed%3]
+		newGemmCase(rng, transA, transB, mm, nn, kk, int(pad%4), 1.25, beta).checkAll(t)
+	})
+}
