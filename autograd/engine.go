@@ -1,6 +1,8 @@
 package autograd
 
 import (
+	"fmt"
+
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
@@ -10,4 +12,166 @@ type node struct {
 	op       string
 	inputs   []*Var
 	backward func(g *tensor.Tensor) []*tensor.Tensor
+}
+
+// needsGrad reports whether an op over inputs must be recorded: some input
+// requires a gradient and none is in inference mode.
+func needsGrad(inputs ...*Var) bool {
+	rec := false
+	for _, v := range inputs {
+		if v.inference {
+			return false
+		}
+		rec = rec || v.requiresGrad
+	}
+	return rec
+}
+
+// arenaOf returns the first arena carried by inputs, or nil.
+func arenaOf(inputs ...*Var) *Arena {
+	for _, v := range inputs {
+		if v.arena != nil {
+			return v.arena
+		}
+	}
+	return nil
+}
+
+// alloc returns a tensor of the given shape for an op's output: from the
+// inputs' arena in inference mode, freshly allocated (zeroed) otherwise. The
+// op must overwrite every element.
+func alloc(shape []int, inputs ...*Var) *tensor.Tensor {
+	if a := arenaOf(inputs...); a != nil {
+		return a.tensor(shape)
+	}
+	return tensor.Zeros(shape...)
+}
+
+// wrap makes the output Var of an op whose value is t, inheriting inference
+// mode and arena from inputs. The caller attaches a node with record when
+// out.requiresGrad is true.
+func wrap(t *tensor.Tensor, inputs ...*Var) *Var {
+	var out *Var
+	if a := arenaOf(inputs...); a != nil {
+		out = a.variable()
+		out.value = t
+	} else {
+		out = &Var{value: t}
+	}
+	for _, v := range inputs {
+		if v.inference {
+			out.inference = true
+		}
+	}
+	out.requiresGrad = !out.inference && needsGrad(inputs...)
+	out.arena = arenaOf(inputs...)
+	return out
+}
+
+// record attaches the op that produced out. backward receives the gradient
+// of out and returns one gradient per input (nil for inputs that do not need
+// one); it must not modify its argument and may return it unchanged.
+func (v *Var) record(op string, backward func(g *tensor.Tensor) []*tensor.Tensor, inputs ...*Var) *Var {
+	if !v.requiresGrad {
+		return v
+	}
+	v.node = &node{op: op, inputs: append([]*Var(nil), inputs...), backward: backward}
+	return v
+}
+
+// Backward computes the gradient of v, which must hold a single value (a
+// loss), with respect to every Var it depends on that requires a gradient,
+// and accumulates it into their Grad. The graph's intermediates are released
+// afterwards, so Backward may be called only once per forward pass.
+func (v *Var) Backward() {
+	if v.value.Size() != 1 {
+		panic(fmt.Sprintf("autograd.Backward: output has shape %v; use BackwardWith for a non-scalar output", v.value.Shape()))
+	}
+	v.BackwardWith(tensor.Full(1, v.value.Shape()...))
+}
+
+// BackwardWith runs backpropagation from v seeded with grad, the gradient of
+// some scalar with respect to v (same shape as v).
+func (v *Var) BackwardWith(grad *tensor.Tensor) {
+	if !tensor.SameShape(grad, v.value) {
+		panic(fmt.Sprintf("autograd.BackwardWith: gradient shape %v does not match output shape %v", grad.Shape(), v.value.Shape()))
+	}
+	if v.freed {
+		panic("autograd.Backward: the graph behind this Var was already released by an earlier Backward")
+	}
+	if !v.requiresGrad {
+		panic("autograd.Backward: the output does not depend on any Var that requires a gradient")
+	}
+	order := topoSort(v)
+	pending := make(map[*Var]*tensor.Tensor, len(order))
+	pending[v] = grad
+	for i := len(order) - 1; i >= 0; i-- {
+		n := order[i]
+		g := pending[n]
+		delete(pending, n)
+		if n.node == nil {
+			if g != nil {
+				n.accumulate(g)
+			}
+			continue
+		}
+		if g != nil {
+			grads := n.node.backward(g)
+			for j, in := range n.node.inputs {
+				if j >= len(grads) || grads[j] == nil || !in.requiresGrad {
+					continue
+				}
+				gj := grads[j]
+				if !tensor.SameShape(gj, in.value) {
+					panic(fmt.Sprintf("autograd: backward of %s returned gradient of shape %v for input %d of shape %v", n.node.op, gj.Shape(), j, in.value.Shape()))
+				}
+				if prev, ok := pending[in]; ok {
+					pending[in] = tensor.Add(prev, gj)
+				} else {
+					pending[in] = gj
+				}
+			}
+		}
+		// Release the op so its inputs and saved tensors can be collected.
+		n.node = nil
+		n.freed = true
+	}
+}
+
+// accumulate adds g into a leaf's gradient, owning a private buffer so that
+// later accumulations can work in place.
+func (v *Var) accumulate(g *tensor.Tensor) {
+	if v.grad == nil {
+		v.grad = g.Clone()
+		return
+	}
+	tensor.AddInPlace(v.grad, g)
+}
+
+// topoSort returns the Vars reachable from root that require a gradient,
+// ordered so that every Var comes after all of its inputs.
+func topoSort(root *Var) []*Var {
+	var order []*Var
+	visited := make(map[*Var]bool)
+	type frame struct {
+		v    *Var
+		next int
+	}
+	stack := []frame{{v: root}}
+	visited[root] = true
+	for len(stack) > 0 {
+		top := &stack[len(stack)-1]
+		if top.v.node != nil && top.next < len(top.v.node.inputs) {
+			in := top.v.node.inputs[top.next]
+			top.next++
+			if in.requiresGrad && !visited[in] {
+				visited[in] = true
+				stack = append(stack, frame{v: in})
+			}
+			continue
+		}
+		order = append(order, top.v)
+		stack = stack[:len(stack)-1]
+	}
+	return order
 }

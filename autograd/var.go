@@ -22,6 +22,8 @@ type Var struct {
 	inference bool
 	// arena, when set on an inference Var, supplies output buffers.
 	arena *Arena
+	// freed marks an op output whose graph Backward has released.
+	freed bool
 }
 
 // NewVar returns a leaf Var that requires a gradient (a trainable value).
@@ -34,8 +36,8 @@ func Constant(t *tensor.Tensor) *Var { return &Var{value: t} }
 // Value returns the Var's value.
 func (v *Var) Value() *tensor.Tensor { return v.value }
 
-// Grad returns the gradient accumulated by Backward, or nil when none has
-// been computed since the last ZeroGrad.
+// Grad returns the gradient accumulated by Backward, or nil when Backward
+// has never reached v.
 func (v *Var) Grad() *tensor.Tensor { return v.grad }
 
 // Shape is shorthand for v.Value().Shape().
@@ -47,7 +49,7 @@ func (v *Var) RequiresGrad() bool { return v.requiresGrad }
 // SetRequiresGrad marks a leaf as trainable or frozen. It panics when called
 // on the output of an op.
 func (v *Var) SetRequiresGrad(b bool) {
-	if v.node != nil {
+	if !v.IsLeaf() {
 		panic("autograd.SetRequiresGrad: not a leaf Var")
 	}
 	v.requiresGrad = b
@@ -62,8 +64,8 @@ func (v *Var) SetValue(t *tensor.Tensor) {
 	v.value = t
 }
 
-// ZeroGrad drops the accumulated gradient. The next Backward starts from
-// zero.
+// ZeroGrad sets the accumulated gradient to zero, keeping its buffer so that
+// the next Backward allocates nothing for it.
 func (v *Var) ZeroGrad() {
 	if v.grad != nil {
 		clear(v.grad.Data())
@@ -74,7 +76,7 @@ func (v *Var) ZeroGrad() {
 func (v *Var) Detach() *Var { return &Var{value: v.value, inference: v.inference, arena: v.arena} }
 
 // IsLeaf reports whether v was created directly rather than by an op.
-func (v *Var) IsLeaf() bool { return v.node == nil }
+func (v *Var) IsLeaf() bool { return v.node == nil && !v.freed }
 
 // String describes the Var.
 func (v *Var) String() string {

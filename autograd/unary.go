@@ -1,0 +1,158 @@
+package autograd
+
+import (
+	"github.com/chewxy/math32"
+
+	"github.com/shoshin-ml/shoshin/tensor"
+)
+
+// unary runs an element-wise op. fwd fills dst from x; dfn computes the
+// input gradient element by element from the upstream gradient g, the input
+// x and the output y.
+func unary(op string, a *Var, fwd func(dst, x *tensor.Tensor), dfn func(gx, g, x, y []float32)) *Var {
+	out := wrap(alloc(a.value.Shape(), a), a)
+	fwd(out.value, a.value)
+	if !out.requiresGrad {
+		return out
+	}
+	av, ov := a.value, out.value
+	return out.record(op, func(g *tensor.Tensor) []*tensor.Tensor {
+		gx := tensor.Zeros(av.Shape()...)
+		dfn(gx.Data(), g.Data(), av.Data(), ov.Data())
+		return []*tensor.Tensor{gx}
+	}, a)
+}
+
+// Exp returns e^a element-wise.
+func Exp(a *Var) *Var {
+	return unary("Exp", a, tensor.ExpTo, func(gx, g, _, y []float32) {
+		for i := range gx {
+			gx[i] = g[i] * y[i]
+		}
+	})
+}
+
+// Log returns the natural logarithm of a element-wise.
+func Log(a *Var) *Var {
+	return unary("Log", a, tensor.LogTo, func(gx, g, x, _ []float32) {
+		for i := range gx {
+			gx[i] = g[i] / x[i]
+		}
+	})
+}
+
+// Sqrt returns the square root of a element-wise.
+func Sqrt(a *Var) *Var {
+	return unary("Sqrt", a, tensor.SqrtTo, func(gx, g, _, y []float32) {
+		for i := range gx {
+			gx[i] = g[i] / (2 * y[i])
+		}
+	})
+}
+
+// Square returns a² element-wise.
+func Square(a *Var) *Var {
+	return unary("Square", a, tensor.SquareTo, func(gx, g, x, _ []float32) {
+		for i := range gx {
+			gx[i] = 2 * g[i] * x[i]
+		}
+	})
+}
+
+// Abs returns |a| element-wise; its gradient at 0 is 0.
+func Abs(a *Var) *Var {
+	return unary("Abs", a, tensor.AbsTo, func(gx, g, x, _ []float32) {
+		for i := range gx {
+			switch {
+			case x[i] > 0:
+				gx[i] = g[i]
+			case x[i] < 0:
+				gx[i] = -g[i]
+			}
+		}
+	})
+}
+
+// Tanh returns the hyperbolic tangent of a element-wise.
+func Tanh(a *Var) *Var {
+	return unary("Tanh", a, tensor.TanhTo, func(gx, g, _, y []float32) {
+		for i := range gx {
+			gx[i] = g[i] * (1 - y[i]*y[i])
+		}
+	})
+}
+
+// Sigmoid returns 1/(1+e^-a) element-wise.
+func Sigmoid(a *Var) *Var {
+	return unary("Sigmoid", a, tensor.SigmoidTo, func(gx, g, _, y []float32) {
+		for i := range gx {
+			gx[i] = g[i] * y[i] * (1 - y[i])
+		}
+	})
+}
+
+// ReLU returns max(a, 0) element-wise; its gradient at 0 is 0.
+func ReLU(a *Var) *Var {
+	return unary("ReLU", a, tensor.ReLUTo, func(gx, g, x, _ []float32) {
+		for i := range gx {
+			if x[i] > 0 {
+				gx[i] = g[i]
+			}
+		}
+	})
+}
+
+// LeakyReLU returns a where a > 0 and slope·a elsewhere.
+func LeakyReLU(a *Var, slope float32) *Var {
+	return unary("LeakyReLU", a, func(dst, x *tensor.Tensor) {
+		d, xs := dst.Data(), x.Data()
+		for i, v := range xs {
+			if v > 0 {
+				d[i] = v
+			} else {
+				d[i] = slope * v
+			}
+		}
+	}, func(gx, g, x, _ []float32) {
+		for i := range gx {
+			if x[i] > 0 {
+				gx[i] = g[i]
+			} else {
+				gx[i] = slope * g[i]
+			}
+		}
+	})
+}
+
+// GELU returns the Gaussian error linear unit x·Φ(x), computed exactly with
+// erf like PyTorch's default (approximate="none").
+func GELU(a *Var) *Var {
+	const invSqrt2 = 0.70710678118654752440
+	const invSqrt2Pi = 0.39894228040143267794
+	return unary("GELU", a, func(dst, x *tensor.Tensor) {
+		d, xs := dst.Data(), x.Data()
+		for i, v := range xs {
+			d[i] = 0.5 * v * (1 + math32.Erf(v*invSqrt2))
+		}
+	}, func(gx, g, x, _ []float32) {
+		for i, v := range x {
+			cdf := 0.5 * (1 + math32.Erf(v*invSqrt2))
+			pdf := invSqrt2Pi * math32.Exp(-0.5*v*v)
+			gx[i] = g[i] * (cdf + v*pdf)
+		}
+	})
+}
+
+// Clamp limits a to [lo, hi] element-wise; the gradient passes where a lies
+// within [lo, hi], as in PyTorch.
+func Clamp(a *Var, lo, hi float32) *Var {
+	return unary("Clamp", a, func(dst, x *tensor.Tensor) {
+		tensor.ClampTo(dst, x, lo, hi)
+	}, func(gx, g, x, _ []float32) {
+		for i, v := range x {
+			if v >= lo && v <= hi {
+				gx[i] = g[i]
+			}
+		}
+	})
+}
