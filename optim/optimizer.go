@@ -245,3 +245,10 @@ func (b *base) SetLR(lr float32) {
 		}
 	}
 }
+
+var (
+	_ Optimizer = (*SGD)(nil)
+	_ Optimizer = (*Adam)(nil)
+	_ Optimizer = (*RMSprop)(nil)
+	_ Optimizer = (*Adagrad)(nil)
+)
