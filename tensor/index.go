@@ -78,7 +78,7 @@ func Gather(t *Tensor, axis int, idx []int) *Tensor {
 	ax := normAxis("Gather", axis, len(t.shape))
 	outer, n, inner := splitAt(t.shape, ax)
 	checkGather("Gather", t.shape, axis, outer*inner, n, idx)
-	shape := append(append([]int(nil), t.shape[:ax]...), t.shape[ax+1:]...)
+	shape := append(cloneShape(t.shape[:ax]), t.shape[ax+1:]...)
 	out := Zeros(shape...)
 	for o := 0; o < outer; o++ {
 		for in := 0; in < inner; in++ {

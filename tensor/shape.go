@@ -15,7 +15,7 @@ func Transpose(t *Tensor) *Tensor {
 	if r < 2 {
 		panic(fmt.Sprintf("tensor.Transpose: shape %v has fewer than 2 dimensions", t.shape))
 	}
-	shape := append([]int(nil), t.shape...)
+	shape := cloneShape(t.shape)
 	rows, cols := shape[r-2], shape[r-1]
 	shape[r-2], shape[r-1] = cols, rows
 	out := Zeros(shape...)
@@ -166,7 +166,7 @@ func Concat(axis int, ts ...*Tensor) *Tensor {
 		}
 		total += t.shape[ax]
 	}
-	shape := append([]int(nil), first...)
+	shape := cloneShape(first)
 	shape[ax] = total
 	out := Zeros(shape...)
 	outer, _, inner := splitAt(shape, ax)
@@ -208,7 +208,7 @@ func Slice(t *Tensor, axis, start, end int) *Tensor {
 	if start < 0 || start > end || end > t.shape[ax] {
 		panic(fmt.Sprintf("tensor.Slice: range [%d, %d) out of bounds for axis %d of shape %v", start, end, axis, t.shape))
 	}
-	shape := append([]int(nil), t.shape...)
+	shape := cloneShape(t.shape)
 	shape[ax] = end - start
 	out := Zeros(shape...)
 	outer, n, inner := splitAt(t.shape, ax)

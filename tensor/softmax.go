@@ -12,7 +12,7 @@ import (
 // count from the end), computed stably by subtracting each slice's maximum.
 func Softmax(t *Tensor, axis int) *Tensor {
 	out := Zeros(t.shape...)
-	SoftmaxTo(out, t, axis)
+	softmaxTo("Softmax", out, t, axis, false)
 	return out
 }
 
@@ -25,7 +25,7 @@ func SoftmaxTo(dst, t *Tensor, axis int) { softmaxTo("SoftmaxTo", dst, t, axis, 
 // negative scores.
 func LogSoftmax(t *Tensor, axis int) *Tensor {
 	out := Zeros(t.shape...)
-	LogSoftmaxTo(out, t, axis)
+	softmaxTo("LogSoftmax", out, t, axis, true)
 	return out
 }
 

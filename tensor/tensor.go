@@ -25,7 +25,7 @@ func New(data []float32, shape ...int) *Tensor {
 	if n != len(data) {
 		panic(fmt.Sprintf("tensor.New: shape %v needs %d values, got %d", shape, n, len(data)))
 	}
-	return &Tensor{shape: append([]int(nil), shape...), data: data}
+	return &Tensor{shape: cloneShape(shape), data: data}
 }
 
 // Scalar returns a rank-0 tensor holding v.
@@ -34,7 +34,7 @@ func Scalar(v float32) *Tensor { return &Tensor{shape: []int{}, data: []float32{
 // Zeros returns a tensor of the given shape filled with zeros.
 func Zeros(shape ...int) *Tensor {
 	n := checkShape("Zeros", shape)
-	return &Tensor{shape: append([]int(nil), shape...), data: make([]float32, n)}
+	return &Tensor{shape: cloneShape(shape), data: make([]float32, n)}
 }
 
 // Ones returns a tensor of the given shape filled with ones.
@@ -147,7 +147,7 @@ func (t *Tensor) Set(v float32, idx ...int) { t.data[t.offset("Set", idx)] = v }
 // Reshape returns a tensor that shares t's data with a new shape. One
 // dimension may be -1 and is then inferred. It panics if the sizes differ.
 func (t *Tensor) Reshape(shape ...int) *Tensor {
-	s := append([]int(nil), shape...)
+	s := cloneShape(shape)
 	infer := -1
 	n := 1
 	for i, d := range s {
@@ -175,7 +175,7 @@ func (t *Tensor) Reshape(shape ...int) *Tensor {
 
 // Clone returns a deep copy of t.
 func (t *Tensor) Clone() *Tensor {
-	return &Tensor{shape: append([]int(nil), t.shape...), data: append([]float32(nil), t.data...)}
+	return &Tensor{shape: cloneShape(t.shape), data: append([]float32(nil), t.data...)}
 }
 
 // SameShape reports whether a and b have identical shapes.
@@ -251,3 +251,7 @@ func checkShape(op string, shape []int) int {
 	}
 	return n
 }
+
+// cloneShape returns a copy of shape that is never nil, so that rank-0
+// shapes compare equal however they were made.
+func cloneShape(shape []int) []int { return append(make([]int, 0, len(shape)), shape...) }
