@@ -15,10 +15,10 @@ func ScaleTo01(x *tensor.Tensor, lo, hi float32) {
 	if !(hi > lo) {
 		panic(fmt.Sprintf("data.ScaleTo01: range [%v, %v] is empty", lo, hi))
 	}
-	inv := 1 / (hi - lo)
+	r := hi - lo
 	d := x.Data()
 	for i, v := range d {
-		d[i] = (v - lo) * inv
+		d[i] = (v - lo) / r
 	}
 }
 
