@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"testing"
@@ -18,7 +19,7 @@ import (
 type stubDense struct{ weight, bias *Param }
 
 func newStubDense(prefix string, in, out int, r *rand.Rand) *stubDense {
-	bound := 1 / float32(in)
+	bound := float32(1 / math.Sqrt(float64(in))) // PyTorch's Linear init range
 	return &stubDense{
 		weight: &Param{Var: autograd.NewVar(tensor.RandU(r, -bound, bound, out, in)), Name: prefix + "weight"},
 		bias:   &Param{Var: autograd.NewVar(tensor.RandU(r, -bound, bound, out)), Name: prefix + "bias"},
