@@ -27,7 +27,7 @@ var goldenBytes = concat(
 		`"b":{"dtype":"F32","shape":[],"data_offsets":[8,12]}}`+
 		`      `),
 	[]byte{0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x00, 0xc0}, // 1, -2
-	[]byte{0x00, 0x00, 0x00, 0x3f}, // 0.5
+	[]byte{0x00, 0x00, 0x00, 0x3f},                         // 0.5
 )
 
 var goldenTensors = []Tensor{
