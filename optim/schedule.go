@@ -25,10 +25,10 @@ type schedule struct {
 	opt   LRSetter
 	base  float64
 	epoch int
-	at    func(epoch int) float64
+	at    func(base float64, epoch int) float64
 }
 
-func newSchedule(opt LRSetter, at func(int) float64) *schedule {
+func newSchedule(opt LRSetter, at func(base float64, epoch int) float64) *schedule {
 	s := &schedule{opt: opt, base: float64(opt.LR()), at: at}
 	s.SetEpoch(0)
 	return s
@@ -38,7 +38,7 @@ func newSchedule(opt LRSetter, at func(int) float64) *schedule {
 func (s *schedule) Step() { s.SetEpoch(s.epoch + 1) }
 
 // LR returns the learning rate for the current epoch.
-func (s *schedule) LR() float32 { return float32(s.at(s.epoch)) }
+func (s *schedule) LR() float32 { return float32(s.at(s.base, s.epoch)) }
 
 // Epoch returns the number of Steps taken so far.
 func (s *schedule) Epoch() int { return s.epoch }
@@ -68,11 +68,9 @@ func NewStepLR(opt LRSetter, stepSize int, gamma float64) *StepLR {
 		panic(fmt.Sprintf("optim.NewStepLR: stepSize %d must be positive", stepSize))
 	}
 	gamma = resolve("NewStepLR", "gamma", gamma, 0.1)
-	s := &StepLR{}
-	s.schedule = newSchedule(opt, func(e int) float64 {
-		return s.base * math.Pow(gamma, float64(e/stepSize))
-	})
-	return s
+	return &StepLR{newSchedule(opt, func(base float64, e int) float64 {
+		return base * math.Pow(gamma, float64(e/stepSize))
+	})}
 }
 
 // ExponentialLR multiplies the learning rate by Gamma every epoch:
@@ -86,11 +84,9 @@ func NewExponentialLR(opt LRSetter, gamma float64) *ExponentialLR {
 	if !(gamma > 0) {
 		panic(fmt.Sprintf("optim.NewExponentialLR: gamma %v must be positive", gamma))
 	}
-	s := &ExponentialLR{}
-	s.schedule = newSchedule(opt, func(e int) float64 {
-		return s.base * math.Pow(gamma, float64(e))
-	})
-	return s
+	return &ExponentialLR{newSchedule(opt, func(base float64, e int) float64 {
+		return base * math.Pow(gamma, float64(e))
+	})}
 }
 
 // CosineAnnealingLR anneals the learning rate from base to etaMin along a
@@ -107,11 +103,9 @@ func NewCosineAnnealingLR(opt LRSetter, tMax int, etaMin float64) *CosineAnneali
 	if tMax <= 0 || etaMin < 0 {
 		panic(fmt.Sprintf("optim.NewCosineAnnealingLR: need tMax > 0 and etaMin >= 0, got %d and %v", tMax, etaMin))
 	}
-	s := &CosineAnnealingLR{}
-	s.schedule = newSchedule(opt, func(e int) float64 {
-		return cosine(s.base, etaMin, float64(e)/float64(tMax))
-	})
-	return s
+	return &CosineAnnealingLR{newSchedule(opt, func(base float64, e int) float64 {
+		return cosine(base, etaMin, float64(e)/float64(tMax))
+	})}
 }
 
 func cosine(base, etaMin, frac float64) float64 {
@@ -154,15 +148,13 @@ func NewWarmupCosine(opt LRSetter, cfg WarmupCosineConfig) *WarmupCosine {
 	if w < 0 || t <= w || f > 1 {
 		panic(fmt.Sprintf("optim.NewWarmupCosine: need 0 <= Warmup < Total and StartFactor <= 1, got Warmup %d, Total %d, StartFactor %v", w, t, f))
 	}
-	s := &WarmupCosine{}
-	s.schedule = newSchedule(opt, func(e int) float64 {
+	return &WarmupCosine{newSchedule(opt, func(base float64, e int) float64 {
 		switch {
 		case e < w:
-			return s.base * (f + (1-f)*float64(e)/float64(w))
+			return base * (f + (1-f)*float64(e)/float64(w))
 		case e > t:
 			return etaMin
 		}
-		return cosine(s.base, etaMin, float64(e-w)/float64(t-w))
-	})
-	return s
+		return cosine(base, etaMin, float64(e-w)/float64(t-w))
+	})}
 }

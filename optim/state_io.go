@@ -3,6 +3,7 @@ package optim
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -128,7 +129,13 @@ func (b *base) decodeState(ts []safetensors.Tensor, md map[string]string, where 
 	}
 	s := &State{Algorithm: algo, LR: float32(lr)}
 	index := make(map[string]int)
-	for k, v := range md {
+	keys := make([]string, 0, len(md))
+	for k := range md {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := md[k]
 		if !strings.HasPrefix(k, keyPrefix) || !strings.HasSuffix(k, keyStep) || len(k) <= len(keyPrefix)+len(keyStep) {
 			continue
 		}

@@ -199,7 +199,7 @@ func TestLoadStateFileErrors(t *testing.T) {
 	}{
 		{"truncated", bytes.NewBuffer(buf.Bytes()[:buf.Len()-5]), "optim: load state: safetensors:"},
 		{"model file", encode([]safetensors.Tensor{w}, nil), `no "optim.algorithm" metadata: not an optimizer state`},
-		{"wrong algorithm", bytes.NewBuffer(bytes.Clone(buf.Bytes())), ""},
+		{"other slots", bytes.NewBuffer(bytes.Clone(buf.Bytes())), ""},
 		{"bad lr", encode(nil, map[string]string{"optim.algorithm": "rmsprop", "optim.lr": "fast"}), `metadata "optim.lr" = "fast": want a number`},
 		{"bad step", encode(nil, map[string]string{"optim.algorithm": "rmsprop", "optim.lr": "1", "opt.x.step": "-3"}), `metadata "opt.x.step" = "-3": want a step count >= 1`},
 		{"no step", encode([]safetensors.Tensor{w}, map[string]string{"optim.algorithm": "rmsprop", "optim.lr": "1"}), `tensor "opt.0.bias.square_avg": no step count "opt.0.bias.step" in the metadata`},
@@ -209,7 +209,7 @@ func TestLoadStateFileErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var o Optimizer = NewRMSprop(clone(params), RMSpropConfig{Momentum: 0.9})
-			if c.name == "wrong algorithm" {
+			if c.name == "other slots" {
 				o = NewRMSprop(clone(params), RMSpropConfig{})
 				c.want = `parameter "0.bias" has slots [momentum_buffer square_avg], rmsprop wants [square_avg]`
 			}
