@@ -23,7 +23,7 @@ func PrecisionRecallCurve[S Float](yTrue []int, scores []S) (*PRCurve, error) {
 	if err != nil {
 		return nil, err
 	}
-	fps, tps, thr := binaryCurve(rankDesc(nil, yTrue, scores, 0, 1, 1))
+	fps, tps, thr := binaryCurve(rankDesc(yTrue, scores))
 	m := len(tps)
 	c := &PRCurve{
 		Precision:  make([]float64, m+1),
@@ -34,7 +34,7 @@ func PrecisionRecallCurve[S Float](yTrue []int, scores []S) (*PRCurve, error) {
 		j := m - 1 - i
 		c.Precision[j] = float64(tps[i]) / float64(tps[i]+fps[i])
 		c.Recall[j] = float64(tps[i]) / float64(npos)
-		c.Thresholds[j] = float64(thr[i])
+		c.Thresholds[j] = thr[i]
 	}
 	c.Precision[m] = 1
 	return c, nil
@@ -51,14 +51,14 @@ func AveragePrecision[S Float](yTrue []int, scores []S) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	r := rankDesc(nil, yTrue, scores, 0, 1, 1)
+	r := rankDesc(yTrue, scores)
 	var ap, prevRecall float64
 	var tp int64
 	for i, x := range r {
 		if x.pos {
 			tp++
 		}
-		if i == len(r)-1 || r[i+1].s != x.s {
+		if i == len(r)-1 || r[i+1].k != x.k {
 			recall := float64(tp) / float64(npos)
 			ap += (recall - prevRecall) * float64(tp) / float64(i+1)
 			prevRecall = recall

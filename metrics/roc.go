@@ -46,7 +46,7 @@ func rocCurve[S Float](fn string, yTrue []int, scores []S, drop bool) (*ROC, err
 	if npos == 0 || npos == len(yTrue) {
 		return nil, oneClassErr(fn, yTrue[0])
 	}
-	fps, tps, thr := binaryCurve(rankDesc(nil, yTrue, scores, 0, 1, 1))
+	fps, tps, thr := binaryCurve(rankDesc(yTrue, scores))
 	if drop && len(fps) > 2 {
 		// Keep the ends and every point where the second difference of
 		// either count is non-zero (a corner of the curve).
@@ -64,11 +64,11 @@ func rocCurve[S Float](fn string, yTrue []int, scores []S, drop bool) (*ROC, err
 	n := len(fps) + 1
 	roc := &ROC{FPR: make([]float64, n), TPR: make([]float64, n), Thresholds: make([]float64, n)}
 	nneg := float64(len(yTrue) - npos)
-	roc.Thresholds[0] = float64(thr[0] + 1)
+	roc.Thresholds[0] = float64(S(thr[0]) + 1) // in the type of the scores, as scikit-learn
 	for i := range fps {
 		roc.FPR[i+1] = float64(fps[i]) / nneg
 		roc.TPR[i+1] = float64(tps[i]) / float64(npos)
-		roc.Thresholds[i+1] = float64(thr[i])
+		roc.Thresholds[i+1] = thr[i]
 	}
 	return roc, nil
 }
@@ -77,7 +77,9 @@ func rocCurve[S Float](fn string, yTrue []int, scores []S, drop bool) (*ROC, err
 // 1; see Binarize) and scores: the probability that a random positive
 // scores above a random negative, ties counting one half. It equals
 // scikit-learn's roc_auc_score for binary data. It returns ErrOneClass when
-// yTrue holds only one class. It sorts the scores once: O(n log n).
+// yTrue holds only one class. It sorts the scores once, with a radix sort
+// (linear time) from 2048 samples and pdqsort (O(n log n)) below, then
+// walks them once.
 func ROCAUC[S Float](yTrue []int, scores []S) (float64, error) {
 	const fn = "ROCAUC"
 	npos, err := checkBinaryScores(fn, yTrue, scores)
@@ -87,7 +89,7 @@ func ROCAUC[S Float](yTrue []int, scores []S) (float64, error) {
 	if npos == 0 || npos == len(yTrue) {
 		return 0, oneClassErr(fn, yTrue[0])
 	}
-	return rankedAUC(rankDesc(nil, yTrue, scores, 0, 1, 1), npos, len(yTrue)-npos), nil
+	return rankedAUC(rankDesc(yTrue, scores), npos, len(yTrue)-npos), nil
 }
 
 // ROCAUCOvR returns the one-vs-rest multi-class ROC AUC: the ROC AUC of
@@ -156,10 +158,9 @@ func rocAUCPerClass[S Float](fn string, yTrue []int, scores []S, numClasses int)
 		}
 	}
 	per = make([]float64, numClasses)
-	var buf []scored[S]
+	var rk ranker
 	for k := range numClasses {
-		buf = rankDesc(buf, yTrue, scores, k, numClasses, k)
-		per[k] = rankedAUC(buf, support[k], len(yTrue)-support[k])
+		per[k] = rankedAUC(rank(&rk, yTrue, scores, k, numClasses, k), support[k], len(yTrue)-support[k])
 	}
 	return per, support, nil
 }
