@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/shoshin-ml/shoshin/internal/safetensors"
+	"github.com/shoshin-ml/shoshin/nn"
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
@@ -24,7 +24,8 @@ const (
 )
 
 // SaveState writes the optimizer's state (see StateDict) to w in
-// safetensors format, the format models are saved in: one F32 tensor
+// safetensors format with nn.WriteTensors, the writer models are saved
+// with: one F32 tensor
 // "opt.<param>.<slot>" per state slot, and step counts, learning rate and
 // algorithm as metadata.
 func (b *base) SaveState(w io.Writer) error {
@@ -32,7 +33,7 @@ func (b *base) SaveState(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := safetensors.Write(w, ts, md); err != nil {
+	if err := nn.WriteTensors(w, ts, md); err != nil {
 		return fmt.Errorf("optim: save state: %w", err)
 	}
 	return nil
@@ -41,7 +42,7 @@ func (b *base) SaveState(w io.Writer) error {
 // LoadState reads a state written by SaveState from r and loads it (see
 // LoadStateDict). On any error the optimizer is unchanged.
 func (b *base) LoadState(r io.Reader) error {
-	ts, md, err := safetensors.Read(r)
+	ts, md, err := nn.ReadTensors(r)
 	if err != nil {
 		return fmt.Errorf("optim: load state: %w", err)
 	}
@@ -59,7 +60,7 @@ func SaveFile(opt Optimizer, path string) error {
 	if err != nil {
 		return err
 	}
-	if err := safetensors.WriteFile(path, ts, md); err != nil {
+	if err := nn.WriteTensorsFile(path, ts, md); err != nil {
 		return fmt.Errorf("optim: save state: %w", err)
 	}
 	return nil
@@ -72,7 +73,7 @@ func LoadFile(opt Optimizer, path string) error {
 	if err != nil {
 		return err
 	}
-	ts, md, err := safetensors.ReadFile(path)
+	ts, md, err := nn.ReadTensorsFile(path)
 	if err != nil {
 		return fmt.Errorf("optim: load state: %w", err)
 	}
@@ -94,7 +95,7 @@ func baseOf(opt Optimizer) (*base, error) {
 	return nil, fmt.Errorf("optim: %T is not an optimizer of this package", opt)
 }
 
-func (b *base) encodeState() ([]safetensors.Tensor, map[string]string, error) {
+func (b *base) encodeState() ([]nn.NamedTensor, map[string]string, error) {
 	s, err := b.StateDict()
 	if err != nil {
 		return nil, nil, fmt.Errorf("optim: save state: %w", err)
@@ -104,18 +105,18 @@ func (b *base) encodeState() ([]safetensors.Tensor, map[string]string, error) {
 		metaAlgo:   s.Algorithm,
 		metaLR:     strconv.FormatFloat(float64(s.LR), 'g', -1, 32),
 	}
-	var ts []safetensors.Tensor
+	var ts []nn.NamedTensor
 	for _, ps := range s.Params {
 		md[keyPrefix+ps.Name+keyStep] = strconv.FormatInt(ps.Step, 10)
 		for _, slot := range b.slots {
 			t := ps.Slots[slot]
-			ts = append(ts, safetensors.Tensor{Name: keyPrefix + ps.Name + "." + slot, Shape: t.Shape(), Data: t.Data()})
+			ts = append(ts, nn.NamedTensor{Name: keyPrefix + ps.Name + "." + slot, Value: t})
 		}
 	}
 	return ts, md, nil
 }
 
-func (b *base) decodeState(ts []safetensors.Tensor, md map[string]string, where string) error {
+func (b *base) decodeState(ts []nn.NamedTensor, md map[string]string, where string) error {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("optim: load state: "+where+format, args...)
 	}
@@ -161,7 +162,7 @@ func (b *base) decodeState(ts []safetensors.Tensor, md map[string]string, where 
 		if _, dup := s.Params[i].Slots[slot]; dup {
 			return fail("tensor %q appears twice", t.Name)
 		}
-		s.Params[i].Slots[slot] = tensor.New(t.Data, t.Shape...)
+		s.Params[i].Slots[slot] = t.Value
 	}
 	if err := b.LoadStateDict(s); err != nil {
 		if where != "" {

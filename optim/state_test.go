@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/shoshin-ml/shoshin/autograd"
-	"github.com/shoshin-ml/shoshin/internal/safetensors"
 	"github.com/shoshin-ml/shoshin/nn"
 	"github.com/shoshin-ml/shoshin/tensor"
 	"github.com/stretchr/testify/require"
@@ -185,26 +184,26 @@ func TestLoadStateFileErrors(t *testing.T) {
 	var buf bytes.Buffer
 	require.NoError(t, opt.SaveState(&buf))
 
-	encode := func(ts []safetensors.Tensor, md map[string]string) *bytes.Buffer {
+	encode := func(ts []nn.NamedTensor, md map[string]string) *bytes.Buffer {
 		var b bytes.Buffer
-		require.NoError(t, safetensors.Write(&b, ts, md))
+		require.NoError(t, nn.WriteTensors(&b, ts, md))
 		return &b
 	}
-	w := safetensors.Tensor{Name: "opt.0.bias.square_avg", Shape: []int{3}, Data: make([]float32, 3)}
+	w := nn.NamedTensor{Name: "opt.0.bias.square_avg", Value: tensor.Zeros(3)}
 	md := map[string]string{"optim.algorithm": "rmsprop", "optim.lr": "0.01", "opt.0.bias.step": "2"}
 	cases := []struct {
 		name string
 		r    *bytes.Buffer
 		want string
 	}{
-		{"truncated", bytes.NewBuffer(buf.Bytes()[:buf.Len()-5]), "optim: load state: safetensors:"},
-		{"model file", encode([]safetensors.Tensor{w}, nil), `no "optim.algorithm" metadata: not an optimizer state`},
+		{"truncated", bytes.NewBuffer(buf.Bytes()[:buf.Len()-5]), "optim: load state: nn: read tensors: safetensors:"},
+		{"model file", encode([]nn.NamedTensor{w}, nil), `no "optim.algorithm" metadata: not an optimizer state`},
 		{"other slots", bytes.NewBuffer(bytes.Clone(buf.Bytes())), ""},
 		{"bad lr", encode(nil, map[string]string{"optim.algorithm": "rmsprop", "optim.lr": "fast"}), `metadata "optim.lr" = "fast": want a number`},
 		{"bad step", encode(nil, map[string]string{"optim.algorithm": "rmsprop", "optim.lr": "1", "opt.x.step": "-3"}), `metadata "opt.x.step" = "-3": want a step count >= 1`},
-		{"no step", encode([]safetensors.Tensor{w}, map[string]string{"optim.algorithm": "rmsprop", "optim.lr": "1"}), `tensor "opt.0.bias.square_avg": no step count "opt.0.bias.step" in the metadata`},
-		{"bad name", encode([]safetensors.Tensor{{Name: "weight", Shape: []int{1}, Data: []float32{1}}}, md), `tensor "weight": want a name of the form opt.<param>.<slot>`},
-		{"missing slot", encode([]safetensors.Tensor{w}, md), `parameter "0.bias" has slots [square_avg], rmsprop wants [square_avg momentum_buffer]`},
+		{"no step", encode([]nn.NamedTensor{w}, map[string]string{"optim.algorithm": "rmsprop", "optim.lr": "1"}), `tensor "opt.0.bias.square_avg": no step count "opt.0.bias.step" in the metadata`},
+		{"bad name", encode([]nn.NamedTensor{{Name: "weight", Value: tensor.Ones(1)}}, md), `tensor "weight": want a name of the form opt.<param>.<slot>`},
+		{"missing slot", encode([]nn.NamedTensor{w}, md), `parameter "0.bias" has slots [square_avg], rmsprop wants [square_avg momentum_buffer]`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
