@@ -1,0 +1,369 @@
+package autograd
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/shoshin-ml/shoshin/tensor"
+)
+
+// normLayout splits a BatchNorm input [N, C, ...] into its batch, channel
+// and per-channel inner sizes, and checks the affine parameters.
+func normLayout(op string, x, weight, bias *Var) (n, c, inner int) {
+	xs := x.value.Shape()
+	if len(xs) < 2 {
+		panic(fmt.Sprintf("autograd.%s: input %v needs at least two axes [N, C, ...]", op, xs))
+	}
+	n, c, inner = xs[0], xs[1], 1
+	for _, d := range xs[2:] {
+		inner *= d
+	}
+	for _, p := range []*Var{weight, bias} {
+		if p != nil && (p.value.Rank() != 1 || p.value.Dim(0) != c) {
+			panic(fmt.Sprintf("autograd.%s: parameter %v does not match input %v (want [%d])", op, p.value.Shape(), xs, c))
+		}
+	}
+	return n, c, inner
+}
+
+// affineInputs lists x with the non-nil affine parameters.
+func affineInputs(ins *[3]*Var, x, weight, bias *Var) []*Var {
+	ins[0] = x
+	k := 1
+	if weight != nil {
+		ins[k] = weight
+		k++
+	}
+	if bias != nil {
+		ins[k] = bias
+		k++
+	}
+	return ins[:k]
+}
+
+func dataOf(v *Var) []float32 {
+	if v == nil {
+		return nil
+	}
+	return v.value.Data()
+}
+
+// BatchNorm normalises x [N, C, ...] per channel with the statistics of
+// the batch (training mode), then scales by weight and shifts by bias (both
+// [C], either may be nil): y = (x − mean)/√(var + eps)·weight + bias. It
+// also returns the batch mean and the biased batch variance per channel,
+// from which a layer updates its running estimates.
+func BatchNorm(x, weight, bias *Var, eps float32) (y *Var, mean, variance *tensor.Tensor) {
+	n, c, inner := normLayout("BatchNorm", x, weight, bias)
+	m := n * inner
+	if m == 0 {
+		panic(fmt.Sprintf("autograd.BatchNorm: input %v has no elements per channel", x.value.Shape()))
+	}
+	var ins [3]*Var
+	inputs := affineInputs(&ins, x, weight, bias)
+	out := wrap(alloc(x.value.Shape(), inputs...), inputs...)
+	mean, variance = tensor.Zeros(c), tensor.Zeros(c)
+	md, vd := mean.Data(), variance.Data()
+	invStd := make([]float32, c)
+	xd, yd := x.value.Data(), out.value.Data()
+	wd, bd := dataOf(weight), dataOf(bias)
+	for ch := 0; ch < c; ch++ {
+		var s float64
+		for s0 := 0; s0 < n; s0++ {
+			for _, v := range xd[(s0*c+ch)*inner : (s0*c+ch+1)*inner] {
+				s += float64(v)
+			}
+		}
+		mu := s / float64(m)
+		var q float64
+		for s0 := 0; s0 < n; s0++ {
+			for _, v := range xd[(s0*c+ch)*inner : (s0*c+ch+1)*inner] {
+				d := float64(v) - mu
+				q += d * d
+			}
+		}
+		va := q / float64(m)
+		md[ch], vd[ch] = float32(mu), float32(va)
+		invStd[ch] = float32(1 / math.Sqrt(va+float64(eps)))
+	}
+	normAffine(yd, xd, md, invStd, wd, bd, n, c, inner)
+	if !out.requiresGrad {
+		return out, mean, variance
+	}
+	return recordBatchNorm(out, inputs, x, weight, bias, md, invStd, true, n, c, inner), mean, variance
+}
+
+// BatchNormWithStats normalises x [N, C, ...] per channel with the given
+// statistics (evaluation mode: a layer's running mean and variance), then
+// applies weight and bias as BatchNorm does. The statistics are constants:
+// no gradient flows into them.
+func BatchNormWithStats(x, weight, bias *Var, mean, variance *tensor.Tensor, eps float32) *Var {
+	n, c, inner := normLayout("BatchNormWithStats", x, weight, bias)
+	if mean.Size() != c || variance.Size() != c {
+		panic(fmt.Sprintf("autograd.BatchNormWithStats: statistics %v and %v do not match input %v (want [%d])", mean.Shape(), variance.Shape(), x.value.Shape(), c))
+	}
+	var ins [3]*Var
+	inputs := affineInputs(&ins, x, weight, bias)
+	out := wrap(alloc(x.value.Shape(), inputs...), inputs...)
+	xd, yd := x.value.Data(), out.value.Data()
+	wd, bd := dataOf(weight), dataOf(bias)
+	md, vd := mean.Data(), variance.Data()
+	// Fold the statistics and the affine map into one scale and shift per
+	// channel. Without an arena this is the only scratch; it is private to
+	// the call, so concurrent evaluation is safe.
+	var stack [64]float32
+	var sc, sh []float32
+	if 2*c <= len(stack) {
+		sc, sh = stack[:c], stack[c:2*c]
+	} else {
+		sc, sh = make([]float32, c), make([]float32, c)
+	}
+	for ch := 0; ch < c; ch++ {
+		inv := float32(1 / math.Sqrt(float64(vd[ch])+float64(eps)))
+		w := float32(1)
+		if wd != nil {
+			w = wd[ch]
+		}
+		var b float32
+		if bd != nil {
+			b = bd[ch]
+		}
+		sc[ch] = inv * w
+		sh[ch] = b - md[ch]*inv*w
+	}
+	for s0 := 0; s0 < n; s0++ {
+		for ch := 0; ch < c; ch++ {
+			o := (s0*c + ch) * inner
+			a, b := sc[ch], sh[ch]
+			dst := yd[o : o+inner]
+			for i, v := range xd[o : o+inner] {
+				dst[i] = v*a + b
+			}
+		}
+	}
+	if !out.requiresGrad {
+		return out
+	}
+	invStd := make([]float32, c)
+	for ch := range invStd {
+		invStd[ch] = float32(1 / math.Sqrt(float64(vd[ch])+float64(eps)))
+	}
+	return recordBatchNorm(out, inputs, x, weight, bias, append([]float32(nil), md...), invStd, false, n, c, inner)
+}
+
+// normAffine writes y = (x − mean)·invStd·w + b channel by channel.
+func normAffine(yd, xd, md, invStd, wd, bd []float32, n, c, inner int) {
+	for s0 := 0; s0 < n; s0++ {
+		for ch := 0; ch < c; ch++ {
+			o := (s0*c + ch) * inner
+			a := invStd[ch]
+			if wd != nil {
+				a *= wd[ch]
+			}
+			b := -md[ch] * a
+			if bd != nil {
+				b += bd[ch]
+			}
+			dst := yd[o : o+inner]
+			for i, v := range xd[o : o+inner] {
+				dst[i] = v*a + b
+			}
+		}
+	}
+}
+
+// recordBatchNorm attaches the backward of BatchNorm (batch statistics,
+// which depend on x) or BatchNormWithStats (constant statistics).
+func recordBatchNorm(out *Var, inputs []*Var, x, weight, bias *Var, md, invStd []float32, batchStats bool, n, c, inner int) *Var {
+	saved := append([]*Var(nil), inputs...)
+	xv := x.value
+	var wd []float32
+	if weight != nil {
+		wd = weight.value.Data()
+	}
+	m := float32(n * inner)
+	return out.record("BatchNorm", func(gy *tensor.Tensor) []*tensor.Tensor {
+		grads := make([]*tensor.Tensor, len(saved))
+		gyd, xd := gy.Data(), xv.Data()
+		sumG := make([]float32, c)  // Σ g per channel
+		sumGX := make([]float32, c) // Σ g·x̂ per channel
+		for ch := 0; ch < c; ch++ {
+			var sg, sgx float64
+			mu, inv := md[ch], invStd[ch]
+			for s0 := 0; s0 < n; s0++ {
+				o := (s0*c + ch) * inner
+				xs := xd[o : o+inner]
+				for i, g := range gyd[o : o+inner] {
+					sg += float64(g)
+					sgx += float64(g) * float64((xs[i]-mu)*inv)
+				}
+			}
+			sumG[ch], sumGX[ch] = float32(sg), float32(sgx)
+		}
+		k := 1
+		if weight != nil {
+			if weight.requiresGrad {
+				grads[k] = tensor.New(sumGX, c)
+			}
+			k++
+		}
+		if bias != nil && bias.requiresGrad {
+			grads[k] = tensor.New(sumG, c)
+		}
+		if !x.requiresGrad {
+			return grads
+		}
+		gx := tensor.Zeros(xv.Shape()...)
+		gxd := gx.Data()
+		for ch := 0; ch < c; ch++ {
+			w := float32(1)
+			if wd != nil {
+				w = wd[ch]
+			}
+			mu, inv := md[ch], invStd[ch]
+			a := w * inv
+			// Batch statistics: dx = w·inv/M · (M·g − Σg − x̂·Σg·x̂).
+			// Constant statistics: dx = w·inv·g.
+			var mg, mgx float32
+			if batchStats {
+				mg, mgx = sumG[ch]/m, sumGX[ch]/m
+			}
+			for s0 := 0; s0 < n; s0++ {
+				o := (s0*c + ch) * inner
+				xs, dst := xd[o:o+inner], gxd[o:o+inner]
+				for i, g := range gyd[o : o+inner] {
+					xh := (xs[i] - mu) * inv
+					dst[i] = a * (g - mg - xh*mgx)
+				}
+			}
+		}
+		grads[0] = gx
+		return grads
+	}, saved...)
+}
+
+// LayerNorm normalises x over its last dims axes (for each leading index
+// separately) with the biased variance, then scales by weight and shifts by
+// bias, both shaped like those last axes (either may be nil), as PyTorch's
+// layer_norm does.
+func LayerNorm(x, weight, bias *Var, dims int, eps float32) *Var {
+	xs := x.value.Shape()
+	if dims < 1 || dims > len(xs) {
+		panic(fmt.Sprintf("autograd.LayerNorm: cannot normalise the last %d axes of shape %v", dims, xs))
+	}
+	norm := xs[len(xs)-dims:]
+	d := 1
+	for _, v := range norm {
+		d *= v
+	}
+	for _, p := range []*Var{weight, bias} {
+		if p != nil && !tensor.EqualShape(p.value.Shape(), norm) {
+			panic(fmt.Sprintf("autograd.LayerNorm: parameter %v does not match input %v (want %v)", p.value.Shape(), xs, norm))
+		}
+	}
+	if d == 0 {
+		panic(fmt.Sprintf("autograd.LayerNorm: input %v has empty normalised axes", xs))
+	}
+	rows := x.value.Size() / d
+	var ins [3]*Var
+	inputs := affineInputs(&ins, x, weight, bias)
+	out := wrap(alloc(xs, inputs...), inputs...)
+	xd, yd := x.value.Data(), out.value.Data()
+	wd, bd := dataOf(weight), dataOf(bias)
+	var mean, invStd []float32
+	if out.requiresGrad {
+		mean, invStd = make([]float32, rows), make([]float32, rows)
+	}
+	for r := 0; r < rows; r++ {
+		row, dst := xd[r*d:(r+1)*d], yd[r*d:(r+1)*d]
+		var s float64
+		for _, v := range row {
+			s += float64(v)
+		}
+		mu := s / float64(d)
+		var q float64
+		for _, v := range row {
+			dv := float64(v) - mu
+			q += dv * dv
+		}
+		inv := float32(1 / math.Sqrt(q/float64(d)+float64(eps)))
+		m32 := float32(mu)
+		for i, v := range row {
+			y := (v - m32) * inv
+			if wd != nil {
+				y *= wd[i]
+			}
+			if bd != nil {
+				y += bd[i]
+			}
+			dst[i] = y
+		}
+		if mean != nil {
+			mean[r], invStd[r] = m32, inv
+		}
+	}
+	if !out.requiresGrad {
+		return out
+	}
+	return recordLayerNorm(out, inputs, x, weight, bias, mean, invStd, rows, d)
+}
+
+func recordLayerNorm(out *Var, inputs []*Var, x, weight, bias *Var, mean, invStd []float32, rows, d int) *Var {
+	saved := append([]*Var(nil), inputs...)
+	xv := x.value
+	wd := dataOf(weight)
+	return out.record("LayerNorm", func(gy *tensor.Tensor) []*tensor.Tensor {
+		grads := make([]*tensor.Tensor, len(saved))
+		gyd, xd := gy.Data(), xv.Data()
+		var gw, gb, gxd []float32
+		k := 1
+		if weight != nil {
+			if weight.requiresGrad {
+				grads[k] = tensor.Zeros(weight.value.Shape()...)
+				gw = grads[k].Data()
+			}
+			k++
+		}
+		if bias != nil && bias.requiresGrad {
+			grads[k] = tensor.Zeros(bias.value.Shape()...)
+			gb = grads[k].Data()
+		}
+		if x.requiresGrad {
+			grads[0] = tensor.Zeros(xv.Shape()...)
+			gxd = grads[0].Data()
+		}
+		fd := float32(d)
+		for r := 0; r < rows; r++ {
+			row, g := xd[r*d:(r+1)*d], gyd[r*d:(r+1)*d]
+			mu, inv := mean[r], invStd[r]
+			var s1, s2 float32 // Σ ĝ and Σ ĝ·x̂ where ĝ = g·w
+			for i, gv := range g {
+				xh := (row[i] - mu) * inv
+				if gw != nil {
+					gw[i] += gv * xh
+				}
+				if gb != nil {
+					gb[i] += gv
+				}
+				if wd != nil {
+					gv *= wd[i]
+				}
+				s1 += gv
+				s2 += gv * xh
+			}
+			if gxd == nil {
+				continue
+			}
+			dst := gxd[r*d : (r+1)*d]
+			s1, s2 = s1/fd, s2/fd
+			for i, gv := range g {
+				xh := (row[i] - mu) * inv
+				if wd != nil {
+					gv *= wd[i]
+				}
+				dst[i] = inv * (gv - s1 - xh*s2)
+			}
+		}
+		return grads
+	}, saved...)
+}
