@@ -199,6 +199,13 @@ def main():
         s = tied_scores(rng, n)
         y = (rng.random(n) < 0.2 + 0.6 * s).astype(int)
         binary_cases.append(binary_case(f"tied_{n}", y, s))
+    # Large enough for the radix-sort path (2048 samples and more), with
+    # negative scores and both signed zeros.
+    s = tied_scores(rng, 5000) * 4 - 2
+    s[:50] = 0.0
+    s[50:100] = -0.0
+    y = (rng.random(5000) < 0.2 + 0.15 * (s + 2)).astype(int)
+    binary_cases.append(binary_case("signed_5000", y, s))
     s = rng.integers(0, 3, 64) / 2.0  # three distinct scores, heavy ties, not probabilities
     s = s * 3 - 1
     y = rng.integers(0, 2, 64)
@@ -212,7 +219,8 @@ def main():
     y[0] = 0
     binary_cases.append(binary_case("one_negative", y, tied_scores(rng, 12)))
 
-    multi_cases = [multi_case("multi_3", rng, 200, 3), multi_case("multi_6", rng, 500, 6)]
+    multi_cases = [multi_case("multi_3", rng, 200, 3), multi_case("multi_6", rng, 500, 6),
+                   multi_case("multi_4_large", rng, 3000, 4)]
 
     json.dump({
         "sklearn_version": sklearn.__version__,
@@ -220,7 +228,7 @@ def main():
         "label_cases": label_cases,
         "binary_cases": binary_cases,
         "multi_cases": multi_cases,
-    }, sys.stdout, indent=1)
+    }, sys.stdout, separators=(",", ":"))
     sys.stdout.write("\n")
 
 
