@@ -267,15 +267,13 @@ func (g *convGeom) forwardRange(lo, hi int, y, x, w, b []float32) {
 			kernel.Gemm(false, false, ocg, l, ckk, 1,
 				w[gi*ocg*ckk:], ckk, cols[gi*ckk*l:], l, 0, ys[gi*ocg*l:], l)
 		}
-		if b != nil {
-			for o, bv := range b {
-				if bv == 0 {
-					continue
-				}
-				row := ys[o*l : (o+1)*l]
-				for i := range row {
-					row[i] += bv
-				}
+		for o, bv := range b {
+			if bv == 0 {
+				continue
+			}
+			row := ys[o*l : (o+1)*l]
+			for i := range row {
+				row[i] += bv
 			}
 		}
 	}

@@ -144,7 +144,9 @@ func TestConv2DPanicsOnMismatch(t *testing.T) {
 		func() { Conv2D(x, Constant(tensor.Zeros(2, 2, 3, 3)), nil, Conv2DOptions{}) })
 	require.Panics(t, func() { Conv2D(x, Constant(tensor.Zeros(2, 3, 7, 7)), nil, Conv2DOptions{}) })
 	require.Panics(t, func() { Conv2D(x, Constant(tensor.Zeros(2, 3, 3, 3)), Constant(tensor.Zeros(3)), Conv2DOptions{}) })
-	require.Panics(t, func() { Conv2D(Constant(tensor.Zeros(3, 5, 5)), Constant(tensor.Zeros(2, 3, 3, 3)), nil, Conv2DOptions{}) })
+	require.Panics(t, func() {
+		Conv2D(Constant(tensor.Zeros(3, 5, 5)), Constant(tensor.Zeros(2, 3, 3, 3)), nil, Conv2DOptions{})
+	})
 }
 
 // TestArenaInferenceAllocationsDoNotScale checks that a no-grad pass
