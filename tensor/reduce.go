@@ -313,15 +313,16 @@ func reduce(op redOp, name string, t *Tensor, keepDims bool, axes []int) *Tensor
 	case !p.red[0] && p.rank > 1:
 		// The outermost dimension is kept: its slices own disjoint outputs.
 		per := rows / p.shape[0]
+		pp := p // only this branch pays for the closure's copy
 		parallel.For(p.shape[0], max(1, grainCheap/(per*n)), func(lo, hi int) {
-			p.run(op, out.data, t.data, lo*per, hi*per)
+			pp.run(op, out.data, t.data, lo*per, hi*per)
 		})
 	case p.rank == 2 && !p.red[1]:
 		// [R, K] reduced over R: split the K columns.
-		k := p.shape[1]
-		parallel.For(k, max(1, grainCheap/p.shape[0]), func(lo, hi int) {
+		k, rowsR := p.shape[1], p.shape[0]
+		parallel.For(k, max(1, grainCheap/rowsR), func(lo, hi int) {
 			acc := out.data[lo:hi]
-			for i := 0; i < p.shape[0]; i++ {
+			for i := 0; i < rowsR; i++ {
 				foldVec(op, acc, t.data[i*k+lo:i*k+hi])
 			}
 		})

@@ -54,6 +54,9 @@ func Full(v float32, shape ...int) *Tensor {
 // ZerosLike returns a zero tensor with the shape of t.
 func ZerosLike(t *Tensor) *Tensor { return Zeros(t.shape...) }
 
+// OnesLike returns a tensor of ones with the shape of t.
+func OnesLike(t *Tensor) *Tensor { return Full(1, t.shape...) }
+
 // Arange returns the 1-D tensor [start, start+step, ...) stopping before
 // stop, like numpy.arange. It panics if step is zero.
 func Arange(start, stop, step float32) *Tensor {
