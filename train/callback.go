@@ -1,0 +1,376 @@
+package train
+
+import (
+	"bufio"
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/shoshin-ml/shoshin/nn"
+	"github.com/shoshin-ml/shoshin/optim"
+)
+
+// State is what callbacks see of a running Fit. A callback may set
+// StopTraining to end training after the current epoch.
+type State struct {
+	Model     nn.Module
+	Optimizer optim.Optimizer
+	// Epoch is the current epoch, from 0; Epochs is how many were asked for.
+	Epoch, Epochs int
+	// Step is the current batch within the epoch, from 0; Steps is the
+	// number of batches per epoch.
+	Step, Steps int
+	// StopTraining ends Fit once the current epoch is finished.
+	StopTraining bool
+	// History holds the epochs completed so far.
+	History *History
+}
+
+// Callback hooks into Fit. Embed BaseCallback to implement only the hooks
+// you need. An error returned by a hook stops Fit and is returned by it.
+type Callback interface {
+	OnTrainBegin(s *State) error
+	OnTrainEnd(s *State) error
+	OnEpochBegin(s *State) error
+	// OnEpochEnd receives the epoch's logs (training and validation). It
+	// may add entries to logs; they are recorded in the History.
+	OnEpochEnd(s *State, logs Logs) error
+	OnBatchBegin(s *State) error
+	// OnBatchEnd receives the running loss and metrics of the epoch so far.
+	// The map is reused between batches: copy what you keep.
+	OnBatchEnd(s *State, logs Logs) error
+}
+
+// BaseCallback implements every Callback hook as a no-op, for embedding.
+type BaseCallback struct{}
+
+// OnTrainBegin does nothing.
+func (BaseCallback) OnTrainBegin(*State) error { return nil }
+
+// OnTrainEnd does nothing.
+func (BaseCallback) OnTrainEnd(*State) error { return nil }
+
+// OnEpochBegin does nothing.
+func (BaseCallback) OnEpochBegin(*State) error { return nil }
+
+// OnEpochEnd does nothing.
+func (BaseCallback) OnEpochEnd(*State, Logs) error { return nil }
+
+// OnBatchBegin does nothing.
+func (BaseCallback) OnBatchBegin(*State) error { return nil }
+
+// OnBatchEnd does nothing.
+func (BaseCallback) OnBatchEnd(*State, Logs) error { return nil }
+
+// Mode says whether a monitored quantity should fall or rise.
+type Mode int
+
+const (
+	// Auto picks Max for names containing "acc", "auc", "precision",
+	// "recall" or "f1", and Min otherwise.
+	Auto Mode = iota
+	// Min means lower is better (losses).
+	Min
+	// Max means higher is better (accuracy).
+	Max
+)
+
+func (m Mode) resolve(monitor string) Mode {
+	if m != Auto {
+		return m
+	}
+	for _, s := range []string{"acc", "auc", "precision", "recall", "f1"} {
+		if strings.Contains(monitor, s) {
+			return Max
+		}
+	}
+	return Min
+}
+
+// monitor tracks the best value of one logged quantity.
+type monitor struct {
+	name     string
+	mode     Mode
+	minDelta float64
+	best     float64
+	seen     bool
+}
+
+func newMonitor(name string, mode Mode, minDelta float64) monitor {
+	if name == "" {
+		name = "val_loss"
+	}
+	return monitor{name: name, mode: mode.resolve(name), minDelta: math.Abs(minDelta)}
+}
+
+// improved reports whether logs hold a better value than the best so far,
+// and records it. It fails when the quantity is missing.
+func (m *monitor) improved(logs Logs) (bool, error) {
+	v, ok := logs[m.name]
+	if !ok {
+		return false, fmt.Errorf("train: monitored quantity %q is not in the logs (have %v)", m.name, logs.keys())
+	}
+	better := !m.seen
+	if m.seen {
+		if m.mode == Max {
+			better = v > m.best+m.minDelta
+		} else {
+			better = v < m.best-m.minDelta
+		}
+	}
+	if better {
+		m.best, m.seen = v, true
+	}
+	return better, nil
+}
+
+// EarlyStopping stops training when a monitored quantity has stopped
+// improving, like Keras' callback of the same name.
+type EarlyStopping struct {
+	BaseCallback
+	// Monitor names the quantity (default "val_loss").
+	Monitor string
+	// Mode says which direction is better (default Auto).
+	Mode Mode
+	// MinDelta is the smallest change that counts as an improvement.
+	MinDelta float64
+	// Patience is the number of epochs without improvement to wait.
+	Patience int
+	// RestoreBestWeights puts back the weights of the best epoch when
+	// training stops (early or not).
+	RestoreBestWeights bool
+
+	mon       monitor
+	wait      int
+	best      []nn.NamedTensor
+	StoppedAt int // epoch (from 0) at which training was stopped, or -1
+}
+
+// OnTrainBegin resets the callback.
+func (e *EarlyStopping) OnTrainBegin(*State) error {
+	e.mon = newMonitor(e.Monitor, e.Mode, e.MinDelta)
+	e.wait, e.best, e.StoppedAt = 0, nil, -1
+	return nil
+}
+
+// OnEpochEnd checks for improvement.
+func (e *EarlyStopping) OnEpochEnd(s *State, logs Logs) error {
+	better, err := e.mon.improved(logs)
+	if err != nil {
+		return err
+	}
+	if better {
+		e.wait = 0
+		if e.RestoreBestWeights {
+			e.best = snapshot(s.Model)
+		}
+		return nil
+	}
+	e.wait++
+	if e.wait > e.Patience {
+		s.StopTraining = true
+		e.StoppedAt = s.Epoch
+	}
+	return nil
+}
+
+// OnTrainEnd restores the best weights when asked to.
+func (e *EarlyStopping) OnTrainEnd(s *State) error {
+	if e.RestoreBestWeights && e.best != nil {
+		return nn.LoadStateDict(s.Model, e.best)
+	}
+	return nil
+}
+
+// snapshot copies a model's parameters and buffers.
+func snapshot(m nn.Module) []nn.NamedTensor {
+	sd := nn.StateDict(m)
+	out := make([]nn.NamedTensor, len(sd))
+	for i, t := range sd {
+		out[i] = nn.NamedTensor{Name: t.Name, Value: t.Value.Clone()}
+	}
+	return out
+}
+
+// ModelCheckpoint saves the model as safetensors after an epoch, either
+// every epoch or only when the monitored quantity improves. Files are
+// written atomically (temporary file, fsync, rename).
+type ModelCheckpoint struct {
+	BaseCallback
+	// Path is the file to write; "{epoch}" in it is replaced by the epoch
+	// number (from 1).
+	Path string
+	// SaveBestOnly writes only when Monitor improves.
+	SaveBestOnly bool
+	// Monitor names the quantity (default "val_loss"); Mode its direction.
+	Monitor string
+	Mode    Mode
+
+	mon monitor
+}
+
+// OnTrainBegin resets the callback.
+func (c *ModelCheckpoint) OnTrainBegin(*State) error {
+	if c.Path == "" {
+		return fmt.Errorf("train: ModelCheckpoint needs a Path")
+	}
+	c.mon = newMonitor(c.Monitor, c.Mode, 0)
+	return nil
+}
+
+// OnEpochEnd saves the model.
+func (c *ModelCheckpoint) OnEpochEnd(s *State, logs Logs) error {
+	if c.SaveBestOnly {
+		better, err := c.mon.improved(logs)
+		if err != nil || !better {
+			return err
+		}
+	}
+	path := strings.ReplaceAll(c.Path, "{epoch}", strconv.Itoa(s.Epoch+1))
+	meta := map[string]string{"epoch": strconv.Itoa(s.Epoch + 1)}
+	for k, v := range logs {
+		meta[k] = strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	return nn.SaveFileWithMetadata(path, s.Model, meta)
+}
+
+// LRScheduler steps an optim schedule (StepLR, CosineAnnealingLR, ...) at
+// the end of every epoch and logs the learning rate as "lr".
+type LRScheduler struct {
+	BaseCallback
+	Schedule optim.Scheduler
+}
+
+// OnEpochEnd advances the schedule.
+func (c *LRScheduler) OnEpochEnd(s *State, logs Logs) error {
+	logs["lr"] = float64(s.Optimizer.LR())
+	c.Schedule.Step()
+	return nil
+}
+
+// ReduceLROnPlateau lowers the learning rate when a monitored quantity
+// stops improving, through optim.ReduceLROnPlateau.
+type ReduceLROnPlateau struct {
+	BaseCallback
+	// Monitor names the quantity (default "val_loss").
+	Monitor string
+	// Plateau is the schedule that decides when and how far to reduce; its
+	// mode must agree with the monitored quantity.
+	Plateau *optim.ReduceLROnPlateau
+}
+
+// OnEpochEnd feeds the monitored value to the plateau schedule.
+func (c *ReduceLROnPlateau) OnEpochEnd(s *State, logs Logs) error {
+	name := c.Monitor
+	if name == "" {
+		name = "val_loss"
+	}
+	v, ok := logs[name]
+	if !ok {
+		return fmt.Errorf("train: monitored quantity %q is not in the logs (have %v)", name, logs.keys())
+	}
+	logs["lr"] = float64(s.Optimizer.LR())
+	c.Plateau.Step(v)
+	return nil
+}
+
+// CSVLogger writes one CSV row per epoch (epoch, then the logs in a stable
+// order), flushing after each so the file can be followed while training
+// runs.
+type CSVLogger struct {
+	BaseCallback
+	Path string
+
+	f      *os.File
+	w      *bufio.Writer
+	header []string
+}
+
+// OnTrainBegin creates the file.
+func (c *CSVLogger) OnTrainBegin(*State) error {
+	f, err := os.Create(c.Path)
+	if err != nil {
+		return fmt.Errorf("train: CSV logger: %w", err)
+	}
+	c.f, c.w, c.header = f, bufio.NewWriter(f), nil
+	return nil
+}
+
+// OnEpochEnd appends a row.
+func (c *CSVLogger) OnEpochEnd(s *State, logs Logs) error {
+	if c.header == nil {
+		c.header = logs.keys()
+		fmt.Fprintf(c.w, "epoch,%s\n", strings.Join(c.header, ","))
+	}
+	fmt.Fprintf(c.w, "%d", s.Epoch+1)
+	for _, k := range c.header {
+		v, ok := logs[k]
+		if ok {
+			fmt.Fprintf(c.w, ",%s", strconv.FormatFloat(v, 'g', 8, 64))
+		} else {
+			c.w.WriteString(",")
+		}
+	}
+	c.w.WriteString("\n")
+	if err := c.w.Flush(); err != nil {
+		return fmt.Errorf("train: CSV logger %s: %w", c.Path, err)
+	}
+	return nil
+}
+
+// OnTrainEnd closes the file.
+func (c *CSVLogger) OnTrainEnd(*State) error {
+	if c.f == nil {
+		return nil
+	}
+	err := c.w.Flush()
+	if cerr := c.f.Close(); err == nil {
+		err = cerr
+	}
+	c.f = nil
+	if err != nil {
+		return fmt.Errorf("train: CSV logger %s: %w", c.Path, err)
+	}
+	return nil
+}
+
+// LambdaCallback turns plain functions into a Callback; nil fields are
+// skipped.
+type LambdaCallback struct {
+	TrainBegin, TrainEnd, EpochBegin, BatchBegin func(s *State) error
+	EpochEnd, BatchEnd                           func(s *State, logs Logs) error
+}
+
+func call(f func(*State) error, s *State) error {
+	if f == nil {
+		return nil
+	}
+	return f(s)
+}
+
+func callLogs(f func(*State, Logs) error, s *State, l Logs) error {
+	if f == nil {
+		return nil
+	}
+	return f(s, l)
+}
+
+// OnTrainBegin calls TrainBegin.
+func (c LambdaCallback) OnTrainBegin(s *State) error { return call(c.TrainBegin, s) }
+
+// OnTrainEnd calls TrainEnd.
+func (c LambdaCallback) OnTrainEnd(s *State) error { return call(c.TrainEnd, s) }
+
+// OnEpochBegin calls EpochBegin.
+func (c LambdaCallback) OnEpochBegin(s *State) error { return call(c.EpochBegin, s) }
+
+// OnBatchBegin calls BatchBegin.
+func (c LambdaCallback) OnBatchBegin(s *State) error { return call(c.BatchBegin, s) }
+
+// OnEpochEnd calls EpochEnd.
+func (c LambdaCallback) OnEpochEnd(s *State, l Logs) error { return callLogs(c.EpochEnd, s, l) }
+
+// OnBatchEnd calls BatchEnd.
+func (c LambdaCallback) OnBatchEnd(s *State, l Logs) error { return callLogs(c.BatchEnd, s, l) }
