@@ -68,7 +68,8 @@ func planMatMul(name string, a, b *Tensor, transA, transB bool) gemmPlan {
 	g := gemmPlan{transA: transA, transB: transB, batch: 1}
 	ar, ac := a.shape[ra-2], a.shape[ra-1]
 	br, bc := b.shape[rb-2], b.shape[rb-1]
-	g.lda, g.ldb = ac, bc
+	// Strides are at least 1 so that empty matrices stay valid for GEMM.
+	g.lda, g.ldb = max(ac, 1), max(bc, 1)
 	g.m, g.k = ar, ac
 	if transA {
 		g.m, g.k = ac, ar
@@ -119,12 +120,12 @@ func (g *gemmPlan) outShapeIs(s []int) bool {
 
 func (g *gemmPlan) run(c, a, b []float32, alpha, beta float32) {
 	if g.strideA == -1 {
-		kernel.Gemm(false, g.transB, g.batch*g.m, g.n, g.k, alpha, a, g.lda, b, g.ldb, beta, c, g.n)
+		kernel.Gemm(false, g.transB, g.batch*g.m, g.n, g.k, alpha, a, g.lda, b, g.ldb, beta, c, max(g.n, 1))
 		return
 	}
 	mn := g.m * g.n
 	for i := 0; i < g.batch; i++ {
 		kernel.Gemm(g.transA, g.transB, g.m, g.n, g.k, alpha,
-			a[i*g.strideA:], g.lda, b[i*g.strideB:], g.ldb, beta, c[i*mn:(i+1)*mn], g.n)
+			a[i*g.strideA:], g.lda, b[i*g.strideB:], g.ldb, beta, c[i*mn:(i+1)*mn], max(g.n, 1))
 	}
 }
