@@ -215,3 +215,76 @@ func BenchmarkCrossEntropyLoss(b *testing.B) {
 		loss.Forward(x, labels).Backward()
 	}
 }
+
+type torchLossCase struct {
+	name         string
+	loss         nn.Loss
+	pred, target string
+	mean, sum    float64
+	none, grad   []float64
+}
+
+// TestLossesMatchTorch compares every loss — value under each reduction and
+// the gradient of the summed loss — with PyTorch on random inputs (see
+// loss_torch_test.go).
+func TestLossesMatchTorch(t *testing.T) {
+	const rows, cols = 5, 4
+	input := func(name string) *tensor.Tensor {
+		d := torchLossInputs[name]
+		if name == "idx" {
+			return tensor.New(append([]float32(nil), d...), len(d))
+		}
+		return tensor.New(append([]float32(nil), d...), rows, cols)
+	}
+	near := func(t *testing.T, want float64, got float32, what string) {
+		t.Helper()
+		require.InDelta(t, want, float64(got), 2e-5*math.Max(1, math.Abs(want)), what)
+	}
+	for _, c := range torchLossCases {
+		t.Run(c.name, func(t *testing.T) {
+			target := input(c.target)
+			reduced := func(r nn.Reduction) nn.Loss {
+				switch l := c.loss.(type) {
+				case nn.CrossEntropyLoss:
+					l.Reduction = r
+					return l
+				case nn.NLLLoss:
+					l.Reduction = r
+					return l
+				case nn.BCELoss:
+					l.Reduction = r
+					return l
+				case nn.BCEWithLogitsLoss:
+					l.Reduction = r
+					return l
+				case nn.MSELoss:
+					l.Reduction = r
+					return l
+				case nn.L1Loss:
+					l.Reduction = r
+					return l
+				case nn.HuberLoss:
+					l.Reduction = r
+					return l
+				case nn.SmoothL1Loss:
+					l.Reduction = r
+					return l
+				}
+				panic("unknown loss")
+			}
+			near(t, c.mean, reduced(nn.ReduceMean).Forward(autograd.Constant(input(c.pred)), target).Value().Item(), "mean")
+			none := reduced(nn.ReduceNone).Forward(autograd.Constant(input(c.pred)), target).Value().Data()
+			require.Len(t, none, len(c.none))
+			for i, w := range c.none {
+				near(t, w, none[i], fmt.Sprint("none ", i))
+			}
+			x := autograd.NewVar(input(c.pred))
+			l := reduced(nn.ReduceSum).Forward(x, target)
+			near(t, c.sum, l.Value().Item(), "sum")
+			l.Backward()
+			for i, w := range c.grad {
+				near(t, w, x.Grad().Data()[i], fmt.Sprint("grad ", i))
+			}
+		})
+	}
+}
