@@ -377,3 +377,35 @@ func BenchmarkSoftmaxCrossEntropyUnfused(b *testing.B) {
 		loss.Backward()
 	}
 }
+
+func TestReductionString(t *testing.T) {
+	require.Equal(t, "mean", ReduceMean.String())
+	require.Equal(t, "sum", ReduceSum.String())
+	require.Equal(t, "none", ReduceNone.String())
+	require.Equal(t, "Reduction(9)", Reduction(9).String())
+}
+
+func ExampleSoftmaxCrossEntropy() {
+	logits := NewVar(tensor.New([]float32{
+		1e4, 0, -1e4, // extreme logits stay exact
+		2, 1, 0.1,
+	}, 2, 3))
+	loss := SoftmaxCrossEntropy(logits, []int{1, 0}, 0, ReduceNone)
+	fmt.Printf("%.4f\n", loss.Value().Data())
+
+	mean := SoftmaxCrossEntropy(logits, []int{1, 0}, 0, ReduceMean)
+	mean.Backward()
+	fmt.Printf("%.4f\n", logits.Grad().Data())
+	// Output:
+	// [10000.0000 0.4170]
+	// [0.5000 -0.5000 0.0000 -0.1705 0.1212 0.0493]
+}
+
+func ExampleBCEWithLogits() {
+	logits := NewVar(tensor.New([]float32{100, -100, 0}, 3))
+	targets := tensor.New([]float32{0, 0, 1}, 3)
+	loss := BCEWithLogits(logits, targets, nil, ReduceNone)
+	fmt.Printf("%.4f\n", loss.Value().Data())
+	// Output:
+	// [100.0000 0.0000 0.6931]
+}
