@@ -74,11 +74,21 @@ func loadMNISTFormat(dir string, verify bool) (train, test *TensorDataset, err e
 			return nil, nil, err
 		}
 	}
-	if train, err = loadMNISTPair(paths[0], paths[1], verify); err != nil {
+	// The test files load on a second goroutine while the training files
+	// load on this one.
+	var testErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		test, testErr = loadMNISTPair(paths[2], paths[3], verify)
+	}()
+	train, err = loadMNISTPair(paths[0], paths[1], verify)
+	<-done
+	if err != nil {
 		return nil, nil, err
 	}
-	if test, err = loadMNISTPair(paths[2], paths[3], verify); err != nil {
-		return nil, nil, err
+	if testErr != nil {
+		return nil, nil, testErr
 	}
 	return train, test, nil
 }

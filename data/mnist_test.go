@@ -154,3 +154,15 @@ func TestMNISTMalformed(t *testing.T) {
 	_, _, err = MNIST(filepath.Join(dir, "missing"))
 	require.ErrorContains(t, err, "no train-images-idx3-ubyte")
 }
+
+// BenchmarkMNISTLoad measures reading, decompressing, verifying and
+// converting the four real MNIST files.
+func BenchmarkMNISTLoad(b *testing.B) {
+	dir := realMNISTDir(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := MNIST(dir); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -233,7 +233,7 @@ func (s *Standardizer) Fit(x *tensor.Tensor) error {
 	}
 	p := s.params()
 	p.a, p.b = mean, std
-	s.inv = nil
+	s.update()
 	return nil
 }
 
@@ -243,15 +243,18 @@ func (s *Standardizer) Mean() *tensor.Tensor { return s.p.a }
 // Std returns the fitted standard deviations (nil before Fit).
 func (s *Standardizer) Std() *tensor.Tensor { return s.p.b }
 
-func (s *Standardizer) invStd() []float32 {
-	if s.inv == nil {
-		sd := s.p.b.Data()
-		s.inv = make([]float32, len(sd))
-		for i, v := range sd {
-			s.inv[i] = 1 / v
-		}
+// update precomputes 1/std after the parameters change, so transforms
+// only read shared state and may run on several goroutines.
+func (s *Standardizer) update() {
+	s.inv = nil
+	if s.p.b == nil {
+		return
 	}
-	return s.inv
+	sd := s.p.b.Data()
+	s.inv = make([]float32, len(sd))
+	for i, v := range sd {
+		s.inv[i] = 1 / v
+	}
 }
 
 // TransformInPlace standardizes x ([N, feature shape...]) in place. It
@@ -259,7 +262,7 @@ func (s *Standardizer) invStd() []float32 {
 // one.
 func (s *Standardizer) TransformInPlace(x *tensor.Tensor) {
 	s.p.check("data.Standardizer.Transform", x, s.Global)
-	s.p.apply(x, s.Global, s.invStd())
+	s.p.apply(x, s.Global, s.inv)
 }
 
 // Transform returns a standardized copy of x.
@@ -281,7 +284,7 @@ func (s *Standardizer) State() map[string]*tensor.Tensor { return s.params().sta
 // SetState restores parameters saved by State. It returns an error if a
 // tensor is missing, the shapes differ or a value is not finite.
 func (s *Standardizer) SetState(m map[string]*tensor.Tensor) error {
-	s.inv = nil
+	defer s.update()
 	return s.params().setState("data.Standardizer.SetState", m)
 }
 
@@ -290,7 +293,7 @@ func (s *Standardizer) MarshalJSON() ([]byte, error) { return s.params().marshal
 
 // UnmarshalJSON decodes parameters written by MarshalJSON.
 func (s *Standardizer) UnmarshalJSON(b []byte) error {
-	s.inv = nil
+	defer s.update()
 	g, err := s.params().unmarshal("data.Standardizer.UnmarshalJSON", b)
 	if err == nil {
 		s.Global = g
@@ -333,7 +336,7 @@ func (s *MinMaxScaler) Fit(x *tensor.Tensor) error {
 	}
 	p := s.params()
 	p.a, p.b = lo, hi
-	s.inv = nil
+	s.update()
 	return nil
 }
 
@@ -343,24 +346,26 @@ func (s *MinMaxScaler) Min() *tensor.Tensor { return s.p.a }
 // Max returns the fitted maxima (nil before Fit).
 func (s *MinMaxScaler) Max() *tensor.Tensor { return s.p.b }
 
-func (s *MinMaxScaler) invRange() []float32 {
-	if s.inv == nil {
-		l, h := s.p.a.Data(), s.p.b.Data()
-		s.inv = make([]float32, len(l))
-		for i := range l {
-			if r := h[i] - l[i]; r > 0 {
-				s.inv[i] = 1 / r
-			}
+// update precomputes 1/(max-min) after the parameters change.
+func (s *MinMaxScaler) update() {
+	s.inv = nil
+	if s.p.a == nil {
+		return
+	}
+	l, h := s.p.a.Data(), s.p.b.Data()
+	s.inv = make([]float32, len(l))
+	for i := range l {
+		if r := h[i] - l[i]; r > 0 {
+			s.inv[i] = 1 / r
 		}
 	}
-	return s.inv
 }
 
 // TransformInPlace rescales x ([N, feature shape...]) in place. It panics
 // if s is not fitted or x's feature shape differs from the fitted one.
 func (s *MinMaxScaler) TransformInPlace(x *tensor.Tensor) {
 	s.p.check("data.MinMaxScaler.Transform", x, s.Global)
-	s.p.apply(x, s.Global, s.invRange())
+	s.p.apply(x, s.Global, s.inv)
 }
 
 // Transform returns a rescaled copy of x.
@@ -378,7 +383,7 @@ func (s *MinMaxScaler) State() map[string]*tensor.Tensor { return s.params().sta
 
 // SetState restores parameters saved by State.
 func (s *MinMaxScaler) SetState(m map[string]*tensor.Tensor) error {
-	s.inv = nil
+	defer s.update()
 	return s.params().setState("data.MinMaxScaler.SetState", m)
 }
 
@@ -387,7 +392,7 @@ func (s *MinMaxScaler) MarshalJSON() ([]byte, error) { return s.params().marshal
 
 // UnmarshalJSON decodes parameters written by MarshalJSON.
 func (s *MinMaxScaler) UnmarshalJSON(b []byte) error {
-	s.inv = nil
+	defer s.update()
 	g, err := s.params().unmarshal("data.MinMaxScaler.UnmarshalJSON", b)
 	if err == nil {
 		s.Global = g

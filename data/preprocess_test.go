@@ -182,3 +182,15 @@ func TestAugment(t *testing.T) {
 	aug.Images(a2, rand.New(rand.NewPCG(5, 5)))
 	require.Equal(t, a1.Data(), a2.Data())
 }
+
+// BenchmarkAugmentBatch measures shift+rotation augmentation of one batch
+// of 64 MNIST-sized images.
+func BenchmarkAugmentBatch(b *testing.B) {
+	x := tensor.RandU(rand.New(rand.NewPCG(1, 1)), 0, 1, 64, 1, 28, 28)
+	aug := &Augment{MaxShift: 2, MaxRotate: 10}
+	r := rand.New(rand.NewPCG(2, 2))
+	b.ReportAllocs()
+	for b.Loop() {
+		aug.Images(x, r)
+	}
+}
