@@ -24,11 +24,13 @@ const Zero = -1
 // Step applies one update to every parameter that has a gradient
 // (Grad() != nil); parameters without one are skipped and their state is
 // left alone. Per-parameter state (moments, step counts) is created lazily
-// on a parameter's first update. ZeroGrad clears every parameter's
-// gradient. LR and SetLR read and change the learning rate; parameter
+// on a parameter's first update. ZeroGrad sets every parameter's gradient
+// to zero; the gradient stays present, so a parameter whose loss term
+// vanished is still stepped (with a zero gradient, which moves it under
+// momentum or weight decay), as in PyTorch with set_to_none=False. LR and SetLR read and change the learning rate; parameter
 // groups keep their ratio to it (see Group). StateDict, LoadStateDict,
 // SaveState and LoadState capture and restore everything needed to resume
-// training exactly.
+// training exactly. An Optimizer is not safe for concurrent use.
 type Optimizer interface {
 	Step()
 	ZeroGrad()
