@@ -1,0 +1,111 @@
+package nn
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/shoshin-ml/shoshin/autograd"
+	"github.com/shoshin-ml/shoshin/tensor"
+)
+
+// BatchNorm normalises each channel of its input, PyTorch's BatchNorm1d
+// (input [N, C] or [N, C, L]) and BatchNorm2d ([N, C, H, W]); build it with
+// NewBatchNorm1D or NewBatchNorm2D.
+//
+// In training mode it normalises with the batch mean and biased variance
+// and updates its running estimates as PyTorch does:
+//
+//	running_mean = (1 − momentum)·running_mean + momentum·mean
+//	running_var  = (1 − momentum)·running_var  + momentum·var·M/(M−1)
+//
+// (the running variance is unbiased, M being the number of values per
+// channel), and counts the batch in num_batches_tracked. In evaluation mode
+// it normalises with the running estimates and changes nothing, so many
+// goroutines may run it at once. The running estimates are buffers (see
+// BufferOwner): saved with the model, never trained.
+type BatchNorm struct {
+	trainFlag
+	Weight            *Param // [C], initialised to 1; nil when built WithoutAffine
+	Bias              *Param // [C], initialised to 0; nil when built WithoutAffine
+	RunningMean       *Param // buffer [C], initially 0
+	RunningVar        *Param // buffer [C], initially 1
+	NumBatchesTracked *Param // buffer [], the number of training batches seen
+	Momentum          float32
+	Eps               float32
+	name              string
+	ranks             []int
+}
+
+// NewBatchNorm1D returns a batch normalisation over the C channels of
+// [N, C] or [N, C, L] inputs. Options: WithMomentum (default 0.1), WithEps
+// (default 1e-5), WithoutAffine, WithWeightInit, WithBiasInit.
+func NewBatchNorm1D(c int, opts ...Option) *BatchNorm {
+	return newBatchNorm("BatchNorm1D", c, []int{2, 3}, opts)
+}
+
+// NewBatchNorm2D returns a batch normalisation over the C channels of
+// [N, C, H, W] inputs; see NewBatchNorm1D for the options.
+func NewBatchNorm2D(c int, opts ...Option) *BatchNorm {
+	return newBatchNorm("BatchNorm2D", c, []int{4}, opts)
+}
+
+func newBatchNorm(name string, c int, ranks []int, opts []Option) *BatchNorm {
+	if c < 1 {
+		panic(fmt.Sprintf("nn.New%s: channels must be positive, got %d", name, c))
+	}
+	cfg := newConfig(opts)
+	b := &BatchNorm{
+		RunningMean:       NewBuffer("running_mean", tensor.Zeros(c)),
+		RunningVar:        NewBuffer("running_var", tensor.Ones(c)),
+		NumBatchesTracked: NewBuffer("num_batches_tracked", tensor.Scalar(0)),
+		Momentum:          cfg.momentum,
+		Eps:               cfg.eps,
+		name:              name,
+		ranks:             ranks,
+	}
+	if !cfg.noAffine {
+		b.Weight = NewParam("weight", initTensor(cfg.weightInit, Ones, cfg, c))
+		b.Bias = NewParam("bias", initTensor(cfg.biasInit, Zeros, cfg, c))
+	}
+	return b
+}
+
+// Forward normalises x with batch statistics (training) or the running
+// estimates (evaluation).
+func (b *BatchNorm) Forward(x *autograd.Var) *autograd.Var {
+	xs := x.Shape()
+	c := b.RunningMean.Value().Size()
+	if !slices.Contains(b.ranks, len(xs)) || xs[1] != c {
+		panic(fmt.Sprintf("nn.%s.Forward: input %v does not have %d channels on axis 1 (want rank %v)", b.name, xs, c, b.ranks))
+	}
+	if b.eval {
+		return autograd.BatchNormWithStats(x, varOf(b.Weight), varOf(b.Bias), b.RunningMean.Value(), b.RunningVar.Value(), b.Eps)
+	}
+	m := x.Value().Size() / c
+	if m < 2 {
+		panic(fmt.Sprintf("nn.%s.Forward: input %v has one value per channel; training needs more", b.name, xs))
+	}
+	y, mean, variance := autograd.BatchNorm(x, varOf(b.Weight), varOf(b.Bias), b.Eps)
+	mom := b.Momentum
+	unbias := float32(m) / float32(m-1)
+	rm, rv := b.RunningMean.Value().Data(), b.RunningVar.Value().Data()
+	for i, mu := range mean.Data() {
+		rm[i] = (1-mom)*rm[i] + mom*mu
+		rv[i] = (1-mom)*rv[i] + mom*variance.Data()[i]*unbias
+	}
+	b.NumBatchesTracked.Value().Data()[0]++
+	return y
+}
+
+// Params returns the affine weight and bias (none WithoutAffine).
+func (b *BatchNorm) Params() []*Param { return params(b.Weight, b.Bias) }
+
+// Buffers returns running_mean, running_var and num_batches_tracked.
+func (b *BatchNorm) Buffers() []*Param {
+	return []*Param{b.RunningMean, b.RunningVar, b.NumBatchesTracked}
+}
+
+// String describes the layer, like "BatchNorm2D(32)".
+func (b *BatchNorm) String() string {
+	return fmt.Sprintf("%s(%d)", b.name, b.RunningMean.Value().Size())
+}

@@ -1,0 +1,38 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/shoshin-ml/shoshin/autograd"
+	"github.com/shoshin-ml/shoshin/tensor"
+)
+
+// Residual wraps a module f and computes x + f(x), the skip connection of
+// a residual network; f must preserve its input's shape. Residual adds no
+// level to parameter names: the wrapped module's Params keep their names
+// (a Residual around a Sequential maps onto a PyTorch nn.Sequential
+// subclass whose forward adds its input).
+type Residual struct {
+	F Module
+}
+
+// NewResidual returns the skip connection x + f(x).
+func NewResidual(f Module) *Residual { return &Residual{F: f} }
+
+// Forward returns x + F(x).
+func (r *Residual) Forward(x *autograd.Var) *autograd.Var {
+	y := r.F.Forward(x)
+	if !tensor.EqualShape(x.Shape(), y.Shape()) {
+		panic(fmt.Sprintf("nn.Residual.Forward: wrapped module maps %v to %v; the shapes must agree", x.Shape(), y.Shape()))
+	}
+	return autograd.Add(x, y)
+}
+
+// Params returns the wrapped module's Params.
+func (r *Residual) Params() []*Param { return r.F.Params() }
+
+// Buffers returns the wrapped module's buffers, if any.
+func (r *Residual) Buffers() []*Param { return childBuffers(r.F) }
+
+// Children returns the wrapped module.
+func (r *Residual) Children() []Module { return []Module{r.F} }
