@@ -118,10 +118,56 @@ func softmaxTo(name string, dst, t *Tensor, axis int, logOut bool) {
 	}
 }
 
-// softmaxRows applies softmaxRow to rows [lo, hi) of n elements.
+// softmaxRows writes the softmax (or log-softmax) of rows [lo, hi) of n
+// elements of src into dst. Rows are handled in blocks so that one
+// exponential call covers a whole block: short rows (such as 10 class
+// scores) then still fill the vector units.
 func softmaxRows(dst, src []float32, n, lo, hi int, logOut bool) {
-	for r := lo; r < hi; r++ {
-		softmaxRow(dst[r*n:(r+1)*n], src[r*n:(r+1)*n], logOut)
+	if n == 0 {
+		return
+	}
+	if logOut && &dst[0] == &src[0] {
+		// In place log-softmax needs the shifted scores after the
+		// exponential; take the row-at-a-time path.
+		for r := lo; r < hi; r++ {
+			softmaxRow(dst[r*n:(r+1)*n], src[r*n:(r+1)*n], true)
+		}
+		return
+	}
+	const block = 64
+	var maxes [block]float32
+	for r0 := lo; r0 < hi; r0 += block {
+		r1 := min(r0+block, hi)
+		for r := r0; r < r1; r++ {
+			x, d := src[r*n:(r+1)*n], dst[r*n:(r+1)*n]
+			m := kernel.Max(x)
+			maxes[r-r0] = m
+			if math32.IsInf(m, -1) {
+				clear(d) // no mass anywhere; fixed up below
+				continue
+			}
+			for j, v := range x {
+				d[j] = v - m
+			}
+		}
+		kernel.Exp(dst[r0*n:r1*n], dst[r0*n:r1*n])
+		for r := r0; r < r1; r++ {
+			d := dst[r*n : (r+1)*n]
+			m := maxes[r-r0]
+			if math32.IsInf(m, -1) {
+				fill(d, math32.NaN())
+				continue
+			}
+			s := kernel.Sum(d)
+			if !logOut {
+				kernel.Scale(1/s, d)
+				continue
+			}
+			ls := m + math32.Log(s)
+			for j, v := range src[r*n : (r+1)*n] {
+				d[j] = v - ls
+			}
+		}
 	}
 }
 

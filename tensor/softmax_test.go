@@ -83,3 +83,21 @@ func TestSoftmaxLargeAndInPlace(t *testing.T) {
 		func() { SoftmaxTo(Zeros(2), x, 1) })
 	require.PanicsWithValue(t, "tensor.Softmax: axis 2 out of range for rank 2", func() { Softmax(x, 2) })
 }
+
+func TestSoftmaxInfinities(t *testing.T) {
+	inf := math32.Inf(-1)
+	x := t32([]float32{inf, inf, 0, inf, 1, 1}, 3, 2)
+	for _, axisLast := range []int{1, -1} {
+		p := Softmax(x, axisLast).Data()
+		require.True(t, math32.IsNaN(p[0]) && math32.IsNaN(p[1]), "a row of -Inf has no distribution")
+		require.Equal(t, []float32{1, 0, 0.5, 0.5}, p[2:])
+		lp := LogSoftmax(x, axisLast).Data()
+		require.Equal(t, float32(0), lp[2])
+		require.Equal(t, inf, lp[3])
+		in := x.Clone()
+		LogSoftmaxTo(in, in, axisLast)
+		require.Equal(t, lp[2:], in.Data()[2:])
+	}
+	// Strided path (axis 0) agrees with the contiguous one.
+	requireCloseTol(t, Transpose(Softmax(x, 1)), Softmax(Transpose(x), 0), 0, "axis 0")
+}
