@@ -245,7 +245,7 @@ func TestROCAUCTiesAndDegenerate(t *testing.T) {
 
 func TestROCAUCMatchesPairwiseDefinition(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
-	for _, n := range []int{3, 50, 500, 2047, 2048, 3000} {
+	for _, n := range []int{3, 50, 500, 2047, 4100, 6000} {
 		y := make([]int, n)
 		s := make([]float64, n)
 		s32 := make([]float32, n)

@@ -23,7 +23,7 @@ func PrecisionRecallCurve[S Float](yTrue []int, scores []S) (*PRCurve, error) {
 	if err != nil {
 		return nil, err
 	}
-	fps, tps, thr := binaryCurve(rankDesc(yTrue, scores))
+	fps, tps, thr := binaryCurve(rankScores(new(ranker), yTrue, scores, 0, 1, 1))
 	m := len(tps)
 	c := &PRCurve{
 		Precision:  make([]float64, m+1),
@@ -51,20 +51,16 @@ func AveragePrecision[S Float](yTrue []int, scores []S) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	r := rankDesc(yTrue, scores)
+	g := rankScores(new(ranker), yTrue, scores, 0, 1, 1)
 	var ap, prevRecall float64
-	var tp int64
-	for i, x := range r {
-		if x.pos {
-			tp++
+	for {
+		if _, ok := g.next(); !ok {
+			return ap, nil
 		}
-		if i == len(r)-1 || r[i+1].k != x.k {
-			recall := float64(tp) / float64(npos)
-			ap += (recall - prevRecall) * float64(tp) / float64(i+1)
-			prevRecall = recall
-		}
+		recall := float64(g.i) / float64(npos)
+		ap += (recall - prevRecall) * float64(g.i) / float64(g.i+g.j)
+		prevRecall = recall
 	}
-	return ap, nil
 }
 
 func prCheck[S Float](fn string, yTrue []int, scores []S) (int, error) {

@@ -1,75 +1,85 @@
 package metrics
 
 import (
-	"cmp"
 	"math"
 	"slices"
 )
 
-// scored is one sample of a binary score metric: a sort key that orders
-// scores decreasingly (equal keys for equal scores) and whether the sample
-// belongs to the positive class.
-type scored struct {
-	k   uint64
-	pos bool
-}
-
 // descKey maps a finite score to a key whose increasing order is the
 // decreasing order of the scores. -0 and +0 share a key, as they compare
-// equal.
+// equal; distinct scores have distinct keys.
 func descKey(f float64) uint64 {
 	if f == 0 {
 		f = 0
 	}
 	b := math.Float64bits(f)
 	if b>>63 != 0 {
-		return b // negative: flipping twice leaves the bits as they are
+		return b // negative: a larger magnitude sorts later
 	}
 	return ^(b | 1<<63)
 }
 
-// score recovers the score (as float64) from its key.
-func (s scored) score() float64 {
-	b := s.k
-	if b>>63 == 0 {
-		b = ^b &^ (1 << 63)
+// keyScore recovers the score (as float64) from its key.
+func keyScore(k uint64) float64 {
+	if k>>63 == 0 {
+		k = ^k &^ (1 << 63)
 	}
-	return math.Float64frombits(b)
+	return math.Float64frombits(k)
 }
 
-// ranker sorts samples by decreasing score, reusing its buffers.
+// ranker sorts the scores of positive and negative samples separately,
+// reusing its buffers across calls. Only the keys are sorted (8 bytes per
+// sample); the label is known from which list a key is in.
 type ranker struct {
-	a, tmp []scored
+	pos, neg, tmp []uint64
 }
 
-// radixMin is the size from which rank uses a radix sort rather than a
-// comparison sort.
+// radixMin is the length from which a list is radix sorted rather than
+// sorted by comparison.
 const radixMin = 2048
 
-// rank returns the samples sorted by decreasing score. Column col of a
-// row-major matrix with stride columns gives the scores; a sample is
-// positive when yTrue equals posLabel. The order within tied scores is
-// irrelevant: only the counts at the end of each run of equal scores are
-// ever read. Sorting is the only super-linear step of every curve and AUC:
-// an LSD radix sort over the 64-bit keys (linear, skipping the byte
-// positions where all keys agree) for large inputs, pdqsort (O(n log n))
-// for small ones.
-func rank[S Float](rk *ranker, yTrue []int, scores []S, col, stride, posLabel int) []scored {
-	n := len(yTrue)
-	rk.a = slices.Grow(rk.a[:0], n)[:n]
-	a := rk.a
-	for i, y := range yTrue {
-		a[i] = scored{k: descKey(float64(scores[i*stride+col])), pos: y == posLabel}
+// rankScores splits the samples into positives (yTrue == posLabel) and
+// negatives, sorts the keys of each by decreasing score and returns a
+// walker over them. Column col of a row-major matrix with stride columns
+// gives the scores. This sort is the only super-linear step of every
+// curve and AUC.
+func rankScores[S Float](rk *ranker, yTrue []int, scores []S, col, stride, posLabel int) groups {
+	npos := 0
+	for _, y := range yTrue {
+		if y == posLabel {
+			npos++
+		}
 	}
+	pos := slices.Grow(rk.pos[:0], npos)
+	neg := slices.Grow(rk.neg[:0], len(yTrue)-npos)
+	for i, y := range yTrue {
+		k := descKey(float64(scores[i*stride+col]))
+		if y == posLabel {
+			pos = append(pos, k)
+		} else {
+			neg = append(neg, k)
+		}
+	}
+	rk.pos, rk.neg = pos, neg
+	rk.pos = rk.sortKeys(rk.pos)
+	rk.neg = rk.sortKeys(rk.neg)
+	return groups{pos: rk.pos, neg: rk.neg}
+}
+
+// sortKeys sorts keys increasingly and returns the sorted slice (which
+// may be rk.tmp's array, in which case the two swap): an LSD radix sort,
+// linear in len(keys) and skipping the byte positions where all keys
+// agree, from radixMin keys; pdqsort (O(n log n)) below.
+func (rk *ranker) sortKeys(keys []uint64) []uint64 {
+	n := len(keys)
 	if n < radixMin {
-		slices.SortFunc(a, func(x, y scored) int { return cmp.Compare(x.k, y.k) })
-		return a
+		slices.Sort(keys)
+		return keys
 	}
 	rk.tmp = slices.Grow(rk.tmp[:0], n)[:n]
-	tmp := rk.tmp
+	a, tmp := keys, rk.tmp
 	var counts [8][256]int
-	for _, x := range a {
-		k := x.k
+	for _, k := range a {
 		for p := range 8 {
 			counts[p][byte(k>>(8*p))]++
 		}
@@ -77,7 +87,7 @@ func rank[S Float](rk *ranker, yTrue []int, scores []S, col, stride, posLabel in
 	for p := range 8 {
 		c := &counts[p]
 		shift := 8 * p
-		if c[byte(a[0].k>>shift)] == n {
+		if c[byte(a[0]>>shift)] == n {
 			continue // every key has the same byte here
 		}
 		sum := 0
@@ -85,59 +95,76 @@ func rank[S Float](rk *ranker, yTrue []int, scores []S, col, stride, posLabel in
 			c[i] = sum
 			sum += v
 		}
-		for _, x := range a {
-			b := byte(x.k >> shift)
-			tmp[c[b]] = x
+		for _, k := range a {
+			b := byte(k >> shift)
+			tmp[c[b]] = k
 			c[b]++
 		}
 		a, tmp = tmp, a
 	}
+	rk.tmp = tmp[:0]
 	return a
 }
 
-// rankDesc is rank with a fresh ranker.
-func rankDesc[S Float](yTrue []int, scores []S) []scored {
-	var rk ranker
-	return rank(&rk, yTrue, scores, 0, 1, 1)
+// groups walks two sorted key lists together, one run of equal scores
+// (one threshold) at a time, in decreasing order of score.
+type groups struct {
+	pos, neg []uint64
+	i, j     int // samples consumed: true and false positives so far
 }
 
-// binaryCurve walks samples sorted by decreasing score and returns, for
-// each distinct score (the thresholds, decreasing), the cumulative counts
-// of false and true positives of predicting positive at or above it
-// (scikit-learn's _binary_clf_curve).
-func binaryCurve(r []scored) (fps, tps []int64, thr []float64) {
-	var tp int64
-	for i, x := range r {
-		if x.pos {
-			tp++
-		}
-		if i == len(r)-1 || r[i+1].k != x.k {
-			tps = append(tps, tp)
-			fps = append(fps, int64(i+1)-tp)
-			thr = append(thr, x.score())
-		}
+// next advances over the next run of equal scores and returns its key,
+// or false when both lists are exhausted. After it, g.i and g.j are the
+// cumulative true and false positives of thresholding at that score.
+func (g *groups) next() (uint64, bool) {
+	var k uint64
+	switch {
+	case g.i < len(g.pos) && g.j < len(g.neg):
+		k = min(g.pos[g.i], g.neg[g.j])
+	case g.i < len(g.pos):
+		k = g.pos[g.i]
+	case g.j < len(g.neg):
+		k = g.neg[g.j]
+	default:
+		return 0, false
 	}
-	return fps, tps, thr
+	for g.i < len(g.pos) && g.pos[g.i] == k {
+		g.i++
+	}
+	for g.j < len(g.neg) && g.neg[g.j] == k {
+		g.j++
+	}
+	return k, true
 }
 
-// rankedAUC returns the area under the ROC curve of samples sorted by
-// decreasing score, with npos positives and nneg negatives, both > 0. It is
-// the trapezoid rule over the distinct thresholds, so a pair of tied
-// positive and negative scores counts one half, exactly as scikit-learn's
+// binaryCurve returns, for each distinct score (the thresholds,
+// decreasing), the cumulative counts of false and true positives of
+// predicting positive at or above it (scikit-learn's _binary_clf_curve).
+func binaryCurve(g groups) (fps, tps []int64, thr []float64) {
+	for {
+		k, ok := g.next()
+		if !ok {
+			return fps, tps, thr
+		}
+		tps = append(tps, int64(g.i))
+		fps = append(fps, int64(g.j))
+		thr = append(thr, keyScore(k))
+	}
+}
+
+// rankedAUC returns the area under the ROC curve; both lists must be
+// non-empty. It is the trapezoid rule over the distinct thresholds, so a
+// tied positive and negative count one half, exactly as scikit-learn's
 // auc(roc_curve(...)).
-func rankedAUC(r []scored, npos, nneg int) float64 {
+func rankedAUC(g groups) float64 {
 	var area float64
-	var tp, fp, prevTP, prevFP int64
-	for i, x := range r {
-		if x.pos {
-			tp++
-		} else {
-			fp++
+	var prevTP, prevFP int
+	for {
+		if _, ok := g.next(); !ok {
+			break
 		}
-		if i == len(r)-1 || r[i+1].k != x.k {
-			area += float64(fp-prevFP) * float64(tp+prevTP)
-			prevTP, prevFP = tp, fp
-		}
+		area += float64(g.j-prevFP) * float64(g.i+prevTP)
+		prevTP, prevFP = g.i, g.j
 	}
-	return area / (2 * float64(npos) * float64(nneg))
+	return area / (2 * float64(len(g.pos)) * float64(len(g.neg)))
 }

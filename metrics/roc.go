@@ -46,7 +46,7 @@ func rocCurve[S Float](fn string, yTrue []int, scores []S, drop bool) (*ROC, err
 	if npos == 0 || npos == len(yTrue) {
 		return nil, oneClassErr(fn, yTrue[0])
 	}
-	fps, tps, thr := binaryCurve(rankDesc(yTrue, scores))
+	fps, tps, thr := binaryCurve(rankScores(new(ranker), yTrue, scores, 0, 1, 1))
 	if drop && len(fps) > 2 {
 		// Keep the ends and every point where the second difference of
 		// either count is non-zero (a corner of the curve).
@@ -77,9 +77,10 @@ func rocCurve[S Float](fn string, yTrue []int, scores []S, drop bool) (*ROC, err
 // 1; see Binarize) and scores: the probability that a random positive
 // scores above a random negative, ties counting one half. It equals
 // scikit-learn's roc_auc_score for binary data. It returns ErrOneClass when
-// yTrue holds only one class. It sorts the scores once, with a radix sort
-// (linear time) from 2048 samples and pdqsort (O(n log n)) below, then
-// walks them once.
+// yTrue holds only one class. It sorts the scores of the positives and of
+// the negatives once each (8-byte keys; a radix sort, linear time, from
+// 2048 keys, pdqsort, O(n log n), below) and merges the two runs in one
+// pass.
 func ROCAUC[S Float](yTrue []int, scores []S) (float64, error) {
 	const fn = "ROCAUC"
 	npos, err := checkBinaryScores(fn, yTrue, scores)
@@ -89,7 +90,7 @@ func ROCAUC[S Float](yTrue []int, scores []S) (float64, error) {
 	if npos == 0 || npos == len(yTrue) {
 		return 0, oneClassErr(fn, yTrue[0])
 	}
-	return rankedAUC(rankDesc(yTrue, scores), npos, len(yTrue)-npos), nil
+	return rankedAUC(rankScores(new(ranker), yTrue, scores, 0, 1, 1)), nil
 }
 
 // ROCAUCOvR returns the one-vs-rest multi-class ROC AUC: the ROC AUC of
@@ -160,7 +161,7 @@ func rocAUCPerClass[S Float](fn string, yTrue []int, scores []S, numClasses int)
 	per = make([]float64, numClasses)
 	var rk ranker
 	for k := range numClasses {
-		per[k] = rankedAUC(rank(&rk, yTrue, scores, k, numClasses, k), support[k], len(yTrue)-support[k])
+		per[k] = rankedAUC(rankScores(&rk, yTrue, scores, k, numClasses, k))
 	}
 	return per, support, nil
 }
