@@ -48,6 +48,8 @@ var (
 
 	// active is the GEMM implementation in use.
 	active = gemmImpls()[0]
+	// narrow, when not nil, replaces active for outputs at most 16 wide.
+	narrow = narrowImpl()
 )
 
 // gemmImpls lists every implementation this machine can run, best first.
@@ -60,6 +62,13 @@ func gemmImpls() []*gemmImpl {
 		l = append(l, avx2Impl)
 	}
 	return append(l, portableImpl)
+}
+
+func narrowImpl() *gemmImpl {
+	if hasAVX2 {
+		return avx2Impl
+	}
+	return nil
 }
 
 // Each wrapper hands the multiple-of-8 prefix to assembly and finishes the

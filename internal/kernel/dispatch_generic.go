@@ -5,6 +5,9 @@ package kernel
 // active is the GEMM implementation in use.
 var active = portableImpl
 
+// narrow, when not nil, replaces active for outputs at most 16 wide.
+var narrow *gemmImpl
+
 // gemmImpls lists every implementation this machine can run, for tests.
 func gemmImpls() []*gemmImpl { return []*gemmImpl{portableImpl} }
 

@@ -32,6 +32,8 @@ const (
 	packAuto = iota
 	packNever
 	packAlways
+	packOnlyA
+	packOnlyB
 )
 
 var packMode = packAuto
@@ -47,7 +49,12 @@ const gemmParallelFlops = 1 << 19
 // panics when a dimension is negative, a stride is too small or a slice is
 // too short.
 func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	gemmWith(active, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	im := active
+	if n <= 16 && narrow != nil {
+		// A 16-wide tile wastes less of each FMA on narrow outputs.
+		im = narrow
+	}
+	gemmWith(im, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // GemmImpl returns the name of the micro-kernel Gemm uses on this machine.
@@ -96,6 +103,10 @@ func gemmWith(im *gemmImpl, transA, transB bool, m, n, k int, alpha float32, a [
 		}
 		return
 	}
+	if m == 1 && im != portableImpl {
+		gemv(transB, n, k, alpha, a, csA, b, ldb, beta, c)
+		return
+	}
 	g := gemmPlan{im: im, m: m, n: n, k: k, alpha: alpha, beta: beta,
 		a: a, rsA: rsA, csA: csA, b: b, rsB: rsB, csB: csB, c: c, ldc: ldc}
 	g.run()
@@ -128,15 +139,19 @@ func (g *gemmPlan) run() {
 	// B is read in place when it is row-major and small enough that packing
 	// would not pay: its rows then feed the micro-kernel directly. A is read
 	// in place (any layout) unless it is reused across many column panels.
-	small := m*n*k <= 128*128*128 || m <= 4*im.mr || n <= 2*im.nr
-	switch packMode {
-	case packNever:
-		small = true
-	case packAlways:
-		small = false
-	}
+	small := m*n*k <= 1<<27 || m <= 4*im.mr || n <= 2*im.nr
 	g.packB = g.csB != 1 || !small
 	g.packA = !small
+	switch packMode {
+	case packNever:
+		g.packA, g.packB = false, g.csB != 1
+	case packAlways:
+		g.packA, g.packB = true, true
+	case packOnlyA:
+		g.packA, g.packB = true, g.csB != 1
+	case packOnlyB:
+		g.packA, g.packB = false, true
+	}
 	g.workers = 1
 	if m*n*k >= gemmParallelFlops {
 		g.workers = parallel.Workers()
@@ -224,7 +239,7 @@ func (t *blockTask) do(r0, r1, q0, q1 int) {
 				i0 := rowLo + q*mr
 				packPanel(ap[q*kb*mr:(q+1)*kb*mr], g.a, i0*g.rsA+t.pc*g.csA, g.csA, g.rsA, kb, min(mr, g.m-i0), mr)
 			}
-		} else if last := icEnd - ic - 1; (rowLo+(last+1)*mr) > g.m {
+		} else if last := icEnd - ic - 1; (rowLo + (last+1)*mr) > g.m {
 			// Pad the ragged last row panel.
 			i0 := rowLo + last*mr
 			packPanel(ap[last*kb*mr:(last+1)*kb*mr], g.a, i0*g.rsA+t.pc*g.csA, g.csA, g.rsA, kb, g.m-i0, mr)
@@ -291,13 +306,7 @@ func packPanel(dst, x []float32, off, sp, sj, kb, w, nr int) {
 			copy(dst[p*nr:p*nr+w], x[off+p*sp:off+p*sp+w])
 		}
 	case sp == 1:
-		for j := 0; j < w; j++ {
-			src := x[off+j*sj : off+j*sj+kb]
-			d := dst[j:]
-			for p, v := range src {
-				d[p*nr] = v
-			}
-		}
+		packTransposed(dst, x, off, sj, kb, w, nr)
 	default:
 		for p := 0; p < kb; p++ {
 			for j := 0; j < w; j++ {
@@ -351,6 +360,66 @@ func kernGo4x4(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32,
 			for j := range cr {
 				cr[j] = alpha*rows[r][j] + beta*cr[j]
 			}
+		}
+	}
+}
+
+// packTransposed packs w rows of kb contiguous floats (row j at x[off+j·sj])
+// as columns: dst[p·nr + j]. Four rows go at a time so that each destination
+// row is written in runs.
+func packTransposed(dst, x []float32, off, sj, kb, w, nr int) {
+	_ = dst[kb*nr-1]
+	j := 0
+	for ; j+4 <= w; j += 4 {
+		r0 := x[off+j*sj : off+j*sj+kb]
+		r1 := x[off+(j+1)*sj : off+(j+1)*sj+kb]
+		r2 := x[off+(j+2)*sj : off+(j+2)*sj+kb]
+		r3 := x[off+(j+3)*sj : off+(j+3)*sj+kb]
+		for p := range r0 {
+			d := (*[4]float32)(dst[p*nr+j:])
+			d[0], d[1], d[2], d[3] = r0[p], r1[p], r2[p], r3[p]
+		}
+	}
+	for ; j < w; j++ {
+		src := x[off+j*sj : off+j*sj+kb]
+		for p, v := range src {
+			dst[p*nr+j] = v
+		}
+	}
+}
+
+// gemv computes the single row C = alpha·a·op(B) + beta·C, where element p
+// of a is a[p·inc]. It is the batch-1 path: packing cannot pay for one row.
+func gemv(transB bool, n, k int, alpha float32, a []float32, inc int, b []float32, ldb int, beta float32, c []float32) {
+	c = c[:n]
+	if inc != 1 {
+		buf := getBuf(k)
+		defer putBuf(buf)
+		for p := range buf.s {
+			buf.s[p] = a[p*inc]
+		}
+		a = buf.s
+	}
+	a = a[:k]
+	if transB {
+		// Each output is the dot product of a with one contiguous row of B.
+		for j := range c {
+			v := alpha * dot(a, b[j*ldb:j*ldb+k])
+			if beta != 0 {
+				v += beta * c[j]
+			}
+			c[j] = v
+		}
+		return
+	}
+	if beta == 0 {
+		clear(c)
+	} else if beta != 1 {
+		scale(beta, c)
+	}
+	for p, v := range a {
+		if v != 0 {
+			axpy(alpha*v, b[p*ldb:p*ldb+n], c)
 		}
 	}
 }

@@ -57,10 +57,10 @@ func newPool(size int) *pool {
 }
 
 var (
-	mu       sync.Mutex // guards cur and fixed against concurrent SetWorkers
-	cur      *pool
-	fixed    int         // workers set by SetWorkers; 0 follows GOMAXPROCS
-	busy     atomic.Bool // held by the For call that owns the pool
+	mu    sync.Mutex // guards cur and fixed against concurrent SetWorkers
+	cur   *pool
+	fixed int         // workers set by SetWorkers; 0 follows GOMAXPROCS
+	busy  atomic.Bool // held by the For call that owns the pool
 )
 
 // Workers returns the number of goroutines (the caller included) that For

@@ -1,0 +1,108 @@
+package kernel
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// matMulShapes are the benchmarked m×k·k×n products, named m x k x n.
+var matMulShapes = []struct {
+	name           string
+	m, k, n        int
+	transA, transB bool
+}{
+	{"128x128x128", 128, 128, 128, false, false},
+	{"256x256x256", 256, 256, 256, false, false},
+	{"512x512x512", 512, 512, 512, false, false},
+	{"1024x1024x1024", 1024, 1024, 1024, false, false},
+	{"64x784x128", 64, 784, 128, false, false}, // MLP forward, first layer
+	{"64x128x10", 64, 128, 10, false, false},   // MLP forward, last layer
+	{"784x64x128", 784, 64, 128, true, false},  // weight gradient: Xᵀ·dY
+	{"64x128x784", 64, 128, 784, false, true},  // input gradient: dY·Wᵀ
+	{"1x784x128", 1, 784, 128, false, false},   // batch-1 inference
+	{"1x128x784T", 1, 128, 784, false, true},   // batch-1 with [out,in] weight
+}
+
+func BenchmarkMatMul(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, s := range matMulShapes {
+		lda, ldb := s.k, s.n
+		if s.transA {
+			lda = s.m
+		}
+		if s.transB {
+			ldb = s.k
+		}
+		a := randSlice(rng, s.m*s.k)
+		bm := randSlice(rng, s.k*s.n)
+		c := make([]float32, s.m*s.n)
+		b.Run(s.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				Gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n)
+			}
+			flops := 2 * float64(s.m) * float64(s.n) * float64(s.k)
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+var vecSizes = []int{64, 1024, 65536}
+
+func benchVec(b *testing.B, name string, fn func(dst, x, y []float32)) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	for _, n := range vecSizes {
+		x, y, dst := randSlice(rng, n), randSlice(rng, n), make([]float32, n)
+		b.Run(fmt.Sprintf("%s/%d", name, n), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(4 * n))
+			for b.Loop() {
+				fn(dst, x, y)
+			}
+		})
+	}
+}
+
+var sink float32
+
+func BenchmarkVec(b *testing.B) {
+	benchVec(b, "Axpy", func(dst, x, y []float32) { Axpy(0.5, x, dst) })
+	benchVec(b, "Scale", func(dst, x, y []float32) { Scale(1.0001, dst) })
+	benchVec(b, "Dot", func(dst, x, y []float32) { sink = Dot(x, y) })
+	benchVec(b, "Sum", func(dst, x, y []float32) { sink = Sum(x) })
+	benchVec(b, "Max", func(dst, x, y []float32) { sink = Max(x) })
+	benchVec(b, "Add", func(dst, x, y []float32) { Add(dst, x, y) })
+	benchVec(b, "Mul", func(dst, x, y []float32) { Mul(dst, x, y) })
+	benchVec(b, "Relu", func(dst, x, y []float32) { Relu(dst, x) })
+	benchVec(b, "Exp", func(dst, x, y []float32) { Exp(dst, x) })
+	benchVec(b, "ExpPortable", func(dst, x, y []float32) { expPortable(dst, x) })
+}
+
+// BenchmarkMatMulPacking compares the packing policies on each shape.
+func BenchmarkMatMulPacking(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	defer func() { packMode = packAuto }()
+	for _, s := range matMulShapes {
+		lda, ldb := s.k, s.n
+		if s.transA {
+			lda = s.m
+		}
+		if s.transB {
+			ldb = s.k
+		}
+		a := randSlice(rng, s.m*s.k)
+		bm := randSlice(rng, s.k*s.n)
+		c := make([]float32, s.m*s.n)
+		for _, mode := range []int{packNever, packAlways, packOnlyA, packOnlyB} {
+			b.Run(fmt.Sprintf("%s/pack%d", s.name, mode), func(b *testing.B) {
+				packMode = mode
+				for b.Loop() {
+					Gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n)
+				}
+				flops := 2 * float64(s.m) * float64(s.n) * float64(s.k)
+				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Times numpy float32 matmul (OpenBLAS sgemm) on the shapes of BenchmarkMatMul.
+
+Usage (from the repository root):
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 internal/kernel/testdata/bench_openblas.py
+
+It runs each shape with 1 and 2 OpenBLAS threads (through threadpoolctl when
+it is installed, else by re-running itself with OPENBLAS_NUM_THREADS) and
+prints GFLOP/s, best of several repeats, in the same naming as the Go
+benchmark.
+"""
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+# name, m, k, n, transA, transB
+SHAPES = [
+    ("128x128x128", 128, 128, 128, False, False),
+    ("256x256x256", 256, 256, 256, False, False),
+    ("512x512x512", 512, 512, 512, False, False),
+    ("1024x1024x1024", 1024, 1024, 1024, False, False),
+    ("64x784x128", 64, 784, 128, False, False),
+    ("64x128x10", 64, 128, 10, False, False),
+    ("784x64x128", 784, 64, 128, True, False),
+    ("64x128x784", 64, 128, 784, False, True),
+    ("1x784x128", 1, 784, 128, False, False),
+    ("1x128x784T", 1, 128, 784, False, True),
+]
+
+
+def bench(m, k, n, ta, tb, rng):
+    a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float32)
+    b = rng.standard_normal((n, k) if tb else (k, n)).astype(np.float32)
+    opa = a.T if ta else a
+    opb = b.T if tb else b
+    out = np.empty((m, n), dtype=np.float32)
+    flops = 2.0 * m * n * k
+    reps = max(1, int(2e8 / flops))
+    best = 0.0
+    for _ in range(5):
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            np.matmul(opa, opb, out=out)
+        dt = time.perf_counter() - t0
+        best = max(best, flops * reps / dt / 1e9)
+    return best
+
+
+def run(threads):
+    rng = np.random.default_rng(1)
+    for name, m, k, n, ta, tb in SHAPES:
+        g = bench(m, k, n, ta, tb, rng)
+        print(f"openblas threads={threads} {name:16s} {g:8.2f} GFLOP/s", flush=True)
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        run(int(os.environ.get("OPENBLAS_NUM_THREADS", "1")))
+        return
+    try:
+        from threadpoolctl import threadpool_info, threadpool_limits
+    except ImportError:
+        threadpool_limits = None
+    if threadpool_limits is None:
+        for t in (1, 2):
+            env = dict(os.environ, OPENBLAS_NUM_THREADS=str(t))
+            subprocess.run([sys.executable, __file__, "--child"], env=env, check=True)
+        return
+    for info in threadpool_info():
+        print("# %s %s: %s, coretype %s" % (info.get("internal_api"), info.get("version"),
+              info.get("filepath"), info.get("architecture")), flush=True)
+    for t in (1, 2):
+        with threadpool_limits(limits=t, user_api="blas"):
+            run(t)
+
+
+if __name__ == "__main__":
+    main()
