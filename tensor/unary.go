@@ -197,9 +197,7 @@ func mapChunk(op unOp, dst, x []float32, p, q float32) {
 			dst[i] = math32.Tanh(v)
 		}
 	case opSigmoid:
-		for i, v := range x {
-			dst[i] = sigmoid(v)
-		}
+		sigmoidChunk(dst, x)
 	case opReLU:
 		kernel.Relu(dst, x)
 	case opSquare:
@@ -266,11 +264,25 @@ func powChunk(dst, x []float32, p float32) {
 	}
 }
 
-// sigmoid is 1/(1+e^-x) evaluated so that e^ never overflows.
-func sigmoid(x float32) float32 {
-	if x >= 0 {
-		return 1 / (1 + math32.Exp(-x))
+// sigmoidChunk computes dst = sigmoid(x) with the exponentials of -|x|
+// taken in blocks by the vector kernel; dst may be x.
+func sigmoidChunk(dst, x []float32) {
+	const block = 256
+	var e [block]float32
+	for lo := 0; lo < len(x); lo += block {
+		xs := x[lo:min(lo+block, len(x))]
+		es := e[:len(xs)]
+		for i, v := range xs {
+			es[i] = -math32.Abs(v)
+		}
+		kernel.Exp(es, es)
+		ds := dst[lo : lo+len(xs)]
+		for i, v := range xs {
+			if v >= 0 {
+				ds[i] = 1 / (1 + es[i])
+			} else {
+				ds[i] = es[i] / (1 + es[i])
+			}
+		}
 	}
-	e := math32.Exp(x)
-	return e / (1 + e)
 }

@@ -110,3 +110,24 @@ func TestUnaryToPanics(t *testing.T) {
 	require.PanicsWithValue(t, "tensor.ExpTo: dst shape [3] does not match input shape [2 2]",
 		func() { ExpTo(Zeros(3), Zeros(2, 2)) })
 }
+
+func TestSigmoidMatchesFloat64(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	x := RandU(r, -90, 90, 1000) // several blocks, both signs
+	x.Data()[0] = 0
+	got := Sigmoid(x)
+	for i, v := range x.Data() {
+		want := 1 / (1 + math.Exp(-float64(v)))
+		require.InDelta(t, want, got.Data()[i], 1e-7, "x=%g", v)
+	}
+}
+
+func BenchmarkSigmoid(b *testing.B) {
+	x := RandU(rand.New(rand.NewPCG(1, 1)), -5, 5, 4096)
+	dst := ZerosLike(x)
+	b.SetBytes(int64(4 * x.Size()))
+	b.ReportAllocs()
+	for b.Loop() {
+		SigmoidTo(dst, x)
+	}
+}
