@@ -158,25 +158,27 @@ func (m *PRFMetric) UpdateLabels(yTrue, yPred []int) error {
 }
 
 func addCounts(counts map[int]*[3]int64, yTrue, yPred []int) {
-	get := func(l int) *[3]int64 {
-		c := counts[l]
-		if c == nil {
-			c = new([3]int64)
-			counts[l] = c
-		}
-		return c
-	}
 	for i, t := range yTrue {
 		p := yPred[i]
-		ct := get(t)
+		ct := countsOf(counts, t)
 		ct[2]++
 		if t == p {
 			ct[0]++
 			ct[1]++
 		} else {
-			get(p)[1]++
+			countsOf(counts, p)[1]++
 		}
 	}
+}
+
+// countsOf returns the [tp, pred, true] counts of label l, adding them.
+func countsOf(counts map[int]*[3]int64, l int) *[3]int64 {
+	c := counts[l]
+	if c == nil {
+		c = new([3]int64)
+		counts[l] = c
+	}
+	return c
 }
 
 // Scores returns precision, recall and F-beta together, with their
