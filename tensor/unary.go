@@ -264,25 +264,35 @@ func powChunk(dst, x []float32, p float32) {
 	}
 }
 
-// sigmoidChunk computes dst = sigmoid(x) with the exponentials of -|x|
-// taken in blocks by the vector kernel; dst may be x.
+// sigmoidChunk computes dst = sigmoid(x) = 1/(1+e^-x) without overflow:
+// with e = exp(-|x|) it is 1/(1+e) for x >= 0 and e/(1+e) otherwise. When
+// dst is a separate buffer the exponentials go through the vector kernel in
+// one call; in place they are taken one at a time.
 func sigmoidChunk(dst, x []float32) {
-	const block = 256
-	var e [block]float32
-	for lo := 0; lo < len(x); lo += block {
-		xs := x[lo:min(lo+block, len(x))]
-		es := e[:len(xs)]
-		for i, v := range xs {
-			es[i] = -math32.Abs(v)
-		}
-		kernel.Exp(es, es)
-		ds := dst[lo : lo+len(xs)]
-		for i, v := range xs {
+	if len(x) == 0 {
+		return
+	}
+	if &dst[0] == &x[0] {
+		for i, v := range x {
+			e := math32.Exp(-math32.Abs(v))
 			if v >= 0 {
-				ds[i] = 1 / (1 + es[i])
+				dst[i] = 1 / (1 + e)
 			} else {
-				ds[i] = es[i] / (1 + es[i])
+				dst[i] = e / (1 + e)
 			}
+		}
+		return
+	}
+	for i, v := range x {
+		dst[i] = -math32.Abs(v)
+	}
+	kernel.Exp(dst, dst)
+	for i, v := range x {
+		e := dst[i]
+		if v >= 0 {
+			dst[i] = 1 / (1 + e)
+		} else {
+			dst[i] = e / (1 + e)
 		}
 	}
 }

@@ -42,7 +42,7 @@ func TestUnaryHandComputed(t *testing.T) {
 			// In place through the To form.
 			in := c.in.Clone()
 			c.to(in, in)
-			require.Equal(t, got.Data(), in.Data())
+			require.InDeltaSlice(t, got.Data(), in.Data(), 1e-7)
 		})
 	}
 }
@@ -130,4 +130,15 @@ func BenchmarkSigmoid(b *testing.B) {
 	for b.Loop() {
 		SigmoidTo(dst, x)
 	}
+}
+
+func TestSigmoidInPlace(t *testing.T) {
+	x := t32([]float32{-3, -0.5, 0, 0.5, 3}, 5)
+	want := Sigmoid(x)
+	SigmoidTo(x, x)
+	require.InDeltaSlice(t, want.Data(), x.Data(), 1e-7)
+	small := Ones(16, 32)
+	require.Zero(t, testing.AllocsPerRun(10, func() { SigmoidTo(small, small) }))
+	out := ZerosLike(small)
+	require.Zero(t, testing.AllocsPerRun(10, func() { SigmoidTo(out, small) }))
 }
