@@ -1,0 +1,84 @@
+package nn
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shoshin-ml/shoshin/autograd"
+	"github.com/shoshin-ml/shoshin/tensor"
+)
+
+func TestConv2DForwardHandComputed(t *testing.T) {
+	c := NewConv2D(1, 2, 2, WithWeightInit(Ones), WithBiasInit(Zeros))
+	copy(c.Weight.Value().Data()[4:], []float32{1, 0, 0, -1}) // second filter: x[i,j] − x[i+1,j+1]
+	c.Bias.Value().Data()[1] = 10
+	x := tensor.New([]float32{1, 2, 3, 4, 5, 6, 7, 8, 9}, 1, 1, 3, 3)
+	y := c.Forward(autograd.Constant(x))
+	require.Equal(t, []int{1, 2, 2, 2}, y.Shape())
+	require.Equal(t, []float32{12, 16, 24, 28, 6, 6, 6, 6}, y.Value().Data())
+
+	// Padding 1, stride 2 on a 3×3 input: windows centred on the corners.
+	p := NewConv2D(1, 1, 3, WithPadding(1), WithStride(2), WithWeightInit(Ones), WithoutBias())
+	yp := p.Forward(autograd.Constant(x))
+	require.Equal(t, []int{1, 1, 2, 2}, yp.Shape())
+	require.Equal(t, []float32{12, 16, 24, 28}, yp.Value().Data())
+	require.Equal(t, "Conv2D(1 → 1, 3x3, stride [2 2], padding [1 1])", p.String())
+
+	// A rectangular kernel with dilation and a fused activation.
+	r := NewConv2D(1, 1, 0, WithKernel(1, 2), WithDilation(1, 2), WithWeightInit(Constant(-1)), WithoutBias(), WithActivation(ActReLU))
+	yr := r.Forward(autograd.Constant(tensor.Neg(x)))
+	require.Equal(t, []int{1, 1, 3, 1}, yr.Shape())
+	require.Equal(t, []float32{4, 10, 16}, yr.Value().Data())
+	require.Panics(t, func() { NewConv2D(3, 4, 3, WithGroups(2)) })
+}
+
+func TestConv2DLayerGrad(t *testing.T) {
+	cases := []struct {
+		in, out, k int
+		opts       []Option
+		x          []int
+	}{
+		{1, 3, 3, nil, []int{2, 1, 5, 5}},
+		{2, 4, 3, []Option{WithPadding(1), WithStride(2)}, []int{2, 2, 6, 5}},
+		{2, 2, 2, []Option{WithDilation(2), WithPadding(1, 0), WithActivation(ActTanh)}, []int{1, 2, 5, 6}},
+		{4, 4, 3, []Option{WithGroups(2), WithPadding(1), WithoutBias()}, []int{2, 4, 4, 4}},
+	}
+	for _, tc := range cases {
+		c := NewConv2D(tc.in, tc.out, tc.k, append(tc.opts, WithSeed(3))...)
+		checkLayerGrad(t, c, tensor.RandU(layerRand(4), -1, 1, tc.x...))
+	}
+}
+
+// BenchmarkConv2D times a forward and backward pass of the Conv2D layer on
+// the two convolutions of an MNIST CNN, with a batch of 64.
+func BenchmarkConv2D(b *testing.B) {
+	cases := []struct {
+		name      string
+		x         []int
+		out       int
+		inputGrad bool
+	}{
+		{"64x1x28x28-32c3x3", []int{64, 1, 28, 28}, 32, false},
+		{"64x32x14x14-64c3x3", []int{64, 32, 14, 14}, 64, true},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			c := NewConv2D(tc.x[1], tc.out, 3, WithPadding(1), WithSeed(1))
+			xt := tensor.RandU(layerRand(1), -1, 1, tc.x...)
+			x := autograd.Constant(xt)
+			passes := 2.0
+			if tc.inputGrad {
+				x, passes = autograd.NewVar(xt), 3
+			}
+			g := tensor.Ones(c.Forward(x).Shape()...)
+			flops := passes * 2 * float64(tc.x[0]*tc.out*tc.x[2]*tc.x[3]*tc.x[1]*9)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				c.Forward(x).BackwardWith(g)
+			}
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}

@@ -1,0 +1,84 @@
+// Package nn provides neural-network layers, their composition and
+// initialisation: everything a model is built from.
+//
+// # The Module interface
+//
+// A layer or a whole model is a Module:
+//
+//	type Module interface {
+//		Forward(x *autograd.Var) *autograd.Var
+//		Params() []*Param
+//	}
+//
+// A Param is a trainable *autograd.Var with a hierarchical name such as
+// "0.weight" that matches the key PyTorch uses in a state_dict, so a model
+// saved here loads into the equivalent PyTorch model and back. Sequential
+// names its children by index, renaming their Params when it is built, so
+// names nest bottom-up ("1.0.weight" for a Sequential inside a Sequential).
+//
+// Optional interfaces add the rest: Container (Children) lets SetTraining,
+// Train and Eval reach every layer; Moder (SetTraining, Training) is what
+// Dropout and BatchNorm implement; BufferOwner (Buffers) exposes state that
+// is saved but not trained, such as BatchNorm's running statistics.
+//
+// # Layers
+//
+//   - Dense (PyTorch's Linear, with an optional fused activation)
+//   - Conv2D (NCHW, stride, padding, dilation, groups; im2col + GEMM)
+//   - MaxPool2D, AvgPool2D, GlobalAvgPool2D
+//   - BatchNorm1D and BatchNorm2D (NewBatchNorm1D, NewBatchNorm2D), LayerNorm
+//   - Dropout
+//   - Flatten
+//   - ReLU, LeakyReLU, GELU, Sigmoid, Tanh, Softmax, LogSoftmax
+//   - Sequential and Residual (x + f(x)) to compose them
+//
+// Layers are configured with options (WithActivation, WithPadding,
+// WithSeed, ...) and initialised like PyTorch's by default; the
+// initializers (GlorotUniform, HeNormal, KaimingUniform, ...) can replace
+// the defaults. Every source of randomness is seeded: a layer built without
+// WithSeed or WithRand draws from a package-level source with a fixed seed
+// (see SetSeed), so building the same model twice gives the same weights.
+//
+// Summary prints a Keras-like table of a model's layers, output shapes and
+// parameter counts.
+//
+// # Training and inference
+//
+// Layers start in training mode. Eval(model) switches every layer to
+// evaluation: Dropout becomes the identity and BatchNorm uses its running
+// statistics without updating them. In evaluation mode Forward keeps no
+// mutable state, so one model may serve many goroutines at once; give each
+// goroutine its own autograd.Arena so that repeated inference reuses its
+// buffers:
+//
+//	nn.Eval(model)
+//	arena := autograd.NewArena()
+//	arena.Reset()
+//	probs := model.Forward(arena.Input(batch))
+//
+// # A custom layer
+//
+// A user's layer is any type with the two methods; composite layers name
+// their children with Register (or Prefix):
+//
+//	type GLU struct{ value, gate *nn.Dense }
+//
+//	func NewGLU(in, out int) *GLU {
+//		return &GLU{
+//			value: nn.Register("value", nn.NewDense(in, out)),
+//			gate:  nn.Register("gate", nn.NewDense(in, out, nn.WithActivation(nn.ActSigmoid))),
+//		}
+//	}
+//
+//	func (g *GLU) Forward(x *autograd.Var) *autograd.Var {
+//		return autograd.Mul(g.value.Forward(x), g.gate.Forward(x))
+//	}
+//
+//	func (g *GLU) Params() []*nn.Param {
+//		return append(g.value.Params(), g.gate.Params()...)
+//	}
+//
+// Any new differentiable operation belongs in autograd (as a function over
+// Vars, or an autograd.Function passed to autograd.Apply), where
+// autograd.CheckGrad verifies its gradient.
+package nn

@@ -1,0 +1,66 @@
+package nn_test
+
+import (
+	"fmt"
+
+	"github.com/shoshin-ml/shoshin/autograd"
+	"github.com/shoshin-ml/shoshin/nn"
+	"github.com/shoshin-ml/shoshin/tensor"
+)
+
+// ExampleSequential builds a small classifier and lists its parameter
+// names, which match the keys of the equivalent PyTorch nn.Sequential.
+func ExampleSequential() {
+	model := nn.NewSequential(
+		nn.NewDense(784, 128, nn.WithActivation(nn.ActReLU)),
+		nn.NewDropout(0.2),
+		nn.NewDense(128, 10),
+	)
+	for _, p := range model.Params() {
+		fmt.Println(p.Name, p.Shape())
+	}
+	// Output:
+	// 0.weight [128 784]
+	// 0.bias [128]
+	// 2.weight [10 128]
+	// 2.bias [10]
+}
+
+// ExampleSummary prints the layers of a small CNN for MNIST.
+func ExampleSummary() {
+	model := nn.NewSequential(
+		nn.NewConv2D(1, 8, 3, nn.WithPadding(1), nn.WithActivation(nn.ActReLU)),
+		nn.NewBatchNorm2D(8),
+		nn.NewMaxPool2D(2),
+		nn.NewFlatten(),
+		nn.NewDense(8*14*14, 10),
+	)
+	fmt.Print(nn.Summary(model, 1, 28, 28))
+	// Output:
+	// Layer (type)      Output Shape        Param #
+	// =============================================
+	// 0 (Conv2D)        (None, 8, 28, 28)   80
+	// 1 (BatchNorm2D)   (None, 8, 28, 28)   33
+	// 2 (MaxPool2D)     (None, 8, 14, 14)   0
+	// 3 (Flatten)       (None, 1568)        0
+	// 4 (Dense)         (None, 10)          15,690
+	// =============================================
+	// Total params: 15,803
+	// Trainable params: 15,786
+	// Non-trainable params: 17
+}
+
+// ExampleDense runs a Dense layer with fixed weights.
+func ExampleDense() {
+	d := nn.NewDense(3, 2,
+		nn.WithWeightInit(nn.Constant(0.5)),
+		nn.WithBiasInit(nn.Constant(-1)),
+		nn.WithActivation(nn.ActReLU))
+	x := autograd.Constant(tensor.New([]float32{1, 2, 3, -1, -2, -3}, 2, 3))
+	y := d.Forward(x)
+	fmt.Println(d)
+	fmt.Println(y.Value().Data())
+	// Output:
+	// Dense(3 → 2, ReLU)
+	// [2 2 0 0]
+}
