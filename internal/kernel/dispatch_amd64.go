@@ -43,7 +43,7 @@ var (
 	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 	hasAVX512 = cpu.X86.HasAVX512F && hasAVX2
 
-	avx512Impl = &gemmImpl{name: "avx512-12x32", mr: 12, nr: 32, kern: kern12x32AVX512, kc: 256, mc: 120, nc: 2048}
+	avx512Impl = &gemmImpl{name: "avx512-12x32", mr: 12, nr: 32, kern: kern12x32AVX512, kc: 384, mc: 240, nc: 2048}
 	avx2Impl   = &gemmImpl{name: "avx2-6x16", mr: 6, nr: 16, kern: kern6x16AVX2, kc: 256, mc: 96, nc: 2048}
 
 	// active is the GEMM implementation in use.
