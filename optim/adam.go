@@ -1,6 +1,7 @@
 package optim
 
 import (
+	"github.com/shoshin-ml/shoshin/internal/kernel"
 	"math"
 
 	"github.com/shoshin-ml/shoshin/nn"
@@ -113,11 +114,5 @@ func (o *Adam) update(lr, wd float32, st *paramState, p, g []float32) {
 		}
 		return
 	}
-	for i, gi := range g {
-		gi += wd * p[i]
-		mi := b1*m[i] + c1*gi
-		vi := b2*v[i] + c2*gi*gi
-		m[i], v[i] = mi, vi
-		p[i] -= stepSize * (mi / (sqrt32(vi)*invBC2 + eps))
-	}
+	kernel.Adam(p, g, m, v, kernel.AdamParams{Beta1: b1, Beta2: b2, StepSize: stepSize, InvBC2: invBC2, Eps: eps, WeightDecay: wd})
 }

@@ -1,0 +1,100 @@
+package train
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/shoshin-ml/shoshin/data"
+	"github.com/shoshin-ml/shoshin/nn"
+	"github.com/shoshin-ml/shoshin/optim"
+	"github.com/shoshin-ml/shoshin/tensor"
+)
+
+// mnistLike makes n random 1×28×28 images in [0,1) with labels 0..9: the
+// shapes and sizes of MNIST without needing the files.
+func mnistLike(n int) *data.TensorDataset {
+	r := rand.New(rand.NewPCG(1, 1))
+	x := tensor.RandU(r, 0, 1, n, 1, 28, 28)
+	y := tensor.Zeros(n)
+	for i := range y.Data() {
+		y.Data()[i] = float32(r.IntN(10))
+	}
+	ds, err := data.NewTensorDataset(x, y)
+	if err != nil {
+		panic(err)
+	}
+	return ds
+}
+
+// flagshipMLP is the model of examples/mnist.
+func flagshipMLP() *nn.Sequential {
+	return nn.NewSequential(
+		nn.NewFlatten(),
+		nn.NewDense(784, 128, nn.WithActivation(nn.ActReLU), nn.WithSeed(1)),
+		nn.NewDense(128, 10, nn.WithSeed(2)),
+	)
+}
+
+// lenet is the CNN of examples/mnist-cnn's shape class.
+func lenet() *nn.Sequential {
+	return nn.NewSequential(
+		nn.NewConv2D(1, 32, 3, nn.WithPadding(1), nn.WithSeed(1)),
+		nn.NewBatchNorm2D(32),
+		nn.NewReLU(),
+		nn.NewMaxPool2D(2),
+		nn.NewConv2D(32, 64, 3, nn.WithPadding(1), nn.WithSeed(2)),
+		nn.NewBatchNorm2D(64),
+		nn.NewReLU(),
+		nn.NewMaxPool2D(2),
+		nn.NewFlatten(),
+		nn.NewDropout(0.25, nn.WithSeed(3)),
+		nn.NewDense(64*7*7, 128, nn.WithActivation(nn.ActReLU), nn.WithSeed(4)),
+		nn.NewDense(128, 10, nn.WithSeed(5)),
+	)
+}
+
+func benchEpoch(b *testing.B, model nn.Module, n int) {
+	ds := mnistLike(n)
+	opt := optim.NewAdam(model.Params(), optim.AdamConfig{LR: 1e-3})
+	cfg := Config{Epochs: 1, BatchSize: 64, Seed: 1, Quiet: true}
+	steps := float64((n + 63) / 64)
+	if _, err := Fit(context.Background(), model, opt, ds, cfg); err != nil { // warm up
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := Fit(context.Background(), model, opt, ds, cfg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/epoch")
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)/steps*1e6, "µs/step")
+}
+
+// BenchmarkEpochMLP is one epoch of the flagship MLP over 48,000
+// MNIST-sized images at batch 64 (the training part of a 0.2 validation
+// split).
+func BenchmarkEpochMLP(b *testing.B) { benchEpoch(b, flagshipMLP(), 48000) }
+
+// BenchmarkEpochCNN is one epoch of a LeNet-style CNN over 48,000
+// MNIST-sized images at batch 64.
+func BenchmarkEpochCNN(b *testing.B) { benchEpoch(b, lenet(), 48000) }
+
+// BenchmarkPredictMLP is the latency of Predict on one image with the
+// flagship MLP.
+func BenchmarkPredictMLP(b *testing.B) {
+	m := flagshipMLP()
+	nn.Eval(m)
+	x := tensor.Ones(1, 1, 28, 28)
+	_, _ = Predict(m, x, 1)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := Predict(m, x, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
