@@ -65,7 +65,7 @@ func Curves(path, title string, series map[string][]float64) error {
 		if err != nil {
 			return fmt.Errorf("plot: %s: series %q: %w", path, name, err)
 		}
-		c := seriesColor(name, i)
+		c := seriesColor(name, i, names)
 		line.Color = c
 		line.Width = vg.Points(2)
 		points.Color = c
@@ -81,9 +81,18 @@ func Curves(path, title string, series map[string][]float64) error {
 	if drawn == 0 {
 		return fmt.Errorf("plot: %s: every value is NaN or infinite", path)
 	}
-	// Leave room around single-epoch runs, where min equals max.
-	if p.X.Max-p.X.Min < 1 {
-		p.X.Min, p.X.Max = p.X.Min-0.5, p.X.Max+0.5
+	// Keep the points off the frame, and the legend off the curves: at
+	// the top when they end lower than they start (losses), else at the
+	// bottom (accuracies).
+	p.X.Min, p.X.Max = p.X.Min-0.25, p.X.Max+0.25
+	pad := (p.Y.Max - p.Y.Min) * 0.05
+	if pad == 0 {
+		pad = math.Max(math.Abs(p.Y.Max)*0.05, 0.01)
+	}
+	p.Y.Min, p.Y.Max = p.Y.Min-pad, p.Y.Max+pad
+	p.Legend.Top = !rising(series, names)
+	if !p.Legend.Top {
+		p.Legend.YOffs = vg.Points(8)
 	}
 	return save(p, path)
 }
@@ -133,6 +142,22 @@ func ROC(path string, fpr, tpr []float64, auc float64) error {
 	return save(p, path)
 }
 
+// rising reports whether the first series ends above where it starts.
+func rising(series map[string][]float64, names []string) bool {
+	var first, last float64
+	found := false
+	for _, y := range series[names[0]] {
+		if math.IsNaN(y) || math.IsInf(y, 0) {
+			continue
+		}
+		if !found {
+			first, found = y, true
+		}
+		last = y
+	}
+	return last > first
+}
+
 // yLabel is the quantity the series share once a "val_" prefix is
 // dropped ("loss" for "loss" and "val_loss"), or "" when they differ.
 func yLabel(names []string) string {
@@ -149,17 +174,16 @@ func yLabel(names []string) string {
 
 func in01(v float64) bool { return v >= 0 && v <= 1 }
 
-// seriesColor gives "x" and "val_x" the same colour, so a train curve and
-// its validation twin pair up; other series get the palette in order.
-func seriesColor(name string, i int) color.Color {
-	base := strings.TrimPrefix(strings.TrimPrefix(name, "val_"), "val")
-	switch base {
-	case "loss":
-		return plotutil.Color(0)
-	case "accuracy":
-		return plotutil.Color(1)
+// seriesColor draws a lone training series in blue and its validation
+// twin in orange; other series take the palette in order.
+func seriesColor(name string, i int, names []string) color.Color {
+	if len(names) <= 2 {
+		if strings.HasPrefix(name, "val") {
+			return plotutil.Color(3)
+		}
+		return plotutil.Color(2)
 	}
-	return plotutil.Color(i + 2)
+	return plotutil.Color(i)
 }
 
 // epochTicks labels whole epochs only, at most about ten of them.

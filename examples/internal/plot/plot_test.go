@@ -95,6 +95,12 @@ func TestEpochTicks(t *testing.T) {
 	require.Empty(t, epochTicks{}.Ticks(1.2, 1.8))
 }
 
+func TestRising(t *testing.T) {
+	require.True(t, rising(map[string][]float64{"accuracy": {0.9, nanValue(), 0.95}}, []string{"accuracy"}))
+	require.False(t, rising(map[string][]float64{"loss": {0.5, 0.2}}, []string{"loss"}))
+	require.False(t, rising(map[string][]float64{"loss": {0.5}}, []string{"loss"}))
+}
+
 func TestYLabel(t *testing.T) {
 	require.Equal(t, "loss", yLabel([]string{"loss", "val_loss"}))
 	require.Equal(t, "", yLabel([]string{"accuracy", "loss"}))
