@@ -119,7 +119,7 @@ func ROC(path string, fpr, tpr []float64, auc float64) error {
 	p.Title.Text = fmt.Sprintf("ROC curve (AUC = %.4f)", auc)
 	p.X.Label.Text = "false positive rate"
 	p.Y.Label.Text = "true positive rate"
-	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1
+	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = -0.01, 1.01, -0.01, 1.01
 	p.Add(plotter.NewGrid())
 	p.Legend.XOffs = -vg.Points(8)
 	p.Legend.YOffs = vg.Points(8)
@@ -134,7 +134,7 @@ func ROC(path string, fpr, tpr []float64, auc float64) error {
 	if err != nil {
 		return fmt.Errorf("plot: %s: %w", path, err)
 	}
-	curve.Color = plotutil.Color(0)
+	curve.Color = plotutil.Color(2)
 	curve.Width = vg.Points(2)
 	p.Add(chance, curve)
 	p.Legend.Add(fmt.Sprintf("model (AUC %.4f)", auc), curve)
