@@ -359,12 +359,7 @@ func (g *convGeom) biasGrad(gb, gy []float32) {
 	for s := 0; s < g.n; s++ {
 		ys := gy[s*g.outSz : (s+1)*g.outSz]
 		for o := range gb {
-			row := ys[o*l : (o+1)*l]
-			var acc float32
-			for _, v := range row {
-				acc += v
-			}
-			gb[o] += acc
+			gb[o] += kernel.Sum(ys[o*l : (o+1)*l])
 		}
 	}
 }
