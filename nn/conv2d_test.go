@@ -82,3 +82,60 @@ func BenchmarkConv2D(b *testing.B) {
 		})
 	}
 }
+
+// TestTinyCNNLearns trains a small CNN (Conv2D, BatchNorm, pooling, Dense)
+// to tell whether the bright blob of an 8×8 image is in its left or right
+// half, checking that every layer's gradient drives the loss down.
+func TestTinyCNNLearns(t *testing.T) {
+	r := layerRand(11)
+	const n = 64
+	x := tensor.Zeros(n, 1, 8, 8)
+	labels := tensor.Zeros(n)
+	for i := range n {
+		side := i % 2
+		row, col := r.IntN(6)+1, r.IntN(3)+1+4*side
+		for dr := -1; dr <= 1; dr++ {
+			for dc := -1; dc <= 1; dc++ {
+				if c := col + dc; c >= 0 && c < 8 {
+					x.Set(1, i, 0, row+dr, c)
+				}
+			}
+		}
+		labels.Data()[i] = float32(side)
+	}
+	m := NewSequential(
+		NewConv2D(1, 4, 3, WithPadding(1), WithSeed(1)),
+		NewBatchNorm2D(4),
+		NewReLU(),
+		NewMaxPool2D(2),
+		NewConv2D(4, 4, 3, WithPadding(1), WithSeed(2), WithActivation(ActReLU)),
+		NewGlobalAvgPool2D(),
+		NewDense(4, 2, WithSeed(3)),
+	)
+	loss := CrossEntropyLoss{}
+	var first, last float32
+	for step := range 60 {
+		for _, p := range m.Params() {
+			p.ZeroGrad()
+		}
+		l := loss.Forward(m.Forward(autograd.Constant(x)), labels)
+		l.Backward()
+		for _, p := range m.Params() {
+			tensor.AddScaled(p.Value(), -0.5, p.Grad())
+		}
+		if step == 0 {
+			first = l.Value().Item()
+		}
+		last = l.Value().Item()
+	}
+	require.Less(t, last, first/4, "loss %v → %v", first, last)
+	Eval(m)
+	pred := tensor.ArgMax(m.Forward(autograd.NoGrad(x)).Value(), 1)
+	right := 0
+	for i, p := range pred {
+		if float32(p) == labels.Data()[i] {
+			right++
+		}
+	}
+	require.Greater(t, right, n*9/10)
+}

@@ -27,6 +27,8 @@ func NewSequential(layers ...Module) *Sequential {
 }
 
 // Add appends a layer, naming its Params after its index, and returns s.
+// Add layers before s is itself placed in another container, whose prefix
+// is applied once, when it is built.
 func (s *Sequential) Add(l Module) *Sequential {
 	Register(strconv.Itoa(len(s.layers)), l)
 	s.layers = append(s.layers, l)
