@@ -97,6 +97,8 @@ const (
 	expLog2e = 1.44269504088896341
 	expLn2Hi = 0.693359375
 	expLn2Lo = -2.12194440e-4
+
+	roundMagic float32 = 12582912
 )
 
 // expPortable mirrors the assembly: x is clamped to [-104, 89], reduced by
@@ -112,7 +114,9 @@ func expPortable(dst, x []float32) {
 			continue
 		}
 		t := min(max(v, expLo), expHi)
-		n := float32(math.RoundToEven(float64(t * expLog2e)))
+		// Adding and removing 1.5·2^23 rounds to the nearest integer.
+		n := t*expLog2e + roundMagic
+		n -= roundMagic
 		r := t - n*expLn2Hi
 		r -= n * expLn2Lo
 		p := float32(1.0 / 5040)
