@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 )
 
@@ -23,7 +24,7 @@ type Tensor struct {
 func New(data []float32, shape ...int) *Tensor {
 	n := checkShape("New", shape)
 	if n != len(data) {
-		panic(fmt.Sprintf("tensor.New: shape %v needs %d values, got %d", shape, n, len(data)))
+		panic(fmt.Sprintf("tensor.New: shape %v needs %d values, got %d", slices.Clone(shape), n, len(data)))
 	}
 	return &Tensor{shape: cloneShape(shape), data: data}
 }
@@ -248,7 +249,9 @@ func checkShape(op string, shape []int) int {
 	n := 1
 	for _, d := range shape {
 		if d < 0 {
-			panic(fmt.Sprintf("tensor.%s: negative dimension in shape %v", op, shape))
+			// Format a copy so that shape itself does not escape: callers
+			// pass stack-allocated shapes on hot paths.
+			panic(fmt.Sprintf("tensor.%s: negative dimension in shape %v", op, slices.Clone(shape)))
 		}
 		n *= d
 	}
