@@ -180,13 +180,17 @@ func (g *gemmPlan) run() {
 				g.packBPanels(bp, pc, kb, jc, nb, nbp-1, nbp)
 			}
 			mp := (g.m + im.mr - 1) / im.mr // row panels
-			blk := blockTask{g: g, bp: bp, pc: pc, kb: kb, jc: jc, nb: nb, beta: beta}
-			switch {
-			case g.workers <= 1:
+			if g.workers <= 1 {
+				blk := blockTask{g: *g, bp: bp, pc: pc, kb: kb, jc: jc, nb: nb, beta: beta}
 				blk.do(0, mp, 0, nbp)
-			case mp >= 2*g.workers || mp >= nbp:
+				continue
+			}
+			// The closures below escape to the pool; they get their own copy
+			// of the plan so that the single-threaded path allocates nothing.
+			blk := &blockTask{g: *g, bp: bp, pc: pc, kb: kb, jc: jc, nb: nb, beta: beta}
+			if mp >= 2*g.workers || mp >= nbp {
 				parallel.For(mp, 1, func(lo, hi int) { blk.do(lo, hi, 0, nbp) })
-			default:
+			} else {
 				parallel.For(nbp, 1, func(lo, hi int) { blk.do(0, mp, lo, hi) })
 			}
 		}
@@ -198,23 +202,27 @@ func (g *gemmPlan) run() {
 // blocks are packed in parallel.
 func (g *gemmPlan) packBPanels(bp []float32, pc, kb, jc, nb, p0, p1 int) {
 	nr := g.im.nr
-	pack := func(lo, hi int) {
-		for q := lo; q < hi; q++ {
-			j0 := q * nr
-			w := min(nr, nb-j0)
-			packPanel(bp[q*kb*nr:(q+1)*kb*nr], g.b, (pc)*g.rsB+(jc+j0)*g.csB, g.rsB, g.csB, kb, w, nr)
-		}
-	}
 	if g.workers > 1 && (p1-p0)*kb*nr >= 1<<15 {
-		parallel.For(p1-p0, 1, func(lo, hi int) { pack(p0+lo, p0+hi) })
+		gc := *g // the closure escapes to the pool: keep g on the stack
+		parallel.For(p1-p0, 1, func(lo, hi int) { gc.packBRange(bp, pc, kb, jc, nb, p0+lo, p0+hi) })
 	} else {
-		pack(p0, p1)
+		g.packBRange(bp, pc, kb, jc, nb, p0, p1)
+	}
+}
+
+// packBRange packs column panels [lo, hi) for packBPanels.
+func (g *gemmPlan) packBRange(bp []float32, pc, kb, jc, nb, lo, hi int) {
+	nr := g.im.nr
+	for q := lo; q < hi; q++ {
+		j0 := q * nr
+		w := min(nr, nb-j0)
+		packPanel(bp[q*kb*nr:(q+1)*kb*nr], g.b, pc*g.rsB+(jc+j0)*g.csB, g.rsB, g.csB, kb, w, nr)
 	}
 }
 
 // blockTask is the work below the pc loop for one k block.
 type blockTask struct {
-	g      *gemmPlan
+	g      gemmPlan
 	bp     []float32
 	pc, kb int
 	jc, nb int
@@ -224,7 +232,7 @@ type blockTask struct {
 // do computes C rows in row panels [r0, r1) and columns in column panels
 // [q0, q1) of the current column block.
 func (t *blockTask) do(r0, r1, q0, q1 int) {
-	g, im := t.g, t.g.im
+	g, im := &t.g, t.g.im
 	mr, nr, kb := im.mr, im.nr, t.kb
 	mc := max(im.mc/mr, 1)
 	abuf := getBuf(mc*mr*kb + mr*nr)
