@@ -99,9 +99,14 @@ func Predict(model nn.Module, x *tensor.Tensor, batchSize int) (out *tensor.Tens
 		shape[0] = hi - lo
 		copy(shape[1:], rowShape)
 		arena.Reset()
-		y := model.Forward(arena.Input(tensor.New(x.Data()[lo*rowSize:hi*rowSize], shape...))).Value()
+		in := x
+		if hi-lo < n {
+			in = tensor.New(x.Data()[lo*rowSize:hi*rowSize], shape...)
+		}
+		y := model.Forward(arena.Input(in)).Value()
 		if out == nil {
-			outShape := append([]int{n}, y.Shape()[1:]...)
+			var dims [8]int
+			outShape := append(append(dims[:0], n), y.Shape()[1:]...)
 			out = tensor.Zeros(outShape...)
 			outRow = out.Size() / n
 		}

@@ -254,7 +254,7 @@ func TestPredictAllocatesOnlyItsResult(t *testing.T) {
 	_, _ = Predict(m, x, 1)
 	allocs := testing.AllocsPerRun(50, func() { _, _ = Predict(m, x, 1) })
 	t.Logf("Predict allocs/op: %v", allocs)
-	require.LessOrEqual(t, allocs, 6.0)
+	require.LessOrEqual(t, allocs, 3.0) // the result: its header, shape and data
 }
 
 func BenchmarkPredictOneImage(b *testing.B) {
