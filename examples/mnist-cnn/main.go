@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"math"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/shoshin-ml/shoshin/examples/internal/mnistdir"
+	"github.com/shoshin-ml/shoshin/examples/internal/plot"
+	"github.com/shoshin-ml/shoshin/metrics"
+	"github.com/shoshin-ml/shoshin/nn"
+	"github.com/shoshin-ml/shoshin/optim"
+	"github.com/shoshin-ml/shoshin/tensor"
+	"github.com/shoshin-ml/shoshin/train"
+)
+
+var (
+	epochs  = flag.Int("epochs", 5, "passes over the training data")
+	batch   = flag.Int("batch", 64, "batch size")
+	lr      = flag.Float64("lr", 1e-3, "Adam learning rate (halved after every epoch)")
+	seed    = flag.Uint64("seed", 1, "seed for the weights, dropout, the shuffling and the validation split")
+	dataDir = flag.String("data", "", "folder with the MNIST files (default: $MNIST_DIR or the GoMNIST module)")
+	out     = flag.String("out", "mnist-cnn.safetensors", "file to save the trained model to")
+	plots   = flag.String("plots", ".", "folder for the PNG training curves")
+	quiet   = flag.Bool("quiet", false, "no per-epoch progress")
+)
+
+// newModel builds a LeNet-style network: two convolution blocks
+// (convolution, batch normalisation, ReLU, 2×2 max pooling) that turn a
+// 28×28 image into 32 maps of 5×5, then a small classifier with dropout.
+func newModel() *nn.Sequential {
+	return nn.NewSequential(
+		// 1×28×28 → 16×28×28 → 16×14×14
+		nn.NewConv2D(1, 16, 5, nn.WithPadding(2), nn.WithoutBias()),
+		nn.NewBatchNorm2D(16),
+		nn.NewReLU(),
+		nn.NewMaxPool2D(2),
+		// 16×14×14 → 32×10×10 → 32×5×5
+		nn.NewConv2D(16, 32, 5, nn.WithoutBias()),
+		nn.NewBatchNorm2D(32),
+		nn.NewReLU(),
+		nn.NewMaxPool2D(2),
+		// 800 → 128 → 10 logits
+		nn.NewFlatten(),
+		nn.NewDense(32*5*5, 128, nn.WithActivation(nn.ActReLU)),
+		nn.NewDropout(0.3),
+		nn.NewDense(128, 10),
+	)
+}
+
+func main() {
+	flag.Parse()
+	log.SetFlags(0)
+	// Ctrl-C cancels ctx: Fit stops at the end of the current batch.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, stop); err != nil {
+		log.Fatal("mnist-cnn: ", err)
+	}
+}
+
+func run(ctx context.Context, stop context.CancelFunc) error {
+	start := time.Now()
+	trainSet, testSet, err := mnistdir.Load(*dataDir)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("MNIST: %d training and %d test images, loaded in %v\n\n", trainSet.Len(), testSet.Len(), time.Since(start).Round(time.Millisecond))
+
+	nn.SetSeed(*seed)
+	model := newModel()
+	fmt.Println(nn.Summary(model, 1, 28, 28))
+
+	start = time.Now()
+	opt := optim.NewAdam(model.Params(), optim.AdamConfig{LR: float32(*lr)})
+	hist, err := train.Fit(ctx, model, opt, trainSet, train.Config{
+		Epochs:          *epochs,
+		BatchSize:       *batch,
+		ValidationSplit: 0.1,
+		Seed:            *seed,
+		Quiet:           *quiet,
+		Callbacks:       []train.Callback{&train.LRScheduler{Schedule: optim.NewStepLR(opt, 1, 0.5)}},
+	})
+	if ctx.Err() != nil {
+		stop() // a second Ctrl-C now ends the program
+		fmt.Printf("\nInterrupted after %d full epochs: evaluating the weights so far.\n", len(hist.Epochs))
+	} else if err != nil {
+		return err
+	}
+	fmt.Printf("Training took %v.\n\n", time.Since(start).Round(100*time.Millisecond))
+
+	bg := context.Background() // ctx may be cancelled by now
+	test, err := train.Evaluate(bg, model, testSet, train.EvalConfig{BatchSize: 256})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("Test loss %.4f, test accuracy %.2f%%\n\n", test["loss"], 100*test["accuracy"])
+	logits, err := train.Predict(model, testSet.X(), 256)
+	if err != nil {
+		return err
+	}
+	if err := report(logits, testSet.Labels()); err != nil {
+		return err
+	}
+
+	if err := nn.SaveFile(*out, model); err != nil {
+		return err
+	}
+	reloaded := newModel()
+	if err := nn.LoadFile(*out, reloaded); err != nil {
+		return err
+	}
+	logits2, err := train.Predict(reloaded, testSet.X(), 256)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("Saved the model to %s and loaded it into a new model: largest logit difference %g\n\n",
+		*out, maxAbsDiff(logits, logits2))
+
+	if len(hist.Epochs) == 0 {
+		return nil
+	}
+	paths, err := plot.History(*plots, "mnist-cnn", hist, "loss", "accuracy")
+	if err != nil {
+		return err
+	}
+	fmt.Println("Training curves:", paths)
+	return nil
+}
+
+// report prints per-digit precision, recall and F1 and the confusion
+// matrix of the test set's logits [N, 10].
+func report(logits *tensor.Tensor, labels []int) error {
+	pred, err := metrics.PredictLabels(nil, logits.Data(), 10)
+	if err != nil {
+		return err
+	}
+	rep, err := metrics.Report(labels, pred, metrics.WithDigits(4))
+	if err != nil {
+		return err
+	}
+	fmt.Printf("Classification report (test set):\n%s\n", rep)
+	cm, err := metrics.ConfusionMatrix(labels, pred)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("Confusion matrix (rows: true digit, columns: predicted digit):\n%s\n", cm)
+	return nil
+}
+
+// maxAbsDiff returns the largest |a−b| over two tensors of equal size.
+func maxAbsDiff(a, b *tensor.Tensor) float64 {
+	var m float64
+	bd := b.Data()
+	for i, v := range a.Data() {
+		m = max(m, math.Abs(float64(v-bd[i])))
+	}
+	return m
+}
