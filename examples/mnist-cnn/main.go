@@ -5,14 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"log"
-	"math"
 	"os"
 	"os/signal"
 	"time"
 
+	"github.com/shoshin-ml/shoshin/examples/internal/digits"
 	"github.com/shoshin-ml/shoshin/examples/internal/mnistdir"
 	"github.com/shoshin-ml/shoshin/examples/internal/plot"
-	"github.com/shoshin-ml/shoshin/metrics"
 	"github.com/shoshin-ml/shoshin/nn"
 	"github.com/shoshin-ml/shoshin/optim"
 	"github.com/shoshin-ml/shoshin/tensor"
@@ -104,7 +103,7 @@ func run(ctx context.Context, stop context.CancelFunc) error {
 	if err != nil {
 		return err
 	}
-	if err := report(logits, testSet.Labels()); err != nil {
+	if err := digits.Report(os.Stdout, logits, testSet.Labels()); err != nil {
 		return err
 	}
 
@@ -120,7 +119,7 @@ func run(ctx context.Context, stop context.CancelFunc) error {
 		return err
 	}
 	fmt.Printf("Saved the model to %s and loaded it into a new model: largest logit difference %g\n\n",
-		*out, maxAbsDiff(logits, logits2))
+		*out, tensor.MaxAbsDiff(logits, logits2))
 
 	if len(hist.Epochs) == 0 {
 		return nil
@@ -131,34 +130,4 @@ func run(ctx context.Context, stop context.CancelFunc) error {
 	}
 	fmt.Println("Training curves:", paths)
 	return nil
-}
-
-// report prints per-digit precision, recall and F1 and the confusion
-// matrix of the test set's logits [N, 10].
-func report(logits *tensor.Tensor, labels []int) error {
-	pred, err := metrics.PredictLabels(nil, logits.Data(), 10)
-	if err != nil {
-		return err
-	}
-	rep, err := metrics.Report(labels, pred, metrics.WithDigits(4))
-	if err != nil {
-		return err
-	}
-	fmt.Printf("Classification report (test set):\n%s\n", rep)
-	cm, err := metrics.ConfusionMatrix(labels, pred)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("Confusion matrix (rows: true digit, columns: predicted digit):\n%s\n", cm)
-	return nil
-}
-
-// maxAbsDiff returns the largest |a−b| over two tensors of equal size.
-func maxAbsDiff(a, b *tensor.Tensor) float64 {
-	var m float64
-	bd := b.Data()
-	for i, v := range a.Data() {
-		m = max(m, math.Abs(float64(v-bd[i])))
-	}
-	return m
 }

@@ -9,9 +9,11 @@ import (
 	"os/signal"
 	"time"
 
+	"github.com/shoshin-ml/shoshin/examples/internal/digits"
 	"github.com/shoshin-ml/shoshin/examples/internal/mnistdir"
 	"github.com/shoshin-ml/shoshin/nn"
 	"github.com/shoshin-ml/shoshin/optim"
+	"github.com/shoshin-ml/shoshin/tensor"
 	"github.com/shoshin-ml/shoshin/train"
 )
 
@@ -88,7 +90,7 @@ func run(ctx context.Context, stop context.CancelFunc) error {
 	if err != nil {
 		return err
 	}
-	if err := report(logits, testSet.Labels()); err != nil {
+	if err := digits.Report(os.Stdout, logits, testSet.Labels()); err != nil {
 		return err
 	}
 
@@ -109,7 +111,7 @@ func run(ctx context.Context, stop context.CancelFunc) error {
 	}
 	fmt.Printf("Saved the model to %s and loaded it into a new model:\n", *out)
 	fmt.Printf("  reloaded test accuracy %.2f%%, largest logit difference %g\n\n",
-		100*again["accuracy"], maxAbsDiff(logits, logits2))
+		100*again["accuracy"], tensor.MaxAbsDiff(logits, logits2))
 
 	return writePlots(hist)
 }
