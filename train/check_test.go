@@ -151,7 +151,10 @@ func TestFitRejectsBadConfig(t *testing.T) {
 			_, err = Fit(ctx, m, opt, ds, Config{Quiet: true, Validation: none})
 			return err
 		}, "the validation set is empty"},
-		{"initial epoch", func() error { _, err := Fit(ctx, m, opt, ds, Config{Quiet: true, Epochs: 2, InitialEpoch: 3}); return err }, "InitialEpoch is 3"},
+		{"initial epoch", func() error {
+			_, err := Fit(ctx, m, opt, ds, Config{Quiet: true, Epochs: 2, InitialEpoch: 3})
+			return err
+		}, "InitialEpoch is 3"},
 		{"epochs", func() error { _, err := Fit(ctx, m, opt, ds, Config{Quiet: true, Epochs: -1}); return err }, "Epochs is -1"},
 		{"nil metric", func() error {
 			_, err := Fit(ctx, m, opt, ds, Config{Quiet: true, Metrics: []func() metrics.Metric{nil}})
