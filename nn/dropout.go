@@ -9,7 +9,9 @@ import (
 
 // Dropout zeroes each input element with probability P while training and
 // scales the rest by 1/(1−P) (inverted dropout, as in PyTorch). In
-// evaluation mode it returns its input unchanged.
+// evaluation mode, and for any input in inference mode (autograd.NoGrad,
+// Arena.Input; see autograd.Var.Inference) whatever its mode, it returns
+// its input unchanged and draws nothing from its generator.
 //
 // Its masks come from its own generator (WithSeed or WithRand; by default
 // one seeded from the package's default source), so training runs are
@@ -32,9 +34,9 @@ func NewDropout(p float32, opts ...Option) *Dropout {
 }
 
 // Forward applies dropout in training mode and is the identity in
-// evaluation mode.
+// evaluation mode or when x is in inference mode.
 func (d *Dropout) Forward(x *autograd.Var) *autograd.Var {
-	if d.eval || d.P == 0 {
+	if d.eval || d.P == 0 || x.Inference() {
 		return x
 	}
 	return autograd.Dropout(x, d.P, d.rng)
