@@ -186,7 +186,7 @@ func TakesLogits(loss nn.Loss) bool {
 // softmax feeding NLLLoss, which wants log-probabilities. The message says
 // what to change. Fit calls it before training.
 func CheckOutput(model nn.Module, loss nn.Loss) error {
-	act := outputActivation(model)
+	act := nn.OutputActivation(model)
 	name := loss.Name()
 	switch {
 	case act != nn.ActSoftmax && act != nn.ActSigmoid:
@@ -237,27 +237,4 @@ func isBuiltin(l nn.Loss) bool {
 		return true
 	}
 	return false
-}
-
-// outputActivation is the activation model applies last, or ActNone.
-func outputActivation(m nn.Module) nn.Activation {
-	for {
-		switch l := m.(type) {
-		case *nn.Sequential:
-			if l.Len() == 0 {
-				return nn.ActNone
-			}
-			m = l.Layer(l.Len() - 1)
-			continue
-		case *nn.Dense:
-			return l.Activation
-		case *nn.Softmax, nn.Softmax:
-			return nn.ActSoftmax
-		case *nn.LogSoftmax, nn.LogSoftmax:
-			return nn.ActLogSoftmax
-		case *nn.Sigmoid, nn.Sigmoid:
-			return nn.ActSigmoid
-		}
-		return nn.ActNone
-	}
 }

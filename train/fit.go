@@ -281,17 +281,13 @@ func (r *fitRun) step(b *data.Batch) (lv float64, err error) {
 // metricSet holds a fresh instance of each configured metric.
 type metricSet []metrics.Metric
 
-// logitsSetter is metrics.LogitsSetter: a metric that can be told its
-// scores are logits.
-type logitsSetter interface{ SetLogits(bool) }
-
 // newMetrics makes each metric and tells those that can be told whether
 // the model outputs logits.
 func newMetrics(makers []func() metrics.Metric, logits bool) metricSet {
 	ms := make(metricSet, len(makers))
 	for i, mk := range makers {
 		ms[i] = mk()
-		if s, ok := ms[i].(logitsSetter); ok {
+		if s, ok := ms[i].(metrics.LogitsSetter); ok {
 			s.SetLogits(logits)
 		}
 	}

@@ -122,7 +122,7 @@ func PredictProba(model nn.Module, x *tensor.Tensor, batchSize int) (*tensor.Ten
 	if err != nil {
 		return nil, err
 	}
-	switch outputActivation(model) {
+	switch nn.OutputActivation(model) {
 	case nn.ActSoftmax, nn.ActSigmoid:
 		return out, nil
 	case nn.ActLogSoftmax:
