@@ -308,3 +308,19 @@ func TestProbabilities(t *testing.T) {
 	_, err = Probabilities(nil, []float32{1}, 0, true)
 	require.ErrorIs(t, err, ErrOption)
 }
+
+// A label no prediction can equal (a class id outside the score columns)
+// used to count as a silent miss; it is an error, as Metric documents.
+func TestLabelAccumulatorsRejectLabelsOutsideTheScores(t *testing.T) {
+	for _, m := range []LabelMetric{NewAccuracyMetric(), NewF1Metric(WithAverage(AverageMacro)), NewConfusionMetric()} {
+		err := m.Update([]int{0, 3}, []float32{0.9, 0.05, 0.05, 0.1, 0.1, 0.8}, 3)
+		require.ErrorIs(t, err, ErrLabel, m.Name())
+		require.ErrorContains(t, err, "yTrue[1] is 3")
+		err = m.Update([]int{1, 2}, []float32{0.9, 0.2}, 1)
+		require.ErrorIs(t, err, ErrLabel, m.Name())
+		_, err = m.Result()
+		require.ErrorIs(t, err, ErrEmpty, "failed Updates leave %s empty", m.Name())
+		// Labels given directly are still free.
+		require.NoError(t, m.UpdateLabels([]int{7}, []int{7}))
+	}
+}

@@ -74,6 +74,13 @@ func predictBatch(fn string, buf, yTrue []int, scores []float32, numClasses int,
 	if err := checkScores(fn, yTrue, scores, numClasses); err != nil {
 		return buf, err
 	}
+	if numClasses == 1 {
+		if _, err := checkBinary(fn, yTrue); err != nil {
+			return buf, err
+		}
+	} else if err := checkClassRange(fn, yTrue, numClasses); err != nil {
+		return buf, err
+	}
 	if err := c.validateThreshold(fn); err != nil {
 		return buf, err
 	}
