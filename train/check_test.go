@@ -92,15 +92,45 @@ func TestFitAndEvaluateTurnPanicsIntoErrors(t *testing.T) {
 	require.ErrorContains(t, err, "boom")
 }
 
-// TestFitStopsOnNonFiniteParams feeds one NaN feature: ReLU turns the
-// NaN activations into zeros, so the loss stays finite, but the weight
-// gradient is NaN. Fit must stop at that very step.
+// zeroNaN replaces NaN by 0 on the way forward and passes the gradient
+// through unchanged, as a masking or clamping layer might: a NaN input
+// then leaves the loss finite but the weight gradient NaN.
+type zeroNaN struct{}
+
+func (zeroNaN) Name() string { return "zeroNaN" }
+func (zeroNaN) Forward(in ...*tensor.Tensor) *tensor.Tensor {
+	out := in[0].Clone()
+	for i, v := range out.Data() {
+		if v != v {
+			out.Data()[i] = 0
+		}
+	}
+	return out
+}
+func (zeroNaN) Backward(g *tensor.Tensor) []*tensor.Tensor { return []*tensor.Tensor{g} }
+
+// maskedMLP is mlp with zeroNaN after its first layer.
+type maskedMLP struct{ *mlp }
+
+func (m maskedMLP) Forward(x *autograd.Var) *autograd.Var {
+	h := autograd.ReLU(autograd.Apply(zeroNaN{}, autograd.Linear(x, m.w1.Var, m.b1.Var)))
+	return autograd.Linear(h, m.w2.Var, m.b2.Var)
+}
+
+// TestFitStopsOnNonFiniteParams feeds one NaN feature that leaves the loss
+// finite but makes the weight gradient NaN: Fit must stop at that very
+// step rather than train on with NaN weights.
 func TestFitStopsOnNonFiniteParams(t *testing.T) {
 	ds := blobs(64, 1)
 	ds.X().Data()[2*40] = float32(math.NaN()) // example 40: epoch 1, step 3
-	m := newMLP(2, 4, 2, 1)
+	m := maskedMLP{newMLP(2, 4, 2, 1)}
 	_, err := Fit(context.Background(), m, newAdam(m, 0.01), ds, Config{Epochs: 2, BatchSize: 16, NoShuffle: true, Quiet: true})
 	require.ErrorContains(t, err, "after the optimizer step at epoch 1, step 3, parameter 0.weight holds NaN")
+
+	// A NaN that reaches the loss stops training at the loss.
+	m2 := newMLP(2, 4, 2, 1)
+	_, err = Fit(context.Background(), m2, newAdam(m2, 0.01), ds, Config{Epochs: 2, BatchSize: 16, NoShuffle: true, Quiet: true})
+	require.ErrorContains(t, err, "loss is NaN at epoch 1, step 3")
 }
 
 func TestCheckParams(t *testing.T) {
