@@ -38,6 +38,10 @@
 // the defaults. Every source of randomness is seeded: a layer built without
 // WithSeed or WithRand draws from a package-level source with a fixed seed
 // (see SetSeed), so building the same model twice gives the same weights.
+// Dropout keeps drawing from its generator while training; RNGState and
+// SetRNGState save and restore every such generator (any layer that
+// implements RNGStater), so a run resumed from a checkpoint draws the same
+// masks as one that never stopped.
 //
 // Summary prints a Keras-like table of a model's layers, output shapes,
 // activations and parameter counts. OutputActivation tells what a model
