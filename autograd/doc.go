@@ -22,7 +22,9 @@
 // Inference runs without recording: NoGrad(t) marks input data as
 // inference-mode, and every op that touches it records nothing even though
 // the model's parameters require gradients. The mode travels with the data,
-// so many goroutines can run one model at once. An Arena goes further and
+// so many goroutines can run one model at once; Var.Inference reports it,
+// and layers with a training mode evaluate such inputs whatever their mode.
+// An Arena goes further and
 // supplies every op's output buffer, so a repeated forward pass allocates
 // nothing once warm.
 //

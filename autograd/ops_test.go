@@ -1,6 +1,7 @@
 package autograd
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -259,4 +260,44 @@ func TestDropout(t *testing.T) {
 		*r = *rand.New(rand.NewPCG(3, 4))
 		return Dropout(xs[0], 0.5, r)
 	}, rnd(8, -1, 1, 4, 5))
+}
+
+// TestActivationsPropagateNaN checks that ReLU, LeakyReLU and Clamp keep a
+// NaN at every position (in and beyond the vector width of the kernels), as
+// in PyTorch, and leave the other elements alone.
+func TestActivationsPropagateNaN(t *testing.T) {
+	nan := float32(math.NaN())
+	ops := []struct {
+		name string
+		f    func(*Var) *Var
+		ref  func(float32) float32
+	}{
+		{"ReLU", ReLU, func(v float32) float32 { return max(v, 0) }},
+		{"LeakyReLU", func(x *Var) *Var { return LeakyReLU(x, 0.1) }, func(v float32) float32 {
+			if v > 0 {
+				return v
+			}
+			return 0.1 * v
+		}},
+		{"Clamp", func(x *Var) *Var { return Clamp(x, -0.5, 0.5) }, func(v float32) float32 { return min(max(v, -0.5), 0.5) }},
+	}
+	for _, n := range []int{1, 7, 8, 9, 17, 33} {
+		for pos := range n {
+			x := tensor.Zeros(n)
+			for i := range n {
+				x.Data()[i] = float32(i%3) - 1.25
+			}
+			x.Data()[pos] = nan
+			for _, op := range ops {
+				y := op.f(Constant(x)).Value().Data()
+				for i, v := range x.Data() {
+					if i == pos {
+						require.True(t, math.IsNaN(float64(y[i])), "%s n=%d: NaN at %d gave %g", op.name, n, pos, y[i])
+					} else {
+						require.Equal(t, op.ref(v), y[i], "%s n=%d at %d", op.name, n, i)
+					}
+				}
+			}
+		}
+	}
 }

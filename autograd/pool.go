@@ -78,8 +78,9 @@ func (g *poolGeom) runRange(avg bool, lo, hi int, y, x []float32, idx []int32) {
 }
 
 // MaxPool2D returns the maximum over each window of x [N, C, H, W]; padded
-// positions never win. The gradient flows to the first maximal element of
-// each window.
+// positions never win. A NaN in a window makes its output NaN, as in
+// PyTorch. The gradient flows to the first maximal element of each window
+// (the first NaN, if any).
 func MaxPool2D(x *Var, opt Pool2DOptions) *Var {
 	g := newPoolGeom("MaxPool2D", x.value.Shape(), opt)
 	out := wrap(alloc([]int{g.n, g.c, g.oh, g.ow}, x), x)
@@ -134,6 +135,7 @@ func (g *poolGeom) maxRange(lo, hi int, y, x []float32, idx []int32) {
 			for ow := 0; ow < g.ow; ow++ {
 				iw0 := ow*g.sw - g.pw
 				best, bi := negInf, -1
+			window:
 				for ki := 0; ki < g.kh; ki++ {
 					ih := ih0 + ki*g.dh
 					if ih < 0 || ih >= g.h {
@@ -147,8 +149,8 @@ func (g *poolGeom) maxRange(lo, hi int, y, x []float32, idx []int32) {
 						}
 						if v := row[iw]; v > best || bi < 0 || v != v {
 							best, bi = v, ih*g.w+iw
-							if v != v { // NaN propagates, as in PyTorch
-								break
+							if v != v { // the first NaN wins, as in max2x2
+								break window
 							}
 						}
 					}
@@ -163,7 +165,9 @@ func (g *poolGeom) maxRange(lo, hi int, y, x []float32, idx []int32) {
 	}
 }
 
-// max2x2 is the common 2×2, stride-2 case.
+// max2x2 is the common 2×2, stride-2 case. Like the general path it lets
+// the first NaN of a window win: !(v <= best) holds when v is larger or
+// NaN, and best == best stops once best is NaN.
 func (g *poolGeom) max2x2(dst, src []float32, ids []int32) {
 	w := g.w
 	for oh := 0; oh < g.oh; oh++ {
@@ -173,13 +177,13 @@ func (g *poolGeom) max2x2(dst, src []float32, ids []int32) {
 		for ow := range d {
 			j := 2 * ow
 			best, bi := r0[j], 2*oh*w+j
-			if v := r0[j+1]; v > best {
+			if v := r0[j+1]; !(v <= best) && best == best {
 				best, bi = v, 2*oh*w+j+1
 			}
-			if v := r1[j]; v > best {
+			if v := r1[j]; !(v <= best) && best == best {
 				best, bi = v, (2*oh+1)*w+j
 			}
-			if v := r1[j+1]; v > best {
+			if v := r1[j+1]; !(v <= best) && best == best {
 				best, bi = v, (2*oh+1)*w+j+1
 			}
 			d[ow] = best

@@ -158,3 +158,86 @@ func BenchmarkMaxPool2D(b *testing.B) {
 		MaxPool2D(x, Pool2DOptions{Kernel: [2]int{2, 2}}).BackwardWith(g)
 	}
 }
+
+// TestMaxPoolPropagatesNaN puts one NaN at every input position of every
+// max-pool case (and at a few positions of an input large enough for the
+// parallel path): each window that holds it must output NaN, every other
+// output must be unchanged, and the gradient of every NaN output must reach
+// the NaN. The 2×2 stride-2 cases take the fast path.
+func TestMaxPoolPropagatesNaN(t *testing.T) {
+	nan := float32(math.NaN())
+	cases := append([]struct {
+		x   []int
+		opt Pool2DOptions
+		max bool
+	}{{x: []int{4, 8, 32, 32}, opt: Pool2DOptions{Kernel: [2]int{2, 2}}}}, poolCases...)
+	for ci, tc := range cases {
+		base := distinct(uint64(ci+1), tc.x...)
+		clean := naivePool(base, tc.opt, false)
+		n := base.Size()
+		positions := make([]int, 0, n)
+		if n <= 400 {
+			for p := range n {
+				positions = append(positions, p)
+			}
+		} else {
+			positions = append(positions, 0, 1, 33, n/2, n-2, n-1)
+		}
+		for _, p := range positions {
+			x := base.Clone()
+			x.Data()[p] = nan
+			want := naivePool(x, tc.opt, false) // math.Max propagates NaN
+			nanOut := 0
+			for j, v := range want.Data() {
+				if v != v {
+					nanOut++
+				} else {
+					require.Equal(t, clean.Data()[j], v)
+				}
+			}
+			got := MaxPool2D(Constant(x), tc.opt).Value()
+			require.True(t, sameNaN(want.Data(), got.Data()), "case %d (no grad): NaN at %d", ci, p)
+			xv := NewVar(x)
+			y := MaxPool2D(xv, tc.opt)
+			require.True(t, sameNaN(want.Data(), y.Value().Data()), "case %d: NaN at %d", ci, p)
+			SumAll(y).Backward()
+			require.Equal(t, float32(nanOut), xv.Grad().Data()[p], "case %d: gradient at the NaN %d", ci, p)
+		}
+	}
+}
+
+// TestMaxPool2x2FirstNaNWins checks, for every pair of positions in a 2×2
+// window, that the output is NaN and the gradient goes to the first NaN in
+// row-major order, on the fast path and on the general path (a 2×2 window
+// with stride 1 in a 2×2 input), so both agree.
+func TestMaxPool2x2FirstNaNWins(t *testing.T) {
+	nan := float32(math.NaN())
+	for _, opt := range []Pool2DOptions{{Kernel: [2]int{2, 2}}, {Kernel: [2]int{2, 2}, Stride: [2]int{1, 1}}} {
+		for a := range 4 {
+			for b := a; b < 4; b++ {
+				x := tensor.New([]float32{1, 4, 3, 2}, 1, 1, 2, 2)
+				x.Data()[a], x.Data()[b] = nan, nan
+				xv := NewVar(x)
+				y := MaxPool2D(xv, opt)
+				require.True(t, math.IsNaN(float64(y.Value().Item())), "stride %v NaN at %d,%d", opt.Stride, a, b)
+				SumAll(y).Backward()
+				want := make([]float32, 4)
+				want[a] = 1
+				require.Equal(t, want, xv.Grad().Data(), "stride %v NaN at %d,%d", opt.Stride, a, b)
+			}
+		}
+	}
+}
+
+// sameNaN reports whether a and b hold the same values, NaN matching NaN.
+func sameNaN(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] && (a[i] == a[i] || b[i] == b[i]) {
+			return false
+		}
+	}
+	return true
+}

@@ -75,6 +75,16 @@ func (v *Var) ZeroGrad() {
 // Detach returns a Constant sharing v's value, cut from the graph.
 func (v *Var) Detach() *Var { return &Var{value: v.value, inference: v.inference, arena: v.arena} }
 
+// Inference reports whether v is in inference mode: made by NoGrad or
+// Arena.Input, or computed by ops from such a Var. Ops on an inference-mode
+// Var record nothing.
+//
+// Layers whose behaviour depends on a training flag (Dropout, BatchNorm)
+// treat an inference-mode input as evaluation whatever their flag says, and
+// then change no state: the mode travels with the data, so prediction never
+// needs to switch a model's mode and may run while the model trains.
+func (v *Var) Inference() bool { return v.inference }
+
 // IsLeaf reports whether v was created directly rather than by an op.
 func (v *Var) IsLeaf() bool { return v.node == nil && !v.freed }
 

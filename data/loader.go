@@ -97,7 +97,8 @@ func WithTransform(t BatchTransform, seed uint64) Option {
 // rows into buffers that the Loader owns and reuses, so an epoch allocates
 // nothing per example or per batch; a batch is valid only until the next
 // one is requested. Breaking out of the loop early is fine: the background
-// goroutine, if any, is stopped before the loop statement returns.
+// goroutine, if any, is stopped before the loop statement returns, and
+// also when the loop body panics.
 //
 // A Loader runs one epoch at a time; it panics if All is called while an
 // iteration over it is still running.
@@ -124,6 +125,9 @@ type Loader struct {
 	trng    *rand.Rand
 	bufs    []*batchBuf
 	running atomic.Bool
+	// producers counts live prefetch goroutines (0 or 1); tests read it to
+	// check that none outlives its loop.
+	producers atomic.Int32
 }
 
 // NewLoader returns a Loader over ds with the given batch size. It panics
@@ -232,8 +236,10 @@ func (l *Loader) runPrefetch(nb, e int, yield func(*Batch) bool) {
 	var wg sync.WaitGroup
 	var perr any
 	wg.Add(1)
+	l.producers.Add(1)
 	go func() {
 		defer wg.Done()
+		defer l.producers.Add(-1)
 		defer close(ready)
 		defer func() {
 			if r := recover(); r != nil {
@@ -255,10 +261,18 @@ func (l *Loader) runPrefetch(nb, e int, yield func(*Batch) bool) {
 			}
 		}
 	}()
+	// stop ends the producer and waits for it. It runs when the loop
+	// breaks, when the epoch ends and, deferred, when the loop body panics,
+	// so the producer never outlives this call.
+	stopped := false
 	stop := func() {
-		close(done)
-		wg.Wait()
+		if !stopped {
+			stopped = true
+			close(done)
+			wg.Wait()
+		}
 	}
+	defer stop()
 	var prev *batchBuf
 	for b := range ready {
 		if prev != nil {
@@ -266,7 +280,6 @@ func (l *Loader) runPrefetch(nb, e int, yield func(*Batch) bool) {
 		}
 		prev = b.buf
 		if !yield(b) {
-			stop()
 			return
 		}
 	}

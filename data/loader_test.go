@@ -2,10 +2,8 @@ package data
 
 import (
 	"math/rand/v2"
-	"runtime"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/shoshin-ml/shoshin/tensor"
 	"github.com/stretchr/testify/require"
@@ -135,39 +133,53 @@ func TestLoaderXYAndReuse(t *testing.T) {
 	require.Same(t, &xs[0].Data()[0], &xs[1].Data()[0])
 }
 
-func settleGoroutines(t *testing.T, want int) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	for runtime.NumGoroutine() > want && time.Now().Before(deadline) {
-		runtime.Gosched()
-		time.Sleep(time.Millisecond)
-	}
-	require.LessOrEqual(t, runtime.NumGoroutine(), want, "a goroutine leaked")
-}
+// The tests below check the Loader's own producer goroutine through its
+// live count, which stop() brings to zero before the loop statement
+// returns: no comparison with runtime.NumGoroutine, which other tests'
+// goroutines can move at any time.
 
 func TestLoaderEarlyBreakNoLeak(t *testing.T) {
 	ds := seqDataset(t, 1000)
-	base := runtime.NumGoroutine()
 	l := NewLoader(ds, 8, Shuffle(1), Prefetch(3))
 	for range 50 {
 		k := 0
 		for range l.All() {
+			require.Equal(t, int32(1), l.producers.Load(), "prefetch runs a producer")
 			k++
 			if k == 3 {
 				break
 			}
 		}
+		// The producer is stopped before the loop statement returns.
+		require.Zero(t, l.producers.Load(), "the producer outlived the loop")
 	}
-	// The producer is stopped before the loop statement returns.
-	require.LessOrEqual(t, runtime.NumGoroutine(), base)
-	settleGoroutines(t, base)
 	// The loader still works after an early break.
 	require.Len(t, epochOrder(l), 1000)
+	require.Zero(t, l.producers.Load())
+}
+
+func TestLoaderBodyPanicStopsProducer(t *testing.T) {
+	ds := seqDataset(t, 1000)
+	for _, prefetch := range []int{1, 3} {
+		l := NewLoader(ds, 8, Shuffle(1), Prefetch(prefetch))
+		for range 20 {
+			require.PanicsWithValue(t, "body", func() {
+				for b := range l.All() {
+					if b.Index == 2 {
+						panic("body")
+					}
+				}
+			})
+			// The producer was stopped while the panic unwound the loop.
+			require.Zero(t, l.producers.Load(), "the producer outlived a panicking loop")
+		}
+		// The loader is free again and still works.
+		require.Len(t, epochOrder(l), 1000)
+	}
 }
 
 func TestLoaderPrefetchPanicPropagates(t *testing.T) {
 	ds := seqDataset(t, 100)
-	base := runtime.NumGoroutine()
 	boom := TransformFunc(func(b *Batch, _ *rand.Rand) {
 		if b.Index == 2 {
 			panic("boom")
@@ -178,7 +190,7 @@ func TestLoaderPrefetchPanicPropagates(t *testing.T) {
 		for range l.All() {
 		}
 	})
-	settleGoroutines(t, base)
+	require.Zero(t, l.producers.Load())
 }
 
 func TestLoaderConcurrentIterationPanics(t *testing.T) {

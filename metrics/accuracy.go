@@ -85,25 +85,40 @@ func TopKAccuracy[S Float](yTrue []int, scores []S, numClasses, k int) (float64,
 // (which may be nil) and returning the result. scores is a row-major
 // [N, numClasses] matrix flattened into one slice. With numClasses == 1
 // each score is the probability of class 1 and the label is 1 when it
-// exceeds 0.5; otherwise the label is the index of the largest score, the
-// first one on ties (like NumPy's argmax). NaN scores never win.
-func PredictLabels[S Float](dst []int, scores []S, numClasses int) ([]int, error) {
+// exceeds the threshold (WithThreshold, default 0.5); with WithLogits each
+// score is a logit and the label is 1 when it exceeds the logit of the
+// threshold (0 for 0.5), which is the same as its sigmoid exceeding the
+// threshold. Otherwise the label is the index of the largest score, the
+// first one on ties (like NumPy's argmax), for probabilities and logits
+// alike. NaN scores never win. It honours WithThreshold and WithLogits.
+func PredictLabels[S Float](dst []int, scores []S, numClasses int, opts ...Option) ([]int, error) {
+	const fn = "PredictLabels"
 	if numClasses < 1 {
-		return dst, fmt.Errorf("%w: metrics.PredictLabels: numClasses is %d, want >= 1", ErrOption, numClasses)
+		return dst, fmt.Errorf("%w: metrics.%s: numClasses is %d, want >= 1", ErrOption, fn, numClasses)
 	}
 	if len(scores)%numClasses != 0 {
-		return dst, fmt.Errorf("%w: metrics.PredictLabels: %d scores is not a multiple of %d classes",
-			ErrLengthMismatch, len(scores), numClasses)
+		return dst, fmt.Errorf("%w: metrics.%s: %d scores is not a multiple of %d classes",
+			ErrLengthMismatch, fn, len(scores), numClasses)
 	}
+	c := newConfig(opts)
+	if err := c.validateThreshold(fn); err != nil {
+		return dst, err
+	}
+	return predictLabels(dst, scores, numClasses, &c), nil
+}
+
+// predictLabels is PredictLabels after validation.
+func predictLabels[S Float](dst []int, scores []S, numClasses int, c *config) []int {
 	if numClasses == 1 {
+		cut := c.cut()
 		for _, s := range scores {
 			l := 0
-			if s > 0.5 {
+			if float64(s) > cut {
 				l = 1
 			}
 			dst = append(dst, l)
 		}
-		return dst, nil
+		return dst
 	}
 	for i := 0; i < len(scores); i += numClasses {
 		row := scores[i : i+numClasses]
@@ -115,5 +130,5 @@ func PredictLabels[S Float](dst []int, scores []S, numClasses int) ([]int, error
 		}
 		dst = append(dst, best)
 	}
-	return dst, nil
+	return dst
 }

@@ -12,6 +12,19 @@
 // one slice, the layout of a model's output batch. One score per sample
 // (numClasses == 1) is the probability of class 1 for binary labels 0/1.
 //
+// Scores may also be logits, the raw outputs of a model trained with a
+// loss "with logits". Say so with WithLogits (or SetLogits on an
+// accumulator, see LogitsSetter): single binary scores are then cut at
+// logit(threshold), 0 for the default threshold 0.5, instead of at the
+// threshold itself, and the log loss and the multi-column ROC AUC take
+// the sigmoid or softmax first. WithThreshold moves the cut of single
+// binary scores (default 0.5). Probabilities turns logits into
+// probabilities:
+//
+//	yPred, err := metrics.PredictLabels(nil, logits, 1, metrics.WithLogits())
+//	acc := metrics.NewAccuracyMetric(metrics.WithThreshold(0.7), metrics.WithLogits())
+//	probs, err := metrics.Probabilities(nil, logits, 10, true) // softmax of each row
+//
 // Bad input gives an error, never a panic: empty or mismatched slices
 // (ErrEmpty, ErrLengthMismatch), NaN or infinite scores (ErrNotFinite),
 // labels out of range (ErrLabel), a ROC AUC of data with a single class

@@ -19,12 +19,36 @@ import (
 // float64), and each row is then divided by its sum. The arithmetic after
 // clipping is done in float64. Probabilities outside [0, 1], NaN or
 // infinite give an error.
-func LogLoss[S Float](yTrue []int, probs []S, numClasses int) (float64, error) {
-	sum, err := logLossSum("LogLoss", yTrue, probs, numClasses)
+//
+// With WithLogits the scores are logits and are first turned into
+// probabilities as Probabilities does (sigmoid for one column, softmax for
+// more), so the result equals LogLoss of those probabilities. WithLogits
+// is the only option it honours.
+func LogLoss[S Float](yTrue []int, probs []S, numClasses int, opts ...Option) (float64, error) {
+	const fn = "LogLoss"
+	c := newConfig(opts)
+	var buf []S
+	sum, err := logLossOf(fn, &buf, yTrue, probs, numClasses, c.logits)
 	if err != nil {
 		return 0, err
 	}
 	return sum / float64(len(yTrue)), nil
+}
+
+// logLossOf is logLossSum of scores that are logits when logits is set,
+// converted into *buf first.
+func logLossOf[S Float](fn string, buf *[]S, yTrue []int, scores []S, numClasses int, logits bool) (float64, error) {
+	if logits {
+		if err := checkScores(fn, yTrue, scores, numClasses); err != nil {
+			return 0, err
+		}
+		p, err := Probabilities((*buf)[:0], scores, numClasses, true)
+		if err != nil {
+			return 0, err
+		}
+		*buf, scores = p, p
+	}
+	return logLossSum(fn, yTrue, scores, numClasses)
 }
 
 // logLossSum validates the inputs and returns the summed loss.

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -75,10 +76,12 @@ type config struct {
 	zeroDiv     ZeroDivision
 	targetNames []string
 	digits      int
+	threshold   float64
+	logits      bool
 }
 
 func newConfig(opts []Option) config {
-	c := config{average: AverageBinary, posLabel: 1, digits: 2}
+	c := config{average: AverageBinary, posLabel: 1, digits: 2, threshold: 0.5}
 	for _, o := range opts {
 		if o != nil {
 			o(&c)
@@ -110,7 +113,32 @@ func (c *config) validate(fn string) error {
 	if c.digits < 0 || c.digits > 15 {
 		return fmt.Errorf("%w: metrics.%s: digits is %d, want 0..15", ErrOption, fn, c.digits)
 	}
+	return c.validateThreshold(fn)
+}
+
+// validateThreshold checks the WithThreshold value.
+func (c *config) validateThreshold(fn string) error {
+	if !(c.threshold > 0 && c.threshold < 1) { // also rejects NaN
+		return fmt.Errorf("%w: metrics.%s: threshold is %v, want a probability in (0, 1)", ErrOption, fn, c.threshold)
+	}
 	return nil
+}
+
+// cut returns the score above which a single binary score means class 1:
+// the threshold itself for probabilities, its logit for logits.
+func (c *config) cut() float64 {
+	if c.logits {
+		return logit(c.threshold)
+	}
+	return c.threshold
+}
+
+// logit is the inverse of the sigmoid, log(p / (1-p)); logit(0.5) is 0.
+func logit(p float64) float64 {
+	if p == 0.5 {
+		return 0
+	}
+	return math.Log(p) - math.Log1p(-p)
 }
 
 // WithAverage selects the averaging of Precision, Recall, F1, FBeta,
@@ -143,3 +171,25 @@ func WithTargetNames(names ...string) Option {
 
 // WithDigits sets the number of decimals Report prints (default 2).
 func WithDigits(d int) Option { return func(c *config) { c.digits = d } }
+
+// WithThreshold sets the probability above which a single binary score
+// (numClasses == 1) predicts class 1, default 0.5. It must lie in (0, 1);
+// anything else, NaN included, gives ErrOption. With WithLogits the
+// scores are compared with the logit of the threshold instead, so the
+// prediction is the same as for the sigmoid of the scores. Scores of two
+// or more classes are turned into labels by argmax, whatever the
+// threshold. PredictLabels and the label accumulators (NewAccuracyMetric,
+// NewPrecisionMetric, ..., NewConfusionMetric) honour it.
+func WithThreshold(p float64) Option { return func(c *config) { c.threshold = p } }
+
+// WithLogits says that the scores are logits (raw model outputs, as taken
+// by a loss "with logits" such as BCEWithLogitsLoss or CrossEntropyLoss)
+// rather than probabilities. Single binary scores are then cut at
+// logit(threshold), 0 for the default threshold 0.5; metrics that need
+// probabilities apply the sigmoid (one column) or the softmax (two or more
+// columns) first: LogLoss, the log-loss accumulator and the ROC AUC
+// accumulator for two or more columns. The ROC AUC of single binary scores
+// is the same for logits and probabilities, since the sigmoid keeps their
+// order. The accumulators also take it through SetLogits (see
+// LogitsSetter).
+func WithLogits() Option { return func(c *config) { c.logits = true } }

@@ -104,7 +104,10 @@ func ROCAUC[S Float](yTrue []int, scores []S) (float64, error) {
 // [0, numClasses). Every class must occur in yTrue, or its AUC is
 // undefined and ErrOneClass is returned. Unlike scikit-learn, the rows
 // need not sum to one: each class's AUC depends only on the ranking of its
-// column, so logits work as well as probabilities.
+// column across the samples. That ranking is not the same for logits as
+// for their softmax (a column's probability depends on the other columns
+// of its row), so pass probabilities, turning logits into them with
+// Probabilities, or use ROCAUCMetric with WithLogits.
 func ROCAUCOvR[S Float](yTrue []int, scores []S, numClasses int, avg Average) (float64, error) {
 	const fn = "ROCAUCOvR"
 	if avg != AverageMacro && avg != AverageWeighted {

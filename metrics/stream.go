@@ -3,6 +3,7 @@ package metrics
 import (
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 )
 
@@ -13,12 +14,14 @@ import (
 //
 // Update takes what a classification loop has per batch: the true class
 // ids and the model's output scores, a row-major [batch, numClasses]
-// matrix flattened into one slice. numClasses == 1 means one sigmoid
-// probability per sample for binary labels 0/1. Label metrics turn scores
-// into labels with PredictLabels (threshold 0.5 for one column, argmax
-// otherwise). Update returns an error, and leaves the metric unchanged,
-// when the inputs do not fit (lengths, NaN or infinite scores, labels out
-// of range, a numClasses that changes between batches).
+// matrix flattened into one slice. numClasses == 1 means one score per
+// sample for binary labels 0/1: the probability of class 1, or its logit
+// when the metric was told the scores are logits (WithLogits or
+// SetLogits). Label metrics turn scores into labels with PredictLabels
+// (WithThreshold, default 0.5, for one column; argmax otherwise). Update
+// returns an error, and leaves the metric unchanged, when the inputs do
+// not fit (lengths, NaN or infinite scores, labels out of range, a
+// numClasses that changes between batches, an invalid threshold).
 type Metric interface {
 	// Name returns a short name for logs, such as "accuracy" or "f1_macro".
 	Name() string
@@ -37,7 +40,27 @@ type LabelMetric interface {
 	UpdateLabels(yTrue, yPred []int) error
 }
 
+// LogitsSetter is implemented by every accumulator of this package whose
+// reading of scores depends on whether they are logits or probabilities.
+// A training loop that knows what its loss takes (a loss "with logits", or
+// probabilities) calls SetLogits on each metric that implements it before
+// the first Update, so that the metric reads the model's outputs the same
+// way the loss does.
+type LogitsSetter interface {
+	// SetLogits says whether the scores given to Update from now on are
+	// logits (true) or probabilities (false), overriding WithLogits. Call
+	// it before the first Update after a Reset: a ROC AUC or log loss over
+	// batches read in different ways means nothing.
+	SetLogits(logits bool)
+}
+
 var (
+	_ LogitsSetter = (*AccuracyMetric)(nil)
+	_ LogitsSetter = (*PRFMetric)(nil)
+	_ LogitsSetter = (*ConfusionMetric)(nil)
+	_ LogitsSetter = (*ROCAUCMetric)(nil)
+	_ LogitsSetter = (*LogLossMetric)(nil)
+
 	_ LabelMetric = (*AccuracyMetric)(nil)
 	_ LabelMetric = (*PRFMetric)(nil)
 	_ LabelMetric = (*ConfusionMetric)(nil)
@@ -45,23 +68,42 @@ var (
 	_ Metric      = (*LogLossMetric)(nil)
 )
 
-// predictBatch validates a batch of scores and turns it into labels.
-func predictBatch(fn string, buf, yTrue []int, scores []float32, numClasses int) ([]int, error) {
+// predictBatch validates a batch of scores and turns it into labels as
+// configured by c (threshold, logits).
+func predictBatch(fn string, buf, yTrue []int, scores []float32, numClasses int, c *config) ([]int, error) {
 	if err := checkScores(fn, yTrue, scores, numClasses); err != nil {
 		return buf, err
 	}
-	return PredictLabels(buf[:0], scores, numClasses)
+	if numClasses == 1 {
+		if _, err := checkBinary(fn, yTrue); err != nil {
+			return buf, err
+		}
+	} else if err := checkClassRange(fn, yTrue, numClasses); err != nil {
+		return buf, err
+	}
+	if err := c.validateThreshold(fn); err != nil {
+		return buf, err
+	}
+	return predictLabels(buf[:0], scores, numClasses, c), nil
 }
 
 // AccuracyMetric accumulates the accuracy. Create it with
 // NewAccuracyMetric.
 type AccuracyMetric struct {
+	cfg        config
 	hit, total int64
 	buf        []int
 }
 
-// NewAccuracyMetric returns an empty accuracy accumulator.
-func NewAccuracyMetric() *AccuracyMetric { return &AccuracyMetric{} }
+// NewAccuracyMetric returns an empty accuracy accumulator. It honours
+// WithThreshold and WithLogits, which say how Update turns single binary
+// scores into labels; an invalid threshold is reported by Update.
+func NewAccuracyMetric(opts ...Option) *AccuracyMetric {
+	return &AccuracyMetric{cfg: newConfig(opts)}
+}
+
+// SetLogits says whether the scores are logits; see LogitsSetter.
+func (m *AccuracyMetric) SetLogits(logits bool) { m.cfg.logits = logits }
 
 // Name returns "accuracy".
 func (m *AccuracyMetric) Name() string { return "accuracy" }
@@ -69,7 +111,7 @@ func (m *AccuracyMetric) Name() string { return "accuracy" }
 // Update adds a batch of scores; see Metric.
 func (m *AccuracyMetric) Update(yTrue []int, scores []float32, numClasses int) error {
 	var err error
-	if m.buf, err = predictBatch("AccuracyMetric.Update", m.buf, yTrue, scores, numClasses); err != nil {
+	if m.buf, err = predictBatch("AccuracyMetric.Update", m.buf, yTrue, scores, numClasses, &m.cfg); err != nil {
 		return err
 	}
 	return m.UpdateLabels(yTrue, m.buf)
@@ -107,7 +149,7 @@ type PRFMetric struct {
 	name   string
 	which  int // 0 precision, 1 recall, 2 F-score
 	beta   float64
-	opts   []Option
+	cfg    config
 	counts map[int]*[3]int64
 	buf    []int
 }
@@ -117,11 +159,13 @@ func newPRF(name string, which int, beta float64, opts []Option) *PRFMetric {
 	if c.average != AverageBinary {
 		name += "_" + c.average.String()
 	}
-	return &PRFMetric{name: name, which: which, beta: beta, opts: slices.Clone(opts), counts: map[int]*[3]int64{}}
+	return &PRFMetric{name: name, which: which, beta: beta, cfg: c, counts: map[int]*[3]int64{}}
 }
 
 // NewPrecisionMetric returns a precision accumulator. It honours the same
-// options as Precision; invalid options are reported by Result.
+// options as Precision, and WithThreshold and WithLogits for turning the
+// scores given to Update into labels; invalid options are reported by
+// Result (and a bad threshold by Update).
 func NewPrecisionMetric(opts ...Option) *PRFMetric { return newPRF("precision", 0, 1, opts) }
 
 // NewRecallMetric returns a recall accumulator, with the options of Recall.
@@ -135,6 +179,9 @@ func NewFBetaMetric(beta float64, opts ...Option) *PRFMetric {
 	return newPRF(fmt.Sprintf("f%g", beta), 2, beta, opts)
 }
 
+// SetLogits says whether the scores are logits; see LogitsSetter.
+func (m *PRFMetric) SetLogits(logits bool) { m.cfg.logits = logits }
+
 // Name returns the metric's name, with the averaging as a suffix unless it
 // is binary: "precision", "recall_macro", "f1_weighted", "f2_micro".
 func (m *PRFMetric) Name() string { return m.name }
@@ -142,7 +189,7 @@ func (m *PRFMetric) Name() string { return m.name }
 // Update adds a batch of scores; see Metric.
 func (m *PRFMetric) Update(yTrue []int, scores []float32, numClasses int) error {
 	var err error
-	if m.buf, err = predictBatch("PRFMetric.Update", m.buf, yTrue, scores, numClasses); err != nil {
+	if m.buf, err = predictBatch("PRFMetric.Update", m.buf, yTrue, scores, numClasses, &m.cfg); err != nil {
 		return err
 	}
 	return m.UpdateLabels(yTrue, m.buf)
@@ -188,7 +235,7 @@ func (m *PRFMetric) Scores() (Scores, error) {
 	if len(m.counts) == 0 {
 		return Scores{}, fmt.Errorf("%w: metrics.%s: no samples since the last Reset", ErrEmpty, fn)
 	}
-	c := newConfig(m.opts)
+	c := m.cfg
 	if err := c.validate(fn); err != nil {
 		return Scores{}, err
 	}
@@ -204,7 +251,7 @@ func (m *PRFMetric) PerClass() (ClassScores, error) {
 	if len(m.counts) == 0 {
 		return ClassScores{}, fmt.Errorf("%w: metrics.%s: no samples since the last Reset", ErrEmpty, fn)
 	}
-	c := newConfig(m.opts)
+	c := m.cfg
 	if err := c.validate(fn); err != nil {
 		return ClassScores{}, err
 	}
@@ -230,16 +277,20 @@ func (m *PRFMetric) Reset() { clear(m.counts) }
 // accuracy over the matrix; Matrix returns the matrix itself. Create it
 // with NewConfusionMetric.
 type ConfusionMetric struct {
-	opts  []Option
+	cfg   config
 	pairs map[[2]int]int64
 	buf   []int
 }
 
 // NewConfusionMetric returns an empty confusion-matrix accumulator. It
-// honours WithLabels, as ConfusionMatrix does.
+// honours WithLabels, as ConfusionMatrix does, and WithThreshold and
+// WithLogits for turning the scores given to Update into labels.
 func NewConfusionMetric(opts ...Option) *ConfusionMetric {
-	return &ConfusionMetric{opts: slices.Clone(opts), pairs: map[[2]int]int64{}}
+	return &ConfusionMetric{cfg: newConfig(opts), pairs: map[[2]int]int64{}}
 }
+
+// SetLogits says whether the scores are logits; see LogitsSetter.
+func (m *ConfusionMetric) SetLogits(logits bool) { m.cfg.logits = logits }
 
 // Name returns "confusion_matrix".
 func (m *ConfusionMetric) Name() string { return "confusion_matrix" }
@@ -247,7 +298,7 @@ func (m *ConfusionMetric) Name() string { return "confusion_matrix" }
 // Update adds a batch of scores; see Metric.
 func (m *ConfusionMetric) Update(yTrue []int, scores []float32, numClasses int) error {
 	var err error
-	if m.buf, err = predictBatch("ConfusionMetric.Update", m.buf, yTrue, scores, numClasses); err != nil {
+	if m.buf, err = predictBatch("ConfusionMetric.Update", m.buf, yTrue, scores, numClasses, &m.cfg); err != nil {
 		return err
 	}
 	return m.UpdateLabels(yTrue, m.buf)
@@ -271,7 +322,7 @@ func (m *ConfusionMetric) Matrix() (*Confusion, error) {
 	if len(m.pairs) == 0 {
 		return nil, fmt.Errorf("%w: metrics.%s: no samples since the last Reset", ErrEmpty, fn)
 	}
-	c := newConfig(m.opts)
+	c := m.cfg
 	if err := c.validate(fn); err != nil {
 		return nil, err
 	}
@@ -322,12 +373,19 @@ func (m *ConfusionMetric) Reset() { clear(m.pairs) }
 // because the AUC depends on the ranking of all of them. Create it with
 // NewROCAUCMetric.
 //
-// With numClasses == 1 the scores are probabilities of class 1 and the
-// result is ROCAUC; with numClasses == 2 only the second column (class 1)
-// is kept and the result is ROCAUC of it; with more classes the result is
-// ROCAUCOvR with the configured averaging.
+// With numClasses == 1 the scores are probabilities of class 1 (or their
+// logits: the AUC is the same) and the result is ROCAUC; with
+// numClasses == 2 only the probability of class 1 is kept and the result
+// is ROCAUC of it; with more classes the result is ROCAUCOvR with the
+// configured averaging. For two or more columns of logits (WithLogits or
+// SetLogits) the metric ranks the softmax of each row, as it must: a
+// column of logits does not rank samples as its softmax does. It keeps
+// the difference of the two logits for two classes and the log-softmax
+// for more, which rank as the probabilities do without their rounding to
+// 1 in float32.
 type ROCAUCMetric struct {
 	avg        Average
+	logits     bool
 	numClasses int
 	yTrue      []int
 	scores     []float32
@@ -335,15 +393,18 @@ type ROCAUCMetric struct {
 
 // NewROCAUCMetric returns an empty ROC AUC accumulator. It honours
 // WithAverage for multi-class scores: AverageMacro (also chosen by the
-// default, AverageBinary) or AverageWeighted.
+// default, AverageBinary) or AverageWeighted; and WithLogits.
 func NewROCAUCMetric(opts ...Option) *ROCAUCMetric {
 	c := newConfig(opts)
 	avg := c.average
 	if avg == AverageBinary {
 		avg = AverageMacro
 	}
-	return &ROCAUCMetric{avg: avg}
+	return &ROCAUCMetric{avg: avg, logits: c.logits}
 }
+
+// SetLogits says whether the scores are logits; see LogitsSetter.
+func (m *ROCAUCMetric) SetLogits(logits bool) { m.logits = logits }
 
 // Name returns "roc_auc", or "roc_auc_weighted" for weighted averaging.
 func (m *ROCAUCMetric) Name() string {
@@ -372,11 +433,22 @@ func (m *ROCAUCMetric) Update(yTrue []int, scores []float32, numClasses int) err
 	}
 	m.numClasses = numClasses
 	m.yTrue = append(m.yTrue, yTrue...)
-	if numClasses == 2 {
+	switch {
+	case numClasses == 2 && m.logits:
+		// p1 = sigmoid(z1 - z0) ranks as z1 - z0.
+		for i := range yTrue {
+			d := float64(scores[2*i+1]) - float64(scores[2*i])
+			m.scores = append(m.scores, float32(min(max(d, -math.MaxFloat32), math.MaxFloat32)))
+		}
+	case numClasses == 2:
 		for i := range yTrue {
 			m.scores = append(m.scores, scores[2*i+1])
 		}
-	} else {
+	case numClasses > 2 && m.logits:
+		n := len(m.scores)
+		m.scores = append(m.scores, scores...)
+		logSoftmax(m.scores[n:], numClasses)
+	default:
 		m.scores = append(m.scores, scores...)
 	}
 	return nil
@@ -401,19 +473,29 @@ func (m *ROCAUCMetric) Reset() {
 // LogLossMetric accumulates the mean log loss of predicted probabilities
 // (see LogLoss). Create it with NewLogLossMetric.
 type LogLossMetric struct {
-	sum float64
-	n   int64
+	logits bool
+	sum    float64
+	n      int64
+	buf    []float32
 }
 
-// NewLogLossMetric returns an empty log-loss accumulator.
-func NewLogLossMetric() *LogLossMetric { return &LogLossMetric{} }
+// NewLogLossMetric returns an empty log-loss accumulator. It honours
+// WithLogits: the scores are then logits, turned into probabilities by a
+// sigmoid (one column) or softmax (more) before the loss is taken.
+func NewLogLossMetric(opts ...Option) *LogLossMetric {
+	return &LogLossMetric{logits: newConfig(opts).logits}
+}
+
+// SetLogits says whether the scores are logits; see LogitsSetter.
+func (m *LogLossMetric) SetLogits(logits bool) { m.logits = logits }
 
 // Name returns "log_loss".
 func (m *LogLossMetric) Name() string { return "log_loss" }
 
-// Update adds a batch of probabilities, laid out as LogLoss takes them.
+// Update adds a batch of probabilities (or logits), laid out as LogLoss
+// takes them.
 func (m *LogLossMetric) Update(yTrue []int, probs []float32, numClasses int) error {
-	s, err := logLossSum("LogLossMetric.Update", yTrue, probs, numClasses)
+	s, err := logLossOf("LogLossMetric.Update", &m.buf, yTrue, probs, numClasses, m.logits)
 	if err != nil {
 		return err
 	}

@@ -149,3 +149,57 @@ func (s LogSoftmax) Forward(x *autograd.Var) *autograd.Var { return autograd.Log
 
 // Params returns nil: LogSoftmax has no parameters.
 func (LogSoftmax) Params() []*Param { return nil }
+
+// OutputActivator is implemented by a layer that knows which activation it
+// applies last, for OutputActivation to report. A user's layer that ends in
+// a softmax or sigmoid implements it so that training code can tell
+// probabilities from logits.
+type OutputActivator interface {
+	OutputActivation() Activation
+}
+
+// OutputActivation returns the activation m applies last: ActSoftmax,
+// ActLogSoftmax and ActSigmoid for models that output probabilities,
+// log-probabilities or per-class probabilities, ActReLU and the others for
+// the element-wise ones, ActNone for a linear output or when it cannot tell.
+//
+// It reads the fused activation of Dense and Conv2D, recognises the
+// activation layers (Softmax, LogSoftmax, Sigmoid, ReLU, ...), looks at the
+// last layer of a Sequential (nested ones included, skipping trailing
+// Dropout layers, which are the identity at inference), and asks any layer
+// that implements OutputActivator. A Residual's x + f(x) reports ActNone.
+func OutputActivation(m Module) Activation {
+	switch l := m.(type) {
+	case nil:
+		return ActNone
+	case OutputActivator:
+		return l.OutputActivation()
+	case *Sequential:
+		for i := len(l.layers) - 1; i >= 0; i-- {
+			if _, ok := l.layers[i].(*Dropout); ok {
+				continue
+			}
+			return OutputActivation(l.layers[i])
+		}
+		return ActNone
+	case *Dense:
+		return l.Activation
+	case *Conv2D:
+		return l.Activation
+	case *ReLU, ReLU:
+		return ActReLU
+	case *LeakyReLU, LeakyReLU:
+		return ActLeakyReLU
+	case *GELU, GELU:
+		return ActGELU
+	case *Sigmoid, Sigmoid:
+		return ActSigmoid
+	case *Tanh, Tanh:
+		return ActTanh
+	case *Softmax, Softmax:
+		return ActSoftmax
+	case *LogSoftmax, LogSoftmax:
+		return ActLogSoftmax
+	}
+	return ActNone
+}

@@ -61,3 +61,37 @@ func TestActivationNames(t *testing.T) {
 	y := ActLeakyReLU.Apply(autograd.Constant(tensor.New([]float32{-1, 1}, 2)))
 	require.InDeltaSlice(t, []float32{-0.01, 1}, y.Value().Data(), 1e-7)
 }
+
+type probsLayer struct{ ReLU }
+
+func (probsLayer) OutputActivation() Activation { return ActSigmoid }
+
+func TestOutputActivation(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		m    Module
+		want Activation
+	}{
+		{"dense linear", NewDense(2, 3), ActNone},
+		{"dense fused softmax", NewDense(2, 3, WithActivation(ActSoftmax)), ActSoftmax},
+		{"conv fused relu", NewConv2D(1, 2, 3, WithActivation(ActReLU)), ActReLU},
+		{"softmax layer", NewSequential(NewDense(2, 3), NewSoftmax()), ActSoftmax},
+		{"softmax value", NewSequential(NewDense(2, 3), Softmax{Axis: -1}), ActSoftmax},
+		{"log-softmax", NewSequential(NewDense(2, 3), NewLogSoftmax()), ActLogSoftmax},
+		{"sigmoid", NewSequential(NewDense(2, 1), NewSigmoid()), ActSigmoid},
+		{"tanh", NewTanh(), ActTanh},
+		{"gelu", NewGELU(), ActGELU},
+		{"leaky", NewLeakyReLU(0.1), ActLeakyReLU},
+		{"relu then linear", NewSequential(NewReLU(), NewDense(2, 3)), ActNone},
+		{"nested", NewSequential(NewDense(2, 3), NewSequential(NewReLU(), NewSequential(NewDense(3, 3), NewLogSoftmax()))), ActLogSoftmax},
+		{"trailing dropout", NewSequential(NewDense(2, 3), NewSoftmax(), NewDropout(0.1)), ActSoftmax},
+		{"residual", NewResidual(NewSequential(NewDense(3, 3), NewSoftmax())), ActNone},
+		{"empty", NewSequential(), ActNone},
+		{"flatten", NewFlatten(), ActNone},
+		{"custom", NewSequential(NewDense(2, 3), probsLayer{}), ActSigmoid},
+		{"nil", nil, ActNone},
+	} {
+		require.Equal(t, c.want, OutputActivation(c.m), c.name)
+	}
+	require.Equal(t, "LogSoftmax", ActLogSoftmax.String())
+}

@@ -19,9 +19,11 @@ import (
 //	running_var  = (1 − momentum)·running_var  + momentum·var·M/(M−1)
 //
 // (the running variance is unbiased, M being the number of values per
-// channel), and counts the batch in num_batches_tracked. In evaluation mode
-// it normalises with the running estimates and changes nothing, so many
-// goroutines may run it at once. The running estimates are buffers (see
+// channel), and counts the batch in num_batches_tracked: once per training
+// forward. In evaluation mode, and for any input in inference mode
+// (autograd.NoGrad, Arena.Input; see autograd.Var.Inference) whatever its
+// mode, it normalises with the running estimates and changes nothing, so
+// many goroutines may run it at once, even while it trains. The running estimates are buffers (see
 // BufferOwner): saved with the model, never trained.
 type BatchNorm struct {
 	trainFlag
@@ -70,15 +72,15 @@ func newBatchNorm(name string, c int, ranks []int, opts []Option) *BatchNorm {
 	return b
 }
 
-// Forward normalises x with batch statistics (training) or the running
-// estimates (evaluation).
+// Forward normalises x with batch statistics in training mode, or with the
+// running estimates in evaluation mode or when x is in inference mode.
 func (b *BatchNorm) Forward(x *autograd.Var) *autograd.Var {
 	xs := x.Shape()
 	c := b.RunningMean.Value().Size()
 	if !slices.Contains(b.ranks, len(xs)) || xs[1] != c {
 		panic(fmt.Sprintf("nn.%s.Forward: input %v does not have %d channels on axis 1 (want rank %v)", b.name, xs, c, b.ranks))
 	}
-	if b.eval {
+	if b.eval || x.Inference() {
 		return autograd.BatchNormWithStats(x, varOf(b.Weight), varOf(b.Bias), b.RunningMean.Value(), b.RunningVar.Value(), b.Eps)
 	}
 	m := x.Value().Size() / c

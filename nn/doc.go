@@ -38,20 +38,29 @@
 // the defaults. Every source of randomness is seeded: a layer built without
 // WithSeed or WithRand draws from a package-level source with a fixed seed
 // (see SetSeed), so building the same model twice gives the same weights.
+// Dropout keeps drawing from its generator while training; RNGState and
+// SetRNGState save and restore every such generator (any layer that
+// implements RNGStater), so a run resumed from a checkpoint draws the same
+// masks as one that never stopped.
 //
-// Summary prints a Keras-like table of a model's layers, output shapes and
-// parameter counts.
+// Summary prints a Keras-like table of a model's layers, output shapes,
+// activations and parameter counts. OutputActivation tells what a model
+// applies last (softmax, log-softmax, sigmoid, ..., or nothing), so that
+// training code can match a loss to the model's output.
 //
 // # Training and inference
 //
 // Layers start in training mode. Eval(model) switches every layer to
 // evaluation: Dropout becomes the identity and BatchNorm uses its running
-// statistics without updating them. In evaluation mode Forward keeps no
-// mutable state, so one model may serve many goroutines at once; give each
+// statistics without updating them. Evaluation also travels with the call:
+// an input in inference mode (autograd.NoGrad or Arena.Input) is evaluated
+// whatever the layers' mode, so prediction never has to switch a model's
+// mode, and a layer with a training mode must honour x.Inference() (see
+// Moder). Such forwards keep no mutable state, so one model may serve many
+// goroutines at once, even while it is in training mode; give each
 // goroutine its own autograd.Arena so that repeated inference reuses its
 // buffers:
 //
-//	nn.Eval(model)
 //	arena := autograd.NewArena()
 //	arena.Reset()
 //	probs := model.Forward(arena.Input(batch))

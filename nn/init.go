@@ -146,11 +146,11 @@ func SetSeed(seed uint64) {
 	defaultSource.Unlock()
 }
 
-// nextRand returns a generator for one layer, seeded from the default
-// source.
-func nextRand() *rand.Rand {
+// nextSource returns a generator source for one layer, seeded from the
+// default source.
+func nextSource() *rand.PCG {
 	defaultSource.Lock()
 	s1, s2 := defaultSource.r.Uint64(), defaultSource.r.Uint64()
 	defaultSource.Unlock()
-	return rand.New(rand.NewPCG(s1, s2))
+	return rand.NewPCG(s1, s2)
 }

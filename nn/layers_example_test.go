@@ -2,6 +2,7 @@ package nn_test
 
 import (
 	"fmt"
+	"math/rand/v2"
 
 	"github.com/shoshin-ml/shoshin/autograd"
 	"github.com/shoshin-ml/shoshin/nn"
@@ -37,14 +38,14 @@ func ExampleSummary() {
 	)
 	fmt.Print(nn.Summary(model, 1, 28, 28))
 	// Output:
-	// Layer (type)      Output Shape        Param #
-	// =============================================
-	// 0 (Conv2D)        (None, 8, 28, 28)   80
-	// 1 (BatchNorm2D)   (None, 8, 28, 28)   33
-	// 2 (MaxPool2D)     (None, 8, 14, 14)   0
-	// 3 (Flatten)       (None, 1568)        0
-	// 4 (Dense)         (None, 10)          15,690
-	// =============================================
+	// Layer (type)      Output Shape        Activation   Param #
+	// ==========================================================
+	// 0 (Conv2D)        (None, 8, 28, 28)   ReLU         80
+	// 1 (BatchNorm2D)   (None, 8, 28, 28)   -            33
+	// 2 (MaxPool2D)     (None, 8, 14, 14)   -            0
+	// 3 (Flatten)       (None, 1568)        -            0
+	// 4 (Dense)         (None, 10)          -            15,690
+	// ==========================================================
 	// Total params: 15,803
 	// Trainable params: 15,786
 	// Non-trainable params: 17
@@ -63,4 +64,47 @@ func ExampleDense() {
 	// Output:
 	// Dense(3 → 2, ReLU)
 	// [2 2 0 0]
+}
+
+// ExampleOutputActivation tells a model that outputs probabilities from one
+// that outputs logits, to pick the matching loss.
+func ExampleOutputActivation() {
+	logits := nn.NewSequential(nn.NewDense(4, 8, nn.WithActivation(nn.ActReLU)), nn.NewDense(8, 3))
+	probs := nn.NewSequential(logits, nn.NewSoftmax())
+	fmt.Println(nn.OutputActivation(logits), nn.OutputActivation(probs))
+	// Output: None Softmax
+}
+
+// Example_inference predicts with a model still in training mode: an
+// inference-mode input is evaluated (Dropout off, BatchNorm on its running
+// statistics) and changes nothing in the model.
+func Example_inference() {
+	bn := nn.NewBatchNorm1D(2)
+	model := nn.NewSequential(nn.NewDense(2, 2, nn.WithSeed(1)), bn, nn.NewDropout(0.5))
+	model.Forward(autograd.NoGrad(tensor.Ones(4, 2)))
+	fmt.Println(nn.IsTraining(model), bn.NumBatchesTracked.Value().Item())
+	model.Forward(autograd.Constant(tensor.RandN(rand.New(rand.NewPCG(1, 2)), 0, 1, 4, 2)))
+	fmt.Println(nn.IsTraining(model), bn.NumBatchesTracked.Value().Item())
+	// Output:
+	// true 0
+	// true 1
+}
+
+// ExampleRNGState checkpoints the dropout generators with the weights, so
+// that a resumed run draws the same masks as an uninterrupted one.
+func ExampleRNGState() {
+	model := nn.NewSequential(nn.NewDense(4, 4, nn.WithSeed(1)), nn.NewDropout(0.5, nn.WithSeed(2)))
+	x := tensor.Ones(1, 4)
+	state, err := nn.RNGState(model) // saved with the checkpoint
+	if err != nil {
+		panic(err)
+	}
+	first := model.Forward(autograd.Constant(x)).Value().Clone()
+
+	if err := nn.SetRNGState(model, state); err != nil { // on resume
+		panic(err)
+	}
+	again := model.Forward(autograd.Constant(x)).Value()
+	fmt.Println(tensor.MaxAbsDiff(first, again))
+	// Output: 0
 }

@@ -4,6 +4,22 @@ package nn
 // and while evaluating, such as Dropout and BatchNorm. Every layer starts
 // in training mode, as in PyTorch; switch a whole model with SetTraining,
 // Train or Eval rather than layer by layer.
+//
+// Evaluation travels with the call: the training flag governs only
+// forwards whose input is recorded (an autograd.Constant batch, say). A
+// forward whose input is in inference mode (autograd.NoGrad, Arena.Input;
+// see autograd.Var.Inference) evaluates whatever the flag says. Every
+// mode-dependent layer, a user's own included, must follow this rule:
+//
+//	func (l *MyLayer) Forward(x *autograd.Var) *autograd.Var {
+//		if !l.Training() || x.Inference() {
+//			return l.evaluate(x) // touches no state: no statistics, no random draws
+//		}
+//		return l.train(x)
+//	}
+//
+// so that prediction never has to switch a model's mode, and many
+// goroutines may predict with a model while it is in training mode.
 type Moder interface {
 	SetTraining(training bool)
 	Training() bool
@@ -13,7 +29,9 @@ type Moder interface {
 // Container.Children) into training mode when training is true and into
 // evaluation mode otherwise. In evaluation mode Dropout is the identity and
 // BatchNorm normalises with its running statistics without updating them,
-// and Forward may be called from many goroutines at once.
+// and Forward may be called from many goroutines at once. Inference-mode
+// inputs are evaluated in either mode (see Moder), so prediction needs no
+// call to Eval.
 func SetTraining(m Module, training bool) {
 	Walk(m, func(l Module) {
 		if s, ok := l.(Moder); ok {

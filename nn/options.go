@@ -16,6 +16,7 @@ type Option func(*config)
 // config collects every option; each constructor reads the fields it uses.
 type config struct {
 	rng        *rand.Rand
+	src        rand.Source // rng's source when known (WithSeed, WithSource, default), for RNGState
 	act        Activation
 	noBias     bool
 	noAffine   bool
@@ -36,23 +37,44 @@ func newConfig(opts []Option) *config {
 		o(c)
 	}
 	if c.rng == nil {
-		c.rng = nextRand()
+		c.src = nextSource()
+		c.rng = rand.New(c.src)
 	}
 	return c
 }
 
 // WithSeed makes the layer draw its initial weights (or, for Dropout, its
-// masks) from a generator seeded with seed. Without WithSeed or WithRand a
-// layer takes its generator from the package's default source (see
-// SetSeed), so models are reproducible by default.
+// masks) from a generator seeded with seed. Without WithSeed, WithSource or
+// WithRand a layer takes its generator from the package's default source
+// (see SetSeed), so models are reproducible by default.
 func WithSeed(seed uint64) Option {
-	return func(c *config) { c.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)) }
+	return func(c *config) {
+		c.src = rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)
+		c.rng = rand.New(c.src)
+	}
+}
+
+// WithSource makes the layer draw its randomness from src, which Dropout
+// keeps using for its masks. When src can marshal its state
+// (encoding.BinaryMarshaler and BinaryUnmarshaler, as *rand.PCG and
+// *rand.ChaCha8 do), RNGState and SetRNGState save and restore it.
+func WithSource(src rand.Source) Option {
+	return func(c *config) {
+		c.src = src
+		c.rng = rand.New(src)
+	}
 }
 
 // WithRand makes the layer draw its randomness from r. Dropout keeps using
 // r for its masks, so r must not be shared with another goroutine while
-// training.
-func WithRand(r *rand.Rand) Option { return func(c *config) { c.rng = r } }
+// training. The state of r cannot be read back, so RNGState fails for a
+// Dropout built this way; use WithSeed or WithSource to save it.
+func WithRand(r *rand.Rand) Option {
+	return func(c *config) {
+		c.rng = r
+		c.src = nil
+	}
+}
 
 // WithActivation fuses an activation into a Dense or Conv2D layer's output.
 func WithActivation(a Activation) Option { return func(c *config) { c.act = a } }

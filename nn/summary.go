@@ -10,34 +10,21 @@ import (
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
-// Summary returns a Keras-like table of m's layers with their output shapes
-// and parameter counts. inputShape is the shape of one sample, without the
+// Summary returns a Keras-like table of m's layers with their output shapes,
+// the activation each applies last (see OutputActivation; "-" for none) and
+// their parameter counts. inputShape is the shape of one sample, without the
 // batch axis (for MNIST images [1, 28, 28]); the batch axis prints as None.
 //
-// The shapes come from one no-grad forward pass on a batch of zeros, run
-// with every layer in evaluation mode (so BatchNorm statistics are not
-// touched); each layer's mode is restored afterwards. The layers of a
-// Sequential, nested ones included, get one row each, named like their
-// parameters ("1.0"); any other module is one row. The counts include
-// buffers such as BatchNorm's running statistics, which are reported as
-// non-trainable along with frozen parameters.
+// The shapes come from one forward pass on an inference-mode batch of
+// zeros (autograd.NoGrad), which every layer evaluates whatever its mode,
+// so Summary changes neither the model's mode nor its state (BatchNorm
+// statistics, Dropout generators). The layers of a Sequential, nested ones
+// included, get one row each, named like their parameters ("1.0"); any
+// other module is one row. The counts include buffers such as BatchNorm's
+// running statistics, which are reported as non-trainable along with
+// frozen parameters.
 func Summary(m Module, inputShape ...int) string {
-	var modes []Moder
-	var saved []bool
-	Walk(m, func(l Module) {
-		if s, ok := l.(Moder); ok {
-			modes = append(modes, s)
-			saved = append(saved, s.Training())
-		}
-	})
-	Eval(m)
-	defer func() {
-		for i, s := range modes {
-			s.SetTraining(saved[i])
-		}
-	}()
-
-	var rows [][3]string
+	var rows [][4]string
 	x := autograd.NoGrad(tensor.Zeros(append([]int{1}, inputShape...)...))
 	var visit func(prefix string, l Module, x *autograd.Var) *autograd.Var
 	visit = func(prefix string, l Module, x *autograd.Var) *autograd.Var {
@@ -56,7 +43,11 @@ func Summary(m Module, inputShape ...int) string {
 		if prefix != "" {
 			name = prefix + " (" + name + ")"
 		}
-		rows = append(rows, [3]string{name, shapeString(y.Shape()), group(countAll(l))})
+		act := "-"
+		if a := OutputActivation(l); a != ActNone {
+			act = a.String()
+		}
+		rows = append(rows, [4]string{name, shapeString(y.Shape()), act, group(countAll(l))})
 		return y
 	}
 	visit("", m, x)
@@ -75,17 +66,17 @@ func Summary(m Module, inputShape ...int) string {
 		}
 	}
 
-	head := [3]string{"Layer (type)", "Output Shape", "Param #"}
-	width := [3]int{}
+	head := [4]string{"Layer (type)", "Output Shape", "Activation", "Param #"}
+	width := [4]int{}
 	for _, r := range append(rows, head) {
 		for i, c := range r {
 			width[i] = max(width[i], len([]rune(c)))
 		}
 	}
-	total := width[0] + width[1] + width[2] + 6
+	total := width[0] + width[1] + width[2] + width[3] + 9
 	var sb strings.Builder
-	line := func(r [3]string) {
-		fmt.Fprintf(&sb, "%s   %s   %s\n", pad(r[0], width[0]), pad(r[1], width[1]), strings.TrimRight(pad(r[2], width[2]), " "))
+	line := func(r [4]string) {
+		fmt.Fprintf(&sb, "%s   %s   %s   %s\n", pad(r[0], width[0]), pad(r[1], width[1]), pad(r[2], width[2]), strings.TrimRight(pad(r[3], width[3]), " "))
 	}
 	line(head)
 	sb.WriteString(strings.Repeat("=", total) + "\n")

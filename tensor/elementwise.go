@@ -42,12 +42,13 @@ func Mul(a, b *Tensor) *Tensor { return binary(opMul, "Mul", a, b) }
 func Div(a, b *Tensor) *Tensor { return binary(opDiv, "Div", a, b) }
 
 // Maximum returns the element-wise larger of a and b with NumPy
-// broadcasting. Where b is NaN the result is a; where only a is NaN it is
-// NaN.
+// broadcasting. Where either is NaN the result is NaN, as in
+// torch.maximum; +0 counts as larger than -0.
 func Maximum(a, b *Tensor) *Tensor { return binary(opMax, "Maximum", a, b) }
 
 // Minimum returns the element-wise smaller of a and b with NumPy
-// broadcasting, with the same NaN rule as Maximum.
+// broadcasting. Where either is NaN the result is NaN; -0 counts as
+// smaller than +0.
 func Minimum(a, b *Tensor) *Tensor { return binary(opMin, "Minimum", a, b) }
 
 // Greater returns 1 where a > b and 0 elsewhere, with NumPy broadcasting.
@@ -124,15 +125,9 @@ func binSS(op binOp, a, b float32) float32 {
 	case opDiv:
 		return a / b
 	case opMax:
-		if b > a {
-			return b
-		}
-		return a
+		return max(a, b)
 	case opMin:
-		if b < a {
-			return b
-		}
-		return a
+		return min(a, b)
 	case opRight:
 		return b
 	case opGreater:
@@ -166,19 +161,11 @@ func binVV(op binOp, dst, a, b []float32) {
 		}
 	case opMax:
 		for i := range dst {
-			v := a[i]
-			if w := b[i]; w > v {
-				v = w
-			}
-			dst[i] = v
+			dst[i] = max(a[i], b[i])
 		}
 	case opMin:
 		for i := range dst {
-			v := a[i]
-			if w := b[i]; w < v {
-				v = w
-			}
-			dst[i] = v
+			dst[i] = min(a[i], b[i])
 		}
 	case opRight:
 		copy(dst, b)
@@ -211,17 +198,11 @@ func binVS(op binOp, dst, a []float32, s float32) {
 		}
 	case opMax:
 		for i, v := range a {
-			if s > v {
-				v = s
-			}
-			dst[i] = v
+			dst[i] = max(v, s)
 		}
 	case opMin:
 		for i, v := range a {
-			if s < v {
-				v = s
-			}
-			dst[i] = v
+			dst[i] = min(v, s)
 		}
 	case opRight:
 		fill(dst, s)
@@ -254,19 +235,11 @@ func binSV(op binOp, dst []float32, s float32, b []float32) {
 		}
 	case opMax:
 		for i, v := range b {
-			w := s
-			if v > w {
-				w = v
-			}
-			dst[i] = w
+			dst[i] = max(s, v)
 		}
 	case opMin:
 		for i, v := range b {
-			w := s
-			if v < w {
-				w = v
-			}
-			dst[i] = w
+			dst[i] = min(s, v)
 		}
 	case opRight:
 		copy(dst, b)

@@ -51,13 +51,14 @@ func Mean(t *Tensor, keepDims bool, axes ...int) *Tensor {
 }
 
 // Max returns the largest element of t over the given axes; see Sum. The
-// maximum over zero elements is -Inf.
+// maximum over zero elements is -Inf; a NaN among the elements makes the
+// result NaN, as in torch.amax.
 func Max(t *Tensor, keepDims bool, axes ...int) *Tensor {
 	return reduce(redMax, "Max", t, keepDims, axes)
 }
 
 // Min returns the smallest element of t over the given axes; see Sum. The
-// minimum over zero elements is +Inf.
+// minimum over zero elements is +Inf; NaN propagates as in Max.
 func Min(t *Tensor, keepDims bool, axes ...int) *Tensor {
 	return reduce(redMin, "Min", t, keepDims, axes)
 }
@@ -73,19 +74,24 @@ func MeanAll(t *Tensor) float32 {
 	return kernel.Sum(t.data) / float32(len(t.data))
 }
 
-// MaxAll returns the largest element of t (-Inf when t is empty).
+// MaxAll returns the largest element of t (-Inf when t is empty, NaN when
+// t holds a NaN).
 func MaxAll(t *Tensor) float32 { return kernel.Max(t.data) }
 
-// MinAll returns the smallest element of t (+Inf when t is empty).
+// MinAll returns the smallest element of t (+Inf when t is empty, NaN when
+// t holds a NaN).
 func MinAll(t *Tensor) float32 { return minOf(t.data) }
 
 // ArgMax returns, for every position of the other dimensions (row-major),
-// the index along axis of the largest element; the first one wins ties.
+// the index along axis of the largest element; the first one wins ties. A
+// NaN counts as larger than any number: like torch.argmax, the result is
+// the index of the first NaN when there is one.
 // For a [batch, classes] tensor, ArgMax(t, 1) is the predicted class of
 // each row. It panics if the axis is out of range or has size 0.
 func ArgMax(t *Tensor, axis int) []int { return argReduce("ArgMax", t, axis, true) }
 
-// ArgMin is like ArgMax for the smallest element.
+// ArgMin is like ArgMax for the smallest element; it too returns the index
+// of the first NaN when there is one.
 func ArgMin(t *Tensor, axis int) []int { return argReduce("ArgMin", t, axis, false) }
 
 func argReduce(name string, t *Tensor, axis int, isMax bool) []int {
@@ -99,9 +105,9 @@ func argReduce(name string, t *Tensor, axis int, isMax bool) []int {
 		base := o * n * inner
 		for in := 0; in < inner; in++ {
 			best, bi := t.data[base+in], 0
-			for j, off := 1, base+in+inner; j < n; j, off = j+1, off+inner {
+			for j, off := 1, base+in+inner; j < n && best == best; j, off = j+1, off+inner {
 				v := t.data[off]
-				if (isMax && v > best) || (!isMax && v < best) {
+				if (isMax && v > best) || (!isMax && v < best) || v != v {
 					best, bi = v, j
 				}
 			}
@@ -262,26 +268,26 @@ func foldVec(op redOp, acc, row []float32) {
 	case redSum:
 		kernel.Add(acc, acc, row)
 	case redMax:
+		// Go's max and min return NaN if either argument is NaN.
 		for i, v := range row {
-			if v > acc[i] {
-				acc[i] = v
-			}
+			acc[i] = max(acc[i], v)
 		}
 	default:
 		for i, v := range row {
-			if v < acc[i] {
-				acc[i] = v
-			}
+			acc[i] = min(acc[i], v)
 		}
 	}
 }
 
-// minOf returns the smallest element of x, or +Inf when x is empty.
+// minOf returns the smallest element of x, +Inf when x is empty, or the
+// first NaN of x.
 func minOf(x []float32) float32 {
 	m := math32.Inf(1)
 	for _, v := range x {
 		if v < m {
 			m = v
+		} else if v != v {
+			return v
 		}
 	}
 	return m

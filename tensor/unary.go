@@ -61,7 +61,7 @@ func Tanh(a *Tensor) *Tensor { return unary(opTanh, a, 0, 0) }
 // large |a|.
 func Sigmoid(a *Tensor) *Tensor { return unary(opSigmoid, a, 0, 0) }
 
-// ReLU returns max(a, 0) element-wise.
+// ReLU returns max(a, 0) element-wise; NaN stays NaN, as in torch.relu.
 func ReLU(a *Tensor) *Tensor { return unary(opReLU, a, 0, 0) }
 
 // Square returns a² element-wise.
@@ -85,8 +85,8 @@ func Scale(a *Tensor, s float32) *Tensor { return unary(opMulScalar, a, s, 0) }
 // fast paths.
 func Pow(a *Tensor, p float32) *Tensor { return unary(opPow, a, p, 0) }
 
-// Clamp returns a with every element limited to [lo, hi]. It panics if
-// lo > hi.
+// Clamp returns a with every element limited to [lo, hi]; NaN elements stay
+// NaN, as in torch.clamp. It panics if lo > hi.
 func Clamp(a *Tensor, lo, hi float32) *Tensor {
 	checkClamp("Clamp", lo, hi)
 	return unary(opClamp, a, lo, hi)

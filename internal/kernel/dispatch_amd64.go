@@ -39,9 +39,18 @@ func reluAVX2(dst, x *float32, n int)
 //go:noescape
 func expAVX2(dst, x *float32, n int)
 
+// hostFeatures are the instruction-set extensions of this CPU that the
+// operating system enables.
+var hostFeatures = cpuFlags{
+	AVX: cpu.X86.HasAVX, AVX2: cpu.X86.HasAVX2, FMA: cpu.X86.HasFMA,
+	AVX512F: cpu.X86.HasAVX512F, AVX512DQ: cpu.X86.HasAVX512DQ,
+	AVX512BW: cpu.X86.HasAVX512BW, AVX512VL: cpu.X86.HasAVX512VL,
+}.features()
+
 var (
-	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
-	hasAVX512 = cpu.X86.HasAVX512F && hasAVX2
+	// hasAVX2 and hasAVX512 gate the kernel sets (see kernelSetNeeds).
+	hasAVX2   = hostFeatures.supports(setAVX2)
+	hasAVX512 = hostFeatures.supports(setAVX512)
 
 	avx512Impl = &gemmImpl{name: "avx512-12x32", mr: 12, nr: 32, kern: kern12x32AVX512, kc: 384, mc: 240, nc: 2048}
 	avx2Impl   = &gemmImpl{name: "avx2-6x16", mr: 6, nr: 16, kern: kern6x16AVX2, kc: 256, mc: 96, nc: 2048}

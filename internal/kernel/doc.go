@@ -15,6 +15,16 @@
 // under the purego build tag; the tests check the assembly against it and
 // against a plain triple loop.
 //
+// The assembly is switched on per kernel set (AVX2 and AVX-512, by the
+// suffix of each function's name) by one gate, isaFeature.supports, from
+// the table kernelSetNeeds of the extensions each set uses: AVX, AVX2 and
+// FMA for the AVX2 set, and AVX512F besides for the AVX-512 GEMM kernel,
+// which clears registers with VPXORD rather than VXORPS (AVX512DQ on ZMM).
+// TestAsmFeaturesGated reads every .s file and fails when an instruction
+// needs an extension its set's gate does not check, or is missing from
+// its mnemonic table; gen's TestGeneratedFilesUpToDate fails when a
+// generated .s file was edited by hand.
+//
 //	// C (2×2) = A (2×3) · B (3×2)
 //	a := []float32{1, 2, 3, 4, 5, 6}
 //	b := []float32{1, 0, 0, 1, 1, 1}

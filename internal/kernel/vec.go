@@ -34,8 +34,8 @@ func Dot(x, y []float32) float32 { return dot(x, y[:len(x)]) }
 // Sum returns the sum of x.
 func Sum(x []float32) float32 { return sum(x) }
 
-// Max returns the largest element of x, or -Inf when x is empty. NaN
-// elements are ignored.
+// Max returns the largest element of x, or -Inf when x is empty. If x
+// holds a NaN the result is NaN, as in torch.max.
 func Max(x []float32) float32 { return maxOf(x) }
 
 // Add computes dst = a + b element-wise over len(dst) elements.
@@ -58,7 +58,8 @@ func Mul(dst, a, b []float32) {
 	mul(dst, a, b)
 }
 
-// Relu computes dst = max(x, 0) over len(dst) elements; NaN maps to 0.
+// Relu computes dst = max(x, 0) over len(dst) elements. NaN stays NaN (as
+// in torch.relu) and -0 becomes +0.
 func Relu(dst, x []float32) {
 	x = x[:len(dst)]
 	if len(dst) >= parallelElems {

@@ -54,11 +54,14 @@ func sumPortable(x []float32) float32 {
 	return (s0 + s1) + (s2 + s3)
 }
 
+// maxPortable returns the largest element of x, or the first NaN of x.
 func maxPortable(x []float32) float32 {
 	m := math32.Inf(-1)
 	for _, v := range x {
 		if v > m {
 			m = v
+		} else if v != v {
+			return v
 		}
 	}
 	return m
@@ -81,10 +84,10 @@ func mulPortable(dst, a, b []float32) {
 func reluPortable(dst, x []float32) {
 	x = x[:len(dst)]
 	for i, v := range x {
-		if v > 0 {
-			dst[i] = v
+		if v > 0 || v != v {
+			dst[i] = v // positive or NaN
 		} else {
-			dst[i] = 0
+			dst[i] = 0 // also for -0
 		}
 	}
 }

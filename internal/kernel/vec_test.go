@@ -67,15 +67,102 @@ func TestVectorKernelsMatchPortable(t *testing.T) {
 func TestVectorKernelsSpecialValues(t *testing.T) {
 	nan := float32(math.NaN())
 	inf := float32(math.Inf(1))
-	x := []float32{nan, -1, 3, nan, -inf, 2, 0, -0.5, 5, nan, 1, 1, 1, 1, 1, 1, 1}
-	require.Equal(t, float32(5), Max(x))
+	negZero := float32(math.Copysign(0, -1))
+	x := []float32{-inf, -1, 3, negZero, inf, 2, 0, -0.5, 5, 1, 1, 1, 1, 1, 1, 1, 1}
+	require.Equal(t, inf, Max(x))
 	require.Equal(t, float32(math.Inf(-1)), Max(nil))
-	require.Equal(t, float32(math.Inf(-1)), Max([]float32{nan, nan, nan, nan, nan, nan, nan, nan, nan}))
+	require.Equal(t, float32(math.Inf(-1)), Max([]float32{-inf, -inf, -inf, -inf, -inf, -inf, -inf, -inf, -inf}))
+	require.True(t, isNaN(Max([]float32{nan, nan, nan, nan, nan, nan, nan, nan, nan})))
 	dst := make([]float32, len(x))
 	Relu(dst, x)
-	require.Equal(t, []float32{0, 0, 3, 0, 0, 2, 0, 0, 5, 0, 1, 1, 1, 1, 1, 1, 1}, dst)
+	requireBitsEqualf(t, []float32{0, 0, 3, 0, inf, 2, 0, 0, 5, 1, 1, 1, 1, 1, 1, 1, 1}, dst, "Relu")
 	require.Equal(t, float32(0), Sum(nil))
 	require.Equal(t, float32(0), Dot(nil, nil))
+}
+
+// nanTestSizes cover empty input, the scalar tail alone, one vector, the
+// vector loop plus a tail, the 4-vector unrolled loop with and without the
+// single-vector loop, and tails after both.
+var nanTestSizes = []int{0, 1, 7, 8, 15, 16, 17, 31, 32, 33, 40, 47, 72}
+
+// TestNaNPropagates puts a NaN at every position of inputs of every size
+// (every lane of every vector, of the unrolled and single-vector loops and
+// of the scalar tail) and checks that Max returns NaN and Relu keeps it,
+// matching the portable twins bit for bit.
+func TestNaNPropagates(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	nan := float32(math.NaN())
+	for _, n := range nanTestSizes {
+		base := randSlice(rng, n)
+		// Every other lane negative so Relu has zeros to produce, and the
+		// largest value at the end so that a NaN must beat it.
+		for i := range base {
+			if i%2 == 1 {
+				base[i] = -base[i] - 1
+			}
+		}
+		if n > 0 {
+			base[n-1] = 100
+		}
+		require.False(t, isNaN(Max(base)), "n=%d without NaN", n)
+		require.Equal(t, maxPortable(base), Max(base), "n=%d", n)
+		for pos := range n {
+			x := append([]float32(nil), base...)
+			x[pos] = nan
+			require.True(t, isNaN(Max(x)), "Max n=%d NaN at %d", n, pos)
+			require.True(t, isNaN(maxPortable(x)), "maxPortable n=%d NaN at %d", n, pos)
+
+			got, want := make([]float32, n), make([]float32, n)
+			Relu(got, x)
+			reluPortable(want, x)
+			require.True(t, isNaN(got[pos]), "Relu n=%d NaN at %d gave %g", n, pos, got[pos])
+			requireBitsEqualf(t, want, got, "Relu n=%d NaN at %d", n, pos)
+			for i, v := range x {
+				if i != pos {
+					require.Equal(t, max(v, 0), got[i], "Relu n=%d at %d", n, i)
+				}
+			}
+		}
+		// A NaN in every lane, and a NaN next to +Inf.
+		all := make([]float32, n)
+		for i := range all {
+			all[i] = nan
+		}
+		if n > 0 {
+			require.True(t, isNaN(Max(all)), "all NaN n=%d", n)
+			all[0] = float32(math.Inf(1))
+			require.True(t, isNaN(Max(all)) || n == 1, "NaN and +Inf n=%d", n)
+		}
+	}
+}
+
+// TestReluSignedZero checks that the assembly Relu, like its twin, turns -0
+// into +0 at every position.
+func TestReluSignedZero(t *testing.T) {
+	for _, n := range nanTestSizes {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(math.Copysign(0, -1))
+		}
+		got := make([]float32, n)
+		Relu(got, x)
+		requireBitsEqualf(t, make([]float32, n), got, "Relu(-0) n=%d", n)
+	}
+}
+
+func isNaN(v float32) bool { return v != v }
+
+// requireBitsEqualf compares float32 slices bit for bit, so that NaN
+// equals NaN and -0 differs from +0.
+func requireBitsEqualf(t *testing.T, want, got []float32, format string, args ...any) {
+	t.Helper()
+	require.Lenf(t, got, len(want), format, args...)
+	for i := range want {
+		if math.Float32bits(want[i]) != math.Float32bits(got[i]) {
+			t.Fatalf("%s: at %d want %g (%#08x), got %g (%#08x)", fmt.Sprintf(format, args...), i,
+				want[i], math.Float32bits(want[i]), got[i], math.Float32bits(got[i]))
+		}
+	}
 }
 
 // ulpDiff is the distance between a and b counted in representable float32

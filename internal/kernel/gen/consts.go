@@ -2,8 +2,12 @@ package main
 
 import "math"
 
+// qnan is the bit pattern of the quiet NaN the max kernel returns when its
+// input holds a NaN (math.Float32bits(float32(math.NaN()))).
+const qnan = 0x7fc00000
+
 // expConsts are the constants of the vector exp. They must match the
-// portable twin in ../exp.go.
+// constants of the portable twin, expPortable in ../vec_portable.go.
 var expConsts = []struct {
 	name string
 	bits uint32

@@ -52,6 +52,10 @@ type kernelSpec struct {
 	// acc(r, v) is the accumulator register of row r, vector v.
 	bregs []string // B vector registers
 	tmps  []string // broadcast temporaries
+	// zero is the instruction that clears an accumulator (xor with
+	// itself): VXORPS for VEX registers, but VPXORD for ZMM, because the
+	// EVEX form of VXORPS needs AVX512DQ while VPXORD is AVX512F.
+	zero string
 }
 
 func (s kernelSpec) acc(r, v int) string { return fmt.Sprintf("%s%d", s.reg, r*s.vecs+v) }
@@ -104,7 +108,7 @@ func genKernel(w *asm, s kernelSpec) {
 	}
 	for r := 0; r < s.mr; r++ {
 		for v := 0; v < s.vecs; v++ {
-			w.p("VXORPS %s, %s, %s", s.acc(r, v), s.acc(r, v), s.acc(r, v))
+			w.p("%s %s, %s, %s", s.zero, s.acc(r, v), s.acc(r, v), s.acc(r, v))
 		}
 	}
 	step := func() {
@@ -189,12 +193,12 @@ func genGemm() []byte {
 	var w asm
 	w.raw(header)
 	genKernel(&w, kernelSpec{
-		name: "kern12x32AVX512", mr: 12, vecs: 2, reg: "Z", width: 16,
+		name: "kern12x32AVX512", mr: 12, vecs: 2, reg: "Z", width: 16, zero: "VPXORD",
 		bregs: []string{"Z24", "Z25"},
 		tmps:  []string{"Z26", "Z27", "Z28", "Z29", "Z30", "Z31"},
 	})
 	genKernel(&w, kernelSpec{
-		name: "kern6x16AVX2", mr: 6, vecs: 2, reg: "Y", width: 8,
+		name: "kern6x16AVX2", mr: 6, vecs: 2, reg: "Y", width: 8, zero: "VXORPS",
 		bregs: []string{"Y12", "Y13"},
 		tmps:  []string{"Y14", "Y15"},
 	})
@@ -302,8 +306,13 @@ func genVec() []byte {
 	w.p("VXORPS Y15, Y15, Y15")
 	vecLoop(&w, "relu", 4, []string{"SI", "DI"}, func(off, s int) {
 		w.p("VMOVUPS %d(SI), Y%d", off, s)
-		// max(x, 0) that yields 0 for NaN: the second source wins on NaN.
-		w.p("VMAXPS Y15, Y%d, Y%d", s, s)
+		// Go operand order is reversed from Intel's: this is
+		// vmaxps y, 0, x, which returns its second source, x, when x
+		// is NaN, so NaN propagates. It returns -0 for x = -0;
+		// adding +0 turns that into +0 and leaves every other value
+		// (NaN included) unchanged.
+		w.p("VMAXPS Y%d, Y15, Y%d", s, s)
+		w.p("VADDPS Y15, Y%d, Y%d", s, s)
 		w.p("VMOVUPS Y%d, %d(DI)", s, off)
 	})
 	w.p("VZEROUPPER")
@@ -345,23 +354,37 @@ func genVec() []byte {
 	w.p("MOVSS X0, ret+16(FP)")
 	w.p("RET\n")
 
+	// max keeps the largest value per lane in Y0..Y3, ignoring NaN (vmaxps
+	// returns its second source, the accumulator, when x is NaN), and ORs
+	// an unordered-compare mask of every x into Y8; if any lane ever saw a
+	// NaN the result is NaN, like torch.max.
 	text(&w, "maxAVX2(x *float32, n int) float32", "maxAVX2", "$0-20")
 	w.p("MOVQ x+0(FP), SI")
 	w.p("MOVQ n+8(FP), CX")
 	for i := 0; i < 4; i++ {
 		w.p("VMOVUPS negInf<>(SB), Y%d", i)
 	}
+	w.p("VXORPS Y8, Y8, Y8")
 	vecLoop(&w, "max", 4, []string{"SI"}, func(off, s int) {
 		w.p("VMOVUPS %d(SI), Y%d", off, s+4)
 		// acc = x > acc ? x : acc; a NaN x leaves acc (the second source).
 		w.p("VMAXPS Y%d, Y%d, Y%d", s, s+4, s)
+		// Lanes where x is NaN (predicate 3, UNORD_Q) set all bits.
+		w.p("VCMPPS $3, Y%d, Y%d, Y%d", s+4, s+4, s+9)
+		w.p("VORPS Y%d, Y8, Y8", s+9)
 	})
 	w.p("VMAXPS Y1, Y0, Y0")
 	w.p("VMAXPS Y3, Y2, Y2")
 	w.p("VMAXPS Y2, Y0, Y0")
 	hreduce(&w, "VMAXPS")
+	w.p("VMOVMSKPS Y8, AX")
 	w.p("VZEROUPPER")
+	w.p("TESTL AX, AX")
+	w.p("JNZ max_nan")
 	w.p("MOVSS X0, ret+16(FP)")
+	w.p("RET")
+	w.label("max_nan")
+	w.p("MOVL $0x%08x, ret+16(FP)", qnan)
 	w.p("RET\n")
 
 	// exp: clamp x to [-104, 89] keeping NaN, n = round(x·log2e),

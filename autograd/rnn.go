@@ -1,0 +1,521 @@
+package autograd
+
+import (
+	"fmt"
+
+	"github.com/shoshin-ml/shoshin/internal/kernel"
+	"github.com/shoshin-ml/shoshin/tensor"
+)
+
+// RecurrentWeights are the parameters of one layer and direction of a
+// recurrent network, in PyTorch's layout: IH is weight_ih [G·H, I], HH is
+// weight_hh [G·H, H], BiasIH and BiasHH are bias_ih and bias_hh [G·H] (both
+// may be nil). G is the number of gates packed along the first axis: 4 for
+// an LSTM (i, f, g, o), 3 for a GRU (r, z, n) and 1 for a plain RNN.
+type RecurrentWeights struct {
+	IH, HH         *Var
+	BiasIH, BiasHH *Var
+}
+
+// RecurrentOptions tunes a fused recurrent op. The zero value runs every
+// sequence over all T steps, forwards in time.
+type RecurrentOptions struct {
+	// Lengths, when not nil, holds each batch element's sequence length
+	// (0 ≤ Lengths[b] ≤ T). Steps at or beyond a sequence's length are
+	// padding: they leave its state unchanged, output zeros and receive no
+	// gradient, as with PyTorch's pack_padded_sequence and
+	// pad_packed_sequence.
+	Lengths []int
+	// Reverse runs the sequence backwards in time, starting at each
+	// sequence's own last step (the reverse half of a bidirectional layer).
+	Reverse bool
+	// ReLU makes RNN use max(0, ·) instead of tanh (PyTorch's
+	// nonlinearity="relu"). LSTM and GRU ignore it.
+	ReLU bool
+}
+
+// recurrentKind selects the cell of a fused recurrent op.
+type recurrentKind int
+
+const (
+	kindRNN recurrentKind = iota
+	kindLSTM
+	kindGRU
+)
+
+var kindNames = [...]string{kindRNN: "RNN", kindLSTM: "LSTM", kindGRU: "GRU"}
+var kindGates = [...]int{kindRNN: 1, kindLSTM: 4, kindGRU: 3}
+
+// LSTM runs a long short-term memory layer over the time-major sequence x
+// [T, B, I] from the initial state (h0, c0), each [B, H] (nil for zeros),
+// and returns the hidden state at every step out [T, B, H] and the final
+// states h and c [B, H]. It computes, with PyTorch's gate order i, f, g, o,
+//
+//	i = σ(W_ii x + b_ii + W_hi h + b_hi)    f = σ(W_if x + b_if + W_hf h + b_hf)
+//	g = tanh(W_ig x + b_ig + W_hg h + b_hg) o = σ(W_io x + b_io + W_ho h + b_ho)
+//	c' = f⊙c + i⊙g                         h' = o⊙tanh(c')
+//
+// The op is fused: the input projection of all steps is one matrix
+// product, each step adds one recurrent product and computes the gates in
+// one pass, and the backward pass makes one product per step for the
+// state gradient and forms the weight gradients as single large products
+// at the end.
+func LSTM(x, h0, c0 *Var, w RecurrentWeights, opt RecurrentOptions) (out, h, c *Var) {
+	outs := recurrent(kindLSTM, x, h0, c0, w, opt)
+	return outs[0], outs[1], outs[2]
+}
+
+// GRU runs a gated recurrent unit layer over the time-major sequence x
+// [T, B, I] from the initial state h0 [B, H] (nil for zeros) and returns
+// every step's hidden state out [T, B, H] and the final state h [B, H]. It
+// follows PyTorch's gate order r, z, n, with the reset gate applied to the
+// recurrent term including its bias:
+//
+//	r = σ(W_ir x + b_ir + W_hr h + b_hr)    z = σ(W_iz x + b_iz + W_hz h + b_hz)
+//	n = tanh(W_in x + b_in + r⊙(W_hn h + b_hn))
+//	h' = (1 − z)⊙n + z⊙h
+//
+// It is fused in the same way as LSTM.
+func GRU(x, h0 *Var, w RecurrentWeights, opt RecurrentOptions) (out, h *Var) {
+	outs := recurrent(kindGRU, x, h0, nil, w, opt)
+	return outs[0], outs[1]
+}
+
+// RNN runs an Elman recurrent layer, h' = tanh(W_ih x + b_ih + W_hh h +
+// b_hh) (or ReLU with opt.ReLU), over the time-major sequence x [T, B, I]
+// from h0 [B, H] (nil for zeros), returning every step's hidden state out
+// [T, B, H] and the final state h [B, H].
+func RNN(x, h0 *Var, w RecurrentWeights, opt RecurrentOptions) (out, h *Var) {
+	outs := recurrent(kindRNN, x, h0, nil, w, opt)
+	return outs[0], outs[1]
+}
+
+// recurrence holds the sizes of one fused run and, when gradients are
+// needed, what the forward pass saved for the backward pass.
+type recurrence struct {
+	kind       recurrentKind
+	T, B, I, H int
+	G          int // gates
+	reverse    bool
+	relu       bool
+	lengths    []int // nil: all T
+
+	// Saved for backward, all indexed by time t (not processing order).
+	gates []float32 // [T, B, G·H]: activated gates (RNN: the new state)
+	hprev []float32 // [T, B, H]: the state each step started from
+	cprev []float32 // LSTM [T, B, H]: the cell each step started from
+	tanhc []float32 // LSTM [T, B, H]: tanh of the new cell
+	hn    []float32 // GRU [T, B, H]: W_hn h + b_hn
+}
+
+func (r *recurrence) valid(b, t int) bool { return r.lengths == nil || t < r.lengths[b] }
+
+// timeAt maps processing step s to its time index.
+func (r *recurrence) timeAt(s int) int {
+	if r.reverse {
+		return r.T - 1 - s
+	}
+	return s
+}
+
+func recurrent(kind recurrentKind, x, h0, c0 *Var, w RecurrentWeights, opt RecurrentOptions) []*Var {
+	name := "autograd." + kindNames[kind]
+	if x == nil || w.IH == nil || w.HH == nil {
+		panic(name + ": input and both weights are required")
+	}
+	xs, wis, whs := x.value.Shape(), w.IH.value.Shape(), w.HH.value.Shape()
+	if len(xs) != 3 || xs[0] < 1 {
+		panic(fmt.Sprintf("%s: input has shape %v, want [T, B, I] with T ≥ 1", name, xs))
+	}
+	G := kindGates[kind]
+	T, B, I := xs[0], xs[1], xs[2]
+	if len(whs) != 2 || whs[0] != G*whs[1] || whs[1] < 1 {
+		panic(fmt.Sprintf("%s: weight_hh has shape %v, want [%d·H, H]", name, whs, G))
+	}
+	H := whs[1]
+	if len(wis) != 2 || wis[0] != G*H || wis[1] != I {
+		panic(fmt.Sprintf("%s: weight_ih has shape %v, want [%d, %d] for input %v and weight_hh %v", name, wis, G*H, I, xs, whs))
+	}
+	for _, bv := range []*Var{w.BiasIH, w.BiasHH} {
+		if bv != nil && (bv.value.Rank() != 1 || bv.value.Dim(0) != G*H) {
+			panic(fmt.Sprintf("%s: bias has shape %v, want [%d]", name, bv.value.Shape(), G*H))
+		}
+	}
+	for i, s := range []*Var{h0, c0} {
+		if s != nil && !tensor.EqualShape(s.value.Shape(), []int{B, H}) {
+			panic(fmt.Sprintf("%s: initial state %d has shape %v, want [%d, %d]", name, i, s.value.Shape(), B, H))
+		}
+	}
+	if kind != kindLSTM && c0 != nil {
+		panic(name + ": only an LSTM has a cell state")
+	}
+	if opt.Lengths != nil {
+		if len(opt.Lengths) != B {
+			panic(fmt.Sprintf("%s: %d lengths for a batch of %d", name, len(opt.Lengths), B))
+		}
+		for b, l := range opt.Lengths {
+			if l < 0 || l > T {
+				panic(fmt.Sprintf("%s: length %d of sequence %d outside [0, %d]", name, l, b, T))
+			}
+		}
+	}
+	r := &recurrence{kind: kind, T: T, B: B, I: I, H: H, G: G, reverse: opt.Reverse, relu: opt.ReLU && kind == kindRNN}
+	if opt.Lengths != nil {
+		r.lengths = append([]int(nil), opt.Lengths...)
+	}
+
+	inputs := []*Var{x, w.IH, w.HH}
+	for _, v := range []*Var{w.BiasIH, w.BiasHH, h0, c0} {
+		if v != nil {
+			inputs = append(inputs, v)
+		}
+	}
+	nOut := 2
+	if kind == kindLSTM {
+		nOut = 3
+	}
+	packed := wrap(alloc([]int{T + nOut - 1, B, H}, inputs...), inputs...)
+	grad := packed.requiresGrad
+	r.forward(packed.value.Data(), x, h0, c0, w, grad)
+	if grad {
+		packed.record(name, func(g *tensor.Tensor) []*tensor.Tensor {
+			return r.backward(g.Data(), x, h0, c0, w)
+		}, inputs...)
+	}
+	outs := []*Var{leadingView(packed, 0, T, T, B, H), leadingView(packed, T, T+1, B, H)}
+	if kind == kindLSTM {
+		outs = append(outs, leadingView(packed, T+1, T+2, B, H))
+	}
+	return outs
+}
+
+func dataOrNil(v *Var) []float32 {
+	if v == nil {
+		return nil
+	}
+	return v.value.Data()
+}
+
+// forward fills dst ([T, B, H] outputs, then the final h, then for an LSTM
+// the final c) and, when save is set, keeps what backward needs.
+func (r *recurrence) forward(dst []float32, x, h0, c0 *Var, w RecurrentWeights, save bool) {
+	T, B, I, H, G := r.T, r.B, r.I, r.H, r.G
+	GH := G * H
+	out := dst[:T*B*H]
+	h := dst[T*B*H : (T+1)*B*H]
+	var c []float32
+	if r.kind == kindLSTM {
+		c = dst[(T+1)*B*H : (T+2)*B*H]
+		if c0 != nil {
+			copy(c, c0.value.Data())
+		} else {
+			clear(c)
+		}
+	}
+	if h0 != nil {
+		copy(h, h0.value.Data())
+	} else {
+		clear(h)
+	}
+	whh := w.HH.value.Data()
+	bih, bhh := dataOrNil(w.BiasIH), dataOrNil(w.BiasHH)
+
+	// The input projection of every step in one product, seeded with the
+	// biases that add straight into the pre-activations.
+	gates := make([]float32, T*B*GH)
+	bias := make([]float32, GH)
+	if bih != nil {
+		copy(bias, bih)
+	}
+	if bhh != nil && r.kind != kindGRU {
+		kernel.Axpy(1, bhh, bias)
+	}
+	for row := 0; row < T*B; row++ {
+		copy(gates[row*GH:(row+1)*GH], bias)
+	}
+	kernel.Gemm(false, true, T*B, GH, I, 1, x.value.Data(), I, w.IH.value.Data(), I, 1, gates, GH)
+
+	if save {
+		r.gates = gates
+		r.hprev = make([]float32, T*B*H)
+		if r.kind == kindLSTM {
+			r.cprev = make([]float32, T*B*H)
+			r.tanhc = make([]float32, T*B*H)
+		}
+		if r.kind == kindGRU {
+			r.hn = make([]float32, T*B*H)
+		}
+	}
+	scratch := make([]float32, B*GH)
+	var hp, tc []float32
+	if r.kind == kindGRU {
+		hp = make([]float32, B*GH)
+	}
+	if r.kind == kindLSTM && !save {
+		tc = make([]float32, B*H)
+	}
+	for s := 0; s < T; s++ {
+		t := r.timeAt(s)
+		gt := gates[t*B*GH : (t+1)*B*GH]
+		ot := out[t*B*H : (t+1)*B*H]
+		if save {
+			copy(r.hprev[t*B*H:], h)
+			if c != nil {
+				copy(r.cprev[t*B*H:], c)
+			}
+		}
+		switch r.kind {
+		case kindLSTM:
+			kernel.Gemm(false, true, B, GH, H, 1, h, H, whh, H, 1, gt, GH)
+			if save {
+				tc = r.tanhc[t*B*H : (t+1)*B*H]
+			}
+			r.lstmStep(gt, h, c, ot, tc, scratch, t)
+		case kindGRU:
+			if bhh != nil {
+				for b := 0; b < B; b++ {
+					copy(hp[b*GH:(b+1)*GH], bhh)
+				}
+				kernel.Gemm(false, true, B, GH, H, 1, h, H, whh, H, 1, hp, GH)
+			} else {
+				kernel.Gemm(false, true, B, GH, H, 1, h, H, whh, H, 0, hp, GH)
+			}
+			var hn []float32
+			if save {
+				hn = r.hn[t*B*H : (t+1)*B*H]
+			}
+			r.gruStep(gt, hp, h, ot, hn, scratch, t)
+		default:
+			kernel.Gemm(false, true, B, GH, H, 1, h, H, whh, H, 1, gt, GH)
+			r.rnnStep(gt, h, ot, scratch, t)
+		}
+	}
+}
+
+// lstmStep activates the gates g [B, 4H] in place and advances h and c for
+// the sequences still running at time t, writing the outputs ot and
+// tanh(c') into tc.
+func (r *recurrence) lstmStep(g, h, c, ot, tc, scratch []float32, t int) {
+	B, H := r.B, r.H
+	GH := 4 * H
+	// One exponential pass over all gates: tanh needs exp(−2|v|).
+	for b := 0; b < B; b++ {
+		row, e := g[b*GH:(b+1)*GH], scratch[b*GH:(b+1)*GH]
+		negAbs(e[:2*H], row[:2*H], 1)
+		negAbs(e[2*H:3*H], row[2*H:3*H], 2)
+		negAbs(e[3*H:], row[3*H:], 1)
+	}
+	kernel.Exp(scratch, scratch)
+	for b := 0; b < B; b++ {
+		cb, ob := c[b*H:(b+1)*H], ot[b*H:(b+1)*H]
+		if !r.valid(b, t) {
+			clear(ob)
+			continue
+		}
+		row, e := g[b*GH:(b+1)*GH], scratch[b*GH:(b+1)*GH]
+		sigmoidFromExp(row[:2*H], row[:2*H], e[:2*H])
+		tanhFromExp(row[2*H:3*H], row[2*H:3*H], e[2*H:3*H])
+		sigmoidFromExp(row[3*H:], row[3*H:], e[3*H:])
+		ig, fg, gg := row[:H], row[H:2*H], row[2*H:3*H]
+		for j := range cb {
+			cb[j] = fg[j]*cb[j] + ig[j]*gg[j]
+		}
+	}
+	// tanh(c') for every running sequence in one more pass.
+	for b := 0; b < B; b++ {
+		if r.valid(b, t) {
+			negAbs(scratch[b*H:(b+1)*H], c[b*H:(b+1)*H], 2)
+		}
+	}
+	kernel.Exp(scratch[:B*H], scratch[:B*H])
+	for b := 0; b < B; b++ {
+		if !r.valid(b, t) {
+			continue
+		}
+		hb, cb, ob, tb := h[b*H:(b+1)*H], c[b*H:(b+1)*H], ot[b*H:(b+1)*H], tc[b*H:(b+1)*H]
+		tanhFromExp(tb, cb, scratch[b*H:(b+1)*H])
+		og := g[b*GH+3*H : (b+1)*GH]
+		for j := range hb {
+			hb[j] = og[j] * tb[j]
+		}
+		copy(ob, hb)
+	}
+}
+
+// gruStep computes the GRU gates from the input part g [B, 3H] and the
+// recurrent part hp [B, 3H] (bias included), storing r, z, n in g and
+// W_hn h + b_hn in hn (when not nil), and advances h.
+func (r *recurrence) gruStep(g, hp, h, ot, hn, scratch []float32, t int) {
+	B, H := r.B, r.H
+	GH := 3 * H
+	for b := 0; b < B; b++ {
+		hb, ob := h[b*H:(b+1)*H], ot[b*H:(b+1)*H]
+		if !r.valid(b, t) {
+			clear(ob)
+			continue
+		}
+		row, hrow := g[b*GH:(b+1)*GH], hp[b*GH:(b+1)*GH]
+		kernel.Axpy(1, hrow[:2*H], row[:2*H])
+		sigmoidInPlace(row[:2*H], scratch)
+		rg, zg, ng := row[:H], row[H:2*H], row[2*H:]
+		hnb := hrow[2*H:]
+		if hn != nil {
+			copy(hn[b*H:(b+1)*H], hnb)
+		}
+		for j := range ng {
+			ng[j] += rg[j] * hnb[j]
+		}
+		tanhInPlace(ng, scratch)
+		for j := range hb {
+			hb[j] = ng[j] + zg[j]*(hb[j]-ng[j])
+		}
+		copy(ob, hb)
+	}
+}
+
+// rnnStep applies the nonlinearity to the pre-activations g [B, H] in place
+// and advances h.
+func (r *recurrence) rnnStep(g, h, ot, scratch []float32, t int) {
+	B, H := r.B, r.H
+	for b := 0; b < B; b++ {
+		hb, ob := h[b*H:(b+1)*H], ot[b*H:(b+1)*H]
+		if !r.valid(b, t) {
+			clear(ob)
+			continue
+		}
+		row := g[b*H : (b+1)*H]
+		if r.relu {
+			for j, v := range row {
+				row[j] = max(v, 0)
+			}
+		} else {
+			tanhInPlace(row, scratch)
+		}
+		copy(hb, row)
+		copy(ob, row)
+	}
+}
+
+// backward maps the gradient of the packed output (outputs, final h, final
+// c) to the gradients of the op's inputs, in the order recurrent recorded
+// them: x, weight_ih, weight_hh, then the present ones of bias_ih,
+// bias_hh, h0, c0.
+func (r *recurrence) backward(g []float32, x, h0, c0 *Var, w RecurrentWeights) []*tensor.Tensor {
+	T, B, I, H, G := r.T, r.B, r.I, r.H, r.G
+	GH := G * H
+	gOut := g[:T*B*H]
+	dh := append([]float32(nil), g[T*B*H:(T+1)*B*H]...)
+	var dc []float32
+	if r.kind == kindLSTM {
+		dc = append([]float32(nil), g[(T+1)*B*H:(T+2)*B*H]...)
+	}
+	whh := w.HH.value.Data()
+	// dG: gradient of the input pre-activations; dHP: of the recurrent
+	// ones (the same except for a GRU's n gate).
+	dG := make([]float32, T*B*GH)
+	dHP := dG
+	if r.kind == kindGRU {
+		dHP = make([]float32, T*B*GH)
+	}
+	for s := T - 1; s >= 0; s-- {
+		t := r.timeAt(s)
+		gt := r.gates[t*B*GH : (t+1)*B*GH]
+		dgt := dG[t*B*GH : (t+1)*B*GH]
+		dhpt := dHP[t*B*GH : (t+1)*B*GH]
+		active := false
+		for b := 0; b < B; b++ {
+			if !r.valid(b, t) {
+				continue // padding: the state gradient passes through
+			}
+			active = true
+			dhb := dh[b*H : (b+1)*H]
+			kernel.Axpy(1, gOut[t*B*H+b*H:t*B*H+(b+1)*H], dhb)
+			row, drow := gt[b*GH:(b+1)*GH], dgt[b*GH:(b+1)*GH]
+			switch r.kind {
+			case kindLSTM:
+				ig, fg, gg, og := row[:H], row[H:2*H], row[2*H:3*H], row[3*H:]
+				tc := r.tanhc[t*B*H+b*H : t*B*H+(b+1)*H]
+				cp := r.cprev[t*B*H+b*H : t*B*H+(b+1)*H]
+				dcb := dc[b*H : (b+1)*H]
+				di, df, dgg, do := drow[:H], drow[H:2*H], drow[2*H:3*H], drow[3*H:]
+				for j := range dhb {
+					dcj := dcb[j] + dhb[j]*og[j]*(1-tc[j]*tc[j])
+					do[j] = dhb[j] * tc[j] * og[j] * (1 - og[j])
+					di[j] = dcj * gg[j] * ig[j] * (1 - ig[j])
+					dgg[j] = dcj * ig[j] * (1 - gg[j]*gg[j])
+					df[j] = dcj * cp[j] * fg[j] * (1 - fg[j])
+					dcb[j] = dcj * fg[j]
+					dhb[j] = 0
+				}
+			case kindGRU:
+				rg, zg, ng := row[:H], row[H:2*H], row[2*H:]
+				hn := r.hn[t*B*H+b*H : t*B*H+(b+1)*H]
+				hp := r.hprev[t*B*H+b*H : t*B*H+(b+1)*H]
+				dhrow := dhpt[b*GH : (b+1)*GH]
+				for j := range dhb {
+					d := dhb[j]
+					dnp := d * (1 - zg[j]) * (1 - ng[j]*ng[j])
+					drp := dnp * hn[j] * rg[j] * (1 - rg[j])
+					dzp := d * (hp[j] - ng[j]) * zg[j] * (1 - zg[j])
+					drow[j], drow[H+j], drow[2*H+j] = drp, dzp, dnp
+					dhrow[j], dhrow[H+j], dhrow[2*H+j] = drp, dzp, dnp*rg[j]
+					dhb[j] = d * zg[j]
+				}
+			default:
+				for j, y := range row {
+					if r.relu {
+						if y > 0 {
+							drow[j] = dhb[j]
+						}
+					} else {
+						drow[j] = dhb[j] * (1 - y*y)
+					}
+					dhb[j] = 0
+				}
+			}
+		}
+		if active {
+			// The recurrent product: one GEMM per step.
+			kernel.Gemm(false, false, B, H, GH, 1, dhpt, GH, whh, H, 1, dh, H)
+		}
+	}
+
+	grads := make([]*tensor.Tensor, 0, 7)
+	var gx, gwih, gwhh *tensor.Tensor
+	if x.requiresGrad {
+		gx = tensor.Zeros(T, B, I)
+		kernel.Gemm(false, false, T*B, I, GH, 1, dG, GH, w.IH.value.Data(), I, 0, gx.Data(), I)
+	}
+	if w.IH.requiresGrad {
+		gwih = tensor.Zeros(GH, I)
+		kernel.Gemm(true, false, GH, I, T*B, 1, dG, GH, x.value.Data(), I, 0, gwih.Data(), I)
+	}
+	if w.HH.requiresGrad {
+		gwhh = tensor.Zeros(GH, H)
+		kernel.Gemm(true, false, GH, H, T*B, 1, dHP, GH, r.hprev, H, 0, gwhh.Data(), H)
+	}
+	grads = append(grads, gx, gwih, gwhh)
+	if w.BiasIH != nil {
+		var gb *tensor.Tensor
+		if w.BiasIH.requiresGrad {
+			gb = tensor.Zeros(GH)
+			colSumAcc(gb.Data(), dG, T*B, GH)
+		}
+		grads = append(grads, gb)
+	}
+	if w.BiasHH != nil {
+		var gb *tensor.Tensor
+		if w.BiasHH.requiresGrad {
+			gb = tensor.Zeros(GH)
+			colSumAcc(gb.Data(), dHP, T*B, GH)
+		}
+		grads = append(grads, gb)
+	}
+	if h0 != nil {
+		grads = append(grads, tensor.New(dh, B, H))
+	}
+	if c0 != nil {
+		grads = append(grads, tensor.New(dc, B, H))
+	}
+	return grads
+}
