@@ -48,6 +48,26 @@ type LRSetter interface {
 	SetLR(lr float32)
 }
 
+// InitialLRHolder is an LRSetter that also keeps the initial learning rate
+// of the schedules driving it, like the initial_lr PyTorch keeps in each
+// parameter group. Every Optimizer of this package is one, and carries
+// the initial learning rate in its State, so that a schedule built after
+// loading a state starts from the run's initial rate rather than from the
+// decayed rate the state was saved at.
+//
+// A schedule built over an InitialLRHolder takes InitialLR as its base
+// when one is recorded, and otherwise records the current learning rate
+// with SetInitialLR and takes that (PyTorch's
+// group.setdefault("initial_lr", group["lr"])).
+type InitialLRHolder interface {
+	LRSetter
+	// InitialLR returns the recorded initial learning rate; ok is false
+	// when none has been recorded.
+	InitialLR() (lr float32, ok bool)
+	// SetInitialLR records lr as the initial learning rate.
+	SetInitialLR(lr float32)
+}
+
 // Group gives a subset of the parameters their own learning rate or weight
 // decay, for example no weight decay on biases and normalisation weights.
 //
@@ -115,6 +135,9 @@ type base struct {
 	baseLR   float32
 	groups   []group
 	alg      updater
+
+	initialLR    float32 // initial learning rate of the schedules, if hasInitial
+	hasInitialLR bool
 }
 
 // resolve turns a config value into its effective value: 0 selects def,
@@ -248,7 +271,21 @@ func (b *base) SetLR(lr float32) {
 	}
 }
 
+// InitialLR returns the initial learning rate recorded by the first
+// schedule built over the optimizer or loaded with its state; ok is false
+// when there is none. See InitialLRHolder.
+func (b *base) InitialLR() (lr float32, ok bool) { return b.initialLR, b.hasInitialLR }
+
+// SetInitialLR records the initial learning rate; see InitialLRHolder.
+// It does not change the learning rate in force.
+func (b *base) SetInitialLR(lr float32) { b.initialLR, b.hasInitialLR = lr, true }
+
 var (
+	_ InitialLRHolder = (*SGD)(nil)
+	_ InitialLRHolder = (*Adam)(nil)
+	_ InitialLRHolder = (*RMSprop)(nil)
+	_ InitialLRHolder = (*Adagrad)(nil)
+
 	_ Optimizer = (*SGD)(nil)
 	_ Optimizer = (*Adam)(nil)
 	_ Optimizer = (*RMSprop)(nil)
