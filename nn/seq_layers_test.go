@@ -91,11 +91,17 @@ func TestSequenceLayersDropoutModes(t *testing.T) {
 	x := autograd.Constant(tensor.RandN(rand.New(rand.NewPCG(6, 6)), 0, 1, 2, 4, 8))
 	a, b := l.Forward(x).Value(), l.Forward(x).Value()
 	require.Greater(t, tensor.MaxAbsDiff(a, b), float32(1e-3), "training draws fresh masks")
+	// An inference-mode input is evaluated whatever the layer's mode.
+	ia := l.Forward(autograd.NoGrad(x.Value())).Value()
+	ib := l.Forward(autograd.NoGrad(x.Value())).Value()
+	require.True(t, tensor.Equal(ia, ib), "inference input: no dropout")
+	require.True(t, nn.IsTraining(l))
 	nn.Eval(l)
 	require.False(t, l.SelfAttn.Training(), "Eval reaches the attention")
 	require.False(t, l.Dropout1.Training())
 	a, b = l.Forward(x).Value(), l.Forward(x).Value()
 	require.True(t, tensor.Equal(a, b), "evaluation is deterministic")
+	require.True(t, tensor.Equal(a, ia), "inference input equals evaluation")
 	// With dropout off, evaluation equals a dropout-free layer with the
 	// same weights.
 	ref := nn.NewTransformerEncoderLayer(nn.TransformerConfig{DModel: 8, Heads: 2, DimFF: 16}, nn.WithSeed(7))
@@ -103,6 +109,8 @@ func TestSequenceLayersDropoutModes(t *testing.T) {
 	require.Less(t, tensor.MaxAbsDiff(ref.Forward(x).Value(), a), float32(1e-6))
 
 	g := nn.NewGPTBlock(nn.GPTConfig{DModel: 8, Heads: 2, Dropout: 0.5}, nn.WithSeed(8))
+	gx := tensor.RandN(rand.New(rand.NewPCG(9, 9)), 0, 1, 1, 4, 8)
+	require.True(t, tensor.Equal(g.Forward(autograd.NoGrad(gx)).Value(), g.Forward(autograd.NoGrad(gx)).Value()))
 	nn.Eval(g)
 	require.False(t, g.Attn.Training())
 	require.False(t, g.MLP.Drop.Training())
