@@ -26,6 +26,15 @@ type State struct {
 	StopTraining bool
 	// History holds the epochs completed so far.
 	History *History
+	// StartEpoch is the epoch training starts from: Config.InitialEpoch,
+	// which a callback's OnTrainBegin may raise to resume an interrupted
+	// run (BackupAndRestore does).
+	StartEpoch int
+	// Callbacks are Fit's callbacks, in order.
+	Callbacks []Callback
+	// Err is the error Fit is about to return (nil when training
+	// completed), for OnTrainEnd.
+	Err error
 }
 
 // Callback hooks into Fit. Embed BaseCallback to implement only the hooks
