@@ -142,7 +142,7 @@ func (s *recurrentStack) run(op string, x, h0, c0 *autograd.Var, lengths []int) 
 	var cs []*autograd.Var
 	seq := x // (T, B, F)
 	for l := 0; l < s.cfg.Layers; l++ {
-		if l > 0 && s.cfg.Dropout > 0 && !s.eval && !inferenceMode(seq) {
+		if l > 0 && s.cfg.Dropout > 0 && !s.eval && !x.Inference() {
 			seq = autograd.Dropout(seq, s.cfg.Dropout, s.rng)
 		}
 		outs := make([]*autograd.Var, dirs)
@@ -246,8 +246,3 @@ func (r *RNN) ForwardWith(x *autograd.Var, init RNNState, lengths []int) (*autog
 
 // String describes the layer, like "RNN(10 → 20, layers=2, relu)".
 func (r *RNN) String() string { return r.describe("RNN") }
-
-// inferenceMode reports whether x records no graph, as the output of a
-// layer run on an inference-mode input (autograd.NoGrad, an Arena) does:
-// dropout is then skipped, since nothing downstream can be trained.
-func inferenceMode(x *autograd.Var) bool { return !x.RequiresGrad() }
