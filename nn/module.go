@@ -15,9 +15,15 @@ type Module interface {
 
 // Param is a trainable tensor with a stable, hierarchical name such as
 // "0.weight" or "2.bias", matching the key PyTorch uses in a state_dict.
+//
+// Dtype is the element type Save stores it as; empty means Float32. Values
+// are float32 in memory whatever the Dtype: a buffer PyTorch keeps as an
+// integer, such as BatchNorm's num_batches_tracked, has Dtype Int64 so
+// that a saved model has PyTorch's dtypes.
 type Param struct {
 	*autograd.Var
-	Name string
+	Name  string
+	Dtype Dtype
 }
 
 // NewParam returns a trainable Param named name holding t.
