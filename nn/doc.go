@@ -13,8 +13,10 @@
 // A Param is a trainable *autograd.Var with a hierarchical name such as
 // "0.weight" that matches the key PyTorch uses in a state_dict, so a model
 // saved here loads into the equivalent PyTorch model and back. Sequential
-// names its children by index, renaming their Params when it is built, so
-// names nest bottom-up ("1.0.weight" for a Sequential inside a Sequential).
+// names its children by index ("1.0.weight" for a Sequential inside a
+// Sequential) through views that share each child's Var (see ParamViews):
+// the children keep their own names, so a trained model wrapped in a
+// Sequential still saves and loads on its own.
 //
 // Optional interfaces add the rest: Container (Children) lets SetTraining,
 // Train and Eval reach every layer; Moder (SetTraining, Training) is what
@@ -68,7 +70,9 @@
 // # A custom layer
 //
 // A user's layer is any type with the two methods; composite layers name
-// their children with Register (or Prefix):
+// the children they build with Register (a module built elsewhere, such as
+// a trained model, is better held through a ParamViews, which renames
+// nothing):
 //
 //	type GLU struct{ value, gate *nn.Dense }
 //

@@ -18,8 +18,8 @@ import (
 // it is not returned by Params.
 //
 // Names follow the same hierarchical, PyTorch-compatible scheme as
-// parameters ("1.running_mean"), and containers rename their children's
-// buffers when they are built, exactly as they do parameters. A container
+// parameters ("1.running_mean"), and containers prefix their children's
+// buffers exactly as they do parameters (see ParamViews). A container
 // whose children may own buffers must itself implement BufferOwner and
 // return them all.
 type BufferOwner interface {
