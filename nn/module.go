@@ -119,7 +119,8 @@ type viewKey struct {
 }
 
 // Prefix returns views of ps named prefix + "." + p.Name (prefix alone for
-// an unnamed Param), sharing each p's Var. nil entries are dropped.
+// an unnamed Param), sharing each p's Var and Dtype. nil entries are
+// dropped.
 func (v *ParamViews) Prefix(prefix string, ps []*Param) []*Param {
 	out := make([]*Param, 0, len(ps))
 	v.mu.Lock()
@@ -133,8 +134,8 @@ func (v *ParamViews) Prefix(prefix string, ps []*Param) []*Param {
 		}
 		k := viewKey{p, joinName(prefix, p.Name)}
 		view := v.views[k]
-		if view == nil || view.Var != p.Var {
-			view = &Param{Var: p.Var, Name: k.name}
+		if view == nil || view.Var != p.Var || view.Dtype != p.Dtype {
+			view = &Param{Var: p.Var, Name: k.name, Dtype: p.Dtype}
 			v.views[k] = view
 		}
 		out = append(out, view)

@@ -234,9 +234,9 @@ func requireDirHolds(t *testing.T, dir string, want ...string) {
 func TestWriteReadTensors(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 0))
 	ts := []NamedTensor{
-		{Name: "step", Value: tensor.Scalar(12)},
-		{Name: "m.0.weight", Value: tensor.RandN(r, 0, 1, 3, 2)},
-		{Name: "v.0.weight", Value: tensor.RandN(r, 0, 1, 3, 2)},
+		{Name: "step", Value: tensor.Scalar(12), Dtype: Int64},
+		{Name: "m.0.weight", Value: tensor.RandN(r, 0, 1, 3, 2), Dtype: Float32},
+		{Name: "v.0.weight", Value: tensor.RandN(r, 0, 1, 3, 2), Dtype: Float64},
 	}
 	meta := map[string]string{"optimizer": "adam", "lr": "0.001"}
 
@@ -258,6 +258,8 @@ func TestWriteReadTensors(t *testing.T) {
 
 	require.ErrorContains(t, WriteTensors(&buf, []NamedTensor{{Name: "x"}}, nil), `nn: write tensors: tensor "x" has no value`)
 	require.ErrorContains(t, WriteTensors(&buf, []NamedTensor{ts[0], ts[0]}, nil), `two tensors named "step"`)
+	require.ErrorContains(t, WriteTensors(&buf, []NamedTensor{{Name: "step", Value: tensor.Scalar(1.5), Dtype: Int64}}, nil),
+		`tensor "step": value 1.5 at index 0 is not a valid I64`)
 	err = WriteTensorsFile(filepath.Join(t.TempDir(), "missing", "x"), ts, nil)
 	require.ErrorIs(t, err, fs.ErrNotExist)
 	_, _, err = ReadTensors(bytes.NewReader([]byte{1, 2}))
