@@ -135,7 +135,9 @@ type Softmax struct {
 func NewSoftmax() *Softmax { return &Softmax{Axis: -1} }
 
 // Forward applies the softmax along s.Axis (the last axis when it is 0).
-func (s Softmax) Forward(x *autograd.Var) *autograd.Var { return autograd.Softmax(x, layerAxis(s.Axis)) }
+func (s Softmax) Forward(x *autograd.Var) *autograd.Var {
+	return autograd.Softmax(x, layerAxis(s.Axis))
+}
 
 // Params returns nil: Softmax has no parameters.
 func (Softmax) Params() []*Param { return nil }
