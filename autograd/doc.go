@@ -30,4 +30,11 @@
 //
 // CheckGrad compares analytic gradients with central differences and
 // reports the worst element; every op here is tested with it.
+//
+// LSTM, GRU and RNN are fused recurrent ops: one matrix product projects
+// the inputs of every step, each step adds one recurrent product and
+// computes its gates in one pass, and the backward pass forms the weight
+// gradients as single large products. They take per-sequence lengths
+// (padded steps keep the state and get no gradient) and run either
+// direction in time; nn's recurrent layers and cells are built on them.
 package autograd

@@ -13,8 +13,10 @@
 // A Param is a trainable *autograd.Var with a hierarchical name such as
 // "0.weight" that matches the key PyTorch uses in a state_dict, so a model
 // saved here loads into the equivalent PyTorch model and back. Sequential
-// names its children by index, renaming their Params when it is built, so
-// names nest bottom-up ("1.0.weight" for a Sequential inside a Sequential).
+// names its children by index ("1.0.weight" for a Sequential inside a
+// Sequential) through views that share each child's Var (see ParamViews):
+// the children keep their own names, so a trained model wrapped in a
+// Sequential still saves and loads on its own.
 //
 // Optional interfaces add the rest: Container (Children) lets SetTraining,
 // Train and Eval reach every layer; Moder (SetTraining, Training) is what
@@ -68,7 +70,9 @@
 // # A custom layer
 //
 // A user's layer is any type with the two methods; composite layers name
-// their children with Register (or Prefix):
+// the children they build with Register (a module built elsewhere, such as
+// a trained model, is better held through a ParamViews, which renames
+// nothing):
 //
 //	type GLU struct{ value, gate *nn.Dense }
 //
@@ -90,4 +94,29 @@
 // Any new differentiable operation belongs in autograd (as a function over
 // Vars, or an autograd.Function passed to autograd.Apply), where
 // autograd.CheckGrad verifies its gradient.
+//
+// # Recurrent layers
+//
+// RNN, LSTM and GRU follow PyTorch's nn.RNN, nn.LSTM and nn.GRU: the same
+// maths (LSTM gates i, f, g, o; GRU gates r, z, n with the reset gate
+// applied to W_hn h + b_hn), the same parameter names (weight_ih_l0,
+// weight_hh_l0, bias_ih_l0, bias_hh_l0, ..._reverse) and the same
+// initialisation, so PyTorch state_dicts load as they are. An RNNConfig
+// sets the number of stacked layers, bidirectional, batch-first input
+// (time-major [T, B, features] by default, as in PyTorch) and dropout
+// between layers. Forward maps a sequence to the output sequence from a
+// zero state, so the layers compose like any other; ForwardWith also
+// takes an initial state and per-sequence lengths and returns the final
+// state, a named LSTMState{H, C} or RNNState{H}:
+//
+//	lstm := nn.NewLSTM(64, 256, nn.RNNConfig{Layers: 2, BatchFirst: true})
+//	out, st := lstm.ForwardWith(x, nn.LSTMState{}, lengths) // out (B, T, 256); st.H, st.C (2, B, 256)
+//
+// With lengths, steps past a sequence's end are padding, as with PyTorch's
+// pack_padded_sequence: their outputs are zero, they change no state and
+// get no gradient, and the reverse direction starts at each sequence's own
+// last step. RNNCell, LSTMCell and GRUCell expose a single step,
+// st = cell.Step(x, st), computed by the same fused autograd ops
+// (autograd.LSTM, GRU, RNN) that run the layers; see
+// examples/custom-rnn-cell for a cell written by hand from autograd ops.
 package nn

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/shoshin-ml/shoshin/autograd"
 	"github.com/shoshin-ml/shoshin/nn"
 )
 
@@ -158,38 +159,53 @@ func resolve[T float32 | float64 | int](op, field string, v, def T) T {
 // already resolved defaults.
 func newBase(op, algo string, params []*nn.Param, groups []Group, lr, wd float32, slots []string, slotInit []float32, alg updater) *base {
 	b := &base{algo: algo, slots: slots, slotInit: slotInit, lr: lr, baseLR: lr, alg: alg}
-	inGroup := make(map[*nn.Param]bool)
+	// Params are identified by their Var: a container reports views of its
+	// layers' Params (same Var, prefixed name), so a group built from one
+	// layer's Params names the same parameters as the model's Params. The
+	// model's Param, with its full name, is the one kept.
+	full := make(map[*autograd.Var]*nn.Param, len(params))
+	for _, p := range params {
+		if p == nil {
+			panic(fmt.Sprintf("optim.%s: nil param", op))
+		}
+		if full[p.Var] == nil {
+			full[p.Var] = p
+		}
+	}
+	inGroup := make(map[*autograd.Var]bool)
+	groupParams := make([][]*nn.Param, len(groups))
 	for gi, g := range groups {
 		for _, p := range g.Params {
 			if p == nil {
 				panic(fmt.Sprintf("optim.%s: group %d holds a nil param", op, gi))
 			}
-			if inGroup[p] {
+			if inGroup[p.Var] {
 				panic(fmt.Sprintf("optim.%s: param %q appears in more than one group", op, p.Name))
 			}
-			inGroup[p] = true
+			inGroup[p.Var] = true
+			if q := full[p.Var]; q != nil {
+				p = q
+			}
+			groupParams[gi] = append(groupParams[gi], p)
 		}
 	}
-	seen := make(map[*nn.Param]bool)
+	seen := make(map[*autograd.Var]bool)
 	var def []*nn.Param
 	for _, p := range params {
-		if p == nil {
-			panic(fmt.Sprintf("optim.%s: nil param", op))
-		}
-		if inGroup[p] || seen[p] {
+		if inGroup[p.Var] || seen[p.Var] {
 			continue
 		}
-		seen[p] = true
+		seen[p.Var] = true
 		def = append(def, p)
 	}
 	if len(def) > 0 {
 		b.addGroup(def, lr, wd)
 	}
-	for _, g := range groups {
-		if len(g.Params) == 0 {
+	for gi, g := range groups {
+		if len(groupParams[gi]) == 0 {
 			continue
 		}
-		b.addGroup(g.Params, resolve(op, "Group.LR", g.LR, lr), resolve(op, "Group.WeightDecay", g.WeightDecay, wd))
+		b.addGroup(groupParams[gi], resolve(op, "Group.LR", g.LR, lr), resolve(op, "Group.WeightDecay", g.WeightDecay, wd))
 	}
 	return b
 }

@@ -37,6 +37,6 @@ func ExampleDecode() {
 	_, _, err = safetensors.Decode(buf.Bytes()[:buf.Len()-1])
 	fmt.Println(err)
 	// Output:
-	// [{w [2 2] [1 2 3 4]}] <nil>
+	// [{w [2 2] [1 2 3 4] F32}] <nil>
 	// safetensors: tensor "w": data_offsets [0, 16] run past the 15-byte data section (file bytes 72 to 87)
 }
