@@ -80,6 +80,13 @@ func TestRecurrentDropout(t *testing.T) {
 	require.NotEqual(t, train1.Data(), train2.Data(), "the same mask twice")
 	require.Equal(t, evalOut.Data(), m.Forward(autograd.NoGrad(x)).Value().Data(), "dropout on an inference-mode input")
 
+	// A checkpointed generator state replays the same masks.
+	state, err := nn.RNGState(m)
+	require.NoError(t, err)
+	next := m.Forward(autograd.Constant(x)).Value()
+	require.NoError(t, nn.SetRNGState(m, state))
+	require.Equal(t, next.Data(), m.Forward(autograd.Constant(x)).Value().Data(), "restored generator state")
+
 	one := build(1)
 	require.Equal(t, one.Forward(autograd.Constant(x)).Value().Data(), func() []float32 {
 		nn.Eval(one)
