@@ -2,7 +2,10 @@ package train
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"math"
 	"os"
 	"strconv"
@@ -198,7 +201,7 @@ func snapshot(m nn.Module) []nn.NamedTensor {
 	sd := nn.StateDict(m)
 	out := make([]nn.NamedTensor, len(sd))
 	for i, t := range sd {
-		out[i] = nn.NamedTensor{Name: t.Name, Value: t.Value.Clone()}
+		out[i] = nn.NamedTensor{Name: t.Name, Value: t.Value.Clone(), Dtype: t.Dtype}
 	}
 	return out
 }
@@ -291,26 +294,66 @@ func (c *ReduceLROnPlateau) OnEpochEnd(s *State, logs Logs) error {
 type CSVLogger struct {
 	BaseCallback
 	Path string
+	// Append adds rows to an existing file instead of replacing it, as for
+	// a run resumed with BackupAndRestore; the columns are then those of
+	// the file's header.
+	Append bool
 
 	f      *os.File
 	w      *bufio.Writer
 	header []string
+	wrote  bool // the header is in the file
 }
 
-// OnTrainBegin creates the file.
+// OnTrainBegin creates the file, or opens it for appending.
 func (c *CSVLogger) OnTrainBegin(*State) error {
-	f, err := os.Create(c.Path)
+	c.header, c.wrote = nil, false
+	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	if c.Append {
+		flags = os.O_WRONLY | os.O_CREATE | os.O_APPEND
+		h, err := csvHeader(c.Path)
+		if err != nil {
+			return fmt.Errorf("train: CSV logger: %w", err)
+		}
+		c.header, c.wrote = h, h != nil
+	}
+	f, err := os.OpenFile(c.Path, flags, 0o644)
 	if err != nil {
 		return fmt.Errorf("train: CSV logger: %w", err)
 	}
-	c.f, c.w, c.header = f, bufio.NewWriter(f), nil
+	c.f, c.w = f, bufio.NewWriter(f)
 	return nil
+}
+
+// csvHeader returns the columns after "epoch" of the CSV file at path, or
+// nil when the file is missing or empty.
+func csvHeader(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	line, err := bufio.NewReader(io.LimitReader(f, 1<<20)).ReadString('\n')
+	if line == "" {
+		if err == io.EOF {
+			err = nil
+		}
+		return nil, err
+	}
+	cols := strings.Split(strings.TrimRight(line, "\r\n"), ",")
+	if cols[0] != "epoch" || !strings.HasSuffix(line, "\n") {
+		return nil, fmt.Errorf("%s: the first line is not a header starting with \"epoch\"", path)
+	}
+	return append([]string{}, cols[1:]...), nil
 }
 
 // OnEpochEnd appends a row.
 func (c *CSVLogger) OnEpochEnd(s *State, logs Logs) error {
-	if c.header == nil {
-		c.header = logs.keys()
+	if !c.wrote {
+		c.header, c.wrote = logs.keys(), true
 		fmt.Fprintf(c.w, "epoch,%s\n", strings.Join(c.header, ","))
 	}
 	fmt.Fprintf(c.w, "%d", s.Epoch+1)
