@@ -1,7 +1,7 @@
 package train
 
 import (
-	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/shoshin-ml/shoshin/internal/atomicfile"
 	"github.com/shoshin-ml/shoshin/nn"
 	"github.com/shoshin-ml/shoshin/optim"
 )
@@ -201,7 +202,7 @@ func snapshot(m nn.Module) []nn.NamedTensor {
 	sd := nn.StateDict(m)
 	out := make([]nn.NamedTensor, len(sd))
 	for i, t := range sd {
-		out[i] = nn.NamedTensor{Name: t.Name, Value: t.Value.Clone(), Dtype: t.Dtype}
+		out[i] = nn.NamedTensor{Name: t.Name, Value: t.Value.Clone()}
 	}
 	return out
 }
@@ -289,101 +290,93 @@ func (c *ReduceLROnPlateau) OnEpochEnd(s *State, logs Logs) error {
 }
 
 // CSVLogger writes one CSV row per epoch (epoch, then the logs in a stable
-// order), flushing after each so the file can be followed while training
-// runs.
+// order). After each epoch it replaces the file atomically (see
+// internal/atomicfile), so the file can be followed while training runs and
+// always holds whole rows, even when training is killed.
 type CSVLogger struct {
 	BaseCallback
 	Path string
-	// Append adds rows to an existing file instead of replacing it, as for
-	// a run resumed with BackupAndRestore; the columns are then those of
-	// the file's header.
+	// Append keeps the rows already in the file and adds to them, as for a
+	// run resumed with BackupAndRestore; the columns are then those of the
+	// file's header.
 	Append bool
 
-	f      *os.File
-	w      *bufio.Writer
+	buf    bytes.Buffer
 	header []string
-	wrote  bool // the header is in the file
 }
 
-// OnTrainBegin creates the file, or opens it for appending.
+// maxCSVLog bounds the size of a log that Append reads back.
+const maxCSVLog = 64 << 20
+
+// OnTrainBegin starts the file: empty, or with Append, with the rows
+// already in it.
 func (c *CSVLogger) OnTrainBegin(*State) error {
-	c.header, c.wrote = nil, false
-	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	c.buf.Reset()
+	c.header = nil
 	if c.Append {
-		flags = os.O_WRONLY | os.O_CREATE | os.O_APPEND
-		h, err := csvHeader(c.Path)
-		if err != nil {
+		if err := c.load(); err != nil {
 			return fmt.Errorf("train: CSV logger: %w", err)
 		}
-		c.header, c.wrote = h, h != nil
 	}
-	f, err := os.OpenFile(c.Path, flags, 0o644)
+	return c.write()
+}
+
+// load reads the existing file, if any, and its header.
+func (c *CSVLogger) load() error {
+	f, err := os.Open(c.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
 	if err != nil {
-		return fmt.Errorf("train: CSV logger: %w", err)
+		return err
 	}
-	c.f, c.w = f, bufio.NewWriter(f)
+	defer f.Close()
+	n, err := c.buf.ReadFrom(io.LimitReader(f, maxCSVLog+1))
+	if err != nil {
+		return err
+	}
+	if n > maxCSVLog {
+		return fmt.Errorf("%s is over %d bytes", c.Path, maxCSVLog)
+	}
+	if n == 0 {
+		return nil
+	}
+	line, _, ok := strings.Cut(c.buf.String(), "\n")
+	cols := strings.Split(strings.TrimSuffix(line, "\r"), ",")
+	if !ok || cols[0] != "epoch" || !strings.HasSuffix(c.buf.String(), "\n") {
+		return fmt.Errorf("%s does not start with a header line \"epoch,...\" or does not end in a newline", c.Path)
+	}
+	c.header = append([]string{}, cols[1:]...)
 	return nil
 }
 
-// csvHeader returns the columns after "epoch" of the CSV file at path, or
-// nil when the file is missing or empty.
-func csvHeader(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	line, err := bufio.NewReader(io.LimitReader(f, 1<<20)).ReadString('\n')
-	if line == "" {
-		if err == io.EOF {
-			err = nil
-		}
-		return nil, err
-	}
-	cols := strings.Split(strings.TrimRight(line, "\r\n"), ",")
-	if cols[0] != "epoch" || !strings.HasSuffix(line, "\n") {
-		return nil, fmt.Errorf("%s: the first line is not a header starting with \"epoch\"", path)
-	}
-	return append([]string{}, cols[1:]...), nil
-}
-
-// OnEpochEnd appends a row.
+// OnEpochEnd adds a row.
 func (c *CSVLogger) OnEpochEnd(s *State, logs Logs) error {
-	if !c.wrote {
-		c.header, c.wrote = logs.keys(), true
-		fmt.Fprintf(c.w, "epoch,%s\n", strings.Join(c.header, ","))
+	if c.header == nil {
+		c.header = logs.keys()
+		fmt.Fprintf(&c.buf, "epoch,%s\n", strings.Join(c.header, ","))
 	}
-	fmt.Fprintf(c.w, "%d", s.Epoch+1)
+	fmt.Fprintf(&c.buf, "%d", s.Epoch+1)
 	for _, k := range c.header {
 		v, ok := logs[k]
 		if ok {
-			fmt.Fprintf(c.w, ",%s", strconv.FormatFloat(v, 'g', 8, 64))
+			fmt.Fprintf(&c.buf, ",%s", strconv.FormatFloat(v, 'g', 8, 64))
 		} else {
-			c.w.WriteString(",")
+			c.buf.WriteString(",")
 		}
 	}
-	c.w.WriteString("\n")
-	if err := c.w.Flush(); err != nil {
-		return fmt.Errorf("train: CSV logger %s: %w", c.Path, err)
-	}
-	return nil
+	c.buf.WriteString("\n")
+	return c.write()
 }
 
-// OnTrainEnd closes the file.
-func (c *CSVLogger) OnTrainEnd(*State) error {
-	if c.f == nil {
-		return nil
-	}
-	err := c.w.Flush()
-	if cerr := c.f.Close(); err == nil {
-		err = cerr
-	}
-	c.f = nil
+// write replaces the file with the rows so far.
+func (c *CSVLogger) write() error {
+	err := atomicfile.WriteFile(c.Path, 0o644, func(w io.Writer) error {
+		_, err := w.Write(c.buf.Bytes())
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("train: CSV logger %s: %w", c.Path, err)
+		return fmt.Errorf("train: CSV logger: %w", err)
 	}
 	return nil
 }
