@@ -86,9 +86,9 @@ func (m *MultiheadAttention) Forward(x *autograd.Var) *autograd.Var {
 	return y
 }
 
-func (m *MultiheadAttention) attnOptions(o AttendOptions) autograd.AttentionOptions {
+func (m *MultiheadAttention) attnOptions(x *autograd.Var, o AttendOptions) autograd.AttentionOptions {
 	a := autograd.AttentionOptions{Heads: m.Heads, Causal: o.Causal, KeyPadding: o.KeyPadding, Mask: o.Mask}
-	if !m.eval && m.Dropout > 0 {
+	if !m.eval && m.Dropout > 0 && !x.Inference() {
 		a.Dropout, a.Rand = m.Dropout, m.rng
 	}
 	return a
@@ -107,7 +107,7 @@ func (m *MultiheadAttention) Attend(query, key, value *autograd.Var, o AttendOpt
 			panic(fmt.Sprintf("nn.MultiheadAttention: query %v, key %v, value %v must be [B, T, %d]", query.Shape(), key.Shape(), value.Shape(), e))
 		}
 	}
-	opt := m.attnOptions(o)
+	opt := m.attnOptions(query, o)
 	var out, weights *autograd.Var
 	if query == key && key == value {
 		qkv := linear3(query, m.InProjWeight.Var, varOf(m.InProjBias))

@@ -33,7 +33,7 @@ type BatchNorm struct {
 	Bias              *Param // [C], initialised to 0; nil when built WithoutAffine
 	RunningMean       *Param // buffer [C], initially 0
 	RunningVar        *Param // buffer [C], initially 1
-	NumBatchesTracked *Param // buffer [], the number of training batches seen
+	NumBatchesTracked *Param // buffer [], the number of training batches seen; saved as Int64
 	Momentum          float32
 	Eps               float32
 	name              string
@@ -61,7 +61,7 @@ func newBatchNorm(name string, c int, ranks []int, opts []Option) *BatchNorm {
 	b := &BatchNorm{
 		RunningMean:       NewBuffer("running_mean", tensor.Zeros(c)),
 		RunningVar:        NewBuffer("running_var", tensor.Ones(c)),
-		NumBatchesTracked: NewBuffer("num_batches_tracked", tensor.Scalar(0)),
+		NumBatchesTracked: &Param{Var: autograd.Constant(tensor.Scalar(0)), Name: "num_batches_tracked", Dtype: Int64},
 		Momentum:          cfg.momentum,
 		Eps:               cfg.eps,
 		name:              name,

@@ -17,9 +17,15 @@ type Module interface {
 
 // Param is a trainable tensor with a stable, hierarchical name such as
 // "0.weight" or "2.bias", matching the key PyTorch uses in a state_dict.
+//
+// Dtype is the element type Save stores it as; empty means Float32. Values
+// are float32 in memory whatever the Dtype: a buffer PyTorch keeps as an
+// integer, such as BatchNorm's num_batches_tracked, has Dtype Int64 so
+// that a saved model has PyTorch's dtypes.
 type Param struct {
 	*autograd.Var
-	Name string
+	Name  string
+	Dtype Dtype
 }
 
 // NewParam returns a trainable Param named name holding t.
@@ -113,7 +119,8 @@ type viewKey struct {
 }
 
 // Prefix returns views of ps named prefix + "." + p.Name (prefix alone for
-// an unnamed Param), sharing each p's Var. nil entries are dropped.
+// an unnamed Param), sharing each p's Var and Dtype. nil entries are
+// dropped.
 func (v *ParamViews) Prefix(prefix string, ps []*Param) []*Param {
 	out := make([]*Param, 0, len(ps))
 	v.mu.Lock()
@@ -127,8 +134,8 @@ func (v *ParamViews) Prefix(prefix string, ps []*Param) []*Param {
 		}
 		k := viewKey{p, joinName(prefix, p.Name)}
 		view := v.views[k]
-		if view == nil || view.Var != p.Var {
-			view = &Param{Var: p.Var, Name: k.name}
+		if view == nil || view.Var != p.Var || view.Dtype != p.Dtype {
+			view = &Param{Var: p.Var, Name: k.name, Dtype: p.Dtype}
 			v.views[k] = view
 		}
 		out = append(out, view)

@@ -175,7 +175,7 @@ func (a *CausalSelfAttention) Forward(x *autograd.Var) *autograd.Var {
 	e := a.CProj.Weight.Value().Dim(0)
 	qkv := a.CAttn.Forward(x) // [B, T, 3E]
 	opt := autograd.AttentionOptions{Heads: a.Heads, Causal: true}
-	if !a.eval && a.Dropout > 0 {
+	if !a.eval && a.Dropout > 0 && !x.Inference() {
 		opt.Dropout, opt.Rand = a.Dropout, a.rng
 	}
 	var y *autograd.Var

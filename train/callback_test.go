@@ -251,7 +251,12 @@ func TestTrainEndRunsOnEveryExit(t *testing.T) {
 			}
 			require.Equal(t, 1, rec.calls["TrainEnd"])
 			require.Equal(t, err, rec.endErr)
-			require.Nil(t, csv.f, "the CSV file was left open")
+			ents, derr := os.ReadDir(dir)
+			require.NoError(t, derr)
+			require.Len(t, ents, 1, "only log.csv, no temporary file left")
+			b, rerr := os.ReadFile(csv.Path)
+			require.NoError(t, rerr)
+			require.True(t, len(b) == 0 || b[len(b)-1] == '\n', "the CSV file holds whole rows")
 			require.NotEmpty(t, snaps.epochs)
 			best := argmin(hist.Series("loss"))
 			requireState(t, snaps.epochs[best], m)

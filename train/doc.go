@@ -15,7 +15,7 @@
 // Fit prints one line per epoch (a live bar on a terminal) with the loss and
 // metrics on the training and validation data, calls its callbacks
 // (EarlyStopping, ModelCheckpoint, LRScheduler, ReduceLROnPlateau,
-// CSVLogger, or your own), and stops cleanly when its
+// CSVLogger, BackupAndRestore, or your own), and stops cleanly when its
 // context is cancelled.
 //
 // Fit checks before it starts: its configuration, the model's output on
@@ -36,4 +36,10 @@
 // Predict takes a batch [N, features...] and returns the model's raw
 // outputs; PredictOne takes one example; PredictProba returns
 // probabilities.
+//
+// Resuming: Config.InitialEpoch starts a run at a later epoch with the
+// shuffling and augmentation that epoch would have had, and the
+// BackupAndRestore callback saves everything else at every epoch's end
+// (model, optimizer, Dropout random state, callbacks, history) so that a
+// run killed and started again ends bit for bit as one never interrupted.
 package train
