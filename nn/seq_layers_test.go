@@ -193,3 +193,28 @@ func TestConv1DLayer(t *testing.T) {
 	ap := nn.NewAvgPool1D(3, nn.WithStride(1), nn.WithPadding(1))
 	require.Equal(t, []int{2, 6, 5}, ap.Forward(y).Shape())
 }
+
+// FuzzEmbeddingLookup feeds arbitrary ids and shapes to Lookup: it must
+// return an error for any bad id or shape and never panic.
+func FuzzEmbeddingLookup(f *testing.F) {
+	e := nn.NewEmbeddingPadded(7, 3, 0, nn.WithSeed(16))
+	f.Add([]byte{1, 2, 3}, 3, 1)
+	f.Add([]byte{0, 255, 6}, 1, 3)
+	f.Add([]byte{}, 0, 0)
+	f.Fuzz(func(t *testing.T, raw []byte, d0, d1 int) {
+		ids := make([]int, len(raw))
+		bad := false
+		for i, b := range raw {
+			ids[i] = int(int8(b))
+			bad = bad || ids[i] < 0 || ids[i] >= 7
+		}
+		d0, d1 = d0%64, d1%64
+		v, err := e.Lookup(ids, d0, d1)
+		if bad || d0 < 0 || d1 < 0 || d0*d1 != len(ids) {
+			require.Error(t, err)
+			return
+		}
+		require.NoError(t, err)
+		require.Equal(t, []int{d0, d1, 3}, v.Shape())
+	})
+}
