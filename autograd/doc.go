@@ -28,8 +28,33 @@
 // supplies every op's output buffer, so a repeated forward pass allocates
 // nothing once warm.
 //
+// # Sequence ops
+//
+// MatMul broadcasts batch axes like torch.matmul ([B,H,T,D]·[B,H,D,S],
+// [B,T,D]·[D,E]) and passes transposes to GEMM as flags; the gradient of a
+// broadcast operand is summed inside the GEMM calls. Embedding gathers rows
+// and scatter-adds their gradient (repeated ids accumulate, a padding id
+// gets none). Split, Chunk, MaskedFill, Where, Tril, Triu and CausalMask
+// cover masking and slicing. ScaledDotProductAttention computes
+// softmax(q·kᵀ/√d + mask)·v as one op over 4-D [B, H, T, D] or heads-last
+// 3-D [B, T, E] inputs, with causal, key-padding and additive masks and
+// attention dropout: each (batch, head) pair's [T, S] scores live only in a
+// per-worker scratch block, the forward saves one log-sum-exp per query and
+// the backward recomputes the probabilities (and regenerates the dropout
+// masks from a seed). SelfAttention reads q, k and v in place from a packed
+// [B, T, 3E] projection. AttentionWeights materialises the probabilities
+// when they are wanted. Rotary applies rotary position embeddings; Conv1D,
+// MaxPool1D and AvgPool1D run the 2-D machinery on a height-1 view.
+//
 // CheckGrad compares analytic gradients with Richardson-extrapolated
 // central differences, element by element and along a few directions per
 // input, with tolerances that allow for float32 rounding; its defaults
 // catch a gradient off by 0.5%. Every op here is tested with it.
+//
+// LSTM, GRU and RNN are fused recurrent ops: one matrix product projects
+// the inputs of every step, each step adds one recurrent product and
+// computes its gates in one pass, and the backward pass forms the weight
+// gradients as single large products. They take per-sequence lengths
+// (padded steps keep the state and get no gradient) and run either
+// direction in time; nn's recurrent layers and cells are built on them.
 package autograd

@@ -6,23 +6,24 @@ import (
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
-// MatMul returns the matrix product a·b. Both may be 2-D ([m,k]·[k,n]), both
-// 3-D with a common batch size ([B,m,k]·[B,k,n]), or a may be 3-D with b 2-D
-// (b shared across the batch).
+// MatMul returns the matrix product a·b with torch.matmul's batch
+// broadcasting: the last two axes of each operand are matrices and any
+// leading axes are batch axes broadcast against each other, so
+// [B,H,T,D]·[B,H,D,S] → [B,H,T,S], [B,T,D]·[D,E] → [B,T,E] (one GEMM call)
+// and [m,k]·[B,k,n] → [B,m,n]. Unlike torch.matmul, 1-D operands are not
+// promoted to matrices: reshape them first.
+//
+// The gradient of a broadcast operand is summed over the batch axes it was
+// broadcast along, inside the GEMM calls (no full-size intermediate).
 func MatMul(a, b *Var) *Var { return MatMulTrans(a, b, false, false) }
 
 // MatMulTrans returns op(a)·op(b), where op transposes the last two axes
-// when the corresponding flag is set. Transposes never copy: they reach the
-// GEMM kernel as flags.
+// when the corresponding flag is set; batch axes broadcast as in MatMul.
+// Transposes never copy: they reach the GEMM kernel as flags, in the
+// forward and in the backward.
 func MatMulTrans(a, b *Var, transA, transB bool) *Var {
-	as, bs := a.value.Shape(), b.value.Shape()
-	if len(as) == 3 && len(bs) == 2 && !transA {
-		// Fold the batch into the rows: one 2-D product.
-		n := as[0]
-		out := MatMulTrans(Reshape(a, n*as[1], as[2]), b, false, transB)
-		return Reshape(out, n, as[1], out.value.Dim(1))
-	}
-	shape := matmulShape(as, bs, transA, transB)
+	var buf [8]int
+	shape := matmulShape(buf[:0], a.value.Shape(), b.value.Shape(), transA, transB)
 	out := wrap(alloc(shape, a, b), a, b)
 	tensor.MatMulTo(out.value, a.value, b.value, transA, transB)
 	if !out.requiresGrad {
@@ -32,56 +33,75 @@ func MatMulTrans(a, b *Var, transA, transB bool) *Var {
 	return out.record("MatMul", func(g *tensor.Tensor) []*tensor.Tensor {
 		var ga, gb *tensor.Tensor
 		if a.requiresGrad {
+			ga = tensor.Zeros(av.Shape()...)
 			switch {
-			case !transA && !transB:
-				ga = tensor.MatMul(g, bv, false, true)
-			case !transA && transB:
-				ga = tensor.MatMul(g, bv, false, false)
-			case transA && !transB:
-				ga = tensor.MatMul(bv, g, false, true)
-			default:
-				ga = tensor.MatMul(bv, g, true, true)
+			case !transA && !transB: // g·bᵀ
+				tensor.MatMulAccReduce(ga, g, bv, false, true, 1, 0)
+			case !transA && transB: // g·b
+				tensor.MatMulAccReduce(ga, g, bv, false, false, 1, 0)
+			case transA && !transB: // b·gᵀ
+				tensor.MatMulAccReduce(ga, bv, g, false, true, 1, 0)
+			default: // bᵀ·gᵀ
+				tensor.MatMulAccReduce(ga, bv, g, true, true, 1, 0)
 			}
 		}
 		if b.requiresGrad {
+			gb = tensor.Zeros(bv.Shape()...)
 			switch {
-			case !transA && !transB:
-				gb = tensor.MatMul(av, g, true, false)
-			case !transA && transB:
-				gb = tensor.MatMul(g, av, true, false)
-			case transA && !transB:
-				gb = tensor.MatMul(av, g, false, false)
-			default:
-				gb = tensor.MatMul(g, av, true, true)
+			case !transA && !transB: // aᵀ·g
+				tensor.MatMulAccReduce(gb, av, g, true, false, 1, 0)
+			case !transA && transB: // gᵀ·a
+				tensor.MatMulAccReduce(gb, g, av, true, false, 1, 0)
+			case transA && !transB: // a·g
+				tensor.MatMulAccReduce(gb, av, g, false, false, 1, 0)
+			default: // gᵀ·aᵀ
+				tensor.MatMulAccReduce(gb, g, av, true, true, 1, 0)
 			}
 		}
 		return []*tensor.Tensor{ga, gb}
 	}, a, b)
 }
 
-func matmulShape(as, bs []int, transA, transB bool) []int {
+// matmulShape appends to dst the shape of op(a)·op(b) with broadcast batch
+// axes, panicking with both shapes when they do not multiply.
+func matmulShape(dst, as, bs []int, transA, transB bool) []int {
 	bad := func() {
 		panic(fmt.Sprintf("autograd.MatMul: shapes %v and %v do not multiply (transA=%v, transB=%v)", as, bs, transA, transB))
 	}
-	if len(as) != len(bs) || len(as) < 2 || len(as) > 3 {
+	ra, rb := len(as), len(bs)
+	if ra < 2 || rb < 2 {
 		bad()
 	}
-	r := len(as)
-	m, ka := as[r-2], as[r-1]
+	m, ka := as[ra-2], as[ra-1]
 	if transA {
 		m, ka = ka, m
 	}
-	kb, n := bs[r-2], bs[r-1]
+	kb, n := bs[rb-2], bs[rb-1]
 	if transB {
 		kb, n = n, kb
 	}
-	if ka != kb || (r == 3 && as[0] != bs[0]) {
+	if ka != kb {
 		bad()
 	}
-	if r == 3 {
-		return []int{as[0], m, n}
+	r := max(ra, rb) - 2
+	for i := r; i >= 1; i-- {
+		da, db := 1, 1
+		if i <= ra-2 {
+			da = as[ra-2-i]
+		}
+		if i <= rb-2 {
+			db = bs[rb-2-i]
+		}
+		switch {
+		case da == db || db == 1:
+			dst = append(dst, da)
+		case da == 1:
+			dst = append(dst, db)
+		default:
+			bad()
+		}
 	}
-	return []int{m, n}
+	return append(dst, m, n)
 }
 
 // Linear returns x·wᵀ + b for x of shape [N, in], a weight w of shape

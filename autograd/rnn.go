@@ -217,7 +217,9 @@ func (r *recurrence) forward(dst []float32, x, h0, c0 *Var, w RecurrentWeights, 
 	} else {
 		clear(h)
 	}
-	whh := w.HH.value.Data()
+	// W_hhᵀ [H, G·H], transposed once so that every step's product reads
+	// it row by row.
+	whhT := tensor.Transpose(w.HH.value).Data()
 	bih, bhh := dataOrNil(w.BiasIH), dataOrNil(w.BiasHH)
 
 	// The input projection of every step in one product, seeded with the
@@ -266,7 +268,7 @@ func (r *recurrence) forward(dst []float32, x, h0, c0 *Var, w RecurrentWeights, 
 		}
 		switch r.kind {
 		case kindLSTM:
-			kernel.Gemm(false, true, B, GH, H, 1, h, H, whh, H, 1, gt, GH)
+			kernel.Gemm(false, false, B, GH, H, 1, h, H, whhT, GH, 1, gt, GH)
 			if save {
 				tc = r.tanhc[t*B*H : (t+1)*B*H]
 			}
@@ -276,9 +278,9 @@ func (r *recurrence) forward(dst []float32, x, h0, c0 *Var, w RecurrentWeights, 
 				for b := 0; b < B; b++ {
 					copy(hp[b*GH:(b+1)*GH], bhh)
 				}
-				kernel.Gemm(false, true, B, GH, H, 1, h, H, whh, H, 1, hp, GH)
+				kernel.Gemm(false, false, B, GH, H, 1, h, H, whhT, GH, 1, hp, GH)
 			} else {
-				kernel.Gemm(false, true, B, GH, H, 1, h, H, whh, H, 0, hp, GH)
+				kernel.Gemm(false, false, B, GH, H, 1, h, H, whhT, GH, 0, hp, GH)
 			}
 			var hn []float32
 			if save {
@@ -286,7 +288,7 @@ func (r *recurrence) forward(dst []float32, x, h0, c0 *Var, w RecurrentWeights, 
 			}
 			r.gruStep(gt, hp, h, ot, hn, scratch, t)
 		default:
-			kernel.Gemm(false, true, B, GH, H, 1, h, H, whh, H, 1, gt, GH)
+			kernel.Gemm(false, false, B, GH, H, 1, h, H, whhT, GH, 1, gt, GH)
 			r.rnnStep(gt, h, ot, scratch, t)
 		}
 	}
@@ -301,9 +303,9 @@ func (r *recurrence) lstmStep(g, h, c, ot, tc, scratch []float32, t int) {
 	// One exponential pass over all gates: tanh needs exp(−2|v|).
 	for b := 0; b < B; b++ {
 		row, e := g[b*GH:(b+1)*GH], scratch[b*GH:(b+1)*GH]
-		negAbs(e[:2*H], row[:2*H], 1)
-		negAbs(e[2*H:3*H], row[2*H:3*H], 2)
-		negAbs(e[3*H:], row[3*H:], 1)
+		negScale(e[:2*H], row[:2*H], 1)
+		negScale(e[2*H:3*H], row[2*H:3*H], 2)
+		negScale(e[3*H:], row[3*H:], 1)
 	}
 	kernel.Exp(scratch, scratch)
 	for b := 0; b < B; b++ {
@@ -313,9 +315,9 @@ func (r *recurrence) lstmStep(g, h, c, ot, tc, scratch []float32, t int) {
 			continue
 		}
 		row, e := g[b*GH:(b+1)*GH], scratch[b*GH:(b+1)*GH]
-		sigmoidFromExp(row[:2*H], row[:2*H], e[:2*H])
-		tanhFromExp(row[2*H:3*H], row[2*H:3*H], e[2*H:3*H])
-		sigmoidFromExp(row[3*H:], row[3*H:], e[3*H:])
+		sigmoidFromExp(row[:2*H], e[:2*H])
+		tanhFromExp(row[2*H:3*H], e[2*H:3*H])
+		sigmoidFromExp(row[3*H:], e[3*H:])
 		ig, fg, gg := row[:H], row[H:2*H], row[2*H:3*H]
 		for j := range cb {
 			cb[j] = fg[j]*cb[j] + ig[j]*gg[j]
@@ -324,7 +326,7 @@ func (r *recurrence) lstmStep(g, h, c, ot, tc, scratch []float32, t int) {
 	// tanh(c') for every running sequence in one more pass.
 	for b := 0; b < B; b++ {
 		if r.valid(b, t) {
-			negAbs(scratch[b*H:(b+1)*H], c[b*H:(b+1)*H], 2)
+			negScale(scratch[b*H:(b+1)*H], c[b*H:(b+1)*H], 2)
 		}
 	}
 	kernel.Exp(scratch[:B*H], scratch[:B*H])
@@ -332,8 +334,8 @@ func (r *recurrence) lstmStep(g, h, c, ot, tc, scratch []float32, t int) {
 		if !r.valid(b, t) {
 			continue
 		}
-		hb, cb, ob, tb := h[b*H:(b+1)*H], c[b*H:(b+1)*H], ot[b*H:(b+1)*H], tc[b*H:(b+1)*H]
-		tanhFromExp(tb, cb, scratch[b*H:(b+1)*H])
+		hb, ob, tb := h[b*H:(b+1)*H], ot[b*H:(b+1)*H], tc[b*H:(b+1)*H]
+		tanhFromExp(tb, scratch[b*H:(b+1)*H])
 		og := g[b*GH+3*H : (b+1)*GH]
 		for j := range hb {
 			hb[j] = og[j] * tb[j]

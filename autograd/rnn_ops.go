@@ -33,60 +33,51 @@ func leadingView(a *Var, lo, hi int, shape ...int) *Var {
 }
 
 // The gate activations below take their exponentials from one vector call
-// over a whole step (kernel.Exp), then finish element by element. With
-// e = exp(−|v|), sigmoid(v) is 1/(1+e) for v ≥ 0 and e/(1+e) otherwise;
-// with e = exp(−2|v|), tanh(v) = sign(v)·(1−e)/(1+e). Neither overflows.
+// over a whole step (kernel.Exp), then finish element by element without
+// branches: with e = exp(−v), sigmoid(v) = 1/(1+e), and with e = exp(−2v),
+// tanh(v) = 2/(1+e) − 1. An exponential that overflows to +Inf gives the
+// correct limits 0 and −1.
 
-// negAbs writes dst[i] = −s·|x[i]|.
-func negAbs(dst, x []float32, s float32) {
+// negScale writes dst[i] = −s·x[i].
+func negScale(dst, x []float32, s float32) {
 	x = x[:len(dst)]
 	for i, v := range x {
-		if v < 0 {
-			v = -v
-		}
 		dst[i] = -s * v
 	}
 }
 
-// sigmoidFromExp writes dst[i] = sigmoid(x[i]) given e[i] = exp(−|x[i]|).
-func sigmoidFromExp(dst, x, e []float32) {
-	x, e = x[:len(dst)], e[:len(dst)]
-	for i, v := range x {
-		ei := e[i]
-		if v >= 0 {
-			dst[i] = 1 / (1 + ei)
-		} else {
-			dst[i] = ei / (1 + ei)
-		}
+// sigmoidFromExp writes dst[i] = 1/(1+e[i]), the sigmoid of x when
+// e = exp(−x).
+func sigmoidFromExp(dst, e []float32) {
+	e = e[:len(dst)]
+	for i, v := range e {
+		dst[i] = 1 / (1 + v)
 	}
 }
 
-// tanhFromExp writes dst[i] = tanh(x[i]) given e[i] = exp(−2|x[i]|).
-func tanhFromExp(dst, x, e []float32) {
-	x, e = x[:len(dst)], e[:len(dst)]
-	for i, v := range x {
-		t := (1 - e[i]) / (1 + e[i])
-		if v < 0 {
-			t = -t
-		}
-		dst[i] = t
+// tanhFromExp writes dst[i] = 2/(1+e[i]) − 1, the tanh of x when
+// e = exp(−2x).
+func tanhFromExp(dst, e []float32) {
+	e = e[:len(dst)]
+	for i, v := range e {
+		dst[i] = 2/(1+v) - 1
 	}
 }
 
 // tanhInPlace replaces x by tanh(x), using scratch (len ≥ len(x)).
 func tanhInPlace(x, scratch []float32) {
 	e := scratch[:len(x)]
-	negAbs(e, x, 2)
+	negScale(e, x, 2)
 	kernel.Exp(e, e)
-	tanhFromExp(x, x, e)
+	tanhFromExp(x, e)
 }
 
 // sigmoidInPlace replaces x by sigmoid(x), using scratch (len ≥ len(x)).
 func sigmoidInPlace(x, scratch []float32) {
 	e := scratch[:len(x)]
-	negAbs(e, x, 1)
+	negScale(e, x, 1)
 	kernel.Exp(e, e)
-	sigmoidFromExp(x, x, e)
+	sigmoidFromExp(x, e)
 }
 
 // colSumAcc adds the column sums of the rows×cols matrix m to dst.

@@ -25,9 +25,31 @@
 //	_ = val
 //	_ = test
 //
+// A Loader with Prefetch stops its background goroutine before the loop
+// statement returns, whether the loop ends, breaks or panics.
+//
+// MNIST checks each file's header (element type, rank, the standard
+// dimensions) before reading its data, and the SHA-256 of the decompressed
+// contents whatever the file is called (train-images-idx3-ubyte, .gz, or
+// train-images.idx3-ubyte). ReadIDX and ReadIDXFile cap the tensor they
+// return at MaxIDXBytes (1 GiB of float32) by default, checked from the
+// header; LimitIDXBytes sets another cap:
+//
+//	x, typ, err := data.ReadIDXFile(path, data.LimitIDXBytes(4<<30))
+//
+// ReadCSV reads a table of numbers, with a header line by default, or
+// without one and with leading rows to skip, such as scikit-learn's own
+// CSV files:
+//
+//	tb, err := data.ReadCSVFile("wine_data.csv", data.CSVOptions{
+//		SkipRows: 1, NoHeader: true, LabelColumn: -1, // class in the last column
+//	})
+//	ds, err := tb.Dataset() // X [178, 13], y [178]
+//
 // Preprocessing that learns from data (Standardizer, MinMaxScaler,
 // Imputer) is fitted on training data only and then applied to every
 // split; its parameters are saved with State or JSON. Readers never panic
-// on malformed input: they return a *FormatError naming the file and the
-// offset or line and column.
+// on malformed input and never allocate without bound: they return a
+// *FormatError naming the file and the offset or line and column, and
+// quote at most a short prefix of an offending cell or name.
 package data

@@ -1,6 +1,7 @@
 package data_test
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 
@@ -62,6 +63,43 @@ func ExampleReadCSV() {
 	// Output:
 	// [height weight] [1 2] [0] 1
 	// bad.csv:3:1: column 1 ("a"): cannot read "x" as a number
+}
+
+// scikit-learn's CSV files have no header: a first line gives the number
+// of samples, the number of features and the class names, and the class
+// is the last column.
+func ExampleReadCSVFile() {
+	tb, err := data.ReadCSVFile("testdata/wine_data.csv", data.CSVOptions{
+		SkipRows:    1, // "178,13,class_0,class_1,class_2"
+		NoHeader:    true,
+		LabelColumn: -1, // the last column
+	})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(tb.X.Shape(), tb.Y.Shape(), tb.Columns[0], tb.Columns[12])
+
+	// Every row must have as many fields as the first.
+	_, err = data.ReadCSV(strings.NewReader("a,b\n1,2\n3\n"), "short.csv", data.CSVOptions{})
+	fmt.Println(err)
+	// Output:
+	// [178 13] [178] col1 col13
+	// short.csv:3: wrong number of fields: expected 2 (as in the header on line 1), got 1
+}
+
+func ExampleLimitIDXBytes() {
+	var buf bytes.Buffer
+	if err := data.WriteIDX(&buf, tensor.Zeros(1000, 28, 28), data.IDXUint8); err != nil {
+		panic(err)
+	}
+	// 784,000 elements take 3,136,000 bytes as float32: over a 1 MiB cap.
+	_, _, err := data.ReadIDX(bytes.NewReader(buf.Bytes()), "images.idx", data.LimitIDXBytes(1<<20))
+	fmt.Println(err)
+	x, typ, err := data.ReadIDX(bytes.NewReader(buf.Bytes()), "images.idx", data.LimitIDXBytes(4<<20))
+	fmt.Println(x.Shape(), typ, err)
+	// Output:
+	// images.idx: offset 12: dimensions [1000 28 28] of uint8 declare more than 262144 elements, the cap (1048576 bytes of float32; see LimitIDXBytes)
+	// [1000 28 28] uint8 <nil>
 }
 
 func ExampleOneHot() {

@@ -139,8 +139,13 @@ func TestIDXMalformed(t *testing.T) {
 		{"truncated data", good[:len(good)-2], []string{"need 12 bytes of data but the file has 10"}},
 		{"truncated data gz", gzBytes(good[:len(good)-2]), []string{"offset 22", "data truncated", "up to offset 24"}},
 		{"trailing data", append(append([]byte(nil), good...), 9), []string{"offset 24", "unexpected data after"}},
-		{"overflow", header(0x0E, 0xffffffff, 0xffffffff, 0xffffffff), []string{"more than 2147483648 bytes"}},
-		{"exceeds cap", header(0x08, 1<<16, 1<<16), []string{"more than 2147483648 bytes"}},
+		{"overflow", header(0x0E, 0xffffffff, 0xffffffff, 0xffffffff), []string{"offset 4", "declare more than 268435456 elements", "1073741824 bytes of float32"}},
+		{"exceeds cap", header(0x08, 1<<16, 1<<16), []string{"offset 8", "dimensions [65536 65536] of uint8 declare more than 268435456 elements"}},
+		{"exceeds cap float32", header(0x08, 1<<14, 1<<14+1), []string{"offset 8", "declare more than 268435456 elements"}},
+		// An empty array with a huge dimension: its shape would not fit an
+		// int where int has 32 bits.
+		{"huge empty", header(0x08, 0, 0xffffffff), []string{"offset 8", "[0 4294967295]", "declare more than"}},
+		{"huge empty 2^31", header(0x08, 1<<31, 0), []string{"offset 4", "declare more than"}},
 		{"exceeds file", header(0x0D, 1000, 1000), []string{"offset 12", "need 4000000 bytes", "has 0 after the header"}},
 		{"exceeds stream gz", gzBytes(append(header(0x0D, 1000, 1000), 1, 2, 3)), []string{"offset 15", "data truncated"}},
 		{"corrupt gzip", corruptGz, []string{"corrupt gzip"}},
@@ -167,10 +172,11 @@ func TestIDXMalformed(t *testing.T) {
 	}
 }
 
-// A gzip bomb: a small file whose header promises 1 GiB and whose data is
-// short. The reader must fail without allocating the promised size.
+// A gzip bomb: a small file whose header promises 1 GiB (the cap) and
+// whose data is short. The reader must fail without allocating the
+// promised size.
 func TestIDXNoHugeAllocation(t *testing.T) {
-	in := gzBytes(append(header(0x08, 1<<15, 1<<15), make([]byte, 1000)...))
+	in := gzBytes(append(header(0x08, 1<<14, 1<<14), make([]byte, 1000)...))
 	var before, after runtimeMem
 	before.read()
 	_, _, err := ReadIDX(bytes.NewReader(in), "bomb")
@@ -179,14 +185,88 @@ func TestIDXNoHugeAllocation(t *testing.T) {
 	require.Less(t, after.total-before.total, uint64(8<<20), "allocated %d bytes for a 1000-byte payload", after.total-before.total)
 }
 
+// zeroBomb returns a ~2 MB gzip file that honestly holds an IDX array of
+// 2^31 uint8 zeros (2 GiB), as 2048 concatenated gzip members of 1 MiB
+// each, which gzip readers read as one stream.
+func zeroBomb(t *testing.T) []byte {
+	const mib = 1 << 20
+	first := gzBytes(append(header(0x08, 1<<15, 1<<16), make([]byte, mib)...))
+	rest := gzBytes(make([]byte, mib))
+	out := append([]byte(nil), first...)
+	for range 2047 {
+		out = append(out, rest...)
+	}
+	return out
+}
+
+// A 2 MB gzip file whose header honestly declares 2 GiB of uint8 (8 GiB
+// as float32) fails from its header, before any data is decompressed.
+func TestIDXHonestBombRejectedFromHeader(t *testing.T) {
+	in := zeroBomb(t)
+	require.Less(t, len(in), 3<<20)
+	p := filepath.Join(t.TempDir(), "bomb.idx.gz")
+	require.NoError(t, os.WriteFile(p, in, 0o644))
+	var before, after runtimeMem
+	before.read()
+	_, _, err := ReadIDXFile(p)
+	after.read()
+	require.ErrorContains(t, err, p+": offset 8: dimensions [32768 65536] of uint8 declare more than 268435456 elements")
+	require.Less(t, after.total-before.total, uint64(4<<20), "allocated %d bytes", after.total-before.total)
+
+	// A smaller cap applies the same way; a larger one lets a big enough
+	// file through (not tried here: it would need 8 GiB).
+	_, _, err = ReadIDX(bytes.NewReader(in), "bomb", LimitIDXBytes(1<<20))
+	require.ErrorContains(t, err, "declare more than 262144 elements, the cap (1048576 bytes")
+}
+
+// LimitIDXBytes bounds the decoded tensor: a file exactly at the cap
+// reads, one element more does not, and reading an honest stream
+// allocates at most about twice the tensor's size.
+func TestIDXLimitBytes(t *testing.T) {
+	const n = 1 << 20 // elements: a 4 MiB tensor
+	x := tensor.Zeros(n)
+	for i := range x.Data() {
+		x.Data()[i] = float32(i % 251)
+	}
+	for _, gz := range []bool{false, true} {
+		in := idxBytes(t, x, IDXUint8, gz)
+		var before, after runtimeMem
+		before.read()
+		got, _, err := ReadIDX(bytes.NewReader(in), "ok", LimitIDXBytes(4*n))
+		after.read()
+		require.NoError(t, err)
+		require.Equal(t, x.Data(), got.Data())
+		used := after.total - before.total
+		require.Less(t, used, uint64(4*n*5/2), "gzip %v: allocated %d bytes for a %d-byte tensor", gz, used, 4*n)
+
+		_, _, err = ReadIDX(bytes.NewReader(in), "small", LimitIDXBytes(4*n-1))
+		require.ErrorContains(t, err, "small: offset 4: dimensions [1048576] of uint8 declare more than 1048575 elements, the cap (4194303 bytes")
+		// Zero or a negative cap means the default.
+		_, _, err = ReadIDX(bytes.NewReader(in), "default", LimitIDXBytes(0))
+		require.NoError(t, err)
+	}
+	// A raw file whose size was checked gets its tensor in one allocation.
+	p := filepath.Join(t.TempDir(), "raw.idx")
+	require.NoError(t, os.WriteFile(p, idxBytes(t, x, IDXFloat64, false), 0o644))
+	var before, after runtimeMem
+	before.read()
+	got, _, err := ReadIDXFile(p)
+	after.read()
+	require.NoError(t, err)
+	require.Equal(t, x.Data(), got.Data())
+	require.Less(t, after.total-before.total, uint64(4*n+1<<20))
+}
+
 func FuzzReadIDX(f *testing.F) {
 	f.Add(idxBytes(f, tensor.New([]float32{1, 2, 3, 4, 5, 6}, 2, 3), IDXUint8, false))
 	f.Add(idxBytes(f, tensor.New([]float32{1, -2, 3, 4}, 4), IDXInt16, true))
 	f.Add(idxBytes(f, tensor.New([]float32{1.5, 2}, 1, 2), IDXFloat64, false))
 	f.Add(header(0x0C, 2, 2))
 	f.Add([]byte{0, 0, 8, 1, 0, 0, 0, 1, 7})
+	f.Add(header(0x08, 0, 0xffffffff))
+	f.Add(gzBytes(header(0x0E, 1<<14, 1<<12)))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		x, typ, err := ReadIDX(bytes.NewReader(in), "fuzz")
+		x, typ, err := ReadIDX(bytes.NewReader(in), "fuzz", LimitIDXBytes(64<<20))
 		if err != nil {
 			require.ErrorContains(t, err, "fuzz")
 			return

@@ -70,7 +70,8 @@ func (ReLU) Forward(x *autograd.Var) *autograd.Var { return autograd.ReLU(x) }
 // Params returns nil: ReLU has no parameters.
 func (ReLU) Params() []*Param { return nil }
 
-// LeakyReLU is the layer x for x > 0 and Slope·x otherwise.
+// LeakyReLU is the layer x for x > 0 and Slope·x otherwise. The zero value
+// has slope 0, which is ReLU; NewLeakyReLU(0.01) is PyTorch's default.
 type LeakyReLU struct {
 	Slope float32
 }
@@ -121,7 +122,10 @@ func (Tanh) Forward(x *autograd.Var) *autograd.Var { return autograd.Tanh(x) }
 // Params returns nil: Tanh has no parameters.
 func (Tanh) Params() []*Param { return nil }
 
-// Softmax normalises exp(x) to sum to one along Axis.
+// Softmax normalises exp(x) to sum to one along Axis, counted from the end
+// when negative. Axis 0, the batch axis, is never what a layer wants, so
+// it too selects the last axis: the zero value Softmax{} is the usual
+// softmax over the classes of [N, classes] logits, like NewSoftmax.
 type Softmax struct {
 	Axis int
 }
@@ -130,13 +134,16 @@ type Softmax struct {
 // logits this is PyTorch's Softmax(dim=1)).
 func NewSoftmax() *Softmax { return &Softmax{Axis: -1} }
 
-// Forward applies the softmax along s.Axis.
-func (s Softmax) Forward(x *autograd.Var) *autograd.Var { return autograd.Softmax(x, s.Axis) }
+// Forward applies the softmax along s.Axis (the last axis when it is 0).
+func (s Softmax) Forward(x *autograd.Var) *autograd.Var {
+	return autograd.Softmax(x, layerAxis(s.Axis))
+}
 
 // Params returns nil: Softmax has no parameters.
 func (Softmax) Params() []*Param { return nil }
 
-// LogSoftmax is log(Softmax(x)) along Axis, computed stably.
+// LogSoftmax is log(Softmax(x)) along Axis, computed stably. As for
+// Softmax, Axis 0 (the zero value) selects the last axis.
 type LogSoftmax struct {
 	Axis int
 }
@@ -144,8 +151,19 @@ type LogSoftmax struct {
 // NewLogSoftmax returns a LogSoftmax over the last axis.
 func NewLogSoftmax() *LogSoftmax { return &LogSoftmax{Axis: -1} }
 
-// Forward applies the log-softmax along s.Axis.
-func (s LogSoftmax) Forward(x *autograd.Var) *autograd.Var { return autograd.LogSoftmax(x, s.Axis) }
+// Forward applies the log-softmax along s.Axis (the last axis when it is 0).
+func (s LogSoftmax) Forward(x *autograd.Var) *autograd.Var {
+	return autograd.LogSoftmax(x, layerAxis(s.Axis))
+}
+
+// layerAxis maps a softmax layer's Axis to the axis it normalises: 0, the
+// batch axis and the zero value, means the last.
+func layerAxis(axis int) int {
+	if axis == 0 {
+		return -1
+	}
+	return axis
+}
 
 // Params returns nil: LogSoftmax has no parameters.
 func (LogSoftmax) Params() []*Param { return nil }

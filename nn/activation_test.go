@@ -47,8 +47,8 @@ func TestSoftmaxLayers(t *testing.T) {
 	}
 	ly := NewLogSoftmax().Forward(autograd.Constant(x)).Value()
 	require.InDelta(t, 1-math.Log(s), ly.At(0, 0), 1e-5)
-	// Axis 0: columns sum to one.
-	y0 := (&Softmax{Axis: 0}).Forward(autograd.Constant(x)).Value()
+	// Axis −2 of a matrix: columns sum to one.
+	y0 := (&Softmax{Axis: -2}).Forward(autograd.Constant(x)).Value()
 	require.InDelta(t, 1, y0.At(0, 1)+y0.At(1, 1), 1e-6)
 	checkLayerGrad(t, NewSoftmax(), tensor.RandU(layerRand(2), -2, 2, 3, 4))
 	checkLayerGrad(t, NewLogSoftmax(), tensor.RandU(layerRand(3), -2, 2, 3, 4))

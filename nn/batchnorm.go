@@ -24,14 +24,16 @@ import (
 // (autograd.NoGrad, Arena.Input; see autograd.Var.Inference) whatever its
 // mode, it normalises with the running estimates and changes nothing, so
 // many goroutines may run it at once, even while it trains. The running estimates are buffers (see
-// BufferOwner): saved with the model, never trained.
+// BufferOwner): saved with the model, never trained. Build it with
+// NewBatchNorm1D or NewBatchNorm2D: the zero value has no buffers and its
+// Forward panics saying so.
 type BatchNorm struct {
 	trainFlag
 	Weight            *Param // [C], initialised to 1; nil when built WithoutAffine
 	Bias              *Param // [C], initialised to 0; nil when built WithoutAffine
 	RunningMean       *Param // buffer [C], initially 0
 	RunningVar        *Param // buffer [C], initially 1
-	NumBatchesTracked *Param // buffer [], the number of training batches seen
+	NumBatchesTracked *Param // buffer [], the number of training batches seen; saved as Int64
 	Momentum          float32
 	Eps               float32
 	name              string
@@ -59,7 +61,7 @@ func newBatchNorm(name string, c int, ranks []int, opts []Option) *BatchNorm {
 	b := &BatchNorm{
 		RunningMean:       NewBuffer("running_mean", tensor.Zeros(c)),
 		RunningVar:        NewBuffer("running_var", tensor.Ones(c)),
-		NumBatchesTracked: NewBuffer("num_batches_tracked", tensor.Scalar(0)),
+		NumBatchesTracked: &Param{Var: autograd.Constant(tensor.Scalar(0)), Name: "num_batches_tracked", Dtype: Int64},
 		Momentum:          cfg.momentum,
 		Eps:               cfg.eps,
 		name:              name,
@@ -75,6 +77,9 @@ func newBatchNorm(name string, c int, ranks []int, opts []Option) *BatchNorm {
 // Forward normalises x with batch statistics in training mode, or with the
 // running estimates in evaluation mode or when x is in inference mode.
 func (b *BatchNorm) Forward(x *autograd.Var) *autograd.Var {
+	if b.RunningMean == nil || b.RunningVar == nil || b.NumBatchesTracked == nil {
+		panic(unbuilt("BatchNorm", "NewBatchNorm1D or nn.NewBatchNorm2D"))
+	}
 	xs := x.Shape()
 	c := b.RunningMean.Value().Size()
 	if !slices.Contains(b.ranks, len(xs)) || xs[1] != c {
@@ -104,10 +109,13 @@ func (b *BatchNorm) Params() []*Param { return params(b.Weight, b.Bias) }
 
 // Buffers returns running_mean, running_var and num_batches_tracked.
 func (b *BatchNorm) Buffers() []*Param {
-	return []*Param{b.RunningMean, b.RunningVar, b.NumBatchesTracked}
+	return params(b.RunningMean, b.RunningVar, b.NumBatchesTracked)
 }
 
 // String describes the layer, like "BatchNorm2D(32)".
 func (b *BatchNorm) String() string {
+	if b.RunningMean == nil {
+		return "BatchNorm(unbuilt)"
+	}
 	return fmt.Sprintf("%s(%d)", b.name, b.RunningMean.Value().Size())
 }

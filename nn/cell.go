@@ -107,7 +107,7 @@ type LSTMCell struct {
 
 // NewLSTMCell returns an LSTMCell mapping input features to hidden units,
 // with every parameter drawn from U(−1/√hidden, 1/√hidden). Options:
-// WithoutBias, WithSeed, WithRand.
+// WithoutBias, WithSeed, WithSource, WithRand.
 func NewLSTMCell(input, hidden int, opts ...Option) *LSTMCell {
 	checkSizes("NewLSTMCell", input, hidden)
 	c := newConfig(opts)
@@ -142,7 +142,7 @@ type GRUCell struct {
 
 // NewGRUCell returns a GRUCell mapping input features to hidden units, with
 // every parameter drawn from U(−1/√hidden, 1/√hidden). Options:
-// WithoutBias, WithSeed, WithRand.
+// WithoutBias, WithSeed, WithSource, WithRand.
 func NewGRUCell(input, hidden int, opts ...Option) *GRUCell {
 	checkSizes("NewGRUCell", input, hidden)
 	c := newConfig(opts)
@@ -178,7 +178,7 @@ type RNNCell struct {
 
 // NewRNNCell returns an RNNCell mapping input features to hidden units with
 // the nonlinearity "tanh" (or "") or "relu", every parameter drawn from
-// U(−1/√hidden, 1/√hidden). Options: WithoutBias, WithSeed, WithRand.
+// U(−1/√hidden, 1/√hidden). Options: WithoutBias, WithSeed, WithSource, WithRand.
 func NewRNNCell(input, hidden int, nonlinearity string, opts ...Option) *RNNCell {
 	checkSizes("NewRNNCell", input, hidden)
 	relu := parseNonlinearity("NewRNNCell", nonlinearity)

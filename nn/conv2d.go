@@ -12,6 +12,9 @@ import (
 // [outC, inC/groups, kh, kw] and the bias [outC]; by default both are drawn
 // from U(−1/√fanIn, 1/√fanIn) with fanIn = inC/groups·kh·kw, PyTorch's
 // defaults. It runs as im2col plus one GEMM per sample and group.
+//
+// Build it with NewConv2D: the zero value has no weight and its Forward
+// panics saying so.
 type Conv2D struct {
 	Weight     *Param // [outC, inC/groups, kh, kw]
 	Bias       *Param // [outC]; nil when built WithoutBias
@@ -46,6 +49,9 @@ func NewConv2D(inC, outC, kernel int, opts ...Option) *Conv2D {
 
 // Forward convolves x [N, inC, H, W] into [N, outC, oh, ow].
 func (l *Conv2D) Forward(x *autograd.Var) *autograd.Var {
+	if l.Weight == nil {
+		panic(unbuilt("Conv2D", "NewConv2D"))
+	}
 	return l.Activation.Apply(autograd.Conv2D(x, l.Weight.Var, varOf(l.Bias), l.Opts))
 }
 
@@ -54,6 +60,9 @@ func (l *Conv2D) Params() []*Param { return params(l.Weight, l.Bias) }
 
 // String describes the layer, like "Conv2D(1 → 32, 3x3, stride 1, padding 1)".
 func (l *Conv2D) String() string {
+	if l.Weight == nil {
+		return "Conv2D(unbuilt)"
+	}
 	ws := l.Weight.Shape()
 	o := l.Opts
 	s := fmt.Sprintf("Conv2D(%d → %d, %dx%d, stride %v, padding %v", ws[1]*max(o.Groups, 1), ws[0], ws[2], ws[3], ones(o.Stride), o.Padding)

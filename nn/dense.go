@@ -15,7 +15,8 @@ import (
 // a=√5 for the weight).
 //
 // The input is [N, in] or any [..., in]; the output replaces the last axis
-// by out.
+// by out. Build it with NewDense: the zero value has no weight and its
+// Forward panics saying so.
 type Dense struct {
 	Weight     *Param // [out, in]
 	Bias       *Param // [out]; nil when built WithoutBias
@@ -59,6 +60,9 @@ func varOf(p *Param) *autograd.Var {
 
 // Forward computes act(x·Wᵀ + b).
 func (d *Dense) Forward(x *autograd.Var) *autograd.Var {
+	if d.Weight == nil {
+		panic(unbuilt("Dense", "NewDense"))
+	}
 	xs := x.Shape()
 	in := d.Weight.Value().Dim(1)
 	if len(xs) == 0 || xs[len(xs)-1] != in {
@@ -80,6 +84,9 @@ func (d *Dense) Params() []*Param { return params(d.Weight, d.Bias) }
 
 // String describes the layer, like "Dense(784 → 128, ReLU)".
 func (d *Dense) String() string {
+	if d.Weight == nil {
+		return "Dense(unbuilt)"
+	}
 	s := fmt.Sprintf("Dense(%d → %d", d.Weight.Value().Dim(1), d.Weight.Value().Dim(0))
 	if d.Bias == nil {
 		s += ", no bias"
@@ -88,6 +95,11 @@ func (d *Dense) String() string {
 		s += ", " + d.Activation.String()
 	}
 	return s + ")"
+}
+
+// unbuilt is the panic message of a layer used as its zero value.
+func unbuilt(layer, constructors string) string {
+	return fmt.Sprintf("nn.%s.Forward: the zero value %s has no parameters; build it with nn.%s", layer, layer, constructors)
 }
 
 // params lists the non-nil Params.

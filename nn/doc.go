@@ -13,8 +13,10 @@
 // A Param is a trainable *autograd.Var with a hierarchical name such as
 // "0.weight" that matches the key PyTorch uses in a state_dict, so a model
 // saved here loads into the equivalent PyTorch model and back. Sequential
-// names its children by index, renaming their Params when it is built, so
-// names nest bottom-up ("1.0.weight" for a Sequential inside a Sequential).
+// names its children by index ("1.0.weight" for a Sequential inside a
+// Sequential) through views that share each child's Var (see ParamViews):
+// the children keep their own names, so a trained model wrapped in a
+// Sequential still saves and loads on its own.
 //
 // Optional interfaces add the rest: Container (Children) lets SetTraining,
 // Train and Eval reach every layer; Moder (SetTraining, Training) is what
@@ -31,6 +33,42 @@
 //   - Flatten
 //   - ReLU, LeakyReLU, GELU, Sigmoid, Tanh, Softmax, LogSoftmax
 //   - Sequential and Residual (x + f(x)) to compose them
+//
+// # Sequence layers
+//
+// Sequences are batch-first, [B, T, E] (PyTorch's batch_first=True).
+//
+//   - Embedding (weight [num, dim], N(0, 1); NewEmbeddingPadded for
+//     padding_idx); Forward reads ids from a Var's values, Lookup takes
+//     []int and reports bad ids as errors
+//   - MultiheadAttention (in_proj_weight [3E, E], in_proj_bias,
+//     out_proj.{weight,bias}): Forward is self-attention, Attend takes
+//     query, key and value with causal, key-padding (true = may not
+//     attend) and additive masks and can return head-averaged weights
+//   - TransformerEncoderLayer (PyTorch's names: self_attn.*, linear1,
+//     linear2, norm1, norm2; pre- or post-norm, ReLU or GELU, dropout),
+//     configured by TransformerConfig
+//   - GPTBlock, a nanoGPT decoder block (ln_1, attn.c_attn, attn.c_proj,
+//     ln_2, mlp.c_fc, mlp.c_proj; causal), configured by GPTConfig,
+//     optionally with rotary position embeddings
+//   - PositionalEmbedding (learned), SinusoidalPositionalEncoding, Rotary
+//   - Conv1D, MaxPool1D, AvgPool1D
+//   - RNN, LSTM, GRU and their cells
+//
+// The attention layers run autograd's fused ScaledDotProductAttention,
+// which never keeps a [T, T] score block per head. Deliberate differences
+// from PyTorch are listed on each type: MultiheadAttention returns weights
+// only when asked (need_weights defaults to true in PyTorch) and before
+// attention dropout, a query whose keys are all masked yields zeros instead
+// of NaN, and Dropout's zero value means none where PyTorch defaults to 0.1.
+// nn/testdata/seq_torch.py writes the PyTorch fixtures that the tests match
+// outputs and every gradient against.
+//
+// Build layers with their constructors (NewDense, NewBatchNorm2D, ...). A
+// layer's zero value either works like the constructed layer (Softmax{}
+// and LogSoftmax{} normalise over the last axis; ReLU{}, Flatten{},
+// Sequential{} and Dropout{}, which drops nothing, are ready to use) or
+// panics on Forward with a message naming the constructor to call.
 //
 // Layers are configured with options (WithActivation, WithPadding,
 // WithSeed, ...) and initialised like PyTorch's by default; the
@@ -68,7 +106,9 @@
 // # A custom layer
 //
 // A user's layer is any type with the two methods; composite layers name
-// their children with Register (or Prefix):
+// the children they build with Register (a module built elsewhere, such as
+// a trained model, is better held through a ParamViews, which renames
+// nothing):
 //
 //	type GLU struct{ value, gate *nn.Dense }
 //
@@ -90,4 +130,29 @@
 // Any new differentiable operation belongs in autograd (as a function over
 // Vars, or an autograd.Function passed to autograd.Apply), where
 // autograd.CheckGrad verifies its gradient.
+//
+// # Recurrent layers
+//
+// RNN, LSTM and GRU follow PyTorch's nn.RNN, nn.LSTM and nn.GRU: the same
+// maths (LSTM gates i, f, g, o; GRU gates r, z, n with the reset gate
+// applied to W_hn h + b_hn), the same parameter names (weight_ih_l0,
+// weight_hh_l0, bias_ih_l0, bias_hh_l0, ..._reverse) and the same
+// initialisation, so PyTorch state_dicts load as they are. An RNNConfig
+// sets the number of stacked layers, bidirectional, batch-first input
+// (time-major [T, B, features] by default, as in PyTorch) and dropout
+// between layers. Forward maps a sequence to the output sequence from a
+// zero state, so the layers compose like any other; ForwardWith also
+// takes an initial state and per-sequence lengths and returns the final
+// state, a named LSTMState{H, C} or RNNState{H}:
+//
+//	lstm := nn.NewLSTM(64, 256, nn.RNNConfig{Layers: 2, BatchFirst: true})
+//	out, st := lstm.ForwardWith(x, nn.LSTMState{}, lengths) // out (B, T, 256); st.H, st.C (2, B, 256)
+//
+// With lengths, steps past a sequence's end are padding, as with PyTorch's
+// pack_padded_sequence: their outputs are zero, they change no state and
+// get no gradient, and the reverse direction starts at each sequence's own
+// last step. RNNCell, LSTMCell and GRUCell expose a single step,
+// st = cell.Step(x, st), computed by the same fused autograd ops
+// (autograd.LSTM, GRU, RNN) that run the layers; see
+// examples/custom-rnn-cell for a cell written by hand from autograd ops.
 package nn

@@ -11,6 +11,8 @@ import (
 // nn.LayerNorm): every [..., *Shape] slice gets zero mean and unit
 // (biased) variance, then an element-wise scale (initialised to 1) and
 // shift (initialised to 0). It behaves the same in training and evaluation.
+// Build it with NewLayerNorm or NewLayerNormShape: the zero value has no
+// shape and its Forward panics saying so.
 type LayerNorm struct {
 	Weight *Param // Shape; nil WithoutAffine
 	Bias   *Param // Shape; nil WithoutAffine or WithoutBias
@@ -50,6 +52,9 @@ func NewLayerNormShape(shape []int, opts ...Option) *LayerNorm {
 // Forward normalises x over its last len(Shape) axes, which must equal
 // Shape.
 func (l *LayerNorm) Forward(x *autograd.Var) *autograd.Var {
+	if len(l.Shape) == 0 {
+		panic("nn.LayerNorm.Forward: the zero value has no normalized shape; build it with nn.NewLayerNorm or nn.NewLayerNormShape")
+	}
 	xs := x.Shape()
 	k := len(l.Shape)
 	if len(xs) < k || !tensor.EqualShape(xs[len(xs)-k:], l.Shape) {

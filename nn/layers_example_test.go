@@ -108,3 +108,41 @@ func ExampleRNGState() {
 	fmt.Println(tensor.MaxAbsDiff(first, again))
 	// Output: 0
 }
+
+// Ensemble averages the outputs of models built elsewhere. It names their
+// Params "0.weight", "1.weight", ... through a ParamViews, so the members
+// keep their own names and still load their own files.
+type Ensemble struct {
+	members []nn.Module
+	views   nn.ParamViews
+}
+
+func (e *Ensemble) Forward(x *autograd.Var) *autograd.Var {
+	sum := e.members[0].Forward(x)
+	for _, m := range e.members[1:] {
+		sum = autograd.Add(sum, m.Forward(x))
+	}
+	return autograd.MulScalar(sum, 1/float32(len(e.members)))
+}
+
+func (e *Ensemble) Params() []*nn.Param {
+	var ps []*nn.Param
+	for i, m := range e.members {
+		ps = append(ps, e.views.Prefix(fmt.Sprint(i), m.Params())...)
+	}
+	return ps
+}
+
+func ExampleParamViews() {
+	a, b := nn.NewDense(4, 2), nn.NewDense(4, 2, nn.WithoutBias())
+	e := &Ensemble{members: []nn.Module{a, b}}
+	for _, p := range e.Params() {
+		fmt.Println(p.Name)
+	}
+	fmt.Println(a.Weight.Name, e.Params()[0].Var == a.Weight.Var)
+	// Output:
+	// 0.weight
+	// 0.bias
+	// 1.weight
+	// weight true
+}

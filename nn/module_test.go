@@ -2,6 +2,7 @@ package nn
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -11,27 +12,39 @@ import (
 )
 
 // checkLayerGrad gradient-checks m's Forward with respect to its input
-// and every Param.
+// and every Param. Containers report views of their children's Params, so
+// each Var is swapped in every Param that holds it, at every level.
 func checkLayerGrad(t *testing.T, m Module, x *tensor.Tensor) {
 	t.Helper()
-	ps := m.Params()
+	var vars []*autograd.Var
+	holders := map[*autograd.Var][]*Param{}
+	for _, p := range m.Params() {
+		if holders[p.Var] == nil {
+			vars = append(vars, p.Var)
+		}
+		holders[p.Var] = append(holders[p.Var], p)
+	}
+	Walk(m, func(l Module) {
+		for _, p := range l.Params() {
+			if hs, ok := holders[p.Var]; ok && !slices.Contains(hs, p) {
+				holders[p.Var] = append(hs, p)
+			}
+		}
+	})
 	inputs := []*tensor.Tensor{x}
-	for _, p := range ps {
-		inputs = append(inputs, p.Value())
+	for _, v := range vars {
+		inputs = append(inputs, v.Value())
 	}
-	orig := make([]*autograd.Var, len(ps))
-	for i, p := range ps {
-		orig[i] = p.Var
-	}
-	defer func() {
-		for i, p := range ps {
-			p.Var = orig[i]
+	set := func(vs []*autograd.Var) {
+		for i, v := range vars {
+			for _, p := range holders[v] {
+				p.Var = vs[i]
+			}
 		}
-	}()
+	}
+	defer set(vars)
 	res, err := autograd.CheckGrad(func(xs ...*autograd.Var) *autograd.Var {
-		for i, p := range ps {
-			p.Var = xs[i+1]
-		}
+		set(xs[1:])
 		return m.Forward(xs[0])
 	}, inputs, autograd.GradCheckOptions{})
 	require.NoError(t, err, "%v", res)

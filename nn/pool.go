@@ -7,7 +7,9 @@ import (
 )
 
 // MaxPool2D takes the maximum over windows of an [N, C, H, W] input
-// (PyTorch's nn.MaxPool2d): the stride defaults to the window size.
+// (PyTorch's nn.MaxPool2d): the stride defaults to the window size. Build
+// it with NewMaxPool2D: the zero value has no window and its Forward panics
+// saying so.
 type MaxPool2D struct {
 	Opts autograd.Pool2DOptions
 }
@@ -34,14 +36,18 @@ func poolOptions(op string, kernel int, opts []Option) autograd.Pool2DOptions {
 }
 
 // Forward pools x.
-func (p *MaxPool2D) Forward(x *autograd.Var) *autograd.Var { return autograd.MaxPool2D(x, p.Opts) }
+func (p *MaxPool2D) Forward(x *autograd.Var) *autograd.Var {
+	checkKernel("MaxPool2D", p.Opts)
+	return autograd.MaxPool2D(x, p.Opts)
+}
 
 // Params returns nil: pooling has no parameters.
 func (p *MaxPool2D) Params() []*Param { return nil }
 
 // AvgPool2D averages over windows of an [N, C, H, W] input (PyTorch's
 // nn.AvgPool2d with count_include_pad=True): the stride defaults to the
-// window size.
+// window size. Build it with NewAvgPool2D: the zero value has no window and
+// its Forward panics saying so.
 type AvgPool2D struct {
 	Opts autograd.Pool2DOptions
 }
@@ -53,7 +59,17 @@ func NewAvgPool2D(kernel int, opts ...Option) *AvgPool2D {
 }
 
 // Forward pools x.
-func (p *AvgPool2D) Forward(x *autograd.Var) *autograd.Var { return autograd.AvgPool2D(x, p.Opts) }
+func (p *AvgPool2D) Forward(x *autograd.Var) *autograd.Var {
+	checkKernel("AvgPool2D", p.Opts)
+	return autograd.AvgPool2D(x, p.Opts)
+}
+
+// checkKernel panics for a pooling layer used as its zero value.
+func checkKernel(layer string, o autograd.Pool2DOptions) {
+	if o.Kernel == [2]int{} {
+		panic(fmt.Sprintf("nn.%s.Forward: the zero value has no kernel size; build it with nn.New%s", layer, layer))
+	}
+}
 
 // Params returns nil: pooling has no parameters.
 func (p *AvgPool2D) Params() []*Param { return nil }

@@ -2,7 +2,6 @@ package nn
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"strings"
 
 	"github.com/shoshin-ml/shoshin/autograd"
@@ -44,7 +43,9 @@ type recurrentStack struct {
 	// order: layer 0 forward, layer 0 reverse (bidirectional only), layer
 	// 1 forward, ...
 	Weights []RecurrentParams
-	rng     *rand.Rand
+	// drop draws the masks of the dropout between layers; it also holds
+	// the generator's source for RNGState.
+	drop *Dropout
 }
 
 func newRecurrentStack(op string, kind cellKind, input, hidden int, cfg RNNConfig, opts []Option) recurrentStack {
@@ -63,7 +64,8 @@ func newRecurrentStack(op string, kind cellKind, input, hidden int, cfg RNNConfi
 		panic(fmt.Sprintf("nn.%s: Nonlinearity applies only to RNN", op))
 	}
 	c := newConfig(opts)
-	s := recurrentStack{kind: kind, input: input, hidden: hidden, cfg: cfg, relu: relu, rng: c.rng}
+	s := recurrentStack{kind: kind, input: input, hidden: hidden, cfg: cfg, relu: relu,
+		drop: &Dropout{P: cfg.Dropout, rng: c.rng, src: c.src}}
 	dirs := s.directions()
 	for l := 0; l < cfg.Layers; l++ {
 		in := input
@@ -97,6 +99,14 @@ func (s *recurrentStack) Params() []*Param {
 	}
 	return ps
 }
+
+// RNGState returns the state of the generator that draws the dropout masks
+// between layers (see the package's RNGState).
+func (s *recurrentStack) RNGState() ([]byte, error) { return s.drop.RNGState() }
+
+// SetRNGState restores a state returned by RNGState into the dropout
+// generator.
+func (s *recurrentStack) SetRNGState(state []byte) error { return s.drop.SetRNGState(state) }
 
 // Config returns the layer's configuration, with Layers filled in.
 func (s *recurrentStack) Config() RNNConfig { return s.cfg }
@@ -142,8 +152,8 @@ func (s *recurrentStack) run(op string, x, h0, c0 *autograd.Var, lengths []int) 
 	var cs []*autograd.Var
 	seq := x // (T, B, F)
 	for l := 0; l < s.cfg.Layers; l++ {
-		if l > 0 && s.cfg.Dropout > 0 && !s.eval && !inferenceMode(seq) {
-			seq = autograd.Dropout(seq, s.cfg.Dropout, s.rng)
+		if l > 0 && s.cfg.Dropout > 0 && !s.eval && !x.Inference() {
+			seq = autograd.Dropout(seq, s.cfg.Dropout, s.drop.rng)
 		}
 		outs := make([]*autograd.Var, dirs)
 		for d := 0; d < dirs; d++ {
@@ -222,7 +232,8 @@ type RNN struct {
 
 // NewRNN returns an RNN mapping input features to hidden units per step,
 // shaped by cfg, with every parameter drawn from U(−1/√hidden, 1/√hidden).
-// Options: WithoutBias, WithSeed, WithRand (also the dropout masks' source).
+// Options: WithoutBias, WithSeed, WithSource, WithRand (the generator also
+// draws the dropout masks; see RNGState).
 func NewRNN(input, hidden int, cfg RNNConfig, opts ...Option) *RNN {
 	return &RNN{newRecurrentStack("NewRNN", cellRNN, input, hidden, cfg, opts)}
 }
@@ -246,8 +257,3 @@ func (r *RNN) ForwardWith(x *autograd.Var, init RNNState, lengths []int) (*autog
 
 // String describes the layer, like "RNN(10 → 20, layers=2, relu)".
 func (r *RNN) String() string { return r.describe("RNN") }
-
-// inferenceMode reports whether x records no graph, as the output of a
-// layer run on an inference-mode input (autograd.NoGrad, an Arena) does:
-// dropout is then skipped, since nothing downstream can be trained.
-func inferenceMode(x *autograd.Var) bool { return !x.RequiresGrad() }

@@ -17,18 +17,21 @@ const (
 )
 
 // Save writes m's state (see StateDict) to w in the safetensors format
-// (https://github.com/huggingface/safetensors): one little-endian F32 tensor
-// per entry, under its PyTorch-compatible name, with the metadata entry
-// "format" set to "pt". A model built here with the same structure as a
-// PyTorch model therefore loads there with
+// (https://github.com/huggingface/safetensors): one little-endian tensor per
+// entry, under its PyTorch-compatible name and with PyTorch's dtype (F32,
+// except buffers PyTorch keeps as integers, such as BatchNorm's
+// num_batches_tracked, stored as I64; see Param.Dtype), with the metadata
+// entry "format" set to "pt". A model built here with the same structure as
+// a PyTorch model therefore loads there with
 //
 //	from safetensors.torch import load_file
 //	torch_model.load_state_dict(load_file("model.safetensors"), strict=True)
 //
-// and a PyTorch state_dict saved with safetensors.torch.save_file (F32, F16,
-// BF16 or F64; converted to float32) loads here with Load or LoadFile.
-// Buffers that PyTorch keeps as integers, such as BatchNorm's
-// num_batches_tracked, are stored as F32; load_state_dict converts them.
+// and a PyTorch state_dict saved with safetensors.torch.save_file loads here
+// with Load or LoadFile: F32, F64, F16 and BF16 tensors, integer ones (I64,
+// I32, I16, I8, U64, U32, U16, U8) and BOOL are converted to float32, and a
+// value float32 cannot hold exactly (an integer beyond 2^24 that it would
+// round, a finite F64 beyond its range) is an error naming the tensor.
 func Save(w io.Writer, m Module) error { return SaveWithMetadata(w, m, nil) }
 
 // SaveWithMetadata is Save with extra string metadata stored in the file's
@@ -50,7 +53,9 @@ func SaveWithMetadata(w io.Writer, m Module, metadata map[string]string) error {
 // SaveFile writes m's state to path in safetensors format, atomically: the
 // data goes to a temporary file in the same directory, which is synced and
 // then renamed over path, so a crash or an error never leaves a partial
-// model at path, and no temporary file remains after an error.
+// model at path, and no temporary file remains after an error. A temporary
+// left by a process killed while saving is removed by the next save to the
+// same path.
 func SaveFile(path string, m Module) error { return SaveFileWithMetadata(path, m, nil) }
 
 // SaveFileWithMetadata is SaveFile with extra metadata; see
@@ -79,7 +84,7 @@ func saveState(m Module, metadata map[string]string) ([]safetensors.Tensor, map[
 	ts := make([]safetensors.Tensor, len(params))
 	for i, p := range params {
 		v := p.Value()
-		ts[i] = safetensors.Tensor{Name: p.Name, Shape: v.Shape(), Data: v.Data()}
+		ts[i] = safetensors.Tensor{Name: p.Name, Shape: v.Shape(), Data: v.Data(), Dtype: safetensors.Dtype(p.Dtype)}
 	}
 	md := make(map[string]string, len(metadata)+1)
 	maps.Copy(md, metadata)
@@ -129,8 +134,9 @@ func LoadFileWithMetadata(path string, m Module) (map[string]string, error) {
 }
 
 // WriteTensors writes named tensors and metadata to w in safetensors
-// format, sorted by name. It is the format Save uses, offered for other
-// state such as an optimizer's moments. Names must be unique and non-empty.
+// format, sorted by name, each as its Dtype (Float32 when empty). It is the
+// format Save uses, offered for other state such as an optimizer's moments.
+// Names must be unique and non-empty, and values must fit their Dtype.
 func WriteTensors(w io.Writer, ts []NamedTensor, metadata map[string]string) error {
 	st, err := fromNamed(ts)
 	if err == nil {
@@ -155,7 +161,8 @@ func WriteTensorsFile(path string, ts []NamedTensor, metadata map[string]string)
 }
 
 // ReadTensors reads a safetensors stream and returns its tensors, sorted by
-// name, and its metadata (nil when there is none).
+// name, each with the Dtype it had in the stream, and its metadata (nil
+// when there is none).
 func ReadTensors(r io.Reader) ([]NamedTensor, map[string]string, error) {
 	ts, md, err := safetensors.Read(r)
 	if err != nil {
@@ -176,7 +183,7 @@ func ReadTensorsFile(path string) ([]NamedTensor, map[string]string, error) {
 func toNamed(ts []safetensors.Tensor) []NamedTensor {
 	out := make([]NamedTensor, len(ts))
 	for i, t := range ts {
-		out[i] = NamedTensor{Name: t.Name, Value: tensor.New(t.Data, t.Shape...)}
+		out[i] = NamedTensor{Name: t.Name, Value: tensor.New(t.Data, t.Shape...), Dtype: Dtype(t.Dtype)}
 	}
 	return out
 }
@@ -187,7 +194,7 @@ func fromNamed(ts []NamedTensor) ([]safetensors.Tensor, error) {
 		if t.Value == nil {
 			return nil, fmt.Errorf("tensor %q has no value", t.Name)
 		}
-		out[i] = safetensors.Tensor{Name: t.Name, Shape: t.Value.Shape(), Data: t.Value.Data()}
+		out[i] = safetensors.Tensor{Name: t.Name, Shape: t.Value.Shape(), Data: t.Value.Data(), Dtype: safetensors.Dtype(t.Dtype)}
 	}
 	return out, nil
 }

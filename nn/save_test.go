@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shoshin-ml/shoshin/autograd"
 	"github.com/shoshin-ml/shoshin/tensor"
@@ -217,6 +218,23 @@ func TestSaveFileLeavesNoTempFile(t *testing.T) {
 	}
 }
 
+// TestSaveFileRemovesStaleTemporaries checks that SaveFile writes through
+// internal/atomicfile, which removes what a killed save left behind (here a
+// temporary unmodified for longer than atomicfile.StaleAge; its tests cover
+// dead processes) and leaves other files alone.
+func TestSaveFileRemovesStaleTemporaries(t *testing.T) {
+	dir := t.TempDir()
+	stale := filepath.Join(dir, ".model.safetensors.tmp-0badc0de-1234567-42")
+	other := filepath.Join(dir, ".other.safetensors.tmp-0badc0de-1234567-42")
+	for _, p := range []string{stale, other} {
+		require.NoError(t, os.WriteFile(p, []byte("partial"), 0o600))
+		old := time.Now().Add(-48 * time.Hour)
+		require.NoError(t, os.Chtimes(p, old, old))
+	}
+	require.NoError(t, SaveFile(filepath.Join(dir, "model.safetensors"), newStubModel(1, 4, 3, 2)))
+	requireDirHolds(t, dir, ".other.safetensors.tmp-0badc0de-1234567-42", "model.safetensors")
+}
+
 func requireDirHolds(t *testing.T, dir string, want ...string) {
 	t.Helper()
 	ents, err := os.ReadDir(dir)
@@ -234,9 +252,9 @@ func requireDirHolds(t *testing.T, dir string, want ...string) {
 func TestWriteReadTensors(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 0))
 	ts := []NamedTensor{
-		{Name: "step", Value: tensor.Scalar(12)},
-		{Name: "m.0.weight", Value: tensor.RandN(r, 0, 1, 3, 2)},
-		{Name: "v.0.weight", Value: tensor.RandN(r, 0, 1, 3, 2)},
+		{Name: "step", Value: tensor.Scalar(12), Dtype: Int64},
+		{Name: "m.0.weight", Value: tensor.RandN(r, 0, 1, 3, 2), Dtype: Float32},
+		{Name: "v.0.weight", Value: tensor.RandN(r, 0, 1, 3, 2), Dtype: Float64},
 	}
 	meta := map[string]string{"optimizer": "adam", "lr": "0.001"}
 
@@ -258,6 +276,8 @@ func TestWriteReadTensors(t *testing.T) {
 
 	require.ErrorContains(t, WriteTensors(&buf, []NamedTensor{{Name: "x"}}, nil), `nn: write tensors: tensor "x" has no value`)
 	require.ErrorContains(t, WriteTensors(&buf, []NamedTensor{ts[0], ts[0]}, nil), `two tensors named "step"`)
+	require.ErrorContains(t, WriteTensors(&buf, []NamedTensor{{Name: "step", Value: tensor.Scalar(1.5), Dtype: Int64}}, nil),
+		`tensor "step": value 1.5 at index 0 is not a valid I64`)
 	err = WriteTensorsFile(filepath.Join(t.TempDir(), "missing", "x"), ts, nil)
 	require.ErrorIs(t, err, fs.ErrNotExist)
 	_, _, err = ReadTensors(bytes.NewReader([]byte{1, 2}))
@@ -318,87 +338,4 @@ func ExampleLoadFile() {
 	// Output:
 	// pt 0.00392156862745098
 	// true
-}
-
-// torchFixtureEnv names the directory used for the PyTorch interop check
-// (see testdata/load_in_torch.py). The test is skipped when it is unset.
-const torchFixtureEnv = "SHOSHIN_TORCH_FIXTURE"
-
-// TestTorchFixture writes a Dense(784,128) ReLU Dense(128,10) model and a
-// batch of inputs with the outputs it should give, for
-// testdata/load_in_torch.py to check in PyTorch; when that script has run,
-// it also loads the model PyTorch wrote and checks its outputs here.
-//
-//	SHOSHIN_TORCH_FIXTURE=/tmp/fx go test ./nn -run TorchFixture
-//	python3 nn/testdata/load_in_torch.py /tmp/fx
-//	SHOSHIN_TORCH_FIXTURE=/tmp/fx go test ./nn -run TorchFixture -v
-func TestTorchFixture(t *testing.T) {
-	dir := os.Getenv(torchFixtureEnv)
-	if dir == "" {
-		t.Skip("set " + torchFixtureEnv + " to a directory to write the PyTorch interop fixture")
-	}
-	require.NoError(t, os.MkdirAll(dir, 0o755))
-	newMLP := func(seed uint64) stubSeq {
-		r := rand.New(rand.NewPCG(seed, 0))
-		return stubSeq{newStubDense("0.", 784, 128, r), stubReLU{}, newStubDense("2.", 128, 10, r)}
-	}
-
-	// Go → PyTorch.
-	model := newMLP(42)
-	r := rand.New(rand.NewPCG(7, 0))
-	inputs := tensor.RandU(r, 0, 1, 32, 784)
-	outputs := mlpForward(model, inputs)
-	require.NoError(t, SaveFileWithMetadata(filepath.Join(dir, "go_model.safetensors"), model,
-		map[string]string{"architecture": "Linear(784,128) ReLU Linear(128,10)"}))
-	require.NoError(t, WriteTensorsFile(filepath.Join(dir, "go_io.safetensors"),
-		[]NamedTensor{{"inputs", inputs}, {"outputs", outputs}}, nil))
-	t.Logf("wrote %s/go_model.safetensors and go_io.safetensors", dir)
-
-	// PyTorch → Go, once the script has written its files.
-	torchModel := filepath.Join(dir, "torch_model.safetensors")
-	if _, err := os.Stat(torchModel); err != nil {
-		t.Logf("no %s yet: run python3 nn/testdata/load_in_torch.py %s, then this test again", torchModel, dir)
-		return
-	}
-	loaded := newMLP(1)
-	require.NoError(t, LoadFile(torchModel, loaded))
-	io, _, err := ReadTensorsFile(filepath.Join(dir, "torch_io.safetensors"))
-	require.NoError(t, err)
-	require.Equal(t, []string{"inputs", "outputs"}, names(io))
-	got := mlpForward(loaded, io[0].Value)
-	want := io[1].Value
-	require.Equal(t, want.Shape(), got.Shape())
-	var maxDiff float64
-	for i, w := range want.Data() {
-		maxDiff = max(maxDiff, math.Abs(float64(w-got.Data()[i])))
-	}
-	t.Logf("PyTorch model loaded in Go: max |Go - PyTorch| over %d outputs = %.3g", want.Size(), maxDiff)
-	require.Less(t, maxDiff, 1e-4)
-}
-
-// mlpForward computes Dense ReLU Dense for a model built like the one in
-// TestTorchFixture, in float64 from the float32 weights, without relying on
-// the layers or autograd.
-func mlpForward(m stubSeq, x *tensor.Tensor) *tensor.Tensor {
-	dense := func(d *stubDense, x *tensor.Tensor, relu bool) *tensor.Tensor {
-		w, b := d.weight.Value(), d.bias.Value()
-		out, in := w.Dim(0), w.Dim(1)
-		n := x.Dim(0)
-		y := tensor.Zeros(n, out)
-		for i := range n {
-			row := x.Data()[i*in : (i+1)*in]
-			for o := range out {
-				s := float64(b.Data()[o])
-				for k, v := range w.Data()[o*in : (o+1)*in] {
-					s += float64(v) * float64(row[k])
-				}
-				if relu && s < 0 {
-					s = 0
-				}
-				y.Data()[i*out+o] = float32(s)
-			}
-		}
-		return y
-	}
-	return dense(m[2].(*stubDense), dense(m[0].(*stubDense), x, true), false)
 }

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 
@@ -11,13 +12,19 @@ import (
 // Like PyTorch's nn.Sequential it names its children by index, so the
 // parameters of a Dense at position 2 are "2.weight" and "2.bias", and a
 // Sequential nested at position 1 of another yields "1.0.weight".
+//
+// The names are views (see ParamViews): the layers themselves are not
+// renamed, so a trained model wrapped in a Sequential, say with a Softmax
+// after it, still saves and loads its own file under its own names, while
+// the wrapper saves "0.0.weight" and so on. Params and Buffers return the
+// same pointers on every call.
 type Sequential struct {
 	layers []Module
+	views  ParamViews
 }
 
-// NewSequential returns a Sequential of layers, renaming their Params and
-// buffers in place with their index ("0.", "1.", ...). Each layer must be
-// added to exactly one container.
+// NewSequential returns a Sequential of layers, named by their index
+// ("0.", "1.", ...) in its Params and buffers.
 func NewSequential(layers ...Module) *Sequential {
 	s := &Sequential{}
 	for _, l := range layers {
@@ -26,11 +33,12 @@ func NewSequential(layers ...Module) *Sequential {
 	return s
 }
 
-// Add appends a layer, naming its Params after its index, and returns s.
-// Add layers before s is itself placed in another container, whose prefix
-// is applied once, when it is built.
+// Add appends a layer, named after its index, and returns s. It panics on
+// a nil layer.
 func (s *Sequential) Add(l Module) *Sequential {
-	Register(strconv.Itoa(len(s.layers)), l)
+	if l == nil {
+		panic(fmt.Sprintf("nn.Sequential.Add: nil layer at index %d", len(s.layers)))
+	}
 	s.layers = append(s.layers, l)
 	return s
 }
@@ -43,17 +51,27 @@ func (s *Sequential) Forward(x *autograd.Var) *autograd.Var {
 	return x
 }
 
-// Params returns the Params of every layer, in order.
+// Params returns the Params of every layer, in order, as views named
+// after the layer's index.
 func (s *Sequential) Params() []*Param {
 	var ps []*Param
-	for _, l := range s.layers {
-		ps = append(ps, l.Params()...)
+	for i, l := range s.layers {
+		ps = append(ps, s.views.Prefix(strconv.Itoa(i), l.Params())...)
 	}
 	return ps
 }
 
-// Buffers returns the buffers of every layer that has any, in order.
-func (s *Sequential) Buffers() []*Param { return childBuffers(s.layers...) }
+// Buffers returns the buffers of every layer that has any, in order, as
+// views named after the layer's index.
+func (s *Sequential) Buffers() []*Param {
+	var bs []*Param
+	for i, l := range s.layers {
+		if b, ok := l.(BufferOwner); ok {
+			bs = append(bs, s.views.Prefix(strconv.Itoa(i), b.Buffers())...)
+		}
+	}
+	return bs
+}
 
 // Children returns the layers.
 func (s *Sequential) Children() []Module { return slices.Clone(s.layers) }

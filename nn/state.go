@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/shoshin-ml/shoshin/autograd"
 	"github.com/shoshin-ml/shoshin/tensor"
@@ -17,8 +18,8 @@ import (
 // it is not returned by Params.
 //
 // Names follow the same hierarchical, PyTorch-compatible scheme as
-// parameters ("1.running_mean"), and containers rename their children's
-// buffers when they are built, exactly as they do parameters. A container
+// parameters ("1.running_mean"), and containers prefix their children's
+// buffers exactly as they do parameters (see ParamViews). A container
 // whose children may own buffers must itself implement BufferOwner and
 // return them all.
 type BufferOwner interface {
@@ -26,11 +27,38 @@ type BufferOwner interface {
 }
 
 // NamedTensor is one entry of a model's state: a hierarchical name such as
-// "0.weight" and its value.
+// "0.weight", its value and the dtype it has in a file (empty means
+// Float32).
 type NamedTensor struct {
 	Name  string
 	Value *tensor.Tensor
+	Dtype Dtype
 }
+
+// Dtype is the element type of a tensor in a saved file, named as
+// safetensors names it ("F32", "I64", ...). In memory every tensor is
+// float32: reading converts to float32, refusing values float32 cannot hold
+// exactly (an integer beyond 2^24 that float32 would round, say), and
+// writing converts from float32, refusing values the dtype cannot hold (a
+// fraction for Int64, say).
+type Dtype string
+
+// The dtypes Save, WriteTensors and the readers support.
+const (
+	Float32  Dtype = "F32"
+	Float64  Dtype = "F64"
+	Float16  Dtype = "F16"
+	BFloat16 Dtype = "BF16"
+	Int64    Dtype = "I64"
+	Int32    Dtype = "I32"
+	Int16    Dtype = "I16"
+	Int8     Dtype = "I8"
+	Uint64   Dtype = "U64"
+	Uint32   Dtype = "U32"
+	Uint16   Dtype = "U16"
+	Uint8    Dtype = "U8"
+	Bool     Dtype = "BOOL"
+)
 
 // StateDict returns the model's state, the counterpart of PyTorch's
 // state_dict: the trainable parameters reported by m.Params and, when m
@@ -45,7 +73,7 @@ func StateDict(m Module) []NamedTensor {
 	params := collect(m)
 	out := make([]NamedTensor, len(params))
 	for i, p := range params {
-		out[i] = NamedTensor{Name: p.Name, Value: p.Value()}
+		out[i] = NamedTensor{Name: p.Name, Value: p.Value(), Dtype: p.Dtype}
 	}
 	return out
 }
@@ -84,18 +112,60 @@ func duplicateNames(params []*Param) error {
 		}
 	}
 	if len(dups) > 0 {
-		return fmt.Errorf("model has several tensors named %v", dups)
+		return fmt.Errorf("model has several tensors named %s", nameList(dups))
 	}
 	return nil
+}
+
+// Error messages quote at most maxListed names of a list, each cut to
+// maxNameLen bytes: a file with half a million unexpected tensors, or one
+// huge name, still gives a short message.
+const (
+	maxListed  = 5
+	maxNameLen = 64
+)
+
+// nameList formats names like fmt's %v of a []string, listing the first
+// maxListed and counting the rest: "[a b c d e and 7 more]".
+func nameList(names []string) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, n := range names[:min(len(names), maxListed)] {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(shortName(n))
+	}
+	if len(names) > maxListed {
+		fmt.Fprintf(&b, " and %d more", len(names)-maxListed)
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// shortName returns name, or its first maxNameLen bytes (cut at a rune
+// boundary) and its length when it is longer.
+func shortName(name string) string {
+	if len(name) <= maxNameLen {
+		return name
+	}
+	cut := maxNameLen
+	for cut > 0 && !utf8.RuneStart(name[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s...(%d bytes)", name[:cut], len(name))
 }
 
 // LoadStateDict copies state into m's parameters and buffers. Every name in
 // m must appear in state with the same shape, and state must hold nothing
 // else; otherwise LoadStateDict changes nothing and returns an error that
-// lists every missing, unexpected and mis-shaped tensor, such as
+// names the missing, unexpected and mis-shaped tensors (the first five of
+// each kind, with a count of the rest), such as
 //
 //	nn: load state: missing [2.bias]; unexpected [3.weight]; shape mismatch 0.weight: state [128 784], model [784 128]
 //
+// Dtypes need not match: values are float32 in memory, so a Float32
+// num_batches_tracked loads into BatchNorm's Int64 buffer and back.
 // Values are copied into the existing tensors, so an optimizer or anything
 // else holding the model's Vars or tensors sees the new values.
 func LoadStateDict(m Module, state []NamedTensor) error {
@@ -128,10 +198,8 @@ func loadState(m Module, state []NamedTensor, source string) error {
 		switch {
 		case !ok:
 			unexpected = append(unexpected, t.Name)
-		case t.Value == nil:
-			mismatch = append(mismatch, fmt.Sprintf("%s: %s has no value, model %v", t.Name, source, p.Shape()))
-		case !tensor.EqualShape(t.Value.Shape(), p.Shape()):
-			mismatch = append(mismatch, fmt.Sprintf("%s: %s %v, model %v", t.Name, source, t.Value.Shape(), p.Shape()))
+		case t.Value == nil, !tensor.EqualShape(t.Value.Shape(), p.Shape()):
+			mismatch = append(mismatch, t.Name)
 		}
 	}
 	for _, p := range params {
@@ -141,19 +209,27 @@ func loadState(m Module, state []NamedTensor, source string) error {
 	}
 	var parts []string
 	if len(missing) > 0 {
-		parts = append(parts, fmt.Sprintf("missing %v", missing))
+		parts = append(parts, "missing "+nameList(missing))
 	}
 	if len(unexpected) > 0 {
 		slices.Sort(unexpected)
-		parts = append(parts, fmt.Sprintf("unexpected %v", unexpected))
+		parts = append(parts, "unexpected "+nameList(unexpected))
 	}
 	if len(dups) > 0 {
 		slices.Sort(dups)
-		parts = append(parts, fmt.Sprintf("repeated %v", slices.Compact(dups)))
+		parts = append(parts, "repeated "+nameList(slices.Compact(dups)))
 	}
 	slices.Sort(mismatch)
-	for _, s := range mismatch {
-		parts = append(parts, "shape mismatch "+s)
+	for _, name := range mismatch[:min(len(mismatch), maxListed)] {
+		p, t := byName[name], stateByName(state, name)
+		if t.Value == nil {
+			parts = append(parts, fmt.Sprintf("shape mismatch %s: %s has no value, model %v", shortName(name), source, p.Shape()))
+		} else {
+			parts = append(parts, fmt.Sprintf("shape mismatch %s: %s %s, model %v", shortName(name), source, boundedShape(t.Value.Shape()), p.Shape()))
+		}
+	}
+	if len(mismatch) > maxListed {
+		parts = append(parts, fmt.Sprintf("and %d more shape mismatches", len(mismatch)-maxListed))
 	}
 	if len(parts) > 0 {
 		return errors.New(strings.Join(parts, "; "))
@@ -162,4 +238,24 @@ func loadState(m Module, state []NamedTensor, source string) error {
 		copy(byName[t.Name].Value().Data(), t.Value.Data())
 	}
 	return nil
+}
+
+// stateByName returns the first entry of state named name.
+func stateByName(state []NamedTensor, name string) NamedTensor {
+	for _, t := range state {
+		if t.Name == name {
+			return t
+		}
+	}
+	return NamedTensor{}
+}
+
+// boundedShape formats a shape like %v, eliding the middle of a very long
+// one (a shape read from a file may have thousands of dimensions).
+func boundedShape(shape []int) string {
+	const keep = 8
+	if len(shape) <= 2*keep {
+		return fmt.Sprint(shape)
+	}
+	return fmt.Sprintf("%s ... %s (%d dims)", strings.TrimSuffix(fmt.Sprint(shape[:keep]), "]"), strings.TrimPrefix(fmt.Sprint(shape[len(shape)-keep:]), "["), len(shape))
 }

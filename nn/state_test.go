@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/shoshin-ml/shoshin/autograd"
@@ -182,15 +183,15 @@ func TestLoadStateDictErrors(t *testing.T) {
 		want  string
 	}{
 		{"missing", drop(full(), "2.bias"), "nn: load state: missing [2.bias]"},
-		{"unexpected", append(full(), NamedTensor{"3.weight", tensor.Zeros(1)}), "nn: load state: unexpected [3.weight]"},
+		{"unexpected", append(full(), NamedTensor{Name: "3.weight", Value: tensor.Zeros(1)}), "nn: load state: unexpected [3.weight]"},
 		{"shape", set(full(), "0.weight", tensor.Zeros(784, 128)), "nn: load state: shape mismatch 0.weight: state [784 128], model [128 784]"},
 		{"rank", set(full(), "2.bias", tensor.Scalar(1)), "nn: load state: shape mismatch 2.bias: state [], model [10]"},
 		{"nil value", set(full(), "2.bias", nil), "nn: load state: shape mismatch 2.bias: state has no value, model [10]"},
-		{"repeated", append(full(), NamedTensor{"0.bias", tensor.Zeros(128)}), "nn: load state: repeated [0.bias]"},
+		{"repeated", append(full(), NamedTensor{Name: "0.bias", Value: tensor.Zeros(128)}), "nn: load state: repeated [0.bias]"},
 		{"empty", nil, "nn: load state: missing [0.bias 0.weight 2.bias 2.weight]"},
 		{
 			"all at once",
-			append(set(drop(full(), "2.bias"), "0.weight", tensor.Zeros(784, 128)), NamedTensor{"3.weight", tensor.Zeros(2)}),
+			append(set(drop(full(), "2.bias"), "0.weight", tensor.Zeros(784, 128)), NamedTensor{Name: "3.weight", Value: tensor.Zeros(2)}),
 			"nn: load state: missing [2.bias]; unexpected [3.weight]; shape mismatch 0.weight: state [784 128], model [128 784]",
 		},
 	}
@@ -223,11 +224,51 @@ func TestLoadStateDictManyMismatches(t *testing.T) {
 	for i := range 3 {
 		d := newStubDense(strconv.Itoa(i)+".", 2, 3, r)
 		m = append(m, d)
-		state = append(state, NamedTensor{d.weight.Name, tensor.Zeros(2, 3)}, NamedTensor{d.bias.Name, tensor.Zeros(3)})
+		state = append(state, NamedTensor{Name: d.weight.Name, Value: tensor.Zeros(2, 3)}, NamedTensor{Name: d.bias.Name, Value: tensor.Zeros(3)})
 	}
 	err := LoadStateDict(m, state)
 	require.EqualError(t, err, "nn: load state: "+
 		"shape mismatch 0.weight: state [2 3], model [3 2]; "+
 		"shape mismatch 1.weight: state [2 3], model [3 2]; "+
 		"shape mismatch 2.weight: state [2 3], model [3 2]")
+}
+
+// TestLoadErrorsStayShort loads a state with half a million unexpected
+// names, some of them huge, plus many missing and mis-shaped tensors: the
+// error names the first few of each kind, cuts long names and counts the
+// rest, instead of quoting them all.
+func TestLoadErrorsStayShort(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 0))
+	var m stubSeq
+	var state []NamedTensor
+	for i := range 20 {
+		d := newStubDense(strconv.Itoa(i)+".", 2, 3, r)
+		m = append(m, d)
+		// Every weight mis-shaped, every bias missing.
+		state = append(state, NamedTensor{Name: d.weight.Name, Value: tensor.Zeros(2, 3)})
+	}
+	huge := strings.Repeat("x", 1<<20)
+	one := tensor.Zeros(1)
+	for i := range 500_000 {
+		name := "u." + strconv.Itoa(i)
+		if i < 3 {
+			name = "a" + strconv.Itoa(i) + huge
+		}
+		state = append(state, NamedTensor{Name: name, Value: one})
+	}
+	err := LoadStateDict(m, state)
+	require.Error(t, err)
+	msg := err.Error()
+	require.Less(t, len(msg), 2000, msg[:min(len(msg), 2000)])
+	require.Contains(t, msg, "missing [0.bias 1.bias 10.bias 11.bias 12.bias and 15 more]")
+	require.Contains(t, msg, "unexpected [a0"+huge[:62]+"...(1048578 bytes) a1")
+	require.Contains(t, msg, "u.10 u.100 and 499995 more]")
+	require.Contains(t, msg, "shape mismatch 0.weight: state [2 3], model [3 2]; ")
+	require.Contains(t, msg, "and 15 more shape mismatches")
+
+	// A mis-shaped tensor with a very long shape is cut short too.
+	state = []NamedTensor{{Name: "0.weight", Value: tensor.Zeros(make([]int, 10_000)...)}, {Name: "0.bias", Value: tensor.Zeros(3)}}
+	err = LoadStateDict(m[:1], state)
+	require.ErrorContains(t, err, "shape mismatch 0.weight: state [0 0 0 0 0 0 0 0 ... 0 0 0 0 0 0 0 0] (10000 dims), model [3 2]")
+	require.Less(t, len(err.Error()), 200)
 }

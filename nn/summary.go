@@ -107,7 +107,7 @@ func countAll(l Module) int {
 // typeName returns the layer's type without package or pointer, such as
 // "Dense"; BatchNorm reports its flavour ("BatchNorm2D").
 func typeName(l Module) string {
-	if b, ok := l.(*BatchNorm); ok {
+	if b, ok := l.(*BatchNorm); ok && b.name != "" {
 		return b.name
 	}
 	t := reflect.TypeOf(l)

@@ -38,9 +38,25 @@
 // # Schedules
 //
 // StepLR, ExponentialLR, CosineAnnealingLR and WarmupCosine compute the
-// learning rate in closed form from the base rate captured at construction
-// and the epoch count; ReduceLROnPlateau lowers it when a metric stalls. A
-// schedule drives anything with LR and SetLR (LRSetter).
+// learning rate in closed form from a base rate and the epoch count;
+// ReduceLROnPlateau lowers it when a metric stalls. A schedule drives
+// anything with LR and SetLR (LRSetter). The base rate is the optimizer's
+// initial learning rate (InitialLRHolder, PyTorch's initial_lr): the first
+// schedule built over an optimizer records the rate then in force, the
+// optimizer's State carries it, and a schedule built after loading a state
+// starts from it rather than from the decayed rate the state was saved at.
+//
+// Every schedule saves its configuration and progress with MarshalBinary
+// and restores them with UnmarshalBinary, which checks that the state is
+// for a schedule of the same kind and configuration and holds values a
+// run can reach. With the optimizer's state, a resumed run continues bit
+// for bit:
+//
+//	optState := ...      // opt.SaveState(w) or optim.SaveFile(opt, path)
+//	schedState, err := sched.MarshalBinary()
+//	// later, after building opt and sched as before:
+//	err = opt.LoadState(r)
+//	err = sched.UnmarshalBinary(schedState)
 //
 // # State
 //
@@ -48,6 +64,11 @@
 // keyed by parameter name; SaveState, LoadState, SaveFile and LoadFile store
 // them in safetensors, the format models use, as tensors named
 // "opt.<param>.<slot>" (PyTorch's slot names: exp_avg, exp_avg_sq,
-// momentum_buffer, ...). A run resumed from a saved state continues bit for
-// bit as if it had not stopped.
+// momentum_buffer, ...), with the step counts, learning rate and initial
+// learning rate as metadata. A run resumed from a saved state continues bit
+// for bit as if it had not stopped. Loading validates everything before
+// changing anything: learning rates finite and >= 0, step counts in
+// [1, MaxStep], shapes, every state value finite, second moments
+// (exp_avg_sq, max_exp_avg_sq, square_avg, sum) >= 0, and errors name the
+// parameter, slot, index and value.
 package optim

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/shoshin-ml/shoshin/autograd"
 	"github.com/shoshin-ml/shoshin/nn"
 )
 
@@ -46,6 +47,26 @@ type Optimizer interface {
 type LRSetter interface {
 	LR() float32
 	SetLR(lr float32)
+}
+
+// InitialLRHolder is an LRSetter that also keeps the initial learning rate
+// of the schedules driving it, like the initial_lr PyTorch keeps in each
+// parameter group. Every Optimizer of this package is one, and carries
+// the initial learning rate in its State, so that a schedule built after
+// loading a state starts from the run's initial rate rather than from the
+// decayed rate the state was saved at.
+//
+// A schedule built over an InitialLRHolder takes InitialLR as its base
+// when one is recorded, and otherwise records the current learning rate
+// with SetInitialLR and takes that (PyTorch's
+// group.setdefault("initial_lr", group["lr"])).
+type InitialLRHolder interface {
+	LRSetter
+	// InitialLR returns the recorded initial learning rate; ok is false
+	// when none has been recorded.
+	InitialLR() (lr float32, ok bool)
+	// SetInitialLR records lr as the initial learning rate.
+	SetInitialLR(lr float32)
 }
 
 // Group gives a subset of the parameters their own learning rate or weight
@@ -115,6 +136,9 @@ type base struct {
 	baseLR   float32
 	groups   []group
 	alg      updater
+
+	initialLR    float32 // initial learning rate of the schedules, if hasInitial
+	hasInitialLR bool
 }
 
 // resolve turns a config value into its effective value: 0 selects def,
@@ -135,38 +159,53 @@ func resolve[T float32 | float64 | int](op, field string, v, def T) T {
 // already resolved defaults.
 func newBase(op, algo string, params []*nn.Param, groups []Group, lr, wd float32, slots []string, slotInit []float32, alg updater) *base {
 	b := &base{algo: algo, slots: slots, slotInit: slotInit, lr: lr, baseLR: lr, alg: alg}
-	inGroup := make(map[*nn.Param]bool)
+	// Params are identified by their Var: a container reports views of its
+	// layers' Params (same Var, prefixed name), so a group built from one
+	// layer's Params names the same parameters as the model's Params. The
+	// model's Param, with its full name, is the one kept.
+	full := make(map[*autograd.Var]*nn.Param, len(params))
+	for _, p := range params {
+		if p == nil {
+			panic(fmt.Sprintf("optim.%s: nil param", op))
+		}
+		if full[p.Var] == nil {
+			full[p.Var] = p
+		}
+	}
+	inGroup := make(map[*autograd.Var]bool)
+	groupParams := make([][]*nn.Param, len(groups))
 	for gi, g := range groups {
 		for _, p := range g.Params {
 			if p == nil {
 				panic(fmt.Sprintf("optim.%s: group %d holds a nil param", op, gi))
 			}
-			if inGroup[p] {
+			if inGroup[p.Var] {
 				panic(fmt.Sprintf("optim.%s: param %q appears in more than one group", op, p.Name))
 			}
-			inGroup[p] = true
+			inGroup[p.Var] = true
+			if q := full[p.Var]; q != nil {
+				p = q
+			}
+			groupParams[gi] = append(groupParams[gi], p)
 		}
 	}
-	seen := make(map[*nn.Param]bool)
+	seen := make(map[*autograd.Var]bool)
 	var def []*nn.Param
 	for _, p := range params {
-		if p == nil {
-			panic(fmt.Sprintf("optim.%s: nil param", op))
-		}
-		if inGroup[p] || seen[p] {
+		if inGroup[p.Var] || seen[p.Var] {
 			continue
 		}
-		seen[p] = true
+		seen[p.Var] = true
 		def = append(def, p)
 	}
 	if len(def) > 0 {
 		b.addGroup(def, lr, wd)
 	}
-	for _, g := range groups {
-		if len(g.Params) == 0 {
+	for gi, g := range groups {
+		if len(groupParams[gi]) == 0 {
 			continue
 		}
-		b.addGroup(g.Params, resolve(op, "Group.LR", g.LR, lr), resolve(op, "Group.WeightDecay", g.WeightDecay, wd))
+		b.addGroup(groupParams[gi], resolve(op, "Group.LR", g.LR, lr), resolve(op, "Group.WeightDecay", g.WeightDecay, wd))
 	}
 	return b
 }
@@ -248,7 +287,21 @@ func (b *base) SetLR(lr float32) {
 	}
 }
 
+// InitialLR returns the initial learning rate recorded by the first
+// schedule built over the optimizer or loaded with its state; ok is false
+// when there is none. See InitialLRHolder.
+func (b *base) InitialLR() (lr float32, ok bool) { return b.initialLR, b.hasInitialLR }
+
+// SetInitialLR records the initial learning rate; see InitialLRHolder.
+// It does not change the learning rate in force.
+func (b *base) SetInitialLR(lr float32) { b.initialLR, b.hasInitialLR = lr, true }
+
 var (
+	_ InitialLRHolder = (*SGD)(nil)
+	_ InitialLRHolder = (*Adam)(nil)
+	_ InitialLRHolder = (*RMSprop)(nil)
+	_ InitialLRHolder = (*Adagrad)(nil)
+
 	_ Optimizer = (*SGD)(nil)
 	_ Optimizer = (*Adam)(nil)
 	_ Optimizer = (*RMSprop)(nil)

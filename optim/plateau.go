@@ -163,3 +163,66 @@ func (r *ReduceLROnPlateau) better(a float64) bool {
 		return a > best+th
 	}
 }
+
+// fields returns the configuration and state of r, as saved.
+func (r *ReduceLROnPlateau) fields() []schedField {
+	c, s := r.cfg, r.state
+	return []schedField{
+		{"mode", float64(c.Mode)}, {"factor", c.Factor}, {"patience", float64(c.Patience)},
+		{"threshold", c.Threshold}, {"threshold_mode", float64(c.ThresholdMode)},
+		{"cooldown", float64(c.Cooldown)}, {"min_lr", c.MinLR}, {"eps", c.Eps},
+		{"best", s.Best}, {"num_bad_epochs", float64(s.NumBadEpochs)},
+		{"cooldown_counter", float64(s.CooldownCounter)}, {"epoch", float64(s.Epoch)},
+	}
+}
+
+// plateauConfigFields is the number of configuration fields in fields.
+const plateauConfigFields = 8
+
+// MarshalBinary returns the schedule's configuration and state (see
+// PlateauState). The learning rate itself belongs to the optimizer's
+// state.
+func (r *ReduceLROnPlateau) MarshalBinary() ([]byte, error) {
+	return encodeSched("ReduceLROnPlateau", r.fields()), nil
+}
+
+// UnmarshalBinary restores a state saved by MarshalBinary into a
+// ReduceLROnPlateau built with the same configuration. It checks that the
+// state could have been reached: Best is not NaN (and is the worst value,
+// ±Inf, before the first Step), NumBadEpochs lies in [0, Patience] and
+// does not exceed Epoch, CooldownCounter lies in [0, Cooldown], and the
+// counts are integers. On error nothing changes. It leaves the
+// optimizer's learning rate alone.
+func (r *ReduceLROnPlateau) UnmarshalBinary(data []byte) error {
+	const kind = "ReduceLROnPlateau"
+	vals, err := decodeSched(kind, data, r.fields(), plateauConfigFields)
+	if err != nil {
+		return err
+	}
+	v := vals[plateauConfigFields:]
+	best := v[0]
+	if math.IsNaN(best) {
+		return fmt.Errorf("optim: load %s state: best is NaN", kind)
+	}
+	bad, err := loadCount(kind, "num_bad_epochs", v[1], r.cfg.Patience)
+	if err != nil {
+		return err
+	}
+	cool, err := loadCount(kind, "cooldown_counter", v[2], r.cfg.Cooldown)
+	if err != nil {
+		return err
+	}
+	epoch, err := loadCount(kind, "epoch", v[3], min(maxEpoch, math.MaxInt))
+	if err != nil {
+		return err
+	}
+	if bad > epoch {
+		return fmt.Errorf("optim: load %s state: num_bad_epochs %d exceeds epoch %d", kind, bad, epoch)
+	}
+	if epoch == 0 && (best != r.worst() || cool != 0) {
+		return fmt.Errorf("optim: load %s state: best %v and cooldown_counter %d before the first step, want %v and 0",
+			kind, best, cool, r.worst())
+	}
+	r.state = PlateauState{Best: best, NumBadEpochs: bad, CooldownCounter: cool, Epoch: epoch}
+	return nil
+}

@@ -1,6 +1,7 @@
 package optim
 
 import (
+	"encoding"
 	"fmt"
 	"math"
 )
@@ -9,11 +10,17 @@ import (
 // Step once per epoch, after the epoch's optimizer steps, like PyTorch's
 // scheduler.step(); LR returns the learning rate now in force.
 //
-// Construction captures the optimizer's learning rate as the base LR and
-// sets the epoch-0 value. Every value is computed in closed form from the
-// base LR and the epoch count, so a schedule never drifts and can be
-// resumed with SetEpoch. A schedule may just as well be stepped once per
-// batch, counting "epochs" in batches.
+// Construction takes the base LR and sets the epoch-0 value. The base LR
+// is the optimizer's initial learning rate when it keeps one (every
+// Optimizer of this package does; see InitialLRHolder), which is how a
+// schedule built after loading an optimizer state starts from the run's
+// initial rate and not from the decayed one; otherwise it is the
+// optimizer's learning rate, which is then recorded as the initial one.
+// Every value is computed in closed form from the base LR and the epoch
+// count, so a schedule never drifts and can be resumed with SetEpoch, or
+// exactly with its saved state: every schedule of this package implements
+// encoding.BinaryMarshaler and encoding.BinaryUnmarshaler. A schedule may
+// just as well be stepped once per batch, counting "epochs" in batches.
 type Scheduler interface {
 	Step()
 	LR() float32
@@ -22,14 +29,24 @@ type Scheduler interface {
 // schedule is the epoch counter and optimizer link shared by the
 // closed-form schedules; at maps an epoch to a learning rate.
 type schedule struct {
-	opt   LRSetter
-	base  float64
-	epoch int
-	at    func(base float64, epoch int) float64
+	opt    LRSetter
+	kind   string       // type name, for saved states
+	config []schedField // configuration, for saved states
+	base   float64
+	epoch  int
+	at     func(base float64, epoch int) float64
 }
 
-func newSchedule(opt LRSetter, at func(base float64, epoch int) float64) *schedule {
-	s := &schedule{opt: opt, base: float64(opt.LR()), at: at}
+func newSchedule(opt LRSetter, kind string, config []schedField, at func(base float64, epoch int) float64) *schedule {
+	base := opt.LR()
+	if h, ok := opt.(InitialLRHolder); ok {
+		if lr, ok := h.InitialLR(); ok {
+			base = lr
+		} else {
+			h.SetInitialLR(base)
+		}
+	}
+	s := &schedule{opt: opt, kind: kind, config: config, base: float64(base), at: at}
 	s.SetEpoch(0)
 	return s
 }
@@ -43,7 +60,9 @@ func (s *schedule) LR() float32 { return float32(s.at(s.base, s.epoch)) }
 // Epoch returns the number of Steps taken so far.
 func (s *schedule) Epoch() int { return s.epoch }
 
-// BaseLR returns the learning rate captured at construction.
+// BaseLR returns the base learning rate: the optimizer's initial learning
+// rate (see Scheduler), as taken at construction or restored by
+// UnmarshalBinary.
 func (s *schedule) BaseLR() float32 { return float32(s.base) }
 
 // SetEpoch jumps to epoch e (to resume training) and sets the optimizer's
@@ -68,7 +87,8 @@ func NewStepLR(opt LRSetter, stepSize int, gamma float64) *StepLR {
 		panic(fmt.Sprintf("optim.NewStepLR: stepSize %d must be positive", stepSize))
 	}
 	gamma = resolve("NewStepLR", "gamma", gamma, 0.1)
-	return &StepLR{newSchedule(opt, func(base float64, e int) float64 {
+	cfg := []schedField{{"step_size", float64(stepSize)}, {"gamma", gamma}}
+	return &StepLR{newSchedule(opt, "StepLR", cfg, func(base float64, e int) float64 {
 		return base * math.Pow(gamma, float64(e/stepSize))
 	})}
 }
@@ -84,7 +104,8 @@ func NewExponentialLR(opt LRSetter, gamma float64) *ExponentialLR {
 	if !(gamma > 0) {
 		panic(fmt.Sprintf("optim.NewExponentialLR: gamma %v must be positive", gamma))
 	}
-	return &ExponentialLR{newSchedule(opt, func(base float64, e int) float64 {
+	cfg := []schedField{{"gamma", gamma}}
+	return &ExponentialLR{newSchedule(opt, "ExponentialLR", cfg, func(base float64, e int) float64 {
 		return base * math.Pow(gamma, float64(e))
 	})}
 }
@@ -103,7 +124,8 @@ func NewCosineAnnealingLR(opt LRSetter, tMax int, etaMin float64) *CosineAnneali
 	if tMax <= 0 || etaMin < 0 {
 		panic(fmt.Sprintf("optim.NewCosineAnnealingLR: need tMax > 0 and etaMin >= 0, got %d and %v", tMax, etaMin))
 	}
-	return &CosineAnnealingLR{newSchedule(opt, func(base float64, e int) float64 {
+	cfg := []schedField{{"t_max", float64(tMax)}, {"eta_min", etaMin}}
+	return &CosineAnnealingLR{newSchedule(opt, "CosineAnnealingLR", cfg, func(base float64, e int) float64 {
 		return cosine(base, etaMin, float64(e)/float64(tMax))
 	})}
 }
@@ -148,7 +170,8 @@ func NewWarmupCosine(opt LRSetter, cfg WarmupCosineConfig) *WarmupCosine {
 	if w < 0 || t <= w || f > 1 {
 		panic(fmt.Sprintf("optim.NewWarmupCosine: need 0 <= Warmup < Total and StartFactor <= 1, got Warmup %d, Total %d, StartFactor %v", w, t, f))
 	}
-	return &WarmupCosine{newSchedule(opt, func(base float64, e int) float64 {
+	conf := []schedField{{"warmup", float64(w)}, {"total", float64(t)}, {"start_factor", f}, {"eta_min", etaMin}}
+	return &WarmupCosine{newSchedule(opt, "WarmupCosine", conf, func(base float64, e int) float64 {
 		switch {
 		case e < w:
 			return base * (f + (1-f)*float64(e)/float64(w))
@@ -158,3 +181,16 @@ func NewWarmupCosine(opt LRSetter, cfg WarmupCosineConfig) *WarmupCosine {
 		return cosine(base, etaMin, float64(e-w)/float64(t-w))
 	})}
 }
+
+var (
+	_ encoding.BinaryMarshaler   = (*StepLR)(nil)
+	_ encoding.BinaryUnmarshaler = (*StepLR)(nil)
+	_ encoding.BinaryMarshaler   = (*ExponentialLR)(nil)
+	_ encoding.BinaryUnmarshaler = (*ExponentialLR)(nil)
+	_ encoding.BinaryMarshaler   = (*CosineAnnealingLR)(nil)
+	_ encoding.BinaryUnmarshaler = (*CosineAnnealingLR)(nil)
+	_ encoding.BinaryMarshaler   = (*WarmupCosine)(nil)
+	_ encoding.BinaryUnmarshaler = (*WarmupCosine)(nil)
+	_ encoding.BinaryMarshaler   = (*ReduceLROnPlateau)(nil)
+	_ encoding.BinaryUnmarshaler = (*ReduceLROnPlateau)(nil)
+)

@@ -19,6 +19,7 @@ const (
 	keyStep      = ".step"
 	metaAlgo     = "optim.algorithm"
 	metaLR       = "optim.lr"
+	metaInitLR   = "optim.initial_lr"
 	metaFormat   = "format"
 	formatString = "shoshin.optim"
 )
@@ -26,8 +27,8 @@ const (
 // SaveState writes the optimizer's state (see StateDict) to w in
 // safetensors format with nn.WriteTensors, the writer models are saved
 // with: one F32 tensor
-// "opt.<param>.<slot>" per state slot, and step counts, learning rate and
-// algorithm as metadata.
+// "opt.<param>.<slot>" per state slot, and step counts, learning rate,
+// initial learning rate (when recorded) and algorithm as metadata.
 func (b *base) SaveState(w io.Writer) error {
 	ts, md, err := b.encodeState()
 	if err != nil {
@@ -105,6 +106,9 @@ func (b *base) encodeState() ([]nn.NamedTensor, map[string]string, error) {
 		metaAlgo:   s.Algorithm,
 		metaLR:     strconv.FormatFloat(float64(s.LR), 'g', -1, 32),
 	}
+	if s.HasInitialLR {
+		md[metaInitLR] = strconv.FormatFloat(float64(s.InitialLR), 'g', -1, 32)
+	}
 	var ts []nn.NamedTensor
 	for _, ps := range s.Params {
 		md[keyPrefix+ps.Name+keyStep] = strconv.FormatInt(ps.Step, 10)
@@ -129,6 +133,13 @@ func (b *base) decodeState(ts []nn.NamedTensor, md map[string]string, where stri
 		return fail("metadata %q = %q: want a number", metaLR, md[metaLR])
 	}
 	s := &State{Algorithm: algo, LR: float32(lr)}
+	if v, ok := md[metaInitLR]; ok {
+		ilr, err := strconv.ParseFloat(v, 32)
+		if err != nil {
+			return fail("metadata %q = %q: want a number", metaInitLR, v)
+		}
+		s.InitialLR, s.HasInitialLR = float32(ilr), true
+	}
 	index := make(map[string]int)
 	keys := make([]string, 0, len(md))
 	for k := range md {

@@ -1,13 +1,14 @@
 package train
 
 import (
-	"bufio"
+	"bytes"
 	"fmt"
+	"io"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 
+	"github.com/shoshin-ml/shoshin/internal/atomicfile"
 	"github.com/shoshin-ml/shoshin/nn"
 	"github.com/shoshin-ml/shoshin/optim"
 )
@@ -26,6 +27,15 @@ type State struct {
 	StopTraining bool
 	// History holds the epochs completed so far.
 	History *History
+	// StartEpoch is the epoch training starts from: Config.InitialEpoch,
+	// which a callback's OnTrainBegin may raise to resume an interrupted
+	// run (BackupAndRestore does).
+	StartEpoch int
+	// Callbacks are Fit's callbacks, in order.
+	Callbacks []Callback
+	// Err is the error Fit is about to return (nil when training
+	// completed), for OnTrainEnd.
+	Err error
 }
 
 // Callback hooks into Fit. Embed BaseCallback to implement only the hooks
@@ -277,61 +287,51 @@ func (c *ReduceLROnPlateau) OnEpochEnd(s *State, logs Logs) error {
 }
 
 // CSVLogger writes one CSV row per epoch (epoch, then the logs in a stable
-// order), flushing after each so the file can be followed while training
-// runs.
+// order). After each epoch it replaces the file atomically (see
+// internal/atomicfile), so the file can be followed while training runs and
+// always holds whole rows, even when training is killed.
 type CSVLogger struct {
 	BaseCallback
 	Path string
 
-	f      *os.File
-	w      *bufio.Writer
+	buf    bytes.Buffer
 	header []string
 }
 
-// OnTrainBegin creates the file.
+// OnTrainBegin starts the file, empty.
 func (c *CSVLogger) OnTrainBegin(*State) error {
-	f, err := os.Create(c.Path)
-	if err != nil {
-		return fmt.Errorf("train: CSV logger: %w", err)
-	}
-	c.f, c.w, c.header = f, bufio.NewWriter(f), nil
-	return nil
+	c.buf.Reset()
+	c.header = nil
+	return c.write()
 }
 
-// OnEpochEnd appends a row.
+// OnEpochEnd adds a row.
 func (c *CSVLogger) OnEpochEnd(s *State, logs Logs) error {
 	if c.header == nil {
 		c.header = logs.keys()
-		fmt.Fprintf(c.w, "epoch,%s\n", strings.Join(c.header, ","))
+		fmt.Fprintf(&c.buf, "epoch,%s\n", strings.Join(c.header, ","))
 	}
-	fmt.Fprintf(c.w, "%d", s.Epoch+1)
+	fmt.Fprintf(&c.buf, "%d", s.Epoch+1)
 	for _, k := range c.header {
 		v, ok := logs[k]
 		if ok {
-			fmt.Fprintf(c.w, ",%s", strconv.FormatFloat(v, 'g', 8, 64))
+			fmt.Fprintf(&c.buf, ",%s", strconv.FormatFloat(v, 'g', 8, 64))
 		} else {
-			c.w.WriteString(",")
+			c.buf.WriteString(",")
 		}
 	}
-	c.w.WriteString("\n")
-	if err := c.w.Flush(); err != nil {
-		return fmt.Errorf("train: CSV logger %s: %w", c.Path, err)
-	}
-	return nil
+	c.buf.WriteString("\n")
+	return c.write()
 }
 
-// OnTrainEnd closes the file.
-func (c *CSVLogger) OnTrainEnd(*State) error {
-	if c.f == nil {
-		return nil
-	}
-	err := c.w.Flush()
-	if cerr := c.f.Close(); err == nil {
-		err = cerr
-	}
-	c.f = nil
+// write replaces the file with the rows so far.
+func (c *CSVLogger) write() error {
+	err := atomicfile.WriteFile(c.Path, 0o644, func(w io.Writer) error {
+		_, err := w.Write(c.buf.Bytes())
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("train: CSV logger %s: %w", c.Path, err)
+		return fmt.Errorf("train: CSV logger: %w", err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 	"io"
+	"reflect"
 
 	"github.com/shoshin-ml/shoshin/data"
 	"github.com/shoshin-ml/shoshin/metrics"
@@ -14,8 +15,16 @@ import (
 // accuracy as the metric, and progress on standard output.
 type Config struct {
 	// Epochs is the number of passes over the training data (default 1).
+	// With InitialEpoch, it is the index of the epoch to stop before, as
+	// Keras' epochs argument: epochs InitialEpoch..Epochs-1 run.
 	Epochs int
-	// BatchSize is the number of examples per step (default 32).
+	// InitialEpoch is the epoch to start from (default 0), to continue a
+	// run: the shuffling, augmentation and epoch numbers are those the
+	// uninterrupted run would have had. Restoring the model, optimizer and
+	// schedule is up to the caller; BackupAndRestore does all of it.
+	InitialEpoch int
+	// BatchSize is the number of examples per step (default 32). A batch
+	// size larger than the data set is clamped to its length.
 	BatchSize int
 	// NoShuffle keeps the data in order; by default it is reshuffled every
 	// epoch from Seed.
@@ -32,7 +41,10 @@ type Config struct {
 	Loss nn.Loss
 	// Metrics are computed per epoch on the training and validation data.
 	// Nil means accuracy; use an empty non-nil slice for none. Each metric
-	// is reset at the start of every epoch.
+	// is reset at the start of every epoch. Metrics that implement
+	// metrics.LogitsSetter are told whether the model outputs logits (see
+	// TakesLogits); give a metric its own metrics.WithThreshold to move the
+	// binary decision threshold.
 	Metrics []func() metrics.Metric
 	// Callbacks run at the start and end of training, epochs and batches.
 	Callbacks []Callback
@@ -58,20 +70,45 @@ func (c *Config) withDefaults() (Config, error) {
 	switch {
 	case cfg.Epochs < 0:
 		return cfg, fmt.Errorf("train: Epochs is %d, want at least 1", cfg.Epochs)
+	case cfg.InitialEpoch < 0 || cfg.InitialEpoch > cfg.Epochs:
+		return cfg, fmt.Errorf("train: InitialEpoch is %d, want 0..Epochs (%d)", cfg.InitialEpoch, cfg.Epochs)
 	case cfg.BatchSize < 0:
 		return cfg, fmt.Errorf("train: BatchSize is %d, want at least 1", cfg.BatchSize)
-	case cfg.ValidationSplit < 0 || cfg.ValidationSplit >= 1:
+	case !(cfg.ValidationSplit >= 0 && cfg.ValidationSplit < 1):
 		return cfg, fmt.Errorf("train: ValidationSplit is %v, want a fraction in [0, 1)", cfg.ValidationSplit)
 	case cfg.Prefetch < 0:
 		return cfg, fmt.Errorf("train: Prefetch is %d, want 0 or more", cfg.Prefetch)
 	}
-	if cfg.Loss == nil {
+	if isNil(cfg.Loss) {
 		cfg.Loss = nn.CrossEntropyLoss{}
 	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = []func() metrics.Metric{Accuracy}
 	}
+	for i, mk := range cfg.Metrics {
+		if mk == nil {
+			return cfg, fmt.Errorf("train: Metrics[%d] is nil", i)
+		}
+	}
+	for i, cb := range cfg.Callbacks {
+		if isNil(cb) {
+			return cfg, fmt.Errorf("train: Callbacks[%d] is nil", i)
+		}
+	}
 	return cfg, nil
+}
+
+// isNil reports whether v is nil or an interface holding a nil pointer,
+// map, slice or func (a "typed nil"), which would panic on first use.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Func, reflect.Interface, reflect.Chan:
+		return rv.IsNil()
+	}
+	return false
 }
 
 // Accuracy makes the default metric; use it in Config.Metrics.

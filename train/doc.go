@@ -10,11 +10,36 @@
 //	hist, err := train.Fit(ctx, model, opt, trainSet, train.Config{
 //		Epochs: 10, BatchSize: 64, ValidationSplit: 0.2,
 //	})
+//	probs, err := train.PredictProba(model, testSet.X(), 256) // [N, 10]
 //
 // Fit prints one line per epoch (a live bar on a terminal) with the loss and
 // metrics on the training and validation data, calls its callbacks
 // (EarlyStopping, ModelCheckpoint, LRScheduler, ReduceLROnPlateau,
-// CSVLogger, or your own), stops cleanly when its context is cancelled, and
-// stops with an error on a NaN loss. Evaluate and Predict run batched
-// without a tape; Predict is safe for concurrent use.
+// CSVLogger, BackupAndRestore, or your own), and stops cleanly when its
+// context is cancelled.
+//
+// Fit checks before it starts: its configuration, the model's output on
+// one example, every target against the loss (CheckInput), and that the
+// model does not end in a softmax or sigmoid feeding a loss that applies
+// its own (CheckOutput). While training it stops with an error naming the
+// epoch and step on a NaN or infinite loss or parameter and on a panic of
+// the model or loss. The metrics know whether the loss takes logits
+// (TakesLogits), so binary accuracy, precision and recall cut logits at 0.
+//
+// Modes: Fit trains in training mode and leaves the model in evaluation
+// mode. Everything else — the input checks, validation, Evaluate, Predict,
+// PredictOne and PredictProba — runs on inference-mode inputs
+// (autograd.NoGrad, Arena.Input), for which Dropout and BatchNorm behave as
+// in evaluation whatever the model's mode; none of them ever switches the
+// mode, so they are safe to call from many goroutines at once.
+//
+// Predict takes a batch [N, features...] and returns the model's raw
+// outputs; PredictOne takes one example; PredictProba returns
+// probabilities.
+//
+// Resuming: Config.InitialEpoch starts a run at a later epoch with the
+// shuffling and augmentation that epoch would have had, and the
+// BackupAndRestore callback saves everything else at every epoch's end
+// (model, optimizer, Dropout random state, callbacks, history) so that a
+// run killed and started again ends bit for bit as one never interrupted.
 package train

@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/shoshin-ml/shoshin/autograd"
 	"github.com/shoshin-ml/shoshin/data"
 	"github.com/shoshin-ml/shoshin/metrics"
 	"github.com/shoshin-ml/shoshin/nn"
-	"github.com/shoshin-ml/shoshin/tensor"
 )
 
 // EvalConfig controls Evaluate. Zero values select the defaults of Config.
@@ -24,100 +22,87 @@ type EvalConfig struct {
 }
 
 // Evaluate computes the mean loss and the metrics of model over ds, in
-// batches, in evaluation mode and without recording a tape, like Keras'
-// model.evaluate. The result maps "loss" and each metric's name to its
-// value.
+// batches, without recording a tape, like Keras' model.evaluate. The
+// result maps "loss" and each metric's name to its value.
+//
+// The inputs are in inference mode, so Dropout and BatchNorm behave as in
+// evaluation whatever the model's mode, and Evaluate never changes the
+// mode or any running statistic. It first checks ds against the model and
+// loss (see CheckInput); a panic of the model or loss on a later batch is
+// returned as an error naming the batch.
 func Evaluate(ctx context.Context, model nn.Module, ds data.Dataset, cfg EvalConfig) (Logs, error) {
 	c, err := (&Config{BatchSize: cfg.BatchSize, Loss: cfg.Loss, Metrics: cfg.Metrics}).withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	if ds == nil || ds.Len() == 0 {
-		return nil, errors.New("train: the evaluation set is empty")
+	if isNil(model) {
+		return nil, errors.New("train: the model is nil")
+	}
+	if err := checkDataset(ds, "the evaluation set"); err != nil {
+		return nil, err
 	}
 	if err := CheckInput(model, c.Loss, ds); err != nil {
 		return nil, err
 	}
-	ensureEval(model)
-	ms := newMetrics(c.Metrics)
-	arena := autograd.NewArena()
+	return newEvaluator(model, ds, c).run(ctx)
+}
+
+// evaluator computes the loss and metrics of a model over one data set,
+// reusing its loader, metrics and arena across calls (Fit's validation).
+type evaluator struct {
+	model  nn.Module
+	loss   nn.Loss
+	loader *data.Loader
+	ms     metricSet
+	arena  *autograd.Arena
+}
+
+func newEvaluator(model nn.Module, ds data.Dataset, c Config) *evaluator {
+	return &evaluator{
+		model:  model,
+		loss:   c.Loss,
+		loader: data.NewLoader(ds, min(c.BatchSize, ds.Len())),
+		ms:     newMetrics(c.Metrics, TakesLogits(c.Loss)),
+		arena:  autograd.NewArena(),
+	}
+}
+
+// run evaluates the model over the whole data set.
+func (e *evaluator) run(ctx context.Context) (Logs, error) {
+	e.ms.reset()
 	var lossSum float64
 	var seen int
-	for b := range data.NewLoader(ds, c.BatchSize).All() {
+	for b := range e.loader.All() {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		arena.Reset()
-		out := model.Forward(arena.Input(b.X))
-		lossSum += float64(c.Loss.Forward(out, b.Y).Value().Item()) * float64(b.Size())
-		seen += b.Size()
-		if err := ms.update(b.Labels, out.Value()); err != nil {
+		lv, err := e.batch(b)
+		if err != nil {
 			return nil, err
 		}
+		lossSum += lv * float64(b.Size())
+		seen += b.Size()
 	}
 	logs := Logs{"loss": lossSum / float64(seen)}
-	ms.results(logs, "")
+	e.ms.results(logs, "")
 	return logs, nil
 }
 
-// arenas recycles inference buffers across Predict calls and goroutines.
-var arenas = sync.Pool{New: func() any { return autograd.NewArena() }}
-
-// Predict runs model on x ([N, features...]) in batches of batchSize
-// (default 32), in evaluation mode and without recording a tape, and
-// returns the stacked outputs ([N, outputs...]), like Keras' model.predict.
-//
-// Predict is safe to call from many goroutines at once on one model once
-// the model is in evaluation mode (Fit leaves it so; otherwise the first
-// call switches it). Once warm it allocates only its result: intermediate
-// buffers come from pooled arenas.
-func Predict(model nn.Module, x *tensor.Tensor, batchSize int) (out *tensor.Tensor, err error) {
-	if batchSize <= 0 {
-		batchSize = 32
-	}
-	if x.Rank() < 1 || x.Dim(0) == 0 {
-		return nil, fmt.Errorf("train: Predict needs a batch of inputs [N, ...], got shape %v", x.Shape())
-	}
-	ensureEval(model)
-	arena := arenas.Get().(*autograd.Arena)
-	defer arenas.Put(arena)
+// batch evaluates one batch, turning a panic into an error.
+func (e *evaluator) batch(b *data.Batch) (lv float64, err error) {
+	stage := "model"
 	defer func() {
-		if r := recover(); r != nil {
-			out, err = nil, fmt.Errorf("train: the model rejected input of shape %v: %v", x.Shape(), r)
+		if p := recover(); p != nil {
+			err = fmt.Errorf("train: the %s failed on evaluation batch %d (input shape %v, target shape %v): %v", stage, b.Index+1, b.X.Shape(), b.Y.Shape(), p)
 		}
 	}()
-	n := x.Dim(0)
-	rowShape := x.Shape()[1:]
-	rowSize := 1
-	for _, d := range rowShape {
-		rowSize *= d
+	e.arena.Reset()
+	out := e.model.Forward(e.arena.Input(b.X))
+	stage = "loss"
+	lv = float64(e.loss.Forward(out, b.Y).Value().Item())
+	stage = "metrics"
+	if err := e.ms.update(b.Labels, out.Value()); err != nil {
+		return lv, fmt.Errorf("train: evaluation batch %d: %w", b.Index+1, err)
 	}
-	shape := make([]int, 1+len(rowShape))
-	var outRow int
-	for lo := 0; lo < n; lo += batchSize {
-		hi := min(lo+batchSize, n)
-		shape[0] = hi - lo
-		copy(shape[1:], rowShape)
-		arena.Reset()
-		in := x
-		if hi-lo < n {
-			in = tensor.New(x.Data()[lo*rowSize:hi*rowSize], shape...)
-		}
-		y := model.Forward(arena.Input(in)).Value()
-		if out == nil {
-			var dims [8]int
-			outShape := append(append(dims[:0], n), y.Shape()[1:]...)
-			out = tensor.Zeros(outShape...)
-			outRow = out.Size() / n
-		}
-		copy(out.Data()[lo*outRow:hi*outRow], y.Data())
-	}
-	return out, nil
-}
-
-// ensureEval switches model to evaluation mode if it is training.
-func ensureEval(model nn.Module) {
-	if nn.IsTraining(model) {
-		nn.SetTraining(model, false)
-	}
+	return lv, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 
 	"github.com/shoshin-ml/shoshin/autograd"
 	"github.com/shoshin-ml/shoshin/data"
@@ -17,38 +16,96 @@ import (
 // Fit trains model on trainSet with opt, like Keras' model.fit, and returns
 // the history of every completed epoch.
 //
-// Before the first step Fit runs the model once on a single example and
-// returns an error naming the shapes if the model or the loss rejects it.
-// Each epoch reshuffles the data (seeded), takes one optimizer step per
-// batch, and then computes the loss and metrics on the validation data, if
-// any. Cancelling ctx stops training at the end of the current batch: Fit
-// returns the history so far with ctx's error, and the weights are those of
-// the last completed step. A NaN or infinite loss stops training with an
-// error naming the epoch and step. The model is left in evaluation mode.
+// Before the first step Fit checks its inputs and returns an error that
+// says what to change: the configuration, the model's output on one
+// example (shapes), every target against the loss (a class id out of
+// range, a NaN), and a model that ends in a softmax or sigmoid feeding a
+// loss that applies its own (see CheckOutput).
+//
+// Each epoch reshuffles the data (the order depends only on Seed and the
+// epoch number), takes one optimizer step per batch with the model in
+// training mode, and then computes the loss and metrics on the validation
+// data, if any, in inference mode: validation never switches the model's
+// mode, so Dropout and BatchNorm train again in the next epoch. Fit leaves
+// the model in evaluation mode when it returns.
+//
+// Training stops with an error naming the epoch and step when the loss or
+// a parameter becomes NaN or infinite, when the model or loss panics, or
+// when a callback fails. Cancelling ctx stops training at the end of the
+// current batch: Fit returns the history so far with ctx's error, and the
+// weights are those of the last completed step. Whatever the way out, once
+// the callbacks' OnTrainBegin has run their OnTrainEnd runs too (closing
+// the CSVLogger's file, restoring EarlyStopping's best weights).
 func Fit(ctx context.Context, model nn.Module, opt optim.Optimizer, trainSet data.Dataset, cfg Config) (*History, error) {
 	hist := &History{}
-	c, err := cfg.withDefaults()
+	r, err := newFitRun(ctx, model, opt, trainSet, cfg, hist)
 	if err != nil {
 		return hist, err
 	}
-	if trainSet == nil || trainSet.Len() == 0 {
-		return hist, errors.New("train: the training set is empty")
+	return hist, r.run()
+}
+
+// fitRun is one call of Fit: its settled configuration, data and state.
+type fitRun struct {
+	ctx    context.Context
+	cfg    Config
+	model  nn.Module
+	opt    optim.Optimizer
+	params []*nn.Param
+	loader *data.Loader
+	val    *evaluator // nil without validation data
+	ms     metricSet
+	prog   *progress
+	state  *State
+	logs   Logs // per-batch logs, reused
+}
+
+// newFitRun checks Fit's arguments and prepares the run.
+func newFitRun(ctx context.Context, model nn.Module, opt optim.Optimizer, trainSet data.Dataset, cfg Config, hist *History) (*fitRun, error) {
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case isNil(model):
+		return nil, errors.New("train: the model is nil")
+	case isNil(opt):
+		return nil, errors.New("train: the optimizer is nil")
+	}
+	if err := checkDataset(trainSet, "the training set"); err != nil {
+		return nil, err
+	}
+	if err := CheckInput(model, c.Loss, trainSet); err != nil {
+		return nil, err
+	}
+	if err := CheckOutput(model, c.Loss); err != nil {
+		return nil, err
 	}
 	trainDS, valDS := trainSet, c.Validation
-	if valDS == nil && c.ValidationSplit > 0 {
+	if valDS != nil {
+		if err := checkDataset(valDS, "the validation set"); err != nil {
+			return nil, err
+		}
+		if err := CheckInput(model, c.Loss, valDS); err != nil {
+			return nil, fmt.Errorf("validation data: %w", err)
+		}
+	} else if c.ValidationSplit > 0 {
+		if trainSet.Len() < 2 {
+			return nil, fmt.Errorf("train: ValidationSplit %v of a training set of %d example(s) leaves the training or the validation part empty", c.ValidationSplit, trainSet.Len())
+		}
 		tr, va, err := data.Split(trainSet, c.ValidationSplit, c.Seed)
 		if err != nil {
-			return hist, fmt.Errorf("train: validation split: %w", err)
+			return nil, fmt.Errorf("train: validation split: %w", err)
+		}
+		switch {
+		case tr.Len() == 0:
+			return nil, fmt.Errorf("train: ValidationSplit %v leaves the training part of %d examples empty", c.ValidationSplit, trainSet.Len())
+		case va.Len() == 0:
+			return nil, fmt.Errorf("train: ValidationSplit %v leaves the validation part of %d examples empty", c.ValidationSplit, trainSet.Len())
 		}
 		trainDS, valDS = tr, va
-	}
-	if err := CheckInput(model, c.Loss, trainDS); err != nil {
-		return hist, err
-	}
-	if valDS != nil {
-		if err := CheckInput(model, c.Loss, valDS); err != nil {
-			return hist, fmt.Errorf("validation data: %w", err)
-		}
+	} else {
+		valDS = nil
 	}
 
 	var opts []data.Option
@@ -61,135 +118,178 @@ func Fit(ctx context.Context, model nn.Module, opt optim.Optimizer, trainSet dat
 	if c.Transform != nil {
 		opts = append(opts, data.WithTransform(c.Transform, c.Seed+1))
 	}
-	loader := data.NewLoader(trainDS, c.BatchSize, opts...)
-	ms := newMetrics(c.Metrics)
-	prog := newProgress(c.Progress, c.Quiet)
-	s := &State{Model: model, Optimizer: opt, Epochs: c.Epochs, Steps: loader.NumBatches(), History: hist}
-	defer nn.SetTraining(model, false)
-
-	for _, cb := range c.Callbacks {
-		if err := cb.OnTrainBegin(s); err != nil {
-			return hist, err
-		}
+	r := &fitRun{
+		ctx:    ctx,
+		cfg:    c,
+		model:  model,
+		opt:    opt,
+		params: model.Params(),
+		loader: data.NewLoader(trainDS, min(c.BatchSize, trainDS.Len()), opts...),
+		ms:     newMetrics(c.Metrics, TakesLogits(c.Loss)),
+		prog:   newProgress(c.Progress, c.Quiet),
+		logs:   Logs{},
 	}
-	batchLogs := Logs{}
-	var stopErr error
-epochs:
-	for epoch := 0; epoch < c.Epochs; epoch++ {
-		s.Epoch, s.Step = epoch, 0
-		nn.SetTraining(model, true)
-		ms.reset()
-		for _, cb := range c.Callbacks {
-			if err := cb.OnEpochBegin(s); err != nil {
-				return hist, err
-			}
+	if valDS != nil {
+		r.val = newEvaluator(model, valDS, c)
+	}
+	r.state = &State{
+		Model: model, Optimizer: opt, Epochs: c.Epochs, Steps: r.loader.NumBatches(),
+		StartEpoch: c.InitialEpoch, History: hist, Callbacks: c.Callbacks,
+	}
+	return r, nil
+}
+
+// run calls the callbacks' OnTrainBegin, trains epoch after epoch, and
+// calls OnTrainEnd on every callback whose OnTrainBegin succeeded.
+func (r *fitRun) run() (err error) {
+	begun := 0
+	defer func() { err = r.end(begun, err) }()
+	for _, cb := range r.cfg.Callbacks {
+		if err := cb.OnTrainBegin(r.state); err != nil {
+			return err
 		}
-		prog.epochBegin(epoch, c.Epochs, s.Steps)
-		var lossSum float64
-		var seen int
-		for b := range loader.All() {
-			s.Step = b.Index
-			for _, cb := range c.Callbacks {
-				if err := cb.OnBatchBegin(s); err != nil {
-					return hist, err
-				}
-			}
-			out := model.Forward(autograd.Constant(b.X))
-			loss := c.Loss.Forward(out, b.Y)
-			lv := float64(loss.Value().Item())
-			if math.IsNaN(lv) || math.IsInf(lv, 0) {
-				stopErr = fmt.Errorf("train: loss is %v at epoch %d, step %d; training stopped", lv, epoch+1, b.Index+1)
-				break epochs
-			}
-			loss.Backward()
-			opt.Step()
-			opt.ZeroGrad()
-			n := b.Size()
-			lossSum += lv * float64(n)
-			seen += n
-			if err := ms.update(b.Labels, out.Value()); err != nil {
-				return hist, err
-			}
-			batchLogs["loss"] = lossSum / float64(seen)
-			for _, cb := range c.Callbacks {
-				if err := cb.OnBatchEnd(s, batchLogs); err != nil {
-					return hist, err
-				}
-			}
-			if prog != nil && prog.tty {
-				ms.results(batchLogs, "")
-				prog.batch(b.Index, batchLogs)
-			}
-			if err := ctx.Err(); err != nil {
-				stopErr = err
-				break epochs
-			}
+		begun++
+	}
+	if s := r.state.StartEpoch; s < 0 || s > r.cfg.Epochs {
+		return fmt.Errorf("train: training would start at epoch %d, want 0..Epochs (%d)", s, r.cfg.Epochs)
+	}
+	nn.Train(r.model)
+	for epoch := r.state.StartEpoch; epoch < r.cfg.Epochs; epoch++ {
+		if err := r.epoch(epoch); err != nil {
+			return err
 		}
-		logs := Logs{"loss": lossSum / float64(max(seen, 1))}
-		ms.results(logs, "")
-		nn.SetTraining(model, false)
-		if valDS != nil {
-			vl, err := Evaluate(ctx, model, valDS, EvalConfig{BatchSize: c.BatchSize, Loss: c.Loss, Metrics: c.Metrics})
-			if err != nil {
-				return hist, fmt.Errorf("train: validation: %w", err)
-			}
-			for k, v := range vl {
-				logs["val_"+k] = v
-			}
-		}
-		for _, cb := range c.Callbacks {
-			if err := cb.OnEpochEnd(s, logs); err != nil {
-				return hist, err
-			}
-		}
-		hist.Epochs = append(hist.Epochs, logs)
-		prog.epochEnd(logs)
-		if s.StopTraining {
+		if r.state.StopTraining {
 			break
 		}
 	}
-	if stopErr != nil && prog != nil && prog.tty {
-		fmt.Fprintln(prog.w)
-	}
-	for _, cb := range c.Callbacks {
-		if err := cb.OnTrainEnd(s); err != nil && stopErr == nil {
-			stopErr = err
-		}
-	}
-	return hist, stopErr
+	return nil
 }
 
-// CheckInput runs model (in evaluation mode, recording nothing) on the
-// first example of ds and the loss on its output, and turns a shape panic
-// into an error that says what the model expected.
-func CheckInput(model nn.Module, loss nn.Loss, ds data.Dataset) (err error) {
-	if ds.Len() == 0 {
-		return errors.New("train: the dataset is empty")
+// end puts the model in evaluation mode and runs the OnTrainEnd hooks of
+// the first begun callbacks, joining their errors to err.
+func (r *fitRun) end(begun int, err error) error {
+	nn.Eval(r.model)
+	if err != nil && r.prog != nil && r.prog.tty {
+		fmt.Fprintln(r.prog.w)
 	}
-	x, y, _ := data.Get(ds, 0)
-	xb := x.Reshape(append([]int{1}, x.Shape()...)...)
-	yb := y.Reshape(append([]int{1}, y.Shape()...)...)
+	r.state.Err = err
+	for _, cb := range r.cfg.Callbacks[:begun] {
+		if cerr := cb.OnTrainEnd(r.state); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+	}
+	return err
+}
+
+// epoch runs one epoch: the training steps, then validation, then the
+// epoch-end callbacks, and records the epoch's logs.
+func (r *fitRun) epoch(epoch int) error {
+	s := r.state
+	s.Epoch, s.Step = epoch, 0
+	r.ms.reset()
+	for _, cb := range r.cfg.Callbacks {
+		if err := cb.OnEpochBegin(s); err != nil {
+			return err
+		}
+	}
+	r.prog.epochBegin(epoch, r.cfg.Epochs, s.Steps)
+	r.loader.SetEpoch(epoch)
+	var lossSum float64
+	var seen int
+	for b := range r.loader.All() {
+		s.Step = b.Index
+		for _, cb := range r.cfg.Callbacks {
+			if err := cb.OnBatchBegin(s); err != nil {
+				return err
+			}
+		}
+		lv, err := r.step(b)
+		if err != nil {
+			return err
+		}
+		lossSum += lv * float64(b.Size())
+		seen += b.Size()
+		r.logs["loss"] = lossSum / float64(seen)
+		for _, cb := range r.cfg.Callbacks {
+			if err := cb.OnBatchEnd(s, r.logs); err != nil {
+				return err
+			}
+		}
+		if r.prog != nil && r.prog.tty {
+			r.ms.results(r.logs, "")
+			r.prog.batch(b.Index, r.logs)
+		}
+		if err := r.ctx.Err(); err != nil {
+			return err
+		}
+	}
+	logs := Logs{"loss": lossSum / float64(max(seen, 1))}
+	r.ms.results(logs, "")
+	if r.val != nil {
+		vl, err := r.val.run(r.ctx)
+		if err != nil {
+			return fmt.Errorf("train: validation after epoch %d: %w", epoch+1, err)
+		}
+		for k, v := range vl {
+			logs["val_"+k] = v
+		}
+	}
+	for _, cb := range r.cfg.Callbacks {
+		if err := cb.OnEpochEnd(s, logs); err != nil {
+			return err
+		}
+	}
+	s.History.Epochs = append(s.History.Epochs, logs)
+	r.prog.epochEnd(logs)
+	return nil
+}
+
+// step takes one optimizer step on batch b and returns its loss. A panic
+// of the model, the loss or the optimizer, a non-finite loss and a
+// non-finite parameter after the step are errors naming the epoch and
+// step.
+func (r *fitRun) step(b *data.Batch) (lv float64, err error) {
+	where := func() string { return fmt.Sprintf("epoch %d, step %d", r.state.Epoch+1, b.Index+1) }
 	stage := "model"
 	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("train: the %s rejected a batch of input shape %v (target shape %v): %v", stage, xb.Shape(), yb.Shape(), r)
+		if p := recover(); p != nil {
+			err = fmt.Errorf("train: at %s the %s failed on a batch of input shape %v (target shape %v): %v", where(), stage, b.X.Shape(), b.Y.Shape(), p)
 		}
 	}()
-	out := model.Forward(autograd.NoGrad(xb))
+	out := r.model.Forward(autograd.Constant(b.X))
 	stage = "loss"
-	if loss != nil {
-		loss.Forward(out, yb)
+	loss := r.cfg.Loss.Forward(out, b.Y)
+	lv = float64(loss.Value().Item())
+	if !finite(lv) {
+		return lv, fmt.Errorf("train: loss is %v at %s; training stopped", lv, where())
 	}
-	return nil
+	stage = "backward pass"
+	loss.Backward()
+	stage = "optimizer step"
+	r.opt.Step()
+	r.opt.ZeroGrad()
+	if err := checkParams(r.params); err != nil {
+		return lv, fmt.Errorf("train: after the optimizer step at %s, %w; training stopped (look for NaN or infinite features, or lower the learning rate)", where(), err)
+	}
+	stage = "metrics"
+	if err := r.ms.update(b.Labels, out.Value()); err != nil {
+		return lv, fmt.Errorf("train: at %s: %w", where(), err)
+	}
+	return lv, nil
 }
 
 // metricSet holds a fresh instance of each configured metric.
 type metricSet []metrics.Metric
 
-func newMetrics(makers []func() metrics.Metric) metricSet {
+// newMetrics makes each metric and tells those that can be told whether
+// the model outputs logits.
+func newMetrics(makers []func() metrics.Metric, logits bool) metricSet {
 	ms := make(metricSet, len(makers))
 	for i, mk := range makers {
 		ms[i] = mk()
+		if s, ok := ms[i].(metrics.LogitsSetter); ok {
+			s.SetLogits(logits)
+		}
 	}
 	return ms
 }
@@ -207,7 +307,7 @@ func (ms metricSet) update(labels []int, out *tensor.Tensor) error {
 	}
 	for _, m := range ms {
 		if err := m.Update(labels, out.Data(), classes); err != nil {
-			return fmt.Errorf("train: metric %s: %w", m.Name(), err)
+			return fmt.Errorf("metric %s: %w", m.Name(), err)
 		}
 	}
 	return nil

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -145,59 +143,6 @@ func TestFitStopsOnNaNLoss(t *testing.T) {
 	_, err := Fit(context.Background(), m, newAdam(m, 0.01), ds, Config{Epochs: 2, BatchSize: 16, NoShuffle: true, Quiet: true})
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "epoch 1, step 3")
-}
-
-func TestEarlyStoppingRestoresBest(t *testing.T) {
-	m := newMLP(2, 8, 2, 1)
-	var bestLoss float64
-	es := &EarlyStopping{Monitor: "val_loss", Patience: 1, RestoreBestWeights: true}
-	// Worsen the model on purpose after epoch 2 by raising the LR wildly.
-	opt := optim.NewSGD(m.Params(), optim.SGDConfig{LR: 0.1})
-	bump := LambdaCallback{EpochEnd: func(s *State, l Logs) error {
-		if s.Epoch == 1 {
-			bestLoss = l["val_loss"]
-			s.Optimizer.SetLR(50)
-		}
-		return nil
-	}}
-	hist, err := Fit(context.Background(), m, opt, blobs(200, 1), Config{
-		Epochs: 20, BatchSize: 20, ValidationSplit: 0.2, Quiet: true, Callbacks: []Callback{bump, es},
-	})
-	require.NoError(t, err)
-	require.Less(t, len(hist.Epochs), 20, "early stopping never fired")
-	require.GreaterOrEqual(t, es.StoppedAt, 2)
-	best := math.Inf(1)
-	for _, v := range hist.Series("val_loss") {
-		best = math.Min(best, v)
-	}
-	require.LessOrEqual(t, best, bestLoss)
-}
-
-func TestModelCheckpointAndCSVLogger(t *testing.T) {
-	dir := t.TempDir()
-	m := newMLP(2, 4, 2, 1)
-	ck := &ModelCheckpoint{Path: filepath.Join(dir, "m-{epoch}.safetensors")}
-	best := &ModelCheckpoint{Path: filepath.Join(dir, "best.safetensors"), SaveBestOnly: true, Monitor: "val_accuracy"}
-	csv := &CSVLogger{Path: filepath.Join(dir, "log.csv")}
-	_, err := Fit(context.Background(), m, newAdam(m, 0.01), blobs(100, 1), Config{
-		Epochs: 3, ValidationSplit: 0.2, Quiet: true, Callbacks: []Callback{ck, best, csv},
-	})
-	require.NoError(t, err)
-	for _, f := range []string{"m-1.safetensors", "m-3.safetensors", "best.safetensors"} {
-		require.FileExists(t, filepath.Join(dir, f))
-	}
-	fresh := newMLP(2, 4, 2, 99)
-	require.NoError(t, nn.LoadFile(filepath.Join(dir, "m-3.safetensors"), fresh))
-	require.Equal(t, m.w1.Value().Data(), fresh.w1.Value().Data())
-	b, err := os.ReadFile(filepath.Join(dir, "log.csv"))
-	require.NoError(t, err)
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	require.Len(t, lines, 4)
-	require.Equal(t, "epoch,loss,accuracy,val_loss,val_accuracy", lines[0])
-	require.True(t, strings.HasPrefix(lines[3], "3,"))
-
-	_, err = Fit(context.Background(), m, newAdam(m, 0.01), blobs(100, 1), Config{Quiet: true, Callbacks: []Callback{&EarlyStopping{Monitor: "val_nope"}}})
-	require.ErrorContains(t, err, `"val_nope"`)
 }
 
 func TestLRCallbacks(t *testing.T) {

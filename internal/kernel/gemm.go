@@ -22,10 +22,13 @@ type gemmImpl struct {
 	mr, nr     int
 	kern       microKernel
 	kc, mc, nc int
+	packB      bool // pack B whatever the shape
 }
 
-// portableImpl is the pure-Go implementation, available everywhere.
-var portableImpl = &gemmImpl{name: "go4x4", mr: 4, nr: 4, kern: kernGo4x4, kc: 256, mc: 64, nc: 1024}
+// portableImpl is the pure-Go implementation, available everywhere. It
+// always packs B: its narrow panels read in place from rows a power of two
+// apart fall into a few cache sets.
+var portableImpl = &gemmImpl{name: "go1x6", mr: 1, nr: 6, kern: kernGo1x6, kc: 256, mc: 64, nc: 1020, packB: true}
 
 // Packing policies; packMode is changed only by tests and benchmarks.
 const (
@@ -140,7 +143,7 @@ func (g *gemmPlan) run() {
 	// would not pay: its rows then feed the micro-kernel directly. A is read
 	// in place (any layout) unless it is reused across many column panels.
 	small := m*n*k <= 1<<27 || m <= 4*im.mr || n <= 2*im.nr
-	g.packB = g.csB != 1 || !small
+	g.packB = g.csB != 1 || !small || im.packB && m > 4
 	g.packA = !small
 	switch packMode {
 	case packNever:
@@ -326,50 +329,40 @@ func packPanel(dst, x []float32, off, sp, sj, kb, w, nr int) {
 
 func roundUp(x, m int) int { return (x + m - 1) / m * m }
 
-// kernGo4x4 is the portable micro-kernel.
-func kernGo4x4(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32) {
-	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
+// kernGo1x6 is the portable micro-kernel: one row of A against six columns
+// of B, so that the six accumulators, their six products and the A value
+// stay in registers. The Go compiler schedules all the products of a k step
+// before the additions, so an r-accumulator tile needs about 2r registers
+// and amd64 allocates 15: taller or wider tiles (4×4, 4×8) spill to the
+// stack inside the loop and run at half the speed.
+func kernGo1x6(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32) {
+	var c0, c1, c2, c3, c4, c5 float32
 	pa, pb := unsafe.Pointer(a), unsafe.Pointer(b)
-	ra := uintptr(rsA) * 4
-	for p := 0; p < k; p++ {
-		ap := unsafe.Add(pa, p*csA*4)
-		bv := (*[4]float32)(unsafe.Add(pb, p*csB*4))
-		a0 := *(*float32)(ap)
-		a1 := *(*float32)(unsafe.Add(ap, ra))
-		a2 := *(*float32)(unsafe.Add(ap, 2*ra))
-		a3 := *(*float32)(unsafe.Add(ap, 3*ra))
-		b0, b1, b2, b3 := bv[0], bv[1], bv[2], bv[3]
-		c00 += a0 * b0
-		c01 += a0 * b1
-		c02 += a0 * b2
-		c03 += a0 * b3
-		c10 += a1 * b0
-		c11 += a1 * b1
-		c12 += a1 * b2
-		c13 += a1 * b3
-		c20 += a2 * b0
-		c21 += a2 * b1
-		c22 += a2 * b2
-		c23 += a2 * b3
-		c30 += a3 * b0
-		c31 += a3 * b1
-		c32 += a3 * b2
-		c33 += a3 * b3
+	sa, sb := uintptr(csA)*4, uintptr(csB)*4
+	var oa, ob uintptr
+	for ; k > 0; k-- {
+		a0 := *(*float32)(unsafe.Add(pa, oa))
+		bv := (*[6]float32)(unsafe.Add(pb, ob))
+		c0 += a0 * bv[0]
+		c1 += a0 * bv[1]
+		c2 += a0 * bv[2]
+		c3 += a0 * bv[3]
+		c4 += a0 * bv[4]
+		c5 += a0 * bv[5]
+		oa += sa
+		ob += sb
 	}
-	rows := [4][4]float32{{c00, c01, c02, c03}, {c10, c11, c12, c13}, {c20, c21, c22, c23}, {c30, c31, c32, c33}}
-	pc := unsafe.Pointer(c)
-	for r := range rows {
-		cr := (*[4]float32)(unsafe.Add(pc, r*ldc*4))
-		if beta == 0 {
-			for j := range cr {
-				cr[j] = alpha * rows[r][j]
-			}
-		} else {
-			for j := range cr {
-				cr[j] = alpha*rows[r][j] + beta*cr[j]
-			}
-		}
+	cr := (*[6]float32)(unsafe.Pointer(c))
+	if beta == 0 {
+		cr[0], cr[1], cr[2], cr[3], cr[4], cr[5] = alpha*c0, alpha*c1, alpha*c2, alpha*c3, alpha*c4, alpha*c5
+		return
 	}
+	cr[0] = alpha*c0 + beta*cr[0]
+	cr[1] = alpha*c1 + beta*cr[1]
+	cr[2] = alpha*c2 + beta*cr[2]
+	cr[3] = alpha*c3 + beta*cr[3]
+	cr[4] = alpha*c4 + beta*cr[4]
+	cr[5] = alpha*c5 + beta*cr[5]
 }
 
 // packTransposed packs w rows of kb contiguous floats (row j at x[off+j·sj])

@@ -1,7 +1,6 @@
 package safetensors
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
@@ -9,21 +8,27 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/shoshin-ml/shoshin/internal/atomicfile"
 )
 
-// Tensor is one named float32 tensor: its shape and its row-major values.
-// An empty (or nil) Shape denotes a scalar holding one value.
+// Tensor is one named float32 tensor: its shape, its row-major values and
+// the dtype it has in a file. An empty (or nil) Shape denotes a scalar
+// holding one value.
+//
+// The reader sets Dtype to the file's dtype; the writer stores Data as
+// Dtype, F32 when Dtype is empty. Writing an integer or BOOL dtype fails,
+// before anything is written, when a value is not an integer in that
+// dtype's range (0 or 1 for BOOL).
 type Tensor struct {
 	Name  string
 	Shape []int
 	Data  []float32
+	Dtype Dtype
 }
 
 // metadataKey is the reserved header key holding the string-to-string
@@ -31,11 +36,13 @@ type Tensor struct {
 const metadataKey = "__metadata__"
 
 // Write writes tensors and metadata to w in safetensors format. Tensors are
-// stored as F32, sorted by name and packed without gaps; the header is
-// padded with spaces to a multiple of 8 bytes. The tensors slice itself is
-// not reordered. Write returns an error, before writing anything, when a
-// name is empty, not valid UTF-8, reserved ("__metadata__") or repeated, or
-// when a shape has a negative dimension or disagrees with len(Data).
+// stored as their Dtype (F32 by default), sorted by name and packed without
+// gaps; the header is padded with spaces to a multiple of 8 bytes. The
+// tensors slice itself is not reordered. Write returns an error, before
+// writing anything, when a name is empty, not valid UTF-8, reserved
+// ("__metadata__") or repeated, when a shape has a negative dimension or
+// disagrees with len(Data), or when a value does not fit the tensor's
+// Dtype.
 func Write(w io.Writer, tensors []Tensor, metadata map[string]string) error {
 	sorted, err := prepare(tensors, metadata)
 	if err == nil {
@@ -60,14 +67,15 @@ func write(w io.Writer, sorted []Tensor, metadata map[string]string) error {
 	}
 	buf := make([]byte, 0, 32<<10)
 	for _, t := range sorted {
+		c, _ := codeOf(t.Dtype) // checked by prepare
 		for _, v := range t.Data {
-			if len(buf) == cap(buf) {
+			if len(buf) > cap(buf)-8 {
 				if _, err := w.Write(buf); err != nil {
-					return fmt.Errorf("write tensor %q: %w", t.Name, err)
+					return fmt.Errorf("write tensor %s: %w", quote(t.Name), err)
 				}
 				buf = buf[:0]
 			}
-			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+			buf = appendValue(buf, c, v)
 		}
 	}
 	if len(buf) > 0 {
@@ -83,7 +91,7 @@ func write(w io.Writer, sorted []Tensor, metadata map[string]string) error {
 func prepare(tensors []Tensor, metadata map[string]string) ([]Tensor, error) {
 	for k, v := range metadata {
 		if !utf8.ValidString(k) || !utf8.ValidString(v) {
-			return nil, fmt.Errorf("metadata %q: %q: not valid UTF-8", k, v)
+			return nil, fmt.Errorf("metadata %s: %s: not valid UTF-8", quote(k), quote(v))
 		}
 	}
 	sorted := slices.Clone(tensors)
@@ -93,24 +101,33 @@ func prepare(tensors []Tensor, metadata map[string]string) ([]Tensor, error) {
 		case t.Name == "":
 			return nil, errors.New("tensor with an empty name")
 		case !utf8.ValidString(t.Name):
-			return nil, fmt.Errorf("tensor name %q is not valid UTF-8", t.Name)
+			return nil, fmt.Errorf("tensor name %s is not valid UTF-8", quote(t.Name))
 		case t.Name == metadataKey:
-			return nil, fmt.Errorf("tensor name %q is reserved for metadata", t.Name)
+			return nil, fmt.Errorf("tensor name %s is reserved for metadata", quote(t.Name))
 		case i > 0 && sorted[i-1].Name == t.Name:
-			return nil, fmt.Errorf("two tensors named %q", t.Name)
+			return nil, fmt.Errorf("two tensors named %s", quote(t.Name))
 		}
 		n := 1
 		for _, d := range t.Shape {
 			if d < 0 {
-				return nil, fmt.Errorf("tensor %q: negative dimension in shape %v", t.Name, t.Shape)
+				return nil, fmt.Errorf("tensor %s: negative dimension in shape %v", quote(t.Name), t.Shape)
 			}
 			if d != 0 && n > math.MaxInt/d {
-				return nil, fmt.Errorf("tensor %q: shape %v overflows", t.Name, t.Shape)
+				return nil, fmt.Errorf("tensor %s: shape %v overflows", quote(t.Name), t.Shape)
 			}
 			n *= d
 		}
 		if n != len(t.Data) {
-			return nil, fmt.Errorf("tensor %q: shape %v needs %d values, got %d", t.Name, t.Shape, n, len(t.Data))
+			return nil, fmt.Errorf("tensor %s: shape %v needs %d values, got %d", quote(t.Name), t.Shape, n, len(t.Data))
+		}
+		c, ok := codeOf(t.Dtype)
+		if !ok || !codeInfo[c].writable {
+			return nil, fmt.Errorf("tensor %s: cannot write dtype %s (want F32, F64, F16, BF16, I64, I32, I16, I8, U64, U32, U16, U8 or BOOL)", quote(t.Name), quote(string(t.Dtype)))
+		}
+		for j, v := range t.Data {
+			if !encodable(c, v) {
+				return nil, fmt.Errorf("tensor %s: value %v at index %d is not a valid %s", quote(t.Name), v, j, codeInfo[c].name)
+			}
 		}
 	}
 	return sorted, nil
@@ -149,14 +166,17 @@ func encodeHeader(sorted []Tensor, metadata map[string]string) []byte {
 		}
 		first = false
 		writeJSONString(&b, t.Name)
-		b.WriteString(`:{"dtype":"F32","shape":[`)
+		c, _ := codeOf(t.Dtype)
+		b.WriteString(`:{"dtype":"`)
+		b.WriteString(string(codeInfo[c].name))
+		b.WriteString(`","shape":[`)
 		for i, d := range t.Shape {
 			if i > 0 {
 				b.WriteByte(',')
 			}
 			b.WriteString(strconv.Itoa(d))
 		}
-		end := off + 4*uint64(len(t.Data))
+		end := off + codeInfo[c].size*uint64(len(t.Data))
 		fmt.Fprintf(&b, `],"data_offsets":[%d,%d]}`, off, end)
 		off = end
 	}
@@ -175,70 +195,24 @@ func writeJSONString(b *bytes.Buffer, s string) {
 	b.Truncate(b.Len() - 1) // drop the newline Encode adds
 }
 
-// WriteFile writes tensors and metadata to path atomically: it writes a
-// temporary file in the same directory, syncs it, renames it over path and
-// syncs the directory. On any error the temporary file is removed and an
-// existing file at path is left untouched. The file is created with mode
-// 0644.
-func WriteFile(path string, tensors []Tensor, metadata map[string]string) (err error) {
+// WriteFile writes tensors and metadata to path atomically (see package
+// atomicfile): it writes a temporary file in the same directory, syncs it,
+// renames it over path and syncs the directory. On any error the temporary
+// file is removed and an existing file at path is left untouched; a
+// temporary left by a writer that was killed is removed by the next
+// WriteFile of the same path. The file is created with mode 0644.
+func WriteFile(path string, tensors []Tensor, metadata map[string]string) error {
 	sorted, err := prepare(tensors, metadata)
 	if err != nil {
 		return fmt.Errorf("safetensors: %s: %w", path, err)
 	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("safetensors: write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = f.Close() // may already be closed; the first error matters
-			_ = os.Remove(tmp)
+	if err := atomicfile.WriteFile(path, 0o644, func(w io.Writer) error {
+		if err := write(w, sorted, metadata); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
 		}
-	}()
-	bw := bufio.NewWriterSize(f, 256<<10)
-	if err = write(bw, sorted, metadata); err != nil {
-		return fmt.Errorf("safetensors: %s: %w", path, err)
-	}
-	if err = bw.Flush(); err != nil {
-		return fmt.Errorf("safetensors: write %s: %w", path, err)
-	}
-	if err = f.Chmod(0o644); err != nil && runtime.GOOS != "windows" {
-		return fmt.Errorf("safetensors: write %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("safetensors: write %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("safetensors: write %s: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("safetensors: write %s: %w", path, err)
-	}
-	if err := syncDir(dir); err != nil {
-		// The file is in place; only its durability is in doubt.
-		return fmt.Errorf("safetensors: write %s: sync directory: %w", path, err)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("safetensors: %w", err)
 	}
 	return nil
-}
-
-// syncDir flushes a directory entry to disk where the platform supports it.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	serr := d.Sync()
-	cerr := d.Close()
-	if serr != nil {
-		return serr
-	}
-	return cerr
 }

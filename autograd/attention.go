@@ -1,0 +1,481 @@
+package autograd
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+
+	"github.com/shoshin-ml/shoshin/internal/kernel"
+	"github.com/shoshin-ml/shoshin/internal/parallel"
+	"github.com/shoshin-ml/shoshin/tensor"
+)
+
+// AttentionOptions configures ScaledDotProductAttention, SelfAttention and
+// AttentionWeights. The zero value is plain softmax(q·kᵀ/√d)·v.
+type AttentionOptions struct {
+	// Heads splits the last axis of 3-D inputs [B, T, E] into Heads heads
+	// of E/Heads features each, heads last (the layout a projection
+	// produces). It is ignored for 4-D inputs [B, H, T, D].
+	Heads int
+	// Causal forbids query i from attending to key j > i (top-left
+	// aligned when T ≠ S, like PyTorch's is_causal).
+	Causal bool
+	// KeyPadding, when non-nil, holds B·S flags; true means key j of batch
+	// element b may not be attended (nn.MultiheadAttention's
+	// key_padding_mask convention; the reverse of the boolean attn_mask of
+	// F.scaled_dot_product_attention).
+	KeyPadding []bool
+	// Mask, when non-nil, is an additive [T, S] float mask added to every
+	// head's scores (−Inf forbids; see CausalMask and AdditiveMask).
+	Mask *tensor.Tensor
+	// Scale multiplies q·kᵀ (default 1/√d, d the per-head query size).
+	Scale float32
+	// Dropout zeroes attention probabilities with this probability and
+	// scales the rest by 1/(1−Dropout) (training only: pass 0 to
+	// evaluate). The masks are drawn from Rand and regenerated in the
+	// backward rather than stored.
+	Dropout float32
+	// Rand supplies the dropout seed; required when Dropout > 0.
+	Rand *rand.Rand
+}
+
+// attnOperand locates the per-(batch, head) matrices of one operand inside
+// a flat buffer: row r of head h of batch element b starts at
+// off + b·bs + h·hs + r·ld.
+type attnOperand struct {
+	off, ld, hs, bs int
+}
+
+func (o attnOperand) at(b, h int) int { return o.off + b*o.bs + h*o.hs }
+
+// attnGeom holds the sizes, layouts and masks of one attention call.
+type attnGeom struct {
+	op           string
+	b, h, t, s   int
+	d, dv        int
+	scale        float32
+	causal       bool
+	kpm          []bool
+	mask         []float32
+	dropout      float32
+	seed         uint64
+	q, k, v, o   attnOperand
+	outShape     []int
+	qShape       []int
+	kShape       []int
+	vShape       []int
+	weightsShape []int
+}
+
+// headsFirst is the layout of a [B, H, R, D] tensor.
+func headsFirst(h, r, d int) attnOperand { return attnOperand{ld: d, hs: r * d, bs: h * r * d} }
+
+// headsLast is the layout of a [B, R, H·D] tensor (ld may exceed H·D when
+// the operand is a column block of a wider tensor).
+func headsLast(off, ld, r, d int) attnOperand {
+	return attnOperand{off: off, ld: ld, hs: d, bs: r * ld}
+}
+
+// newAttnGeom checks q, k and v and works out their layouts.
+func newAttnGeom(op string, qs, ks, vs []int, opt *AttentionOptions) attnGeom {
+	g := attnGeom{op: op, causal: opt.Causal, kpm: opt.KeyPadding, dropout: opt.Dropout}
+	bad := func(why string) {
+		panic(fmt.Sprintf("autograd.%s: q %v, k %v, v %v: %s", op, qs, ks, vs, why))
+	}
+	switch {
+	case len(qs) == 4 && len(ks) == 4 && len(vs) == 4:
+		g.b, g.h, g.t, g.d = qs[0], qs[1], qs[2], qs[3]
+		g.s, g.dv = ks[2], vs[3]
+		if ks[0] != g.b || vs[0] != g.b || ks[1] != g.h || vs[1] != g.h || ks[3] != g.d || vs[2] != g.s {
+			bad("want [B, H, T, D], [B, H, S, D], [B, H, S, Dv]")
+		}
+		g.q, g.k, g.v = headsFirst(g.h, g.t, g.d), headsFirst(g.h, g.s, g.d), headsFirst(g.h, g.s, g.dv)
+		g.o = headsFirst(g.h, g.t, g.dv)
+		g.outShape = []int{g.b, g.h, g.t, g.dv}
+	case len(qs) == 3 && len(ks) == 3 && len(vs) == 3:
+		g.h = opt.Heads
+		if g.h < 1 {
+			bad("3-D inputs need AttentionOptions.Heads")
+		}
+		g.b, g.t, g.s = qs[0], qs[1], ks[1]
+		if ks[0] != g.b || vs[0] != g.b || vs[1] != g.s || ks[2] != qs[2] || qs[2]%g.h != 0 || vs[2]%g.h != 0 {
+			bad(fmt.Sprintf("want [B, T, E], [B, S, E], [B, S, Ev] with E and Ev divisible by %d heads", g.h))
+		}
+		g.d, g.dv = qs[2]/g.h, vs[2]/g.h
+		g.q, g.k, g.v = headsLast(0, qs[2], g.t, g.d), headsLast(0, ks[2], g.s, g.d), headsLast(0, vs[2], g.s, g.dv)
+		g.o = headsLast(0, vs[2], g.t, g.dv)
+		g.outShape = []int{g.b, g.t, vs[2]}
+	default:
+		bad("want three 4-D [B, H, T, D] or three 3-D [B, T, E] inputs")
+	}
+	g.qShape, g.kShape, g.vShape = qs, ks, vs
+	g.weightsShape = []int{g.b, g.h, g.t, g.s}
+	g.finish(opt)
+	return g
+}
+
+// finish validates the masks and options shared by every layout.
+func (g *attnGeom) finish(opt *AttentionOptions) {
+	if g.kpm != nil && len(g.kpm) != g.b*g.s {
+		panic(fmt.Sprintf("autograd.%s: key padding mask has %d flags, want batch·keys = %d·%d", g.op, len(g.kpm), g.b, g.s))
+	}
+	if opt.Mask != nil {
+		if !tensor.EqualShape(opt.Mask.Shape(), []int{g.t, g.s}) {
+			panic(fmt.Sprintf("autograd.%s: mask %v is not [T, S] = [%d, %d]", g.op, opt.Mask.Shape(), g.t, g.s))
+		}
+		g.mask = opt.Mask.Data()
+	}
+	g.scale = opt.Scale
+	if g.scale == 0 {
+		g.scale = float32(1 / math.Sqrt(float64(max(g.d, 1))))
+	}
+	if g.dropout < 0 || g.dropout >= 1 {
+		panic(fmt.Sprintf("autograd.%s: dropout %v outside [0, 1)", g.op, g.dropout))
+	}
+	if g.dropout > 0 {
+		if opt.Rand == nil {
+			panic(fmt.Sprintf("autograd.%s: dropout needs AttentionOptions.Rand", g.op))
+		}
+		g.seed = opt.Rand.Uint64()
+	}
+}
+
+// ScaledDotProductAttention returns softmax(q·kᵀ·scale + mask)·v for every
+// batch element and head as one fused op (PyTorch's
+// F.scaled_dot_product_attention, plus nn.MultiheadAttention's key padding
+// mask). Inputs are either 4-D, q [B, H, T, D], k [B, H, S, D],
+// v [B, H, S, Dv] giving [B, H, T, Dv], or 3-D with opt.Heads set,
+// q [B, T, E], k [B, S, E], v [B, S, Ev] giving [B, T, Ev], heads last: the
+// layout projections produce, so no permute is needed on either side.
+//
+// Memory: the [T, S] score block of one (batch, head) pair lives only in a
+// per-worker scratch buffer; the op keeps nothing of it. The forward saves
+// one log-sum-exp per query row (B·H·T values) and the backward recomputes
+// the probabilities from it, using two [T, S] scratch blocks per worker.
+// (batch, head) pairs are spread over the worker pool.
+//
+// A query row whose keys are all masked gets zero output and zero
+// gradient (PyTorch produces NaN there).
+func ScaledDotProductAttention(q, k, v *Var, opt AttentionOptions) *Var {
+	g := newAttnGeom("ScaledDotProductAttention", q.value.Shape(), k.value.Shape(), v.value.Shape(), &opt)
+	out := wrap(alloc(g.outShape, q, k, v), q, k, v)
+	qd, kd, vd := q.value.Data(), k.value.Data(), v.value.Data()
+	var lse []float32
+	if out.requiresGrad {
+		lse = make([]float32, g.b*g.h*g.t)
+	}
+	g.forward(qd, kd, vd, out.value.Data(), lse)
+	if !out.requiresGrad {
+		return out
+	}
+	return out.record("ScaledDotProductAttention", func(gy *tensor.Tensor) []*tensor.Tensor {
+		grads := make([]*tensor.Tensor, 3)
+		var gq, gk, gv []float32
+		if q.requiresGrad {
+			grads[0] = tensor.Zeros(g.qShape...)
+			gq = grads[0].Data()
+		}
+		if k.requiresGrad {
+			grads[1] = tensor.Zeros(g.kShape...)
+			gk = grads[1].Data()
+		}
+		if v.requiresGrad {
+			grads[2] = tensor.Zeros(g.vShape...)
+			gv = grads[2].Data()
+		}
+		g.backward(qd, kd, vd, gy.Data(), lse, gq, gk, gv)
+		return grads
+	}, q, k, v)
+}
+
+// SelfAttention is ScaledDotProductAttention on the packed output of an
+// input projection: qkv is [B, T, 3E], q, k and v being its three column
+// blocks (PyTorch's in_proj layout), each split into opt.Heads heads. The
+// result is [B, T, E]. Reading the blocks in place saves the three copies
+// (and the three full-size gradients) that splitting qkv first would cost.
+func SelfAttention(qkv *Var, opt AttentionOptions) *Var {
+	s := qkv.value.Shape()
+	if len(s) != 3 || s[2]%3 != 0 || opt.Heads < 1 || (s[2]/3)%opt.Heads != 0 {
+		panic(fmt.Sprintf("autograd.SelfAttention: input %v is not [B, T, 3E] with E divisible by %d heads", s, opt.Heads))
+	}
+	e := s[2] / 3
+	g := attnGeom{op: "SelfAttention", causal: opt.Causal, kpm: opt.KeyPadding, dropout: opt.Dropout,
+		b: s[0], h: opt.Heads, t: s[1], s: s[1], d: e / opt.Heads, dv: e / opt.Heads}
+	g.q = headsLast(0, 3*e, g.t, g.d)
+	g.k = headsLast(e, 3*e, g.t, g.d)
+	g.v = headsLast(2*e, 3*e, g.t, g.d)
+	g.o = headsLast(0, e, g.t, g.d)
+	g.outShape = []int{g.b, g.t, e}
+	g.finish(&opt)
+	out := wrap(alloc(g.outShape, qkv), qkv)
+	xd := qkv.value.Data()
+	var lse []float32
+	if out.requiresGrad {
+		lse = make([]float32, g.b*g.h*g.t)
+	}
+	g.forward(xd, xd, xd, out.value.Data(), lse)
+	if !out.requiresGrad {
+		return out
+	}
+	return out.record("SelfAttention", func(gy *tensor.Tensor) []*tensor.Tensor {
+		gx := tensor.Zeros(s...)
+		d := gx.Data()
+		g.backward(xd, xd, xd, gy.Data(), lse, d, d, d)
+		return []*tensor.Tensor{gx}
+	}, qkv)
+}
+
+// attnPool holds per-worker score blocks.
+var attnPool = sync.Pool{New: func() any { return new([]float32) }}
+
+func attnScratch(n int) *[]float32 {
+	p := attnPool.Get().(*[]float32)
+	if cap(*p) < n {
+		*p = make([]float32, n)
+	}
+	*p = (*p)[:n]
+	return p
+}
+
+// each runs fn over the (batch, head) pairs, spread over the workers when
+// the work is large enough to pay for it.
+func (g *attnGeom) each(fn func(lo, hi int)) {
+	n := g.b * g.h
+	if n <= 1 || g.t*g.s*(g.d+g.dv) < 1<<14 && n*g.t*g.s*(g.d+g.dv) < 1<<16 || parallel.Workers() == 1 {
+		fn(0, n)
+		return
+	}
+	parallel.For(n, 1, fn)
+}
+
+// scores fills the [T, S] block sc with q·kᵀ·scale plus the masks for
+// batch element b, head h.
+func (g *attnGeom) scores(sc, qd, kd []float32, b, h int) {
+	t, s := g.t, g.s
+	kernel.Gemm(false, true, t, s, g.d, g.scale, qd[g.q.at(b, h):], g.q.ld, kd[g.k.at(b, h):], g.k.ld, 0, sc, max(s, 1))
+	negInf := float32(math.Inf(-1))
+	if g.mask != nil {
+		kernel.Add(sc, sc, g.mask)
+	}
+	var pad []bool
+	if g.kpm != nil {
+		pad = g.kpm[b*s : (b+1)*s]
+	}
+	if !g.causal && pad == nil {
+		return
+	}
+	for i := 0; i < t; i++ {
+		row := sc[i*s : (i+1)*s]
+		if g.causal && i+1 < s {
+			for j := i + 1; j < s; j++ {
+				row[j] = negInf
+			}
+		}
+		for j, p := range pad {
+			if p {
+				row[j] = negInf
+			}
+		}
+	}
+}
+
+// keepBits draws the dropout decisions of one (batch, head) block in
+// row-major order; the forward and the backward draw the same sequence.
+type keepBits struct {
+	src       rand.PCG
+	threshold uint32
+}
+
+func (g *attnGeom) newKeep(b, h int) keepBits {
+	var k keepBits
+	k.src.Seed(g.seed, uint64(b*g.h+h))
+	k.threshold = uint32(float64(g.dropout) * (1 << 32))
+	return k
+}
+
+func (k *keepBits) next() bool { return uint32(k.src.Uint64()>>32) >= k.threshold }
+
+// softmaxRows turns each score row into probabilities in place and stores
+// its log-sum-exp in lse (when non-nil). A row with no finite score becomes
+// zeros, with lse +Inf.
+func softmaxRows(sc []float32, t, s int, lse []float32) {
+	for i := 0; i < t; i++ {
+		row := sc[i*s : (i+1)*s]
+		m := kernel.Max(row)
+		if math.IsInf(float64(m), -1) {
+			clear(row)
+			if lse != nil {
+				lse[i] = float32(math.Inf(1))
+			}
+			continue
+		}
+		for j := range row {
+			row[j] -= m
+		}
+		kernel.Exp(row, row)
+		sum := kernel.Sum(row)
+		kernel.Scale(1/sum, row)
+		if lse != nil {
+			lse[i] = m + float32(math.Log(float64(sum)))
+		}
+	}
+}
+
+func (g *attnGeom) forward(qd, kd, vd, od, lse []float32) {
+	t, s := g.t, g.s
+	g.each(func(lo, hi int) {
+		buf := attnScratch(t * s)
+		defer attnPool.Put(buf)
+		sc := *buf
+		for bh := lo; bh < hi; bh++ {
+			b, h := bh/g.h, bh%g.h
+			g.scores(sc, qd, kd, b, h)
+			var l []float32
+			if lse != nil {
+				l = lse[bh*t : (bh+1)*t]
+			}
+			softmaxRows(sc, t, s, l)
+			if g.dropout > 0 {
+				keep := g.newKeep(b, h)
+				inv := 1 / (1 - g.dropout)
+				for j := range sc {
+					if keep.next() {
+						sc[j] *= inv
+					} else {
+						sc[j] = 0
+					}
+				}
+			}
+			kernel.Gemm(false, false, t, g.dv, s, 1, sc, max(s, 1), vd[g.v.at(b, h):], g.v.ld, 0, od[g.o.at(b, h):], g.o.ld)
+		}
+	})
+}
+
+// backward writes the gradients of q, k and v (each when non-nil) from the
+// output gradient gy, recomputing the probabilities from lse.
+func (g *attnGeom) backward(qd, kd, vd, gy, lse, gq, gk, gv []float32) {
+	t, s := g.t, g.s
+	g.each(func(lo, hi int) {
+		buf := attnScratch(2*t*s + s)
+		defer attnPool.Put(buf)
+		p, dp, tmp := (*buf)[:t*s], (*buf)[t*s:2*t*s], (*buf)[2*t*s:]
+		for bh := lo; bh < hi; bh++ {
+			b, h := bh/g.h, bh%g.h
+			// P = exp(scores − lse), row by row.
+			g.scores(p, qd, kd, b, h)
+			l := lse[bh*t : (bh+1)*t]
+			for i := 0; i < t; i++ {
+				row := p[i*s : (i+1)*s]
+				if math.IsInf(float64(l[i]), 1) {
+					clear(row)
+					continue
+				}
+				for j := range row {
+					row[j] -= l[i]
+				}
+				kernel.Exp(row, row)
+			}
+			gyo := gy[g.o.at(b, h):]
+			// dP = dO·vᵀ.
+			kernel.Gemm(false, true, t, s, g.dv, 1, gyo, g.o.ld, vd[g.v.at(b, h):], g.v.ld, 0, dp, max(s, 1))
+			var keep keepBits
+			inv := float32(1)
+			if g.dropout > 0 {
+				keep = g.newKeep(b, h)
+				inv = 1 / (1 - g.dropout)
+			}
+			for i := 0; i < t; i++ {
+				pr, dr := p[i*s:(i+1)*s], dp[i*s:(i+1)*s]
+				if g.dropout > 0 {
+					// dP sees the dropped probabilities; dV needs them
+					// too, while dS needs the undropped ones (kept in tmp).
+					copy(tmp, pr)
+					for j := range pr {
+						if keep.next() {
+							dr[j] *= inv
+							pr[j] *= inv
+						} else {
+							dr[j], pr[j] = 0, 0
+						}
+					}
+					pr = tmp
+				}
+				// dS = P∘(dP − Σ_j P·dP).
+				dsum := kernel.Dot(pr, dr)
+				for j, pv := range pr {
+					dr[j] = pv * (dr[j] - dsum)
+				}
+			}
+			if gv != nil {
+				kernel.Gemm(true, false, s, g.dv, t, 1, p, max(s, 1), gyo, g.o.ld, 0, gv[g.v.at(b, h):], g.v.ld)
+			}
+			if gq != nil {
+				kernel.Gemm(false, false, t, g.d, s, g.scale, dp, max(s, 1), kd[g.k.at(b, h):], g.k.ld, 0, gq[g.q.at(b, h):], g.q.ld)
+			}
+			if gk != nil {
+				kernel.Gemm(true, false, s, g.d, t, g.scale, dp, max(s, 1), qd[g.q.at(b, h):], g.q.ld, 0, gk[g.k.at(b, h):], g.k.ld)
+			}
+		}
+	})
+}
+
+// AttentionWeights returns the attention probabilities
+// softmax(q·kᵀ·scale + mask) as a [B, H, T, S] tensor, for the same inputs
+// and masks as ScaledDotProductAttention (v is not needed; Dropout is not
+// applied). Unlike the fused op it materialises every block, so use it
+// only when the weights themselves are wanted. It is differentiable.
+func AttentionWeights(q, k *Var, opt AttentionOptions) *Var {
+	opt.Dropout = 0
+	vs := append([]int(nil), k.value.Shape()...)
+	g := newAttnGeom("AttentionWeights", q.value.Shape(), k.value.Shape(), vs, &opt)
+	out := wrap(alloc(g.weightsShape, q, k), q, k)
+	qd, kd, wd := q.value.Data(), k.value.Data(), out.value.Data()
+	ts := g.t * g.s
+	g.each(func(lo, hi int) {
+		for bh := lo; bh < hi; bh++ {
+			blk := wd[bh*ts : (bh+1)*ts]
+			g.scores(blk, qd, kd, bh/g.h, bh%g.h)
+			softmaxRows(blk, g.t, g.s, nil)
+		}
+	})
+	if !out.requiresGrad {
+		return out
+	}
+	return out.record("AttentionWeights", func(gy *tensor.Tensor) []*tensor.Tensor {
+		var gqT, gkT *tensor.Tensor
+		var gq, gk []float32
+		if q.requiresGrad {
+			gqT = tensor.Zeros(g.qShape...)
+			gq = gqT.Data()
+		}
+		if k.requiresGrad {
+			gkT = tensor.Zeros(g.kShape...)
+			gk = gkT.Data()
+		}
+		gyd := gy.Data()
+		g.each(func(lo, hi int) {
+			buf := attnScratch(ts)
+			defer attnPool.Put(buf)
+			ds := *buf
+			for bh := lo; bh < hi; bh++ {
+				b, h := bh/g.h, bh%g.h
+				p, gp := wd[bh*ts:(bh+1)*ts], gyd[bh*ts:(bh+1)*ts]
+				for i := 0; i < g.t; i++ {
+					pr, gr, dr := p[i*g.s:(i+1)*g.s], gp[i*g.s:(i+1)*g.s], ds[i*g.s:(i+1)*g.s]
+					dsum := kernel.Dot(pr, gr)
+					for j, pv := range pr {
+						dr[j] = pv * (gr[j] - dsum)
+					}
+				}
+				if gq != nil {
+					kernel.Gemm(false, false, g.t, g.d, g.s, g.scale, ds, max(g.s, 1), kd[g.k.at(b, h):], g.k.ld, 0, gq[g.q.at(b, h):], g.q.ld)
+				}
+				if gk != nil {
+					kernel.Gemm(true, false, g.s, g.d, g.t, g.scale, ds, max(g.s, 1), qd[g.q.at(b, h):], g.q.ld, 0, gk[g.k.at(b, h):], g.k.ld)
+				}
+			}
+		})
+		return []*tensor.Tensor{gqT, gkT}
+	}, q, k)
+}

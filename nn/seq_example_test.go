@@ -1,0 +1,66 @@
+package nn_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/shoshin-ml/shoshin/autograd"
+	"github.com/shoshin-ml/shoshin/nn"
+	"github.com/shoshin-ml/shoshin/tensor"
+)
+
+// Token ids become vectors; id 0 is padding and stays zero.
+func ExampleEmbedding() {
+	emb := nn.NewEmbeddingPadded(100, 16, 0, nn.WithSeed(1))
+	// Two sequences of four tokens, padded with 0.
+	x, err := emb.Lookup([]int{5, 17, 42, 0, 8, 9, 0, 0}, 2, 4)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(emb, x.Shape())
+	fmt.Println("padding vector sum:", tensor.SumAll(tensor.Slice(x.Value(), 1, 3, 4)))
+	_, err = emb.Lookup([]int{100})
+	fmt.Println(err)
+	// Output:
+	// Embedding(100, 16, padding 0) [2 4 16]
+	// padding vector sum: 0
+	// nn.Embedding.Lookup: id 100 at position 0 is outside [0, 100)
+}
+
+// Self-attention with a causal mask and a key padding mask, asking for the
+// head-averaged attention weights.
+func ExampleMultiheadAttention() {
+	mha := nn.NewMultiheadAttention(32, 4, 0, nn.WithSeed(1))
+	x := autograd.Constant(tensor.RandN(rand.New(rand.NewPCG(1, 2)), 0, 1, 2, 5, 32)) // [B, T, E]
+	pad := []bool{
+		false, false, false, false, false, // sequence 0: five tokens
+		false, false, false, true, true, // sequence 1: three tokens and padding
+	}
+	y, w := mha.Attend(x, x, x, nn.AttendOptions{Causal: true, KeyPadding: pad, NeedWeights: true})
+	fmt.Println(mha, y.Shape(), w.Shape())
+	// The last query of sequence 1 attends to its three real tokens only.
+	fmt.Printf("%.2f\n", tensor.Slice(tensor.Slice(w.Value(), 0, 1, 2), 1, 4, 5).Data())
+	// Output:
+	// MultiheadAttention(32, 4 heads) [2 5 32] [2 5 5]
+	// [0.33 0.43 0.24 0.00 0.00]
+}
+
+// A pre-norm encoder layer with GELU, run on a batch with a causal mask.
+func ExampleTransformerEncoderLayer() {
+	layer := nn.NewTransformerEncoderLayer(nn.TransformerConfig{
+		DModel: 64, Heads: 4, DimFF: 256, Dropout: 0.1, Activation: nn.ActGELU, NormFirst: true,
+	}, nn.WithSeed(1))
+	fmt.Println(layer)
+	x := autograd.Constant(tensor.RandN(rand.New(rand.NewPCG(1, 2)), 0, 1, 8, 10, 64)) // [B, T, E]
+	y := layer.ForwardMasked(x, nn.AttendOptions{Causal: true})
+	fmt.Println(y.Shape(), nn.CountParams(layer))
+	for _, s := range nn.StateDict(layer)[:3] {
+		fmt.Println(s.Name, s.Value.Shape())
+	}
+	// Output:
+	// TransformerEncoderLayer(64, 4 heads, ff 256, GELU, pre-norm, dropout 0.1)
+	// [8 10 64] 49984
+	// linear1.bias [256]
+	// linear1.weight [256 64]
+	// linear2.bias [64]
+}

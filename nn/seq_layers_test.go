@@ -1,0 +1,195 @@
+package nn_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shoshin-ml/shoshin/autograd"
+	"github.com/shoshin-ml/shoshin/nn"
+	"github.com/shoshin-ml/shoshin/tensor"
+)
+
+func TestEmbeddingLayer(t *testing.T) {
+	e := nn.NewEmbeddingPadded(50, 40, -1, nn.WithSeed(1))
+	require.Equal(t, 49, e.PaddingIdx)
+	w := e.Weight.Value()
+	for _, v := range w.Data()[49*40:] {
+		require.Zero(t, v, "padding row starts at zero")
+	}
+	// The other rows are N(0, 1).
+	rest := tensor.Slice(w, 0, 0, 49)
+	require.InDelta(t, 0, tensor.MeanAll(rest), 0.1)
+	require.InDelta(t, 1, math.Sqrt(float64(tensor.MeanAll(tensor.Square(rest)))), 0.1)
+	require.Equal(t, "Embedding(50, 40, padding 49)", e.String())
+
+	y := e.Forward(autograd.Constant(nn.IDs([]int{3, 49, 3, 0, 1, 2}, 2, 3)))
+	require.Equal(t, []int{2, 3, 40}, y.Shape())
+	require.Equal(t, w.Data()[3*40:4*40], y.Value().Data()[:40])
+	autograd.Sum(y, false).Backward()
+	g := e.Weight.Grad()
+	require.Equal(t, float32(2), g.At(3, 0), "id 3 used twice")
+	require.Equal(t, float32(0), g.At(49, 0), "padding gets no gradient")
+	require.Equal(t, float32(0), g.At(7, 0), "unused id")
+
+	_, err := e.Lookup([]int{1, 50}, 2)
+	require.EqualError(t, err, "nn.Embedding.Lookup: id 50 at position 1 is outside [0, 50)")
+	_, err = e.Lookup([]int{1, 2, 3}, 2, 2)
+	require.EqualError(t, err, "nn.Embedding.Lookup: shape [2 2] holds 4 ids, got 3")
+	v, err := e.Lookup([]int{1, 2, 3})
+	require.NoError(t, err)
+	require.Equal(t, []int{3, 40}, v.Shape())
+	require.PanicsWithValue(t, "nn.Embedding.Forward: value 1.5 at position 1 is not an id in [0, 50)",
+		func() { e.Forward(autograd.Constant(tensor.New([]float32{1, 1.5}, 2))) })
+	require.Equal(t, -1, nn.NewEmbedding(3, 2).PaddingIdx)
+}
+
+func TestMultiheadAttentionInitAndPaths(t *testing.T) {
+	const e = 16
+	m := nn.NewMultiheadAttention(e, 4, 0, nn.WithSeed(2))
+	// xavier_uniform on [3E, E]: bound √(6/(E+3E)).
+	bound := float32(math.Sqrt(6.0 / (4 * e)))
+	maxIn := tensor.MaxAll(tensor.Abs(m.InProjWeight.Value()))
+	require.LessOrEqual(t, maxIn, bound)
+	require.Greater(t, maxIn, 0.9*bound)
+	require.Less(t, tensor.MaxAll(tensor.Abs(m.OutProj.Weight.Value())), float32(1/math.Sqrt(e))+1e-6)
+	require.Zero(t, tensor.MaxAll(tensor.Abs(m.InProjBias.Value())))
+	require.Zero(t, tensor.MaxAll(tensor.Abs(m.OutProj.Bias.Value())))
+	// Non-zero biases, so that a bias slice mix-up would show.
+	for i, v := range tensor.RandU(rand.New(rand.NewPCG(3, 3)), -1, 1, 3*e).Data() {
+		m.InProjBias.Value().Data()[i] = v
+	}
+	require.Equal(t, "MultiheadAttention(16, 4 heads)", m.String())
+
+	x := tensor.RandN(rand.New(rand.NewPCG(4, 4)), 0, 1, 2, 5, e)
+	opt := nn.AttendOptions{Causal: true, KeyPadding: []bool{false, false, true, false, false, false, false, false, false, true}, NeedWeights: true}
+	// The packed self-attention path and the general path agree.
+	xv := autograd.Constant(x)
+	self, ws := m.Attend(xv, xv, xv, opt)
+	gen, wg := m.Attend(autograd.Constant(x), autograd.Constant(x), autograd.Constant(x), opt)
+	require.Less(t, tensor.MaxAbsDiff(self.Value(), gen.Value()), float32(1e-5))
+	require.Less(t, tensor.MaxAbsDiff(ws.Value(), wg.Value()), float32(1e-6))
+	require.Equal(t, []int{2, 5, 5}, ws.Shape())
+	for r := 0; r < 10; r++ {
+		var s float32
+		for _, p := range ws.Value().Data()[r*5 : (r+1)*5] {
+			s += p
+		}
+		require.InDelta(t, 1, s, 1e-5)
+	}
+	plain, none := m.Attend(xv, xv, xv, nn.AttendOptions{})
+	require.Nil(t, none)
+	require.Less(t, tensor.MaxAbsDiff(plain.Value(), m.Forward(xv).Value()), float32(1e-6))
+	require.PanicsWithValue(t, "nn.MultiheadAttention: query [2 5 8], key [2 5 16], value [2 5 16] must be [B, T, 16]",
+		func() { m.Attend(autograd.Constant(tensor.Zeros(2, 5, 8)), xv, xv, nn.AttendOptions{}) })
+}
+
+func TestSequenceLayersDropoutModes(t *testing.T) {
+	l := nn.NewTransformerEncoderLayer(nn.TransformerConfig{DModel: 8, Heads: 2, DimFF: 16, Dropout: 0.5}, nn.WithSeed(5))
+	x := autograd.Constant(tensor.RandN(rand.New(rand.NewPCG(6, 6)), 0, 1, 2, 4, 8))
+	a, b := l.Forward(x).Value(), l.Forward(x).Value()
+	require.Greater(t, tensor.MaxAbsDiff(a, b), float32(1e-3), "training draws fresh masks")
+	// An inference-mode input is evaluated whatever the layer's mode.
+	ia := l.Forward(autograd.NoGrad(x.Value())).Value()
+	ib := l.Forward(autograd.NoGrad(x.Value())).Value()
+	require.True(t, tensor.Equal(ia, ib), "inference input: no dropout")
+	require.True(t, nn.IsTraining(l))
+	nn.Eval(l)
+	require.False(t, l.SelfAttn.Training(), "Eval reaches the attention")
+	require.False(t, l.Dropout1.Training())
+	a, b = l.Forward(x).Value(), l.Forward(x).Value()
+	require.True(t, tensor.Equal(a, b), "evaluation is deterministic")
+	require.True(t, tensor.Equal(a, ia), "inference input equals evaluation")
+	// With dropout off, evaluation equals a dropout-free layer with the
+	// same weights.
+	ref := nn.NewTransformerEncoderLayer(nn.TransformerConfig{DModel: 8, Heads: 2, DimFF: 16}, nn.WithSeed(7))
+	require.NoError(t, nn.LoadStateDict(ref, nn.StateDict(l)))
+	require.Less(t, tensor.MaxAbsDiff(ref.Forward(x).Value(), a), float32(1e-6))
+
+	g := nn.NewGPTBlock(nn.GPTConfig{DModel: 8, Heads: 2, Dropout: 0.5}, nn.WithSeed(8))
+	gx := tensor.RandN(rand.New(rand.NewPCG(9, 9)), 0, 1, 1, 4, 8)
+	require.True(t, tensor.Equal(g.Forward(autograd.NoGrad(gx)).Value(), g.Forward(autograd.NoGrad(gx)).Value()))
+	nn.Eval(g)
+	require.False(t, g.Attn.Training())
+	require.False(t, g.MLP.Drop.Training())
+}
+
+func TestTransformerDefaults(t *testing.T) {
+	l := nn.NewTransformerEncoderLayer(nn.TransformerConfig{DModel: 8, Heads: 2})
+	require.Equal(t, 2048, l.Linear1.Weight.Value().Dim(0))
+	require.Equal(t, nn.ActReLU, l.Activation)
+	require.Equal(t, float32(1e-5), l.Norm1.Eps)
+	require.Equal(t, "TransformerEncoderLayer(8, 2 heads, ff 2048, ReLU, post-norm, dropout 0)", l.String())
+	require.PanicsWithValue(t, "nn.NewTransformerEncoderLayer: DModel 10 must be a positive multiple of Heads 4",
+		func() { nn.NewTransformerEncoderLayer(nn.TransformerConfig{DModel: 10, Heads: 4}) })
+	require.PanicsWithValue(t, "nn.NewMultiheadAttention: embed 10 must be a positive multiple of heads 4",
+		func() { nn.NewMultiheadAttention(10, 4, 0) })
+}
+
+func TestGPTBlockIsCausal(t *testing.T) {
+	for _, rotary := range []bool{false, true} {
+		b := nn.NewGPTBlock(nn.GPTConfig{DModel: 8, Heads: 2, Rotary: rotary}, nn.WithSeed(9))
+		x := tensor.RandN(rand.New(rand.NewPCG(10, 10)), 0, 1, 1, 5, 8)
+		y := b.Forward(autograd.Constant(x)).Value()
+		x2 := x.Clone()
+		for i := 3 * 8; i < 5*8; i++ { // change tokens 3 and 4 (not by a constant: layer norm removes that)
+			x2.Data()[i] += float32(i%5) - 2
+		}
+		y2 := b.Forward(autograd.Constant(x2)).Value()
+		require.Less(t, tensor.MaxAbsDiff(tensor.Slice(y, 1, 0, 3), tensor.Slice(y2, 1, 0, 3)), float32(1e-6), "rotary=%v: earlier positions unchanged", rotary)
+		require.Greater(t, tensor.MaxAbsDiff(tensor.Slice(y, 1, 3, 5), tensor.Slice(y2, 1, 3, 5)), float32(1e-3))
+	}
+	b := nn.NewGPTBlock(nn.GPTConfig{DModel: 8, Heads: 2, Rotary: true}, nn.WithSeed(11))
+	names := []string{}
+	for _, p := range b.Params() {
+		names = append(names, p.Name)
+	}
+	require.Equal(t, []string{"ln_1.weight", "ln_1.bias", "attn.c_attn.weight", "attn.c_attn.bias", "attn.c_proj.weight", "attn.c_proj.bias",
+		"ln_2.weight", "ln_2.bias", "mlp.c_fc.weight", "mlp.c_fc.bias", "mlp.c_proj.weight", "mlp.c_proj.bias"}, names)
+	require.Equal(t, "GPTBlock(8, 2 heads, rotary)", b.String())
+	// The whole rotary block, input gradient checked numerically.
+	res, err := autograd.CheckGrad(func(xs ...*autograd.Var) *autograd.Var { return b.Forward(xs[0]) },
+		[]*tensor.Tensor{tensor.RandN(rand.New(rand.NewPCG(12, 12)), 0, 1, 1, 4, 8)}, autograd.GradCheckOptions{})
+	require.NoError(t, err, "%v", res)
+}
+
+func TestPositionEncodings(t *testing.T) {
+	s := nn.NewSinusoidalPositionalEncoding(10, 6)
+	require.InDelta(t, math.Sin(1), s.PE.At(1, 0), 1e-6)
+	require.InDelta(t, math.Cos(1), s.PE.At(1, 1), 1e-6)
+	require.InDelta(t, math.Sin(3/math.Pow(10000, 2.0/6)), s.PE.At(3, 2), 1e-6)
+	require.InDelta(t, math.Cos(3/math.Pow(10000, 4.0/6)), s.PE.At(3, 5), 1e-6)
+	x := tensor.Ones(2, 4, 6)
+	y := s.Forward(autograd.Constant(x)).Value()
+	require.InDelta(t, 1+math.Sin(1), y.At(1, 1, 0), 1e-6)
+	require.Nil(t, s.Params())
+
+	p := nn.NewPositionalEmbedding(6, 4, nn.WithSeed(13))
+	v := autograd.NewVar(tensor.Zeros(2, 3, 4))
+	out := p.Forward(v)
+	require.Equal(t, tensor.Slice(p.Weight.Value(), 0, 0, 3).Data(), tensor.Slice(out.Value(), 0, 0, 1).Data())
+	autograd.Sum(out, false).Backward()
+	require.Equal(t, float32(2), p.Weight.Grad().At(2, 0), "two sequences use position 2")
+	require.Equal(t, float32(0), p.Weight.Grad().At(3, 0), "position 3 is beyond T")
+	require.PanicsWithValue(t, "nn.PositionalEmbedding.Forward: input [1 7 4] is not [B, T ≤ 6, 4]",
+		func() { p.Forward(autograd.Constant(tensor.Zeros(1, 7, 4))) })
+
+	r := &nn.Rotary{Heads: 2}
+	rx := tensor.RandN(rand.New(rand.NewPCG(14, 14)), 0, 1, 1, 3, 8)
+	require.True(t, tensor.Equal(autograd.Rotary(autograd.Constant(rx), 2, 10000, 0).Value(), r.Forward(autograd.Constant(rx)).Value()))
+}
+
+func TestConv1DLayer(t *testing.T) {
+	c := nn.NewConv1D(4, 6, 3, nn.WithPadding(1), nn.WithStride(2), nn.WithGroups(2), nn.WithSeed(15))
+	require.Equal(t, []int{6, 2, 3}, c.Weight.Shape())
+	require.LessOrEqual(t, tensor.MaxAll(tensor.Abs(c.Weight.Value())), float32(1/math.Sqrt(6)))
+	y := c.Forward(autograd.Constant(tensor.Ones(2, 4, 9)))
+	require.Equal(t, []int{2, 6, 5}, y.Shape())
+	require.Equal(t, "Conv1D(4 → 6, k=3, stride 2, padding 1, dilation 1, groups 2)", c.String())
+	mp := nn.NewMaxPool1D(2)
+	require.Equal(t, []int{2, 6, 2}, mp.Forward(y).Shape())
+	ap := nn.NewAvgPool1D(3, nn.WithStride(1), nn.WithPadding(1))
+	require.Equal(t, []int{2, 6, 5}, ap.Forward(y).Shape())
+}

@@ -1,0 +1,308 @@
+package nn
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/shoshin-ml/shoshin/autograd"
+)
+
+// TransformerConfig shapes a TransformerEncoderLayer. Zero fields take
+// PyTorch's defaults except Dropout, whose zero value means no dropout
+// (PyTorch's default is 0.1: set it explicitly).
+type TransformerConfig struct {
+	DModel int // model size E (required)
+	Heads  int // attention heads; E must divide by it (required)
+	// DimFF is the hidden size of the feed-forward block (default 2048).
+	DimFF int
+	// Dropout is applied to the attention weights, after the feed-forward
+	// activation and on both residual branches, while training.
+	Dropout float32
+	// Activation of the feed-forward block: ActReLU (the default, also
+	// ActNone) or ActGELU.
+	Activation Activation
+	// NormFirst selects the pre-norm layout x + f(norm(x)) (PyTorch's
+	// norm_first=True); the default is post-norm, norm(x + f(x)).
+	NormFirst bool
+	// Eps is the layer norms' epsilon (default 1e-5).
+	Eps float32
+}
+
+// TransformerEncoderLayer is PyTorch's nn.TransformerEncoderLayer with
+// batch_first=True: self-attention and a two-layer feed-forward block, each
+// with a residual connection and a layer norm, before (NormFirst) or after
+// it. Parameter names match PyTorch's: self_attn.in_proj_weight,
+// self_attn.in_proj_bias, self_attn.out_proj.{weight,bias},
+// linear1.{weight,bias}, linear2.{weight,bias}, norm1.{weight,bias},
+// norm2.{weight,bias}.
+type TransformerEncoderLayer struct {
+	SelfAttn   *MultiheadAttention
+	Linear1    *Dense // E → DimFF
+	Linear2    *Dense // DimFF → E
+	Norm1      *LayerNorm
+	Norm2      *LayerNorm
+	Dropout    *Dropout // after the feed-forward activation
+	Dropout1   *Dropout // on the attention branch
+	Dropout2   *Dropout // on the feed-forward branch
+	Activation Activation
+	NormFirst  bool
+}
+
+// NewTransformerEncoderLayer builds an encoder layer shaped by cfg.
+// Options: WithSeed, WithRand (initial weights and dropout masks).
+func NewTransformerEncoderLayer(cfg TransformerConfig, opts ...Option) *TransformerEncoderLayer {
+	if cfg.DModel < 1 || cfg.Heads < 1 || cfg.DModel%cfg.Heads != 0 {
+		panic(fmt.Sprintf("nn.NewTransformerEncoderLayer: DModel %d must be a positive multiple of Heads %d", cfg.DModel, cfg.Heads))
+	}
+	if cfg.DimFF == 0 {
+		cfg.DimFF = 2048
+	}
+	if cfg.Eps == 0 {
+		cfg.Eps = 1e-5
+	}
+	switch cfg.Activation {
+	case ActNone:
+		cfg.Activation = ActReLU
+	case ActReLU, ActGELU:
+	default:
+		panic(fmt.Sprintf("nn.NewTransformerEncoderLayer: activation %v is not ReLU or GELU", cfg.Activation))
+	}
+	if cfg.DimFF < 1 || cfg.Dropout < 0 || cfg.Dropout >= 1 {
+		panic(fmt.Sprintf("nn.NewTransformerEncoderLayer: invalid DimFF %d or Dropout %v", cfg.DimFF, cfg.Dropout))
+	}
+	c := newConfig(opts)
+	r := WithRand(c.rng)
+	e := cfg.DModel
+	return &TransformerEncoderLayer{
+		SelfAttn:   Register("self_attn", NewMultiheadAttention(e, cfg.Heads, cfg.Dropout, r)),
+		Linear1:    Register("linear1", NewDense(e, cfg.DimFF, r)),
+		Linear2:    Register("linear2", NewDense(cfg.DimFF, e, r)),
+		Norm1:      Register("norm1", NewLayerNorm(e, WithEps(cfg.Eps))),
+		Norm2:      Register("norm2", NewLayerNorm(e, WithEps(cfg.Eps))),
+		Dropout:    NewDropout(cfg.Dropout, r),
+		Dropout1:   NewDropout(cfg.Dropout, r),
+		Dropout2:   NewDropout(cfg.Dropout, r),
+		Activation: cfg.Activation,
+		NormFirst:  cfg.NormFirst,
+	}
+}
+
+// Forward runs the layer on x [B, T, E] with no mask.
+func (l *TransformerEncoderLayer) Forward(x *autograd.Var) *autograd.Var {
+	return l.ForwardMasked(x, AttendOptions{})
+}
+
+// ForwardMasked runs the layer on x [B, T, E] with the attention masks in o
+// (causal, key padding, additive); o.NeedWeights is ignored.
+func (l *TransformerEncoderLayer) ForwardMasked(x *autograd.Var, o AttendOptions) *autograd.Var {
+	o.NeedWeights = false
+	if l.NormFirst {
+		x = autograd.Add(x, l.selfAttention(l.Norm1.Forward(x), o)) // x + sa(norm1(x))
+		return autograd.Add(x, l.feedForward(l.Norm2.Forward(x)))   // x + ff(norm2(x))
+	}
+	x = l.Norm1.Forward(autograd.Add(x, l.selfAttention(x, o))) // norm1(x + sa(x))
+	return l.Norm2.Forward(autograd.Add(x, l.feedForward(x)))   // norm2(x + ff(x))
+}
+
+func (l *TransformerEncoderLayer) selfAttention(x *autograd.Var, o AttendOptions) *autograd.Var {
+	y, _ := l.SelfAttn.Attend(x, x, x, o)
+	return l.Dropout1.Forward(y)
+}
+
+func (l *TransformerEncoderLayer) feedForward(x *autograd.Var) *autograd.Var {
+	h := l.Dropout.Forward(l.Activation.Apply(l.Linear1.Forward(x))) // [B, T, DimFF]
+	return l.Dropout2.Forward(l.Linear2.Forward(h))                  // [B, T, E]
+}
+
+// Params returns the parameters in PyTorch's state_dict order.
+func (l *TransformerEncoderLayer) Params() []*Param {
+	var ps []*Param
+	for _, m := range []Module{l.SelfAttn, l.Linear1, l.Linear2, l.Norm1, l.Norm2} {
+		ps = append(ps, m.Params()...)
+	}
+	return ps
+}
+
+// Children returns the sub-layers, dropouts included.
+func (l *TransformerEncoderLayer) Children() []Module {
+	return []Module{l.SelfAttn, l.Linear1, l.Dropout, l.Linear2, l.Norm1, l.Norm2, l.Dropout1, l.Dropout2}
+}
+
+// String describes the layer.
+func (l *TransformerEncoderLayer) String() string {
+	norm := "post-norm"
+	if l.NormFirst {
+		norm = "pre-norm"
+	}
+	return fmt.Sprintf("TransformerEncoderLayer(%d, %d heads, ff %d, %v, %s, dropout %g)",
+		l.SelfAttn.Embed(), l.SelfAttn.Heads, l.Linear1.Weight.Value().Dim(0), l.Activation, norm, l.Dropout.P)
+}
+
+// GPTConfig shapes a GPTBlock, after nanoGPT's GPTConfig.
+type GPTConfig struct {
+	DModel int // model size E (nanoGPT's n_embd; required)
+	Heads  int // attention heads (n_head; required)
+	// Dropout is applied to the attention weights and both residual
+	// branches while training (nanoGPT's dropout).
+	Dropout float32
+	// NoBias drops the biases of the linear layers and layer norms
+	// (nanoGPT's bias=False).
+	NoBias bool
+	// Rotary rotates queries and keys by position (see autograd.Rotary)
+	// instead of relying on added position embeddings.
+	Rotary bool
+	// RotaryBase is the RoPE base (default 10000).
+	RotaryBase float64
+}
+
+// CausalSelfAttention is nanoGPT's attention: one projection c_attn
+// [3E, E] to queries, keys and values, causal multi-head attention, and the
+// output projection c_proj.
+type CausalSelfAttention struct {
+	trainFlag
+	CAttn      *Dense // E → 3E
+	CProj      *Dense // E → E
+	Heads      int
+	Dropout    float32
+	Rotary     bool
+	RotaryBase float64
+	Resid      *Dropout
+	rng        *rand.Rand
+}
+
+// Forward attends causally over x [B, T, E].
+func (a *CausalSelfAttention) Forward(x *autograd.Var) *autograd.Var {
+	e := a.CProj.Weight.Value().Dim(0)
+	qkv := a.CAttn.Forward(x) // [B, T, 3E]
+	opt := autograd.AttentionOptions{Heads: a.Heads, Causal: true}
+	if !a.eval && a.Dropout > 0 && !x.Inference() {
+		opt.Dropout, opt.Rand = a.Dropout, a.rng
+	}
+	var y *autograd.Var
+	if a.Rotary {
+		p := autograd.Split(qkv, 2, e, e, e)
+		q := autograd.Rotary(p[0], a.Heads, a.RotaryBase, 0) // [B, T, E]
+		k := autograd.Rotary(p[1], a.Heads, a.RotaryBase, 0) // [B, T, E]
+		y = autograd.ScaledDotProductAttention(q, k, p[2], opt)
+	} else {
+		y = autograd.SelfAttention(qkv, opt) // [B, T, E]
+	}
+	return a.Resid.Forward(a.CProj.Forward(y))
+}
+
+// Params returns c_attn and c_proj's parameters.
+func (a *CausalSelfAttention) Params() []*Param {
+	return append(a.CAttn.Params(), a.CProj.Params()...)
+}
+
+// Children returns the projections and the residual dropout.
+func (a *CausalSelfAttention) Children() []Module { return []Module{a.CAttn, a.CProj, a.Resid} }
+
+// GPTMLP is nanoGPT's feed-forward block: c_fc (E → 4E), exact GELU,
+// c_proj (4E → E), dropout.
+type GPTMLP struct {
+	CFC   *Dense
+	CProj *Dense
+	Drop  *Dropout
+}
+
+// Forward computes dropout(c_proj(gelu(c_fc(x)))).
+func (m *GPTMLP) Forward(x *autograd.Var) *autograd.Var {
+	return m.Drop.Forward(m.CProj.Forward(autograd.GELU(m.CFC.Forward(x))))
+}
+
+// Params returns c_fc and c_proj's parameters.
+func (m *GPTMLP) Params() []*Param { return append(m.CFC.Params(), m.CProj.Params()...) }
+
+// Children returns the layers and the dropout.
+func (m *GPTMLP) Children() []Module { return []Module{m.CFC, m.CProj, m.Drop} }
+
+// GPTBlock is a decoder-only transformer block as in nanoGPT: pre-norm,
+// causal self-attention and an MLP, each on a residual line:
+//
+//	x = x + attn(ln_1(x))
+//	x = x + mlp(ln_2(x))
+//
+// Parameter names match nanoGPT's Block: ln_1.*, attn.c_attn.*,
+// attn.c_proj.*, ln_2.*, mlp.c_fc.*, mlp.c_proj.*. The linear layers start
+// from PyTorch's nn.Linear defaults; nanoGPT's GPT re-initialises them from
+// N(0, 0.02) (use WithWeightInit on the block for that).
+type GPTBlock struct {
+	LN1  *LayerNorm
+	Attn *CausalSelfAttention
+	LN2  *LayerNorm
+	MLP  *GPTMLP
+}
+
+// NewGPTBlock builds a block shaped by cfg. Options: WithWeightInit (the
+// linear layers' weights), WithSeed, WithRand.
+func NewGPTBlock(cfg GPTConfig, opts ...Option) *GPTBlock {
+	e := cfg.DModel
+	if e < 1 || cfg.Heads < 1 || e%cfg.Heads != 0 || cfg.Dropout < 0 || cfg.Dropout >= 1 {
+		panic(fmt.Sprintf("nn.NewGPTBlock: DModel %d must be a positive multiple of Heads %d, Dropout %v in [0, 1)", e, cfg.Heads, cfg.Dropout))
+	}
+	if cfg.Rotary && (e/cfg.Heads)%2 != 0 {
+		panic(fmt.Sprintf("nn.NewGPTBlock: rotary embeddings need an even head size, got %d", e/cfg.Heads))
+	}
+	if cfg.RotaryBase == 0 {
+		cfg.RotaryBase = 10000
+	}
+	c := newConfig(opts)
+	lin := []Option{WithRand(c.rng)}
+	norm := []Option{}
+	if cfg.NoBias {
+		lin = append(lin, WithoutBias())
+		norm = append(norm, WithoutBias())
+	}
+	if c.weightInit != nil {
+		lin = append(lin, WithWeightInit(c.weightInit))
+	}
+	attn := &CausalSelfAttention{
+		CAttn:      Register("c_attn", NewDense(e, 3*e, lin...)),
+		CProj:      Register("c_proj", NewDense(e, e, lin...)),
+		Heads:      cfg.Heads,
+		Dropout:    cfg.Dropout,
+		Rotary:     cfg.Rotary,
+		RotaryBase: cfg.RotaryBase,
+		Resid:      NewDropout(cfg.Dropout, WithRand(c.rng)),
+		rng:        c.rng,
+	}
+	mlp := &GPTMLP{
+		CFC:   Register("c_fc", NewDense(e, 4*e, lin...)),
+		CProj: Register("c_proj", NewDense(4*e, e, lin...)),
+		Drop:  NewDropout(cfg.Dropout, WithRand(c.rng)),
+	}
+	return &GPTBlock{
+		LN1:  Register("ln_1", NewLayerNorm(e, norm...)),
+		Attn: Register("attn", attn),
+		LN2:  Register("ln_2", NewLayerNorm(e, norm...)),
+		MLP:  Register("mlp", mlp),
+	}
+}
+
+// Forward runs the block on x [B, T, E].
+func (b *GPTBlock) Forward(x *autograd.Var) *autograd.Var {
+	x = autograd.Add(x, b.Attn.Forward(b.LN1.Forward(x)))   // [B, T, E]
+	return autograd.Add(x, b.MLP.Forward(b.LN2.Forward(x))) // [B, T, E]
+}
+
+// Params returns the parameters in nanoGPT's state_dict order.
+func (b *GPTBlock) Params() []*Param {
+	var ps []*Param
+	for _, m := range []Module{b.LN1, b.Attn, b.LN2, b.MLP} {
+		ps = append(ps, m.Params()...)
+	}
+	return ps
+}
+
+// Children returns the sub-layers.
+func (b *GPTBlock) Children() []Module { return []Module{b.LN1, b.Attn, b.LN2, b.MLP} }
+
+// String describes the block.
+func (b *GPTBlock) String() string {
+	s := fmt.Sprintf("GPTBlock(%d, %d heads", b.LN1.Shape[0], b.Attn.Heads)
+	if b.Attn.Rotary {
+		s += ", rotary"
+	}
+	return s + ")"
+}
