@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/shoshin-ml/shoshin/internal/atomicfile"
 )
 
 // DefaultMNISTMirrors are the base URLs FetchMNIST tries when given none.
@@ -77,7 +79,7 @@ func fileSHA256(path string) (string, error) {
 }
 
 // fetchFile downloads url to dst atomically, checking its size and hash.
-func fetchFile(ctx context.Context, url, dst string, size int64, want string) (err error) {
+func fetchFile(ctx context.Context, url, dst string, size int64, want string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
@@ -90,32 +92,18 @@ func fetchFile(ctx context.Context, url, dst string, size int64, want string) (e
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("%s: %s", url, resp.Status)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".part-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
+	return atomicfile.WriteFile(dst, 0o644, func(w io.Writer) error {
+		h := sha256.New()
+		n, err := io.Copy(io.MultiWriter(w, h), io.LimitReader(resp.Body, size+1))
 		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+			return fmt.Errorf("%s: %w", url, err)
 		}
-	}()
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(resp.Body, size+1))
-	if err != nil {
-		return fmt.Errorf("%s: %w", url, err)
-	}
-	if n != size {
-		return fmt.Errorf("%s: got %d bytes, want %d", url, n, size)
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != want {
-		return fmt.Errorf("%s: SHA-256 %s, want %s", url, got, want)
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
+		if n != size {
+			return fmt.Errorf("%s: got %d bytes, want %d", url, n, size)
+		}
+		if got := hex.EncodeToString(h.Sum(nil)); got != want {
+			return fmt.Errorf("%s: SHA-256 %s, want %s", url, got, want)
+		}
+		return nil
+	})
 }

@@ -64,6 +64,12 @@
 // nn/testdata/seq_torch.py writes the PyTorch fixtures that the tests match
 // outputs and every gradient against.
 //
+// Build layers with their constructors (NewDense, NewBatchNorm2D, ...). A
+// layer's zero value either works like the constructed layer (Softmax{}
+// and LogSoftmax{} normalise over the last axis; ReLU{}, Flatten{},
+// Sequential{} and Dropout{}, which drops nothing, are ready to use) or
+// panics on Forward with a message naming the constructor to call.
+//
 // Layers are configured with options (WithActivation, WithPadding,
 // WithSeed, ...) and initialised like PyTorch's by default; the
 // initializers (GlorotUniform, HeNormal, KaimingUniform, ...) can replace

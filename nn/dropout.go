@@ -93,10 +93,10 @@ func (d *Dropout) SetRNGState(state []byte) error {
 
 func (d *Dropout) noState() error {
 	if d.rng == nil {
-		return errors.New("Dropout has no generator (zero value); build it with nn.NewDropout")
+		return errors.New("no generator (a zero-value Dropout); build it with nn.NewDropout")
 	}
 	if d.src == nil {
-		return errors.New("Dropout's generator was given with WithRand and its state cannot be read; build it WithSeed or WithSource(rand.NewPCG(...))")
+		return errors.New("generator given with WithRand, whose state cannot be read; build the Dropout WithSeed or WithSource(rand.NewPCG(...))")
 	}
-	return fmt.Errorf("Dropout's source %T cannot marshal its state (want encoding.BinaryMarshaler and BinaryUnmarshaler)", d.src)
+	return fmt.Errorf("source %T cannot marshal its state (want encoding.BinaryMarshaler and BinaryUnmarshaler)", d.src)
 }

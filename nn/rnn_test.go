@@ -169,3 +169,26 @@ func TestRecurrentConstructorsAndShapes(t *testing.T) {
 	require.Equal(t, "GRUCell(3 → 4, no bias)", nn.NewGRUCell(3, 4, nn.WithoutBias()).String())
 	require.Equal(t, "RNNCell(3 → 4, relu)", nn.NewRNNCell(3, 4, "relu").String())
 }
+
+// TestRecurrentArena runs a bidirectional LSTM and GRU twice on one
+// arena, whose buffers come back uncleared, with different lengths, and
+// expects exactly the results of fresh allocations: every output element,
+// padding included, is written.
+func TestRecurrentArena(t *testing.T) {
+	x := randT(7, 5, 3, 4)
+	lstm := nn.NewLSTM(4, 6, nn.RNNConfig{Layers: 2, Bidirectional: true}, nn.WithSeed(13))
+	gru := nn.NewGRU(4, 6, nn.RNNConfig{Bidirectional: true}, nn.WithSeed(14))
+	arena := autograd.NewArena()
+	for _, lengths := range [][]int{nil, {5, 1, 3}, {2, 5, 4}} {
+		wantL, wantLS := lstm.ForwardWith(autograd.NoGrad(x), nn.LSTMState{}, lengths)
+		wantG, wantGS := gru.ForwardWith(autograd.NoGrad(x), nn.RNNState{}, lengths)
+		arena.Reset()
+		gotL, gotLS := lstm.ForwardWith(arena.Input(x), nn.LSTMState{}, lengths)
+		gotG, gotGS := gru.ForwardWith(arena.Input(x), nn.RNNState{}, lengths)
+		require.Equal(t, wantL.Value().Data(), gotL.Value().Data(), "LSTM output, lengths %v", lengths)
+		require.Equal(t, wantLS.H.Value().Data(), gotLS.H.Value().Data(), "LSTM h_n, lengths %v", lengths)
+		require.Equal(t, wantLS.C.Value().Data(), gotLS.C.Value().Data(), "LSTM c_n, lengths %v", lengths)
+		require.Equal(t, wantG.Value().Data(), gotG.Value().Data(), "GRU output, lengths %v", lengths)
+		require.Equal(t, wantGS.H.Value().Data(), gotGS.H.Value().Data(), "GRU h_n, lengths %v", lengths)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shoshin-ml/shoshin/autograd"
 	"github.com/shoshin-ml/shoshin/tensor"
@@ -215,6 +216,23 @@ func TestSaveFileLeavesNoTempFile(t *testing.T) {
 		require.ErrorIs(t, err, fs.ErrPermission)
 		requireDirHolds(t, ro)
 	}
+}
+
+// TestSaveFileRemovesStaleTemporaries checks that SaveFile writes through
+// internal/atomicfile, which removes what a killed save left behind (here a
+// temporary unmodified for longer than atomicfile.StaleAge; its tests cover
+// dead processes) and leaves other files alone.
+func TestSaveFileRemovesStaleTemporaries(t *testing.T) {
+	dir := t.TempDir()
+	stale := filepath.Join(dir, ".model.safetensors.tmp-0badc0de-1234567-42")
+	other := filepath.Join(dir, ".other.safetensors.tmp-0badc0de-1234567-42")
+	for _, p := range []string{stale, other} {
+		require.NoError(t, os.WriteFile(p, []byte("partial"), 0o600))
+		old := time.Now().Add(-48 * time.Hour)
+		require.NoError(t, os.Chtimes(p, old, old))
+	}
+	require.NoError(t, SaveFile(filepath.Join(dir, "model.safetensors"), newStubModel(1, 4, 3, 2)))
+	requireDirHolds(t, dir, ".other.safetensors.tmp-0badc0de-1234567-42", "model.safetensors")
 }
 
 func requireDirHolds(t *testing.T, dir string, want ...string) {

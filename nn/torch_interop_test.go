@@ -1,7 +1,9 @@
 package nn_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -183,4 +185,32 @@ func TestTorchInteropSaveLayout(t *testing.T) {
 			[]nn.NamedTensor{{Name: "input", Value: x}, {Name: "output", Value: want}}, nil))
 		t.Logf("wrote %s and go_io.safetensors; check them with python3 nn/testdata/torch_interop.py check %s", path, dir)
 	}
+}
+
+// ExampleSave_dtypes shows the dtypes Save writes: PyTorch's, so the file
+// loads with load_state_dict(strict=True). BatchNorm's num_batches_tracked
+// is an integer there, so it is saved as I64.
+func ExampleSave_dtypes() {
+	model := nn.NewSequential(nn.NewDense(3, 2), nn.NewBatchNorm1D(2))
+	var buf bytes.Buffer
+	if err := nn.Save(&buf, model); err != nil {
+		fmt.Println(err)
+		return
+	}
+	ts, _, err := nn.ReadTensors(&buf)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, t := range ts {
+		fmt.Println(t.Name, t.Dtype, t.Value.Shape())
+	}
+	// Output:
+	// 0.bias F32 [2]
+	// 0.weight F32 [2 3]
+	// 1.bias F32 [2]
+	// 1.num_batches_tracked I64 []
+	// 1.running_mean F32 [2]
+	// 1.running_var F32 [2]
+	// 1.weight F32 [2]
 }

@@ -14,6 +14,7 @@ import (
 	"reflect"
 	"strconv"
 
+	"github.com/shoshin-ml/shoshin/internal/atomicfile"
 	"github.com/shoshin-ml/shoshin/nn"
 )
 
@@ -233,47 +234,23 @@ func (c *BackupAndRestore) OnTrainEnd(s *State) error {
 
 func typeName(v any) string { return reflect.TypeOf(v).String() }
 
-// writeBackup writes entries as an uncompressed zip file, atomically: to a
-// temporary file in the same folder, synced, then renamed over path.
-func writeBackup(path string, entries map[string][]byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".backup-*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
+// writeBackup writes entries as an uncompressed zip file, atomically (see
+// internal/atomicfile): to a temporary file in the same folder, synced,
+// then renamed over path.
+func writeBackup(path string, entries map[string][]byte) error {
+	return atomicfile.WriteFile(path, 0o600, func(f io.Writer) error {
+		zw := zip.NewWriter(f)
+		for _, name := range sortedKeys(entries) {
+			w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store})
+			if err != nil {
+				return err
+			}
+			if _, err := w.Write(entries[name]); err != nil {
+				return err
+			}
 		}
-	}()
-	zw := zip.NewWriter(f)
-	for _, name := range sortedKeys(entries) {
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store})
-		if err != nil {
-			return err
-		}
-		if _, err := w.Write(entries[name]); err != nil {
-			return err
-		}
-	}
-	if err := zw.Close(); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync() // best effort: not every system syncs folders
-		d.Close()
-	}
-	return nil
+		return zw.Close()
+	})
 }
 
 // readBackup reads every entry of a backup file. Entries must be stored

@@ -98,3 +98,15 @@ func BenchmarkPredictMLP(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCheckParams is the per-step cost of Fit's check for NaN and
+// infinite parameters on the flagship MLP (101,770 parameters).
+func BenchmarkCheckParams(b *testing.B) {
+	params := flagshipMLP().Params()
+	b.ReportAllocs()
+	for range b.N {
+		if err := checkParams(params); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,13 +1,17 @@
 package train
 
 import (
-	"bufio"
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"math"
 	"os"
 	"strconv"
 	"strings"
 
+	"github.com/shoshin-ml/shoshin/internal/atomicfile"
 	"github.com/shoshin-ml/shoshin/nn"
 	"github.com/shoshin-ml/shoshin/optim"
 )
@@ -286,61 +290,93 @@ func (c *ReduceLROnPlateau) OnEpochEnd(s *State, logs Logs) error {
 }
 
 // CSVLogger writes one CSV row per epoch (epoch, then the logs in a stable
-// order), flushing after each so the file can be followed while training
-// runs.
+// order). After each epoch it replaces the file atomically (see
+// internal/atomicfile), so the file can be followed while training runs and
+// always holds whole rows, even when training is killed.
 type CSVLogger struct {
 	BaseCallback
 	Path string
+	// Append keeps the rows already in the file and adds to them, as for a
+	// run resumed with BackupAndRestore; the columns are then those of the
+	// file's header.
+	Append bool
 
-	f      *os.File
-	w      *bufio.Writer
+	buf    bytes.Buffer
 	header []string
 }
 
-// OnTrainBegin creates the file.
+// maxCSVLog bounds the size of a log that Append reads back.
+const maxCSVLog = 64 << 20
+
+// OnTrainBegin starts the file: empty, or with Append, with the rows
+// already in it.
 func (c *CSVLogger) OnTrainBegin(*State) error {
-	f, err := os.Create(c.Path)
-	if err != nil {
-		return fmt.Errorf("train: CSV logger: %w", err)
+	c.buf.Reset()
+	c.header = nil
+	if c.Append {
+		if err := c.load(); err != nil {
+			return fmt.Errorf("train: CSV logger: %w", err)
+		}
 	}
-	c.f, c.w, c.header = f, bufio.NewWriter(f), nil
+	return c.write()
+}
+
+// load reads the existing file, if any, and its header.
+func (c *CSVLogger) load() error {
+	f, err := os.Open(c.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	n, err := c.buf.ReadFrom(io.LimitReader(f, maxCSVLog+1))
+	if err != nil {
+		return err
+	}
+	if n > maxCSVLog {
+		return fmt.Errorf("%s is over %d bytes", c.Path, maxCSVLog)
+	}
+	if n == 0 {
+		return nil
+	}
+	line, _, ok := strings.Cut(c.buf.String(), "\n")
+	cols := strings.Split(strings.TrimSuffix(line, "\r"), ",")
+	if !ok || cols[0] != "epoch" || !strings.HasSuffix(c.buf.String(), "\n") {
+		return fmt.Errorf("%s does not start with a header line \"epoch,...\" or does not end in a newline", c.Path)
+	}
+	c.header = append([]string{}, cols[1:]...)
 	return nil
 }
 
-// OnEpochEnd appends a row.
+// OnEpochEnd adds a row.
 func (c *CSVLogger) OnEpochEnd(s *State, logs Logs) error {
 	if c.header == nil {
 		c.header = logs.keys()
-		fmt.Fprintf(c.w, "epoch,%s\n", strings.Join(c.header, ","))
+		fmt.Fprintf(&c.buf, "epoch,%s\n", strings.Join(c.header, ","))
 	}
-	fmt.Fprintf(c.w, "%d", s.Epoch+1)
+	fmt.Fprintf(&c.buf, "%d", s.Epoch+1)
 	for _, k := range c.header {
 		v, ok := logs[k]
 		if ok {
-			fmt.Fprintf(c.w, ",%s", strconv.FormatFloat(v, 'g', 8, 64))
+			fmt.Fprintf(&c.buf, ",%s", strconv.FormatFloat(v, 'g', 8, 64))
 		} else {
-			c.w.WriteString(",")
+			c.buf.WriteString(",")
 		}
 	}
-	c.w.WriteString("\n")
-	if err := c.w.Flush(); err != nil {
-		return fmt.Errorf("train: CSV logger %s: %w", c.Path, err)
-	}
-	return nil
+	c.buf.WriteString("\n")
+	return c.write()
 }
 
-// OnTrainEnd closes the file.
-func (c *CSVLogger) OnTrainEnd(*State) error {
-	if c.f == nil {
-		return nil
-	}
-	err := c.w.Flush()
-	if cerr := c.f.Close(); err == nil {
-		err = cerr
-	}
-	c.f = nil
+// write replaces the file with the rows so far.
+func (c *CSVLogger) write() error {
+	err := atomicfile.WriteFile(c.Path, 0o644, func(w io.Writer) error {
+		_, err := w.Write(c.buf.Bytes())
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("train: CSV logger %s: %w", c.Path, err)
+		return fmt.Errorf("train: CSV logger: %w", err)
 	}
 	return nil
 }

@@ -249,11 +249,11 @@ func (r *fitRun) epoch(epoch int) error {
 // non-finite parameter after the step are errors naming the epoch and
 // step.
 func (r *fitRun) step(b *data.Batch) (lv float64, err error) {
-	where := fmt.Sprintf("epoch %d, step %d", r.state.Epoch+1, b.Index+1)
+	where := func() string { return fmt.Sprintf("epoch %d, step %d", r.state.Epoch+1, b.Index+1) }
 	stage := "model"
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("train: at %s the %s failed on a batch of input shape %v (target shape %v): %v", where, stage, b.X.Shape(), b.Y.Shape(), p)
+			err = fmt.Errorf("train: at %s the %s failed on a batch of input shape %v (target shape %v): %v", where(), stage, b.X.Shape(), b.Y.Shape(), p)
 		}
 	}()
 	out := r.model.Forward(autograd.Constant(b.X))
@@ -261,7 +261,7 @@ func (r *fitRun) step(b *data.Batch) (lv float64, err error) {
 	loss := r.cfg.Loss.Forward(out, b.Y)
 	lv = float64(loss.Value().Item())
 	if !finite(lv) {
-		return lv, fmt.Errorf("train: loss is %v at %s; training stopped", lv, where)
+		return lv, fmt.Errorf("train: loss is %v at %s; training stopped", lv, where())
 	}
 	stage = "backward pass"
 	loss.Backward()
@@ -269,11 +269,11 @@ func (r *fitRun) step(b *data.Batch) (lv float64, err error) {
 	r.opt.Step()
 	r.opt.ZeroGrad()
 	if err := checkParams(r.params); err != nil {
-		return lv, fmt.Errorf("train: after the optimizer step at %s, %w; training stopped (look for NaN or infinite features, or lower the learning rate)", where, err)
+		return lv, fmt.Errorf("train: after the optimizer step at %s, %w; training stopped (look for NaN or infinite features, or lower the learning rate)", where(), err)
 	}
 	stage = "metrics"
 	if err := r.ms.update(b.Labels, out.Value()); err != nil {
-		return lv, fmt.Errorf("train: at %s: %w", where, err)
+		return lv, fmt.Errorf("train: at %s: %w", where(), err)
 	}
 	return lv, nil
 }

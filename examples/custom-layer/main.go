@@ -9,6 +9,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -96,15 +97,40 @@ func spiral(n, k int, r *rand.Rand) (*tensor.Tensor, *tensor.Tensor) {
 }
 
 func main() {
-	// 1. Check the custom op and the custom layer against finite
-	//    differences.
-	r := rand.New(rand.NewPCG(1, 2))
-	res, err := autograd.CheckGrad(func(xs ...*autograd.Var) *autograd.Var { return SiLU(xs[0]) },
-		[]*tensor.Tensor{tensor.RandU(r, -3, 3, 4, 5)}, autograd.GradCheckOptions{})
-	fmt.Printf("gradient check SiLU: worst abs error %.2e (%.2f× tolerance)\n", res.AbsErr, res.Excess)
+	res, err := run(os.Stdout, 200)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
+	}
+	if res.testAccuracy < 0.9 {
+		os.Exit(1)
+	}
+}
+
+// outcome is what a run found, for the tests.
+type outcome struct {
+	// siluCheck and gluCheck are the gradient checks of the custom op and
+	// layer.
+	siluCheck, gluCheck autograd.GradCheckResult
+	// losses holds the mean training loss of every epoch.
+	losses []float64
+	// testAccuracy is the accuracy on held-out points.
+	testAccuracy float64
+}
+
+// run checks the gradients, then trains for the given number of epochs,
+// printing to w. A failed gradient check is an error.
+func run(w io.Writer, epochs int) (*outcome, error) {
+	res := &outcome{}
+	// 1. Check the custom op and the custom layer against finite
+	//    differences.
+	r := rand.New(rand.NewPCG(1, 2))
+	var err error
+	res.siluCheck, err = autograd.CheckGrad(func(xs ...*autograd.Var) *autograd.Var { return SiLU(xs[0]) },
+		[]*tensor.Tensor{tensor.RandU(r, -3, 3, 4, 5)}, autograd.GradCheckOptions{})
+	fmt.Fprintf(w, "gradient check SiLU: worst abs error %.2e (%.2f× tolerance)\n", res.siluCheck.AbsErr, res.siluCheck.Excess)
+	if err != nil {
+		return res, err
 	}
 	glu := NewGLU(3, 4, 7)
 	ps := glu.Params()
@@ -112,16 +138,15 @@ func main() {
 	for _, p := range ps {
 		inputs = append(inputs, p.Value())
 	}
-	res, err = autograd.CheckGrad(func(xs ...*autograd.Var) *autograd.Var {
+	res.gluCheck, err = autograd.CheckGrad(func(xs ...*autograd.Var) *autograd.Var {
 		for i, p := range ps {
 			p.Var = xs[i+1]
 		}
 		return glu.Forward(xs[0])
 	}, inputs, autograd.GradCheckOptions{})
-	fmt.Printf("gradient check GLU:  worst abs error %.2e (%.2f× tolerance)\n", res.AbsErr, res.Excess)
+	fmt.Fprintf(w, "gradient check GLU:  worst abs error %.2e (%.2f× tolerance)\n", res.gluCheck.AbsErr, res.gluCheck.Excess)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		return res, err
 	}
 
 	// 2. Build a model from the custom pieces and train it.
@@ -132,9 +157,9 @@ func main() {
 		SiLULayer{},
 		nn.NewDense(64, 3, nn.WithSeed(13)),
 	)
-	fmt.Println()
-	fmt.Print(nn.Summary(model, 2))
-	fmt.Println()
+	fmt.Fprintln(w)
+	fmt.Fprint(w, nn.Summary(model, 2))
+	fmt.Fprintln(w)
 
 	x, y := spiral(300, 3, rand.New(rand.NewPCG(3, 4)))
 	xTest, yTest := spiral(100, 3, rand.New(rand.NewPCG(8, 9)))
@@ -145,7 +170,6 @@ func main() {
 		velocity[i] = tensor.ZerosLike(p.Value())
 	}
 	const (
-		epochs   = 200
 		batch    = 64
 		lr       = 0.05
 		momentum = 0.9
@@ -176,15 +200,14 @@ func main() {
 				tensor.AddScaled(p.Value(), -lr, velocity[i])
 			}
 		}
+		res.losses = append(res.losses, total/float64(n))
 		if epoch == 1 || epoch%25 == 0 {
-			fmt.Printf("epoch %3d  loss %.4f  train accuracy %.3f\n", epoch, total/float64(n), accuracy(model, x, y))
+			fmt.Fprintf(w, "epoch %3d  loss %.4f  train accuracy %.3f\n", epoch, total/float64(n), accuracy(model, x, y))
 		}
 	}
-	acc := accuracy(model, xTest, yTest)
-	fmt.Printf("final accuracy on %d held-out points: %.3f\n", xTest.Dim(0), acc)
-	if acc < 0.9 {
-		os.Exit(1)
-	}
+	res.testAccuracy = accuracy(model, xTest, yTest)
+	fmt.Fprintf(w, "final accuracy on %d held-out points: %.3f\n", xTest.Dim(0), res.testAccuracy)
+	return res, nil
 }
 
 // accuracy runs the model without recording a graph and compares the

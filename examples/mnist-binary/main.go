@@ -37,28 +37,43 @@ func main() {
 	log.SetFlags(0)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, stop); err != nil {
+	if _, err := run(ctx, stop); err != nil {
 		log.Fatal("mnist-binary: ", err)
 	}
 }
 
-func run(ctx context.Context, stop context.CancelFunc) error {
-	if *digit < 0 || *digit > 9 {
-		return fmt.Errorf("-digit is %d, want 0..9", *digit)
-	}
-	trainSet, testSet, err := loadBinary(*dataDir, *digit)
-	if err != nil {
-		return err
-	}
-
-	// One output: the probability that the image shows the digit.
-	nn.SetSeed(*seed)
-	model := nn.NewSequential(
+// newModel builds the detector. Its one output is the probability that
+// the image shows the digit.
+func newModel() *nn.Sequential {
+	return nn.NewSequential(
 		nn.NewFlatten(),
 		nn.NewDense(28*28, 32, nn.WithActivation(nn.ActReLU)),
 		nn.NewDense(32, 1),
 		nn.NewSigmoid(),
 	)
+}
+
+// outcome is what a run achieved, for the tests.
+type outcome struct {
+	hist   *train.History
+	scores scores
+	// probDiff is the largest difference between the probabilities of the
+	// trained model and of the model loaded back from the saved file.
+	probDiff float32
+	plots    []string
+}
+
+func run(ctx context.Context, stop context.CancelFunc) (*outcome, error) {
+	if *digit < 0 || *digit > 9 {
+		return nil, fmt.Errorf("-digit is %d, want 0..9", *digit)
+	}
+	trainSet, testSet, err := loadBinary(*dataDir, *digit)
+	if err != nil {
+		return nil, err
+	}
+
+	nn.SetSeed(*seed)
+	model := newModel()
 	fmt.Println(nn.Summary(model, 1, 28, 28))
 
 	start := time.Now()
@@ -76,29 +91,43 @@ func run(ctx context.Context, stop context.CancelFunc) error {
 		stop()
 		fmt.Printf("\nInterrupted after %d full epochs: evaluating the weights so far.\n", len(hist.Epochs))
 	} else if err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Printf("Training took %v.\n\n", time.Since(start).Round(100*time.Millisecond))
 
 	// Probabilities [N, 1] → predicted labels at the 0.5 threshold.
 	probs, err := train.Predict(model, testSet.X(), 256)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	yTrue := testSet.Labels()
 	yPred, err := metrics.PredictLabels(nil, probs.Data(), 1)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := printScores(yTrue, yPred, probs.Data()); err != nil {
-		return err
+	sc, err := printScores(yTrue, yPred, probs.Data())
+	if err != nil {
+		return nil, err
 	}
 
 	if err := nn.SaveFile(*out, model); err != nil {
-		return err
+		return nil, err
 	}
-	fmt.Println("Saved the model to", *out)
-	return writePlots(hist, yTrue, probs.Data())
+	reloaded := newModel()
+	if err := nn.LoadFile(*out, reloaded); err != nil {
+		return nil, err
+	}
+	probs2, err := train.Predict(reloaded, testSet.X(), 256)
+	if err != nil {
+		return nil, err
+	}
+	diff := tensor.MaxAbsDiff(probs, probs2)
+	fmt.Printf("Saved the model to %s and loaded it into a new model: largest probability difference %g\n\n", *out, diff)
+	paths, err := writePlots(hist, yTrue, probs.Data())
+	if err != nil {
+		return nil, err
+	}
+	return &outcome{hist: hist, scores: sc, probDiff: diff, plots: paths}, nil
 }
 
 // rocAUC makes the ROC AUC metric for Fit.
@@ -138,43 +167,49 @@ func relabel(ds *data.TensorDataset, d int) (*data.TensorDataset, error) {
 	return data.NewTensorDataset(ds.X(), y)
 }
 
-// printScores prints the detector's test-set metrics.
-func printScores(yTrue, yPred []int, probs []float32) error {
+// scores are the detector's test-set metrics.
+type scores struct {
+	accuracy, baseline, precision, recall, f1, auc float64
+}
+
+// printScores prints the detector's test-set metrics and returns them.
+func printScores(yTrue, yPred []int, probs []float32) (scores, error) {
 	p, err := metrics.Precision(yTrue, yPred)
 	if err != nil {
-		return err
+		return scores{}, err
 	}
 	r, err := metrics.Recall(yTrue, yPred)
 	if err != nil {
-		return err
+		return scores{}, err
 	}
 	f1, err := metrics.F1(yTrue, yPred)
 	if err != nil {
-		return err
+		return scores{}, err
 	}
 	auc, err := metrics.ROCAUC(yTrue, probs)
 	if err != nil {
-		return err
+		return scores{}, err
 	}
 	acc, err := metrics.Accuracy(yTrue, yPred)
 	if err != nil {
-		return err
+		return scores{}, err
 	}
+	sc := scores{accuracy: acc, baseline: baseline(yTrue), precision: p, recall: r, f1: f1, auc: auc}
 	fmt.Printf("Test set, threshold 0.5:\n")
 	fmt.Printf("  accuracy  %.4f   (always answering \"no\" would score %.4f)\n  precision %.4f\n  recall    %.4f\n  F1        %.4f\n  ROC AUC   %.4f\n\n", acc, baseline(yTrue), p, r, f1, auc)
 
 	names := []string{fmt.Sprintf("not %d", *digit), fmt.Sprintf("%d", *digit)}
 	rep, err := metrics.Report(yTrue, yPred, metrics.WithLabels(0, 1), metrics.WithTargetNames(names...), metrics.WithDigits(4))
 	if err != nil {
-		return err
+		return scores{}, err
 	}
 	fmt.Printf("Classification report:\n%s\n", rep)
 	cm, err := metrics.ConfusionMatrix(yTrue, yPred, metrics.WithLabels(0, 1))
 	if err != nil {
-		return err
+		return scores{}, err
 	}
 	fmt.Printf("Confusion matrix (rows: true, columns: predicted; 1 = \"is a %d\"):\n%s\n", *digit, cm)
-	return nil
+	return sc, nil
 }
 
 // baseline is the accuracy of a detector that never fires.
@@ -187,27 +222,27 @@ func baseline(yTrue []int) float64 {
 }
 
 // writePlots draws the ROC curve and the training curves.
-func writePlots(hist *train.History, yTrue []int, probs []float32) error {
+func writePlots(hist *train.History, yTrue []int, probs []float32) ([]string, error) {
 	roc, err := metrics.ROCCurve(yTrue, probs)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	auc, err := metrics.ROCAUC(yTrue, probs)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rocPath := filepath.Join(*plots, "roc.png")
 	if err := plot.ROC(rocPath, roc.FPR, roc.TPR, auc); err != nil {
-		return err
+		return nil, err
 	}
 	paths := []string{rocPath}
 	if len(hist.Epochs) > 0 {
 		more, err := plot.History(*plots, "mnist-binary", hist, "loss", "accuracy", "roc_auc")
 		if err != nil {
-			return err
+			return nil, err
 		}
 		paths = append(paths, more...)
 	}
 	fmt.Println("Charts:", paths)
-	return nil
+	return paths, nil
 }

@@ -29,6 +29,7 @@
 //	-out FILE    where to save the model (default mnist-cnn.safetensors)
 //	-plots DIR   folder for the PNG charts (default ".", created if missing)
 //	-quiet       no per-epoch progress
+//	-limit N     use only the first N training and N test images (a quick run)
 //
 // Ctrl-C stops training at the end of the current batch; the program then
 // evaluates and saves the model with the weights it has so far. A second

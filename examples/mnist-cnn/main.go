@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"time"
 
+	"github.com/shoshin-ml/shoshin/data"
 	"github.com/shoshin-ml/shoshin/examples/internal/digits"
 	"github.com/shoshin-ml/shoshin/examples/internal/mnistdir"
 	"github.com/shoshin-ml/shoshin/examples/internal/plot"
@@ -27,6 +28,7 @@ var (
 	out     = flag.String("out", "mnist-cnn.safetensors", "file to save the trained model to")
 	plots   = flag.String("plots", ".", "folder for the PNG training curves")
 	quiet   = flag.Bool("quiet", false, "no per-epoch progress")
+	limit   = flag.Int("limit", 0, "use only the first N training and N test images (0: all), for a quick run")
 )
 
 // newModel builds a LeNet-style network: two convolution blocks
@@ -58,16 +60,35 @@ func main() {
 	// Ctrl-C cancels ctx: Fit stops at the end of the current batch.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, stop); err != nil {
+	if _, err := run(ctx, stop); err != nil {
 		log.Fatal("mnist-cnn: ", err)
 	}
 }
 
-func run(ctx context.Context, stop context.CancelFunc) error {
+// outcome is what a run achieved, for the tests.
+type outcome struct {
+	hist *train.History
+	// testAccuracy is the trained model's accuracy on the test images.
+	testAccuracy float64
+	// logitDiff is the largest difference between the logits of the
+	// trained model and of the model loaded back from the saved file.
+	logitDiff float32
+	plots     []string
+}
+
+func run(ctx context.Context, stop context.CancelFunc) (*outcome, error) {
 	start := time.Now()
 	trainSet, testSet, err := mnistdir.Load(*dataDir)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	if *limit > 0 {
+		if trainSet, err = head(trainSet, *limit); err != nil {
+			return nil, err
+		}
+		if testSet, err = head(testSet, *limit); err != nil {
+			return nil, err
+		}
 	}
 	fmt.Printf("MNIST: %d training and %d test images, loaded in %v\n\n", trainSet.Len(), testSet.Len(), time.Since(start).Round(time.Millisecond))
 
@@ -89,45 +110,54 @@ func run(ctx context.Context, stop context.CancelFunc) error {
 		stop() // a second Ctrl-C now ends the program
 		fmt.Printf("\nInterrupted after %d full epochs: evaluating the weights so far.\n", len(hist.Epochs))
 	} else if err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Printf("Training took %v.\n\n", time.Since(start).Round(100*time.Millisecond))
 
 	bg := context.Background() // ctx may be cancelled by now
 	test, err := train.Evaluate(bg, model, testSet, train.EvalConfig{BatchSize: 256})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Printf("Test loss %.4f, test accuracy %.2f%%\n\n", test["loss"], 100*test["accuracy"])
 	logits, err := train.Predict(model, testSet.X(), 256)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := digits.Report(os.Stdout, logits, testSet.Labels()); err != nil {
-		return err
+		return nil, err
 	}
 
 	if err := nn.SaveFile(*out, model); err != nil {
-		return err
+		return nil, err
 	}
 	reloaded := newModel()
 	if err := nn.LoadFile(*out, reloaded); err != nil {
-		return err
+		return nil, err
 	}
 	logits2, err := train.Predict(reloaded, testSet.X(), 256)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Printf("Saved the model to %s and loaded it into a new model: largest logit difference %g\n\n",
 		*out, tensor.MaxAbsDiff(logits, logits2))
 
+	res := &outcome{hist: hist, testAccuracy: test["accuracy"], logitDiff: tensor.MaxAbsDiff(logits, logits2)}
 	if len(hist.Epochs) == 0 {
-		return nil
+		return res, nil
 	}
-	paths, err := plot.History(*plots, "mnist-cnn", hist, "loss", "accuracy")
-	if err != nil {
-		return err
+	if res.plots, err = plot.History(*plots, "mnist-cnn", hist, "loss", "accuracy"); err != nil {
+		return nil, err
 	}
-	fmt.Println("Training curves:", paths)
-	return nil
+	fmt.Println("Training curves:", res.plots)
+	return res, nil
+}
+
+// head returns the first n examples of ds (all of them if it has fewer).
+func head(ds *data.TensorDataset, n int) (*data.TensorDataset, error) {
+	n = min(n, ds.Len())
+	x, y := ds.X(), ds.Y()
+	xs := append([]int{n}, x.Shape()[1:]...)
+	ys := append([]int{n}, y.Shape()[1:]...)
+	return data.NewTensorDataset(tensor.New(x.Data()[:x.Size()/ds.Len()*n], xs...), tensor.New(y.Data()[:y.Size()/ds.Len()*n], ys...))
 }

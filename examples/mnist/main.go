@@ -46,16 +46,28 @@ func main() {
 	// Ctrl-C cancels ctx: Fit stops at the end of the current batch.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, stop); err != nil {
+	if _, err := run(ctx, stop); err != nil {
 		log.Fatal("mnist: ", err)
 	}
 }
 
-func run(ctx context.Context, stop context.CancelFunc) error {
+// outcome is what a run achieved, for the tests.
+type outcome struct {
+	hist *train.History
+	// testAccuracy is the trained model's, reloadedAccuracy that of the
+	// model loaded back from the saved file.
+	testAccuracy, reloadedAccuracy float64
+	// logitDiff is the largest difference between the two models' logits.
+	logitDiff float32
+	// plots lists the charts written.
+	plots []string
+}
+
+func run(ctx context.Context, stop context.CancelFunc) (*outcome, error) {
 	start := time.Now()
 	trainSet, testSet, err := mnistdir.Load(*dataDir)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Printf("MNIST: %d training and %d test images, loaded in %v\n\n", trainSet.Len(), testSet.Len(), time.Since(start).Round(time.Millisecond))
 
@@ -75,7 +87,7 @@ func run(ctx context.Context, stop context.CancelFunc) error {
 		stop() // a second Ctrl-C now ends the program
 		fmt.Printf("\nInterrupted after %d full epochs: evaluating the weights so far.\n", len(hist.Epochs))
 	} else if err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Printf("Training took %v.\n\n", time.Since(start).Round(100*time.Millisecond))
 
@@ -83,35 +95,45 @@ func run(ctx context.Context, stop context.CancelFunc) error {
 	bg := context.Background()
 	test, err := train.Evaluate(bg, model, testSet, train.EvalConfig{BatchSize: 256})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Printf("Test loss %.4f, test accuracy %.2f%%\n\n", test["loss"], 100*test["accuracy"])
 	logits, err := train.Predict(model, testSet.X(), 256)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := digits.Report(os.Stdout, logits, testSet.Labels()); err != nil {
-		return err
+		return nil, err
 	}
 
 	if err := nn.SaveFile(*out, model); err != nil {
-		return err
+		return nil, err
 	}
 	reloaded := newModel()
 	if err := nn.LoadFile(*out, reloaded); err != nil {
-		return err
+		return nil, err
 	}
 	again, err := train.Evaluate(bg, reloaded, testSet, train.EvalConfig{BatchSize: 256})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	logits2, err := train.Predict(reloaded, testSet.X(), 256)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Printf("Saved the model to %s and loaded it into a new model:\n", *out)
 	fmt.Printf("  reloaded test accuracy %.2f%%, largest logit difference %g\n\n",
 		100*again["accuracy"], tensor.MaxAbsDiff(logits, logits2))
 
-	return writePlots(hist)
+	paths, err := writePlots(hist)
+	if err != nil {
+		return nil, err
+	}
+	return &outcome{
+		hist:             hist,
+		testAccuracy:     test["accuracy"],
+		reloadedAccuracy: again["accuracy"],
+		logitDiff:        tensor.MaxAbsDiff(logits, logits2),
+		plots:            paths,
+	}, nil
 }

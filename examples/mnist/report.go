@@ -8,15 +8,15 @@ import (
 )
 
 // writePlots saves the loss and accuracy curves, train and validation.
-func writePlots(hist *train.History) error {
+func writePlots(hist *train.History) ([]string, error) {
 	if len(hist.Epochs) == 0 {
 		fmt.Println("No complete epoch: no training curves to draw.")
-		return nil
+		return nil, nil
 	}
 	paths, err := plot.History(*plots, "mnist", hist, "loss", "accuracy")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Println("Training curves:", paths)
-	return nil
+	return paths, nil
 }

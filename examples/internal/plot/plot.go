@@ -1,15 +1,16 @@
 package plot
 
 import (
-	"errors"
 	"fmt"
 	"image/color"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/shoshin-ml/shoshin/internal/atomicfile"
 	gplot "gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
@@ -203,9 +204,9 @@ func (epochTicks) Ticks(lo, hi float64) []gplot.Tick {
 	return ticks
 }
 
-// save renders p as a PNG into a temporary file beside path (creating
-// the folder if needed), flushes it to disk and renames it over path.
-func save(p *gplot.Plot, path string) (err error) {
+// save renders p as a PNG and writes it to path atomically (see
+// internal/atomicfile), creating the folder if needed.
+func save(p *gplot.Plot, path string) error {
 	if ext := strings.ToLower(filepath.Ext(path)); ext != ".png" {
 		return fmt.Errorf("plot: %s: want a .png file name, got extension %q", path, ext)
 	}
@@ -216,24 +217,12 @@ func save(p *gplot.Plot, path string) (err error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("plot: %w", err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	err = atomicfile.WriteFile(path, 0o644, func(w io.Writer) error {
+		_, err := wt.WriteTo(w)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("plot: %w", err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	_, werr := wt.WriteTo(f)
-	serr := f.Sync()
-	cerr := f.Close()
-	if err = errors.Join(werr, serr, cerr); err != nil {
 		return fmt.Errorf("plot: writing %s: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("plot: %w", err)
 	}
 	return nil
 }
