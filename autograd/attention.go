@@ -249,26 +249,41 @@ func (g *attnGeom) each(fn func(lo, hi int)) {
 	parallel.For(n, 1, fn)
 }
 
-// scores fills the [T, S] block sc with q·kᵀ·scale plus the masks for
-// batch element b, head h.
-func (g *attnGeom) scores(sc, qd, kd []float32, b, h int) {
-	t, s := g.t, g.s
-	kernel.Gemm(false, true, t, s, g.d, g.scale, qd[g.q.at(b, h):], g.q.ld, kd[g.k.at(b, h):], g.k.ld, 0, sc, max(s, 1))
-	negInf := float32(math.Inf(-1))
-	if g.mask != nil {
-		kernel.Add(sc, sc, g.mask)
+// attnRowBlock is the number of query rows processed together under a
+// causal mask: each block only multiplies the keys it may see, which skips
+// nearly half of the score and gradient work.
+const attnRowBlock = 32
+
+// rowBlock returns the query rows [i0, i1) of the block starting at i0 and
+// the number of keys kn they may attend (all S unless causal).
+func (g *attnGeom) rowBlock(i0 int) (i1, kn int) {
+	if !g.causal {
+		return g.t, g.s
 	}
-	var pad []bool
-	if g.kpm != nil {
-		pad = g.kpm[b*s : (b+1)*s]
-	}
-	if !g.causal && pad == nil {
+	i1 = min(i0+attnRowBlock, g.t)
+	return i1, min(i1, g.s)
+}
+
+// scores fills rows [i0, i1), columns [0, kn) of the [T, S] block sc with
+// q·kᵀ·scale plus the masks for batch element b, head h.
+func (g *attnGeom) scores(sc, qd, kd []float32, b, h, i0, i1, kn int) {
+	s := g.s
+	if i1 <= i0 || kn == 0 {
 		return
 	}
-	for i := 0; i < t; i++ {
-		row := sc[i*s : (i+1)*s]
-		if g.causal && i+1 < s {
-			for j := i + 1; j < s; j++ {
+	kernel.Gemm(false, true, i1-i0, kn, g.d, g.scale, qd[g.q.at(b, h)+i0*g.q.ld:], g.q.ld, kd[g.k.at(b, h):], g.k.ld, 0, sc[i0*s:], s)
+	negInf := float32(math.Inf(-1))
+	var pad []bool
+	if g.kpm != nil {
+		pad = g.kpm[b*s : b*s+kn]
+	}
+	for i := i0; i < i1; i++ {
+		row := sc[i*s : i*s+kn]
+		if g.mask != nil {
+			kernel.Add(row, row, g.mask[i*s:i*s+kn])
+		}
+		if g.causal {
+			for j := i + 1; j < kn; j++ {
 				row[j] = negInf
 			}
 		}
@@ -296,14 +311,14 @@ func (g *attnGeom) newKeep(b, h int) keepBits {
 
 func (k *keepBits) next() bool { return uint32(k.src.Uint64()>>32) >= k.threshold }
 
-// softmaxRows turns each score row into probabilities in place and stores
-// its log-sum-exp in lse (when non-nil). A row with no finite score becomes
-// zeros, with lse +Inf.
-func softmaxRows(sc []float32, t, s int, lse []float32) {
-	for i := 0; i < t; i++ {
-		row := sc[i*s : (i+1)*s]
+// softmaxRows turns rows [i0, i1) of sc (row stride s, first kn columns)
+// into probabilities in place and stores their log-sum-exp in lse[i] (when
+// lse is non-nil). A row with no finite score becomes zeros, with lse +Inf.
+func softmaxRows(sc []float32, s, i0, i1, kn int, lse []float32) {
+	for i := i0; i < i1; i++ {
+		row := sc[i*s : i*s+kn]
 		m := kernel.Max(row)
-		if math.IsInf(float64(m), -1) {
+		if math.IsInf(float64(m), -1) || kn == 0 {
 			clear(row)
 			if lse != nil {
 				lse[i] = float32(math.Inf(1))
@@ -330,30 +345,42 @@ func (g *attnGeom) forward(qd, kd, vd, od, lse []float32) {
 		sc := *buf
 		for bh := lo; bh < hi; bh++ {
 			b, h := bh/g.h, bh%g.h
-			g.scores(sc, qd, kd, b, h)
 			var l []float32
 			if lse != nil {
 				l = lse[bh*t : (bh+1)*t]
 			}
-			softmaxRows(sc, t, s, l)
+			var keep keepBits
+			inv := float32(1)
 			if g.dropout > 0 {
-				keep := g.newKeep(b, h)
-				inv := 1 / (1 - g.dropout)
-				for j := range sc {
-					if keep.next() {
-						sc[j] *= inv
-					} else {
-						sc[j] = 0
+				keep = g.newKeep(b, h)
+				inv = 1 / (1 - g.dropout)
+			}
+			for i0 := 0; i0 < t; {
+				i1, kn := g.rowBlock(i0)
+				g.scores(sc, qd, kd, b, h, i0, i1, kn)
+				softmaxRows(sc, s, i0, i1, kn, l)
+				if g.dropout > 0 {
+					for i := i0; i < i1; i++ {
+						row := sc[i*s : i*s+kn]
+						for j := range row {
+							if keep.next() {
+								row[j] *= inv
+							} else {
+								row[j] = 0
+							}
+						}
 					}
 				}
+				kernel.Gemm(false, false, i1-i0, g.dv, kn, 1, sc[i0*s:], max(s, 1), vd[g.v.at(b, h):], g.v.ld, 0, od[g.o.at(b, h)+i0*g.o.ld:], g.o.ld)
+				i0 = i1
 			}
-			kernel.Gemm(false, false, t, g.dv, s, 1, sc, max(s, 1), vd[g.v.at(b, h):], g.v.ld, 0, od[g.o.at(b, h):], g.o.ld)
 		}
 	})
 }
 
-// backward writes the gradients of q, k and v (each when non-nil) from the
-// output gradient gy, recomputing the probabilities from lse.
+// backward accumulates the gradients of q, k and v (each when non-nil,
+// zero on entry) from the output gradient gy, recomputing the
+// probabilities from lse.
 func (g *attnGeom) backward(qd, kd, vd, gy, lse, gq, gk, gv []float32) {
 	t, s := g.t, g.s
 	g.each(func(lo, hi int) {
@@ -362,59 +389,68 @@ func (g *attnGeom) backward(qd, kd, vd, gy, lse, gq, gk, gv []float32) {
 		p, dp, tmp := (*buf)[:t*s], (*buf)[t*s:2*t*s], (*buf)[2*t*s:]
 		for bh := lo; bh < hi; bh++ {
 			b, h := bh/g.h, bh%g.h
-			// P = exp(scores − lse), row by row.
-			g.scores(p, qd, kd, b, h)
 			l := lse[bh*t : (bh+1)*t]
-			for i := 0; i < t; i++ {
-				row := p[i*s : (i+1)*s]
-				if math.IsInf(float64(l[i]), 1) {
-					clear(row)
-					continue
-				}
-				for j := range row {
-					row[j] -= l[i]
-				}
-				kernel.Exp(row, row)
-			}
 			gyo := gy[g.o.at(b, h):]
-			// dP = dO·vᵀ.
-			kernel.Gemm(false, true, t, s, g.dv, 1, gyo, g.o.ld, vd[g.v.at(b, h):], g.v.ld, 0, dp, max(s, 1))
 			var keep keepBits
 			inv := float32(1)
 			if g.dropout > 0 {
 				keep = g.newKeep(b, h)
 				inv = 1 / (1 - g.dropout)
 			}
-			for i := 0; i < t; i++ {
-				pr, dr := p[i*s:(i+1)*s], dp[i*s:(i+1)*s]
-				if g.dropout > 0 {
-					// dP sees the dropped probabilities; dV needs them
-					// too, while dS needs the undropped ones (kept in tmp).
-					copy(tmp, pr)
-					for j := range pr {
-						if keep.next() {
-							dr[j] *= inv
-							pr[j] *= inv
-						} else {
-							dr[j], pr[j] = 0, 0
-						}
+			for i0 := 0; i0 < t; {
+				i1, kn := g.rowBlock(i0)
+				m := i1 - i0
+				if kn == 0 {
+					i0 = i1
+					continue
+				}
+				// P = exp(scores − lse), row by row.
+				g.scores(p, qd, kd, b, h, i0, i1, kn)
+				for i := i0; i < i1; i++ {
+					row := p[i*s : i*s+kn]
+					if math.IsInf(float64(l[i]), 1) {
+						clear(row)
+						continue
 					}
-					pr = tmp
+					for j := range row {
+						row[j] -= l[i]
+					}
+					kernel.Exp(row, row)
 				}
-				// dS = P∘(dP − Σ_j P·dP).
-				dsum := kernel.Dot(pr, dr)
-				for j, pv := range pr {
-					dr[j] = pv * (dr[j] - dsum)
+				// dP = dO·vᵀ.
+				kernel.Gemm(false, true, m, kn, g.dv, 1, gyo[i0*g.o.ld:], g.o.ld, vd[g.v.at(b, h):], g.v.ld, 0, dp[i0*s:], max(s, 1))
+				for i := i0; i < i1; i++ {
+					pr, dr := p[i*s:i*s+kn], dp[i*s:i*s+kn]
+					if g.dropout > 0 {
+						// dP sees the dropped probabilities; dV needs them
+						// too, while dS needs the undropped ones (kept in tmp).
+						copy(tmp, pr)
+						for j := range pr {
+							if keep.next() {
+								dr[j] *= inv
+								pr[j] *= inv
+							} else {
+								dr[j], pr[j] = 0, 0
+							}
+						}
+						pr = tmp[:kn]
+					}
+					// dS = P∘(dP − Σ_j P·dP).
+					dsum := kernel.Dot(pr, dr)
+					for j, pv := range pr {
+						dr[j] = pv * (dr[j] - dsum)
+					}
 				}
-			}
-			if gv != nil {
-				kernel.Gemm(true, false, s, g.dv, t, 1, p, max(s, 1), gyo, g.o.ld, 0, gv[g.v.at(b, h):], g.v.ld)
-			}
-			if gq != nil {
-				kernel.Gemm(false, false, t, g.d, s, g.scale, dp, max(s, 1), kd[g.k.at(b, h):], g.k.ld, 0, gq[g.q.at(b, h):], g.q.ld)
-			}
-			if gk != nil {
-				kernel.Gemm(true, false, s, g.d, t, g.scale, dp, max(s, 1), qd[g.q.at(b, h):], g.q.ld, 0, gk[g.k.at(b, h):], g.k.ld)
+				if gv != nil { // dV += Pᵀ·dO
+					kernel.Gemm(true, false, kn, g.dv, m, 1, p[i0*s:], max(s, 1), gyo[i0*g.o.ld:], g.o.ld, 1, gv[g.v.at(b, h):], g.v.ld)
+				}
+				if gq != nil { // dQ = dS·k·scale
+					kernel.Gemm(false, false, m, g.d, kn, g.scale, dp[i0*s:], max(s, 1), kd[g.k.at(b, h):], g.k.ld, 1, gq[g.q.at(b, h)+i0*g.q.ld:], g.q.ld)
+				}
+				if gk != nil { // dK += dSᵀ·q·scale
+					kernel.Gemm(true, false, kn, g.d, m, g.scale, dp[i0*s:], max(s, 1), qd[g.q.at(b, h)+i0*g.q.ld:], g.q.ld, 1, gk[g.k.at(b, h):], g.k.ld)
+				}
+				i0 = i1
 			}
 		}
 	})
@@ -435,8 +471,8 @@ func AttentionWeights(q, k *Var, opt AttentionOptions) *Var {
 	g.each(func(lo, hi int) {
 		for bh := lo; bh < hi; bh++ {
 			blk := wd[bh*ts : (bh+1)*ts]
-			g.scores(blk, qd, kd, bh/g.h, bh%g.h)
-			softmaxRows(blk, g.t, g.s, nil)
+			g.scores(blk, qd, kd, bh/g.h, bh%g.h, 0, g.t, g.s)
+			softmaxRows(blk, g.s, 0, g.t, g.s, nil)
 		}
 	})
 	if !out.requiresGrad {

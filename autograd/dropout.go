@@ -10,7 +10,9 @@ import (
 // Dropout zeroes each element of a with probability p, drawing the mask from
 // r, and scales the survivors by 1/(1−p) so that the expected value is
 // unchanged (inverted dropout, as in PyTorch). Layers call it only in
-// training mode; with p = 0 it returns a unchanged.
+// training mode and never for an inference-mode input (see Var.Inference),
+// so that prediction draws nothing from r; with p = 0 it returns a
+// unchanged.
 func Dropout(a *Var, p float32, r *rand.Rand) *Var {
 	if p < 0 || p >= 1 {
 		panic(fmt.Sprintf("autograd.Dropout: probability %v outside [0, 1)", p))

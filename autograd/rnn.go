@@ -222,44 +222,58 @@ func (r *recurrence) forward(dst []float32, x, h0, c0 *Var, w RecurrentWeights, 
 	whhT := tensor.Transpose(w.HH.value).Data()
 	bih, bhh := dataOrNil(w.BiasIH), dataOrNil(w.BiasHH)
 
-	// The input projection of every step in one product, seeded with the
-	// biases that add straight into the pre-activations.
-	gates := make([]float32, T*B*GH)
-	bias := make([]float32, GH)
-	if bih != nil {
-		copy(bias, bih)
+	// The input projection of every step in one product. The biases that
+	// add straight into the pre-activations (a GRU keeps b_hh apart for
+	// its n gate) are added step by step while the rows are in cache.
+	gates := getBuf(T * B * GH)
+	kernel.Gemm(false, true, T*B, GH, I, 1, x.value.Data(), I, w.IH.value.Data(), I, 0, gates, GH)
+	var bias []float32
+	if bih != nil || (bhh != nil && r.kind != kindGRU) {
+		bias = make([]float32, GH)
+		if bih != nil {
+			copy(bias, bih)
+		}
+		if bhh != nil && r.kind != kindGRU {
+			kernel.Axpy(1, bhh, bias)
+		}
 	}
-	if bhh != nil && r.kind != kindGRU {
-		kernel.Axpy(1, bhh, bias)
-	}
-	for row := 0; row < T*B; row++ {
-		copy(gates[row*GH:(row+1)*GH], bias)
-	}
-	kernel.Gemm(false, true, T*B, GH, I, 1, x.value.Data(), I, w.IH.value.Data(), I, 1, gates, GH)
 
 	if save {
 		r.gates = gates
-		r.hprev = make([]float32, T*B*H)
+		r.hprev = getBuf(T * B * H)
 		if r.kind == kindLSTM {
-			r.cprev = make([]float32, T*B*H)
-			r.tanhc = make([]float32, T*B*H)
+			r.cprev = getBuf(T * B * H)
+			r.tanhc = getBuf(T * B * H)
 		}
 		if r.kind == kindGRU {
-			r.hn = make([]float32, T*B*H)
+			r.hn = getBuf(T * B * H)
 		}
 	}
-	scratch := make([]float32, B*GH)
+	scratch := getBuf(B * GH)
 	var hp, tc []float32
 	if r.kind == kindGRU {
-		hp = make([]float32, B*GH)
+		hp = getBuf(B * GH)
 	}
 	if r.kind == kindLSTM && !save {
-		tc = make([]float32, B*H)
+		tc = getBuf(B * H)
 	}
+	defer func() {
+		putBuf(scratch)
+		putBuf(hp)
+		if !save {
+			putBuf(gates)
+			putBuf(tc)
+		}
+	}()
 	for s := 0; s < T; s++ {
 		t := r.timeAt(s)
 		gt := gates[t*B*GH : (t+1)*B*GH]
 		ot := out[t*B*H : (t+1)*B*H]
+		if bias != nil {
+			for b := 0; b < B; b++ {
+				kernel.Axpy(1, bias, gt[b*GH:(b+1)*GH])
+			}
+		}
 		if save {
 			copy(r.hprev[t*B*H:], h)
 			if c != nil {
@@ -414,10 +428,13 @@ func (r *recurrence) backward(g []float32, x, h0, c0 *Var, w RecurrentWeights) [
 	whh := w.HH.value.Data()
 	// dG: gradient of the input pre-activations; dHP: of the recurrent
 	// ones (the same except for a GRU's n gate).
-	dG := make([]float32, T*B*GH)
+	// Rows of padded steps must stay zero.
+	dG := getBuf(T * B * GH)
+	clear(dG)
 	dHP := dG
 	if r.kind == kindGRU {
-		dHP = make([]float32, T*B*GH)
+		dHP = getBuf(T * B * GH)
+		clear(dHP)
 	}
 	for s := T - 1; s >= 0; s-- {
 		t := r.timeAt(s)
@@ -519,5 +536,13 @@ func (r *recurrence) backward(g []float32, x, h0, c0 *Var, w RecurrentWeights) [
 	if c0 != nil {
 		grads = append(grads, tensor.New(dc, B, H))
 	}
+	// The saved buffers go back to the pool: backward runs once.
+	for _, b := range [][]float32{dG, r.gates, r.hprev, r.cprev, r.tanhc, r.hn} {
+		putBuf(b)
+	}
+	if r.kind == kindGRU {
+		putBuf(dHP)
+	}
+	r.gates, r.hprev, r.cprev, r.tanhc, r.hn = nil, nil, nil, nil, nil
 	return grads
 }

@@ -2,6 +2,8 @@ package autograd
 
 import (
 	"fmt"
+	"math/bits"
+	"sync"
 
 	"github.com/shoshin-ml/shoshin/internal/kernel"
 	"github.com/shoshin-ml/shoshin/tensor"
@@ -86,4 +88,32 @@ func colSumAcc(dst, m []float32, rows, cols int) {
 	for r := 0; r < rows; r++ {
 		kernel.Axpy(1, m[r*cols:(r+1)*cols], dst)
 	}
+}
+
+// bufPools recycle the large scratch buffers of the recurrent ops (saved
+// gates and states, their gradients) by power-of-two capacity, so that a
+// training loop does not fault in fresh memory for them on every step.
+var bufPools [64]sync.Pool
+
+// getBuf returns a slice of n float32s with unspecified contents.
+func getBuf(n int) []float32 {
+	if n == 0 {
+		return nil
+	}
+	k := bits.Len(uint(n - 1))
+	if p, ok := bufPools[k].Get().(*[]float32); ok {
+		return (*p)[:n]
+	}
+	return make([]float32, n, 1<<k)
+}
+
+// putBuf returns a slice from getBuf to its pool; the caller must not use
+// it afterwards. Slices of other capacities are left to the collector.
+func putBuf(b []float32) {
+	c := cap(b)
+	if c == 0 || c&(c-1) != 0 {
+		return
+	}
+	b = b[:c]
+	bufPools[bits.Len(uint(c-1))].Put(&b)
 }

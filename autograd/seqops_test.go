@@ -209,21 +209,35 @@ func TestAttentionHeadsLastAndPacked(t *testing.T) {
 		})
 }
 
-func TestAttentionParallelMatchesSerial(t *testing.T) {
-	// Large enough that (batch, head) pairs are spread over the workers.
-	qt, kt, vt := attnCase(60, 4, 4, 32, 32, 16, 16)
-	opt := AttentionOptions{Causal: true}
-	q, k, v := NewVar(qt), NewVar(kt), NewVar(vt)
-	y := ScaledDotProductAttention(q, k, v, opt)
-	proj := rnd(61, -1, 1, y.Shape()...)
-	Sum(Mul(y, Constant(proj)), false).Backward()
-	q2, k2, v2 := NewVar(qt), NewVar(kt), NewVar(vt)
-	y2 := refAttention(q2, k2, v2, opt)
-	Sum(Mul(y2, Constant(proj)), false).Backward()
-	require.Less(t, tensor.MaxAbsDiff(y2.Value(), y.Value()), float32(1e-5))
-	require.Less(t, tensor.MaxAbsDiff(q2.Grad(), q.Grad()), float32(1e-5))
-	require.Less(t, tensor.MaxAbsDiff(k2.Grad(), k.Grad()), float32(1e-5))
-	require.Less(t, tensor.MaxAbsDiff(v2.Grad(), v.Grad()), float32(1e-5))
+func TestAttentionBlocksAndParallel(t *testing.T) {
+	// Large enough that (batch, head) pairs are spread over the workers,
+	// and long enough that causal attention runs in several row blocks
+	// (including T ≠ S both ways, and a partial last block).
+	for i, sz := range [][2]int{{32, 32}, {70, 70}, {40, 75}, {75, 40}} {
+		t.Run(fmt.Sprint(sz), func(t *testing.T) {
+			qt, kt, vt := attnCase(uint64(60+3*i), 2, 4, sz[0], sz[1], 16, 8)
+			kpm := make([]bool, 2*sz[1])
+			kpm[3], kpm[sz[1]+5] = true, true
+			for _, opt := range []AttentionOptions{{Causal: true}, {Causal: true, KeyPadding: kpm}, {}} {
+				q, k, v := NewVar(qt), NewVar(kt), NewVar(vt)
+				y := ScaledDotProductAttention(q, k, v, opt)
+				proj := rnd(61, -1, 1, y.Shape()...)
+				Sum(Mul(y, Constant(proj)), false).Backward()
+				q2, k2, v2 := NewVar(qt), NewVar(kt), NewVar(vt)
+				y2 := refAttention(q2, k2, v2, opt)
+				Sum(Mul(y2, Constant(proj)), false).Backward()
+				require.Less(t, tensor.MaxAbsDiff(y2.Value(), y.Value()), float32(1e-5))
+				require.Less(t, tensor.MaxAbsDiff(q2.Grad(), q.Grad()), float32(1e-5))
+				require.Less(t, tensor.MaxAbsDiff(k2.Grad(), k.Grad()), float32(1e-5))
+				require.Less(t, tensor.MaxAbsDiff(v2.Grad(), v.Grad()), float32(1e-5))
+			}
+		})
+	}
+	// Dropout over several blocks still regenerates the same masks.
+	qt, kt, vt := attnCase(69, 1, 2, 40, 40, 4, 4)
+	checkGrad(t, func(xs ...*Var) *Var {
+		return ScaledDotProductAttention(xs[0], xs[1], xs[2], AttentionOptions{Causal: true, Dropout: 0.2, Rand: rand.New(rand.NewPCG(1, 1))})
+	}, qt, kt, vt)
 }
 
 func TestAttentionFullyMaskedRowIsZero(t *testing.T) {

@@ -2,6 +2,7 @@ package data
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -175,18 +176,21 @@ func TestReadCSVWineSklearn(t *testing.T) {
 // Errors quote at most clipLen bytes of a cell or a name, whatever its
 // size, and say how long it was.
 func TestReadCSVErrorsBounded(t *testing.T) {
-	big := strings.Repeat("x", 32<<20)
+	n, cols := 32<<20, 1<<20 // a 32 MiB cell, a header of a million columns
+	if testing.Short() {
+		n, cols = 1<<20, 1<<14
+	}
+	big := strings.Repeat("x", n)
+	x40 := strings.Repeat("x", 40)
 	_, err := ReadCSV(strings.NewReader("a,b\n1,"+big+"\n"), "big.csv", CSVOptions{})
-	require.EqualError(t, err, `big.csv:2:3: column 2 ("b"): cannot read "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…" (33554432 bytes) as a number`)
+	require.EqualError(t, err, fmt.Sprintf(`big.csv:2:3: column 2 ("b"): cannot read "%s…" (%d bytes) as a number`, x40, n))
 
 	// A long header name, and a header of many columns without the label.
 	_, err = ReadCSV(strings.NewReader(big+",b\nx,1\n"), "big.csv", CSVOptions{})
-	require.Less(t, len(err.Error()), 200, err.Error())
-	require.ErrorContains(t, err, `column 1 ("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…" (33554432 bytes)): cannot read "x"`)
-	wide := strings.Repeat("column_name,", 1<<20) + "last\n"
+	require.EqualError(t, err, fmt.Sprintf(`big.csv:2:1: column 1 ("%s…" (%d bytes)): cannot read "x" as a number`, x40, n))
+	wide := strings.Repeat("column_name,", cols) + "last\n"
 	_, err = ReadCSV(strings.NewReader(wide), "wide.csv", CSVOptions{Label: big})
-	require.Less(t, len(err.Error()), 300, err.Error())
-	require.EqualError(t, err, `wide.csv:1: no label column "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…" (33554432 bytes) in the header (1048577 columns: "column_name", "column_name", "column_name", "column_name", "column_name", …)`)
+	require.EqualError(t, err, fmt.Sprintf(`wide.csv:1: no label column "%s…" (%d bytes) in the header (%d columns: "column_name", "column_name", "column_name", "column_name", "column_name", …)`, x40, n, cols+1))
 
 	// Clipping keeps whole UTF-8 characters.
 	require.Equal(t, `"`+strings.Repeat("a", 39)+`…" (41 bytes)`, clipQuote(strings.Repeat("a", 39)+"é"))

@@ -123,7 +123,7 @@ type idxStream struct {
 // LimitIDXBytes), checked from the header before any data is read, and
 // the result grows only as data arrives, so a stream that ends early
 // costs no more than the data it held: a read allocates less than three
-// times the size of the tensor it returns.
+// times the size of the tensor it returns, plus about 200 KiB of buffers.
 func ReadIDX(r io.Reader, name string, opts ...IDXOption) (*tensor.Tensor, IDXType, error) {
 	return readIDXTensor(r, name, -1, opts)
 }
@@ -247,7 +247,8 @@ func dimsPrefix(b []byte, rank int) []uint32 {
 // elements (a quarter of the tensor's size) are gathered first and decoded
 // once into a tensor of the final size; wider ones are decoded as they
 // arrive into a tensor that doubles from 1 MiB. Either way a read
-// allocates less than three times the size of the tensor it returns.
+// allocates less than three times the size of the tensor it returns,
+// besides the fixed buffers.
 func (s *idxStream) readData() ([]float32, error) {
 	es := s.typ.Size()
 	need := int64(s.n) * int64(es)

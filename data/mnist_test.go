@@ -187,6 +187,9 @@ func dotted(base string) string {
 // changed from 7 to 1 (still a valid label) in t10k-labels is caught under
 // each of the four names MNIST accepts.
 func TestMNISTChecksumEverySpelling(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads all of MNIST several times; runs without -short")
+	}
 	src := realMNISTDir(t)
 	for _, c := range []struct {
 		name  string
@@ -243,6 +246,9 @@ func TestMNISTChecksumEverySpelling(t *testing.T) {
 // A file recompressed with other gzip settings holds the same data and
 // passes: MNIST checks contents, not the compressed bytes.
 func TestMNISTRecompressedPasses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads all of MNIST several times; runs without -short")
+	}
 	dir := copyMNIST(t, realMNISTDir(t), func(b string) string { return b }, false)
 	p := filepath.Join(dir, "t10k-labels-idx1-ubyte")
 	raw, err := os.ReadFile(p)

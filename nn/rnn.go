@@ -226,6 +226,9 @@ func (s *recurrentStack) describe(kind string) string {
 // and sequence lengths and returns the final state. Dropout between layers
 // applies only in training mode and never to inference-mode inputs;
 // training mode is for one goroutine at a time.
+//
+// The field Weights holds the RecurrentParams of each layer and direction
+// in PyTorch's order (layer 0, layer 0 reverse, layer 1, ...).
 type RNN struct {
 	recurrentStack
 }

@@ -162,6 +162,11 @@ func TestRecurrentConstructorsAndShapes(t *testing.T) {
 	require.Equal(t, []int{6, 2, 8}, out.Shape())
 	require.Equal(t, []int{2, 2, 4}, gs.H.Shape())
 
+	bi2 := nn.NewLSTM(3, 4, nn.RNNConfig{Layers: 2, Bidirectional: true})
+	require.Len(t, bi2.Weights, 4)
+	require.Equal(t, "weight_ih_l0_reverse", bi2.Weights[1].WeightIH.Name)
+	require.Equal(t, []int{16, 8}, bi2.Weights[2].WeightIH.Shape(), "layer 1 reads both directions")
+	require.Equal(t, "bias_hh_l1_reverse", bi2.Weights[3].BiasHH.Name)
 	require.Equal(t, "LSTM(3 → 4, layers=2, batch first)", m.String())
 	require.Equal(t, "GRU(3 → 4, bidirectional)", bi.String())
 	require.Equal(t, "RNN(3 → 4, dropout=0.2, relu, no bias)", nn.NewRNN(3, 4, nn.RNNConfig{Dropout: 0.2, Nonlinearity: "relu"}, nn.WithoutBias()).String())

@@ -28,10 +28,15 @@ func TestSummary(t *testing.T) {
 		"Total params: 532\n" +
 		"Trainable params: 371\n" + // 0.weight (128) is frozen
 		"Non-trainable params: 161\n" // 128 frozen + 33 BatchNorm buffers
+	rng, err := RNGState(m)
+	require.NoError(t, err)
 	got := Summary(m, 8)
 	require.Equal(t, want, got, "got:\n%s", got)
-	require.True(t, bn.Training(), "Summary restores training mode")
+	require.True(t, bn.Training(), "Summary leaves the mode alone")
 	require.Zero(t, bn.NumBatchesTracked.Value().Item(), "Summary leaves BatchNorm statistics alone")
+	after, err := RNGState(m)
+	require.NoError(t, err)
+	require.Equal(t, rng, after, "Summary draws no dropout mask")
 
 	Eval(drop)
 	Summary(m, 8)

@@ -110,3 +110,18 @@ func BenchmarkCheckParams(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPredictBatchMLP is Predict of 256 images in one batch with the
+// flagship MLP (one extra row runs first to check the shapes).
+func BenchmarkPredictBatchMLP(b *testing.B) {
+	m := flagshipMLP()
+	x := tensor.Ones(256, 1, 28, 28)
+	_, _ = Predict(m, x, 256)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := Predict(m, x, 256); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -2,9 +2,12 @@ package train
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 
@@ -293,16 +296,58 @@ func (c *ReduceLROnPlateau) OnEpochEnd(s *State, logs Logs) error {
 type CSVLogger struct {
 	BaseCallback
 	Path string
+	// Append keeps the rows already in the file and adds to them, as for a
+	// run resumed with BackupAndRestore; the columns are then those of the
+	// file's header.
+	Append bool
 
 	buf    bytes.Buffer
 	header []string
 }
 
-// OnTrainBegin starts the file, empty.
+// maxCSVLog bounds the size of a log that Append reads back.
+const maxCSVLog = 64 << 20
+
+// OnTrainBegin starts the file: empty, or with Append, with the rows
+// already in it.
 func (c *CSVLogger) OnTrainBegin(*State) error {
 	c.buf.Reset()
 	c.header = nil
+	if c.Append {
+		if err := c.load(); err != nil {
+			return fmt.Errorf("train: CSV logger: %w", err)
+		}
+	}
 	return c.write()
+}
+
+// load reads the existing file, if any, and its header.
+func (c *CSVLogger) load() error {
+	f, err := os.Open(c.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	n, err := c.buf.ReadFrom(io.LimitReader(f, maxCSVLog+1))
+	if err != nil {
+		return err
+	}
+	if n > maxCSVLog {
+		return fmt.Errorf("%s is over %d bytes", c.Path, maxCSVLog)
+	}
+	if n == 0 {
+		return nil
+	}
+	line, _, ok := strings.Cut(c.buf.String(), "\n")
+	cols := strings.Split(strings.TrimSuffix(line, "\r"), ",")
+	if !ok || cols[0] != "epoch" || !strings.HasSuffix(c.buf.String(), "\n") {
+		return fmt.Errorf("%s does not start with a header line \"epoch,...\" or does not end in a newline", c.Path)
+	}
+	c.header = append([]string{}, cols[1:]...)
+	return nil
 }
 
 // OnEpochEnd adds a row.

@@ -295,3 +295,39 @@ func TestTrainEndOnlyForBegunCallbacks(t *testing.T) {
 }
 
 func strconvG(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }
+
+// TestCSVLoggerAppend continues a log across two runs, as a resumed run
+// does, keeping the first run's columns.
+func TestCSVLoggerAppend(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log.csv")
+	m := newMLP(2, 4, 2, 1)
+	_, err := Fit(context.Background(), m, newAdam(m, 0.01), blobs(40, 1), Config{
+		Epochs: 2, Quiet: true, Callbacks: []Callback{&CSVLogger{Path: path}},
+	})
+	require.NoError(t, err)
+	_, err = Fit(context.Background(), m, newAdam(m, 0.01), blobs(40, 1), Config{
+		Epochs: 4, InitialEpoch: 2, Quiet: true, ValidationSplit: 0.25, Callbacks: []Callback{&CSVLogger{Path: path, Append: true}},
+	})
+	require.NoError(t, err)
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	require.Len(t, lines, 5)
+	require.Equal(t, "epoch,loss,accuracy", lines[0])
+	for i, l := range lines[1:] {
+		require.True(t, strings.HasPrefix(l, strconv.Itoa(i+1)+","), l)
+		require.Len(t, strings.Split(l, ","), 3, l)
+	}
+
+	// Appending to a new file writes the header; to a file that is not
+	// one of ours fails.
+	fresh := filepath.Join(t.TempDir(), "new.csv")
+	_, err = Fit(context.Background(), m, newAdam(m, 0.01), blobs(40, 1), Config{Quiet: true, Callbacks: []Callback{&CSVLogger{Path: fresh, Append: true}}})
+	require.NoError(t, err)
+	b, err = os.ReadFile(fresh)
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(string(b), "epoch,loss,accuracy\n1,"))
+	require.NoError(t, os.WriteFile(fresh, []byte("time,value\n"), 0o644))
+	_, err = Fit(context.Background(), m, newAdam(m, 0.01), blobs(40, 1), Config{Quiet: true, Callbacks: []Callback{&CSVLogger{Path: fresh, Append: true}}})
+	require.ErrorContains(t, err, "does not start with a header")
+}

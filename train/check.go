@@ -53,7 +53,11 @@ func probe(model nn.Module, loss nn.Loss, ds data.Dataset) (outShape []int, err 
 	stage := "model"
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("train: the %s rejected a batch of input shape %v (target shape %v): %v", stage, xb.Shape(), yb.Shape(), r)
+			hint := ""
+			if stage == "model" {
+				hint = inputHint(model)
+			}
+			err = fmt.Errorf("train: the %s rejected a batch of input shape %v (target shape %v)%s: %v", stage, xb.Shape(), yb.Shape(), hint, r)
 		}
 	}()
 	out := model.Forward(autograd.NoGrad(xb))

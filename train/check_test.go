@@ -169,12 +169,18 @@ func TestFitRejectsBadConfig(t *testing.T) {
 			_, err := Fit(ctx, m, opt, ds, Config{Quiet: true, ValidationSplit: -0.1})
 			return err
 		}, "ValidationSplit is -0.1"},
-		{"split of one", func() error {
+		{"split of one to validation", func() error {
 			one, err := data.NewSubset(ds, []int{3})
 			require.NoError(t, err)
 			_, err = Fit(ctx, m, opt, one, Config{Quiet: true, ValidationSplit: 0.5})
 			return err
-		}, "leaves the training or the validation part empty"},
+		}, "ValidationSplit 0.5 of 1 example(s) leaves the training part empty"},
+		{"split of one to training", func() error {
+			one, err := data.NewSubset(ds, []int{3})
+			require.NoError(t, err)
+			_, err = Fit(ctx, m, opt, one, Config{Quiet: true, ValidationSplit: 0.2})
+			return err
+		}, "ValidationSplit 0.2 of 1 example(s) leaves the validation part empty"},
 		{"empty validation", func() error {
 			none, err := data.NewSubset(ds, []int{})
 			require.NoError(t, err)

@@ -90,18 +90,15 @@ func newFitRun(ctx context.Context, model nn.Module, opt optim.Optimizer, trainS
 			return nil, fmt.Errorf("validation data: %w", err)
 		}
 	} else if c.ValidationSplit > 0 {
-		if trainSet.Len() < 2 {
-			return nil, fmt.Errorf("train: ValidationSplit %v of a training set of %d example(s) leaves the training or the validation part empty", c.ValidationSplit, trainSet.Len())
-		}
 		tr, va, err := data.Split(trainSet, c.ValidationSplit, c.Seed)
 		if err != nil {
 			return nil, fmt.Errorf("train: validation split: %w", err)
 		}
 		switch {
 		case tr.Len() == 0:
-			return nil, fmt.Errorf("train: ValidationSplit %v leaves the training part of %d examples empty", c.ValidationSplit, trainSet.Len())
+			return nil, fmt.Errorf("train: ValidationSplit %v of %d example(s) leaves the training part empty", c.ValidationSplit, trainSet.Len())
 		case va.Len() == 0:
-			return nil, fmt.Errorf("train: ValidationSplit %v leaves the validation part of %d examples empty", c.ValidationSplit, trainSet.Len())
+			return nil, fmt.Errorf("train: ValidationSplit %v of %d example(s) leaves the validation part empty", c.ValidationSplit, trainSet.Len())
 		}
 		trainDS, valDS = tr, va
 	} else {

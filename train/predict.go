@@ -10,8 +10,13 @@ import (
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
-// arenas recycles inference buffers across Predict calls and goroutines.
-var arenas = sync.Pool{New: func() any { return autograd.NewArena() }}
+// arenas recycles inference buffers across Predict calls and goroutines;
+// probeArenas those of the one-row shape check, apart so that neither
+// pool's buffers change shape from call to call.
+var (
+	arenas      = sync.Pool{New: func() any { return autograd.NewArena() }}
+	probeArenas = sync.Pool{New: func() any { return autograd.NewArena() }}
+)
 
 // Predict runs model on x, a batch of examples [N, features...], in
 // batches of batchSize (default 32), and returns the stacked outputs
@@ -65,13 +70,20 @@ func Predict(model nn.Module, x *tensor.Tensor, batchSize int) (out *tensor.Tens
 	var dims [8]int
 	shape := append(dims[:0], 1)
 	shape = append(shape, rowShape...)
+	if n > 1 {
+		// Run one row alone first: it checks that x's first axis is the
+		// batch. Its own arena keeps the batches' buffers in shape.
+		probe := probeArenas.Get().(*autograd.Arena)
+		defer probeArenas.Put(probe)
+		probe.Reset()
+		in := tensor.New(x.Data()[:rowSize], shape...)
+		if y := model.Forward(probe.Input(in)).Value(); y.Rank() < 1 || y.Dim(0) != 1 {
+			return nil, fmt.Errorf("train: the model turned one example of shape %v (input %v) into output shape %v; want [1, outputs...]%s", rowShape, in.Shape(), y.Shape(), inputHint(model))
+		}
+	}
 	var outRow int
 	for lo := 0; lo < n; {
-		// The first batch is a single row: it checks the shapes.
 		hi := lo + min(batchSize, n-lo)
-		if lo == 0 {
-			hi = 1
-		}
 		shape[0] = hi - lo
 		arena.Reset()
 		in := x

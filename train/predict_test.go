@@ -35,7 +35,7 @@ func TestPredictRejectsOneExampleAsBatch(t *testing.T) {
 	ds, err := data.NewTensorDataset(tensor.Ones(13), tensor.Zeros(13))
 	require.NoError(t, err)
 	_, err = Evaluate(context.Background(), m, ds, EvalConfig{})
-	require.ErrorContains(t, err, "input shape [1]")
+	require.ErrorContains(t, err, "input shape [1] (target shape [1]) (the model takes [N, 13])")
 
 	// Wrong feature sizes name both shapes.
 	_, err = Predict(m, tensor.Ones(4, 12), 2)
