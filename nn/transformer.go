@@ -2,7 +2,6 @@ package nn
 
 import (
 	"fmt"
-	"math/rand/v2"
 
 	"github.com/shoshin-ml/shoshin/autograd"
 )
@@ -73,18 +72,19 @@ func NewTransformerEncoderLayer(cfg TransformerConfig, opts ...Option) *Transfor
 	c := newConfig(opts)
 	r := WithRand(c.rng)
 	e := cfg.DModel
-	return &TransformerEncoderLayer{
+	l := &TransformerEncoderLayer{
 		SelfAttn:   Register("self_attn", NewMultiheadAttention(e, cfg.Heads, cfg.Dropout, r)),
 		Linear1:    Register("linear1", NewDense(e, cfg.DimFF, r)),
 		Linear2:    Register("linear2", NewDense(cfg.DimFF, e, r)),
 		Norm1:      Register("norm1", NewLayerNorm(e, WithEps(cfg.Eps))),
 		Norm2:      Register("norm2", NewLayerNorm(e, WithEps(cfg.Eps))),
-		Dropout:    NewDropout(cfg.Dropout, r),
-		Dropout1:   NewDropout(cfg.Dropout, r),
-		Dropout2:   NewDropout(cfg.Dropout, r),
 		Activation: cfg.Activation,
 		NormFirst:  cfg.NormFirst,
 	}
+	l.Dropout = NewDropout(cfg.Dropout, childSource(c.rng))
+	l.Dropout1 = NewDropout(cfg.Dropout, childSource(c.rng))
+	l.Dropout2 = NewDropout(cfg.Dropout, childSource(c.rng))
+	return l
 }
 
 // Forward runs the layer on x [B, T, E] with no mask.
@@ -167,7 +167,7 @@ type CausalSelfAttention struct {
 	Rotary     bool
 	RotaryBase float64
 	Resid      *Dropout
-	rng        *rand.Rand
+	attnRNG
 }
 
 // Forward attends causally over x [B, T, E].
@@ -264,14 +264,14 @@ func NewGPTBlock(cfg GPTConfig, opts ...Option) *GPTBlock {
 		Dropout:    cfg.Dropout,
 		Rotary:     cfg.Rotary,
 		RotaryBase: cfg.RotaryBase,
-		Resid:      NewDropout(cfg.Dropout, WithRand(c.rng)),
-		rng:        c.rng,
 	}
 	mlp := &GPTMLP{
 		CFC:   Register("c_fc", NewDense(e, 4*e, lin...)),
 		CProj: Register("c_proj", NewDense(4*e, e, lin...)),
-		Drop:  NewDropout(cfg.Dropout, WithRand(c.rng)),
 	}
+	attn.Resid = NewDropout(cfg.Dropout, childSource(c.rng))
+	attn.attnRNG = newAttnRNG(c.rng)
+	mlp.Drop = NewDropout(cfg.Dropout, childSource(c.rng))
 	return &GPTBlock{
 		LN1:  Register("ln_1", NewLayerNorm(e, norm...)),
 		Attn: Register("attn", attn),

@@ -138,13 +138,13 @@ func setOf(fn string) (kernelSet, bool) {
 	return 0, false
 }
 
-// TestAsmFeaturesGated reads every .s file of the package (generated and
+// TestAsmFeaturesGated reads every amd64 .s file of the package (generated and
 // hand-written), works out the extensions each function's instructions
 // need from asmFeatures, and checks that the gate of the function's
 // kernel set requires all of them. It lists the mnemonics per set so the
 // audit can be read in the test log (go test -v -run AsmFeatures).
 func TestAsmFeaturesGated(t *testing.T) {
-	files, err := filepath.Glob("*.s")
+	files, err := filepath.Glob("*_amd64.s")
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
 	used := map[kernelSet]map[string]isaFeature{setAVX2: {}, setAVX512: {}}
