@@ -281,6 +281,14 @@ func TestActivationsPropagateNaN(t *testing.T) {
 		}},
 		{"Clamp", func(x *Var) *Var { return Clamp(x, -0.5, 0.5) }, func(v float32) float32 { return min(max(v, -0.5), 0.5) }},
 	}
+	// ReLU's gradient passes through NaN, as torch.relu's does; LeakyReLU's
+	// takes the negative slope, as torch's (x > 0 is false for NaN).
+	x := NewVar(tensor.New([]float32{nan, -1, 2}, 3))
+	Sum(ReLU(x), false).Backward()
+	require.Equal(t, []float32{1, 0, 1}, x.Grad().Data())
+	x = NewVar(tensor.New([]float32{nan, -1, 2}, 3))
+	Sum(LeakyReLU(x, 0.1), false).Backward()
+	require.Equal(t, []float32{0.1, 0.1, 1}, x.Grad().Data())
 	for _, n := range []int{1, 7, 8, 9, 17, 33} {
 		for pos := range n {
 			x := tensor.Zeros(n)

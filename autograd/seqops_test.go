@@ -395,3 +395,27 @@ func TestPool1D(t *testing.T) {
 	checkGrad(t, func(xs ...*Var) *Var { return MaxPool1D(xs[0], Pool1DOptions{Kernel: 3, Stride: 2, Padding: 1}) }, awayFromZero(140, 2, 3, 9))
 	checkGrad(t, func(xs ...*Var) *Var { return AvgPool1D(xs[0], Pool1DOptions{Kernel: 3, Stride: 1, Padding: 1}) }, rnd(141, -1, 1, 2, 3, 9))
 }
+
+// BenchmarkAttention compares the fused op with the same attention composed
+// from MatMul, MaskedFill and Softmax (forward and backward, causal,
+// B=32, H=4, T=128, D=32).
+func BenchmarkAttention(b *testing.B) {
+	qt, kt, vt := attnCase(200, 32, 4, 128, 128, 32, 32)
+	proj := Constant(rnd(201, -1, 1, 32, 4, 128, 32))
+	opt := AttentionOptions{Causal: true}
+	for _, c := range []struct {
+		name string
+		f    func(q, k, v *Var) *Var
+	}{
+		{"fused", func(q, k, v *Var) *Var { return ScaledDotProductAttention(q, k, v, opt) }},
+		{"composed", func(q, k, v *Var) *Var { return refAttention(q, k, v, opt) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				q, k, v := NewVar(qt), NewVar(kt), NewVar(vt)
+				Sum(Mul(c.f(q, k, v), proj), false).Backward()
+			}
+		})
+	}
+}

@@ -91,11 +91,13 @@ func Sigmoid(a *Var) *Var {
 	})
 }
 
-// ReLU returns max(a, 0) element-wise; its gradient at 0 is 0.
+// ReLU returns max(a, 0) element-wise; its gradient at 0 is 0. NaN stays
+// NaN and, as in PyTorch (whose backward tests y <= 0), passes the
+// gradient through.
 func ReLU(a *Var) *Var {
 	return unary("ReLU", a, tensor.ReLUTo, func(gx, g, x, _ []float32) {
 		for i := range gx {
-			if x[i] > 0 {
+			if !(x[i] <= 0) {
 				gx[i] = g[i]
 			}
 		}

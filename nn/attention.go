@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 
@@ -19,7 +20,8 @@ import (
 // U(−1/√E, 1/√E).
 //
 // Forward is self-attention without masks; Attend takes separate query,
-// key and value plus masks. Deliberate differences from PyTorch: inputs
+// key and value plus masks. Attention dropout draws from the layer's own
+// generator, which RNGState and SetRNGState save and restore. Deliberate differences from PyTorch: inputs
 // are always batch-first; weights are returned only when asked for
 // (PyTorch's need_weights defaults to true), averaged over heads, and
 // before attention dropout (PyTorch averages after it); a query whose keys
@@ -34,7 +36,45 @@ type MultiheadAttention struct {
 	// Dropout is the probability of dropping an attention weight while
 	// training.
 	Dropout float32
-	rng     *rand.Rand
+	attnRNG
+}
+
+// attnRNG is the attention-dropout generator of an attention layer. Its
+// state is saved and restored by the package's RNGState and SetRNGState.
+type attnRNG struct {
+	src *rand.PCG
+	rng *rand.Rand
+}
+
+// newAttnRNG returns a generator seeded from r.
+func newAttnRNG(r *rand.Rand) attnRNG {
+	src := rand.NewPCG(r.Uint64(), r.Uint64())
+	return attnRNG{src: src, rng: rand.New(src)}
+}
+
+// childSource returns an independent source for a dropout sub-layer, seeded
+// from r, so that its state can be saved (see RNGState).
+func childSource(r *rand.Rand) Option { return WithSource(rand.NewPCG(r.Uint64(), r.Uint64())) }
+
+// RNGState returns the state of the attention-dropout generator.
+func (a *attnRNG) RNGState() ([]byte, error) {
+	if a.src == nil {
+		return nil, errors.New("no generator; build the layer with its constructor")
+	}
+	return a.src.MarshalBinary()
+}
+
+// SetRNGState restores a state returned by RNGState.
+func (a *attnRNG) SetRNGState(state []byte) error {
+	old, err := a.RNGState()
+	if err != nil {
+		return err
+	}
+	if err := a.src.UnmarshalBinary(state); err != nil {
+		_ = a.src.UnmarshalBinary(old)
+		return fmt.Errorf("attention dropout generator: %w", err)
+	}
+	return nil
 }
 
 // NewMultiheadAttention returns attention over embed features split into
@@ -49,7 +89,7 @@ func NewMultiheadAttention(embed, heads int, dropout float32, opts ...Option) *M
 		panic(fmt.Sprintf("nn.NewMultiheadAttention: dropout %v outside [0, 1)", dropout))
 	}
 	c := newConfig(opts)
-	m := &MultiheadAttention{Heads: heads, Dropout: dropout, rng: c.rng}
+	m := &MultiheadAttention{Heads: heads, Dropout: dropout}
 	m.InProjWeight = NewParam("in_proj_weight", initTensor(nil, XavierUniform, c, 3*embed, embed))
 	if !c.noBias {
 		m.InProjBias = NewParam("in_proj_bias", tensor.Zeros(3*embed))
@@ -59,6 +99,7 @@ func NewMultiheadAttention(embed, heads int, dropout float32, opts ...Option) *M
 		dopts = append(dopts, WithoutBias())
 	}
 	m.OutProj = Register("out_proj", NewDense(embed, embed, dopts...))
+	m.attnRNG = newAttnRNG(c.rng)
 	return m
 }
 

@@ -193,3 +193,67 @@ func TestConv1DLayer(t *testing.T) {
 	ap := nn.NewAvgPool1D(3, nn.WithStride(1), nn.WithPadding(1))
 	require.Equal(t, []int{2, 6, 5}, ap.Forward(y).Shape())
 }
+
+// FuzzEmbeddingLookup feeds arbitrary ids and shapes to Lookup: it must
+// return an error for any bad id or shape and never panic.
+func FuzzEmbeddingLookup(f *testing.F) {
+	e := nn.NewEmbeddingPadded(7, 3, 0, nn.WithSeed(16))
+	f.Add([]byte{1, 2, 3}, 3, 1)
+	f.Add([]byte{0, 255, 6}, 1, 3)
+	f.Add([]byte{}, 0, 0)
+	f.Fuzz(func(t *testing.T, raw []byte, d0, d1 int) {
+		ids := make([]int, len(raw))
+		bad := false
+		for i, b := range raw {
+			ids[i] = int(int8(b))
+			bad = bad || ids[i] < 0 || ids[i] >= 7
+		}
+		d0, d1 = d0%64, d1%64
+		v, err := e.Lookup(ids, d0, d1)
+		if bad || d0 < 0 || d1 < 0 || d0*d1 != len(ids) {
+			require.Error(t, err)
+			return
+		}
+		require.NoError(t, err)
+		require.Equal(t, []int{d0, d1, 3}, v.Shape())
+	})
+}
+
+func TestSequenceLayersRNGState(t *testing.T) {
+	x := autograd.Constant(tensor.RandN(rand.New(rand.NewPCG(17, 17)), 0, 1, 2, 6, 8))
+	for name, m := range map[string]nn.Module{
+		"encoder": nn.NewTransformerEncoderLayer(nn.TransformerConfig{DModel: 8, Heads: 2, DimFF: 16, Dropout: 0.3}, nn.WithSeed(18)),
+		"gpt":     nn.NewGPTBlock(nn.GPTConfig{DModel: 8, Heads: 2, Dropout: 0.3}, nn.WithSeed(19)),
+		"mha":     nn.NewMultiheadAttention(8, 2, 0.3, nn.WithRand(rand.New(rand.NewPCG(20, 20)))),
+	} {
+		state, err := nn.RNGState(m)
+		require.NoError(t, err, name)
+		a := m.Forward(x).Value()
+		b := m.Forward(x).Value()
+		require.False(t, tensor.Equal(a, b), "%s: masks differ from step to step", name)
+		require.NoError(t, nn.SetRNGState(m, state), name)
+		require.True(t, tensor.Equal(a, m.Forward(x).Value()), "%s: a restored state redraws the same masks", name)
+	}
+	// The attention generator alone is restored too.
+	m := nn.NewMultiheadAttention(8, 2, 0.5, nn.WithSeed(21))
+	st, err := m.RNGState()
+	require.NoError(t, err)
+	a := m.Forward(x).Value()
+	require.NoError(t, m.SetRNGState(st))
+	require.True(t, tensor.Equal(a, m.Forward(x).Value()))
+	require.Error(t, m.SetRNGState([]byte("junk")))
+	require.False(t, tensor.Equal(m.Forward(x).Value(), m.Forward(x).Value()), "a bad state leaves the generator running")
+}
+
+func TestTransformerEncoderStack(t *testing.T) {
+	cfg := nn.TransformerConfig{DModel: 8, Heads: 2, DimFF: 16, NormFirst: true}
+	enc := nn.NewTransformerEncoder(cfg, 2, true, nn.WithSeed(22))
+	require.Equal(t, "layers.1.self_attn.in_proj_weight", enc.Layers[1].SelfAttn.InProjWeight.Name)
+	require.Equal(t, "norm.bias", enc.Norm.Bias.Name)
+	x := autograd.Constant(tensor.RandN(rand.New(rand.NewPCG(23, 23)), 0, 1, 2, 5, 8))
+	o := nn.AttendOptions{Causal: true}
+	want := enc.Norm.Forward(enc.Layers[1].ForwardMasked(enc.Layers[0].ForwardMasked(x, o), o))
+	require.True(t, tensor.Equal(want.Value(), enc.ForwardMasked(x, o).Value()))
+	require.Greater(t, tensor.MaxAbsDiff(enc.Layers[0].Linear1.Weight.Value(), enc.Layers[1].Linear1.Weight.Value()), float32(0))
+	require.Len(t, enc.Children(), 3)
+}
