@@ -87,7 +87,7 @@ func newFitRun(ctx context.Context, model nn.Module, opt optim.Optimizer, trainS
 			return nil, err
 		}
 		if err := CheckInput(model, c.Loss, valDS); err != nil {
-			return nil, fmt.Errorf("validation data: %w", err)
+			return nil, within("validation data", err)
 		}
 	} else if c.ValidationSplit > 0 {
 		tr, va, err := data.Split(trainSet, c.ValidationSplit, c.Seed)
@@ -225,6 +225,9 @@ func (r *fitRun) epoch(epoch int) error {
 	if r.val != nil {
 		vl, err := r.val.run(r.ctx)
 		if err != nil {
+			if r.ctx.Err() != nil {
+				return err
+			}
 			return fmt.Errorf("train: validation after epoch %d: %w", epoch+1, err)
 		}
 		for k, v := range vl {
