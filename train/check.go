@@ -3,11 +3,24 @@ package train
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/shoshin-ml/shoshin/autograd"
 	"github.com/shoshin-ml/shoshin/data"
 	"github.com/shoshin-ml/shoshin/nn"
 )
+
+// within puts err, which starts with "train: ", in the context of what:
+// "train: what: the rest of err". The result wraps err.
+func within(what string, err error) error {
+	return fmt.Errorf("train: %s: %w", what, trimmed{err})
+}
+
+// trimmed prints an error without its "train: " prefix.
+type trimmed struct{ error }
+
+func (t trimmed) Error() string { return strings.TrimPrefix(t.error.Error(), "train: ") }
+func (t trimmed) Unwrap() error { return t.error }
 
 // checkDataset returns an error naming what (such as "the training set")
 // when ds is nil, a typed nil or empty.

@@ -87,7 +87,7 @@ func newFitRun(ctx context.Context, model nn.Module, opt optim.Optimizer, trainS
 			return nil, err
 		}
 		if err := CheckInput(model, c.Loss, valDS); err != nil {
-			return nil, fmt.Errorf("validation data: %w", err)
+			return nil, within("validation data", err)
 		}
 	} else if c.ValidationSplit > 0 {
 		tr, va, err := data.Split(trainSet, c.ValidationSplit, c.Seed)
@@ -101,8 +101,6 @@ func newFitRun(ctx context.Context, model nn.Module, opt optim.Optimizer, trainS
 			return nil, fmt.Errorf("train: ValidationSplit %v of %d example(s) leaves the validation part empty", c.ValidationSplit, trainSet.Len())
 		}
 		trainDS, valDS = tr, va
-	} else {
-		valDS = nil
 	}
 
 	var opts []data.Option
@@ -112,7 +110,7 @@ func newFitRun(ctx context.Context, model nn.Module, opt optim.Optimizer, trainS
 	if c.Prefetch > 0 {
 		opts = append(opts, data.Prefetch(c.Prefetch))
 	}
-	if c.Transform != nil {
+	if !isNil(c.Transform) {
 		opts = append(opts, data.WithTransform(c.Transform, c.Seed+1))
 	}
 	r := &fitRun{
@@ -225,6 +223,9 @@ func (r *fitRun) epoch(epoch int) error {
 	if r.val != nil {
 		vl, err := r.val.run(r.ctx)
 		if err != nil {
+			if r.ctx.Err() != nil {
+				return err
+			}
 			return fmt.Errorf("train: validation after epoch %d: %w", epoch+1, err)
 		}
 		for k, v := range vl {
