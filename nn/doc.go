@@ -47,7 +47,8 @@
 //     attend) and additive masks and can return head-averaged weights
 //   - TransformerEncoderLayer (PyTorch's names: self_attn.*, linear1,
 //     linear2, norm1, norm2; pre- or post-norm, ReLU or GELU, dropout),
-//     configured by TransformerConfig
+//     configured by TransformerConfig, and TransformerEncoder, a stack of
+//     them with an optional final norm (layers.N.*, norm.*)
 //   - GPTBlock, a nanoGPT decoder block (ln_1, attn.c_attn, attn.c_proj,
 //     ln_2, mlp.c_fc, mlp.c_proj; causal), configured by GPTConfig,
 //     optionally with rotary position embeddings

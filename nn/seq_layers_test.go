@@ -244,3 +244,16 @@ func TestSequenceLayersRNGState(t *testing.T) {
 	require.Error(t, m.SetRNGState([]byte("junk")))
 	require.False(t, tensor.Equal(m.Forward(x).Value(), m.Forward(x).Value()), "a bad state leaves the generator running")
 }
+
+func TestTransformerEncoderStack(t *testing.T) {
+	cfg := nn.TransformerConfig{DModel: 8, Heads: 2, DimFF: 16, NormFirst: true}
+	enc := nn.NewTransformerEncoder(cfg, 2, true, nn.WithSeed(22))
+	require.Equal(t, "layers.1.self_attn.in_proj_weight", enc.Layers[1].SelfAttn.InProjWeight.Name)
+	require.Equal(t, "norm.bias", enc.Norm.Bias.Name)
+	x := autograd.Constant(tensor.RandN(rand.New(rand.NewPCG(23, 23)), 0, 1, 2, 5, 8))
+	o := nn.AttendOptions{Causal: true}
+	want := enc.Norm.Forward(enc.Layers[1].ForwardMasked(enc.Layers[0].ForwardMasked(x, o), o))
+	require.True(t, tensor.Equal(want.Value(), enc.ForwardMasked(x, o).Value()))
+	require.Greater(t, tensor.MaxAbsDiff(enc.Layers[0].Linear1.Weight.Value(), enc.Layers[1].Linear1.Weight.Value()), float32(0))
+	require.Len(t, enc.Children(), 3)
+}

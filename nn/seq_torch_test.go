@@ -230,6 +230,7 @@ func TestTorchSequenceStateNames(t *testing.T) {
 	ours := map[string]nn.Module{
 		"MultiheadAttention":      nn.NewMultiheadAttention(8, 2, 0),
 		"TransformerEncoderLayer": nn.NewTransformerEncoderLayer(nn.TransformerConfig{DModel: 8, Heads: 2, DimFF: 16}),
+		"TransformerEncoder":      nn.NewTransformerEncoder(nn.TransformerConfig{DModel: 8, Heads: 2, DimFF: 16, NormFirst: true}, 2, true),
 		"Embedding":               nn.NewEmbeddingPadded(10, 4, 0),
 		"Conv1d":                  nn.NewConv1D(4, 6, 3),
 	}

@@ -306,3 +306,75 @@ func (b *GPTBlock) String() string {
 	}
 	return s + ")"
 }
+
+// TransformerEncoder is PyTorch's nn.TransformerEncoder: a stack of
+// TransformerEncoderLayers ("layers.0.*", "layers.1.*", ...) and an
+// optional final LayerNorm ("norm.*"; pass finalNorm for pre-norm stacks,
+// which PyTorch leaves to the caller as norm=nn.LayerNorm(d_model)).
+type TransformerEncoder struct {
+	Layers []*TransformerEncoderLayer
+	Norm   *LayerNorm // nil without finalNorm
+}
+
+// NewTransformerEncoder builds n layers shaped by cfg, each initialised
+// independently (PyTorch deep-copies one layer, so its layers start equal;
+// the difference does not matter once weights are loaded or trained).
+// Options: WithSeed, WithRand.
+func NewTransformerEncoder(cfg TransformerConfig, n int, finalNorm bool, opts ...Option) *TransformerEncoder {
+	if n < 1 {
+		panic(fmt.Sprintf("nn.NewTransformerEncoder: %d layers", n))
+	}
+	c := newConfig(opts)
+	enc := &TransformerEncoder{}
+	for i := range n {
+		enc.Layers = append(enc.Layers, Register(fmt.Sprintf("layers.%d", i), NewTransformerEncoderLayer(cfg, WithRand(c.rng))))
+	}
+	if finalNorm {
+		eps := cfg.Eps
+		if eps == 0 {
+			eps = 1e-5
+		}
+		enc.Norm = Register("norm", NewLayerNorm(cfg.DModel, WithEps(eps)))
+	}
+	return enc
+}
+
+// Forward runs the stack on x [B, T, E] with no mask.
+func (e *TransformerEncoder) Forward(x *autograd.Var) *autograd.Var {
+	return e.ForwardMasked(x, AttendOptions{})
+}
+
+// ForwardMasked runs every layer with the masks in o, then the final norm.
+func (e *TransformerEncoder) ForwardMasked(x *autograd.Var, o AttendOptions) *autograd.Var {
+	for _, l := range e.Layers {
+		x = l.ForwardMasked(x, o) // [B, T, E]
+	}
+	if e.Norm != nil {
+		x = e.Norm.Forward(x)
+	}
+	return x
+}
+
+// Params returns every layer's parameters, then the final norm's.
+func (e *TransformerEncoder) Params() []*Param {
+	var ps []*Param
+	for _, l := range e.Layers {
+		ps = append(ps, l.Params()...)
+	}
+	if e.Norm != nil {
+		ps = append(ps, e.Norm.Params()...)
+	}
+	return ps
+}
+
+// Children returns the layers and the final norm.
+func (e *TransformerEncoder) Children() []Module {
+	out := make([]Module, 0, len(e.Layers)+1)
+	for _, l := range e.Layers {
+		out = append(out, l)
+	}
+	if e.Norm != nil {
+		out = append(out, e.Norm)
+	}
+	return out
+}
