@@ -101,8 +101,6 @@ func newFitRun(ctx context.Context, model nn.Module, opt optim.Optimizer, trainS
 			return nil, fmt.Errorf("train: ValidationSplit %v of %d example(s) leaves the validation part empty", c.ValidationSplit, trainSet.Len())
 		}
 		trainDS, valDS = tr, va
-	} else {
-		valDS = nil
 	}
 
 	var opts []data.Option
@@ -112,7 +110,7 @@ func newFitRun(ctx context.Context, model nn.Module, opt optim.Optimizer, trainS
 	if c.Prefetch > 0 {
 		opts = append(opts, data.Prefetch(c.Prefetch))
 	}
-	if c.Transform != nil {
+	if !isNil(c.Transform) {
 		opts = append(opts, data.WithTransform(c.Transform, c.Seed+1))
 	}
 	r := &fitRun{

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Pair is one BPE merge: the adjacent tokens Left and Right become one new
@@ -46,7 +47,18 @@ type BPE struct {
 	specialID map[string]int // text -> id
 
 	pool sync.Pool // *encodeBuf
+
+	// cache maps chunks already merged (string) to their tokens
+	// ([]int32); it holds at most cacheMax chunks of up to cacheChunk
+	// bytes, and is dropped when the merges change.
+	cache  sync.Map
+	cached atomic.Int64
 }
+
+const (
+	cacheMax   = 1 << 16
+	cacheChunk = 64
+)
 
 // base is the number of byte tokens.
 const base = 256
@@ -206,7 +218,27 @@ func (t *BPE) appendOrdinary(out []int, s string) []int {
 				continue
 			}
 		}
+		if n > cacheChunk {
+			out = t.merge(c, buf, out)
+			continue
+		}
+		if v, ok := t.cache.Load(c); ok {
+			for _, id := range v.([]int32) {
+				out = append(out, int(id))
+			}
+			continue
+		}
+		k := len(out)
 		out = t.merge(c, buf, out)
+		if t.cached.Load() < cacheMax {
+			ids := make([]int32, len(out)-k)
+			for i, id := range out[k:] {
+				ids[i] = int32(id)
+			}
+			if _, loaded := t.cache.LoadOrStore(strings.Clone(c), ids); !loaded {
+				t.cached.Add(1)
+			}
+		}
 	}
 	t.pool.Put(buf)
 	return out
@@ -416,6 +448,8 @@ func (t *BPE) parseBody(p *parser) error {
 		return err
 	}
 	t.merges, t.ranks, t.vocab, t.whole, t.maxTok = nt.merges, nt.ranks, nt.vocab, nt.whole, nt.maxTok
+	t.cache.Clear()
+	t.cached.Store(0)
 	t.special, t.specialID = nt.special, nt.specialID
 	return nil
 }
