@@ -23,8 +23,8 @@ type GRU struct {
 }
 
 // NewGRU returns a GRU mapping input features to hidden units per step,
-// shaped by cfg. Options: WithoutBias, WithSeed, WithSource, WithRand (the
-// generator also draws the dropout masks; see RNGState).
+// shaped by cfg. Options: WithoutBias, WithSeed, WithSource, WithRand (the generator
+// also seeds the dropout masks' own, checkpointable one; see RNGState).
 func NewGRU(input, hidden int, cfg RNNConfig, opts ...Option) *GRU {
 	return &GRU{newRecurrentStack("NewGRU", cellGRU, input, hidden, cfg, opts)}
 }

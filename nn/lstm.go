@@ -27,8 +27,8 @@ type LSTM struct {
 }
 
 // NewLSTM returns an LSTM mapping input features to hidden units per step,
-// shaped by cfg. Options: WithoutBias, WithSeed, WithSource, WithRand (the
-// generator also draws the dropout masks; see RNGState).
+// shaped by cfg. Options: WithoutBias, WithSeed, WithSource, WithRand (the generator
+// also seeds the dropout masks' own, checkpointable one; see RNGState).
 func NewLSTM(input, hidden int, cfg RNNConfig, opts ...Option) *LSTM {
 	return &LSTM{newRecurrentStack("NewLSTM", cellLSTM, input, hidden, cfg, opts)}
 }

@@ -89,8 +89,27 @@ func TestTrainBPEChunksAndWeights(t *testing.T) {
 	require.Equal(t, []int{256, 257, 257, 259}, tok.Encode("ab ab ab cd"))
 }
 
+func TestTrainBPEWeights(t *testing.T) {
+	// Distinct chunks "ab", "\n", "zy"; "zy" occurs twice. Weighted counts:
+	//   (z,y) 2, (a,b) 1 -> (122,121) = 256, then (97,98) = 257.
+	// Counting each distinct chunk once would tie and pick (97,98) first.
+	tok, err := TrainBPE("ab\nzy\nzy", 256+5)
+	require.NoError(t, err)
+	require.Equal(t, []Pair{{122, 121}, {97, 98}}, tok.Merges())
+}
+
+func TestBPEWholeChunkShortcut(t *testing.T) {
+	// Tokens 258 and 259 both spell "abc", but merging "abc" applies
+	// (a,b) first and then (256,c): 259. The whole-chunk lookup must agree.
+	tok, err := NewBPE([]Pair{{'a', 'b'}, {'b', 'c'}, {'a', 257}, {256, 'c'}})
+	require.NoError(t, err)
+	require.Equal(t, []int{259}, naiveEncode(tok, "abc"))
+	require.Equal(t, []int{259}, tok.Encode("abc"))
+	require.Equal(t, []int{259, 32, 259}, tok.Encode("abc abc"))
+}
+
 func TestTrainBPEDeterministic(t *testing.T) {
-	corpus := opticks(t)[:100_000]
+	corpus := opticks(t) // the whole book: about 0.1 s
 	a, err := TrainBPE(corpus, 400)
 	require.NoError(t, err)
 	b, err := TrainBPE(corpus, 400)
@@ -250,6 +269,19 @@ func TestBPESpecial(t *testing.T) {
 	require.NotContains(t, ids, eot)
 	require.Equal(t, s, tok.Decode(ids))
 
+	// Several specials, repeated, with one that never occurs.
+	doc := "a cat<|endoftext|>hat<|end<|endoftext|><|endoftext|>"
+	ids, err = tok.EncodeSpecial(doc, nil)
+	require.NoError(t, err)
+	require.Equal(t, doc, tok.Decode(ids))
+	want := append(tok.Encode("a cat"), eot)
+	want = append(append(want, tok.Encode("hat")...), bos, eot, eot)
+	require.Equal(t, want, ids)
+	ids, err = tok.EncodeSpecial(doc, []string{"<|endoftext|>"})
+	require.NoError(t, err)
+	require.Equal(t, doc, tok.Decode(ids))
+	require.NotContains(t, ids, bos)
+
 	_, err = tok.EncodeSpecial(s, []string{"<|nope|>"})
 	require.ErrorContains(t, err, "not a registered special token")
 }
@@ -301,6 +333,8 @@ func FuzzBPERoundTrip(f *testing.F) {
 	for _, s := range append(slices.Clone(roundTripCases), invalidUTF8...) {
 		f.Add([]byte(s))
 	}
+	// Chunks longer than longChunk take the heap path.
+	f.Add([]byte(strings.Repeat("the", 40) + strings.Repeat(" ", 90) + "x"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s := string(b)
 		ids := tok.Encode(s)
@@ -311,4 +345,20 @@ func FuzzBPERoundTrip(f *testing.F) {
 			t.Fatalf("Encode(%q) = %v, minbpe-style merging gives %v", s, ids, want)
 		}
 	})
+}
+
+func TestBPEConcurrentEncode(t *testing.T) {
+	text := opticks(t)[:40000]
+	tok, err := TrainBPE(text, 320)
+	require.NoError(t, err)
+	want := naiveEncode(tok, text)
+	var wg sync.WaitGroup
+	got := make([][]int, 4)
+	for g := range got {
+		wg.Go(func() { got[g] = tok.Encode(text) })
+	}
+	wg.Wait()
+	for _, ids := range got {
+		require.Equal(t, want, ids)
+	}
 }

@@ -34,6 +34,7 @@ func TestSplit(t *testing.T) {
 		{" ?!\n\nnext", []string{" ?!\n\n", "next"}},
 		{"(word)", []string{"(word", ")"}},
 		{"a\r\n", []string{"a", "\r\n"}},
+		{"a\nb", []string{"a", "\n", "b"}}, // a newline never leads a word
 		{"안녕 세상", []string{"안녕", " 세상"}},
 		{"\u3000x", []string{"\u3000x"}},
 		{"e\u0301", []string{"e", "\u0301"}}, // a combining mark is not a letter

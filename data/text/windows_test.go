@@ -89,6 +89,21 @@ func TestWindows(t *testing.T) {
 	require.Less(t, same, 5, "seeds draw different windows")
 }
 
+func TestWindowsCoverAllStarts(t *testing.T) {
+	// 20 tokens, T = 8: starts 0 to 11 (window [s, s+8] must fit). 600
+	// draws hit each of the 12 starts, and no other.
+	ds, err := NewWindows(iota32(20), WindowsConfig{SeqLen: 8, VocabSize: 20, Seed: 9, PerEpoch: 600})
+	require.NoError(t, err)
+	seen := map[int]int{}
+	for i := range ds.Len() {
+		seen[ds.Start(i)]++
+	}
+	require.Len(t, seen, 12)
+	for s := range 12 {
+		require.Greater(t, seen[s], 20, "start %d drawn %d times of 600", s, seen[s])
+	}
+}
+
 func TestWindowsSmallest(t *testing.T) {
 	// T+1 tokens: exactly one window, at 0.
 	ds, err := NewWindows([]int32{4, 2, 7}, WindowsConfig{SeqLen: 2, VocabSize: 8})
