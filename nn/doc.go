@@ -51,7 +51,8 @@
 //     them with an optional final norm (layers.N.*, norm.*)
 //   - GPTBlock, a nanoGPT decoder block (ln_1, attn.c_attn, attn.c_proj,
 //     ln_2, mlp.c_fc, mlp.c_proj; causal), configured by GPTConfig,
-//     optionally with rotary position embeddings
+//     optionally with rotary position embeddings; Decode runs it on new
+//     tokens over a per-sequence KVCache for generation
 //   - PositionalEmbedding (learned), SinusoidalPositionalEncoding, Rotary
 //   - Conv1D, MaxPool1D, AvgPool1D
 //   - RNN, LSTM, GRU and their cells

@@ -64,3 +64,22 @@ func ExampleTransformerEncoderLayer() {
 	// linear1.weight [256 64]
 	// linear2.bias [64]
 }
+
+// Generation feeds a prompt once, then one token at a time, through a
+// per-sequence cache; the blocks stay read-only.
+func ExampleGPTBlock_Decode() {
+	block := nn.NewGPTBlock(nn.GPTConfig{DModel: 16, Heads: 2, Rotary: true}, nn.WithSeed(1))
+	cache := nn.NewKVCache(1, 32, 16) // one sequence of up to 32 positions
+	r := rand.New(rand.NewPCG(1, 2))
+	prompt := autograd.Constant(tensor.RandN(r, 0, 1, 1, 5, 16))
+	h := block.Decode(prompt, cache) // [1, 5, 16]
+	fmt.Println(h.Shape(), cache.Len)
+	for range 3 {
+		next := autograd.Constant(tensor.RandN(r, 0, 1, 1, 1, 16)) // the next token's embedding
+		h = block.Decode(next, cache)                              // [1, 1, 16]
+	}
+	fmt.Println(h.Shape(), cache.Len)
+	// Output:
+	// [1 5 16] 5
+	// [1 1 16] 8
+}

@@ -257,3 +257,35 @@ func TestTransformerEncoderStack(t *testing.T) {
 	require.Greater(t, tensor.MaxAbsDiff(enc.Layers[0].Linear1.Weight.Value(), enc.Layers[1].Linear1.Weight.Value()), float32(0))
 	require.Len(t, enc.Children(), 3)
 }
+
+func TestGPTBlockDecodeMatchesForward(t *testing.T) {
+	for _, rotary := range []bool{false, true} {
+		blocks := []*nn.GPTBlock{
+			nn.NewGPTBlock(nn.GPTConfig{DModel: 8, Heads: 2, Rotary: rotary, Dropout: 0.2}, nn.WithSeed(30)),
+			nn.NewGPTBlock(nn.GPTConfig{DModel: 8, Heads: 2, Rotary: rotary, Dropout: 0.2}, nn.WithSeed(31)),
+		}
+		x := tensor.RandN(rand.New(rand.NewPCG(32, 32)), 0, 1, 2, 7, 8)
+		full := autograd.NoGrad(x)
+		for _, b := range blocks {
+			full = b.Forward(full)
+		}
+		caches := []*nn.KVCache{nn.NewKVCache(2, 9, 8), nn.NewKVCache(2, 9, 8)}
+		run := func(from, to int) *tensor.Tensor {
+			h := autograd.Constant(tensor.Slice(x, 1, from, to))
+			for i, b := range blocks {
+				h = b.Decode(h, caches[i])
+			}
+			return h.Value()
+		}
+		parts := []*tensor.Tensor{run(0, 3)}
+		for i := 3; i < 7; i++ {
+			parts = append(parts, run(i, i+1))
+		}
+		require.Equal(t, 7, caches[1].Len)
+		require.Less(t, tensor.MaxAbsDiff(full.Value(), tensor.Concat(1, parts...)), float32(1e-5), "rotary=%v", rotary)
+		require.PanicsWithValue(t, "nn.GPTBlock.Decode: 3 new positions of [2 3 8] do not fit a cache [2 9 8] holding 7",
+			func() { blocks[0].Decode(autograd.Constant(tensor.Zeros(2, 3, 8)), caches[0]) })
+		caches[0].Reset()
+		require.Zero(t, caches[0].Len)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/shoshin-ml/shoshin/autograd"
+	"github.com/shoshin-ml/shoshin/tensor"
 )
 
 // TransformerConfig shapes a TransformerEncoderLayer. Zero fields take
@@ -377,4 +378,67 @@ func (e *TransformerEncoder) Children() []Module {
 		out = append(out, e.Norm)
 	}
 	return out
+}
+
+// KVCache holds the keys and values one GPTBlock has computed for a batch
+// of sequences, preallocated to MaxLen positions, so that generation feeds
+// only the new tokens through the block. The block itself stays read-only:
+// give every batch of sequences (and every goroutine) its own caches, one
+// per block.
+type KVCache struct {
+	K, V *tensor.Tensor // [B, MaxLen, E]; positions [0, Len) are filled
+	Len  int
+}
+
+// NewKVCache returns an empty cache for batch sequences of up to maxLen
+// positions of dim features.
+func NewKVCache(batch, maxLen, dim int) *KVCache {
+	if batch < 1 || maxLen < 1 || dim < 1 {
+		panic(fmt.Sprintf("nn.NewKVCache: sizes must be positive, got batch=%d maxLen=%d dim=%d", batch, maxLen, dim))
+	}
+	return &KVCache{K: tensor.Zeros(batch, maxLen, dim), V: tensor.Zeros(batch, maxLen, dim)}
+}
+
+// Reset empties the cache for a new batch of sequences.
+func (c *KVCache) Reset() { c.Len = 0 }
+
+// decode attends from the new positions x [B, t, E] over the cached ones
+// and themselves, appending their keys and values to c.
+func (a *CausalSelfAttention) decode(x *autograd.Var, c *KVCache) *autograd.Var {
+	xs, cs := x.Shape(), c.K.Shape()
+	b, t, e := xs[0], xs[1], xs[2]
+	if b != cs[0] || e != cs[2] || c.Len+t > cs[1] {
+		panic(fmt.Sprintf("nn.GPTBlock.Decode: %d new positions of %v do not fit a cache %v holding %d", t, xs, cs, c.Len))
+	}
+	p := autograd.Split(a.CAttn.Forward(x), 2, e, e, e) // 3 × [B, t, E]
+	q, k := p[0], p[1]
+	if a.Rotary {
+		q = autograd.Rotary(q, a.Heads, a.RotaryBase, c.Len) // [B, t, E]
+		k = autograd.Rotary(k, a.Heads, a.RotaryBase, c.Len) // [B, t, E]
+	}
+	maxLen := cs[1]
+	kd, vd := k.Value().Data(), p[2].Value().Data()
+	for bi := 0; bi < b; bi++ {
+		dst := (bi*maxLen + c.Len) * e
+		copy(c.K.Data()[dst:dst+t*e], kd[bi*t*e:(bi+1)*t*e])
+		copy(c.V.Data()[dst:dst+t*e], vd[bi*t*e:(bi+1)*t*e])
+	}
+	y := autograd.ScaledDotProductAttention(q, autograd.NoGrad(c.K), autograd.NoGrad(c.V), autograd.AttentionOptions{
+		Heads: a.Heads, Causal: true, CausalOffset: c.Len, KeyLen: c.Len + t,
+	}) // [B, t, E]
+	c.Len += t
+	return a.CProj.Forward(y)
+}
+
+// Decode runs the block, in inference mode, on the next positions x
+// [B, t, E] of sequences whose earlier positions went through it with the
+// same cache, and appends their keys and values to c. Feeding a prompt and
+// then one token at a time gives the rows Forward would give for the whole
+// sequence, without recomputing the prefix. It panics when c is too small.
+func (b *GPTBlock) Decode(x *autograd.Var, c *KVCache) *autograd.Var {
+	if !x.Inference() {
+		x = autograd.NoGrad(x.Value())
+	}
+	x = autograd.Add(x, b.Attn.decode(b.LN1.Forward(x), c)) // [B, t, E]
+	return autograd.Add(x, b.MLP.Forward(b.LN2.Forward(x))) // [B, t, E]
 }

@@ -35,7 +35,9 @@ func (p Pair) key() uint64 { return uint64(p.Left)<<32 | uint64(p.Right) }
 // Special tokens (AddSpecial), such as "<|endoftext|>", are recognised only
 // by EncodeSpecial; Encode treats their text as ordinary text.
 //
-// A BPE is safe for concurrent use once AddSpecial calls are done.
+// A BPE comes from TrainBPE, NewBPE, Load or UnmarshalText (the zero value
+// is only a target for UnmarshalText). It is safe for concurrent use once
+// AddSpecial calls are done.
 type BPE struct {
 	merges []Pair
 	ranks  map[uint64]int32 // pair -> rank (new id = 256 + rank)
@@ -308,22 +310,36 @@ func (t *BPE) EncodeSpecial(s string, allowed []string) ([]int, error) {
 		}
 	}
 	out := make([]int, 0, len(s)/3+1)
-	for len(s) > 0 {
+	// next[k] is where allowed[k] next occurs at or after pos (-1: never),
+	// so each special is searched for once per occurrence, not once per
+	// segment.
+	next := make([]int, len(allowed))
+	for k, a := range allowed {
+		next[k] = strings.Index(s, a)
+	}
+	pos := 0
+	for {
 		at, tok := -1, ""
-		for _, a := range allowed {
-			i := strings.Index(s, a)
+		for k, a := range allowed {
+			if next[k] >= 0 && next[k] < pos {
+				if i := strings.Index(s[pos:], a); i >= 0 {
+					next[k] = pos + i
+				} else {
+					next[k] = -1
+				}
+			}
+			i := next[k]
 			if i >= 0 && (at < 0 || i < at || (i == at && len(a) > len(tok))) {
 				at, tok = i, a
 			}
 		}
 		if at < 0 {
-			return t.appendOrdinary(out, s), nil
+			return t.appendOrdinary(out, s[pos:]), nil
 		}
-		out = t.appendOrdinary(out, s[:at])
+		out = t.appendOrdinary(out, s[pos:at])
 		out = append(out, t.specialID[tok])
-		s = s[at+len(tok):]
+		pos = at + len(tok)
 	}
-	return out, nil
 }
 
 // Decode returns the bytes of ids joined (special tokens as their text);

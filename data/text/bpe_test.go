@@ -109,7 +109,7 @@ func TestBPEWholeChunkShortcut(t *testing.T) {
 }
 
 func TestTrainBPEDeterministic(t *testing.T) {
-	corpus := opticks(t)[:100_000]
+	corpus := opticks(t) // the whole book: about 0.1 s
 	a, err := TrainBPE(corpus, 400)
 	require.NoError(t, err)
 	b, err := TrainBPE(corpus, 400)
@@ -269,6 +269,19 @@ func TestBPESpecial(t *testing.T) {
 	require.NotContains(t, ids, eot)
 	require.Equal(t, s, tok.Decode(ids))
 
+	// Several specials, repeated, with one that never occurs.
+	doc := "a cat<|endoftext|>hat<|end<|endoftext|><|endoftext|>"
+	ids, err = tok.EncodeSpecial(doc, nil)
+	require.NoError(t, err)
+	require.Equal(t, doc, tok.Decode(ids))
+	want := append(tok.Encode("a cat"), eot)
+	want = append(append(want, tok.Encode("hat")...), bos, eot, eot)
+	require.Equal(t, want, ids)
+	ids, err = tok.EncodeSpecial(doc, []string{"<|endoftext|>"})
+	require.NoError(t, err)
+	require.Equal(t, doc, tok.Decode(ids))
+	require.NotContains(t, ids, bos)
+
 	_, err = tok.EncodeSpecial(s, []string{"<|nope|>"})
 	require.ErrorContains(t, err, "not a registered special token")
 }
@@ -320,6 +333,8 @@ func FuzzBPERoundTrip(f *testing.F) {
 	for _, s := range append(slices.Clone(roundTripCases), invalidUTF8...) {
 		f.Add([]byte(s))
 	}
+	// Chunks longer than longChunk take the heap path.
+	f.Add([]byte(strings.Repeat("the", 40) + strings.Repeat(" ", 90) + "x"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s := string(b)
 		ids := tok.Encode(s)
