@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -209,18 +210,18 @@ func atoi(s string) (int, error) {
 	if s == "" || len(s) > 10 || (len(s) > 1 && s[0] == '0') {
 		return 0, strconv.ErrSyntax
 	}
-	n := 0
+	var n int64 // ten digits fit an int64 on every target
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c < '0' || c > '9' {
 			return 0, strconv.ErrSyntax
 		}
-		n = n*10 + int(c-'0')
+		n = n*10 + int64(c-'0')
 	}
-	if n >= 1<<31 {
+	if n > math.MaxInt32 {
 		return 0, strconv.ErrRange
 	}
-	return n, nil
+	return int(n), nil
 }
 
 // quoteShort quotes at most 32 bytes of s for an error message.
