@@ -185,6 +185,7 @@ func loadState(m Module, state []NamedTensor, source string) error {
 	for _, t := range state {
 		copy(byName[t.Name].Value().Data(), t.Value.Data())
 	}
+	notifyLoaded(m)
 	return nil
 }
 
@@ -249,6 +250,25 @@ func checkState(m Module, state []NamedTensor, source string) (map[string]*Param
 		return nil, errors.New(strings.Join(parts, "; "))
 	}
 	return byName, nil
+}
+
+// StateLoader is implemented by a module that keeps state derived from its
+// Params, such as a quantised layer's packed int8 weights. LoadStateDict,
+// Load and LoadFile call StateLoaded on m and on every module reachable
+// from it through Container after copying the new values in.
+type StateLoader interface {
+	StateLoaded()
+}
+
+func notifyLoaded(m Module) {
+	if l, ok := m.(StateLoader); ok {
+		l.StateLoaded()
+	}
+	if c, ok := m.(Container); ok {
+		for _, ch := range c.Children() {
+			notifyLoaded(ch)
+		}
+	}
 }
 
 // stateByName returns the first entry of state named name.
