@@ -181,7 +181,9 @@ func (g *attnGeom) finish(opt *AttentionOptions) {
 // per-worker scratch buffer; the op keeps nothing of it. The forward saves
 // one log-sum-exp per query row (B·H·T values) and the backward recomputes
 // the probabilities from it, using two [T, S] scratch blocks per worker.
-// (batch, head) pairs are spread over the worker pool.
+// (batch, head) pairs are spread over the worker pool. Under a causal mask
+// each block of 32 query rows multiplies only the keys it may see, about
+// half the work of the full block for long sequences.
 //
 // A query row whose keys are all masked gets zero output and zero
 // gradient (PyTorch produces NaN there).
@@ -222,6 +224,7 @@ func ScaledDotProductAttention(q, k, v *Var, opt AttentionOptions) *Var {
 // blocks (PyTorch's in_proj layout), each split into opt.Heads heads. The
 // result is [B, T, E]. Reading the blocks in place saves the three copies
 // (and the three full-size gradients) that splitting qkv first would cost.
+// opt.KeyLen does not apply (keys and queries are the same positions).
 func SelfAttention(qkv *Var, opt AttentionOptions) *Var {
 	s := qkv.value.Shape()
 	if len(s) != 3 || s[2]%3 != 0 || opt.Heads < 1 || (s[2]/3)%opt.Heads != 0 {

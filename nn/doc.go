@@ -53,6 +53,10 @@
 //     ln_2, mlp.c_fc, mlp.c_proj; causal), configured by GPTConfig,
 //     optionally with rotary position embeddings; Decode runs it on new
 //     tokens over a per-sequence KVCache for generation
+//   - GPT, nanoGPT's language model (transformer.wte, transformer.wpe,
+//     transformer.h.N, transformer.ln_f, lm_head) with its
+//     initialisation, configured by GPTModelConfig; Decode steps
+//     per-sequence caches
 //   - PositionalEmbedding (learned), SinusoidalPositionalEncoding, Rotary
 //   - Conv1D, MaxPool1D, AvgPool1D
 //   - RNN, LSTM, GRU and their cells

@@ -200,7 +200,8 @@ func TestNEONKernelTile(t *testing.T) {
 // BenchmarkNEON reports the GFLOP/s of each NEON kernel on data that stays
 // in L1: the micro-kernel over a 256-step panel, and the vector kernels
 // over 1024 floats (a multiply-add counts two flops, max and relu one,
-// exp one per element).
+// exp one per element, the Adam update 15: its multiplies, fused
+// multiply-adds (two each), square root and division).
 func BenchmarkNEON(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	const kb = 256
@@ -213,6 +214,8 @@ func BenchmarkNEON(b *testing.B) {
 	})
 	const n = 1024
 	x, y, d := randSlice(rng, n), randSlice(rng, n), make([]float32, n)
+	m, v := make([]float32, n), make([]float32, n)
+	prm := AdamParams{Beta1: 0.9, Beta2: 0.999, StepSize: 1e-3, InvBC2: 1, Eps: 1e-8}
 	for _, k := range []struct {
 		name  string
 		flops float64
@@ -227,6 +230,7 @@ func BenchmarkNEON(b *testing.B) {
 		{"relu", 1, func() { reluNEON(&d[0], &x[0], n) }},
 		{"scale", 1, func() { scaleNEON(1, &d[0], n) }},
 		{"exp", 1, func() { expNEON(&d[0], &x[0], n) }},
+		{"adam", 15, func() { adamNEON(&d[0], &x[0], &m[0], &v[0], n, &prm) }},
 	} {
 		b.Run(k.name, func(b *testing.B) {
 			for b.Loop() {

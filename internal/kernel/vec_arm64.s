@@ -344,3 +344,56 @@ exp4:
 	B exp4
 expdone:
 	RET
+
+// func adamNEON(p, grad, m, v *float32, n int, a *AdamParams)
+//
+// Registers: R0 p, R1 grad, R2 m, R3 v, R4 n, R5 a; V0 p, V1 g, V2 m, V3 v,
+// V4–V7 temporaries; V16 β1, V17 β2, V18 StepSize, V19 InvBC2, V20 ε,
+// V21 wd, V22 1−β1, V23 1−β2, V24 1.
+TEXT ·adamNEON(SB), NOSPLIT, $0-48
+	MOVD p+0(FP), R0
+	MOVD grad+8(FP), R1
+	MOVD m+16(FP), R2
+	MOVD v+24(FP), R3
+	MOVD n+32(FP), R4
+	MOVD a+40(FP), R5
+	FMOVS 0(R5), F16
+	VDUP V16.S[0], V16.S4
+	FMOVS 4(R5), F17
+	VDUP V17.S[0], V17.S4
+	FMOVS 8(R5), F18
+	VDUP V18.S[0], V18.S4
+	FMOVS 12(R5), F19
+	VDUP V19.S[0], V19.S4
+	FMOVS 16(R5), F20
+	VDUP V20.S[0], V20.S4
+	FMOVS 20(R5), F21
+	VDUP V21.S[0], V21.S4
+	FMOVS $(1.0), F24
+	VDUP V24.S[0], V24.S4
+	WORD $0x4eb0d716 // FSUB V22.4S, V24.4S, V16.4S
+	WORD $0x4eb1d717 // FSUB V23.4S, V24.4S, V17.4S
+adam4:
+	CBZ R4, adamdone
+	VLD1 (R0), [V0.S4]
+	VLD1.P 16(R1), [V1.S4]
+	VLD1 (R2), [V2.S4]
+	VLD1 (R3), [V3.S4]
+	VFMLA V0.S4, V21.S4, V1.S4
+	WORD $0x6e30dc42 // FMUL V2.4S, V2.4S, V16.4S
+	VFMLA V1.S4, V22.S4, V2.S4
+	WORD $0x6e31dc63 // FMUL V3.4S, V3.4S, V17.4S
+	WORD $0x6e21dc24 // FMUL V4.4S, V1.4S, V1.4S
+	VFMLA V4.S4, V23.S4, V3.S4
+	VST1.P [V2.S4], 16(R2)
+	VST1.P [V3.S4], 16(R3)
+	WORD $0x6ea1f865 // FSQRT V5.4S, V3.4S
+	VMOV V20.B16, V6.B16
+	VFMLA V5.S4, V19.S4, V6.S4
+	WORD $0x6e26fc47 // FDIV V7.4S, V2.4S, V6.4S
+	VFMLS V7.S4, V18.S4, V0.S4
+	VST1.P [V0.S4], 16(R0)
+	SUB $4, R4, R4
+	B adam4
+adamdone:
+	RET

@@ -32,6 +32,12 @@ func fsub4s(d, n, m int) uint32 { return threeSame(0x4ea0d400, d, n, m) }
 // fmin4s encodes FMIN Vd.4S, Vn.4S, Vm.4S (NaN in either lane gives NaN).
 func fmin4s(d, n, m int) uint32 { return threeSame(0x4ea0f400, d, n, m) }
 
+// fdiv4s encodes FDIV Vd.4S, Vn.4S, Vm.4S.
+func fdiv4s(d, n, m int) uint32 { return threeSame(0x6e20fc00, d, n, m) }
+
+// fsqrt4s encodes FSQRT Vd.4S, Vn.4S.
+func fsqrt4s(d, n int) uint32 { return threeSame(0x6ea1f800, d, n, 0) }
+
 // fmax4s encodes FMAX Vd.4S, Vn.4S, Vm.4S (NaN in either lane gives NaN).
 func fmax4s(d, n, m int) uint32 { return threeSame(0x4e20f400, d, n, m) }
 
@@ -50,6 +56,8 @@ func (w *asm) fadd(d, n, m int) { w.word(fadd4s(d, n, m), "FADD V%d.4S, V%d.4S, 
 func (w *asm) fmul(d, n, m int) { w.word(fmul4s(d, n, m), "FMUL V%d.4S, V%d.4S, V%d.4S", d, n, m) }
 func (w *asm) fsub(d, n, m int) { w.word(fsub4s(d, n, m), "FSUB V%d.4S, V%d.4S, V%d.4S", d, n, m) }
 func (w *asm) fmin(d, n, m int) { w.word(fmin4s(d, n, m), "FMIN V%d.4S, V%d.4S, V%d.4S", d, n, m) }
+func (w *asm) fdiv(d, n, m int) { w.word(fdiv4s(d, n, m), "FDIV V%d.4S, V%d.4S, V%d.4S", d, n, m) }
+func (w *asm) fsqrt(d, n int)   { w.word(fsqrt4s(d, n), "FSQRT V%d.4S, V%d.4S", d, n) }
 func (w *asm) fmax(d, n, m int) { w.word(fmax4s(d, n, m), "FMAX V%d.4S, V%d.4S, V%d.4S", d, n, m) }
 func (w *asm) faddp(d, n, m int) {
 	w.word(faddp4s(d, n, m), "FADDP V%d.4S, V%d.4S, V%d.4S", d, n, m)
@@ -303,6 +311,7 @@ func genVecARM64() []byte {
 	})
 	w.p("RET")
 	genExpARM64(w)
+	genAdamARM64(w)
 	return w.Bytes()
 }
 
@@ -381,5 +390,58 @@ TEXT ·expNEON(SB), NOSPLIT, $0-24
 	w.p("SUB $4, R2, R2")
 	w.p("B exp4")
 	w.label("expdone")
+	w.p("RET")
+}
+
+// genAdamARM64 writes adamNEON, the update of adamPortable on four lanes:
+//
+//	g ← g + wd·p, m ← β1·m + (1−β1)·g, v ← β2·v + (1−β2)·g²,
+//	p ← p − StepSize · m / (√v · InvBC2 + ε)
+//
+// each "x·y + z" one fused multiply-add.
+func genAdamARM64(w *asm) {
+	w.raw(`
+// func adamNEON(p, grad, m, v *float32, n int, a *AdamParams)
+//
+// Registers: R0 p, R1 grad, R2 m, R3 v, R4 n, R5 a; V0 p, V1 g, V2 m, V3 v,
+// V4–V7 temporaries; V16 β1, V17 β2, V18 StepSize, V19 InvBC2, V20 ε,
+// V21 wd, V22 1−β1, V23 1−β2, V24 1.
+TEXT ·adamNEON(SB), NOSPLIT, $0-48
+`)
+	for i, name := range []string{"p", "grad", "m", "v", "n", "a"} {
+		w.p("MOVD %s+%d(FP), R%d", name, 8*i, i)
+	}
+	// AdamParams: Beta1, Beta2, StepSize, InvBC2, Eps, WeightDecay.
+	for i := 0; i < 6; i++ {
+		w.p("FMOVS %d(R5), F%d", 4*i, 16+i)
+		w.p("VDUP V%d.S[0], V%d.S4", 16+i, 16+i)
+	}
+	w.p("FMOVS $(1.0), F24")
+	w.p("VDUP V24.S[0], V24.S4")
+	w.fsub(22, 24, 16)
+	w.fsub(23, 24, 17)
+	w.label("adam4")
+	w.p("CBZ R4, adamdone")
+	w.p("VLD1 (R0), [V0.S4]")
+	w.p("VLD1.P 16(R1), [V1.S4]")
+	w.p("VLD1 (R2), [V2.S4]")
+	w.p("VLD1 (R3), [V3.S4]")
+	w.p("VFMLA V0.S4, V21.S4, V1.S4") // g += wd·p
+	w.fmul(2, 2, 16)
+	w.p("VFMLA V1.S4, V22.S4, V2.S4") // m = β1·m + (1−β1)·g
+	w.fmul(3, 3, 17)
+	w.fmul(4, 1, 1)
+	w.p("VFMLA V4.S4, V23.S4, V3.S4") // v = β2·v + (1−β2)·g²
+	w.p("VST1.P [V2.S4], 16(R2)")
+	w.p("VST1.P [V3.S4], 16(R3)")
+	w.fsqrt(5, 3)
+	w.p("VMOV V20.B16, V6.B16")
+	w.p("VFMLA V5.S4, V19.S4, V6.S4") // √v·InvBC2 + ε
+	w.fdiv(7, 2, 6)
+	w.p("VFMLS V7.S4, V18.S4, V0.S4") // p −= StepSize·m/(…)
+	w.p("VST1.P [V0.S4], 16(R0)")
+	w.p("SUB $4, R4, R4")
+	w.p("B adam4")
+	w.label("adamdone")
 	w.p("RET")
 }

@@ -22,6 +22,8 @@ func TestARM64Encoders(t *testing.T) {
 		{"fmul v31.4s, v0.4s, v27.4s", fmul4s(31, 0, 27), 0x6e3bdc1f},
 		{"fsub v1.4s, v2.4s, v3.4s", fsub4s(1, 2, 3), 0x4ea3d441},
 		{"fmin v1.4s, v2.4s, v3.4s", fmin4s(1, 2, 3), 0x4ea3f441},
+		{"fdiv v17.4s, v30.4s, v9.4s", fdiv4s(17, 30, 9), 0x6e29ffd1},
+		{"fsqrt v17.4s, v30.4s", fsqrt4s(17, 30), 0x6ea1fbd1},
 		{"fmax v6.4s, v7.4s, v31.4s", fmax4s(6, 7, 31), 0x4e3ff4e6},
 		{"faddp v0.4s, v1.4s, v2.4s", faddp4s(0, 1, 2), 0x6e22d420},
 		{"fmaxv s0, v1.4s", fmaxv4s(0, 1), 0x6e30f820},
