@@ -37,140 +37,25 @@ var (
 	_ IncrementalLM = (*RNNLM)(nil)
 )
 
-// GPTModelConfig shapes a GPT.
-type GPTModelConfig struct {
-	Vocab   int // token ids [0, Vocab) (required)
-	Context int // most positions, the size of the position table (required)
-	Layers  int // GPTBlocks (required)
-	// Block shapes every block: DModel, Heads, Dropout, NoBias, Rotary.
-	Block GPTConfig
-}
-
-// GPT is a decoder-only transformer language model after nanoGPT: token
-// embeddings wte, learned position embeddings wpe (none with rotary
-// blocks), a stack of pre-norm GPTBlocks h.0, h.1, ..., a final layer norm
-// ln_f and an output projection lm_head (untied). Forward maps ids [B, T]
-// to logits [B, T, Vocab]; NewDecoder decodes with a key/value cache.
-type GPT struct {
-	WTE    *Embedding
-	WPE    *PositionalEmbedding // nil with rotary blocks
-	Blocks []*GPTBlock
-	LNF    *LayerNorm
-	Head   *Dense
-	cfg    GPTModelConfig
-}
-
-// NewGPT builds a GPT with every weight drawn from N(0, 0.02) as nanoGPT
-// does, biases zero. Options: WithSeed, WithRand.
-func NewGPT(cfg GPTModelConfig, opts ...Option) *GPT {
-	if cfg.Vocab < 1 || cfg.Context < 1 || cfg.Layers < 1 {
-		panic(fmt.Sprintf("nn.NewGPT: Vocab %d, Context %d and Layers %d must be positive", cfg.Vocab, cfg.Context, cfg.Layers))
-	}
-	c := newConfig(opts)
-	init := WithWeightInit(Normal(0, 0.02))
-	r := WithRand(c.rng)
-	e := cfg.Block.DModel
-	g := &GPT{cfg: cfg}
-	g.WTE = Register("wte", NewEmbedding(cfg.Vocab, e, init, r))
-	if !cfg.Block.Rotary {
-		g.WPE = Register("wpe", NewPositionalEmbedding(cfg.Context, e, init, r))
-	}
-	for i := range cfg.Layers {
-		g.Blocks = append(g.Blocks, Register(fmt.Sprintf("h.%d", i), NewGPTBlock(cfg.Block, init, r)))
-	}
-	var norm []Option
-	if cfg.Block.NoBias {
-		norm = append(norm, WithoutBias())
-	}
-	g.LNF = Register("ln_f", NewLayerNorm(e, norm...))
-	g.Head = Register("lm_head", NewDense(e, cfg.Vocab, init, r, WithoutBias()))
-	return g
-}
-
-// Config returns the configuration the model was built with.
-func (g *GPT) Config() GPTModelConfig { return g.cfg }
-
-// Forward maps ids x [B, T] (T ≤ Context) to logits [B, T, Vocab].
-func (g *GPT) Forward(x *autograd.Var) *autograd.Var {
-	if s := x.Shape(); len(s) != 2 || s[1] > g.cfg.Context {
-		panic(fmt.Sprintf("nn.GPT.Forward: ids %v are not [B, T ≤ %d]", s, g.cfg.Context))
-	}
-	h := g.WTE.Forward(x) // [B, T, E]
-	if g.WPE != nil {
-		h = g.WPE.Forward(h)
-	}
-	for _, b := range g.Blocks {
-		h = b.Forward(h)
-	}
-	return g.Head.Forward(g.LNF.Forward(h)) // [B, T, Vocab]
-}
-
-// Params returns the parameters in the order of Children.
-func (g *GPT) Params() []*Param {
-	var ps []*Param
-	for _, m := range g.Children() {
-		ps = append(ps, m.Params()...)
-	}
-	return ps
-}
-
-// Children returns the embeddings, blocks, final norm and head.
-func (g *GPT) Children() []Module {
-	ms := []Module{g.WTE}
-	if g.WPE != nil {
-		ms = append(ms, g.WPE)
-	}
-	for _, b := range g.Blocks {
-		ms = append(ms, b)
-	}
-	return append(ms, g.LNF, g.Head)
-}
-
-// String describes the model.
-func (g *GPT) String() string {
-	return fmt.Sprintf("GPT(vocab %d, context %d, %d × %v)", g.cfg.Vocab, g.cfg.Context, len(g.Blocks), g.Blocks[0])
-}
-
-// NewDecoder returns a decoder for batch sequences of up to Context
-// positions, with one preallocated KVCache per block.
+// NewDecoder returns a decoder for batch sequences of up to BlockSize
+// positions over the model's Decode and one KVCache per block (NewCaches).
 func (g *GPT) NewDecoder(batch int) Decoder {
-	d := &gptDecoder{g: g}
-	for range g.Blocks {
-		d.caches = append(d.caches, NewKVCache(batch, g.cfg.Context, g.cfg.Block.DModel))
-	}
-	return d
+	return &gptDecoder{g: g, caches: g.NewCaches(batch)}
 }
 
 type gptDecoder struct {
 	g      *GPT
 	caches []*KVCache
-	pos    []int
 }
 
 // Decode runs the new ids through the model, every block reading and
 // extending its cache. It panics when the positions would pass Cap.
 func (d *gptDecoder) Decode(ids *tensor.Tensor) *tensor.Tensor {
-	n := d.caches[0].Len
-	s := ids.Shape()
-	if len(s) != 2 || s[0] != d.caches[0].K.Dim(0) || n+s[1] > d.Cap() {
-		panic(fmt.Sprintf("nn.GPT.Decode: ids %v do not fit a decoder for %d sequences holding %d of %d positions", s, d.caches[0].K.Dim(0), n, d.Cap()))
-	}
-	h := d.g.WTE.Forward(autograd.NoGrad(ids)) // [B, t, E]
-	if d.g.WPE != nil {
-		d.pos = d.pos[:0]
-		for i := range s[1] {
-			d.pos = append(d.pos, n+i)
-		}
-		h = autograd.Add(h, autograd.Embedding(d.g.WPE.Weight.Var, d.pos, -1)) // [B, t, E] + [t, E]
-	}
-	for i, b := range d.g.Blocks {
-		h = b.Decode(h, d.caches[i])
-	}
-	return d.g.Head.Forward(d.g.LNF.Forward(h)).Value() // [B, t, Vocab]
+	return d.g.Decode(autograd.NoGrad(ids), d.caches).Value() // [B, t, Vocab]
 }
 
 func (d *gptDecoder) Len() int { return d.caches[0].Len }
-func (d *gptDecoder) Cap() int { return d.g.cfg.Context }
+func (d *gptDecoder) Cap() int { return d.g.Cfg.BlockSize }
 func (d *gptDecoder) Reset() {
 	for _, c := range d.caches {
 		c.Reset()

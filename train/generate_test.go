@@ -12,7 +12,7 @@ import (
 )
 
 func tinyGPT(context int) *nn.GPT {
-	return nn.NewGPT(nn.GPTModelConfig{Vocab: 13, Context: context, Layers: 2, Block: nn.GPTConfig{DModel: 16, Heads: 2}}, nn.WithSeed(7))
+	return nn.NewGPT(nn.GPTModelConfig{VocabSize: 13, BlockSize: context, Layers: 2, Block: nn.GPTConfig{DModel: 16, Heads: 2}}, nn.WithSeed(7))
 }
 
 func TestGenerateCachedMatchesFull(t *testing.T) {

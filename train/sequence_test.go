@@ -39,7 +39,7 @@ func TestFitLanguageModel(t *testing.T) {
 	ds := &epochWindows{Windows: w}
 	val, err := text.NewSequential(stream[:100], 8, vocab)
 	require.NoError(t, err)
-	model := nn.NewGPT(nn.GPTModelConfig{Vocab: vocab, Context: 8, Layers: 1, Block: nn.GPTConfig{DModel: 16, Heads: 2}}, nn.WithSeed(1))
+	model := nn.NewGPT(nn.GPTModelConfig{VocabSize: vocab, BlockSize: 8, Layers: 1, Block: nn.GPTConfig{DModel: 16, Heads: 2}}, nn.WithSeed(1))
 	opt := optim.NewAdamW(model.Params(), optim.AdamWConfig{LR: 1e-2})
 	sched := optim.NewWarmupCosine(opt, optim.WarmupCosineConfig{Warmup: 4, Total: 24, StartFactor: optim.Zero})
 	var lrs []float64
