@@ -83,3 +83,35 @@ func ExampleGPTBlock_Decode() {
 	// [1 5 16] 5
 	// [1 1 16] 8
 }
+
+// A small nanoGPT: next-token loss on a batch, then generation that feeds
+// the prompt once and each new token through per-sequence caches.
+func ExampleGPT() {
+	model := nn.NewGPT(nn.GPTModelConfig{
+		VocabSize: 50, BlockSize: 16, Layers: 2,
+		Block: nn.GPTConfig{DModel: 32, Heads: 4, Dropout: 0.1},
+	}, nn.WithSeed(1))
+	fmt.Println(model, nn.CountParams(model))
+
+	// Training: ids [B, T] and the same sequences shifted by one as targets.
+	ids := nn.IDs([]int{1, 2, 3, 4, 5, 6, 7, 8}, 2, 4)
+	targets := []int{2, 3, 4, 9, 6, 7, 8, 9}
+	logits := model.Forward(autograd.Constant(ids)) // [2, 4, 50]
+	loss := autograd.SoftmaxCrossEntropy(autograd.Reshape(logits, -1, 50), targets, 0, autograd.ReduceMean)
+	loss.Backward()
+	fmt.Println(logits.Shape(), model.LMHead.Weight.Grad().Shape())
+
+	// Generation: greedy, one sequence.
+	caches := model.NewCaches(1)
+	next := model.Decode(autograd.Constant(nn.IDs([]int{1, 2, 3}, 1, 3)), caches) // [1, 3, 50]
+	for range 4 {
+		last := tensor.Slice(next.Value(), 1, next.Shape()[1]-1, next.Shape()[1]).Reshape(1, 50)
+		tok := tensor.ArgMax(last, 1)[0]
+		next = model.Decode(autograd.Constant(nn.IDs([]int{tok}, 1, 1)), caches) // [1, 1, 50]
+	}
+	fmt.Println(caches[0].Len)
+	// Output:
+	// GPT(vocab 50, block 16, 2 layers, 32, 4 heads) 29184
+	// [2 4 50] [50 32]
+	// 7
+}

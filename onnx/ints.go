@@ -8,7 +8,7 @@ import "fmt"
 // maxIntElements caps integer tensors a graph may create at run time
 // (Expand, Range, ConstantOfShape), so that a hostile model cannot make
 // the process allocate without bound.
-const maxIntElements = 1 << 26
+const maxIntElements = 1 << 24
 
 func newInts(shape []int) (*ints, error) {
 	n := 1

@@ -303,6 +303,8 @@ func newGemm(a *attrReader, n *nodeProto) (op, error) {
 	}), nil
 }
 
+// newPow builds Pow with a single-element exponent, which is a constant:
+// no gradient flows into it, even from an initializer.
 func newPow(_ *attrReader, n *nodeProto) (op, error) {
 	if err := arity(n, 2, 2); err != nil {
 		return nil, err
@@ -318,9 +320,6 @@ func newPow(_ *attrReader, n *nodeProto) (op, error) {
 		e := floatOf(ins[1])
 		if e.Value().Size() != 1 {
 			return nil, fmt.Errorf("Pow: only a single-element exponent is supported, got shape %v", e.Shape())
-		}
-		if e.RequiresGrad() {
-			return nil, fmt.Errorf("Pow: a trainable exponent is not supported")
 		}
 		return one(autograd.Pow(x, e.Value().Data()[0])), nil
 	}), nil

@@ -73,11 +73,11 @@ func newConstantOfShape(a *attrReader, n *nodeProto) (op, error) {
 			}
 			shape[i] = int(d)
 		}
-		out, err := newInts(shape)
-		if err != nil {
-			return nil, fmt.Errorf("ConstantOfShape: %w", err)
+		if size(dims, maxIntElements) < 0 {
+			return nil, fmt.Errorf("ConstantOfShape: shape %v holds more than %d elements", dims, maxIntElements)
 		}
 		if fill.i != nil {
+			out, _ := newInts(shape)
 			for i := range out.data {
 				out.data[i] = fill.i.data[0]
 			}
@@ -647,17 +647,18 @@ func newExpand(_ *attrReader, n *nodeProto) (op, error) {
 		if err != nil {
 			return nil, fmt.Errorf("Expand: %w", err)
 		}
-		z, err := newInts(shape)
-		if err != nil {
-			return nil, fmt.Errorf("Expand: %w", err)
+		dims64 := make([]int64, len(shape))
+		for i, d := range shape {
+			dims64[i] = int64(d)
+		}
+		if size(dims64, maxIntElements) < 0 {
+			return nil, fmt.Errorf("Expand: shape %v holds more than %d elements", shape, maxIntElements)
 		}
 		if ins[0].i != nil {
-			r, err := broadcastInts(ins[0].i, z, func(x, _ int64) (int64, error) { return x, nil })
-			if r != nil {
-				r.bool = ins[0].i.bool
-			}
-			return oneInt(r), err
+			return oneInt(expandInts(ins[0].i, shape)), nil
 		}
+		// Adding zeros of the target shape broadcasts x; the gradient is
+		// summed back to x's shape.
 		return one(autograd.Add(ins[0].f, autograd.Constant(tensor.Zeros(shape...)))), nil
 	}), nil
 }
@@ -753,4 +754,95 @@ func newTrilu(a *attrReader, n *nodeProto) (op, error) {
 		}
 		return one(autograd.Tril(x, int(k))), nil
 	}), nil
+}
+
+func newSplit(a *attrReader, n *nodeProto) (op, error) {
+	axis := a.int("axis", 0)
+	if err := arity(n, 1, 2); err != nil {
+		return nil, err
+	}
+	outs := len(n.outputs)
+	return opFunc(func(ins []value) ([]value, error) {
+		if !present(ins, 0) {
+			return nil, fmt.Errorf("Split: input is missing")
+		}
+		s := ins[0].shape()
+		ax, err := normAxis(axis, len(s))
+		if err != nil {
+			return nil, fmt.Errorf("Split: %w", err)
+		}
+		sizes := make([]int, outs)
+		if present(ins, 1) {
+			sp, err := intList(ins[1], "Split split")
+			if err != nil {
+				return nil, err
+			}
+			if len(sp) != outs {
+				return nil, fmt.Errorf("Split: %d sizes for %d outputs", len(sp), outs)
+			}
+			total := 0
+			for i, v := range sp {
+				if v < 0 || v > int64(s[ax]) {
+					return nil, fmt.Errorf("Split: sizes %v do not fit axis %d of %v", sp, ax, s)
+				}
+				sizes[i] = int(v)
+				total += int(v)
+			}
+			if total != s[ax] {
+				return nil, fmt.Errorf("Split: sizes %v do not sum to axis %d of %v", sp, ax, s)
+			}
+		} else {
+			if s[ax]%outs != 0 {
+				return nil, fmt.Errorf("Split: axis %d of %v does not split into %d equal parts", ax, s, outs)
+			}
+			for i := range sizes {
+				sizes[i] = s[ax] / outs
+			}
+		}
+		res := make([]value, outs)
+		if ins[0].f != nil {
+			for i, v := range autograd.Split(ins[0].f, ax, sizes...) {
+				res[i] = value{f: v}
+			}
+			return res, nil
+		}
+		start := 0
+		for i, sz := range sizes {
+			lo := value{i: &ints{shape: []int{1}, data: []int64{int64(start)}}}
+			hi := value{i: &ints{shape: []int{1}, data: []int64{int64(start + sz)}}}
+			ax := value{i: &ints{shape: []int{1}, data: []int64{int64(ax)}}}
+			r, err := sliceOp.run([]value{ins[0], lo, hi, ax})
+			if err != nil {
+				return nil, err
+			}
+			res[i] = r[0]
+			start += sz
+		}
+		return res, nil
+	}), nil
+}
+
+// sliceOp is Slice, reused by Split on integer tensors.
+var sliceOp, _ = newSlice(nil, &nodeProto{opType: "Slice", inputs: []string{"data", "starts", "ends", "axes"}})
+
+// expandInts broadcasts a to shape (which a broadcasts to).
+func expandInts(a *ints, shape []int) *ints {
+	out := &ints{shape: shape, data: make([]int64, prod(shape)), bool: a.bool}
+	st := bstrides(a.shape, shape)
+	idx := make([]int, len(shape))
+	for k := range out.data {
+		off := 0
+		for d, i := range idx {
+			off += i * st[d]
+		}
+		out.data[k] = a.data[off]
+		for d := len(idx) - 1; d >= 0; d-- {
+			idx[d]++
+			if idx[d] < shape[d] {
+				break
+			}
+			idx[d] = 0
+		}
+	}
+	return out
 }

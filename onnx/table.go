@@ -62,6 +62,7 @@ var opTable = map[string][]version{
 	"Squeeze":         {{13, newSqueeze}},
 	"Concat":          {{13, newConcat}},
 	"Slice":           {{13, newSlice}},
+	"Split":           {{13, newSplit}},
 	"Cast":            {{13, newCast}},
 	"Pad":             {{13, newPad}},
 	"Expand":          {{13, newExpand}},

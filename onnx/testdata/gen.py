@@ -14,6 +14,7 @@ back exactly.
 """
 import gzip
 import json
+import math
 import os
 import sys
 import time
@@ -116,6 +117,45 @@ class BNCNN(nn.Module):
         return self.net(x)
 
 
+class TinyGPT(nn.Module):
+    """A one-block GPT over int64 token ids [N, T], with dynamic N and T."""
+
+    def __init__(self, vocab=16, d=8, heads=2, maxlen=16):
+        super().__init__()
+        self.d, self.heads = d, heads
+        self.tok = nn.Embedding(vocab, d)
+        self.pos = nn.Embedding(maxlen, d)
+        self.ln1 = nn.LayerNorm(d)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.proj = nn.Linear(d, d)
+        self.ln2 = nn.LayerNorm(d)
+        self.fc = nn.Linear(d, 4 * d)
+        self.out = nn.Linear(4 * d, d)
+        self.lnf = nn.LayerNorm(d)
+        self.head = nn.Linear(d, vocab, bias=False)
+
+    def forward(self, idx):
+        B, T = idx.shape
+        hs = self.d // self.heads
+        x = self.tok(idx) + self.pos(torch.arange(T))  # Gather, Range
+        q, k, v = self.qkv(self.ln1(x)).split(self.d, dim=2)  # LayerNormalization, Split
+        q = q.view(B, T, self.heads, hs).transpose(1, 2)  # (B, nh, T, hs)
+        k = k.view(B, T, self.heads, hs).transpose(1, 2)
+        v = v.view(B, T, self.heads, hs).transpose(1, 2)
+        att = (q @ k.transpose(-2, -1)) / math.sqrt(hs)  # (B, nh, T, T)
+        mask = torch.tril(torch.ones(T, T))  # ConstantOfShape, Trilu
+        att = att.masked_fill(mask == 0, float("-inf")).softmax(dim=-1)  # Equal, Where
+        y = (att @ v).transpose(1, 2).reshape(B, T, self.d)
+        x = x + self.proj(y)
+        x = x + self.out(F.gelu(self.fc(self.ln2(x))))  # Erf
+        x = x + x.pow(2).mean(dim=-1, keepdim=True).sqrt()  # Pow, ReduceMean, Sqrt
+        return self.head(self.lnf(x))
+
+
+def tokens(t):
+    return lambda b, g: (torch.randint(0, 16, (b, t), generator=g),)
+
+
 def fixtures():
     torch.manual_seed(0)
     mlp = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 16), nn.Tanh(), nn.Linear(16, 10), nn.Softmax(dim=1))
@@ -126,6 +166,23 @@ def fixtures():
     export("convnet", KerasCNN(), (torch.randn(2, 1, 28, 28),), 13, [2, 3], make=randn(1, 28, 28))
     torch.manual_seed(3)
     export("bncnn", BNCNN(), (torch.randn(2, 3, 16, 16),), 15, [2, 1], make=randn(3, 16, 16))
+    torch.manual_seed(4)
+    gpt = TinyGPT()
+    name = "gpt"
+    gpt.eval()
+    torch.onnx.export(gpt, (torch.randint(0, 16, (2, 5)),), os.path.join(HERE, name + ".onnx"), opset_version=17,
+                      input_names=["idx"], output_names=["logits"],
+                      dynamic_axes={"idx": {0: "batch", 1: "time"}, "logits": {0: "batch", 1: "time"}})
+    cases = []
+    g = torch.Generator().manual_seed(4)
+    for b, t in [(2, 5), (3, 7), (1, 1)]:
+        idx = torch.randint(0, 16, (b, t), generator=g)
+        with torch.no_grad():
+            y = gpt(idx)
+        cases.append({"inputs": {"idx": arr(idx)}, "outputs": {"logits": arr(y)}})
+    with open(os.path.join(HERE, name + ".json"), "w") as f:
+        json.dump({"opset": 17, "cases": cases}, f, separators=(",", ":"))
+    print(name, "written")
 
 
 def read_idx(path):
