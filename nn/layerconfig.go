@@ -465,7 +465,7 @@ func init() {
 		if !c.NoAffine {
 			n = count(c.Shape...)
 			if !c.NoBias {
-				n *= 2
+				n = satMul(2, n)
 			}
 		}
 		return leaf(n, func() Module {

@@ -529,6 +529,17 @@ func plan(s LayerSpec, path string, st *planStats) (func() (Module, error), erro
 	}, nil
 }
 
+// satMul multiplies non-negative counts, saturating at 1<<62.
+func satMul(a, b int64) int64 {
+	if a == 0 || b == 0 {
+		return 0
+	}
+	if a > (1<<62)/b {
+		return 1 << 62
+	}
+	return a * b
+}
+
 // satAdd adds non-negative counts, saturating instead of overflowing.
 func satAdd(a, b int64) int64 {
 	if s := a + b; s >= a {

@@ -17,8 +17,12 @@ import (
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
-// predict runs m on x in inference mode and returns a copy of the output.
+// predict runs m on x in inference mode and evaluation mode (an
+// Embedding's output is not in inference mode, so the layers after it need
+// Eval) and returns a copy of the output, leaving m in training mode.
 func predict(m Module, x *tensor.Tensor) []float32 {
+	Eval(m)
+	defer Train(m)
 	return append([]float32(nil), m.Forward(autograd.NoGrad(x)).Value().Data()...)
 }
 
@@ -320,6 +324,20 @@ func TestLoadModelErrors(t *testing.T) {
 		{"layernorm shape", seq(`{"kind":"LayerNorm","config":{"shape":[]}}`), nil, "shape [] must have 1 to 16 axes"},
 		{"softmax axis", seq(`{"kind":"Softmax","config":{"axis":99}}`), nil, "axis 99 out of range"},
 		{"leaky slope", seq(`{"kind":"LeakyReLU","config":{"slope":"NaN"}}`), nil, "cannot unmarshal string"},
+		{"heads", seq(`{"kind":"MultiheadAttention","config":{"embed":8,"heads":3}}`), nil, "model.layers[0] (MultiheadAttention): config: d_model 8 must divide by heads 3"},
+		{"transformer activation", seq(`{"kind":"TransformerEncoderLayer","config":{"d_model":8,"heads":2,"dim_ff":4,"eps":1e-5,"activation":"Tanh"}}`), nil, `activation "Tanh", want ReLU or GELU`},
+		{"transformer eps", seq(`{"kind":"TransformerEncoder","config":{"d_model":8,"heads":2,"dim_ff":4,"layers":2}}`), nil, "eps must be positive and finite, got 0"},
+		{"encoder layers", seq(`{"kind":"TransformerEncoder","config":{"d_model":8,"heads":2,"dim_ff":4,"eps":1e-5}}`), nil, "layers must be between 1"},
+		{"gpt huge saturates", seq(`{"kind":"GPTBlock","config":{"d_model":2147483646,"heads":1}}`), nil, "needs 46116860"},
+		{"transformer huge saturates", seq(`{"kind":"TransformerEncoder","config":{"d_model":2147483646,"heads":1,"dim_ff":2147483647,"eps":1e-5,"layers":2147483647}}`), nil, "needs 46116860"},
+		{"lstm huge saturates", seq(`{"kind":"LSTM","config":{"input":2147483647,"hidden":2147483647,"layers":2147483647,"bidirectional":true}}`), nil, "needs 46116860"},
+		{"gpt rotary", seq(`{"kind":"GPTBlock","config":{"d_model":6,"heads":2,"rotary":true}}`), nil, "rotary embeddings need an even head size, got 3"},
+		{"rnn nonlinearity", seq(`{"kind":"RNN","config":{"input":2,"hidden":2,"nonlinearity":"sigmoid"}}`), nil, `nonlinearity "sigmoid", want "tanh" or "relu"`},
+		{"lstm nonlinearity", seq(`{"kind":"LSTM","config":{"input":2,"hidden":2,"nonlinearity":"relu"}}`), nil, "nonlinearity applies only to RNN"},
+		{"cell layers", seq(`{"kind":"GRUCell","config":{"input":2,"hidden":2,"layers":2}}`), nil, "belong to RNN, LSTM and GRU, not to cells"},
+		{"padding idx", seq(`{"kind":"Embedding","config":{"num":4,"dim":3,"padding_idx":4}}`), dense34(), "padding_idx 4 outside [0, 4)"},
+		{"sinusoidal table", seq(`{"kind":"SinusoidalPositionalEncoding","config":{"num":1000000,"dim":1000}}`), nil, "needs 1000000000 computed values (position tables), more than the 67108864 allowed"},
+		{"sinusoidal odd", seq(`{"kind":"SinusoidalPositionalEncoding","config":{"num":10,"dim":3}}`), nil, "dim 3 must be even"},
 		{"custom layer error", seq(`{"kind":"TestGLU","config":{"in":0,"out":2}}`), nil, "model.layers[0] (TestGLU): TestGLU: sizes 0, 2 out of range"},
 		{"custom container error", seq(`{"kind":"TestPair","layers":[{"kind":"ReLU"}]}`), nil, "model.layers[0] (TestPair): TestPair wants 2 layers, got 1"},
 	}
@@ -402,4 +420,30 @@ func TestSaveModelWeightsLoadWithLoadFile(t *testing.T) {
 	require.Equal(t, m.Params()[1].Value().Data(), other.Params()[1].Value().Data())
 	require.Equal(t, FormatPyTorch, md[FormatKey])
 	require.Contains(t, md[ModelKey], `"kind":"Sequential"`)
+}
+
+func TestModelRoundTripSequenceLayers(t *testing.T) {
+	tcfg := TransformerConfig{DModel: 8, Heads: 2, DimFF: 16, Dropout: 0.1, Activation: ActGELU, NormFirst: true, Eps: 1e-4}
+	m := NewSequential(
+		NewEmbeddingPadded(20, 8, 0, WithSeed(1)),
+		NewPositionalEmbedding(6, 8, WithSeed(2)),
+		NewSinusoidalPositionalEncoding(6, 8),
+		NewTransformerEncoderLayer(tcfg, WithSeed(3)),
+		NewTransformerEncoder(TransformerConfig{DModel: 8, Heads: 4, DimFF: 12}, 2, true, WithSeed(4)),
+		NewGPTBlock(GPTConfig{DModel: 8, Heads: 2, Rotary: true, RotaryBase: 500}, WithSeed(5)),
+		NewGPTBlock(GPTConfig{DModel: 8, Heads: 1, NoBias: true, Dropout: 0.2}, WithSeed(6)),
+		&Rotary{Heads: 2, Base: 100},
+		NewMultiheadAttention(8, 2, 0.1, WithSeed(7)),
+		NewMultiheadAttention(8, 4, 0, WithoutBias(), WithSeed(8)),
+		NewLSTM(8, 5, RNNConfig{Layers: 2, Bidirectional: true, BatchFirst: true, Dropout: 0.3}, WithSeed(9)),
+		NewGRU(10, 4, RNNConfig{BatchFirst: true}, WithoutBias(), WithSeed(10)),
+		NewRNN(4, 3, RNNConfig{BatchFirst: true, Nonlinearity: "relu"}, WithSeed(11)),
+	)
+	x := tensor.New([]float32{1, 5, 0, 19, 3, 3, 2, 7, 11, 0, 0, 4}, 2, 6)
+	info := ModelInfo{InputShape: []int{6}}
+	require.NoError(t, info.SetExtra("tokenizer", map[string]any{"merges": [][2]int{{1, 2}}}))
+	roundTrip(t, m, info, x)
+
+	cells := NewSequential(NewLSTMCell(4, 5, WithSeed(1)), NewGRUCell(5, 3, WithoutBias(), WithSeed(2)), NewRNNCell(3, 2, "relu", WithSeed(3)), NewRNNCell(2, 2, "tanh", WithSeed(4)))
+	roundTrip(t, cells, ModelInfo{}, tensor.RandN(rand.New(rand.NewPCG(1, 1)), 0, 1, 3, 4))
 }
