@@ -88,10 +88,17 @@ func probe(model nn.Module, loss nn.Loss, ds data.Dataset) (outShape []int, err 
 // classTargets reports whether loss reads the targets of ds as class ids,
 // and how many classes an output of outShape has.
 func classTargets(loss nn.Loss, ds data.Dataset, outShape []int) (classes int, ok bool) {
+	ts := ds.TargetShape()
+	if len(outShape) > 2 && sequenceTargets(outShape, ts) {
+		switch loss.(type) {
+		case nn.CrossEntropyLoss, *nn.CrossEntropyLoss:
+			return outShape[len(outShape)-1], true
+		}
+		return 0, false
+	}
 	if len(outShape) != 2 {
 		return 0, false
 	}
-	ts := ds.TargetShape()
 	isClassID := len(ts) == 0 || (len(ts) == 1 && ts[0] == 1 && outShape[1] != 1)
 	switch loss.(type) {
 	case nn.CrossEntropyLoss, *nn.CrossEntropyLoss, nn.NLLLoss, *nn.NLLLoss:

@@ -59,6 +59,7 @@ type evaluator struct {
 	loader *data.Loader
 	ms     metricSet
 	arena  *autograd.Arena
+	labels []int // per-token labels of a sequence batch, reused
 }
 
 func newEvaluator(model nn.Module, ds data.Dataset, c Config) *evaluator {
@@ -106,7 +107,7 @@ func (e *evaluator) batch(b *data.Batch) (lv float64, err error) {
 	stage = "loss"
 	lv = float64(e.loss.Forward(out, b.Y).Value().Item())
 	stage = "metrics"
-	if err := e.ms.update(b.Labels, out.Value()); err != nil {
+	if err := e.ms.update(labelsFor(&e.labels, b, out.Value()), out.Value()); err != nil {
 		return lv, fmt.Errorf("evaluation batch %d: %w", b.Index+1, err)
 	}
 	return lv, nil

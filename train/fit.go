@@ -57,7 +57,9 @@ type fitRun struct {
 	ms     metricSet
 	prog   *progress
 	state  *State
-	logs   Logs // per-batch logs, reused
+	logs   Logs        // per-batch logs, reused
+	epochs epochSetter // the training data, when it takes the epoch
+	labels []int       // per-token labels of a sequence batch, reused
 }
 
 // newFitRun checks Fit's arguments and prepares the run.
@@ -127,6 +129,7 @@ func newFitRun(ctx context.Context, model nn.Module, opt optim.Optimizer, trainS
 	if valDS != nil {
 		r.val = newEvaluator(model, valDS, c)
 	}
+	r.epochs, _ = trainDS.(epochSetter)
 	r.state = &State{
 		Model: model, Optimizer: opt, Epochs: c.Epochs, Steps: r.loader.NumBatches(),
 		StartEpoch: c.InitialEpoch, History: hist, Callbacks: c.Callbacks,
@@ -189,6 +192,9 @@ func (r *fitRun) epoch(epoch int) error {
 	}
 	r.prog.epochBegin(epoch, r.cfg.Epochs, s.Steps)
 	r.loader.SetEpoch(epoch)
+	if r.epochs != nil {
+		r.epochs.SetEpoch(epoch)
+	}
 	var lossSum float64
 	var seen int
 	for b := range r.loader.All() {
@@ -263,6 +269,10 @@ func (r *fitRun) step(b *data.Batch) (lv float64, err error) {
 	}
 	stage = "backward pass"
 	loss.Backward()
+	if r.cfg.ClipGradNorm > 0 {
+		stage = "gradient clipping"
+		optim.ClipGradNorm(r.params, r.cfg.ClipGradNorm)
+	}
 	stage = "optimizer step"
 	r.opt.Step()
 	r.opt.ZeroGrad()
@@ -270,7 +280,7 @@ func (r *fitRun) step(b *data.Batch) (lv float64, err error) {
 		return lv, fmt.Errorf("train: after the optimizer step at %s, %w; training stopped (look for NaN or infinite features, or lower the learning rate)", where(), err)
 	}
 	stage = "metrics"
-	if err := r.ms.update(b.Labels, out.Value()); err != nil {
+	if err := r.ms.update(labelsFor(&r.labels, b, out.Value()), out.Value()); err != nil {
 		return lv, fmt.Errorf("train: at %s: %w", where(), err)
 	}
 	return lv, nil

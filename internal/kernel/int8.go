@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/shoshin-ml/shoshin/internal/parallel"
 )
@@ -75,38 +76,99 @@ func checkLen(name string, have, rows, cols, ld int) {
 	}
 }
 
-// gemmU8I8Rows computes rows [i0, i1) of C with im. The kernels take the
-// 4-column blocks over the multiple-of-step prefix of k; the portable twin
-// adds the k tail and computes the last n mod 4 columns.
+// gemmU8I8Rows computes rows [i0, i1) of C with im. The kernels take
+// blocks of 2 (or 1) rows by 4 columns over the multiple-of-step prefix of
+// k, reading A and W in place. What does not fill a whole block is copied
+// into zero-padded scratch first: the k tail (padded to one step) and the
+// last n mod 4 rows of W (padded to four rows). A zero byte adds nothing,
+// so the sums stay exact.
 func gemmU8I8Rows(im *int8Impl, i0, i1, n, k int, a []uint8, lda int, w []int8, ldw int, c []int32, ldc int) {
-	kk, nn := 0, 0
-	if im.step > 0 {
-		kk, nn = k/im.step*im.step, n&^3
+	if im.step == 0 {
+		for i := i0; i < i1; i++ {
+			ar := a[i*lda : i*lda+k]
+			for j := range n {
+				c[i*ldc+j] = dotU8I8(ar, w[j*ldw:j*ldw+k])
+			}
+		}
+		return
 	}
-	if kk == 0 {
-		nn = 0
+	step := im.step
+	kk := k / step * step
+	tail := k - kk
+	nb := (n + 3) / 4 // column blocks
+	// wTail holds, per column block, four rows of step bytes: the k tail
+	// of each W row, zero-padded.
+	sc := int8Scratch.Get().(*int8Buf)
+	defer int8Scratch.Put(sc)
+	var wTail []int8
+	if tail > 0 {
+		wTail = sc.i8(&sc.wTail, nb*4*step)
+		for j := range n {
+			copy(wTail[j*step:j*step+tail], w[j*ldw+kk:j*ldw+k])
+		}
 	}
-	i := i0
-	for ; i < i1; i += 2 {
+	// wEdge holds the last n mod 4 rows of W's prefix, padded to four.
+	var wEdge []int8
+	if n%4 != 0 && kk > 0 {
+		wEdge = sc.i8(&sc.wEdge, 4*kk)
+		for j := n &^ 3; j < n; j++ {
+			r := j - n&^3
+			copy(wEdge[r*kk:(r+1)*kk], w[j*ldw:j*ldw+kk])
+		}
+	}
+	var aTail []uint8
+	if tail > 0 {
+		aTail = make([]uint8, 2*step) // small: stays on the stack
+	}
+	var blk, blk2 [8]int32
+	for i := i0; i < i1; i += 2 {
 		rows := min(2, i1-i)
-		for j := 0; j < nn; j += 4 {
-			if rows == 2 {
-				im.k2(kk, &a[i*lda], lda, &w[j*ldw], ldw, &c[i*ldc+j], ldc)
-			} else {
-				im.k1(kk, &a[i*lda], lda, &w[j*ldw], ldw, &c[i*ldc+j], ldc)
+		kern := im.k1
+		if rows == 2 {
+			kern = im.k2
+		}
+		if tail > 0 {
+			for r := range rows {
+				copy(aTail[r*step:r*step+tail], a[(i+r)*lda+kk:(i+r)*lda+k])
 			}
 		}
-		for r := i; r < i+rows; r++ {
-			ar := a[r*lda : r*lda+k]
-			cr := c[r*ldc : r*ldc+n]
-			for j := 0; j < nn; j++ {
-				cr[j] += dotU8I8(ar[kk:], w[j*ldw+kk:j*ldw+k])
+		for jb := range nb {
+			j := 4 * jb
+			cols := min(4, n-j)
+			blk = [8]int32{}
+			if kk > 0 {
+				if cols == 4 {
+					kern(kk, &a[i*lda], lda, &w[j*ldw], ldw, &blk[0], 4)
+				} else {
+					kern(kk, &a[i*lda], lda, &wEdge[0], kk, &blk[0], 4)
+				}
 			}
-			for j := nn; j < n; j++ {
-				cr[j] = dotU8I8(ar, w[j*ldw:j*ldw+k])
+			if tail > 0 {
+				kern(step, &aTail[0], step, &wTail[jb*4*step], step, &blk2[0], 4)
+				for x := range blk {
+					blk[x] += blk2[x]
+				}
+			}
+			for r := range rows {
+				copy(c[(i+r)*ldc+j:(i+r)*ldc+j+cols], blk[4*r:4*r+cols])
 			}
 		}
 	}
+}
+
+// int8Buf is reusable scratch for gemmU8I8Rows.
+type int8Buf struct{ wTail, wEdge []int8 }
+
+var int8Scratch = sync.Pool{New: func() any { return new(int8Buf) }}
+
+// i8 returns *b resized to n zeroed bytes, reallocating only to grow.
+func (*int8Buf) i8(b *[]int8, n int) []int8 {
+	if cap(*b) < n {
+		*b = make([]int8, n)
+	}
+	*b = (*b)[:n]
+	clear(*b)
+	return *b
 }
 
 // dotU8I8 is the portable twin of the kernels: Σ a[p]·w[p] in int32.

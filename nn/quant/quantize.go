@@ -107,23 +107,29 @@ func quantizeRows(w []float32, rows, cols int) (q []int8, scale []float32) {
 // max x), scale = (hi−lo)/127, zp = round(−lo/scale) and q = clamp(⌊x·(1/
 // scale) + zp + ½⌋, 0, 127), rounding halves up. Zero is exact and every
 // x is within scale/2 of scale·(q − zp). A zero row gets scale 0.
-func quantizeActivations(x []float32, rows, cols int, q []uint8, scale []float32, zp []int32) {
+func quantizeActivations(x []float32, rows, cols int, q []uint8, ldq int, scale []float32, zp []int32) {
 	for r := range rows {
 		row := x[r*cols : (r+1)*cols]
-		qr := q[r*cols : (r+1)*cols]
-		var lo, hi float32
+		qr := q[r*ldq : r*ldq+cols]
+		var lo, hi, nan float32
 		for _, v := range row {
-			lo = min(lo, v)
-			hi = max(hi, v)
+			if v < lo {
+				lo = v
+			}
+			if v > hi {
+				hi = v
+			}
+			nan += v - v // NaN when v is NaN or ±Inf
 		}
 		s := (hi - lo) / kernel.MaxU8Activation
-		if s == 0 || math.IsInf(float64(s), 0) || s != s {
-			// Zero rows; non-finite inputs give a non-finite output below.
-			scale[r], zp[r] = s, 0
-			clear(qr)
-			if s != 0 {
+		if s == 0 || nan != 0 || math.IsInf(float64(s), 0) {
+			// A zero row; non-finite inputs get a NaN scale, hence
+			// NaN outputs.
+			scale[r], zp[r] = 0, 0
+			if nan != 0 || s != 0 {
 				scale[r] = float32(math.NaN())
 			}
+			clear(qr)
 			continue
 		}
 		inv := 1 / s
@@ -131,8 +137,14 @@ func quantizeActivations(x []float32, rows, cols int, q []uint8, scale []float32
 		scale[r], zp[r] = s, int32(z)
 		off := z + 0.5
 		for i, v := range row {
-			t := v*inv + off
-			qr[i] = uint8(min(kernel.MaxU8Activation, max(0, int32(t))))
+			t := int32(v*inv + off)
+			if t > kernel.MaxU8Activation {
+				t = kernel.MaxU8Activation
+			}
+			if t < 0 {
+				t = 0
+			}
+			qr[i] = uint8(t)
 		}
 	}
 }

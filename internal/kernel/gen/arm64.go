@@ -160,6 +160,7 @@ func genVecARM64() []byte {
 	// loops emits the two loops around body(vectors), which processes
 	// that many vectors from the pointers, R2 holding the count.
 	loops := func(name string, body func(nv int)) {
+		w.p("PCALIGN $16")
 		w.label(name + "16")
 		w.p("CMP $16, R2")
 		w.p("BLT %s4", name)

@@ -1,5 +1,6 @@
-// Command gen writes the amd64 assembly of package kernel: the GEMM
+// Command gen writes the assembly of package kernel: for amd64 the GEMM
 // micro-kernels (AVX-512 12×32 and AVX2+FMA 6×16) and the AVX2 vector
+// kernels, for arm64 (arm64.go) the NEON GEMM micro-kernel and vector
 // kernels. Run it through `go generate` in internal/kernel.
 package main
 
