@@ -18,13 +18,23 @@ type AttentionOptions struct {
 	// of E/Heads features each, heads last (the layout a projection
 	// produces). It is ignored for 4-D inputs [B, H, T, D].
 	Heads int
-	// Causal forbids query i from attending to key j > i (top-left
-	// aligned when T ≠ S, like PyTorch's is_causal).
+	// Causal forbids query i from attending to key j > i + CausalOffset
+	// (top-left aligned when T ≠ S and the offset is 0, like PyTorch's
+	// is_causal).
 	Causal bool
-	// KeyPadding, when non-nil, holds B·S flags; true means key j of batch
-	// element b may not be attended (nn.MultiheadAttention's
-	// key_padding_mask convention; the reverse of the boolean attn_mask of
-	// F.scaled_dot_product_attention).
+	// CausalOffset is the position of the first query among the keys:
+	// when decoding with a cache of n earlier keys, pass n so that new
+	// query i (position n + i) sees keys 0 … n + i.
+	CausalOffset int
+	// KeyLen, when positive, uses only the first KeyLen keys and values
+	// of k and v (ScaledDotProductAttention only): k and v can then be a
+	// preallocated cache that fills up over time. Masks and weights are
+	// sized by KeyLen.
+	KeyLen int
+	// KeyPadding, when non-nil, holds B·S flags (S the full key length of
+	// k); true means key j of batch element b may not be attended
+	// (nn.MultiheadAttention's key_padding_mask convention; the reverse of
+	// the boolean attn_mask of F.scaled_dot_product_attention).
 	KeyPadding []bool
 	// Mask, when non-nil, is an additive [T, S] float mask added to every
 	// head's scores (−Inf forbids; see CausalMask and AdditiveMask).
@@ -57,6 +67,8 @@ type attnGeom struct {
 	scale        float32
 	causal       bool
 	kpm          []bool
+	kpmStride    int // keys per batch element in kpm (the full S)
+	offset       int // CausalOffset
 	mask         []float32
 	dropout      float32
 	seed         uint64
@@ -110,6 +122,15 @@ func newAttnGeom(op string, qs, ks, vs []int, opt *AttentionOptions) attnGeom {
 		bad("want three 4-D [B, H, T, D] or three 3-D [B, T, E] inputs")
 	}
 	g.qShape, g.kShape, g.vShape = qs, ks, vs
+	g.kpmStride = g.s
+	if opt.KeyLen > 0 {
+		if opt.KeyLen > g.s {
+			bad(fmt.Sprintf("KeyLen %d exceeds the %d keys", opt.KeyLen, g.s))
+		}
+		// The layouts keep the full length; only the first KeyLen rows
+		// are read.
+		g.s = opt.KeyLen
+	}
 	g.weightsShape = []int{g.b, g.h, g.t, g.s}
 	g.finish(opt)
 	return g
@@ -117,9 +138,16 @@ func newAttnGeom(op string, qs, ks, vs []int, opt *AttentionOptions) attnGeom {
 
 // finish validates the masks and options shared by every layout.
 func (g *attnGeom) finish(opt *AttentionOptions) {
-	if g.kpm != nil && len(g.kpm) != g.b*g.s {
-		panic(fmt.Sprintf("autograd.%s: key padding mask has %d flags, want batch·keys = %d·%d", g.op, len(g.kpm), g.b, g.s))
+	if g.kpmStride == 0 {
+		g.kpmStride = g.s
 	}
+	if g.kpm != nil && len(g.kpm) != g.b*g.kpmStride {
+		panic(fmt.Sprintf("autograd.%s: key padding mask has %d flags, want batch·keys = %d·%d", g.op, len(g.kpm), g.b, g.kpmStride))
+	}
+	if opt.CausalOffset < 0 {
+		panic(fmt.Sprintf("autograd.%s: negative CausalOffset %d", g.op, opt.CausalOffset))
+	}
+	g.offset = opt.CausalOffset
 	if opt.Mask != nil {
 		if !tensor.EqualShape(opt.Mask.Shape(), []int{g.t, g.s}) {
 			panic(fmt.Sprintf("autograd.%s: mask %v is not [T, S] = [%d, %d]", g.op, opt.Mask.Shape(), g.t, g.s))
@@ -153,7 +181,9 @@ func (g *attnGeom) finish(opt *AttentionOptions) {
 // per-worker scratch buffer; the op keeps nothing of it. The forward saves
 // one log-sum-exp per query row (B·H·T values) and the backward recomputes
 // the probabilities from it, using two [T, S] scratch blocks per worker.
-// (batch, head) pairs are spread over the worker pool.
+// (batch, head) pairs are spread over the worker pool. Under a causal mask
+// each block of 32 query rows multiplies only the keys it may see, about
+// half the work of the full block for long sequences.
 //
 // A query row whose keys are all masked gets zero output and zero
 // gradient (PyTorch produces NaN there).
@@ -194,6 +224,7 @@ func ScaledDotProductAttention(q, k, v *Var, opt AttentionOptions) *Var {
 // blocks (PyTorch's in_proj layout), each split into opt.Heads heads. The
 // result is [B, T, E]. Reading the blocks in place saves the three copies
 // (and the three full-size gradients) that splitting qkv first would cost.
+// opt.KeyLen does not apply (keys and queries are the same positions).
 func SelfAttention(qkv *Var, opt AttentionOptions) *Var {
 	s := qkv.value.Shape()
 	if len(s) != 3 || s[2]%3 != 0 || opt.Heads < 1 || (s[2]/3)%opt.Heads != 0 {
@@ -261,7 +292,7 @@ func (g *attnGeom) rowBlock(i0 int) (i1, kn int) {
 		return g.t, g.s
 	}
 	i1 = min(i0+attnRowBlock, g.t)
-	return i1, min(i1, g.s)
+	return i1, min(i1+g.offset, g.s)
 }
 
 // scores fills rows [i0, i1), columns [0, kn) of the [T, S] block sc with
@@ -275,7 +306,7 @@ func (g *attnGeom) scores(sc, qd, kd []float32, b, h, i0, i1, kn int) {
 	negInf := float32(math.Inf(-1))
 	var pad []bool
 	if g.kpm != nil {
-		pad = g.kpm[b*s : b*s+kn]
+		pad = g.kpm[b*g.kpmStride : b*g.kpmStride+kn]
 	}
 	for i := i0; i < i1; i++ {
 		row := sc[i*s : i*s+kn]
@@ -283,7 +314,7 @@ func (g *attnGeom) scores(sc, qd, kd []float32, b, h, i0, i1, kn int) {
 			kernel.Add(row, row, g.mask[i*s:i*s+kn])
 		}
 		if g.causal {
-			for j := i + 1; j < kn; j++ {
+			for j := i + g.offset + 1; j < kn; j++ {
 				row[j] = negInf
 			}
 		}

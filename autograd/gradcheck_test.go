@@ -54,6 +54,9 @@ var gradCheckOps = []struct {
 	{"SoftmaxCrossEntropySum", func(xs ...*Var) *Var {
 		return SoftmaxCrossEntropy(xs[0], []int{0, 3, 1, 2, 2, 4, 0, 1, 3, 4, 0, 2}, 0, ReduceSum)
 	}, func() []*tensor.Tensor { return []*tensor.Tensor{rnd(7, -3, 3, 12, 5)} }},
+	// Gradients of about 1e-5 per element, far below ATol: the
+	// directional check is relative to the gradient's norm.
+	{"SmallScale", func(xs ...*Var) *Var { return MulScalar(Tanh(xs[0]), 1e-5) }, func() []*tensor.Tensor { return []*tensor.Tensor{rnd(15, -2, 2, 4, 5)} }},
 	{"Conv2D", func(xs ...*Var) *Var { return Conv2D(xs[0], xs[1], xs[2], Conv2DOptions{Padding: [2]int{1, 1}}) },
 		func() []*tensor.Tensor {
 			return []*tensor.Tensor{convRand(8, 2, 2, 5, 5), convRand(9, 3, 2, 3, 3), convRand(10, 3)}

@@ -419,3 +419,42 @@ func BenchmarkAttention(b *testing.B) {
 		})
 	}
 }
+
+// TestAttentionCacheDecoding runs causal attention over a preallocated key
+// and value cache: a prefill and then one query at a time, with
+// CausalOffset and KeyLen, must give the rows of one full causal pass.
+func TestAttentionCacheDecoding(t *testing.T) {
+	const b, tt, e, heads, maxLen = 2, 7, 8, 2, 10
+	q, k, v := rnd(210, -1, 1, b, tt, e), rnd(211, -1, 1, b, tt, e), rnd(212, -1, 1, b, tt, e)
+	kpm := make([]bool, b*tt)
+	kpm[1], kpm[tt+2] = true, true
+	full := ScaledDotProductAttention(Constant(q), Constant(k), Constant(v), AttentionOptions{Heads: heads, Causal: true, KeyPadding: kpm}).Value()
+	kc, vc := tensor.Zeros(b, maxLen, e), tensor.Zeros(b, maxLen, e)
+	kpmCache := make([]bool, b*maxLen)
+	kpmCache[1], kpmCache[maxLen+2] = true, true
+	put := func(from, to int) {
+		for bi := 0; bi < b; bi++ {
+			copy(kc.Data()[(bi*maxLen+from)*e:(bi*maxLen+to)*e], k.Data()[(bi*tt+from)*e:(bi*tt+to)*e])
+			copy(vc.Data()[(bi*maxLen+from)*e:(bi*maxLen+to)*e], v.Data()[(bi*tt+from)*e:(bi*tt+to)*e])
+		}
+	}
+	step := func(from, to int) *tensor.Tensor {
+		put(from, to)
+		qs := tensor.Slice(q, 1, from, to)
+		return ScaledDotProductAttention(Constant(qs), Constant(kc), Constant(vc),
+			AttentionOptions{Heads: heads, Causal: true, CausalOffset: from, KeyLen: to, KeyPadding: kpmCache}).Value()
+	}
+	got := []*tensor.Tensor{step(0, 4)}
+	for i := 4; i < tt; i++ {
+		got = append(got, step(i, i+1))
+	}
+	require.Less(t, tensor.MaxAbsDiff(full, tensor.Concat(1, got...)), float32(1e-6))
+	// Gradients through the offset and key-length path.
+	checkGrad(t, func(xs ...*Var) *Var {
+		return ScaledDotProductAttention(xs[0], xs[1], xs[2], AttentionOptions{Heads: heads, Causal: true, CausalOffset: 2, KeyLen: 5})
+	}, rnd(213, -1, 1, 1, 3, e), rnd(214, -1, 1, 1, 6, e), rnd(215, -1, 1, 1, 6, e))
+	require.PanicsWithValue(t, "autograd.ScaledDotProductAttention: q [1 3 8], k [1 6 8], v [1 6 8]: KeyLen 7 exceeds the 6 keys",
+		func() {
+			ScaledDotProductAttention(Constant(tensor.Zeros(1, 3, 8)), Constant(tensor.Zeros(1, 6, 8)), Constant(tensor.Zeros(1, 6, 8)), AttentionOptions{Heads: 2, KeyLen: 7})
+		})
+}

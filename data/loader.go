@@ -171,7 +171,10 @@ func (l *Loader) NumBatches() int {
 	if l.dropLast {
 		return n / l.bs
 	}
-	return (n + l.bs - 1) / l.bs
+	if n == 0 {
+		return 0
+	}
+	return (n-1)/l.bs + 1 // (n + bs − 1) / bs would overflow for a huge batch size
 }
 
 // Len returns the number of batches per epoch, like NumBatches (and like
@@ -330,13 +333,16 @@ func (l *Loader) buffer(i int) *batchBuf {
 	if l.bufs[i] != nil {
 		return l.bufs[i]
 	}
+	// A batch never holds more rows than the dataset has, whatever the
+	// batch size asks for.
+	rows := max(min(l.bs, l.ds.Len()), 1)
 	b := &batchBuf{
-		x:       make([]float32, l.bs*l.fsize),
-		y:       make([]float32, l.bs*l.tsize),
-		labels:  make([]int, l.bs),
-		indices: make([]int, l.bs),
+		x:       make([]float32, rows*l.fsize),
+		y:       make([]float32, rows*l.tsize),
+		labels:  make([]int, rows),
+		indices: make([]int, rows),
 	}
-	b.full = l.header(b, l.bs)
+	b.full = l.header(b, rows)
 	l.bufs[i] = b
 	return b
 }

@@ -1,7 +1,9 @@
 package data
 
 import (
+	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -287,5 +289,25 @@ func BenchmarkLoaderEpoch(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestLoaderHugeBatchSize catches buffers sized by the requested batch size
+// rather than by the dataset (1<<24 rows of 6 floats for 40 examples) and
+// the overflow of (n + bs − 1) / bs at math.MaxInt.
+func TestLoaderHugeBatchSize(t *testing.T) {
+	ds := seqDataset(t, 40)
+	for _, bs := range []int{40, 41, 1 << 24, math.MaxInt} {
+		l := NewLoader(ds, bs, Shuffle(1), Prefetch(1))
+		require.Equal(t, 1, l.NumBatches(), "batch size %d", bs)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		n := 0
+		for b := range l.All() {
+			n += b.Size()
+		}
+		runtime.ReadMemStats(&after)
+		require.Equal(t, 40, n)
+		require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(1<<20), "batch size %d", bs)
 	}
 }

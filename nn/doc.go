@@ -47,10 +47,16 @@
 //     attend) and additive masks and can return head-averaged weights
 //   - TransformerEncoderLayer (PyTorch's names: self_attn.*, linear1,
 //     linear2, norm1, norm2; pre- or post-norm, ReLU or GELU, dropout),
-//     configured by TransformerConfig
+//     configured by TransformerConfig, and TransformerEncoder, a stack of
+//     them with an optional final norm (layers.N.*, norm.*)
 //   - GPTBlock, a nanoGPT decoder block (ln_1, attn.c_attn, attn.c_proj,
 //     ln_2, mlp.c_fc, mlp.c_proj; causal), configured by GPTConfig,
-//     optionally with rotary position embeddings
+//     optionally with rotary position embeddings; Decode runs it on new
+//     tokens over a per-sequence KVCache for generation
+//   - GPT, nanoGPT's language model (transformer.wte, transformer.wpe,
+//     transformer.h.N, transformer.ln_f, lm_head) with its
+//     initialisation, configured by GPTModelConfig; Decode steps
+//     per-sequence caches
 //   - PositionalEmbedding (learned), SinusoidalPositionalEncoding, Rotary
 //   - Conv1D, MaxPool1D, AvgPool1D
 //   - RNN, LSTM, GRU and their cells

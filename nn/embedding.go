@@ -52,9 +52,13 @@ func newEmbedding(op string, num, dim, pad int, opts []Option) *Embedding {
 }
 
 // Forward looks up the ids held in x (any shape; every value an integer in
-// [0, num)) and returns [x.Shape()..., dim]. It panics on a bad id; use
-// Lookup for ids that come from outside the program.
+// [0, num)) and returns [x.Shape()..., dim]; when x is in inference mode
+// (autograd.NoGrad) so is the result, and nothing is recorded. It panics on
+// a bad id; use Lookup for ids that come from outside the program.
 func (e *Embedding) Forward(x *autograd.Var) *autograd.Var {
+	if e.Weight == nil {
+		panic(unbuilt("Embedding", "NewEmbedding or nn.NewEmbeddingPadded"))
+	}
 	xd := x.Value().Data()
 	ids := make([]int, len(xd))
 	num := e.Weight.Value().Dim(0)
@@ -65,7 +69,7 @@ func (e *Embedding) Forward(x *autograd.Var) *autograd.Var {
 		}
 		ids[i] = id
 	}
-	return e.lookup(ids, x.Shape())
+	return e.lookup(ids, x.Shape(), x.Inference())
 }
 
 // Lookup returns the vectors of ids as a [shape..., dim] Var, where the
@@ -73,6 +77,9 @@ func (e *Embedding) Forward(x *autograd.Var) *autograd.Var {
 // outside [0, num) or a shape that does not fit is reported as an error
 // naming the position.
 func (e *Embedding) Lookup(ids []int, shape ...int) (*autograd.Var, error) {
+	if e.Weight == nil {
+		panic(unbuilt("Embedding", "NewEmbedding or nn.NewEmbeddingPadded"))
+	}
 	num := e.Weight.Value().Dim(0)
 	for i, id := range ids {
 		if id < 0 || id >= num {
@@ -92,20 +99,29 @@ func (e *Embedding) Lookup(ids []int, shape ...int) (*autograd.Var, error) {
 	if n != len(ids) {
 		return nil, fmt.Errorf("nn.Embedding.Lookup: shape %v holds %d ids, got %d", shape, n, len(ids))
 	}
-	return e.lookup(ids, shape), nil
+	return e.lookup(ids, shape, false), nil
 }
 
-func (e *Embedding) lookup(ids []int, shape []int) *autograd.Var {
-	y := autograd.Embedding(e.Weight.Var, ids, e.PaddingIdx)
+// lookup gathers the rows; inference (the ids came in an inference-mode
+// Var) makes the result inference-mode too, recording nothing.
+func (e *Embedding) lookup(ids []int, shape []int, inference bool) *autograd.Var {
+	w := e.Weight.Var
+	if inference {
+		w = autograd.NoGrad(w.Value())
+	}
+	y := autograd.Embedding(w, ids, e.PaddingIdx)
 	out := append(append(make([]int, 0, len(shape)+1), shape...), e.Weight.Value().Dim(1))
 	return autograd.Reshape(y, out...)
 }
 
 // Params returns the table.
-func (e *Embedding) Params() []*Param { return []*Param{e.Weight} }
+func (e *Embedding) Params() []*Param { return params(e.Weight) }
 
 // String describes the layer, like "Embedding(100, 16, padding 0)".
 func (e *Embedding) String() string {
+	if e.Weight == nil {
+		return "Embedding(unbuilt)"
+	}
 	s := fmt.Sprintf("Embedding(%d, %d", e.Weight.Value().Dim(0), e.Weight.Value().Dim(1))
 	if e.PaddingIdx >= 0 {
 		s += fmt.Sprintf(", padding %d", e.PaddingIdx)

@@ -23,8 +23,8 @@ type GRU struct {
 }
 
 // NewGRU returns a GRU mapping input features to hidden units per step,
-// shaped by cfg. Options: WithoutBias, WithSeed, WithSource, WithRand (the
-// generator also draws the dropout masks; see RNGState).
+// shaped by cfg. Options: WithoutBias, WithSeed, WithSource, WithRand (the generator
+// also seeds the dropout masks' own, checkpointable one; see RNGState).
 func NewGRU(input, hidden int, cfg RNNConfig, opts ...Option) *GRU {
 	return &GRU{newRecurrentStack("NewGRU", cellGRU, input, hidden, cfg, opts)}
 }
@@ -43,6 +43,9 @@ func (g *GRU) Forward(x *autograd.Var) *autograd.Var {
 // gradient, and the reverse direction starts at each sequence's own last
 // step).
 func (g *GRU) ForwardWith(x *autograd.Var, init RNNState, lengths []int) (*autograd.Var, RNNState) {
+	if g.hidden == 0 {
+		panic(unbuilt("GRU", "NewGRU"))
+	}
 	out, h, _ := g.run("GRU.ForwardWith", x, init.H, nil, lengths)
 	return out, RNNState{H: h}
 }

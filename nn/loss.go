@@ -47,7 +47,9 @@ const (
 
 // CrossEntropyLoss is the cross-entropy between softmax(pred) and the
 // target, for pred holding raw logits of shape [B, C] (no softmax layer
-// before it), like PyTorch's nn.CrossEntropyLoss. Log-softmax and the
+// before it), like PyTorch's nn.CrossEntropyLoss. Logits [B, T, C] (any
+// number of leading axes) with class ids [B, T] score every position, as a
+// language model's next-token loss; the mean is over all B·T positions. Log-softmax and the
 // negative log-likelihood run fused, stable for logits of any magnitude.
 //
 // The target's shape decides its meaning: [B] (or [B, 1]) holds class
@@ -66,6 +68,9 @@ type CrossEntropyLoss struct {
 func (l CrossEntropyLoss) Forward(pred *autograd.Var, target *tensor.Tensor) *autograd.Var {
 	const op = "nn.CrossEntropyLoss"
 	ps := pred.Shape()
+	if len(ps) > 2 && tensor.EqualShape(target.Shape(), ps[:len(ps)-1]) {
+		return l.sequence(pred, target)
+	}
 	if len(ps) != 2 {
 		panic(fmt.Sprintf("%s: prediction must be [batch, classes] logits, got shape %v", op, ps))
 	}
@@ -77,6 +82,19 @@ func (l CrossEntropyLoss) Forward(pred *autograd.Var, target *tensor.Tensor) *au
 			op, target.Shape(), ps[0], ps, ps))
 	}
 	return autograd.SoftmaxCrossEntropy(pred, classIndices(op, target, ps[1]), l.LabelSmoothing, l.Reduction)
+}
+
+// sequence scores logits [..., C] against class ids [...] (a language
+// model's [B, T, C] against [B, T]) as one batch of rows.
+func (l CrossEntropyLoss) sequence(pred *autograd.Var, target *tensor.Tensor) *autograd.Var {
+	ps := pred.Shape()
+	c := ps[len(ps)-1]
+	n := target.Size()
+	out := l.Forward(autograd.Reshape(pred, n, c), target.Reshape(n))
+	if l.Reduction == ReduceNone {
+		return autograd.Reshape(out, ps[:len(ps)-1]...)
+	}
+	return out
 }
 
 // Name returns "CrossEntropyLoss".

@@ -27,8 +27,8 @@ type LSTM struct {
 }
 
 // NewLSTM returns an LSTM mapping input features to hidden units per step,
-// shaped by cfg. Options: WithoutBias, WithSeed, WithSource, WithRand (the
-// generator also draws the dropout masks; see RNGState).
+// shaped by cfg. Options: WithoutBias, WithSeed, WithSource, WithRand (the generator
+// also seeds the dropout masks' own, checkpointable one; see RNGState).
 func NewLSTM(input, hidden int, cfg RNNConfig, opts ...Option) *LSTM {
 	return &LSTM{newRecurrentStack("NewLSTM", cellLSTM, input, hidden, cfg, opts)}
 }
@@ -47,6 +47,9 @@ func (l *LSTM) Forward(x *autograd.Var) *autograd.Var {
 // no state and receive no gradient, and the reverse direction starts at
 // each sequence's own last step).
 func (l *LSTM) ForwardWith(x *autograd.Var, init LSTMState, lengths []int) (*autograd.Var, LSTMState) {
+	if l.hidden == 0 {
+		panic(unbuilt("LSTM", "NewLSTM"))
+	}
 	out, h, c := l.run("LSTM.ForwardWith", x, init.H, init.C, lengths)
 	return out, LSTMState{H: h, C: c}
 }

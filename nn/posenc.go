@@ -23,11 +23,22 @@ func NewPositionalEmbedding(maxLen, dim int, opts ...Option) *PositionalEmbeddin
 }
 
 // Forward returns x + Weight[:T].
-func (p *PositionalEmbedding) Forward(x *autograd.Var) *autograd.Var {
-	t := seqLen("PositionalEmbedding", x, p.Weight.Value().Dim(0), p.Weight.Value().Dim(1))
+func (p *PositionalEmbedding) Forward(x *autograd.Var) *autograd.Var { return p.ForwardAt(x, 0) }
+
+// ForwardAt returns x + Weight[offset : offset+T], for x holding positions
+// offset … offset+T−1 of its sequences (decoding with a cache).
+func (p *PositionalEmbedding) ForwardAt(x *autograd.Var, offset int) *autograd.Var {
+	if p.Weight == nil {
+		panic(unbuilt("PositionalEmbedding", "NewPositionalEmbedding"))
+	}
+	maxLen := p.Weight.Value().Dim(0)
+	t := seqLen("PositionalEmbedding", x, maxLen-max(offset, 0), p.Weight.Value().Dim(1))
+	if offset < 0 {
+		panic(fmt.Sprintf("nn.PositionalEmbedding.ForwardAt: negative offset %d", offset))
+	}
 	pos := make([]int, t)
 	for i := range pos {
-		pos[i] = i
+		pos[i] = offset + i
 	}
 	return autograd.Add(x, autograd.Embedding(p.Weight.Var, pos, -1)) // [B, T, E] + [T, E]
 }
@@ -71,6 +82,9 @@ func NewSinusoidalPositionalEncoding(maxLen, dim int) *SinusoidalPositionalEncod
 
 // Forward returns x + PE[:T].
 func (s *SinusoidalPositionalEncoding) Forward(x *autograd.Var) *autograd.Var {
+	if s.PE == nil {
+		panic(unbuilt("SinusoidalPositionalEncoding", "NewSinusoidalPositionalEncoding"))
+	}
 	t := seqLen("SinusoidalPositionalEncoding", x, s.PE.Dim(0), s.PE.Dim(1))
 	return autograd.Add(x, autograd.Constant(tensor.Slice(s.PE, 0, 0, t)))
 }

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strings"
 
 	"github.com/shoshin-ml/shoshin/autograd"
@@ -43,8 +44,8 @@ type recurrentStack struct {
 	// order: layer 0 forward, layer 0 reverse (bidirectional only), layer
 	// 1 forward, ...
 	Weights []RecurrentParams
-	// drop draws the masks of the dropout between layers; it also holds
-	// the generator's source for RNGState.
+	// drop draws the masks of the dropout between layers from its own
+	// PCG, whose state RNGState saves.
 	drop *Dropout
 }
 
@@ -64,8 +65,7 @@ func newRecurrentStack(op string, kind cellKind, input, hidden int, cfg RNNConfi
 		panic(fmt.Sprintf("nn.%s: Nonlinearity applies only to RNN", op))
 	}
 	c := newConfig(opts)
-	s := recurrentStack{kind: kind, input: input, hidden: hidden, cfg: cfg, relu: relu,
-		drop: &Dropout{P: cfg.Dropout, rng: c.rng, src: c.src}}
+	s := recurrentStack{kind: kind, input: input, hidden: hidden, cfg: cfg, relu: relu}
 	dirs := s.directions()
 	for l := 0; l < cfg.Layers; l++ {
 		in := input
@@ -80,6 +80,11 @@ func newRecurrentStack(op string, kind cellKind, input, hidden int, cfg RNNConfi
 			s.Weights = append(s.Weights, newRecurrentParams(cellGates[kind], in, hidden, suffix, c.noBias, c.rng))
 		}
 	}
+	// The dropout masks come from a PCG seeded from the layer's generator
+	// after the weights, so that RNGState can save it whatever generator
+	// the layer was given.
+	src := rand.NewPCG(c.rng.Uint64(), c.rng.Uint64())
+	s.drop = &Dropout{P: cfg.Dropout, rng: rand.New(src), src: src}
 	return s
 }
 
@@ -189,6 +194,9 @@ func (s *recurrentStack) run(op string, x, h0, c0 *autograd.Var, lengths []int) 
 }
 
 func (s *recurrentStack) describe(kind string) string {
+	if s.hidden == 0 {
+		return kind + "(unbuilt)"
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s(%d → %d", kind, s.input, s.hidden)
 	if s.cfg.Layers > 1 {
@@ -235,8 +243,8 @@ type RNN struct {
 
 // NewRNN returns an RNN mapping input features to hidden units per step,
 // shaped by cfg, with every parameter drawn from U(−1/√hidden, 1/√hidden).
-// Options: WithoutBias, WithSeed, WithSource, WithRand (the generator also
-// draws the dropout masks; see RNGState).
+// Options: WithoutBias, WithSeed, WithSource, WithRand (the generator
+// also seeds the dropout masks' own, checkpointable one; see RNGState).
 func NewRNN(input, hidden int, cfg RNNConfig, opts ...Option) *RNN {
 	return &RNN{newRecurrentStack("NewRNN", cellRNN, input, hidden, cfg, opts)}
 }
@@ -254,6 +262,9 @@ func (r *RNN) Forward(x *autograd.Var) *autograd.Var {
 // outputs are zero, they change no state and receive no gradient, and the
 // reverse direction starts at each sequence's own last step).
 func (r *RNN) ForwardWith(x *autograd.Var, init RNNState, lengths []int) (*autograd.Var, RNNState) {
+	if r.hidden == 0 {
+		panic(unbuilt("RNN", "NewRNN"))
+	}
 	out, h, _ := r.run("RNN.ForwardWith", x, init.H, nil, lengths)
 	return out, RNNState{H: h}
 }

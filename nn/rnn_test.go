@@ -87,6 +87,14 @@ func TestRecurrentDropout(t *testing.T) {
 	require.NoError(t, nn.SetRNGState(m, state))
 	require.Equal(t, next.Data(), m.Forward(autograd.Constant(x)).Value().Data(), "restored generator state")
 
+	// So does a layer given a generator whose state cannot be read.
+	wr := nn.NewGRU(5, 8, nn.RNNConfig{Layers: 2, Dropout: 0.5}, nn.WithRand(rand.New(rand.NewChaCha8([32]byte{1}))))
+	state, err = nn.RNGState(wr)
+	require.NoError(t, err)
+	next = wr.Forward(autograd.Constant(x)).Value()
+	require.NoError(t, nn.SetRNGState(wr, state))
+	require.Equal(t, next.Data(), wr.Forward(autograd.Constant(x)).Value().Data(), "restored generator state, WithRand")
+
 	one := build(1)
 	require.Equal(t, one.Forward(autograd.Constant(x)).Value().Data(), func() []float32 {
 		nn.Eval(one)

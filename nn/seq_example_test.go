@@ -64,3 +64,54 @@ func ExampleTransformerEncoderLayer() {
 	// linear1.weight [256 64]
 	// linear2.bias [64]
 }
+
+// Generation feeds a prompt once, then one token at a time, through a
+// per-sequence cache; the blocks stay read-only.
+func ExampleGPTBlock_Decode() {
+	block := nn.NewGPTBlock(nn.GPTConfig{DModel: 16, Heads: 2, Rotary: true}, nn.WithSeed(1))
+	cache := nn.NewKVCache(1, 32, 16) // one sequence of up to 32 positions
+	r := rand.New(rand.NewPCG(1, 2))
+	prompt := autograd.Constant(tensor.RandN(r, 0, 1, 1, 5, 16))
+	h := block.Decode(prompt, cache) // [1, 5, 16]
+	fmt.Println(h.Shape(), cache.Len)
+	for range 3 {
+		next := autograd.Constant(tensor.RandN(r, 0, 1, 1, 1, 16)) // the next token's embedding
+		h = block.Decode(next, cache)                              // [1, 1, 16]
+	}
+	fmt.Println(h.Shape(), cache.Len)
+	// Output:
+	// [1 5 16] 5
+	// [1 1 16] 8
+}
+
+// A small nanoGPT: next-token loss on a batch, then generation that feeds
+// the prompt once and each new token through per-sequence caches.
+func ExampleGPT() {
+	model := nn.NewGPT(nn.GPTModelConfig{
+		VocabSize: 50, BlockSize: 16, Layers: 2,
+		Block: nn.GPTConfig{DModel: 32, Heads: 4, Dropout: 0.1},
+	}, nn.WithSeed(1))
+	fmt.Println(model, nn.CountParams(model))
+
+	// Training: ids [B, T] and the same sequences shifted by one as targets.
+	ids := nn.IDs([]int{1, 2, 3, 4, 5, 6, 7, 8}, 2, 4)
+	targets := []int{2, 3, 4, 9, 6, 7, 8, 9}
+	logits := model.Forward(autograd.Constant(ids)) // [2, 4, 50]
+	loss := autograd.SoftmaxCrossEntropy(autograd.Reshape(logits, -1, 50), targets, 0, autograd.ReduceMean)
+	loss.Backward()
+	fmt.Println(logits.Shape(), model.LMHead.Weight.Grad().Shape())
+
+	// Generation: greedy, one sequence.
+	caches := model.NewCaches(1)
+	next := model.Decode(autograd.Constant(nn.IDs([]int{1, 2, 3}, 1, 3)), caches) // [1, 3, 50]
+	for range 4 {
+		last := tensor.Slice(next.Value(), 1, next.Shape()[1]-1, next.Shape()[1]).Reshape(1, 50)
+		tok := tensor.ArgMax(last, 1)[0]
+		next = model.Decode(autograd.Constant(nn.IDs([]int{tok}, 1, 1)), caches) // [1, 1, 50]
+	}
+	fmt.Println(caches[0].Len)
+	// Output:
+	// GPT(vocab 50, block 16, 2 layers, 32, 4 heads) 29184
+	// [2 4 50] [50 32]
+	// 7
+}

@@ -34,6 +34,10 @@ func TestEmbeddingLayer(t *testing.T) {
 	require.Equal(t, float32(0), g.At(49, 0), "padding gets no gradient")
 	require.Equal(t, float32(0), g.At(7, 0), "unused id")
 
+	inf := e.Forward(autograd.NoGrad(nn.IDs([]int{1, 2})))
+	require.True(t, inf.Inference(), "inference ids give an inference result")
+	require.False(t, inf.RequiresGrad())
+
 	_, err := e.Lookup([]int{1, 50}, 2)
 	require.EqualError(t, err, "nn.Embedding.Lookup: id 50 at position 1 is outside [0, 50)")
 	_, err = e.Lookup([]int{1, 2, 3}, 2, 2)
@@ -243,4 +247,86 @@ func TestSequenceLayersRNGState(t *testing.T) {
 	require.True(t, tensor.Equal(a, m.Forward(x).Value()))
 	require.Error(t, m.SetRNGState([]byte("junk")))
 	require.False(t, tensor.Equal(m.Forward(x).Value(), m.Forward(x).Value()), "a bad state leaves the generator running")
+}
+
+func TestTransformerEncoderStack(t *testing.T) {
+	cfg := nn.TransformerConfig{DModel: 8, Heads: 2, DimFF: 16, NormFirst: true}
+	enc := nn.NewTransformerEncoder(cfg, 2, true, nn.WithSeed(22))
+	require.Equal(t, "layers.1.self_attn.in_proj_weight", enc.Layers[1].SelfAttn.InProjWeight.Name)
+	require.Equal(t, "norm.bias", enc.Norm.Bias.Name)
+	x := autograd.Constant(tensor.RandN(rand.New(rand.NewPCG(23, 23)), 0, 1, 2, 5, 8))
+	o := nn.AttendOptions{Causal: true}
+	want := enc.Norm.Forward(enc.Layers[1].ForwardMasked(enc.Layers[0].ForwardMasked(x, o), o))
+	require.True(t, tensor.Equal(want.Value(), enc.ForwardMasked(x, o).Value()))
+	require.Greater(t, tensor.MaxAbsDiff(enc.Layers[0].Linear1.Weight.Value(), enc.Layers[1].Linear1.Weight.Value()), float32(0))
+	require.Len(t, enc.Children(), 3)
+}
+
+func TestGPTBlockDecodeMatchesForward(t *testing.T) {
+	for _, rotary := range []bool{false, true} {
+		blocks := []*nn.GPTBlock{
+			nn.NewGPTBlock(nn.GPTConfig{DModel: 8, Heads: 2, Rotary: rotary, Dropout: 0.2}, nn.WithSeed(30)),
+			nn.NewGPTBlock(nn.GPTConfig{DModel: 8, Heads: 2, Rotary: rotary, Dropout: 0.2}, nn.WithSeed(31)),
+		}
+		x := tensor.RandN(rand.New(rand.NewPCG(32, 32)), 0, 1, 2, 7, 8)
+		full := autograd.NoGrad(x)
+		for _, b := range blocks {
+			full = b.Forward(full)
+		}
+		caches := []*nn.KVCache{nn.NewKVCache(2, 9, 8), nn.NewKVCache(2, 9, 8)}
+		run := func(from, to int) *tensor.Tensor {
+			h := autograd.Constant(tensor.Slice(x, 1, from, to))
+			for i, b := range blocks {
+				h = b.Decode(h, caches[i])
+			}
+			return h.Value()
+		}
+		parts := []*tensor.Tensor{run(0, 3)}
+		for i := 3; i < 7; i++ {
+			parts = append(parts, run(i, i+1))
+		}
+		require.Equal(t, 7, caches[1].Len)
+		require.Less(t, tensor.MaxAbsDiff(full.Value(), tensor.Concat(1, parts...)), float32(1e-5), "rotary=%v", rotary)
+		require.PanicsWithValue(t, "nn.GPTBlock.Decode: 3 new positions of [2 3 8] do not fit a cache [2 9 8] holding 7",
+			func() { blocks[0].Decode(autograd.Constant(tensor.Zeros(2, 3, 8)), caches[0]) })
+		caches[0].Reset()
+		require.Zero(t, caches[0].Len)
+	}
+}
+
+func TestGPTModel(t *testing.T) {
+	for _, rotary := range []bool{false, true} {
+		cfg := nn.GPTModelConfig{VocabSize: 13, BlockSize: 9, Layers: 2, Block: nn.GPTConfig{DModel: 8, Heads: 2, Rotary: rotary, Dropout: 0.1}}
+		g := nn.NewGPT(cfg, nn.WithSeed(40))
+		require.Equal(t, rotary, g.WPE == nil)
+		ids := []int{1, 5, 7, 2, 12, 0, 3, 3, 9, 4, 11, 6}
+		logits := g.Forward(autograd.NoGrad(nn.IDs(ids, 2, 6)))
+		require.Equal(t, []int{2, 6, 13}, logits.Shape())
+		// Prompt of 2, then one token at a time through the caches.
+		caches := g.NewCaches(2)
+		step := func(from, to int) *tensor.Tensor {
+			var part []int
+			for b := 0; b < 2; b++ {
+				part = append(part, ids[b*6+from:b*6+to]...)
+			}
+			return g.Decode(autograd.Constant(nn.IDs(part, 2, to-from)), caches).Value()
+		}
+		parts := []*tensor.Tensor{step(0, 2)}
+		for i := 2; i < 6; i++ {
+			parts = append(parts, step(i, i+1))
+		}
+		require.Less(t, tensor.MaxAbsDiff(logits.Value(), tensor.Concat(1, parts...)), float32(1e-5), "rotary=%v", rotary)
+		require.PanicsWithValue(t, "nn.GPT: ids [2 4] at offset 6 are not [B, T] within the block size 9",
+			func() { g.Decode(autograd.Constant(tensor.Zeros(2, 4)), caches) })
+	}
+	// nanoGPT's initialisation: N(0, 0.02), residual projections scaled.
+	g := nn.NewGPT(nn.GPTModelConfig{VocabSize: 100, BlockSize: 64, Layers: 8, Block: nn.GPTConfig{DModel: 64, Heads: 4}}, nn.WithSeed(41))
+	rms := func(x *tensor.Tensor) float64 { return math.Sqrt(float64(tensor.MeanAll(tensor.Square(x)))) }
+	require.InDelta(t, 0.02, rms(g.WTE.Weight.Value()), 0.002)
+	require.InDelta(t, 0.02, rms(g.H[3].Attn.CAttn.Weight.Value()), 0.002)
+	require.InDelta(t, 0.02/4, rms(g.H[3].MLP.CProj.Weight.Value()), 0.0005)
+	require.Zero(t, tensor.MaxAll(tensor.Abs(g.H[0].MLP.CFC.Bias.Value())))
+	require.Equal(t, "lm_head.weight", g.LMHead.Weight.Name)
+	require.Equal(t, "transformer.h.7.mlp.c_proj.bias", g.H[7].MLP.CProj.Bias.Name)
+	require.Equal(t, "GPT(vocab 100, block 64, 8 layers, 64, 4 heads)", g.String())
 }

@@ -2,7 +2,6 @@ package nn_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"sort"
 	"strings"
@@ -159,47 +158,6 @@ func TestTorchTransformerEncoderLayer(t *testing.T) {
 	}
 }
 
-// tinyGPT is nanoGPT's GPT at toy size, built from our layers under
-// nanoGPT's parameter names (lm_head untied).
-type tinyGPT struct {
-	wte    *nn.Embedding
-	wpe    *nn.PositionalEmbedding
-	blocks []*nn.GPTBlock
-	lnF    *nn.LayerNorm
-	head   *nn.Dense
-}
-
-func newTinyGPT(vocab, block, e, heads, layers int) *tinyGPT {
-	g := &tinyGPT{
-		wte:  nn.Register("transformer.wte", nn.NewEmbedding(vocab, e, nn.WithSeed(3))),
-		wpe:  nn.Register("transformer.wpe", nn.NewPositionalEmbedding(block, e, nn.WithSeed(4))),
-		lnF:  nn.Register("transformer.ln_f", nn.NewLayerNorm(e)),
-		head: nn.Register("lm_head", nn.NewDense(e, vocab, nn.WithoutBias(), nn.WithSeed(5))),
-	}
-	for i := range layers {
-		b := nn.NewGPTBlock(nn.GPTConfig{DModel: e, Heads: heads}, nn.WithSeed(uint64(10+i)))
-		g.blocks = append(g.blocks, nn.Register(fmt.Sprintf("transformer.h.%d", i), b))
-	}
-	return g
-}
-
-// Forward maps ids [B, T] (as float values) to logits [B, T, vocab].
-func (g *tinyGPT) Forward(idx *autograd.Var) *autograd.Var {
-	x := g.wpe.Forward(g.wte.Forward(idx)) // [B, T, E]
-	for _, b := range g.blocks {
-		x = b.Forward(x) // [B, T, E]
-	}
-	return g.head.Forward(g.lnF.Forward(x)) // [B, T, vocab]
-}
-
-func (g *tinyGPT) Params() []*nn.Param {
-	ps := append(g.wte.Params(), g.wpe.Params()...)
-	for _, b := range g.blocks {
-		ps = append(ps, b.Params()...)
-	}
-	return append(append(ps, g.lnF.Params()...), g.head.Params()...)
-}
-
 func intsOf(x *tensor.Tensor) []int {
 	out := make([]int, x.Size())
 	for i, v := range x.Data() {
@@ -210,7 +168,7 @@ func intsOf(x *tensor.Tensor) []int {
 
 func TestTorchTinyGPT(t *testing.T) {
 	fx := seqFixture(t, "seq_gpt.safetensors")
-	g := newTinyGPT(11, 6, 8, 2, 2)
+	g := nn.NewGPT(nn.GPTModelConfig{VocabSize: 11, BlockSize: 6, Layers: 2, Block: nn.GPTConfig{DModel: 8, Heads: 2}}, nn.WithSeed(3))
 	require.NoError(t, nn.LoadStateDict(g, stateWithPrefix(fx, "model.")))
 	idx := get(t, fx, "idx")
 	logits := g.Forward(autograd.Constant(idx))
@@ -230,6 +188,7 @@ func TestTorchSequenceStateNames(t *testing.T) {
 	ours := map[string]nn.Module{
 		"MultiheadAttention":      nn.NewMultiheadAttention(8, 2, 0),
 		"TransformerEncoderLayer": nn.NewTransformerEncoderLayer(nn.TransformerConfig{DModel: 8, Heads: 2, DimFF: 16}),
+		"TransformerEncoder":      nn.NewTransformerEncoder(nn.TransformerConfig{DModel: 8, Heads: 2, DimFF: 16, NormFirst: true}, 2, true),
 		"Embedding":               nn.NewEmbeddingPadded(10, 4, 0),
 		"Conv1d":                  nn.NewConv1D(4, 6, 3),
 	}

@@ -178,9 +178,24 @@ func LoadStateDict(m Module, state []NamedTensor) error {
 // loadState implements LoadStateDict; source names where state came from
 // in shape-mismatch messages ("state", "file").
 func loadState(m Module, state []NamedTensor, source string) error {
+	byName, err := checkState(m, state, source)
+	if err != nil {
+		return err
+	}
+	for _, t := range state {
+		copy(byName[t.Name].Value().Data(), t.Value.Data())
+	}
+	notifyLoaded(m)
+	return nil
+}
+
+// checkState verifies that state matches m's parameters and buffers one to
+// one by name and shape, as LoadStateDict requires, and returns m's Params
+// by name.
+func checkState(m Module, state []NamedTensor, source string) (map[string]*Param, error) {
 	params := collect(m)
 	if err := duplicateNames(params); err != nil {
-		return err
+		return nil, err
 	}
 	byName := make(map[string]*Param, len(params))
 	for _, p := range params {
@@ -232,12 +247,28 @@ func loadState(m Module, state []NamedTensor, source string) error {
 		parts = append(parts, fmt.Sprintf("and %d more shape mismatches", len(mismatch)-maxListed))
 	}
 	if len(parts) > 0 {
-		return errors.New(strings.Join(parts, "; "))
+		return nil, errors.New(strings.Join(parts, "; "))
 	}
-	for _, t := range state {
-		copy(byName[t.Name].Value().Data(), t.Value.Data())
+	return byName, nil
+}
+
+// StateLoader is implemented by a module that keeps state derived from its
+// Params, such as a quantised layer's packed int8 weights. LoadStateDict,
+// Load and LoadFile call StateLoaded on m and on every module reachable
+// from it through Container after copying the new values in.
+type StateLoader interface {
+	StateLoaded()
+}
+
+func notifyLoaded(m Module) {
+	if l, ok := m.(StateLoader); ok {
+		l.StateLoaded()
 	}
-	return nil
+	if c, ok := m.(Container); ok {
+		for _, ch := range c.Children() {
+			notifyLoaded(ch)
+		}
+	}
 }
 
 // stateByName returns the first entry of state named name.

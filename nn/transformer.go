@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/shoshin-ml/shoshin/autograd"
+	"github.com/shoshin-ml/shoshin/tensor"
 )
 
 // TransformerConfig shapes a TransformerEncoderLayer. Zero fields take
@@ -89,12 +90,18 @@ func NewTransformerEncoderLayer(cfg TransformerConfig, opts ...Option) *Transfor
 
 // Forward runs the layer on x [B, T, E] with no mask.
 func (l *TransformerEncoderLayer) Forward(x *autograd.Var) *autograd.Var {
+	if l.SelfAttn == nil {
+		panic(unbuilt("TransformerEncoderLayer", "NewTransformerEncoderLayer"))
+	}
 	return l.ForwardMasked(x, AttendOptions{})
 }
 
 // ForwardMasked runs the layer on x [B, T, E] with the attention masks in o
 // (causal, key padding, additive); o.NeedWeights is ignored.
 func (l *TransformerEncoderLayer) ForwardMasked(x *autograd.Var, o AttendOptions) *autograd.Var {
+	if l.SelfAttn == nil {
+		panic(unbuilt("TransformerEncoderLayer", "NewTransformerEncoderLayer"))
+	}
 	o.NeedWeights = false
 	if l.NormFirst {
 		x = autograd.Add(x, l.selfAttention(l.Norm1.Forward(x), o)) // x + sa(norm1(x))
@@ -116,6 +123,9 @@ func (l *TransformerEncoderLayer) feedForward(x *autograd.Var) *autograd.Var {
 
 // Params returns the parameters in PyTorch's state_dict order.
 func (l *TransformerEncoderLayer) Params() []*Param {
+	if l.SelfAttn == nil {
+		return nil
+	}
 	var ps []*Param
 	for _, m := range []Module{l.SelfAttn, l.Linear1, l.Linear2, l.Norm1, l.Norm2} {
 		ps = append(ps, m.Params()...)
@@ -130,6 +140,9 @@ func (l *TransformerEncoderLayer) Children() []Module {
 
 // String describes the layer.
 func (l *TransformerEncoderLayer) String() string {
+	if l.SelfAttn == nil {
+		return "TransformerEncoderLayer(unbuilt)"
+	}
 	norm := "post-norm"
 	if l.NormFirst {
 		norm = "pre-norm"
@@ -172,6 +185,9 @@ type CausalSelfAttention struct {
 
 // Forward attends causally over x [B, T, E].
 func (a *CausalSelfAttention) Forward(x *autograd.Var) *autograd.Var {
+	if a.CAttn == nil {
+		panic(unbuilt("CausalSelfAttention", "NewGPTBlock"))
+	}
 	e := a.CProj.Weight.Value().Dim(0)
 	qkv := a.CAttn.Forward(x) // [B, T, 3E]
 	opt := autograd.AttentionOptions{Heads: a.Heads, Causal: true}
@@ -192,6 +208,9 @@ func (a *CausalSelfAttention) Forward(x *autograd.Var) *autograd.Var {
 
 // Params returns c_attn and c_proj's parameters.
 func (a *CausalSelfAttention) Params() []*Param {
+	if a.CAttn == nil {
+		return nil
+	}
 	return append(a.CAttn.Params(), a.CProj.Params()...)
 }
 
@@ -208,11 +227,19 @@ type GPTMLP struct {
 
 // Forward computes dropout(c_proj(gelu(c_fc(x)))).
 func (m *GPTMLP) Forward(x *autograd.Var) *autograd.Var {
+	if m.CFC == nil {
+		panic(unbuilt("GPTMLP", "NewGPTBlock"))
+	}
 	return m.Drop.Forward(m.CProj.Forward(autograd.GELU(m.CFC.Forward(x))))
 }
 
 // Params returns c_fc and c_proj's parameters.
-func (m *GPTMLP) Params() []*Param { return append(m.CFC.Params(), m.CProj.Params()...) }
+func (m *GPTMLP) Params() []*Param {
+	if m.CFC == nil {
+		return nil
+	}
+	return append(m.CFC.Params(), m.CProj.Params()...)
+}
 
 // Children returns the layers and the dropout.
 func (m *GPTMLP) Children() []Module { return []Module{m.CFC, m.CProj, m.Drop} }
@@ -282,12 +309,18 @@ func NewGPTBlock(cfg GPTConfig, opts ...Option) *GPTBlock {
 
 // Forward runs the block on x [B, T, E].
 func (b *GPTBlock) Forward(x *autograd.Var) *autograd.Var {
+	if b.Attn == nil {
+		panic(unbuilt("GPTBlock", "NewGPTBlock"))
+	}
 	x = autograd.Add(x, b.Attn.Forward(b.LN1.Forward(x)))   // [B, T, E]
 	return autograd.Add(x, b.MLP.Forward(b.LN2.Forward(x))) // [B, T, E]
 }
 
 // Params returns the parameters in nanoGPT's state_dict order.
 func (b *GPTBlock) Params() []*Param {
+	if b.Attn == nil {
+		return nil
+	}
 	var ps []*Param
 	for _, m := range []Module{b.LN1, b.Attn, b.LN2, b.MLP} {
 		ps = append(ps, m.Params()...)
@@ -300,9 +333,156 @@ func (b *GPTBlock) Children() []Module { return []Module{b.LN1, b.Attn, b.LN2, b
 
 // String describes the block.
 func (b *GPTBlock) String() string {
+	if b.Attn == nil {
+		return "GPTBlock(unbuilt)"
+	}
 	s := fmt.Sprintf("GPTBlock(%d, %d heads", b.LN1.Shape[0], b.Attn.Heads)
 	if b.Attn.Rotary {
 		s += ", rotary"
 	}
 	return s + ")"
+}
+
+// TransformerEncoder is PyTorch's nn.TransformerEncoder: a stack of
+// TransformerEncoderLayers ("layers.0.*", "layers.1.*", ...) and an
+// optional final LayerNorm ("norm.*"; pass finalNorm for pre-norm stacks,
+// which PyTorch leaves to the caller as norm=nn.LayerNorm(d_model)).
+type TransformerEncoder struct {
+	Layers []*TransformerEncoderLayer
+	Norm   *LayerNorm // nil without finalNorm
+}
+
+// NewTransformerEncoder builds n layers shaped by cfg, each initialised
+// independently (PyTorch deep-copies one layer, so its layers start equal;
+// the difference does not matter once weights are loaded or trained).
+// Options: WithSeed, WithRand.
+func NewTransformerEncoder(cfg TransformerConfig, n int, finalNorm bool, opts ...Option) *TransformerEncoder {
+	if n < 1 {
+		panic(fmt.Sprintf("nn.NewTransformerEncoder: %d layers", n))
+	}
+	c := newConfig(opts)
+	enc := &TransformerEncoder{}
+	for i := range n {
+		enc.Layers = append(enc.Layers, Register(fmt.Sprintf("layers.%d", i), NewTransformerEncoderLayer(cfg, WithRand(c.rng))))
+	}
+	if finalNorm {
+		eps := cfg.Eps
+		if eps == 0 {
+			eps = 1e-5
+		}
+		enc.Norm = Register("norm", NewLayerNorm(cfg.DModel, WithEps(eps)))
+	}
+	return enc
+}
+
+// Forward runs the stack on x [B, T, E] with no mask.
+func (e *TransformerEncoder) Forward(x *autograd.Var) *autograd.Var {
+	if len(e.Layers) == 0 {
+		panic(unbuilt("TransformerEncoder", "NewTransformerEncoder"))
+	}
+	return e.ForwardMasked(x, AttendOptions{})
+}
+
+// ForwardMasked runs every layer with the masks in o, then the final norm.
+func (e *TransformerEncoder) ForwardMasked(x *autograd.Var, o AttendOptions) *autograd.Var {
+	if len(e.Layers) == 0 {
+		panic(unbuilt("TransformerEncoder", "NewTransformerEncoder"))
+	}
+	for _, l := range e.Layers {
+		x = l.ForwardMasked(x, o) // [B, T, E]
+	}
+	if e.Norm != nil {
+		x = e.Norm.Forward(x)
+	}
+	return x
+}
+
+// Params returns every layer's parameters, then the final norm's.
+func (e *TransformerEncoder) Params() []*Param {
+	var ps []*Param
+	for _, l := range e.Layers {
+		ps = append(ps, l.Params()...)
+	}
+	if e.Norm != nil {
+		ps = append(ps, e.Norm.Params()...)
+	}
+	return ps
+}
+
+// Children returns the layers and the final norm.
+func (e *TransformerEncoder) Children() []Module {
+	out := make([]Module, 0, len(e.Layers)+1)
+	for _, l := range e.Layers {
+		out = append(out, l)
+	}
+	if e.Norm != nil {
+		out = append(out, e.Norm)
+	}
+	return out
+}
+
+// KVCache holds the keys and values one GPTBlock has computed for a batch
+// of sequences, preallocated to MaxLen positions, so that generation feeds
+// only the new tokens through the block. The block itself stays read-only:
+// give every batch of sequences (and every goroutine) its own caches, one
+// per block.
+type KVCache struct {
+	K, V *tensor.Tensor // [B, MaxLen, E]; positions [0, Len) are filled
+	Len  int
+}
+
+// NewKVCache returns an empty cache for batch sequences of up to maxLen
+// positions of dim features.
+func NewKVCache(batch, maxLen, dim int) *KVCache {
+	if batch < 1 || maxLen < 1 || dim < 1 {
+		panic(fmt.Sprintf("nn.NewKVCache: sizes must be positive, got batch=%d maxLen=%d dim=%d", batch, maxLen, dim))
+	}
+	return &KVCache{K: tensor.Zeros(batch, maxLen, dim), V: tensor.Zeros(batch, maxLen, dim)}
+}
+
+// Reset empties the cache for a new batch of sequences.
+func (c *KVCache) Reset() { c.Len = 0 }
+
+// decode attends from the new positions x [B, t, E] over the cached ones
+// and themselves, appending their keys and values to c.
+func (a *CausalSelfAttention) decode(x *autograd.Var, c *KVCache) *autograd.Var {
+	xs, cs := x.Shape(), c.K.Shape()
+	b, t, e := xs[0], xs[1], xs[2]
+	if b != cs[0] || e != cs[2] || c.Len+t > cs[1] {
+		panic(fmt.Sprintf("nn.GPTBlock.Decode: %d new positions of %v do not fit a cache %v holding %d", t, xs, cs, c.Len))
+	}
+	p := autograd.Split(a.CAttn.Forward(x), 2, e, e, e) // 3 × [B, t, E]
+	q, k := p[0], p[1]
+	if a.Rotary {
+		q = autograd.Rotary(q, a.Heads, a.RotaryBase, c.Len) // [B, t, E]
+		k = autograd.Rotary(k, a.Heads, a.RotaryBase, c.Len) // [B, t, E]
+	}
+	maxLen := cs[1]
+	kd, vd := k.Value().Data(), p[2].Value().Data()
+	for bi := 0; bi < b; bi++ {
+		dst := (bi*maxLen + c.Len) * e
+		copy(c.K.Data()[dst:dst+t*e], kd[bi*t*e:(bi+1)*t*e])
+		copy(c.V.Data()[dst:dst+t*e], vd[bi*t*e:(bi+1)*t*e])
+	}
+	y := autograd.ScaledDotProductAttention(q, autograd.NoGrad(c.K), autograd.NoGrad(c.V), autograd.AttentionOptions{
+		Heads: a.Heads, Causal: true, CausalOffset: c.Len, KeyLen: c.Len + t,
+	}) // [B, t, E]
+	c.Len += t
+	return a.CProj.Forward(y)
+}
+
+// Decode runs the block, in inference mode, on the next positions x
+// [B, t, E] of sequences whose earlier positions went through it with the
+// same cache, and appends their keys and values to c. Feeding a prompt and
+// then one token at a time gives the rows Forward would give for the whole
+// sequence, without recomputing the prefix. It panics when c is too small.
+func (b *GPTBlock) Decode(x *autograd.Var, c *KVCache) *autograd.Var {
+	if b.Attn == nil {
+		panic(unbuilt("GPTBlock", "NewGPTBlock"))
+	}
+	if !x.Inference() {
+		x = autograd.NoGrad(x.Value())
+	}
+	x = autograd.Add(x, b.Attn.decode(b.LN1.Forward(x), c)) // [B, t, E]
+	return autograd.Add(x, b.MLP.Forward(b.LN2.Forward(x))) // [B, t, E]
 }

@@ -71,8 +71,11 @@ func ExampleIndex() {
 
 func ExampleAddScaled() {
 	w := tensor.New([]float32{1, 2}, 2)
-	g := tensor.New([]float32{10, 10}, 2)
-	tensor.AddScaled(w, -0.1, g) // an SGD step, in place
+	g := tensor.New([]float32{8, 8}, 2)
+	// An SGD step, in place. The learning rate is a power of two so that
+	// the printed result is exact whether or not the multiply-add is fused
+	// (it is on arm64).
+	tensor.AddScaled(w, -0.125, g)
 	fmt.Println(w.Data())
 	// Output: [0 1]
 }

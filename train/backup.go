@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 
 	"github.com/shoshin-ml/shoshin/internal/atomicfile"
@@ -301,4 +303,9 @@ func readBackupFrom(r io.ReaderAt, size int64) (map[string][]byte, error) {
 		entries[zf.Name] = b
 	}
 	return entries, nil
+}
+
+// sortedKeys returns m's keys in increasing order.
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
 }

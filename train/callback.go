@@ -149,7 +149,9 @@ type EarlyStopping struct {
 	Mode Mode
 	// MinDelta is the smallest change that counts as an improvement.
 	MinDelta float64
-	// Patience is the number of epochs without improvement to wait.
+	// Patience is the number of epochs without improvement to wait:
+	// training stops at the end of the (Patience+1)-th epoch in a row that
+	// does not improve on the best (the first one when Patience is 0).
 	Patience int
 	// RestoreBestWeights puts back the weights of the best epoch when
 	// training stops (early or not).

@@ -3,11 +3,24 @@ package train
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/shoshin-ml/shoshin/autograd"
 	"github.com/shoshin-ml/shoshin/data"
 	"github.com/shoshin-ml/shoshin/nn"
 )
+
+// within puts err, which starts with "train: ", in the context of what:
+// "train: what: the rest of err". The result wraps err.
+func within(what string, err error) error {
+	return fmt.Errorf("train: %s: %w", what, trimmed{err})
+}
+
+// trimmed prints an error without its "train: " prefix.
+type trimmed struct{ error }
+
+func (t trimmed) Error() string { return strings.TrimPrefix(t.error.Error(), "train: ") }
+func (t trimmed) Unwrap() error { return t.error }
 
 // checkDataset returns an error naming what (such as "the training set")
 // when ds is nil, a typed nil or empty.
@@ -75,10 +88,17 @@ func probe(model nn.Module, loss nn.Loss, ds data.Dataset) (outShape []int, err 
 // classTargets reports whether loss reads the targets of ds as class ids,
 // and how many classes an output of outShape has.
 func classTargets(loss nn.Loss, ds data.Dataset, outShape []int) (classes int, ok bool) {
+	ts := ds.TargetShape()
+	if len(outShape) > 2 && sequenceTargets(outShape, ts) {
+		switch loss.(type) {
+		case nn.CrossEntropyLoss, *nn.CrossEntropyLoss:
+			return outShape[len(outShape)-1], true
+		}
+		return 0, false
+	}
 	if len(outShape) != 2 {
 		return 0, false
 	}
-	ts := ds.TargetShape()
 	isClassID := len(ts) == 0 || (len(ts) == 1 && ts[0] == 1 && outShape[1] != 1)
 	switch loss.(type) {
 	case nn.CrossEntropyLoss, *nn.CrossEntropyLoss, nn.NLLLoss, *nn.NLLLoss:

@@ -50,8 +50,7 @@ func TestFitValidatesEveryTarget(t *testing.T) {
 				_, err = Evaluate(context.Background(), m, ds, EvalConfig{Loss: loss, BatchSize: 8})
 				require.ErrorContains(t, err, want)
 				_, err = Fit(context.Background(), m, newAdam(m, 0.01), classes(30, 10), Config{Quiet: true, Loss: loss, Validation: ds})
-				require.ErrorContains(t, err, "validation data: ")
-				require.ErrorContains(t, err, want)
+				require.ErrorContains(t, err, "train: validation data: "+want)
 			}
 		})
 	}
@@ -88,7 +87,7 @@ func TestFitAndEvaluateTurnPanicsIntoErrors(t *testing.T) {
 
 	m = &panicky{mlp: newMLP(2, 4, 2, 1), at: 3}
 	_, err = Evaluate(context.Background(), m, blobs(64, 1), EvalConfig{BatchSize: 16})
-	require.ErrorContains(t, err, "evaluation batch 2")
+	require.ErrorContains(t, err, "train: the model failed on evaluation batch 2")
 	require.ErrorContains(t, err, "boom")
 }
 

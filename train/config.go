@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 	"io"
+	"math"
 	"reflect"
 
 	"github.com/shoshin-ml/shoshin/data"
@@ -57,6 +58,10 @@ type Config struct {
 	Prefetch int
 	// Transform, when set, is applied to each training batch (augmentation).
 	Transform data.BatchTransform
+	// ClipGradNorm, when positive, rescales the gradients before every
+	// optimizer step so that their global L2 norm is at most this value
+	// (optim.ClipGradNorm), as language models are usually trained.
+	ClipGradNorm float32
 }
 
 func (c *Config) withDefaults() (Config, error) {
@@ -78,6 +83,8 @@ func (c *Config) withDefaults() (Config, error) {
 		return cfg, fmt.Errorf("train: ValidationSplit is %v, want a fraction in [0, 1)", cfg.ValidationSplit)
 	case cfg.Prefetch < 0:
 		return cfg, fmt.Errorf("train: Prefetch is %d, want 0 or more", cfg.Prefetch)
+	case !(cfg.ClipGradNorm >= 0) || math.IsInf(float64(cfg.ClipGradNorm), 0):
+		return cfg, fmt.Errorf("train: ClipGradNorm is %v, want 0 (off) or a finite positive norm", cfg.ClipGradNorm)
 	}
 	if isNil(cfg.Loss) {
 		cfg.Loss = nn.CrossEntropyLoss{}

@@ -44,7 +44,11 @@ func Evaluate(ctx context.Context, model nn.Module, ds data.Dataset, cfg EvalCon
 	if err := CheckInput(model, c.Loss, ds); err != nil {
 		return nil, err
 	}
-	return newEvaluator(model, ds, c).run(ctx)
+	logs, err := newEvaluator(model, ds, c).run(ctx)
+	if err != nil && ctx.Err() == nil {
+		err = fmt.Errorf("train: %w", err)
+	}
+	return logs, err
 }
 
 // evaluator computes the loss and metrics of a model over one data set,
@@ -55,6 +59,7 @@ type evaluator struct {
 	loader *data.Loader
 	ms     metricSet
 	arena  *autograd.Arena
+	labels []int // per-token labels of a sequence batch, reused
 }
 
 func newEvaluator(model nn.Module, ds data.Dataset, c Config) *evaluator {
@@ -67,7 +72,8 @@ func newEvaluator(model nn.Module, ds data.Dataset, c Config) *evaluator {
 	}
 }
 
-// run evaluates the model over the whole data set.
+// run evaluates the model over the whole data set. Its errors, but for
+// ctx's, do not start with "train: ": the caller says where they arose.
 func (e *evaluator) run(ctx context.Context) (Logs, error) {
 	e.ms.reset()
 	var lossSum float64
@@ -93,7 +99,7 @@ func (e *evaluator) batch(b *data.Batch) (lv float64, err error) {
 	stage := "model"
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("train: the %s failed on evaluation batch %d (input shape %v, target shape %v): %v", stage, b.Index+1, b.X.Shape(), b.Y.Shape(), p)
+			err = fmt.Errorf("the %s failed on evaluation batch %d (input shape %v, target shape %v): %v", stage, b.Index+1, b.X.Shape(), b.Y.Shape(), p)
 		}
 	}()
 	e.arena.Reset()
@@ -101,8 +107,8 @@ func (e *evaluator) batch(b *data.Batch) (lv float64, err error) {
 	stage = "loss"
 	lv = float64(e.loss.Forward(out, b.Y).Value().Item())
 	stage = "metrics"
-	if err := e.ms.update(b.Labels, out.Value()); err != nil {
-		return lv, fmt.Errorf("train: evaluation batch %d: %w", b.Index+1, err)
+	if err := e.ms.update(labelsFor(&e.labels, b, out.Value()), out.Value()); err != nil {
+		return lv, fmt.Errorf("evaluation batch %d: %w", b.Index+1, err)
 	}
 	return lv, nil
 }

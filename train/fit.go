@@ -57,7 +57,9 @@ type fitRun struct {
 	ms     metricSet
 	prog   *progress
 	state  *State
-	logs   Logs // per-batch logs, reused
+	logs   Logs        // per-batch logs, reused
+	epochs epochSetter // the training data, when it takes the epoch
+	labels []int       // per-token labels of a sequence batch, reused
 }
 
 // newFitRun checks Fit's arguments and prepares the run.
@@ -87,7 +89,7 @@ func newFitRun(ctx context.Context, model nn.Module, opt optim.Optimizer, trainS
 			return nil, err
 		}
 		if err := CheckInput(model, c.Loss, valDS); err != nil {
-			return nil, fmt.Errorf("validation data: %w", err)
+			return nil, within("validation data", err)
 		}
 	} else if c.ValidationSplit > 0 {
 		tr, va, err := data.Split(trainSet, c.ValidationSplit, c.Seed)
@@ -101,8 +103,6 @@ func newFitRun(ctx context.Context, model nn.Module, opt optim.Optimizer, trainS
 			return nil, fmt.Errorf("train: ValidationSplit %v of %d example(s) leaves the validation part empty", c.ValidationSplit, trainSet.Len())
 		}
 		trainDS, valDS = tr, va
-	} else {
-		valDS = nil
 	}
 
 	var opts []data.Option
@@ -112,7 +112,7 @@ func newFitRun(ctx context.Context, model nn.Module, opt optim.Optimizer, trainS
 	if c.Prefetch > 0 {
 		opts = append(opts, data.Prefetch(c.Prefetch))
 	}
-	if c.Transform != nil {
+	if !isNil(c.Transform) {
 		opts = append(opts, data.WithTransform(c.Transform, c.Seed+1))
 	}
 	r := &fitRun{
@@ -129,6 +129,7 @@ func newFitRun(ctx context.Context, model nn.Module, opt optim.Optimizer, trainS
 	if valDS != nil {
 		r.val = newEvaluator(model, valDS, c)
 	}
+	r.epochs, _ = trainDS.(epochSetter)
 	r.state = &State{
 		Model: model, Optimizer: opt, Epochs: c.Epochs, Steps: r.loader.NumBatches(),
 		StartEpoch: c.InitialEpoch, History: hist, Callbacks: c.Callbacks,
@@ -191,6 +192,9 @@ func (r *fitRun) epoch(epoch int) error {
 	}
 	r.prog.epochBegin(epoch, r.cfg.Epochs, s.Steps)
 	r.loader.SetEpoch(epoch)
+	if r.epochs != nil {
+		r.epochs.SetEpoch(epoch)
+	}
 	var lossSum float64
 	var seen int
 	for b := range r.loader.All() {
@@ -225,6 +229,9 @@ func (r *fitRun) epoch(epoch int) error {
 	if r.val != nil {
 		vl, err := r.val.run(r.ctx)
 		if err != nil {
+			if r.ctx.Err() != nil {
+				return err
+			}
 			return fmt.Errorf("train: validation after epoch %d: %w", epoch+1, err)
 		}
 		for k, v := range vl {
@@ -262,6 +269,10 @@ func (r *fitRun) step(b *data.Batch) (lv float64, err error) {
 	}
 	stage = "backward pass"
 	loss.Backward()
+	if r.cfg.ClipGradNorm > 0 {
+		stage = "gradient clipping"
+		optim.ClipGradNorm(r.params, r.cfg.ClipGradNorm)
+	}
 	stage = "optimizer step"
 	r.opt.Step()
 	r.opt.ZeroGrad()
@@ -269,7 +280,7 @@ func (r *fitRun) step(b *data.Batch) (lv float64, err error) {
 		return lv, fmt.Errorf("train: after the optimizer step at %s, %w; training stopped (look for NaN or infinite features, or lower the learning rate)", where(), err)
 	}
 	stage = "metrics"
-	if err := r.ms.update(b.Labels, out.Value()); err != nil {
+	if err := r.ms.update(labelsFor(&r.labels, b, out.Value()), out.Value()); err != nil {
 		return lv, fmt.Errorf("train: at %s: %w", where(), err)
 	}
 	return lv, nil

@@ -76,13 +76,3 @@ func (h *History) Last() Logs {
 	}
 	return h.Epochs[len(h.Epochs)-1]
 }
-
-// sortedKeys returns m's keys in increasing order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}

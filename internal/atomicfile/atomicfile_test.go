@@ -77,14 +77,14 @@ func TestWriteFileErrorKeepsOld(t *testing.T) {
 
 const helperEnv = "ATOMICFILE_TEST_HELPER"
 
-// TestHelperProcess is not a test: run by the tests below as a child
-// process, it starts a write of the path in $ATOMICFILE_TEST_HELPER, says
-// "ready" once data has reached the temporary file, and then blocks until
-// it is killed; or, with "exit:" before the path, just prints its pid.
-func TestHelperProcess(t *testing.T) {
+// TestMain doubles as the child process of the tests below: with
+// $ATOMICFILE_TEST_HELPER set to a path, it starts a write of that path,
+// says "ready" once data has reached the temporary file, and blocks until
+// it is killed; set to "sleep:<duration>", it says "ready" and sleeps.
+func TestMain(m *testing.M) {
 	arg := os.Getenv(helperEnv)
 	if arg == "" {
-		t.Skip("helper process for TestKilledWriter")
+		os.Exit(m.Run())
 	}
 	if rest, ok := strings.CutPrefix(arg, "sleep:"); ok {
 		fmt.Println("ready")
@@ -102,11 +102,11 @@ func TestHelperProcess(t *testing.T) {
 	os.Exit(3) // not reached
 }
 
-// startHelper runs TestHelperProcess with arg and waits for it to say
-// "ready".
+// startHelper runs the test binary as a child (see TestMain) with arg and
+// waits for it to say "ready".
 func startHelper(t *testing.T, arg string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
+	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), helperEnv+"="+arg)
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)

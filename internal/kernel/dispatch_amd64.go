@@ -45,6 +45,7 @@ var hostFeatures = cpuFlags{
 	AVX: cpu.X86.HasAVX, AVX2: cpu.X86.HasAVX2, FMA: cpu.X86.HasFMA,
 	AVX512F: cpu.X86.HasAVX512F, AVX512DQ: cpu.X86.HasAVX512DQ,
 	AVX512BW: cpu.X86.HasAVX512BW, AVX512VL: cpu.X86.HasAVX512VL,
+	AVX512VNNI: cpu.X86.HasAVX512VNNI,
 }.features()
 
 var (

@@ -53,6 +53,11 @@ func mulNEON(dst, a, b *float32, n int)
 //go:noescape
 func reluNEON(dst, x *float32, n int)
 
+// expNEON computes, for i < n, dst[i] = exp(x[i]) as expPortable does.
+//
+//go:noescape
+func expNEON(dst, x *float32, n int)
+
 var (
 	// hasASIMD gates the NEON kernels. Advanced SIMD is part of every
 	// arm64 core that Go runs on; the check documents the dependency.
@@ -141,4 +146,10 @@ func relu(dst, x []float32) {
 	reluPortable(dst[n:], x[n:])
 }
 
-func exp(dst, x []float32) { expPortable(dst, x) }
+func exp(dst, x []float32) {
+	n := len(dst) &^ 3
+	if hasASIMD && n > 0 {
+		expNEON(&dst[0], &x[0], n)
+	}
+	expPortable(dst[n:], x[n:])
+}

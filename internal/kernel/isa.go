@@ -15,9 +15,10 @@ const (
 	featAVX512DQ
 	featAVX512BW
 	featAVX512VL
+	featAVX512VNNI
 )
 
-var featNames = []string{"AVX", "AVX2", "FMA", "AVX512F", "AVX512DQ", "AVX512BW", "AVX512VL"}
+var featNames = []string{"AVX", "AVX2", "FMA", "AVX512F", "AVX512DQ", "AVX512BW", "AVX512VL", "AVX512VNNI"}
 
 // String lists the features of f, such as "AVX|AVX2|FMA".
 func (f isaFeature) String() string {
@@ -39,8 +40,9 @@ func (f isaFeature) String() string {
 type kernelSet uint8
 
 const (
-	setAVX2   kernelSet = iota // vector kernels, Adam and the 6×16 GEMM kernel
+	setAVX2   kernelSet = iota // vector kernels, Adam, the 6×16 GEMM kernel and the int8 VPMADDUBSW kernels
 	setAVX512                  // the 12×32 GEMM kernel
+	setVNNI                    // the int8 VPDPBUSD kernels
 )
 
 // kernelSetNeeds lists, per kernel set, every extension that the
@@ -52,6 +54,7 @@ const (
 var kernelSetNeeds = [...]isaFeature{
 	setAVX2:   featAVX | featAVX2 | featFMA,
 	setAVX512: featAVX | featAVX2 | featFMA | featAVX512F,
+	setVNNI:   featAVX | featAVX2 | featFMA | featAVX512F | featAVX512VNNI,
 }
 
 // supports reports whether a CPU with the features have may run the
@@ -64,13 +67,13 @@ func (have isaFeature) supports(s kernelSet) bool {
 // cpuFlags are the x/sys/cpu flags the gate reads (they already include
 // the operating system's support for the YMM and ZMM register state).
 type cpuFlags struct {
-	AVX, AVX2, FMA, AVX512F, AVX512DQ, AVX512BW, AVX512VL bool
+	AVX, AVX2, FMA, AVX512F, AVX512DQ, AVX512BW, AVX512VL, AVX512VNNI bool
 }
 
 // features converts flags to a feature set.
 func (c cpuFlags) features() isaFeature {
 	var f isaFeature
-	for i, has := range []bool{c.AVX, c.AVX2, c.FMA, c.AVX512F, c.AVX512DQ, c.AVX512BW, c.AVX512VL} {
+	for i, has := range []bool{c.AVX, c.AVX2, c.FMA, c.AVX512F, c.AVX512DQ, c.AVX512BW, c.AVX512VL, c.AVX512VNNI} {
 		if has {
 			f |= 1 << i
 		}

@@ -38,6 +38,12 @@ func TestKernelSetGate(t *testing.T) {
 		require.Equal(t, c.avx51, f.supports(setAVX512), "%s (%v): AVX-512 set", c.name, f)
 	}
 	require.Equal(t, "AVX|AVX2|FMA|AVX512F", kernelSetNeeds[setAVX512].String())
+	vnni := avx512
+	vnni.AVX512VNNI = true
+	require.True(t, vnni.features().supports(setVNNI), "AVX512F+VNNI: VNNI set")
+	require.False(t, avx512.features().supports(setVNNI), "AVX512F without VNNI: VNNI set")
+	noF := cpuFlags{AVX: true, AVX2: true, FMA: true, AVX512VNNI: true}
+	require.False(t, noF.features().supports(setVNNI), "VNNI without AVX512F: VNNI set")
 	require.Equal(t, "baseline", isaFeature(0).String())
 }
 
@@ -91,6 +97,15 @@ var asmFeatures = map[string]isaReq{
 	"VPBROADCASTD": {xmm: featAVX2, ymm: featAVX2, zmm: featAVX512F},
 	"VPADDD":       vexInt, "VPSUBD": vexInt, "VPSLLD": vexInt, "VPSRAD": vexInt,
 	"VFMADD231PS": fma, "VFMADD213PS": fma, "VFNMADD231PS": fma,
+	// int8 kernels. The byte/word ops exist on ZMM only with AVX512BW.
+	"VMOVDQU": {xmm: featAVX, ymm: featAVX, zmm: noForm}, "VMOVDQU64": {xmm: featAVX512F | featAVX512VL, ymm: featAVX512F | featAVX512VL, zmm: featAVX512F},
+	"VPXOR": {xmm: featAVX, ymm: featAVX2, zmm: noForm}, "VPHADDD": {xmm: featAVX, ymm: featAVX2, zmm: noForm},
+	"VPCMPEQW": {xmm: featAVX, ymm: featAVX2, zmm: noForm}, "VPSRLW": {xmm: featAVX, ymm: featAVX2, zmm: featAVX512BW},
+	"VPMADDUBSW": {xmm: featAVX, ymm: featAVX2, zmm: featAVX512BW}, "VPMADDWD": {xmm: featAVX, ymm: featAVX2, zmm: featAVX512BW},
+	"VEXTRACTI128": {xmm: featAVX2, ymm: featAVX2, zmm: noForm}, "VEXTRACTI64X4": {zmm: featAVX512F},
+	// VPDPBUSD on XMM/YMM is either AVX-VNNI (VEX) or AVX512VNNI+VL; only
+	// the ZMM form is used.
+	"VPDPBUSD": {xmm: noForm, ymm: noForm, zmm: featAVX512F | featAVX512VNNI},
 }
 
 var (
@@ -134,6 +149,8 @@ func setOf(fn string) (kernelSet, bool) {
 		return setAVX512, true
 	case strings.HasSuffix(fn, "AVX2"):
 		return setAVX2, true
+	case strings.HasSuffix(fn, "VNNI"):
+		return setVNNI, true
 	}
 	return 0, false
 }
@@ -147,7 +164,7 @@ func TestAsmFeaturesGated(t *testing.T) {
 	files, err := filepath.Glob("*_amd64.s")
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
-	used := map[kernelSet]map[string]isaFeature{setAVX2: {}, setAVX512: {}}
+	used := map[kernelSet]map[string]isaFeature{setAVX2: {}, setAVX512: {}, setVNNI: {}}
 	funcs := 0
 	for _, name := range files {
 		f, err := os.Open(name)

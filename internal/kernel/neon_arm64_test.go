@@ -99,6 +99,30 @@ func TestNEONVectorKernels(t *testing.T) {
 	}
 }
 
+// TestNEONExp checks expNEON against expPortable bit for bit (both fuse
+// the same multiply-adds on arm64) over [-110, 95], which covers overflow,
+// subnormal results and underflow, and on the special values.
+func TestNEONExp(t *testing.T) {
+	nan := float32(math.NaN())
+	xs := []float32{0, float32(math.Copysign(0, -1)), nan, float32(math.Inf(1)), float32(math.Inf(-1)),
+		88.72283, 88.7229, 89, 89.5, -87.33655, -103.27893, -103.97208, -104, -104.5, math.MaxFloat32, -math.MaxFloat32, 1e-30, -1e-30}
+	for x := float32(-110); x < 95; x += 0.0037 {
+		xs = append(xs, x)
+	}
+	n := len(xs) &^ 3
+	all := append(make([]float32, n), guard, guard, guard, guard)
+	got, want := all[:n], make([]float32, n)
+	expNEON(&got[0], &xs[0], n)
+	expPortable(want, xs[:n])
+	for i := range got {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(isNaN(got[i]) && isNaN(want[i])) {
+			t.Fatalf("exp(%g) = %g (%#08x), portable %g (%#08x)", xs[i], got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+		}
+	}
+	requireGuards(t, all, n, "exp")
+	require.True(t, isNaN(got[2]), "exp(NaN)")
+}
+
 // TestNEONMaxEveryLane puts the largest value, then a NaN, in each
 // position of each accumulator and of the 4-float loop: a lane dropped
 // from the reduction would miss it.
@@ -175,7 +199,9 @@ func TestNEONKernelTile(t *testing.T) {
 
 // BenchmarkNEON reports the GFLOP/s of each NEON kernel on data that stays
 // in L1: the micro-kernel over a 256-step panel, and the vector kernels
-// over 1024 floats (a multiply-add counts two flops, max and relu one).
+// over 1024 floats (a multiply-add counts two flops, max and relu one,
+// exp one per element, the Adam update 15: its multiplies, fused
+// multiply-adds (two each), square root and division).
 func BenchmarkNEON(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	const kb = 256
@@ -188,6 +214,8 @@ func BenchmarkNEON(b *testing.B) {
 	})
 	const n = 1024
 	x, y, d := randSlice(rng, n), randSlice(rng, n), make([]float32, n)
+	m, v := make([]float32, n), make([]float32, n)
+	prm := AdamParams{Beta1: 0.9, Beta2: 0.999, StepSize: 1e-3, InvBC2: 1, Eps: 1e-8}
 	for _, k := range []struct {
 		name  string
 		flops float64
@@ -201,6 +229,8 @@ func BenchmarkNEON(b *testing.B) {
 		{"mul", 1, func() { mulNEON(&d[0], &x[0], &y[0], n) }},
 		{"relu", 1, func() { reluNEON(&d[0], &x[0], n) }},
 		{"scale", 1, func() { scaleNEON(1, &d[0], n) }},
+		{"exp", 1, func() { expNEON(&d[0], &x[0], n) }},
+		{"adam", 15, func() { adamNEON(&d[0], &x[0], &m[0], &v[0], n, &prm) }},
 	} {
 		b.Run(k.name, func(b *testing.B) {
 			for b.Loop() {

@@ -8,13 +8,13 @@ import (
 
 // oldPortableImpl is the portable GEMM before the 1×6 kernel: a 4×4 tile
 // whose sixteen accumulators spill on amd64, with B read in place. It is
-// kept as the reference that BenchmarkPortableGemm compares against.
+// kept as the reference that BenchmarkMatMulPortable compares against.
 var oldPortableImpl = &gemmImpl{name: "go4x4-old", mr: 4, nr: 4, kern: kernGo4x4Old, kc: 256, mc: 64, nc: 1024}
 
-// BenchmarkPortableGemm runs the portable GEMM and its predecessor on the
+// BenchmarkMatMulPortable runs the portable GEMM and its predecessor on the
 // same shapes in the same process, so that their ratio survives a noisy
 // machine better than figures taken in separate runs.
-func BenchmarkPortableGemm(b *testing.B) {
+func BenchmarkMatMulPortable(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	for _, s := range matMulShapes[:5] {
 		a := randSlice(rng, s.m*s.k)

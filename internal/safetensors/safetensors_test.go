@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -249,21 +250,27 @@ func TestRejects(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			want := c.want
+			if strconv.IntSize == 32 && strings.Contains(want, "overflows") {
+				// A dimension of 2^32 or more does not fit an int here: it is
+				// rejected as a dimension before any product is formed.
+				want = "is not an integer in [0, 2147483647]"
+			}
 			_, _, err := Decode(c.input)
 			require.Error(t, err)
-			require.Contains(t, err.Error(), c.want)
+			require.Contains(t, err.Error(), want)
 			require.True(t, strings.HasPrefix(err.Error(), "safetensors: "), err.Error())
 
 			_, _, rerr := Read(bytes.NewReader(c.input))
 			require.Error(t, rerr)
-			require.Contains(t, rerr.Error(), c.want)
+			require.Contains(t, rerr.Error(), want)
 
 			path := filepath.Join(t.TempDir(), "bad.safetensors")
 			require.NoError(t, os.WriteFile(path, c.input, 0o644))
 			_, _, ferr := ReadFile(path)
 			require.Error(t, ferr)
 			require.Contains(t, ferr.Error(), path)
-			require.Contains(t, ferr.Error(), c.want)
+			require.Contains(t, ferr.Error(), want)
 		})
 	}
 }

@@ -245,6 +245,9 @@ def state_names():
     mods = {
         "MultiheadAttention": nn.MultiheadAttention(8, 2, batch_first=True),
         "TransformerEncoderLayer": nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True),
+        "TransformerEncoder": nn.TransformerEncoder(
+            nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True, norm_first=True), 2,
+            norm=nn.LayerNorm(8), enable_nested_tensor=False),
         "Embedding": nn.Embedding(10, 4, padding_idx=0),
         "Conv1d": nn.Conv1d(4, 6, 3),
     }

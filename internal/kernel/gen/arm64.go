@@ -26,6 +26,18 @@ func fadd4s(d, n, m int) uint32 { return threeSame(0x4e20d400, d, n, m) }
 // fmul4s encodes FMUL Vd.4S, Vn.4S, Vm.4S.
 func fmul4s(d, n, m int) uint32 { return threeSame(0x6e20dc00, d, n, m) }
 
+// fsub4s encodes FSUB Vd.4S, Vn.4S, Vm.4S.
+func fsub4s(d, n, m int) uint32 { return threeSame(0x4ea0d400, d, n, m) }
+
+// fmin4s encodes FMIN Vd.4S, Vn.4S, Vm.4S (NaN in either lane gives NaN).
+func fmin4s(d, n, m int) uint32 { return threeSame(0x4ea0f400, d, n, m) }
+
+// fdiv4s encodes FDIV Vd.4S, Vn.4S, Vm.4S.
+func fdiv4s(d, n, m int) uint32 { return threeSame(0x6e20fc00, d, n, m) }
+
+// fsqrt4s encodes FSQRT Vd.4S, Vn.4S.
+func fsqrt4s(d, n int) uint32 { return threeSame(0x6ea1f800, d, n, 0) }
+
 // fmax4s encodes FMAX Vd.4S, Vn.4S, Vm.4S (NaN in either lane gives NaN).
 func fmax4s(d, n, m int) uint32 { return threeSame(0x4e20f400, d, n, m) }
 
@@ -42,6 +54,10 @@ func (w *asm) word(enc uint32, mnemonic string, args ...any) {
 
 func (w *asm) fadd(d, n, m int) { w.word(fadd4s(d, n, m), "FADD V%d.4S, V%d.4S, V%d.4S", d, n, m) }
 func (w *asm) fmul(d, n, m int) { w.word(fmul4s(d, n, m), "FMUL V%d.4S, V%d.4S, V%d.4S", d, n, m) }
+func (w *asm) fsub(d, n, m int) { w.word(fsub4s(d, n, m), "FSUB V%d.4S, V%d.4S, V%d.4S", d, n, m) }
+func (w *asm) fmin(d, n, m int) { w.word(fmin4s(d, n, m), "FMIN V%d.4S, V%d.4S, V%d.4S", d, n, m) }
+func (w *asm) fdiv(d, n, m int) { w.word(fdiv4s(d, n, m), "FDIV V%d.4S, V%d.4S, V%d.4S", d, n, m) }
+func (w *asm) fsqrt(d, n int)   { w.word(fsqrt4s(d, n), "FSQRT V%d.4S, V%d.4S", d, n) }
 func (w *asm) fmax(d, n, m int) { w.word(fmax4s(d, n, m), "FMAX V%d.4S, V%d.4S, V%d.4S", d, n, m) }
 func (w *asm) faddp(d, n, m int) {
 	w.word(faddp4s(d, n, m), "FADDP V%d.4S, V%d.4S, V%d.4S", d, n, m)
@@ -144,6 +160,7 @@ func genVecARM64() []byte {
 	// loops emits the two loops around body(vectors), which processes
 	// that many vectors from the pointers, R2 holding the count.
 	loops := func(name string, body func(nv int)) {
+		w.p("PCALIGN $16")
 		w.label(name + "16")
 		w.p("CMP $16, R2")
 		w.p("BLT %s4", name)
@@ -294,5 +311,138 @@ func genVecARM64() []byte {
 		w.p("VST1.P %s, %d(R3)", vlist(1, nv), 16*nv)
 	})
 	w.p("RET")
+	genExpARM64(w)
+	genAdamARM64(w)
 	return w.Bytes()
+}
+
+// expConst returns the bits of the named constant of expConsts.
+func expConst(name string) uint32 {
+	for _, c := range expConsts {
+		if c.name == name {
+			return c.bits
+		}
+	}
+	panic("gen: no exp constant " + name)
+}
+
+// genExpARM64 writes expNEON, the steps of expPortable on four lanes, each
+// multiply-add fused as the Go compiler fuses them on arm64. 2^n is built
+// from the bits of n + 1.5·2^23 (0x4b400000 + n): with u = bits −
+// 0x4b3fff00 = n + 256 ≥ 0, e1 = u>>1 − 1 = ⌊n/2⌋ + 127 and e2 = (bits −
+// 0x4b3fff02) − e1 = n − ⌊n/2⌋ + 127, so logical shifts suffice.
+func genExpARM64(w *asm) {
+	w.raw(`
+// func expNEON(dst, x *float32, n int)
+//
+// Registers: R3 dst, R0 x, R2 n; V0 x then t, V1 t·log2e + 1.5·2^23, V2 n,
+// V3 r, V4/V5 polynomial, V6/V7 exponents; V16–V31 constants.
+TEXT ·expNEON(SB), NOSPLIT, $0-24
+`)
+	w.p("MOVD dst+0(FP), R3")
+	w.p("MOVD x+8(FP), R0")
+	w.p("MOVD n+16(FP), R2")
+	consts := []struct {
+		reg  int
+		bits uint32
+		what string
+	}{
+		{16, expConst("expHi"), "89"}, {17, expConst("expLo"), "-104"},
+		{18, expConst("expLog2e"), "log2(e)"}, {19, 0x4b400000, "1.5·2^23"},
+		{20, expConst("expLn2Hi"), "ln2 high part"}, {21, expConst("expLn2Lo"), "ln2 low part"},
+		{22, expConst("expC7"), "1/5040"}, {23, expConst("expC6"), "1/720"},
+		{24, expConst("expC5"), "1/120"}, {25, expConst("expC4"), "1/24"},
+		{26, expConst("expC3"), "1/6"}, {27, expConst("expC2"), "1/2"},
+		{28, expConst("expOne"), "1"}, {29, 0x4b3fff00, "bits of 1.5·2^23 − 256"},
+		{30, 0x4b3fff02, "bits of 1.5·2^23 − 254"}, {31, 1, "integer 1"},
+	}
+	for _, c := range consts {
+		w.p("MOVW $0x%08x, R4 // %s", c.bits, c.what)
+		w.p("VDUP R4, V%d.S4", c.reg)
+	}
+	w.label("exp4")
+	w.p("CBZ R2, expdone")
+	w.p("VLD1.P 16(R0), [V0.S4]")
+	w.fmax(0, 0, 17)
+	w.fmin(0, 0, 16)
+	w.p("VMOV V19.B16, V1.B16")
+	w.p("VFMLA V0.S4, V18.S4, V1.S4")
+	w.fsub(2, 1, 19)
+	w.p("VMOV V0.B16, V3.B16")
+	w.p("VFMLS V2.S4, V20.S4, V3.S4")
+	w.p("VFMLS V2.S4, V21.S4, V3.S4")
+	p, q := 4, 5
+	w.p("VMOV V22.B16, V%d.B16", p)
+	for _, c := range []int{23, 24, 25, 26, 27, 28, 28} {
+		w.p("VMOV V%d.B16, V%d.B16", c, q)
+		w.p("VFMLA V%d.S4, V3.S4, V%d.S4", p, q)
+		p, q = q, p
+	}
+	w.p("VSUB V29.S4, V1.S4, V6.S4")
+	w.p("VUSHR $1, V6.S4, V6.S4")
+	w.p("VSUB V31.S4, V6.S4, V6.S4")
+	w.p("VSUB V30.S4, V1.S4, V7.S4")
+	w.p("VSUB V6.S4, V7.S4, V7.S4")
+	w.p("VSHL $23, V6.S4, V6.S4")
+	w.p("VSHL $23, V7.S4, V7.S4")
+	w.fmul(p, p, 6)
+	w.fmul(p, p, 7)
+	w.p("VST1.P [V%d.S4], 16(R3)", p)
+	w.p("SUB $4, R2, R2")
+	w.p("B exp4")
+	w.label("expdone")
+	w.p("RET")
+}
+
+// genAdamARM64 writes adamNEON, the update of adamPortable on four lanes:
+//
+//	g ← g + wd·p, m ← β1·m + (1−β1)·g, v ← β2·v + (1−β2)·g²,
+//	p ← p − StepSize · m / (√v · InvBC2 + ε)
+//
+// each "x·y + z" one fused multiply-add.
+func genAdamARM64(w *asm) {
+	w.raw(`
+// func adamNEON(p, grad, m, v *float32, n int, a *AdamParams)
+//
+// Registers: R0 p, R1 grad, R2 m, R3 v, R4 n, R5 a; V0 p, V1 g, V2 m, V3 v,
+// V4–V7 temporaries; V16 β1, V17 β2, V18 StepSize, V19 InvBC2, V20 ε,
+// V21 wd, V22 1−β1, V23 1−β2, V24 1.
+TEXT ·adamNEON(SB), NOSPLIT, $0-48
+`)
+	for i, name := range []string{"p", "grad", "m", "v", "n", "a"} {
+		w.p("MOVD %s+%d(FP), R%d", name, 8*i, i)
+	}
+	// AdamParams: Beta1, Beta2, StepSize, InvBC2, Eps, WeightDecay.
+	for i := 0; i < 6; i++ {
+		w.p("FMOVS %d(R5), F%d", 4*i, 16+i)
+		w.p("VDUP V%d.S[0], V%d.S4", 16+i, 16+i)
+	}
+	w.p("FMOVS $(1.0), F24")
+	w.p("VDUP V24.S[0], V24.S4")
+	w.fsub(22, 24, 16)
+	w.fsub(23, 24, 17)
+	w.label("adam4")
+	w.p("CBZ R4, adamdone")
+	w.p("VLD1 (R0), [V0.S4]")
+	w.p("VLD1.P 16(R1), [V1.S4]")
+	w.p("VLD1 (R2), [V2.S4]")
+	w.p("VLD1 (R3), [V3.S4]")
+	w.p("VFMLA V0.S4, V21.S4, V1.S4") // g += wd·p
+	w.fmul(2, 2, 16)
+	w.p("VFMLA V1.S4, V22.S4, V2.S4") // m = β1·m + (1−β1)·g
+	w.fmul(3, 3, 17)
+	w.fmul(4, 1, 1)
+	w.p("VFMLA V4.S4, V23.S4, V3.S4") // v = β2·v + (1−β2)·g²
+	w.p("VST1.P [V2.S4], 16(R2)")
+	w.p("VST1.P [V3.S4], 16(R3)")
+	w.fsqrt(5, 3)
+	w.p("VMOV V20.B16, V6.B16")
+	w.p("VFMLA V5.S4, V19.S4, V6.S4") // √v·InvBC2 + ε
+	w.fdiv(7, 2, 6)
+	w.p("VFMLS V7.S4, V18.S4, V0.S4") // p −= StepSize·m/(…)
+	w.p("VST1.P [V0.S4], 16(R0)")
+	w.p("SUB $4, R4, R4")
+	w.p("B adam4")
+	w.label("adamdone")
+	w.p("RET")
 }

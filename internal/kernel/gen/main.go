@@ -1,5 +1,6 @@
-// Command gen writes the amd64 assembly of package kernel: the GEMM
+// Command gen writes the assembly of package kernel: for amd64 the GEMM
 // micro-kernels (AVX-512 12×32 and AVX2+FMA 6×16) and the AVX2 vector
+// kernels, for arm64 (arm64.go) the NEON GEMM micro-kernel and vector
 // kernels. Run it through `go generate` in internal/kernel.
 package main
 
@@ -17,6 +18,7 @@ func main() {
 	flag.Parse()
 	write(filepath.Join(*out, "gemm_amd64.s"), genGemm())
 	write(filepath.Join(*out, "vec_amd64.s"), genVec())
+	write(filepath.Join(*out, "int8_amd64.s"), genInt8())
 	write(filepath.Join(*out, "gemm_arm64.s"), genGemmARM64())
 	write(filepath.Join(*out, "vec_arm64.s"), genVecARM64())
 }
@@ -356,25 +358,26 @@ func genVec() []byte {
 	w.p("MOVSS X0, ret+16(FP)")
 	w.p("RET\n")
 
-	// max keeps the largest value per lane in Y0..Y3, ignoring NaN (vmaxps
-	// returns its second source, the accumulator, when x is NaN), and ORs
-	// an unordered-compare mask of every x into Y8; if any lane ever saw a
-	// NaN the result is NaN, like torch.max.
+	// max keeps the largest value per lane in Y0..Y3 and, in Y8..Y11, a
+	// sticky unordered-compare mask: unord(mask, x) is all ones (itself a
+	// NaN, so it stays unordered) once x has been NaN in that lane. If any
+	// lane ever saw a NaN the result is NaN, like torch.max.
 	text(&w, "maxAVX2(x *float32, n int) float32", "maxAVX2", "$0-20")
 	w.p("MOVQ x+0(FP), SI")
 	w.p("MOVQ n+8(FP), CX")
 	for i := 0; i < 4; i++ {
 		w.p("VMOVUPS negInf<>(SB), Y%d", i)
+		w.p("VXORPS Y%d, Y%d, Y%d", i+8, i+8, i+8)
 	}
-	w.p("VXORPS Y8, Y8, Y8")
 	vecLoop(&w, "max", 4, []string{"SI"}, func(off, s int) {
 		w.p("VMOVUPS %d(SI), Y%d", off, s+4)
-		// acc = x > acc ? x : acc; a NaN x leaves acc (the second source).
 		w.p("VMAXPS Y%d, Y%d, Y%d", s, s+4, s)
-		// Lanes where x is NaN (predicate 3, UNORD_Q) set all bits.
-		w.p("VCMPPS $3, Y%d, Y%d, Y%d", s+4, s+4, s+9)
-		w.p("VORPS Y%d, Y8, Y8", s+9)
+		// Predicate 3 is UNORD_Q.
+		w.p("VCMPPS $3, Y%d, Y%d, Y%d", s+4, s+8, s+8)
 	})
+	w.p("VORPS Y9, Y8, Y8")
+	w.p("VORPS Y11, Y10, Y10")
+	w.p("VORPS Y10, Y8, Y8")
 	w.p("VMAXPS Y1, Y0, Y0")
 	w.p("VMAXPS Y3, Y2, Y2")
 	w.p("VMAXPS Y2, Y0, Y0")

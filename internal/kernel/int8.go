@@ -1,0 +1,189 @@
+package kernel
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/shoshin-ml/shoshin/internal/parallel"
+)
+
+// MaxU8Activation is the largest activation GemmU8I8 accepts. The AVX2
+// kernel adds adjacent u8·s8 products into int16 with VPMADDUBSW, which
+// saturates at ±32767: with activations at most 127 a pair is at most
+// 2·127·128 = 32512 in magnitude, so every sum stays exact (PyTorch's
+// "reduce_range" makes the same choice on x86).
+const MaxU8Activation = 127
+
+// int8Impl is one implementation of the int8 dot-product block kernels.
+// k1 and k2 compute a 1×4 and a 2×4 block over a multiple of step bytes.
+type int8Impl struct {
+	name   string
+	step   int
+	k1, k2 func(k int, a *uint8, lda int, w *int8, ldw int, c *int32, ldc int)
+}
+
+// int8Portable is the pure-Go implementation: whole rows, no kernels.
+var int8Portable = &int8Impl{name: "go"}
+
+// int8Active is the implementation GemmU8I8 uses.
+var int8Active = int8Impls()[0]
+
+// Int8Impl returns the name of the int8 kernel GemmU8I8 uses on this
+// machine: "vnni" (AVX-512 VPDPBUSD), "avx2" (VPMADDUBSW) or "go".
+func Int8Impl() string { return int8Active.name }
+
+// int8ParallelWork is the m·n·k below which GemmU8I8 stays on the
+// caller's goroutine.
+const int8ParallelWork = 1 << 20
+
+// GemmU8I8 computes C = A·Wᵀ exactly in int32: C[i·ldc+j] = Σ_p
+// A[i·lda+p]·W[j·ldw+p] for i < m, j < n, p < k, overwriting C. A holds m
+// rows of k unsigned activations, each at most MaxU8Activation (larger
+// values may saturate on AVX2 and give machine-dependent sums); W holds n
+// rows of k signed weights, any int8 including −128, as a Dense layer
+// stores its [out, in] weight. Every implementation returns the same
+// sums, bit for bit. GemmU8I8 panics when a dimension is negative, a
+// stride is too small or a slice is too short.
+func GemmU8I8(m, n, k int, a []uint8, lda int, w []int8, ldw int, c []int32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("kernel.GemmU8I8: negative dimension m=%d n=%d k=%d", m, n, k))
+	}
+	checkLen("A", len(a), m, k, lda)
+	checkLen("W", len(w), n, k, ldw)
+	checkLen("C", len(c), m, n, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	im := int8Active
+	if m*n*k < int8ParallelWork {
+		gemmU8I8Rows(im, 0, m, n, k, a, lda, w, ldw, c, ldc)
+		return
+	}
+	// Split rows in pairs (the 2-row kernel) across workers.
+	pairs := (m + 1) / 2
+	grain := max(1, int8ParallelWork/(2*n*k+1))
+	parallel.For(pairs, grain, func(lo, hi int) {
+		gemmU8I8Rows(im, 2*lo, min(2*hi, m), n, k, a, lda, w, ldw, c, ldc)
+	})
+}
+
+func checkLen(name string, have, rows, cols, ld int) {
+	if ld < max(cols, 1) {
+		panic(fmt.Sprintf("kernel.GemmU8I8: ld%s = %d is smaller than the %d columns of %s", name, ld, cols, name))
+	}
+	if rows > 0 && cols > 0 && have < (rows-1)*ld+cols {
+		panic(fmt.Sprintf("kernel.GemmU8I8: %s holds %d elements, need %d for %d×%d with stride %d", name, have, (rows-1)*ld+cols, rows, cols, ld))
+	}
+}
+
+// gemmU8I8Rows computes rows [i0, i1) of C with im. The kernels take
+// blocks of 2 (or 1) rows by 4 columns over the multiple-of-step prefix of
+// k, reading A and W in place. What does not fill a whole block is copied
+// into zero-padded scratch first: the k tail (padded to one step) and the
+// last n mod 4 rows of W (padded to four rows). A zero byte adds nothing,
+// so the sums stay exact.
+func gemmU8I8Rows(im *int8Impl, i0, i1, n, k int, a []uint8, lda int, w []int8, ldw int, c []int32, ldc int) {
+	if im.step == 0 {
+		for i := i0; i < i1; i++ {
+			ar := a[i*lda : i*lda+k]
+			for j := range n {
+				c[i*ldc+j] = dotU8I8(ar, w[j*ldw:j*ldw+k])
+			}
+		}
+		return
+	}
+	step := im.step
+	kk := k / step * step
+	tail := k - kk
+	nb := (n + 3) / 4 // column blocks
+	// wTail holds, per column block, four rows of step bytes: the k tail
+	// of each W row, zero-padded.
+	sc := int8Scratch.Get().(*int8Buf)
+	defer int8Scratch.Put(sc)
+	var wTail []int8
+	if tail > 0 {
+		wTail = sc.i8(&sc.wTail, nb*4*step)
+		for j := range n {
+			copy(wTail[j*step:j*step+tail], w[j*ldw+kk:j*ldw+k])
+		}
+	}
+	// wEdge holds the last n mod 4 rows of W's prefix, padded to four.
+	var wEdge []int8
+	if n%4 != 0 && kk > 0 {
+		wEdge = sc.i8(&sc.wEdge, 4*kk)
+		for j := n &^ 3; j < n; j++ {
+			r := j - n&^3
+			copy(wEdge[r*kk:(r+1)*kk], w[j*ldw:j*ldw+kk])
+		}
+	}
+	var aTail []uint8
+	if tail > 0 {
+		aTail = make([]uint8, 2*step) // small: stays on the stack
+	}
+	var blk, blk2 [8]int32
+	for i := i0; i < i1; i += 2 {
+		rows := min(2, i1-i)
+		kern := im.k1
+		if rows == 2 {
+			kern = im.k2
+		}
+		if tail > 0 {
+			for r := range rows {
+				copy(aTail[r*step:r*step+tail], a[(i+r)*lda+kk:(i+r)*lda+k])
+			}
+		}
+		for jb := range nb {
+			j := 4 * jb
+			cols := min(4, n-j)
+			blk = [8]int32{}
+			if kk > 0 {
+				if cols == 4 {
+					kern(kk, &a[i*lda], lda, &w[j*ldw], ldw, &blk[0], 4)
+				} else {
+					kern(kk, &a[i*lda], lda, &wEdge[0], kk, &blk[0], 4)
+				}
+			}
+			if tail > 0 {
+				kern(step, &aTail[0], step, &wTail[jb*4*step], step, &blk2[0], 4)
+				for x := range blk {
+					blk[x] += blk2[x]
+				}
+			}
+			for r := range rows {
+				copy(c[(i+r)*ldc+j:(i+r)*ldc+j+cols], blk[4*r:4*r+cols])
+			}
+		}
+	}
+}
+
+// int8Buf is reusable scratch for gemmU8I8Rows.
+type int8Buf struct{ wTail, wEdge []int8 }
+
+var int8Scratch = sync.Pool{New: func() any { return new(int8Buf) }}
+
+// i8 returns *b resized to n zeroed bytes, reallocating only to grow.
+func (*int8Buf) i8(b *[]int8, n int) []int8 {
+	if cap(*b) < n {
+		*b = make([]int8, n)
+	}
+	*b = (*b)[:n]
+	clear(*b)
+	return *b
+}
+
+// dotU8I8 is the portable twin of the kernels: Σ a[p]·w[p] in int32.
+func dotU8I8(a []uint8, w []int8) int32 {
+	w = w[:len(a)]
+	var s0, s1, s2, s3 int32
+	p := 0
+	for ; p+4 <= len(a); p += 4 {
+		s0 += int32(a[p]) * int32(w[p])
+		s1 += int32(a[p+1]) * int32(w[p+1])
+		s2 += int32(a[p+2]) * int32(w[p+2])
+		s3 += int32(a[p+3]) * int32(w[p+3])
+	}
+	for ; p < len(a); p++ {
+		s0 += int32(a[p]) * int32(w[p])
+	}
+	return s0 + s1 + s2 + s3
+}

@@ -1,0 +1,196 @@
+package kernel
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// refU8I8 is the obvious triple loop in int64.
+func refU8I8(m, n, k int, a []uint8, lda int, w []int8, ldw int) []int64 {
+	c := make([]int64, m*n)
+	for i := range m {
+		for j := range n {
+			var s int64
+			for p := range k {
+				s += int64(a[i*lda+p]) * int64(w[j*ldw+p])
+			}
+			c[i*n+j] = s
+		}
+	}
+	return c
+}
+
+const guardC int32 = -0x5eed
+
+// runU8I8 runs impl on padded copies and checks the inputs and the guard
+// cells of C are untouched.
+func runU8I8(t *testing.T, im *int8Impl, m, n, k int, a []uint8, lda int, w []int8, ldw int) []int32 {
+	t.Helper()
+	ldc := n + 3
+	c := make([]int32, m*ldc+5)
+	for i := range c {
+		c[i] = guardC
+	}
+	a0, w0 := append([]uint8(nil), a...), append([]int8(nil), w...)
+	saved := int8Active
+	int8Active = im
+	defer func() { int8Active = saved }()
+	GemmU8I8(m, n, k, a, lda, w, ldw, c, ldc)
+	require.Equal(t, a0, a, "A changed")
+	require.Equal(t, w0, w, "W changed")
+	out := make([]int32, m*n)
+	for i := range m {
+		for j := range ldc {
+			if j < n {
+				out[i*n+j] = c[i*ldc+j]
+			} else {
+				require.Equal(t, guardC, c[i*ldc+j], "%s: guard C[%d,%d] overwritten", im.name, i, j)
+			}
+		}
+	}
+	for _, g := range c[m*ldc:] {
+		require.Equal(t, guardC, g, "%s: guard past C overwritten", im.name)
+	}
+	return out
+}
+
+// TestGemmU8I8MatchesReference checks every implementation on this machine
+// against the int64 triple loop, bit for bit, on awkward sizes, random and
+// extreme values (activations 0 and 127, weights −128 and 127), with row
+// strides larger than k.
+func TestGemmU8I8MatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	impls := int8Impls()
+	t.Logf("int8 implementations: %v", implNames(impls))
+	fills := map[string]func() (uint8, int8){
+		"random":  func() (uint8, int8) { return uint8(rng.IntN(MaxU8Activation + 1)), int8(rng.IntN(256) - 128) },
+		"extreme": func() (uint8, int8) { return []uint8{0, MaxU8Activation}[rng.IntN(2)], []int8{-128, 127}[rng.IntN(2)] },
+		"maxneg":  func() (uint8, int8) { return MaxU8Activation, -128 },
+		"maxpos":  func() (uint8, int8) { return MaxU8Activation, 127 },
+	}
+	for _, k := range []int{0, 1, 7, 17, 32, 33, 64, 100, 784} {
+		for _, m := range []int{1, 3, 17, 64} {
+			for _, n := range []int{1, 3, 17, 64} {
+				for fname, fill := range fills {
+					if fname != "random" && (m != 17 || n != 17) && (m != 1 || n != 64) {
+						continue
+					}
+					lda, ldw := k+5, k+2
+					a := make([]uint8, m*lda)
+					w := make([]int8, n*ldw)
+					for i := range a {
+						a[i], _ = fill()
+					}
+					for i := range w {
+						_, w[i] = fill()
+					}
+					want := refU8I8(m, n, k, a, lda, w, ldw)
+					for _, im := range impls {
+						got := runU8I8(t, im, m, n, k, a, lda, w, ldw)
+						for x := range got {
+							if int64(got[x]) != want[x] {
+								t.Fatalf("%s %s m=%d n=%d k=%d: C[%d,%d] = %d, want %d", im.name, fname, m, n, k, x/n, x%n, got[x], want[x])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func implNames(l []*int8Impl) []string {
+	var s []string
+	for _, im := range l {
+		s = append(s, im.name)
+	}
+	return s
+}
+
+// TestGemmU8I8SaturationEdge pins the largest sums: 127·(−128) over k = 784
+// in every lane. An activation of 255 is outside the contract: on AVX2 it
+// saturates VPMADDUBSW's int16 pairs, which this test shows so that the
+// limit MaxU8Activation is known to be needed, not merely cautious.
+func TestGemmU8I8SaturationEdge(t *testing.T) {
+	const k = 784
+	a := make([]uint8, 2*k)
+	w := make([]int8, 4*k)
+	for i := range a {
+		a[i] = MaxU8Activation
+	}
+	for i := range w {
+		w[i] = -128
+	}
+	for _, im := range int8Impls() {
+		c := runU8I8(t, im, 2, 4, k, a, k, w, k)
+		for _, v := range c {
+			require.Equal(t, int32(-127*128*k), v, im.name)
+		}
+	}
+	for i := range a {
+		a[i] = 255
+	}
+	for _, im := range int8Impls() {
+		c := runU8I8(t, im, 2, 4, k, a, k, w, k)
+		if im.name == "avx2" {
+			require.Equal(t, int32(-32768*k/2), c[0], "avx2 saturates each pair at −32768")
+		} else {
+			require.Equal(t, int32(-255*128*k), c[0], im.name)
+		}
+	}
+}
+
+func TestGemmU8I8Panics(t *testing.T) {
+	a, w, c := make([]uint8, 6), make([]int8, 6), make([]int32, 4)
+	for _, f := range []struct {
+		msg string
+		fn  func()
+	}{
+		{"negative dimension", func() { GemmU8I8(-1, 2, 3, a, 3, w, 3, c, 2) }},
+		{"ldA = 2 is smaller than the 3 columns", func() { GemmU8I8(2, 2, 3, a, 2, w, 3, c, 2) }},
+		{"W holds 6 elements, need 9", func() { GemmU8I8(2, 3, 3, a, 3, w, 3, c, 3) }},
+		{"C holds 4 elements, need 6", func() { GemmU8I8(2, 3, 3, a, 3, make([]int8, 9), 3, c, 3) }},
+	} {
+		func() {
+			defer func() {
+				r := recover()
+				require.NotNil(t, r, f.msg)
+				require.Contains(t, r, f.msg)
+			}()
+			f.fn()
+		}()
+	}
+}
+
+func BenchmarkGemmU8I8(b *testing.B) {
+	for _, s := range [][3]int{{1, 128, 784}, {64, 128, 784}, {256, 256, 256}} {
+		m, n, k := s[0], s[1], s[2]
+		a := make([]uint8, m*k)
+		w := make([]int8, n*k)
+		c := make([]int32, m*n)
+		for i := range a {
+			a[i] = uint8(i % 128)
+		}
+		for i := range w {
+			w[i] = int8(i)
+		}
+		b.Run(fmt.Sprintf("%s/%dx%dx%d", Int8Impl(), m, n, k), func(b *testing.B) {
+			for b.Loop() {
+				GemmU8I8(m, n, k, a, k, w, k, c, n)
+			}
+			b.ReportMetric(float64(2*m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOPS")
+		})
+		af := make([]float32, m*k)
+		wf := make([]float32, n*k)
+		cf := make([]float32, m*n)
+		b.Run(fmt.Sprintf("f32-%s/%dx%dx%d", GemmImpl(), m, n, k), func(b *testing.B) {
+			for b.Loop() {
+				Gemm(false, true, m, n, k, 1, af, k, wf, k, 0, cf, n)
+			}
+			b.ReportMetric(float64(2*m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOPS")
+		})
+	}
+}

@@ -1,0 +1,37 @@
+// Package quant turns a trained float32 model into an int8 one for
+// inference: post-training dynamic quantisation, as PyTorch's
+// torch.ao.quantization.quantize_dynamic does.
+//
+// Quantize replaces every nn.Dense and ungrouped nn.Conv2D (inside
+// nn.Sequential containers) by a layer of this package:
+//
+//   - Weights are quantised once, symmetrically per output channel:
+//     scale = max|w|/127, q = round(w/scale) with ties away from zero, so q
+//     is in [−127, 127] and each weight is within scale/2.
+//   - Activations are quantised at run time, per row (per example for
+//     Dense, per output position for Conv2D), to 7-bit unsigned integers
+//     with a zero point: scale = (max(0, x) − min(0, x))/127, rounding
+//     halves up. Seven bits keep the AVX2 kernel's int16 pair sums from
+//     saturating (see kernel.MaxU8Activation); zero is exact.
+//   - The product is summed exactly in int32 by the int8 kernels
+//     (AVX-512 VNNI, AVX2 or portable Go; all give the same bits), then
+//     scaled to float32; bias and activation are applied in float32.
+//
+// For an output y = Σ_p x_p·w_p the error against the float layer is at
+// most Σ_p |x_p|·sw/2 + Σ_p |ŵ_p|·sx/2 (sw, sx the weight and input
+// scales, ŵ the dequantised weight), plus float32 rounding.
+//
+// Quantised layers are inference only: their Forward panics on an input
+// that requires a gradient, and they have no trainable Params (their
+// tensors are buffers). Run them through train.Predict, or on
+// autograd.NoGrad inputs. They save and load with nn.Save and nn.Load:
+// the weight is stored as an I8 tensor beside an F32 "weight_scale", so
+// a file is about 4× smaller than the float model's. To load one, quantise
+// a model of the same architecture and load the file into it; loading
+// rebuilds the packed weights (nn.StateLoader).
+//
+//	q, err := quant.Quantize(model)
+//	...
+//	err = nn.SaveFile("model-int8.safetensors", q)
+//	logits, err := train.Predict(q, x, 64)
+package quant

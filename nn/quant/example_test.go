@@ -1,0 +1,39 @@
+package quant_test
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/shoshin-ml/shoshin/nn"
+	"github.com/shoshin-ml/shoshin/nn/quant"
+	"github.com/shoshin-ml/shoshin/tensor"
+	"github.com/shoshin-ml/shoshin/train"
+)
+
+func Example() {
+	model := nn.NewSequential(
+		nn.NewFlatten(),
+		nn.NewDense(28*28, 128, nn.WithActivation(nn.ActReLU), nn.WithSeed(1)),
+		nn.NewDense(128, 10, nn.WithSeed(2)),
+	)
+	// ... train model ...
+	q, err := quant.Quantize(model)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(q.(*nn.Sequential).Layer(1))
+
+	var float, int8 bytes.Buffer
+	_ = nn.Save(&float, model)
+	_ = nn.Save(&int8, q)
+	fmt.Printf("file: %d KiB float32, %d KiB int8\n", float.Len()/1024, int8.Len()/1024)
+
+	x := tensor.Full(0.5, 2, 1, 28, 28)
+	want, _ := train.Predict(model, x, 2)
+	got, _ := train.Predict(q, x, 2)
+	fmt.Printf("outputs %v, largest difference below 0.05: %v\n", got.Shape(), tensor.MaxAbsDiff(want, got) < 0.05)
+	// Output:
+	// quant.Dense(784 → 128, int8, ReLU)
+	// file: 397 KiB float32, 100 KiB int8
+	// outputs [2 10], largest difference below 0.05: true
+}

@@ -1,0 +1,161 @@
+package quant
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/shoshin-ml/shoshin/internal/kernel"
+	"github.com/shoshin-ml/shoshin/nn"
+)
+
+// maxIn is the largest reduction length (input features, or inC·kh·kw)
+// whose int32 sums cannot overflow: 127·128·maxIn < 2³¹.
+const maxIn = 1 << 17
+
+// Quantize returns an int8 copy of model for inference: every nn.Dense and
+// every ungrouped nn.Conv2D becomes a Dense or Conv2D of this package, with
+// symmetric per-output-channel int8 weights. Inside nn.Sequential
+// containers (nested or not) the layers are replaced in a new Sequential;
+// any other module, such as Flatten, ReLU or BatchNorm, is kept as is and
+// shared with model, which Quantize never changes. Parameter names are
+// unchanged, and each quantised layer adds a "weight_scale" next to its
+// "weight".
+//
+// Quantize returns an error when it finds nothing to quantise, or when a
+// quantisable layer is not built (the zero value). A Dense or Conv2D with
+// more than 131072 inputs per output is kept in float, because its int32
+// sums could overflow.
+func Quantize(model nn.Module) (nn.Module, error) {
+	if model == nil {
+		return nil, errors.New("quant.Quantize: the model is nil")
+	}
+	n := 0
+	q, err := quantize(model, &n)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("quant.Quantize: %T has no Dense or Conv2D layer to quantise", model)
+	}
+	return q, nil
+}
+
+func quantize(m nn.Module, n *int) (nn.Module, error) {
+	switch l := m.(type) {
+	case *nn.Dense:
+		if l.Weight == nil {
+			return nil, errors.New("quant.Quantize: a Dense layer is not built (use nn.NewDense)")
+		}
+		if l.Weight.Value().Dim(1) > maxIn {
+			return m, nil
+		}
+		*n++
+		return NewDense(l), nil
+	case *nn.Conv2D:
+		if l.Weight == nil {
+			return nil, errors.New("quant.Quantize: a Conv2D layer is not built (use nn.NewConv2D)")
+		}
+		ws := l.Weight.Shape()
+		if l.Opts.Groups > 1 || ws[1]*ws[2]*ws[3] > maxIn {
+			return m, nil
+		}
+		*n++
+		return NewConv2D(l), nil
+	case *nn.Sequential:
+		layers := make([]nn.Module, l.Len())
+		for i := range layers {
+			q, err := quantize(l.Layer(i), n)
+			if err != nil {
+				return nil, fmt.Errorf("%w (layer %d)", err, i)
+			}
+			layers[i] = q
+		}
+		return nn.NewSequential(layers...), nil
+	}
+	return m, nil
+}
+
+// quantizeRows quantises each row of the rows×cols matrix w to symmetric
+// int8: scale[r] = max|w[r]|/127 and q = round(w/scale), rounding half
+// away from zero, so that q lies in [−127, 127] and w ≈ scale·q with an
+// error of at most scale/2. An all-zero row gets scale 0 and zeros.
+func quantizeRows(w []float32, rows, cols int) (q []int8, scale []float32) {
+	q = make([]int8, rows*cols)
+	scale = make([]float32, rows)
+	for r := range rows {
+		row := w[r*cols : (r+1)*cols]
+		var m float32
+		for _, v := range row {
+			m = max(m, float32(math.Abs(float64(v))))
+		}
+		if m == 0 {
+			continue
+		}
+		s := m / 127
+		scale[r] = s
+		for i, v := range row {
+			q[r*cols+i] = int8(max(-127, min(127, math.Round(float64(v/s)))))
+		}
+	}
+	return q, scale
+}
+
+// quantizeActivations quantises each row of the rows×cols matrix x to
+// 7-bit unsigned integers with a per-row scale and zero point (see
+// kernel.MaxU8Activation for why 7 bits): lo = min(0, min x), hi = max(0,
+// max x), scale = (hi−lo)/127, zp = round(−lo/scale) and q = clamp(⌊x·(1/
+// scale) + zp + ½⌋, 0, 127), rounding halves up. Zero is exact and every
+// x is within scale/2 of scale·(q − zp). A zero row gets scale 0.
+func quantizeActivations(x []float32, rows, cols int, q []uint8, ldq int, scale []float32, zp []int32) {
+	for r := range rows {
+		row := x[r*cols : (r+1)*cols]
+		qr := q[r*ldq : r*ldq+cols]
+		var lo, hi, nan float32
+		for _, v := range row {
+			if v < lo {
+				lo = v
+			}
+			if v > hi {
+				hi = v
+			}
+			nan += v - v // NaN when v is NaN or ±Inf
+		}
+		s := (hi - lo) / kernel.MaxU8Activation
+		if s == 0 || nan != 0 || math.IsInf(float64(s), 0) {
+			// A zero row; non-finite inputs get a NaN scale, hence
+			// NaN outputs.
+			scale[r], zp[r] = 0, 0
+			if nan != 0 || s != 0 {
+				scale[r] = float32(math.NaN())
+			}
+			clear(qr)
+			continue
+		}
+		inv := 1 / s
+		z := float32(math.Round(float64(-lo * inv)))
+		scale[r], zp[r] = s, int32(z)
+		off := z + 0.5
+		for i, v := range row {
+			t := int32(v*inv + off)
+			if t > kernel.MaxU8Activation {
+				t = kernel.MaxU8Activation
+			}
+			if t < 0 {
+				t = 0
+			}
+			qr[i] = uint8(t)
+		}
+	}
+}
+
+// rowSums returns Σ_p q[j·cols+p] for each row j.
+func rowSums(q []int8, rows, cols int) []int32 {
+	s := make([]int32, rows)
+	for j := range rows {
+		for _, v := range q[j*cols : (j+1)*cols] {
+			s[j] += int32(v)
+		}
+	}
+	return s
+}

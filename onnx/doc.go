@@ -1,0 +1,35 @@
+// Package onnx imports ONNX models, such as those written by
+// torch.onnx.export, and runs them in pure Go on shoshin's tensors,
+// kernels and autograd ops.
+//
+//	m, err := onnx.Load("model.onnx")
+//	if err != nil {
+//		return err // names every unsupported op with its nodes
+//	}
+//	probs, err := train.Predict(m, x, 64) // a Model is an nn.Module
+//
+// A Model with one input and one output is an nn.Module: Forward runs the
+// graph, Params are the file's float initializers (named as PyTorch's
+// state_dict), so train.Predict, train.Fit and the optimizers work on it.
+// Run takes and returns every input and output by name.
+//
+// Each op type resolves once per model through an explicit table, op →
+// {since-version: constructor}, to the newest definition not newer than the
+// model's opset (13 to 17 are supported). Attributes decode into typed
+// fields; an attribute or attribute value the importer does not implement
+// is an error, as is any op outside the table, and loading reports every
+// one of them with its node names at once: a model either runs as
+// exported or does not load.
+//
+// Shapes are computed at run time, so dynamic axes such as the batch work.
+// Integer tensors (shapes, indices, masks) flow beside the float ones and
+// never carry gradients.
+//
+// The file is decoded with a hand-written reader of the protobuf wire
+// format (google.golang.org/protobuf/encoding/protowire) for the subset of
+// onnx.proto the importer uses. Its memory stays proportional to the file:
+// byte fields are slices of it, every length is checked before anything is
+// allocated, and graphs nested in attributes are capped in depth. Tensors
+// stored as external data are read from files confined to the model's
+// folder.
+package onnx
