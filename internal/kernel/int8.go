@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"fmt"
+	"math"
 	"sync"
 
 	"github.com/shoshin-ml/shoshin/internal/parallel"
@@ -186,4 +187,60 @@ func dotU8I8(a []uint8, w []int8) int32 {
 		s0 += int32(a[p]) * int32(w[p])
 	}
 	return s0 + s1 + s2 + s3
+}
+
+// QuantizeU8Row quantises one row of activations x into dst (len(dst) ≥
+// len(x)) as 7-bit unsigned integers for GemmU8I8: lo = min(0, min x), hi
+// = max(0, max x), scale = (hi−lo)/127, zp = round(−lo/scale) (half away
+// from zero) and dst[i] = clamp(⌊float32(x[i]·(1/scale)) + zp + ½⌋, 0, 127),
+// so ties round up and x[i] ≈ scale·(dst[i] − zp) within scale/2. A zero
+// row gives scale 0 and zeros; a row holding NaN or ±Inf gives a NaN
+// scale (and zeros), so that what is computed from it is NaN. The AVX2
+// path and the portable twin give the same bytes.
+func QuantizeU8Row(dst []uint8, x []float32) (scale float32, zp int32) {
+	dst = dst[:len(x)]
+	lo, hi, nan := minMaxRow(x)
+	s := (hi - lo) / MaxU8Activation
+	if s == 0 || nan != 0 || math.IsInf(float64(s), 0) {
+		clear(dst)
+		if nan != 0 || s != 0 {
+			return float32(math.NaN()), 0
+		}
+		return 0, 0
+	}
+	inv := 1 / s
+	z := float32(math.Round(float64(-lo * inv)))
+	quantU8Row(dst, x, inv, z+0.5)
+	return s, int32(z)
+}
+
+// minMaxPortable returns min(0, x...), max(0, x...) and Σ(x−x), which is
+// NaN when x holds a NaN or an infinity.
+func minMaxPortable(x []float32) (lo, hi, nan float32) {
+	for _, v := range x {
+		if v < lo {
+			lo = v
+		}
+		if v > hi {
+			hi = v
+		}
+		nan += v - v
+	}
+	return lo, hi, nan
+}
+
+// quantU8Portable writes dst[i] = clamp(int32(float32(x[i]·inv) + off),
+// 0, 127); the conversion keeps the multiply and the add rounded apart.
+func quantU8Portable(dst []uint8, x []float32, inv, off float32) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		t := int32(float32(v*inv) + off)
+		if t > MaxU8Activation {
+			t = MaxU8Activation
+		}
+		if t < 0 {
+			t = 0
+		}
+		dst[i] = uint8(t)
+	}
 }
