@@ -10,17 +10,40 @@ import "github.com/shoshin-ml/shoshin/tensor"
 // trains a different one.
 func NoGrad(t *tensor.Tensor) *Var { return &Var{value: t, inference: true} }
 
-// Arena supplies the output buffers of inference-mode ops so that a forward
-// pass repeated with the same shapes allocates nothing once warm. Ops take
-// buffers in call order; Reset makes them available again, which
-// invalidates every Var and tensor the arena handed out. An Arena must not
-// be used by two goroutines at once; pool them (sync.Pool) for concurrent
-// inference.
+// Arena supplies the output buffers of ops so that a forward pass (and, for
+// a training step, its backward pass) repeated with the same shapes
+// allocates almost nothing once warm. Ops take buffers in call order; Reset
+// makes them available again.
+//
+// The rule for buffers: everything an arena handed out since the last
+// Reset — the Vars of op outputs, their values, the loss, the gradients
+// that Backward passes between ops — stays valid until the next Reset and
+// must not be used afterwards. Gradients accumulated into leaves (Var.Grad
+// of parameters) are owned by the leaves, never by the arena, and stay
+// valid. A value that must outlive the step (a metric's input, a recurrent
+// state carried to the next batch) must be copied (Clone) before Reset.
+//
+// An Arena must not be used by two goroutines at once; pool them
+// (sync.Pool) for concurrent inference.
 type Arena struct {
-	bufs []*tensor.Tensor
-	vars []*Var
-	nb   int
-	nv   int
+	bufs  []*tensor.Tensor
+	ints  [][]int32
+	vars  []*Var
+	nodes []*node
+	nb    int
+	ni    int
+	nv    int
+	nn    int
+	tape  tape
+}
+
+// tape is the scratch of Backward, kept by an arena so that a training
+// step reuses it.
+type tape struct {
+	order   []*Var
+	stack   []frame
+	visited map[*Var]bool
+	pending map[*Var]*tensor.Tensor
 }
 
 // NewArena returns an empty arena.
@@ -36,19 +59,43 @@ func (a *Arena) Input(t *tensor.Tensor) *Var {
 	return v
 }
 
+// Constant returns t as a constant (it requires no gradient) in training
+// mode: ops downstream of it record their backward as usual, and draw
+// their outputs, their graph records and the gradients passed between them
+// from a. A training loop calls Reset, then runs the model on
+// a.Constant(batch), computes the loss and calls Backward; once warm, a
+// step allocates no tensor data for the ops that support arenas (all
+// forward outputs; the backward of Linear, Conv2D, pooling and the
+// engine's own bookkeeping). See Arena for how long the values stay valid.
+func (a *Arena) Constant(t *tensor.Tensor) *Var {
+	v := a.variable()
+	v.value = t
+	v.arena = a
+	return v
+}
+
 // Reset returns every buffer to the arena. Values obtained since the last
 // Reset must not be used afterwards.
 func (a *Arena) Reset() {
-	a.nb, a.nv = 0, 0
+	a.nb, a.ni, a.nv, a.nn = 0, 0, 0, 0
 }
 
 // tensor returns the next buffer, reusing the one in the same slot when its
-// shape matches.
+// shape matches, or its storage when that is large enough (the last, short
+// batch of an epoch then costs no new storage). The contents are stale.
 func (a *Arena) tensor(shape []int) *tensor.Tensor {
 	if a.nb < len(a.bufs) {
 		t := a.bufs[a.nb]
 		if !tensor.EqualShape(t.Shape(), shape) {
-			t = tensor.Zeros(shape...)
+			size := 1
+			for _, d := range shape {
+				size *= d
+			}
+			if d := t.Data(); cap(d) >= size && size > 0 {
+				t = tensor.New(d[:size], shape...)
+			} else {
+				t = tensor.Zeros(shape...)
+			}
 			a.bufs[a.nb] = t
 		}
 		a.nb++
@@ -72,4 +119,63 @@ func (a *Arena) variable() *Var {
 	a.vars = append(a.vars, v)
 	a.nv++
 	return v
+}
+
+// node returns the next graph record slot, cleared but keeping the
+// capacity of its input list.
+func (a *Arena) node() *node {
+	if a.nn < len(a.nodes) {
+		n := a.nodes[a.nn]
+		*n = node{inputs: n.inputs[:0]}
+		a.nn++
+		return n
+	}
+	n := &node{}
+	a.nodes = append(a.nodes, n)
+	a.nn++
+	return n
+}
+
+// gradBuf returns a buffer of the given shape for a gradient computed in
+// an op's backward: from the inputs' arena when they have one, freshly
+// allocated otherwise. Its contents are stale under an arena, zero
+// otherwise; the caller must overwrite every element (or clear it).
+func gradBuf(shape []int, inputs ...*Var) *tensor.Tensor { return alloc(shape, inputs...) }
+
+// zeroGradBuf is gradBuf cleared to zero.
+func zeroGradBuf(shape []int, inputs ...*Var) *tensor.Tensor {
+	if a := arenaOf(inputs...); a != nil {
+		t := a.tensor(shape)
+		clear(t.Data())
+		return t
+	}
+	return tensor.Zeros(shape...)
+}
+
+// int32s returns the next index buffer (max-pooling's winners) of length
+// n, reusing the storage of the same slot when it is large enough. The
+// contents are stale.
+func (a *Arena) int32s(n int) []int32 {
+	if a.ni < len(a.ints) {
+		b := a.ints[a.ni]
+		if cap(b) < n {
+			b = make([]int32, n)
+			a.ints[a.ni] = b
+		}
+		a.ni++
+		return b[:n]
+	}
+	b := make([]int32, n)
+	a.ints = append(a.ints, b)
+	a.ni++
+	return b
+}
+
+// int32Buf returns an index buffer of length n from the inputs' arena, or
+// a fresh one. The caller must overwrite every element.
+func int32Buf(n int, inputs ...*Var) []int32 {
+	if a := arenaOf(inputs...); a != nil {
+		return a.int32s(n)
+	}
+	return make([]int32, n)
 }

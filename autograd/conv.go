@@ -59,18 +59,18 @@ func recordConv(out *Var, g convGeom, x, w, b *Var) *Var {
 		grads := make([]*tensor.Tensor, len(inputs))
 		var gx, gw []float32
 		if x.requiresGrad {
-			grads[0] = tensor.Zeros(xv.Shape()...)
+			grads[0] = zeroGradBuf(xv.Shape(), inputs...)
 			gx = grads[0].Data()
 		}
 		if w.requiresGrad {
-			grads[1] = tensor.Zeros(wv.Shape()...)
+			grads[1] = zeroGradBuf(wv.Shape(), inputs...)
 			gw = grads[1].Data()
 		}
 		if gx != nil || gw != nil {
 			g.backward(gx, gw, gy.Data(), xv.Data(), wv.Data())
 		}
 		if b != nil && b.requiresGrad {
-			grads[2] = tensor.Zeros(g.oc)
+			grads[2] = zeroGradBuf(b.value.Shape(), inputs...)
 			g.biasGrad(grads[2].Data(), gy.Data())
 		}
 		return grads
@@ -289,22 +289,26 @@ func (g *convGeom) backward(gx, gw, gy, x, w []float32) {
 	// Each chunk of samples accumulates its own weight gradient; the
 	// partial sums are added in a fixed order afterwards so that results
 	// do not depend on scheduling.
-	var parts [][]float32
+	// The partial sums come from the scratch pool and go back to it.
+	var parts []*[]float32
 	if gw != nil {
-		parts = make([][]float32, g.n)
+		parts = make([]*[]float32, g.n)
 	}
 	gg := *g
 	parallel.For(g.n, 1, func(lo, hi int) {
 		pw := gw
 		if gw != nil && lo > 0 {
-			pw = make([]float32, len(gw))
-			parts[lo] = pw
+			p := getScratch(len(gw))
+			clear(*p)
+			parts[lo] = p
+			pw = *p
 		}
 		gg.backwardRange(lo, hi, gx, pw, gy, x, w)
 	})
 	for _, p := range parts {
 		if p != nil {
-			kernel.Axpy(1, p, gw)
+			kernel.Axpy(1, *p, gw)
+			scratch.Put(p)
 		}
 	}
 }

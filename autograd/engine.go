@@ -75,6 +75,13 @@ func (v *Var) record(op string, backward func(g *tensor.Tensor) []*tensor.Tensor
 	if !v.requiresGrad {
 		return v
 	}
+	if v.arena != nil {
+		n := v.arena.node()
+		n.op, n.backward = op, backward
+		n.inputs = append(n.inputs, inputs...)
+		v.node = n
+		return v
+	}
 	v.node = &node{op: op, inputs: append([]*Var(nil), inputs...), backward: backward}
 	return v
 }
@@ -87,7 +94,14 @@ func (v *Var) Backward() {
 	if v.value.Size() != 1 {
 		panic(fmt.Sprintf("autograd.Backward: output has shape %v; use BackwardWith for a non-scalar output", v.value.Shape()))
 	}
-	v.BackwardWith(tensor.Full(1, v.value.Shape()...))
+	var seed *tensor.Tensor
+	if v.arena != nil {
+		seed = v.arena.tensor(v.value.Shape())
+		seed.Data()[0] = 1
+	} else {
+		seed = tensor.Full(1, v.value.Shape()...)
+	}
+	v.BackwardWith(seed)
 }
 
 // BackwardWith runs backpropagation from v seeded with grad, the gradient of
@@ -102,8 +116,15 @@ func (v *Var) BackwardWith(grad *tensor.Tensor) {
 	if !v.requiresGrad {
 		panic("autograd.Backward: the output does not depend on any Var that requires a gradient")
 	}
-	order := topoSort(v)
-	pending := make(map[*Var]*tensor.Tensor, len(order))
+	tp := &tape{}
+	if v.arena != nil {
+		tp = &v.arena.tape
+	}
+	order := tp.topoSort(v)
+	if tp.pending == nil {
+		tp.pending = make(map[*Var]*tensor.Tensor, len(order))
+	}
+	pending := tp.pending
 	pending[v] = grad
 	for i := len(order) - 1; i >= 0; i-- {
 		n := order[i]
@@ -136,6 +157,8 @@ func (v *Var) BackwardWith(grad *tensor.Tensor) {
 		n.node = nil
 		n.freed = true
 	}
+	clear(order) // the arena keeps the scratch, not the graph
+	clear(pending)
 }
 
 // accumulate adds g into a leaf's gradient, owning a private buffer so that
@@ -150,14 +173,15 @@ func (v *Var) accumulate(g *tensor.Tensor) {
 
 // topoSort returns the Vars reachable from root that require a gradient,
 // ordered so that every Var comes after all of its inputs.
-func topoSort(root *Var) []*Var {
-	var order []*Var
-	visited := make(map[*Var]bool)
-	type frame struct {
-		v    *Var
-		next int
+func (tp *tape) topoSort(root *Var) []*Var {
+	order := tp.order[:0]
+	if tp.visited == nil {
+		tp.visited = make(map[*Var]bool)
 	}
-	stack := []frame{{v: root}}
+	visited := tp.visited
+	defer clear(visited)
+	stack := append(tp.stack[:0], frame{v: root})
+	defer func() { tp.stack = stack[:0] }()
 	visited[root] = true
 	for len(stack) > 0 {
 		top := &stack[len(stack)-1]
@@ -173,5 +197,12 @@ func topoSort(root *Var) []*Var {
 		order = append(order, top.v)
 		stack = stack[:len(stack)-1]
 	}
+	tp.order = order
 	return order
+}
+
+// frame is one entry of topoSort's depth-first stack.
+type frame struct {
+	v    *Var
+	next int
 }

@@ -3,6 +3,7 @@ package autograd
 import (
 	"fmt"
 
+	"github.com/shoshin-ml/shoshin/internal/kernel"
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
@@ -144,13 +145,20 @@ func Linear(x, w, b *Var) *Var {
 	return y.record("Linear", func(g *tensor.Tensor) []*tensor.Tensor {
 		grads := make([]*tensor.Tensor, len(inputs))
 		if x.requiresGrad {
-			grads[0] = tensor.MatMul(g, wv, false, false)
+			grads[0] = gradBuf(xv.Shape(), inputs...)
+			tensor.MatMulTo(grads[0], g, wv, false, false)
 		}
 		if w.requiresGrad {
-			grads[1] = tensor.MatMul(g, xv, true, false)
+			grads[1] = gradBuf(wv.Shape(), inputs...)
+			tensor.MatMulTo(grads[1], g, xv, true, false)
 		}
 		if b != nil && b.requiresGrad {
-			grads[2] = tensor.Sum(g, false, 0)
+			gb := zeroGradBuf(b.value.Shape(), inputs...)
+			gbd, gd := gb.Data(), g.Data()
+			for i := 0; i < n; i++ {
+				kernel.Axpy(1, gd[i*out:(i+1)*out], gbd)
+			}
+			grads[2] = gb
 		}
 		return grads
 	}, inputs...)

@@ -17,7 +17,7 @@ func unary(op string, a *Var, fwd func(dst, x *tensor.Tensor), dfn func(gx, g, x
 	}
 	av, ov := a.value, out.value
 	return out.record(op, func(g *tensor.Tensor) []*tensor.Tensor {
-		gx := tensor.Zeros(av.Shape()...)
+		gx := zeroGradBuf(av.Shape(), a)
 		dfn(gx.Data(), g.Data(), av.Data(), ov.Data())
 		return []*tensor.Tensor{gx}
 	}, a)

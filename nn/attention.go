@@ -123,6 +123,9 @@ func (m *MultiheadAttention) Embed() int { return m.InProjWeight.Value().Dim(1) 
 
 // Forward is self-attention of x [B, T, E] with no mask.
 func (m *MultiheadAttention) Forward(x *autograd.Var) *autograd.Var {
+	if m.InProjWeight == nil {
+		panic(unbuilt("MultiheadAttention", "NewMultiheadAttention"))
+	}
 	y, _ := m.Attend(x, x, x, AttendOptions{})
 	return y
 }
@@ -141,6 +144,9 @@ func (m *MultiheadAttention) attnOptions(x *autograd.Var, o AttendOptions) autog
 // value are the same Var the three projections run as one product and
 // attention reads its output in place.
 func (m *MultiheadAttention) Attend(query, key, value *autograd.Var, o AttendOptions) (*autograd.Var, *autograd.Var) {
+	if m.InProjWeight == nil {
+		panic(unbuilt("MultiheadAttention", "NewMultiheadAttention"))
+	}
 	e := m.Embed()
 	for _, v := range []*autograd.Var{query, key, value} {
 		s := v.Shape()
@@ -189,6 +195,9 @@ func linear3(x, w, b *autograd.Var) *autograd.Var {
 // Params returns in_proj_weight, in_proj_bias, out_proj.weight and
 // out_proj.bias, PyTorch's order.
 func (m *MultiheadAttention) Params() []*Param {
+	if m.OutProj == nil {
+		return params(m.InProjWeight, m.InProjBias)
+	}
 	return append(params(m.InProjWeight, m.InProjBias), m.OutProj.Params()...)
 }
 
@@ -197,6 +206,9 @@ func (m *MultiheadAttention) Children() []Module { return []Module{m.OutProj} }
 
 // String describes the layer, like "MultiheadAttention(64, 4 heads)".
 func (m *MultiheadAttention) String() string {
+	if m.InProjWeight == nil {
+		return "MultiheadAttention(unbuilt)"
+	}
 	s := fmt.Sprintf("MultiheadAttention(%d, %d heads", m.Embed(), m.Heads)
 	if m.Dropout > 0 {
 		s += fmt.Sprintf(", dropout %g", m.Dropout)

@@ -117,6 +117,9 @@ func NewLSTMCell(input, hidden int, opts ...Option) *LSTMCell {
 // Step advances the state st (zero value: zeros) by one input x [B, input]
 // and returns the new state.
 func (c *LSTMCell) Step(x *autograd.Var, st LSTMState) LSTMState {
+	if c.WeightIH == nil {
+		panic(unbuilt("LSTMCell", "NewLSTMCell"))
+	}
 	in, _ := c.sizes()
 	_, h, cc := autograd.LSTM(stepInput("LSTMCell.Step", x, in), st.H, st.C, c.weights(), autograd.RecurrentOptions{})
 	return LSTMState{H: h, C: cc}
@@ -152,6 +155,9 @@ func NewGRUCell(input, hidden int, opts ...Option) *GRUCell {
 // Step advances the state st (zero value: zeros) by one input x [B, input]
 // and returns the new state.
 func (c *GRUCell) Step(x *autograd.Var, st RNNState) RNNState {
+	if c.WeightIH == nil {
+		panic(unbuilt("GRUCell", "NewGRUCell"))
+	}
 	in, _ := c.sizes()
 	_, h := autograd.GRU(stepInput("GRUCell.Step", x, in), st.H, c.weights(), autograd.RecurrentOptions{})
 	return RNNState{H: h}
@@ -189,6 +195,9 @@ func NewRNNCell(input, hidden int, nonlinearity string, opts ...Option) *RNNCell
 // Step advances the state st (zero value: zeros) by one input x [B, input]
 // and returns the new state.
 func (c *RNNCell) Step(x *autograd.Var, st RNNState) RNNState {
+	if c.WeightIH == nil {
+		panic(unbuilt("RNNCell", "NewRNNCell"))
+	}
 	in, _ := c.sizes()
 	_, h := autograd.RNN(stepInput("RNNCell.Step", x, in), st.H, c.weights(), autograd.RecurrentOptions{ReLU: c.ReLU})
 	return RNNState{H: h}
@@ -210,6 +219,9 @@ func (c *RNNCell) String() string {
 }
 
 func cellString(kind string, p RecurrentParams, extra string) string {
+	if p.WeightIH == nil {
+		return kind + "(unbuilt)"
+	}
 	in, h := p.sizes()
 	if p.BiasIH == nil {
 		extra += ", no bias"

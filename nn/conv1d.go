@@ -41,6 +41,9 @@ func NewConv1D(inC, outC, kernel int, opts ...Option) *Conv1D {
 
 // Forward convolves x [N, inC, L] into [N, outC, L'].
 func (l *Conv1D) Forward(x *autograd.Var) *autograd.Var {
+	if l.Weight == nil {
+		panic(unbuilt("Conv1D", "NewConv1D"))
+	}
 	return l.Activation.Apply(autograd.Conv1D(x, l.Weight.Var, varOf(l.Bias), l.Opts))
 }
 
@@ -49,6 +52,9 @@ func (l *Conv1D) Params() []*Param { return params(l.Weight, l.Bias) }
 
 // String describes the layer, like "Conv1D(16 → 32, k=3, stride 1, padding 1)".
 func (l *Conv1D) String() string {
+	if l.Weight == nil {
+		return "Conv1D(unbuilt)"
+	}
 	ws := l.Weight.Shape()
 	o := l.Opts
 	return fmt.Sprintf("Conv1D(%d → %d, k=%d, stride %d, padding %d, dilation %d, groups %d)",
@@ -77,7 +83,12 @@ func pool1DOptions(op string, kernel int, opts []Option) autograd.Pool1DOptions 
 }
 
 // Forward pools x.
-func (p *MaxPool1D) Forward(x *autograd.Var) *autograd.Var { return autograd.MaxPool1D(x, p.Opts) }
+func (p *MaxPool1D) Forward(x *autograd.Var) *autograd.Var {
+	if p.Opts.Kernel == 0 {
+		panic("nn.MaxPool1D.Forward: the zero value has no kernel size; build it with nn.NewMaxPool1D")
+	}
+	return autograd.MaxPool1D(x, p.Opts)
+}
 
 // Params returns nil.
 func (p *MaxPool1D) Params() []*Param { return nil }
@@ -93,7 +104,12 @@ func NewAvgPool1D(kernel int, opts ...Option) *AvgPool1D {
 }
 
 // Forward pools x.
-func (p *AvgPool1D) Forward(x *autograd.Var) *autograd.Var { return autograd.AvgPool1D(x, p.Opts) }
+func (p *AvgPool1D) Forward(x *autograd.Var) *autograd.Var {
+	if p.Opts.Kernel == 0 {
+		panic("nn.AvgPool1D.Forward: the zero value has no kernel size; build it with nn.NewAvgPool1D")
+	}
+	return autograd.AvgPool1D(x, p.Opts)
+}
 
 // Params returns nil.
 func (p *AvgPool1D) Params() []*Param { return nil }

@@ -109,6 +109,36 @@
 //	arena.Reset()
 //	probs := model.Forward(arena.Input(batch))
 //
+// # Model files
+//
+// SaveFile writes weights only, for a model built in code. SaveModel writes
+// a model file that describes itself, like Keras's model.save: one
+// safetensors file holding the weights under their PyTorch names (so
+// PyTorch and LoadFile still read it) and, in its metadata under ModelKey,
+// a versioned JSON description of the layers and their configuration
+// (ModelVersion documents the schema) with a ModelInfo: the input shape,
+// the class names, and named JSON extras such as fitted preprocessing or a
+// tokenizer. LoadModel rebuilds the model from the file alone:
+//
+//	info := nn.ModelInfo{InputShape: []int{784}, ClassNames: names}
+//	info.SetExtra("standardizer", std) // a fitted *data.Standardizer
+//	err := nn.SaveModel("mnist.safetensors", model, info)
+//
+//	model, info, err := nn.LoadModel("mnist.safetensors")
+//	var std data.Standardizer
+//	ok, err := info.Extra("standardizer", &std)
+//
+// Every built-in layer describes itself (LayerKinds lists them). A user's
+// layer implements Configurer and registers its kind once with
+// RegisterLayer (RegisterContainer for a layer built from children), and
+// then saves and loads the same way. A file is checked before anything is
+// built: version, layer kinds, configuration values, and the number of
+// values the architecture would allocate against the values the file
+// holds, so a hostile file gets an error, not a crash or a huge
+// allocation. MapModel loads large files by mapping them into memory
+// (copy-on-write, so training the model never writes the file) instead of
+// reading them.
+//
 // # A custom layer
 //
 // A user's layer is any type with the two methods; composite layers name

@@ -56,6 +56,9 @@ func newEmbedding(op string, num, dim, pad int, opts []Option) *Embedding {
 // (autograd.NoGrad) so is the result, and nothing is recorded. It panics on
 // a bad id; use Lookup for ids that come from outside the program.
 func (e *Embedding) Forward(x *autograd.Var) *autograd.Var {
+	if e.Weight == nil {
+		panic(unbuilt("Embedding", "NewEmbedding or nn.NewEmbeddingPadded"))
+	}
 	xd := x.Value().Data()
 	ids := make([]int, len(xd))
 	num := e.Weight.Value().Dim(0)
@@ -74,6 +77,9 @@ func (e *Embedding) Forward(x *autograd.Var) *autograd.Var {
 // outside [0, num) or a shape that does not fit is reported as an error
 // naming the position.
 func (e *Embedding) Lookup(ids []int, shape ...int) (*autograd.Var, error) {
+	if e.Weight == nil {
+		panic(unbuilt("Embedding", "NewEmbedding or nn.NewEmbeddingPadded"))
+	}
 	num := e.Weight.Value().Dim(0)
 	for i, id := range ids {
 		if id < 0 || id >= num {
@@ -109,10 +115,13 @@ func (e *Embedding) lookup(ids []int, shape []int, inference bool) *autograd.Var
 }
 
 // Params returns the table.
-func (e *Embedding) Params() []*Param { return []*Param{e.Weight} }
+func (e *Embedding) Params() []*Param { return params(e.Weight) }
 
 // String describes the layer, like "Embedding(100, 16, padding 0)".
 func (e *Embedding) String() string {
+	if e.Weight == nil {
+		return "Embedding(unbuilt)"
+	}
 	s := fmt.Sprintf("Embedding(%d, %d", e.Weight.Value().Dim(0), e.Weight.Value().Dim(1))
 	if e.PaddingIdx >= 0 {
 		s += fmt.Sprintf(", padding %d", e.PaddingIdx)

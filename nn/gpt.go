@@ -85,6 +85,9 @@ func zeroBias(d *Dense) {
 // Forward maps token ids idx [B, T] (held as float values, see IDs), with
 // T ≤ BlockSize, to next-token logits [B, T, VocabSize].
 func (g *GPT) Forward(idx *autograd.Var) *autograd.Var {
+	if g.WTE == nil {
+		panic(unbuilt("GPT", "NewGPT"))
+	}
 	x := g.embed(idx, 0)
 	for _, b := range g.H {
 		x = b.Forward(x) // [B, T, E]
@@ -119,6 +122,9 @@ func (g *GPT) NewCaches(batch int) []*KVCache {
 // (from NewCaches), and appends to the caches. It runs in inference mode;
 // many goroutines may decode at once, each with its own caches.
 func (g *GPT) Decode(idx *autograd.Var, caches []*KVCache) *autograd.Var {
+	if g.WTE == nil {
+		panic(unbuilt("GPT", "NewGPT"))
+	}
 	if len(caches) != len(g.H) {
 		panic(fmt.Sprintf("nn.GPT.Decode: %d caches for %d blocks", len(caches), len(g.H)))
 	}
@@ -134,6 +140,9 @@ func (g *GPT) Decode(idx *autograd.Var, caches []*KVCache) *autograd.Var {
 
 // Params returns the parameters in nanoGPT's state_dict order.
 func (g *GPT) Params() []*Param {
+	if g.WTE == nil {
+		return nil
+	}
 	ps := g.WTE.Params()
 	if g.WPE != nil {
 		ps = append(ps, g.WPE.Params()...)

@@ -43,6 +43,9 @@ func (g *GRU) Forward(x *autograd.Var) *autograd.Var {
 // gradient, and the reverse direction starts at each sequence's own last
 // step).
 func (g *GRU) ForwardWith(x *autograd.Var, init RNNState, lengths []int) (*autograd.Var, RNNState) {
+	if g.hidden == 0 {
+		panic(unbuilt("GRU", "NewGRU"))
+	}
 	out, h, _ := g.run("GRU.ForwardWith", x, init.H, nil, lengths)
 	return out, RNNState{H: h}
 }

@@ -47,6 +47,9 @@ func (l *LSTM) Forward(x *autograd.Var) *autograd.Var {
 // no state and receive no gradient, and the reverse direction starts at
 // each sequence's own last step).
 func (l *LSTM) ForwardWith(x *autograd.Var, init LSTMState, lengths []int) (*autograd.Var, LSTMState) {
+	if l.hidden == 0 {
+		panic(unbuilt("LSTM", "NewLSTM"))
+	}
 	out, h, c := l.run("LSTM.ForwardWith", x, init.H, init.C, lengths)
 	return out, LSTMState{H: h, C: c}
 }

@@ -103,7 +103,7 @@ func TestModelRoundTripCNN(t *testing.T) {
 	m := NewSequential(
 		NewConv2D(2, 4, 3, WithPadding(1), WithStride(1, 2), WithDilation(1), WithActivation(ActGELU), WithSeed(1)),
 		bn2,
-		NewConv2D(4, 4, 1, WithKernel(1, 3), WithGroups(2), WithoutBias(), WithPadding(0, 1), WithSeed(2)),
+		NewConv2D(4, 4, 1, WithKernel(1, 3), WithGroups(2), WithoutBias(), WithPadding(0, 2), WithDilation(1, 2), WithSeed(2)),
 		NewLeakyReLU(0.2),
 		NewMaxPool2D(2, WithStride(1), WithPadding(1)),
 		NewAvgPool2D(2, WithKernel(2, 1)),
@@ -446,4 +446,69 @@ func TestModelRoundTripSequenceLayers(t *testing.T) {
 
 	cells := NewSequential(NewLSTMCell(4, 5, WithSeed(1)), NewGRUCell(5, 3, WithoutBias(), WithSeed(2)), NewRNNCell(3, 2, "relu", WithSeed(3)), NewRNNCell(2, 2, "tanh", WithSeed(4)))
 	roundTrip(t, cells, ModelInfo{}, tensor.RandN(rand.New(rand.NewPCG(1, 1)), 0, 1, 3, 4))
+}
+
+// fuzzSeeds returns valid model files to start fuzzing from.
+func fuzzSeeds(t testing.TB) [][]byte {
+	var out [][]byte
+	for _, m := range []Module{
+		NewSequential(NewDense(3, 4, WithActivation(ActReLU), WithSeed(1)), NewDropout(0.5), NewDense(4, 2, WithSeed(2)), NewSoftmax()),
+		NewSequential(NewConv2D(1, 2, 3, WithPadding(1), WithSeed(1)), NewBatchNorm2D(2), NewMaxPool2D(2), NewFlatten(), NewLayerNorm(8)),
+		NewSequential(NewEmbedding(5, 4, WithSeed(1)), NewGRU(4, 3, RNNConfig{BatchFirst: true}, WithSeed(2))),
+		NewResidual(NewSequential(NewDense(2, 2, WithSeed(1)), NewTanh())),
+	} {
+		var buf bytes.Buffer
+		if err := WriteModel(&buf, m, ModelInfo{InputShape: []int{3}, ClassNames: []string{"a"}, Extras: map[string]json.RawMessage{"x": json.RawMessage(`{"k":[1,2]}`)}}); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, buf.Bytes())
+	}
+	return out
+}
+
+// FuzzLoadModel feeds arbitrary files to the model loader: it must return
+// a model or an error, never panic, and never allocate much more than the
+// file's size (the parameter bound), which the fuzzer's memory limit
+// would catch.
+func FuzzLoadModel(f *testing.F) {
+	for _, b := range fuzzSeeds(f) {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, _, err := ReadModel(bytes.NewReader(b))
+		if err == nil && m == nil {
+			t.Fatal("no model and no error")
+		}
+	})
+}
+
+// FuzzModelDescription fuzzes the JSON description alone, inside a valid
+// file whose weights fit the seeds, so that the fuzzer spends its time in
+// the architecture decoder rather than in the safetensors header.
+func FuzzModelDescription(f *testing.F) {
+	for _, b := range fuzzSeeds(f) {
+		_, md, err := ReadTensors(bytes.NewReader(b))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(md[ModelKey])
+	}
+	f.Add(`{"version":1,"model":{"kind":"Dense","config":{"in":3,"out":4}}}`)
+	f.Add(`{"version":1,"model":{"kind":"TransformerEncoder","config":{"d_model":4,"heads":2,"dim_ff":4,"eps":1e-5,"layers":1}}}`)
+	weights := []NamedTensor{
+		{Name: "0.weight", Value: tensor.Zeros(4, 3)},
+		{Name: "0.bias", Value: tensor.Zeros(4)},
+		{Name: "2.weight", Value: tensor.Zeros(2, 4)},
+		{Name: "2.bias", Value: tensor.Zeros(2)},
+	}
+	f.Fuzz(func(t *testing.T, desc string) {
+		var buf bytes.Buffer
+		if err := WriteTensors(&buf, weights, map[string]string{ModelKey: desc}); err != nil {
+			return // a description the writer refuses (invalid UTF-8, say)
+		}
+		m, _, err := ReadModel(&buf)
+		if err == nil && m == nil {
+			t.Fatal("no model and no error")
+		}
+	})
 }

@@ -28,6 +28,9 @@ func (p *PositionalEmbedding) Forward(x *autograd.Var) *autograd.Var { return p.
 // ForwardAt returns x + Weight[offset : offset+T], for x holding positions
 // offset … offset+T−1 of its sequences (decoding with a cache).
 func (p *PositionalEmbedding) ForwardAt(x *autograd.Var, offset int) *autograd.Var {
+	if p.Weight == nil {
+		panic(unbuilt("PositionalEmbedding", "NewPositionalEmbedding"))
+	}
 	maxLen := p.Weight.Value().Dim(0)
 	t := seqLen("PositionalEmbedding", x, maxLen-max(offset, 0), p.Weight.Value().Dim(1))
 	if offset < 0 {
@@ -79,6 +82,9 @@ func NewSinusoidalPositionalEncoding(maxLen, dim int) *SinusoidalPositionalEncod
 
 // Forward returns x + PE[:T].
 func (s *SinusoidalPositionalEncoding) Forward(x *autograd.Var) *autograd.Var {
+	if s.PE == nil {
+		panic(unbuilt("SinusoidalPositionalEncoding", "NewSinusoidalPositionalEncoding"))
+	}
 	t := seqLen("SinusoidalPositionalEncoding", x, s.PE.Dim(0), s.PE.Dim(1))
 	return autograd.Add(x, autograd.Constant(tensor.Slice(s.PE, 0, 0, t)))
 }

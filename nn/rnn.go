@@ -194,6 +194,9 @@ func (s *recurrentStack) run(op string, x, h0, c0 *autograd.Var, lengths []int) 
 }
 
 func (s *recurrentStack) describe(kind string) string {
+	if s.hidden == 0 {
+		return kind + "(unbuilt)"
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s(%d → %d", kind, s.input, s.hidden)
 	if s.cfg.Layers > 1 {
@@ -259,6 +262,9 @@ func (r *RNN) Forward(x *autograd.Var) *autograd.Var {
 // outputs are zero, they change no state and receive no gradient, and the
 // reverse direction starts at each sequence's own last step).
 func (r *RNN) ForwardWith(x *autograd.Var, init RNNState, lengths []int) (*autograd.Var, RNNState) {
+	if r.hidden == 0 {
+		panic(unbuilt("RNN", "NewRNN"))
+	}
 	out, h, _ := r.run("RNN.ForwardWith", x, init.H, nil, lengths)
 	return out, RNNState{H: h}
 }

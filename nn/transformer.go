@@ -90,12 +90,18 @@ func NewTransformerEncoderLayer(cfg TransformerConfig, opts ...Option) *Transfor
 
 // Forward runs the layer on x [B, T, E] with no mask.
 func (l *TransformerEncoderLayer) Forward(x *autograd.Var) *autograd.Var {
+	if l.SelfAttn == nil {
+		panic(unbuilt("TransformerEncoderLayer", "NewTransformerEncoderLayer"))
+	}
 	return l.ForwardMasked(x, AttendOptions{})
 }
 
 // ForwardMasked runs the layer on x [B, T, E] with the attention masks in o
 // (causal, key padding, additive); o.NeedWeights is ignored.
 func (l *TransformerEncoderLayer) ForwardMasked(x *autograd.Var, o AttendOptions) *autograd.Var {
+	if l.SelfAttn == nil {
+		panic(unbuilt("TransformerEncoderLayer", "NewTransformerEncoderLayer"))
+	}
 	o.NeedWeights = false
 	if l.NormFirst {
 		x = autograd.Add(x, l.selfAttention(l.Norm1.Forward(x), o)) // x + sa(norm1(x))
@@ -117,6 +123,9 @@ func (l *TransformerEncoderLayer) feedForward(x *autograd.Var) *autograd.Var {
 
 // Params returns the parameters in PyTorch's state_dict order.
 func (l *TransformerEncoderLayer) Params() []*Param {
+	if l.SelfAttn == nil {
+		return nil
+	}
 	var ps []*Param
 	for _, m := range []Module{l.SelfAttn, l.Linear1, l.Linear2, l.Norm1, l.Norm2} {
 		ps = append(ps, m.Params()...)
@@ -131,6 +140,9 @@ func (l *TransformerEncoderLayer) Children() []Module {
 
 // String describes the layer.
 func (l *TransformerEncoderLayer) String() string {
+	if l.SelfAttn == nil {
+		return "TransformerEncoderLayer(unbuilt)"
+	}
 	norm := "post-norm"
 	if l.NormFirst {
 		norm = "pre-norm"
@@ -173,6 +185,9 @@ type CausalSelfAttention struct {
 
 // Forward attends causally over x [B, T, E].
 func (a *CausalSelfAttention) Forward(x *autograd.Var) *autograd.Var {
+	if a.CAttn == nil {
+		panic(unbuilt("CausalSelfAttention", "NewGPTBlock"))
+	}
 	e := a.CProj.Weight.Value().Dim(0)
 	qkv := a.CAttn.Forward(x) // [B, T, 3E]
 	opt := autograd.AttentionOptions{Heads: a.Heads, Causal: true}
@@ -193,6 +208,9 @@ func (a *CausalSelfAttention) Forward(x *autograd.Var) *autograd.Var {
 
 // Params returns c_attn and c_proj's parameters.
 func (a *CausalSelfAttention) Params() []*Param {
+	if a.CAttn == nil {
+		return nil
+	}
 	return append(a.CAttn.Params(), a.CProj.Params()...)
 }
 
@@ -209,11 +227,19 @@ type GPTMLP struct {
 
 // Forward computes dropout(c_proj(gelu(c_fc(x)))).
 func (m *GPTMLP) Forward(x *autograd.Var) *autograd.Var {
+	if m.CFC == nil {
+		panic(unbuilt("GPTMLP", "NewGPTBlock"))
+	}
 	return m.Drop.Forward(m.CProj.Forward(autograd.GELU(m.CFC.Forward(x))))
 }
 
 // Params returns c_fc and c_proj's parameters.
-func (m *GPTMLP) Params() []*Param { return append(m.CFC.Params(), m.CProj.Params()...) }
+func (m *GPTMLP) Params() []*Param {
+	if m.CFC == nil {
+		return nil
+	}
+	return append(m.CFC.Params(), m.CProj.Params()...)
+}
 
 // Children returns the layers and the dropout.
 func (m *GPTMLP) Children() []Module { return []Module{m.CFC, m.CProj, m.Drop} }
@@ -283,12 +309,18 @@ func NewGPTBlock(cfg GPTConfig, opts ...Option) *GPTBlock {
 
 // Forward runs the block on x [B, T, E].
 func (b *GPTBlock) Forward(x *autograd.Var) *autograd.Var {
+	if b.Attn == nil {
+		panic(unbuilt("GPTBlock", "NewGPTBlock"))
+	}
 	x = autograd.Add(x, b.Attn.Forward(b.LN1.Forward(x)))   // [B, T, E]
 	return autograd.Add(x, b.MLP.Forward(b.LN2.Forward(x))) // [B, T, E]
 }
 
 // Params returns the parameters in nanoGPT's state_dict order.
 func (b *GPTBlock) Params() []*Param {
+	if b.Attn == nil {
+		return nil
+	}
 	var ps []*Param
 	for _, m := range []Module{b.LN1, b.Attn, b.LN2, b.MLP} {
 		ps = append(ps, m.Params()...)
@@ -301,6 +333,9 @@ func (b *GPTBlock) Children() []Module { return []Module{b.LN1, b.Attn, b.LN2, b
 
 // String describes the block.
 func (b *GPTBlock) String() string {
+	if b.Attn == nil {
+		return "GPTBlock(unbuilt)"
+	}
 	s := fmt.Sprintf("GPTBlock(%d, %d heads", b.LN1.Shape[0], b.Attn.Heads)
 	if b.Attn.Rotary {
 		s += ", rotary"
@@ -342,11 +377,17 @@ func NewTransformerEncoder(cfg TransformerConfig, n int, finalNorm bool, opts ..
 
 // Forward runs the stack on x [B, T, E] with no mask.
 func (e *TransformerEncoder) Forward(x *autograd.Var) *autograd.Var {
+	if len(e.Layers) == 0 {
+		panic(unbuilt("TransformerEncoder", "NewTransformerEncoder"))
+	}
 	return e.ForwardMasked(x, AttendOptions{})
 }
 
 // ForwardMasked runs every layer with the masks in o, then the final norm.
 func (e *TransformerEncoder) ForwardMasked(x *autograd.Var, o AttendOptions) *autograd.Var {
+	if len(e.Layers) == 0 {
+		panic(unbuilt("TransformerEncoder", "NewTransformerEncoder"))
+	}
 	for _, l := range e.Layers {
 		x = l.ForwardMasked(x, o) // [B, T, E]
 	}
@@ -436,6 +477,9 @@ func (a *CausalSelfAttention) decode(x *autograd.Var, c *KVCache) *autograd.Var 
 // then one token at a time gives the rows Forward would give for the whole
 // sequence, without recomputing the prefix. It panics when c is too small.
 func (b *GPTBlock) Decode(x *autograd.Var, c *KVCache) *autograd.Var {
+	if b.Attn == nil {
+		panic(unbuilt("GPTBlock", "NewGPTBlock"))
+	}
 	if !x.Inference() {
 		x = autograd.NoGrad(x.Value())
 	}

@@ -32,4 +32,8 @@
 // allocated, and graphs nested in attributes are capped in depth. Tensors
 // stored as external data are read from files confined to the model's
 // folder.
+//
+// Export writes our own MLPs and convnets (Dense, Conv2D, pooling,
+// BatchNorm, Flatten, activations) as ONNX opset 13, with PyTorch's
+// parameter names and a dynamic batch axis.
 package onnx

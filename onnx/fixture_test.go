@@ -67,7 +67,7 @@ func maxRelErr(t *testing.T, got, want *tensor.Tensor) float64 {
 // the generator, at the export's batch size and at another (dynamic
 // axes), and compares every output with PyTorch's.
 func TestPyTorchFixtures(t *testing.T) {
-	for _, name := range []string{"mlp", "ops", "convnet", "bncnn", "gpt"} {
+	for _, name := range []string{"mlp", "ops", "convnet", "bncnn", "gpt", "seq"} {
 		t.Run(name, func(t *testing.T) {
 			m, err := Load(filepath.Join("testdata", name+".onnx"))
 			require.NoError(t, err)

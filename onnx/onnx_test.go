@@ -237,3 +237,29 @@ func TestExternalData(t *testing.T) {
 		require.ErrorContains(t, err, "external data")
 	}
 }
+
+// TestParamGradients checks, with finite differences, the gradient of
+// every parameter of the token models (LSTM and GRU weights, whose gates
+// are regrouped from ONNX's order; embeddings reached through Gather;
+// attention and LayerNormalization weights), as fine-tuning needs.
+func TestParamGradients(t *testing.T) {
+	for _, name := range []string{"seq", "gpt"} {
+		m, err := Load(filepath.Join("testdata", name+".onnx"))
+		require.NoError(t, err)
+		c := readFixture(t, name).Cases[1]
+		idx := autograd.NoGrad(c.Inputs["idx"].tensor())
+		out := m.Outputs()[0].Name
+		for _, p := range m.Params() {
+			orig := m.consts[p.Name]
+			f := func(xs ...*autograd.Var) *autograd.Var {
+				m.consts[p.Name] = value{f: xs[0]}
+				defer func() { m.consts[p.Name] = orig }()
+				outs, err := m.Run(map[string]*autograd.Var{"idx": idx})
+				require.NoError(t, err)
+				return outs[out]
+			}
+			res, err := autograd.CheckGrad(f, []*tensor.Tensor{p.Value()}, autograd.GradCheckOptions{})
+			require.NoError(t, err, "%s %s: %v", name, p.Name, res)
+		}
+	}
+}

@@ -49,6 +49,8 @@ var opTable = map[string][]version{
 	"BatchNormalization": {{9, newBatchNorm(false)}, {14, newBatchNorm(true)}, {15, newBatchNorm(true)}},
 	"LayerNormalization": {{17, newLayerNorm}},
 	"Dropout":            {{13, newDropout}},
+	"LSTM":               {{7, newLSTM(false)}, {14, newLSTM(true)}},
+	"GRU":                {{7, newGRU(false)}, {14, newGRU(true)}},
 	"Identity":           {{13, newIdentity}, {14, newIdentity}, {16, newIdentity}},
 	// Constants and shapes.
 	"Constant":        {{13, newConstant}},

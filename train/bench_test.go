@@ -125,3 +125,41 @@ func BenchmarkPredictBatchMLP(b *testing.B) {
 		}
 	}
 }
+
+// kerasConvnet is the Keras "simple MNIST convnet" example: two 3×3
+// convolutions with ReLU and 2×2 max-pooling, dropout 0.5 and a softmax
+// layer over 1600 features.
+func kerasConvnet() *nn.Sequential {
+	return nn.NewSequential(
+		nn.NewConv2D(1, 32, 3, nn.WithActivation(nn.ActReLU), nn.WithSeed(1)),
+		nn.NewMaxPool2D(2),
+		nn.NewConv2D(32, 64, 3, nn.WithActivation(nn.ActReLU), nn.WithSeed(2)),
+		nn.NewMaxPool2D(2),
+		nn.NewFlatten(),
+		nn.NewDropout(0.5, nn.WithSeed(3)),
+		nn.NewDense(64*5*5, 10, nn.WithSeed(4)),
+	)
+}
+
+// BenchmarkCNNStep is one epoch of 20 training steps at batch 128 of the
+// Keras simple convnet (after a warm-up epoch); µs/step and B/step are
+// the per-step figures.
+func BenchmarkCNNStep(b *testing.B) {
+	const steps, batch = 20, 128
+	model := kerasConvnet()
+	ds := mnistLike(steps * batch)
+	opt := optim.NewAdam(model.Params(), optim.AdamConfig{LR: 1e-3})
+	cfg := Config{Epochs: 1, BatchSize: batch, Seed: 1, Quiet: true}
+	if _, err := Fit(context.Background(), model, opt, ds, cfg); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := Fit(context.Background(), model, opt, ds, cfg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)/steps*1e6, "µs/step")
+}

@@ -60,6 +60,10 @@ type fitRun struct {
 	logs   Logs        // per-batch logs, reused
 	epochs epochSetter // the training data, when it takes the epoch
 	labels []int       // per-token labels of a sequence batch, reused
+	// arena supplies the buffers of each training step; the outputs,
+	// loss and passed gradients of a step stay valid until the next
+	// step's Reset (parameter gradients belong to the parameters).
+	arena *autograd.Arena
 }
 
 // newFitRun checks Fit's arguments and prepares the run.
@@ -260,7 +264,11 @@ func (r *fitRun) step(b *data.Batch) (lv float64, err error) {
 			err = fmt.Errorf("train: at %s the %s failed on a batch of input shape %v (target shape %v): %v", where(), stage, b.X.Shape(), b.Y.Shape(), p)
 		}
 	}()
-	out := r.model.Forward(autograd.Constant(b.X))
+	if r.arena == nil {
+		r.arena = autograd.NewArena()
+	}
+	r.arena.Reset()
+	out := r.model.Forward(r.arena.Constant(b.X))
 	stage = "loss"
 	loss := r.cfg.Loss.Forward(out, b.Y)
 	lv = float64(loss.Value().Item())

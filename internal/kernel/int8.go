@@ -2,6 +2,8 @@ package kernel
 
 import (
 	"fmt"
+	"math"
+	"sync"
 
 	"github.com/shoshin-ml/shoshin/internal/parallel"
 )
@@ -75,38 +77,99 @@ func checkLen(name string, have, rows, cols, ld int) {
 	}
 }
 
-// gemmU8I8Rows computes rows [i0, i1) of C with im. The kernels take the
-// 4-column blocks over the multiple-of-step prefix of k; the portable twin
-// adds the k tail and computes the last n mod 4 columns.
+// gemmU8I8Rows computes rows [i0, i1) of C with im. The kernels take
+// blocks of 2 (or 1) rows by 4 columns over the multiple-of-step prefix of
+// k, reading A and W in place. What does not fill a whole block is copied
+// into zero-padded scratch first: the k tail (padded to one step) and the
+// last n mod 4 rows of W (padded to four rows). A zero byte adds nothing,
+// so the sums stay exact.
 func gemmU8I8Rows(im *int8Impl, i0, i1, n, k int, a []uint8, lda int, w []int8, ldw int, c []int32, ldc int) {
-	kk, nn := 0, 0
-	if im.step > 0 {
-		kk, nn = k/im.step*im.step, n&^3
+	if im.step == 0 {
+		for i := i0; i < i1; i++ {
+			ar := a[i*lda : i*lda+k]
+			for j := range n {
+				c[i*ldc+j] = dotU8I8(ar, w[j*ldw:j*ldw+k])
+			}
+		}
+		return
 	}
-	if kk == 0 {
-		nn = 0
+	step := im.step
+	kk := k / step * step
+	tail := k - kk
+	nb := (n + 3) / 4 // column blocks
+	// wTail holds, per column block, four rows of step bytes: the k tail
+	// of each W row, zero-padded.
+	sc := int8Scratch.Get().(*int8Buf)
+	defer int8Scratch.Put(sc)
+	var wTail []int8
+	if tail > 0 {
+		wTail = sc.i8(&sc.wTail, nb*4*step)
+		for j := range n {
+			copy(wTail[j*step:j*step+tail], w[j*ldw+kk:j*ldw+k])
+		}
 	}
-	i := i0
-	for ; i < i1; i += 2 {
+	// wEdge holds the last n mod 4 rows of W's prefix, padded to four.
+	var wEdge []int8
+	if n%4 != 0 && kk > 0 {
+		wEdge = sc.i8(&sc.wEdge, 4*kk)
+		for j := n &^ 3; j < n; j++ {
+			r := j - n&^3
+			copy(wEdge[r*kk:(r+1)*kk], w[j*ldw:j*ldw+kk])
+		}
+	}
+	var aTail []uint8
+	if tail > 0 {
+		aTail = make([]uint8, 2*step) // small: stays on the stack
+	}
+	var blk, blk2 [8]int32
+	for i := i0; i < i1; i += 2 {
 		rows := min(2, i1-i)
-		for j := 0; j < nn; j += 4 {
-			if rows == 2 {
-				im.k2(kk, &a[i*lda], lda, &w[j*ldw], ldw, &c[i*ldc+j], ldc)
-			} else {
-				im.k1(kk, &a[i*lda], lda, &w[j*ldw], ldw, &c[i*ldc+j], ldc)
+		kern := im.k1
+		if rows == 2 {
+			kern = im.k2
+		}
+		if tail > 0 {
+			for r := range rows {
+				copy(aTail[r*step:r*step+tail], a[(i+r)*lda+kk:(i+r)*lda+k])
 			}
 		}
-		for r := i; r < i+rows; r++ {
-			ar := a[r*lda : r*lda+k]
-			cr := c[r*ldc : r*ldc+n]
-			for j := 0; j < nn; j++ {
-				cr[j] += dotU8I8(ar[kk:], w[j*ldw+kk:j*ldw+k])
+		for jb := range nb {
+			j := 4 * jb
+			cols := min(4, n-j)
+			blk = [8]int32{}
+			if kk > 0 {
+				if cols == 4 {
+					kern(kk, &a[i*lda], lda, &w[j*ldw], ldw, &blk[0], 4)
+				} else {
+					kern(kk, &a[i*lda], lda, &wEdge[0], kk, &blk[0], 4)
+				}
 			}
-			for j := nn; j < n; j++ {
-				cr[j] = dotU8I8(ar, w[j*ldw:j*ldw+k])
+			if tail > 0 {
+				kern(step, &aTail[0], step, &wTail[jb*4*step], step, &blk2[0], 4)
+				for x := range blk {
+					blk[x] += blk2[x]
+				}
+			}
+			for r := range rows {
+				copy(c[(i+r)*ldc+j:(i+r)*ldc+j+cols], blk[4*r:4*r+cols])
 			}
 		}
 	}
+}
+
+// int8Buf is reusable scratch for gemmU8I8Rows.
+type int8Buf struct{ wTail, wEdge []int8 }
+
+var int8Scratch = sync.Pool{New: func() any { return new(int8Buf) }}
+
+// i8 returns *b resized to n zeroed bytes, reallocating only to grow.
+func (*int8Buf) i8(b *[]int8, n int) []int8 {
+	if cap(*b) < n {
+		*b = make([]int8, n)
+	}
+	*b = (*b)[:n]
+	clear(*b)
+	return *b
 }
 
 // dotU8I8 is the portable twin of the kernels: Σ a[p]·w[p] in int32.
@@ -124,4 +187,60 @@ func dotU8I8(a []uint8, w []int8) int32 {
 		s0 += int32(a[p]) * int32(w[p])
 	}
 	return s0 + s1 + s2 + s3
+}
+
+// QuantizeU8Row quantises one row of activations x into dst (len(dst) ≥
+// len(x)) as 7-bit unsigned integers for GemmU8I8: lo = min(0, min x), hi
+// = max(0, max x), scale = (hi−lo)/127, zp = round(−lo/scale) (half away
+// from zero) and dst[i] = clamp(⌊float32(x[i]·(1/scale)) + zp + ½⌋, 0, 127),
+// so ties round up and x[i] ≈ scale·(dst[i] − zp) within scale/2. A zero
+// row gives scale 0 and zeros; a row holding NaN or ±Inf gives a NaN
+// scale (and zeros), so that what is computed from it is NaN. The AVX2
+// path and the portable twin give the same bytes.
+func QuantizeU8Row(dst []uint8, x []float32) (scale float32, zp int32) {
+	dst = dst[:len(x)]
+	lo, hi, nan := minMaxRow(x)
+	s := (hi - lo) / MaxU8Activation
+	if s == 0 || nan != 0 || math.IsInf(float64(s), 0) {
+		clear(dst)
+		if nan != 0 || s != 0 {
+			return float32(math.NaN()), 0
+		}
+		return 0, 0
+	}
+	inv := 1 / s
+	z := float32(math.Round(float64(-lo * inv)))
+	quantU8Row(dst, x, inv, z+0.5)
+	return s, int32(z)
+}
+
+// minMaxPortable returns min(0, x...), max(0, x...) and Σ(x−x), which is
+// NaN when x holds a NaN or an infinity.
+func minMaxPortable(x []float32) (lo, hi, nan float32) {
+	for _, v := range x {
+		if v < lo {
+			lo = v
+		}
+		if v > hi {
+			hi = v
+		}
+		nan += v - v
+	}
+	return lo, hi, nan
+}
+
+// quantU8Portable writes dst[i] = clamp(int32(float32(x[i]·inv) + off),
+// 0, 127); the conversion keeps the multiply and the add rounded apart.
+func quantU8Portable(dst []uint8, x []float32, inv, off float32) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		t := int32(float32(v*inv) + off)
+		if t > MaxU8Activation {
+			t = MaxU8Activation
+		}
+		if t < 0 {
+			t = 0
+		}
+		dst[i] = uint8(t)
+	}
 }

@@ -39,3 +39,37 @@ func int8Impls() []*int8Impl {
 	}
 	return append(l, int8Portable)
 }
+
+//go:noescape
+func minMaxAVX2(x *float32, n int, out *[24]float32)
+
+//go:noescape
+func quantU8AVX2(x *float32, n int, inv, off float32, q *uint8)
+
+func minMaxRow(x []float32) (lo, hi, nan float32) {
+	n := len(x) &^ 7
+	if !hasAVX2 || n == 0 {
+		return minMaxPortable(x)
+	}
+	var o [24]float32
+	minMaxAVX2(&x[0], n, &o)
+	lo, hi, nan = minMaxPortable(x[n:])
+	for i := range 8 {
+		if o[i] < lo {
+			lo = o[i]
+		}
+		if o[8+i] > hi {
+			hi = o[8+i]
+		}
+		nan += o[16+i]
+	}
+	return lo, hi, nan
+}
+
+func quantU8Row(dst []uint8, x []float32, inv, off float32) {
+	n := len(x) &^ 31
+	if hasAVX2 && n > 0 {
+		quantU8AVX2(&x[0], n, inv, off, &dst[0])
+	}
+	quantU8Portable(dst[n:], x[n:], inv, off)
+}

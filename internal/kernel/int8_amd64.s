@@ -250,3 +250,101 @@ dotU8I8x2x4VNNI_loop:
 	VZEROUPPER
 	RET
 
+// func minMaxAVX2(x *float32, n int, out *[24]float32)
+TEXT ·minMaxAVX2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ out+16(FP), DI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	MOVQ $0, AX
+	TESTQ $8, CX
+	JZ minMaxAVX2_pairs
+	VMOVUPS (SI), Y3
+	VMINPS Y3, Y0, Y0
+	VMAXPS Y3, Y1, Y1
+	VSUBPS Y3, Y3, Y3
+	VADDPS Y3, Y2, Y2
+	MOVQ $8, AX
+minMaxAVX2_pairs:
+	CMPQ AX, CX
+	JAE minMaxAVX2_done
+minMaxAVX2_loop:
+	VMOVUPS (SI)(AX*4), Y3
+	VMOVUPS 32(SI)(AX*4), Y7
+	VMINPS Y3, Y0, Y0
+	VMAXPS Y3, Y1, Y1
+	VMINPS Y7, Y4, Y4
+	VMAXPS Y7, Y5, Y5
+	VSUBPS Y3, Y3, Y3
+	VSUBPS Y7, Y7, Y7
+	VADDPS Y3, Y2, Y2
+	VADDPS Y7, Y6, Y6
+	ADDQ $16, AX
+	CMPQ AX, CX
+	JB minMaxAVX2_loop
+minMaxAVX2_done:
+	VMINPS Y4, Y0, Y0
+	VMAXPS Y5, Y1, Y1
+	VADDPS Y6, Y2, Y2
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VZEROUPPER
+	RET
+
+DATA quantPerm<>+0(SB)/4, $0
+DATA quantPerm<>+4(SB)/4, $4
+DATA quantPerm<>+8(SB)/4, $1
+DATA quantPerm<>+12(SB)/4, $5
+DATA quantPerm<>+16(SB)/4, $2
+DATA quantPerm<>+20(SB)/4, $6
+DATA quantPerm<>+24(SB)/4, $3
+DATA quantPerm<>+28(SB)/4, $7
+GLOBL quantPerm<>(SB), RODATA|NOPTR, $32
+
+DATA quantMax<>+0(SB)/8, $0x7f7f7f7f7f7f7f7f
+DATA quantMax<>+8(SB)/8, $0x7f7f7f7f7f7f7f7f
+DATA quantMax<>+16(SB)/8, $0x7f7f7f7f7f7f7f7f
+DATA quantMax<>+24(SB)/8, $0x7f7f7f7f7f7f7f7f
+GLOBL quantMax<>(SB), RODATA|NOPTR, $32
+
+// func quantU8AVX2(x *float32, n int, inv, off float32, q *uint8)
+TEXT ·quantU8AVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS inv+16(FP), Y8
+	VBROADCASTSS off+20(FP), Y9
+	MOVQ q+24(FP), DI
+	VMOVDQU quantPerm<>(SB), Y10
+	VMOVDQU quantMax<>(SB), Y11
+	MOVQ $0, AX
+quantU8AVX2_loop:
+	VMULPS 0(SI)(AX*4), Y8, Y0
+	VADDPS Y9, Y0, Y0
+	VCVTTPS2DQ Y0, Y0
+	VMULPS 32(SI)(AX*4), Y8, Y1
+	VADDPS Y9, Y1, Y1
+	VCVTTPS2DQ Y1, Y1
+	VMULPS 64(SI)(AX*4), Y8, Y2
+	VADDPS Y9, Y2, Y2
+	VCVTTPS2DQ Y2, Y2
+	VMULPS 96(SI)(AX*4), Y8, Y3
+	VADDPS Y9, Y3, Y3
+	VCVTTPS2DQ Y3, Y3
+	VPACKSSDW Y1, Y0, Y0
+	VPACKSSDW Y3, Y2, Y2
+	VPACKUSWB Y2, Y0, Y0
+	VPERMD Y0, Y10, Y0
+	VPMINUB Y11, Y0, Y0
+	VMOVDQU Y0, (DI)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, CX
+	JB quantU8AVX2_loop
+	VZEROUPPER
+	RET
+

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -136,9 +137,7 @@ func TestGemmU8I8SaturationEdge(t *testing.T) {
 	for _, im := range int8Impls() {
 		c := runU8I8(t, im, 2, 4, k, a, k, w, k)
 		if im.name == "avx2" {
-			// The kernel takes the first 768 = 24·32 bytes, the
-			// portable twin the exact 16-byte tail.
-			require.Equal(t, int32(-32768*768/2-255*128*16), c[0], "avx2 saturates each pair at −32768")
+			require.Equal(t, int32(-32768*k/2), c[0], "avx2 saturates each pair at −32768")
 		} else {
 			require.Equal(t, int32(-255*128*k), c[0], im.name)
 		}
@@ -195,4 +194,65 @@ func BenchmarkGemmU8I8(b *testing.B) {
 			b.ReportMetric(float64(2*m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOPS")
 		})
 	}
+}
+
+// TestQuantizeU8RowTwins checks the AVX2 min/max and quantiser against
+// their portable twins, bit for bit, on awkward lengths, with values on
+// rounding ties, at the clamps, and with NaN and infinities.
+func TestQuantizeU8RowTwins(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{0, 1, 7, 8, 16, 17, 24, 31, 32, 33, 64, 100, 784} {
+		for trial := range 6 {
+			x := make([]float32, n)
+			for i := range x {
+				switch trial {
+				case 0:
+					x[i] = float32(rng.NormFloat64())
+				case 1:
+					x[i] = float32(rng.IntN(255)-127) / 2 // ties at scale 1
+				case 2:
+					x[i] = float32(math.Abs(rng.NormFloat64())) // after ReLU
+				case 3:
+					x[i] = -float32(rng.ExpFloat64())
+				default:
+					x[i] = float32(rng.NormFloat64()) * 1e30
+				}
+			}
+			if n > 0 && trial == 5 {
+				x[rng.IntN(n)] = []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}[rng.IntN(3)]
+			}
+			lo, hi, nan := minMaxRow(x)
+			plo, phi, pnan := minMaxPortable(x)
+			require.Equal(t, plo, lo, "n=%d trial %d: min", n, trial)
+			require.Equal(t, phi, hi, "n=%d trial %d: max", n, trial)
+			require.Equal(t, math.IsNaN(float64(pnan)), math.IsNaN(float64(nan)), "n=%d trial %d: NaN flag", n, trial)
+			require.Equal(t, trial == 5 && n > 0, math.IsNaN(float64(nan)), "n=%d trial %d", n, trial)
+			for _, sc := range []struct{ inv, off float32 }{{1, 127.5}, {1, 0.5}, {3.7, 60.5}, {0.01, 0.5}, {1e30, 0.5}} {
+				got := make([]uint8, n+3)
+				want := make([]uint8, n)
+				quantU8Row(got, x, sc.inv, sc.off)
+				quantU8Portable(want, x, sc.inv, sc.off)
+				require.Equal(t, want, got[:n], "n=%d trial %d inv %v off %v", n, trial, sc.inv, sc.off)
+				require.Equal(t, []uint8{0, 0, 0}, got[n:], "wrote past the row")
+			}
+		}
+	}
+}
+
+// TestQuantizeU8Row pins the scheme on a hand-computed row: lo = −1, hi =
+// 126, scale 1, zero point 1, ties (0.5, −0.5) rounding up.
+func TestQuantizeU8Row(t *testing.T) {
+	x := make([]float32, 40) // long enough for the AVX2 path
+	copy(x, []float32{-1, 0, 126, 0.5, -0.5, 125.5, 3.49})
+	q := make([]uint8, 40)
+	s, zp := QuantizeU8Row(q, x)
+	require.Equal(t, float32(1), s)
+	require.Equal(t, int32(1), zp)
+	require.Equal(t, []uint8{0, 1, 127, 2, 1, 127, 4, 1}, q[:8])
+	s, zp = QuantizeU8Row(q, make([]float32, 40))
+	require.Equal(t, float32(0), s)
+	require.Equal(t, int32(0), zp)
+	x[39] = float32(math.Inf(1))
+	s, _ = QuantizeU8Row(q, x)
+	require.True(t, math.IsNaN(float64(s)))
 }

@@ -105,7 +105,10 @@ var asmFeatures = map[string]isaReq{
 	"VEXTRACTI128": {xmm: featAVX2, ymm: featAVX2, zmm: noForm}, "VEXTRACTI64X4": {zmm: featAVX512F},
 	// VPDPBUSD on XMM/YMM is either AVX-VNNI (VEX) or AVX512VNNI+VL; only
 	// the ZMM form is used.
-	"VPDPBUSD": {xmm: noForm, ymm: noForm, zmm: featAVX512F | featAVX512VNNI},
+	"VPDPBUSD":   {xmm: noForm, ymm: noForm, zmm: featAVX512F | featAVX512VNNI},
+	"VCVTTPS2DQ": vexFP, "VPERMD": {xmm: noForm, ymm: featAVX2, zmm: featAVX512F},
+	"VPACKSSDW": {xmm: featAVX, ymm: featAVX2, zmm: featAVX512BW}, "VPACKUSWB": {xmm: featAVX, ymm: featAVX2, zmm: featAVX512BW},
+	"VPMINUB": {xmm: featAVX, ymm: featAVX2, zmm: featAVX512BW},
 }
 
 var (

@@ -15,10 +15,15 @@ import (
 // quantised weight [out, in] (as float32 integers in an Int8 Param, so
 // that it saves as I8), its per-row scales, and the packed int8 copy with
 // row sums that the kernel reads.
+//
+// The packed copy is padded with zeros to kp = in rounded up to 64 and np
+// = out rounded up to 4, so that the kernels cover it whole: a zero
+// weight times a zero activation adds nothing to the exact sums.
 type linear struct {
 	weight, scale, bias *nn.Param
 	out, in             int
-	q                   []int8
+	kp, np              int
+	q                   []int8 // [np, kp]
 	wsum                []int32
 }
 
@@ -32,7 +37,7 @@ func newLinear(w, b *nn.Param) *linear {
 	for i, v := range q {
 		qf[i] = float32(v)
 	}
-	l := &linear{out: out, in: in}
+	l := &linear{out: out, in: in, kp: (in + 63) &^ 63, np: (out + 3) &^ 3}
 	l.weight = nn.NewBuffer("weight", tensor.New(qf, w.Shape()...))
 	l.weight.Dtype = nn.Int8
 	l.scale = nn.NewBuffer("weight_scale", tensor.New(scale, out))
@@ -47,11 +52,13 @@ func newLinear(w, b *nn.Param) *linear {
 // (only possible if the Param was overwritten by hand) are clamped.
 func (l *linear) pack() {
 	src := l.weight.Value().Data()
-	q := make([]int8, len(src))
-	for i, v := range src {
-		q[i] = int8(max(-128, min(127, math.Round(float64(v)))))
+	q := make([]int8, l.np*l.kp)
+	for j := range l.out {
+		for p, v := range src[j*l.in : (j+1)*l.in] {
+			q[j*l.kp+p] = int8(max(-128, min(127, math.Round(float64(v)))))
+		}
 	}
-	l.q, l.wsum = q, rowSums(q, l.out, l.in)
+	l.q, l.wsum = q, rowSums(q, l.np, l.kp)
 }
 
 func (l *linear) buffers() []*nn.Param {
@@ -84,12 +91,17 @@ func grow[T any](s []T, n int) []T {
 func (l *linear) forward(x []float32, rows int, y []float32) {
 	s := scratches.Get().(*scratch)
 	defer scratches.Put(s)
-	s.aq = grow(s.aq, rows*l.in)
+	s.aq = grow(s.aq, rows*l.kp)
 	s.sa = grow(s.sa, rows)
 	s.zp = grow(s.zp, rows)
-	s.c = grow(s.c, rows*l.out)
-	quantizeActivations(x, rows, l.in, s.aq, s.sa, s.zp)
-	kernel.GemmU8I8(rows, l.out, l.in, s.aq, l.in, l.q, l.in, s.c, l.out)
+	s.c = grow(s.c, rows*l.np)
+	if l.kp > l.in {
+		for i := range rows {
+			clear(s.aq[i*l.kp+l.in : (i+1)*l.kp])
+		}
+	}
+	quantizeActivations(x, rows, l.in, s.aq, l.kp, s.sa, s.zp)
+	kernel.GemmU8I8(rows, l.np, l.kp, s.aq, l.kp, l.q, l.kp, s.c, l.np)
 	sw := l.scale.Value().Data()
 	var b []float32
 	if l.bias != nil {
@@ -97,7 +109,7 @@ func (l *linear) forward(x []float32, rows int, y []float32) {
 	}
 	for i := range rows {
 		sa, zp := s.sa[i], s.zp[i]
-		c := s.c[i*l.out : (i+1)*l.out]
+		c := s.c[i*l.np : i*l.np+l.out]
 		yr := y[i*l.out : (i+1)*l.out]
 		for j := range yr {
 			v := float32(c[j]-zp*l.wsum[j]) * (sa * sw[j])

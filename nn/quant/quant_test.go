@@ -30,7 +30,7 @@ func TestQuantizeActivationsHandComputed(t *testing.T) {
 	q := make([]uint8, 15)
 	s := make([]float32, 3)
 	zp := make([]int32, 3)
-	quantizeActivations(x, 3, 5, q, s, zp)
+	quantizeActivations(x, 3, 5, q, 5, s, zp)
 	require.Equal(t, []float32{1, 0, 0.02}, s)
 	require.Equal(t, []int32{1, 0, 0}, zp)
 	require.Equal(t, []uint8{0, 1, 127, 2, 1, 0, 0, 0, 0, 0, 0, 127, 64, 2, 1}, q)
@@ -66,7 +66,7 @@ func TestDenseErrorBound(t *testing.T) {
 		aq := make([]uint8, rows*in)
 		sa := make([]float32, rows)
 		zp := make([]int32, rows)
-		quantizeActivations(x.Data(), rows, in, aq, sa, zp)
+		quantizeActivations(x.Data(), rows, in, aq, in, sa, zp)
 		wq, sw := qd.l.q, qd.l.scale.Value().Data()
 		b := d.Bias.Value().Data()
 		for i := range rows {
@@ -75,7 +75,7 @@ func TestDenseErrorBound(t *testing.T) {
 				for p := range in {
 					xv := float64(x.Data()[i*in+p])
 					xh := float64(sa[i]) * float64(int32(aq[i*in+p])-zp[i])
-					wh := float64(sw[j]) * float64(wq[j*in+p])
+					wh := float64(sw[j]) * float64(wq[j*qd.l.kp+p])
 					require.LessOrEqual(t, math.Abs(xv-xh), float64(sa[i])/2*(1+1e-5), "input %d,%d", i, p)
 					bound += math.Abs(xv)*float64(sw[j])/2 + math.Abs(wh)*float64(sa[i])/2
 					deq += xh * wh

@@ -101,39 +101,16 @@ func quantizeRows(w []float32, rows, cols int) (q []int8, scale []float32) {
 	return q, scale
 }
 
-// quantizeActivations quantises each row of the rows×cols matrix x to
-// 7-bit unsigned integers with a per-row scale and zero point (see
-// kernel.MaxU8Activation for why 7 bits): lo = min(0, min x), hi = max(0,
-// max x), scale = (hi−lo)/127, zp = round(−lo/scale) and q = clamp(⌊x·(1/
-// scale) + zp + ½⌋, 0, 127), rounding halves up. Zero is exact and every
-// x is within scale/2 of scale·(q − zp). A zero row gets scale 0.
-func quantizeActivations(x []float32, rows, cols int, q []uint8, scale []float32, zp []int32) {
+// quantizeActivations quantises each row of the rows×cols matrix x (row i
+// to q[i·ldq:]) to 7-bit unsigned integers with a per-row scale and zero
+// point, by kernel.QuantizeU8Row (see kernel.MaxU8Activation for why 7
+// bits): lo = min(0, min x), hi = max(0, max x), scale = (hi−lo)/127, zp =
+// round(−lo/scale) and q = clamp(⌊x·(1/scale) + zp + ½⌋, 0, 127), rounding
+// halves up. Zero is exact and every x is within scale/2 of scale·(q − zp).
+// A zero row gets scale 0; a row with NaN or ±Inf a NaN scale.
+func quantizeActivations(x []float32, rows, cols int, q []uint8, ldq int, scale []float32, zp []int32) {
 	for r := range rows {
-		row := x[r*cols : (r+1)*cols]
-		qr := q[r*cols : (r+1)*cols]
-		var lo, hi float32
-		for _, v := range row {
-			lo = min(lo, v)
-			hi = max(hi, v)
-		}
-		s := (hi - lo) / kernel.MaxU8Activation
-		if s == 0 || math.IsInf(float64(s), 0) || s != s {
-			// Zero rows; non-finite inputs give a non-finite output below.
-			scale[r], zp[r] = s, 0
-			clear(qr)
-			if s != 0 {
-				scale[r] = float32(math.NaN())
-			}
-			continue
-		}
-		inv := 1 / s
-		z := float32(math.Round(float64(-lo * inv)))
-		scale[r], zp[r] = s, int32(z)
-		off := z + 0.5
-		for i, v := range row {
-			t := v*inv + off
-			qr[i] = uint8(min(kernel.MaxU8Activation, max(0, int32(t))))
-		}
+		scale[r], zp[r] = kernel.QuantizeU8Row(q[r*ldq:r*ldq+cols], x[r*cols:(r+1)*cols])
 	}
 }
 

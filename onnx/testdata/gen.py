@@ -152,6 +152,22 @@ class TinyGPT(nn.Module):
         return self.head(self.lnf(x))
 
 
+class SeqNet(nn.Module):
+    """Embedding → bidirectional LSTM → GRU → Linear on the last step, over int64 ids [N, T]."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(20, 8)
+        self.lstm = nn.LSTM(8, 12, batch_first=True, bidirectional=True)
+        self.gru = nn.GRU(24, 6, batch_first=True)
+        self.fc = nn.Linear(6, 3)
+
+    def forward(self, idx):
+        x, _ = self.lstm(self.emb(idx))
+        y, h = self.gru(x)
+        return self.fc(y[:, -1] + h[0])
+
+
 def tokens(t):
     return lambda b, g: (torch.randint(0, 16, (b, t), generator=g),)
 
@@ -173,15 +189,26 @@ def fixtures():
     torch.onnx.export(gpt, (torch.randint(0, 16, (2, 5)),), os.path.join(HERE, name + ".onnx"), opset_version=17,
                       input_names=["idx"], output_names=["logits"],
                       dynamic_axes={"idx": {0: "batch", 1: "time"}, "logits": {0: "batch", 1: "time"}})
+    token_cases(name, gpt, 17, "logits")
+    torch.manual_seed(5)
+    seq = SeqNet()
+    seq.eval()
+    torch.onnx.export(seq, (torch.randint(0, 20, (2, 5)),), os.path.join(HERE, "seq.onnx"), opset_version=14,
+                      input_names=["idx"], output_names=["y"],
+                      dynamic_axes={"idx": {0: "batch", 1: "time"}, "y": {0: "batch"}})
+    token_cases("seq", seq, 14, "y")
+
+
+def token_cases(name, model, opset, out):
     cases = []
     g = torch.Generator().manual_seed(4)
     for b, t in [(2, 5), (3, 7), (1, 1)]:
         idx = torch.randint(0, 16, (b, t), generator=g)
         with torch.no_grad():
-            y = gpt(idx)
-        cases.append({"inputs": {"idx": arr(idx)}, "outputs": {"logits": arr(y)}})
+            y = model(idx)
+        cases.append({"inputs": {"idx": arr(idx)}, "outputs": {out: arr(y)}})
     with open(os.path.join(HERE, name + ".json"), "w") as f:
-        json.dump({"opset": 17, "cases": cases}, f, separators=(",", ":"))
+        json.dump({"opset": opset, "cases": cases}, f, separators=(",", ":"))
     print(name, "written")
 
 

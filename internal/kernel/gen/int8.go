@@ -38,6 +38,7 @@ func genInt8() []byte {
 			genInt8Kernel(&w, s, rows)
 		}
 	}
+	genQuantU8(&w)
 	return w.Bytes()
 }
 
@@ -117,6 +118,102 @@ func genInt8Kernel(w *asm, s int8Spec, rows int) {
 			w.p("VMOVDQU X%d, (R8)(R9*1)", b)
 		}
 	}
+	w.p("VZEROUPPER")
+	w.p("RET")
+	w.raw("\n")
+}
+
+// genQuantU8 writes the AVX2 activation quantiser kernels:
+//
+// minMaxAVX2(x *float32, n int, out *[24]float32) writes, per lane, the
+// minimum (starting from 0), the maximum (from 0) and Σ(x−x) (NaN when
+// some x is NaN or infinite) of x[:n], n a positive multiple of 8.
+//
+// quantU8AVX2(x *float32, n int, inv, off float32, q *uint8) writes
+// q[i] = clamp(int32(float32(x[i]·inv) + off), 0, 127) for n a positive
+// multiple of 32: multiply and add round separately, as in the Go twin.
+func genQuantU8(w *asm) {
+	w.raw("// func minMaxAVX2(x *float32, n int, out *[24]float32)\n")
+	w.raw("TEXT ·minMaxAVX2(SB), NOSPLIT, $0-24\n")
+	w.p("MOVQ x+0(FP), SI")
+	w.p("MOVQ n+8(FP), CX")
+	w.p("MOVQ out+16(FP), DI")
+	for _, r := range []string{"Y0", "Y1", "Y2", "Y4", "Y5", "Y6"} {
+		w.p("VXORPS %s, %s, %s", r, r, r)
+	}
+	w.p("MOVQ $0, AX")
+	w.p("TESTQ $8, CX")
+	w.p("JZ minMaxAVX2_pairs")
+	// An odd block of 8 first, so the loop takes 16 a step.
+	w.p("VMOVUPS (SI), Y3")
+	w.p("VMINPS Y3, Y0, Y0")
+	w.p("VMAXPS Y3, Y1, Y1")
+	w.p("VSUBPS Y3, Y3, Y3")
+	w.p("VADDPS Y3, Y2, Y2")
+	w.p("MOVQ $8, AX")
+	w.label("minMaxAVX2_pairs")
+	w.p("CMPQ AX, CX")
+	w.p("JAE minMaxAVX2_done")
+	w.label("minMaxAVX2_loop")
+	w.p("VMOVUPS (SI)(AX*4), Y3")
+	w.p("VMOVUPS 32(SI)(AX*4), Y7")
+	w.p("VMINPS Y3, Y0, Y0")
+	w.p("VMAXPS Y3, Y1, Y1")
+	w.p("VMINPS Y7, Y4, Y4")
+	w.p("VMAXPS Y7, Y5, Y5")
+	w.p("VSUBPS Y3, Y3, Y3")
+	w.p("VSUBPS Y7, Y7, Y7")
+	w.p("VADDPS Y3, Y2, Y2")
+	w.p("VADDPS Y7, Y6, Y6")
+	w.p("ADDQ $16, AX")
+	w.p("CMPQ AX, CX")
+	w.p("JB minMaxAVX2_loop")
+	w.label("minMaxAVX2_done")
+	w.p("VMINPS Y4, Y0, Y0")
+	w.p("VMAXPS Y5, Y1, Y1")
+	w.p("VADDPS Y6, Y2, Y2")
+	w.p("VMOVUPS Y0, (DI)")
+	w.p("VMOVUPS Y1, 32(DI)")
+	w.p("VMOVUPS Y2, 64(DI)")
+	w.p("VZEROUPPER")
+	w.p("RET")
+	w.raw("\n")
+
+	// VPACKSSDW and VPACKUSWB interleave 128-bit lanes; VPERMD with this
+	// index puts the 32 bytes back in order.
+	for i, v := range []int{0, 4, 1, 5, 2, 6, 3, 7} {
+		w.raw(fmt.Sprintf("DATA quantPerm<>+%d(SB)/4, $%d\n", 4*i, v))
+	}
+	w.raw("GLOBL quantPerm<>(SB), RODATA|NOPTR, $32\n\n")
+	for i := 0; i < 4; i++ {
+		w.raw(fmt.Sprintf("DATA quantMax<>+%d(SB)/8, $0x7f7f7f7f7f7f7f7f\n", 8*i))
+	}
+	w.raw("GLOBL quantMax<>(SB), RODATA|NOPTR, $32\n\n")
+	w.raw("// func quantU8AVX2(x *float32, n int, inv, off float32, q *uint8)\n")
+	w.raw("TEXT ·quantU8AVX2(SB), NOSPLIT, $0-32\n")
+	w.p("MOVQ x+0(FP), SI")
+	w.p("MOVQ n+8(FP), CX")
+	w.p("VBROADCASTSS inv+16(FP), Y8")
+	w.p("VBROADCASTSS off+20(FP), Y9")
+	w.p("MOVQ q+24(FP), DI")
+	w.p("VMOVDQU quantPerm<>(SB), Y10")
+	w.p("VMOVDQU quantMax<>(SB), Y11")
+	w.p("MOVQ $0, AX")
+	w.label("quantU8AVX2_loop")
+	for i := 0; i < 4; i++ {
+		w.p("VMULPS %d(SI)(AX*4), Y8, Y%d", 32*i, i)
+		w.p("VADDPS Y9, Y%d, Y%d", i, i)
+		w.p("VCVTTPS2DQ Y%d, Y%d", i, i)
+	}
+	w.p("VPACKSSDW Y1, Y0, Y0")
+	w.p("VPACKSSDW Y3, Y2, Y2")
+	w.p("VPACKUSWB Y2, Y0, Y0")
+	w.p("VPERMD Y0, Y10, Y0")
+	w.p("VPMINUB Y11, Y0, Y0")
+	w.p("VMOVDQU Y0, (DI)(AX*1)")
+	w.p("ADDQ $32, AX")
+	w.p("CMPQ AX, CX")
+	w.p("JB quantU8AVX2_loop")
 	w.p("VZEROUPPER")
 	w.p("RET")
 	w.raw("\n")
