@@ -103,7 +103,7 @@ func TestModelRoundTripCNN(t *testing.T) {
 	m := NewSequential(
 		NewConv2D(2, 4, 3, WithPadding(1), WithStride(1, 2), WithDilation(1), WithActivation(ActGELU), WithSeed(1)),
 		bn2,
-		NewConv2D(4, 4, 1, WithKernel(1, 3), WithGroups(2), WithoutBias(), WithPadding(0, 1), WithSeed(2)),
+		NewConv2D(4, 4, 1, WithKernel(1, 3), WithGroups(2), WithoutBias(), WithPadding(0, 2), WithDilation(1, 2), WithSeed(2)),
 		NewLeakyReLU(0.2),
 		NewMaxPool2D(2, WithStride(1), WithPadding(1)),
 		NewAvgPool2D(2, WithKernel(2, 1)),
