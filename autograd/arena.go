@@ -27,9 +27,11 @@ func NoGrad(t *tensor.Tensor) *Var { return &Var{value: t, inference: true} }
 // (sync.Pool) for concurrent inference.
 type Arena struct {
 	bufs  []*tensor.Tensor
+	ints  [][]int32
 	vars  []*Var
 	nodes []*node
 	nb    int
+	ni    int
 	nv    int
 	nn    int
 	tape  tape
@@ -75,7 +77,7 @@ func (a *Arena) Constant(t *tensor.Tensor) *Var {
 // Reset returns every buffer to the arena. Values obtained since the last
 // Reset must not be used afterwards.
 func (a *Arena) Reset() {
-	a.nb, a.nv, a.nn = 0, 0, 0
+	a.nb, a.ni, a.nv, a.nn = 0, 0, 0, 0
 }
 
 // tensor returns the next buffer, reusing the one in the same slot when its
@@ -148,4 +150,32 @@ func zeroGradBuf(shape []int, inputs ...*Var) *tensor.Tensor {
 		return t
 	}
 	return tensor.Zeros(shape...)
+}
+
+// int32s returns the next index buffer (max-pooling's winners) of length
+// n, reusing the storage of the same slot when it is large enough. The
+// contents are stale.
+func (a *Arena) int32s(n int) []int32 {
+	if a.ni < len(a.ints) {
+		b := a.ints[a.ni]
+		if cap(b) < n {
+			b = make([]int32, n)
+			a.ints[a.ni] = b
+		}
+		a.ni++
+		return b[:n]
+	}
+	b := make([]int32, n)
+	a.ints = append(a.ints, b)
+	a.ni++
+	return b
+}
+
+// int32Buf returns an index buffer of length n from the inputs' arena, or
+// a fresh one. The caller must overwrite every element.
+func int32Buf(n int, inputs ...*Var) []int32 {
+	if a := arenaOf(inputs...); a != nil {
+		return a.int32s(n)
+	}
+	return make([]int32, n)
 }

@@ -21,15 +21,19 @@ func Dropout(a *Var, p float32, r *rand.Rand) *Var {
 		return a
 	}
 	scale := 1 / (1 - p)
-	mask := tensor.Zeros(a.value.Shape()...)
+	mask := alloc(a.value.Shape(), a)
 	md := mask.Data()
 	for i := range md {
+		md[i] = 0
 		if r.Float32() >= p {
 			md[i] = scale
 		}
 	}
-	out := wrap(tensor.Mul(a.value, mask), a)
+	out := wrap(alloc(a.value.Shape(), a), a)
+	tensor.MulTo(out.value, a.value, mask)
 	return out.record("Dropout", func(g *tensor.Tensor) []*tensor.Tensor {
-		return []*tensor.Tensor{tensor.Mul(g, mask)}
+		gx := gradBuf(g.Shape(), a)
+		tensor.MulTo(gx, g, mask)
+		return []*tensor.Tensor{gx}
 	}, a)
 }

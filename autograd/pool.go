@@ -88,7 +88,7 @@ func MaxPool2D(x *Var, opt Pool2DOptions) *Var {
 		g.run(false, out.value.Data(), x.value.Data(), nil)
 		return out
 	}
-	idx := make([]int32, out.value.Size())
+	idx := int32Buf(out.value.Size(), x)
 	g.run(false, out.value.Data(), x.value.Data(), idx)
 	return recordMaxPool(out, g, x, idx)
 }
@@ -99,7 +99,7 @@ func recordMaxPool(out *Var, g poolGeom, x *Var, idx []int32) *Var {
 	plane := g.h * g.w
 	oplane := g.oh * g.ow
 	return out.record("MaxPool2D", func(gy *tensor.Tensor) []*tensor.Tensor {
-		gx := tensor.Zeros(shape...)
+		gx := zeroGradBuf(shape, x)
 		gxd, gyd := gx.Data(), gy.Data()
 		for p := 0; p < g.n*g.c; p++ {
 			dst := gxd[p*plane : (p+1)*plane]
@@ -215,7 +215,7 @@ func AvgPool2D(x *Var, opt Pool2DOptions) *Var {
 func recordAvgPool(out *Var, g poolGeom, x *Var) *Var {
 	shape := x.value.Shape()
 	return out.record("AvgPool2D", func(gy *tensor.Tensor) []*tensor.Tensor {
-		gx := tensor.Zeros(shape...)
+		gx := zeroGradBuf(shape, x)
 		g.avgBack(gx.Data(), gy.Data())
 		return []*tensor.Tensor{gx}
 	}, x)
@@ -304,7 +304,7 @@ func recordGlobalAvgPool(out, x *Var, inv float32) *Var {
 	xs := x.value.Shape()
 	plane := xs[2] * xs[3]
 	return out.record("GlobalAvgPool2D", func(gy *tensor.Tensor) []*tensor.Tensor {
-		gx := tensor.Zeros(xs...)
+		gx := zeroGradBuf(xs, x)
 		gxd := gx.Data()
 		for p, v := range gy.Data() {
 			v *= inv

@@ -37,6 +37,21 @@
 // outputs; PredictOne takes one example; PredictProba returns
 // probabilities.
 //
+// Language models: a model that maps ids [B, T] to logits [B, T, V]
+// (nn.GPT, nn.RNNLM) trains with Fit on next-token windows (text.Windows)
+// and CrossEntropyLoss, which scores every position. The metrics then see
+// B·T rows: Accuracy is per-token accuracy, and Perplexity and
+// BitsPerToken report the loss as perplexity and in bits. A data set with
+// a SetEpoch(int) method, like text.Windows, is told each epoch before
+// its first batch, so every epoch draws new windows. Config.ClipGradNorm
+// clips the gradients' global norm before each step, and StepScheduler
+// steps a schedule (optim.NewWarmupCosine) after every batch rather than
+// every epoch, for warm-up counted in steps. Generate continues a prompt:
+// greedy, or sampled with a temperature, top-k and top-p from a seeded
+// generator, stopping at a stop id, a length or ctx's cancellation; models
+// implementing nn.IncrementalLM decode one token per step through their
+// key/value caches or recurrent state.
+//
 // Resuming: Config.InitialEpoch starts a run at a later epoch with the
 // shuffling and augmentation that epoch would have had, and the
 // BackupAndRestore callback saves everything else at every epoch's end

@@ -4,7 +4,7 @@
 // nats and bits per character, sampling with a key/value cache, and a
 // saved model that carries its tokenizer.
 //
-//	go run ./examples/char-gpt                 # Newton's Opticks, ~300 steps
+//	go run ./examples/char-gpt                 # Newton's Opticks, 300 steps or 5 minutes
 //	go run ./examples/char-gpt -text FILE -steps 2000 -minutes 0
 //
 // The corpus defaults to Go's own copy of Newton's Opticks,
@@ -33,7 +33,7 @@
 //
 //	-text FILE        corpus (default: the Opticks)
 //	-steps N          optimizer steps (default 300)
-//	-minutes M        stop at the first validation after M minutes (default 10; 0: no limit)
+//	-minutes M        stop at the first validation after M minutes (default 5; 0: no limit)
 //	-batch N          windows per batch (default 32)
 //	-context T        window length and model positions (default 128)
 //	-layers N, -heads N, -d N   model shape (default 4, 4, 128)

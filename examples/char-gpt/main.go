@@ -14,7 +14,7 @@ import (
 var (
 	textFile = flag.String("text", "", "corpus file (default: Go's $GOROOT/src/testdata/Isaac.Newton-Opticks.txt)")
 	steps    = flag.Int("steps", 300, "optimizer steps")
-	minutes  = flag.Float64("minutes", 10, "stop after this many minutes of training (0: no limit)")
+	minutes  = flag.Float64("minutes", 5, "stop after this many minutes of training (0: no limit)")
 	batch    = flag.Int("batch", 32, "windows per batch")
 	context_ = flag.Int("context", 128, "context length T: characters per window and positions of the model")
 	layers   = flag.Int("layers", 4, "transformer blocks")

@@ -14,7 +14,7 @@ import (
 var (
 	textFile = flag.String("text", "", "corpus file (default: Go's $GOROOT/src/testdata/Isaac.Newton-Opticks.txt)")
 	steps    = flag.Int("steps", 300, "optimizer steps")
-	minutes  = flag.Float64("minutes", 10, "stop after this many minutes of training (0: no limit)")
+	minutes  = flag.Float64("minutes", 5, "stop after this many minutes of training (0: no limit)")
 	batch    = flag.Int("batch", 32, "windows per batch")
 	seqLen   = flag.Int("seqlen", 128, "characters per training window T")
 	layers   = flag.Int("layers", 2, "LSTM layers")

@@ -65,7 +65,8 @@ type Outcome struct {
 // Corpus returns the path of Go's copy of Newton's Opticks.
 func Corpus() (string, error) {
 	var roots []string
-	if r := runtime.GOROOT(); r != "" { //lint:ignore SA1019 the corpus sits in the building toolchain, "go env GOROOT" is the fallback
+	//lint:ignore SA1019 the corpus sits in the toolchain that built us; "go env GOROOT" is the fallback
+	if r := runtime.GOROOT(); r != "" {
 		roots = append(roots, r)
 	}
 	if out, err := exec.Command("go", "env", "GOROOT").Output(); err == nil {

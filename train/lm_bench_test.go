@@ -1,0 +1,79 @@
+package train
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/shoshin-ml/shoshin/autograd"
+	"github.com/shoshin-ml/shoshin/nn"
+	"github.com/shoshin-ml/shoshin/optim"
+)
+
+// The models of examples/char-gpt and examples/char-lstm, for a
+// vocabulary of 92 characters (Newton's Opticks).
+const benchVocab = 92
+
+func charGPT() *nn.GPT {
+	return nn.NewGPT(nn.GPTModelConfig{VocabSize: benchVocab, BlockSize: 128, Layers: 4,
+		Block: nn.GPTConfig{DModel: 128, Heads: 4}}, nn.WithSeed(1))
+}
+
+func charLSTM() *nn.RNNLM {
+	return nn.NewRNNLM(nn.RNNLMConfig{Vocab: benchVocab, Embed: 64, Hidden: 256, Layers: 2}, nn.WithSeed(1))
+}
+
+// BenchmarkLMStep times one training step of the example language models
+// on a batch of 32 windows of 128 tokens: forward, next-token
+// cross-entropy, backward, gradient clipping and AdamW.
+func BenchmarkLMStep(b *testing.B) {
+	const batch, seqLen = 32, 128
+	r := rand.New(rand.NewPCG(1, 2))
+	ids := make([]int, batch*(seqLen+1))
+	for i := range ids {
+		ids[i] = r.IntN(benchVocab)
+	}
+	x := nn.IDs(ids[:batch*seqLen], batch, seqLen)
+	y := nn.IDs(ids[batch:], batch, seqLen)
+	for _, m := range []struct {
+		name  string
+		model nn.Module
+	}{{"gpt", charGPT()}, {"lstm", charLSTM()}} {
+		b.Run(m.name, func(b *testing.B) {
+			nn.Train(m.model)
+			params := m.model.Params()
+			opt := optim.NewAdamW(params, optim.AdamWConfig{LR: 1e-3})
+			for b.Loop() {
+				loss := nn.CrossEntropyLoss{}.Forward(m.model.Forward(autograd.Constant(x)), y)
+				loss.Backward()
+				optim.ClipGradNorm(params, 1)
+				opt.Step()
+				opt.ZeroGrad()
+			}
+			b.ReportMetric(float64(b.N*batch*seqLen)/b.Elapsed().Seconds(), "tokens/s")
+		})
+	}
+}
+
+// BenchmarkGenerate times generating 128 tokens after a one-token prompt
+// at batch 1, greedy: with the GPT's key/value caches and the LSTM's
+// state, and, for comparison, re-running the GPT over the whole context
+// for every token.
+func BenchmarkGenerate(b *testing.B) {
+	const n = 128
+	for _, c := range []struct {
+		name    string
+		model   nn.Module
+		noCache bool
+	}{{"gpt-cached", charGPT(), false}, {"gpt-nocache", charGPT(), true}, {"lstm", charLSTM(), false}} {
+		b.Run(c.name, func(b *testing.B) {
+			cfg := GenerateConfig{MaxTokens: n - 1, NoCache: c.noCache}
+			for b.Loop() {
+				if _, err := Generate(context.Background(), c.model, []int{1}, cfg); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*(n-1))/b.Elapsed().Seconds(), "tokens/s")
+		})
+	}
+}
