@@ -318,7 +318,7 @@ func (g *gated) Forward(x *autograd.Var) *autograd.Var {
 // waitFor waits until cond holds: a settled state, not a time.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute) // a hang, not a slow machine
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("never reached: %s", what)
@@ -672,7 +672,7 @@ func shutdownUnderLoad(t *testing.T, handlerFirst bool) {
 			}
 		}()
 	}
-	waitFor(t, "300 answers", func() bool { return ok200.Load() >= 300 || len(errs) > 0 })
+	waitFor(t, "100 answers", func() bool { return ok200.Load() >= 100 || len(errs) > 0 })
 	if handlerFirst {
 		require.NoError(t, h.Shutdown(context.Background()))
 		waitFor(t, "a 503 for every client", func() bool { return ok503.Load() == clients || len(errs) > 0 })
