@@ -433,3 +433,61 @@ func newWhere(_ *attrReader, n *nodeProto) (op, error) {
 		return one(autograd.Where(tensor.New(c, cond.shape...), x, y)), nil
 	}), nil
 }
+
+// newClip builds Clip, whose bounds are optional inputs (opset 11+).
+func newClip(_ *attrReader, n *nodeProto) (op, error) {
+	if err := arity(n, 1, 3); err != nil {
+		return nil, err
+	}
+	return opFunc(func(ins []value) ([]value, error) {
+		x, err := float(ins, 0)
+		if err != nil {
+			return nil, err
+		}
+		lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
+		for i, b := range []*float32{&lo, &hi} {
+			if present(ins, i+1) {
+				t := floatOf(ins[i+1]).Value()
+				if t.Size() != 1 {
+					return nil, fmt.Errorf("Clip: bound %d has shape %v, want one element", i+1, t.Shape())
+				}
+				*b = t.Data()[0]
+			}
+		}
+		return one(autograd.Clamp(x, lo, hi)), nil
+	}), nil
+}
+
+// newHardSigmoid builds HardSigmoid: max(0, min(1, alpha·x + beta)).
+func newHardSigmoid(a *attrReader, n *nodeProto) (op, error) {
+	alpha, beta := a.float("alpha", 0.2), a.float("beta", 0.5)
+	if err := arity(n, 1, 1); err != nil {
+		return nil, err
+	}
+	return opFunc(func(ins []value) ([]value, error) {
+		x, err := float(ins, 0)
+		if err != nil {
+			return nil, err
+		}
+		return one(hardSigmoid(x, alpha, beta)), nil
+	}), nil
+}
+
+func hardSigmoid(x *autograd.Var, alpha, beta float32) *autograd.Var {
+	return autograd.Clamp(autograd.AddScalar(autograd.MulScalar(x, alpha), beta), 0, 1)
+}
+
+// newHardSwish builds HardSwish: x · HardSigmoid(x) with alpha 1/6 and
+// beta 1/2 (PyTorch's Hardswish).
+func newHardSwish(_ *attrReader, n *nodeProto) (op, error) {
+	if err := arity(n, 1, 1); err != nil {
+		return nil, err
+	}
+	return opFunc(func(ins []value) ([]value, error) {
+		x, err := float(ins, 0)
+		if err != nil {
+			return nil, err
+		}
+		return one(autograd.Mul(x, hardSigmoid(x, 1.0/6, 0.5))), nil
+	}), nil
+}

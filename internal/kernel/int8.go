@@ -16,11 +16,12 @@ import (
 const MaxU8Activation = 127
 
 // int8Impl is one implementation of the int8 dot-product block kernels.
-// k1 and k2 compute a 1×4 and a 2×4 block over a multiple of step bytes.
+// k1, k2 and k4 compute a 1×4, 2×4 and 4×4 block over a multiple of
+// step bytes; k4 may be nil.
 type int8Impl struct {
-	name   string
-	step   int
-	k1, k2 func(k int, a *uint8, lda int, w *int8, ldw int, c *int32, ldc int)
+	name       string
+	step       int
+	k1, k2, k4 func(k int, a *uint8, lda int, w *int8, ldw int, c *int32, ldc int)
 }
 
 // int8Portable is the pure-Go implementation: whole rows, no kernels.
@@ -60,11 +61,11 @@ func GemmU8I8(m, n, k int, a []uint8, lda int, w []int8, ldw int, c []int32, ldc
 		gemmU8I8Rows(im, 0, m, n, k, a, lda, w, ldw, c, ldc)
 		return
 	}
-	// Split rows in pairs (the 2-row kernel) across workers.
-	pairs := (m + 1) / 2
-	grain := max(1, int8ParallelWork/(2*n*k+1))
-	parallel.For(pairs, grain, func(lo, hi int) {
-		gemmU8I8Rows(im, 2*lo, min(2*hi, m), n, k, a, lda, w, ldw, c, ldc)
+	// Split rows in groups of four (the tallest kernel) across workers.
+	groups := (m + 3) / 4
+	grain := max(1, int8ParallelWork/(4*n*k+1))
+	parallel.For(groups, grain, func(lo, hi int) {
+		gemmU8I8Rows(im, 4*lo, min(4*hi, m), n, k, a, lda, w, ldw, c, ldc)
 	})
 }
 
@@ -78,7 +79,7 @@ func checkLen(name string, have, rows, cols, ld int) {
 }
 
 // gemmU8I8Rows computes rows [i0, i1) of C with im. The kernels take
-// blocks of 2 (or 1) rows by 4 columns over the multiple-of-step prefix of
+// blocks of 4 (when the implementation has them), 2 or 1 rows by 4 columns over the multiple-of-step prefix of
 // k, reading A and W in place. What does not fill a whole block is copied
 // into zero-padded scratch first: the k tail (padded to one step) and the
 // last n mod 4 rows of W (padded to four rows). A zero byte adds nothing,
@@ -119,14 +120,16 @@ func gemmU8I8Rows(im *int8Impl, i0, i1, n, k int, a []uint8, lda int, w []int8, 
 	}
 	var aTail []uint8
 	if tail > 0 {
-		aTail = make([]uint8, 2*step) // small: stays on the stack
+		aTail = make([]uint8, 4*step) // small: stays on the stack
 	}
-	var blk, blk2 [8]int32
-	for i := i0; i < i1; i += 2 {
-		rows := min(2, i1-i)
-		kern := im.k1
-		if rows == 2 {
-			kern = im.k2
+	var blk, blk2 [16]int32
+	for i := i0; i < i1; {
+		rows, kern := 1, im.k1
+		switch {
+		case i1-i >= 4 && im.k4 != nil:
+			rows, kern = 4, im.k4
+		case i1-i >= 2:
+			rows, kern = 2, im.k2
 		}
 		if tail > 0 {
 			for r := range rows {
@@ -136,7 +139,7 @@ func gemmU8I8Rows(im *int8Impl, i0, i1, n, k int, a []uint8, lda int, w []int8, 
 		for jb := range nb {
 			j := 4 * jb
 			cols := min(4, n-j)
-			blk = [8]int32{}
+			blk = [16]int32{}
 			if kk > 0 {
 				if cols == 4 {
 					kern(kk, &a[i*lda], lda, &w[j*ldw], ldw, &blk[0], 4)
@@ -154,6 +157,7 @@ func gemmU8I8Rows(im *int8Impl, i0, i1, n, k int, a []uint8, lda int, w []int8, 
 				copy(c[(i+r)*ldc+j:(i+r)*ldc+j+cols], blk[4*r:4*r+cols])
 			}
 		}
+		i += rows
 	}
 }
 

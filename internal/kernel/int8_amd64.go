@@ -19,11 +19,14 @@ func dotU8I8x1x4VNNI(k int, a *uint8, lda int, w *int8, ldw int, c *int32, ldc i
 //go:noescape
 func dotU8I8x2x4VNNI(k int, a *uint8, lda int, w *int8, ldw int, c *int32, ldc int)
 
+//go:noescape
+func dotU8I8x4x4VNNI(k int, a *uint8, lda int, w *int8, ldw int, c *int32, ldc int)
+
 var (
 	// hasVNNI gates the VPDPBUSD kernels (see kernelSetNeeds).
 	hasVNNI = hostFeatures.supports(setVNNI)
 
-	int8VNNI = &int8Impl{name: "vnni", step: 64, k1: dotU8I8x1x4VNNI, k2: dotU8I8x2x4VNNI}
+	int8VNNI = &int8Impl{name: "vnni", step: 64, k1: dotU8I8x1x4VNNI, k2: dotU8I8x2x4VNNI, k4: dotU8I8x4x4VNNI}
 	int8AVX2 = &int8Impl{name: "avx2", step: 32, k1: dotU8I8x1x4AVX2, k2: dotU8I8x2x4AVX2}
 )
 

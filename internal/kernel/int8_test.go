@@ -167,7 +167,7 @@ func TestGemmU8I8Panics(t *testing.T) {
 }
 
 func BenchmarkGemmU8I8(b *testing.B) {
-	for _, s := range [][3]int{{1, 128, 784}, {64, 128, 784}, {256, 256, 256}} {
+	for _, s := range [][3]int{{1, 128, 784}, {64, 128, 784}, {256, 256, 256}, {512, 512, 512}} {
 		m, n, k := s[0], s[1], s[2]
 		a := make([]uint8, m*k)
 		w := make([]int8, n*k)
@@ -178,12 +178,17 @@ func BenchmarkGemmU8I8(b *testing.B) {
 		for i := range w {
 			w[i] = int8(i)
 		}
-		b.Run(fmt.Sprintf("%s/%dx%dx%d", Int8Impl(), m, n, k), func(b *testing.B) {
-			for b.Loop() {
-				GemmU8I8(m, n, k, a, k, w, k, c, n)
-			}
-			b.ReportMetric(float64(2*m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOPS")
-		})
+		for _, im := range int8Impls() {
+			b.Run(fmt.Sprintf("int8-%s/%dx%dx%d", im.name, m, n, k), func(b *testing.B) {
+				saved := int8Active
+				int8Active = im
+				defer func() { int8Active = saved }()
+				for b.Loop() {
+					GemmU8I8(m, n, k, a, k, w, k, c, n)
+				}
+				b.ReportMetric(float64(2*m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOPS")
+			})
+		}
 		af := make([]float32, m*k)
 		wf := make([]float32, n*k)
 		cf := make([]float32, m*n)

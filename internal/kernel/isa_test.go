@@ -108,7 +108,8 @@ var asmFeatures = map[string]isaReq{
 	"VPDPBUSD":   {xmm: noForm, ymm: noForm, zmm: featAVX512F | featAVX512VNNI},
 	"VCVTTPS2DQ": vexFP, "VPERMD": {xmm: noForm, ymm: featAVX2, zmm: featAVX512F},
 	"VPACKSSDW": {xmm: featAVX, ymm: featAVX2, zmm: featAVX512BW}, "VPACKUSWB": {xmm: featAVX, ymm: featAVX2, zmm: featAVX512BW},
-	"VPMINUB": {xmm: featAVX, ymm: featAVX2, zmm: featAVX512BW},
+	"VPMINUB":    {xmm: featAVX, ymm: featAVX2, zmm: featAVX512BW},
+	"VSHUFI64X2": {xmm: noForm, ymm: featAVX512F | featAVX512VL, zmm: featAVX512F},
 }
 
 var (

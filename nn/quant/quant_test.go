@@ -187,3 +187,29 @@ func TestConv2D(t *testing.T) {
 		require.Less(t, tensor.MaxAbsDiff(want, got), 0.03*peak, "%+v", o)
 	}
 }
+
+// TestConcurrentPredict runs one quantised model from several goroutines
+// (shared scratch pools, shared packed weights) and expects every result
+// to equal the serial one.
+func TestConcurrentPredict(t *testing.T) {
+	q, err := Quantize(mlp(3))
+	require.NoError(t, err)
+	x := randTensor(rand.New(rand.NewPCG(4, 4)), 33, 1, 28, 28)
+	want, err := train.Predict(q, x, 8)
+	require.NoError(t, err)
+	errs := make(chan error, 4)
+	outs := make([]*tensor.Tensor, 4)
+	for g := range outs {
+		go func() {
+			var err error
+			outs[g], err = train.Predict(q, x, 1+g*5)
+			errs <- err
+		}()
+	}
+	for range outs {
+		require.NoError(t, <-errs)
+	}
+	for _, o := range outs {
+		require.Equal(t, want.Data(), o.Data())
+	}
+}

@@ -38,6 +38,9 @@ func genInt8() []byte {
 			genInt8Kernel(&w, s, rows)
 		}
 	}
+	// With 32 ZMM registers VNNI also has a 4×4 block: 16 accumulators,
+	// 4 A rows and a W row, 16 VPDPBUSD per 8 loads.
+	genInt8Kernel(&w, int8VNNI, 4)
 	genQuantU8(&w)
 	return w.Bytes()
 }
@@ -60,12 +63,22 @@ func genInt8Kernel(w *asm, s int8Spec, rows int) {
 	w.p("MOVQ ldc+48(FP), R9")
 	w.p("SHLQ $2, R9")
 	w.p("LEAQ (SI)(DX*1), R14")
+	if rows == 4 {
+		w.p("LEAQ (SI)(DX*2), R10")
+		w.p("LEAQ (R14)(DX*2), R15")
+	}
 	w.p("LEAQ (DI)(BX*1), R11")
 	w.p("LEAQ (DI)(BX*2), R12")
 	w.p("LEAQ (R11)(BX*2), R13")
 	wrows := []string{"DI", "R11", "R12", "R13"}
-	arows := []string{"SI", "R14"}
+	arows := []string{"SI", "R14", "R10", "R15"}
 	v := func(i int) string { return fmt.Sprintf("%s%d", s.reg, i) }
+	// A rows in 8, 9 and W in 10, or, for four rows (ZMM only), A in
+	// 16..19 and W in 20.
+	areg, wreg := 8, 10
+	if rows == 4 {
+		areg, wreg = 16, 20
+	}
 	for i := 0; i < 4*rows; i++ {
 		w.p("%s %s, %s, %s", s.zero, v(i), v(i), v(i))
 	}
@@ -76,14 +89,14 @@ func genInt8Kernel(w *asm, s int8Spec, rows int) {
 	w.p("MOVQ $0, AX")
 	w.label(name + "_loop")
 	for i := 0; i < rows; i++ {
-		w.p("%s (%s)(AX*1), %s", s.load, arows[i], v(8+i))
+		w.p("%s (%s)(AX*1), %s", s.load, arows[i], v(areg+i))
 	}
 	for j := 0; j < 4; j++ {
-		w.p("%s (%s)(AX*1), %s", s.load, wrows[j], v(10))
+		w.p("%s (%s)(AX*1), %s", s.load, wrows[j], v(wreg))
 		for i := 0; i < rows; i++ {
 			acc := v(4*i + j)
 			if s.suffix == "VNNI" {
-				w.p("VPDPBUSD %s, %s, %s", v(10), v(8+i), acc)
+				w.p("VPDPBUSD %s, %s, %s", v(wreg), v(areg+i), acc)
 				continue
 			}
 			t := v(11 + i)
@@ -98,6 +111,12 @@ func genInt8Kernel(w *asm, s int8Spec, rows int) {
 	if s.suffix == "VNNI" {
 		// Fold each ZMM accumulator onto its low YMM half.
 		for i := 0; i < 4*rows; i++ {
+			if rows == 4 {
+				// No free low register: add the high half in ZMM.
+				w.p("VSHUFI64X2 $0x0e, Z%d, Z%d, Z21", i, i)
+				w.p("VPADDD Z21, Z%d, Z%d", i, i)
+				continue
+			}
 			w.p("VEXTRACTI64X4 $1, Z%d, Y8", i)
 			w.p("VPADDD Y8, Y%d, Y%d", i, i)
 		}
@@ -112,10 +131,16 @@ func genInt8Kernel(w *asm, s int8Spec, rows int) {
 		w.p("VPHADDD Y%d, Y%d, Y%d", b+2, b, b)
 		w.p("VEXTRACTI128 $1, Y%d, X%d", b, b+1)
 		w.p("VPADDD X%d, X%d, X%d", b+1, b, b)
-		if i == 0 {
+		switch i {
+		case 0:
 			w.p("VMOVDQU X%d, (R8)", b)
-		} else {
+		case 1:
 			w.p("VMOVDQU X%d, (R8)(R9*1)", b)
+		case 2:
+			w.p("LEAQ (R8)(R9*2), R10")
+			w.p("VMOVDQU X%d, (R10)", b)
+		default:
+			w.p("VMOVDQU X%d, (R10)(R9*1)", b)
 		}
 	}
 	w.p("VZEROUPPER")

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shoshin-ml/shoshin/examples/internal/mnistdir"
+	"github.com/shoshin-ml/shoshin/nn"
+	"github.com/shoshin-ml/shoshin/tensor"
+	"github.com/shoshin-ml/shoshin/train"
+)
+
+// savedModel writes a model of the served architecture with seeded
+// weights to a temporary file, as examples/mnist would.
+func savedModel(t *testing.T) (string, *nn.Sequential) {
+	t.Helper()
+	nn.SetSeed(5)
+	m := newModel()
+	path := filepath.Join(t.TempDir(), "mnist-mlp.safetensors")
+	require.NoError(t, nn.SaveFile(path, m))
+	return path, m
+}
+
+// TestServeMNISTImage serves a saved model and sends it real MNIST test
+// images in both forms: each answer agrees bit for bit with train.Predict
+// on the model as saved.
+func TestServeMNISTImage(t *testing.T) {
+	if _, err := mnistdir.Dir(""); err != nil {
+		t.Skip(err)
+	}
+	_, test, err := mnistdir.Load("")
+	require.NoError(t, err)
+	path, model := savedModel(t)
+	*modelPath = path
+	h, err := newHandler(path)
+	require.NoError(t, err)
+	defer h.Close()
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	x := tensor.New(test.X().Data()[:2*784], 2, 1, 28, 28)
+	logits, err := train.Predict(model, x, 2)
+	require.NoError(t, err)
+	for i := range 2 {
+		img := x.Data()[i*784 : (i+1)*784]
+		want := tensor.Softmax(tensor.New(logits.Data()[i*10:(i+1)*10], 1, 10), -1).Data()
+		var raw bytes.Buffer
+		require.NoError(t, binary.Write(&raw, binary.LittleEndian, img))
+		js, err := json.Marshal(map[string][]float32{"input": img})
+		require.NoError(t, err)
+		for _, req := range []struct {
+			ct   string
+			body []byte
+		}{{"application/octet-stream", raw.Bytes()}, {"application/json", js}} {
+			resp, err := http.Post(srv.URL+"/predict", req.ct, bytes.NewReader(req.body))
+			require.NoError(t, err)
+			var got struct {
+				Label         int       `json:"label"`
+				Class         string    `json:"class"`
+				Probabilities []float32 `json:"probabilities"`
+				Predictions   []struct {
+					Label         int       `json:"label"`
+					Class         string    `json:"class"`
+					Probabilities []float32 `json:"probabilities"`
+				} `json:"predictions"`
+			}
+			require.NoError(t, json.NewDecoder(resp.Body).Decode(&got))
+			resp.Body.Close()
+			require.Equal(t, 200, resp.StatusCode)
+			if len(got.Predictions) == 1 {
+				got.Label, got.Class, got.Probabilities = got.Predictions[0].Label, got.Predictions[0].Class, got.Predictions[0].Probabilities
+			}
+			require.Len(t, got.Probabilities, 10)
+			for k := range want {
+				require.Equal(t, math.Float32bits(want[k]), math.Float32bits(got.Probabilities[k]), "image %d, %s, class %d", i, req.ct, k)
+			}
+			label := 0
+			for k, p := range want {
+				if p > want[label] {
+					label = k
+				}
+			}
+			require.Equal(t, label, got.Label)
+			require.Equal(t, string(rune('0'+label)), got.Class)
+		}
+	}
+}
+
+// TestRunShutsDown runs the program on a random loopback port, checks
+// that it answers and prints the curl commands, and that cancelling its
+// context (what SIGINT does) shuts it down cleanly.
+func TestRunShutsDown(t *testing.T) {
+	path, _ := savedModel(t)
+	*modelPath = path
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out bytes.Buffer
+	done := make(chan error)
+	go func() { done <- run(ctx, ln, &out) }()
+	url := "http://" + ln.Addr().String()
+	resp, err := http.Post(url+"/predict", "application/octet-stream", bytes.NewReader(make([]byte, 2*784*4)))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	cancel()
+	require.NoError(t, <-done)
+	require.Contains(t, out.String(), "curl -s "+url+"/predict -H 'Content-Type: application/octet-stream' --data-binary @-")
+	require.True(t, strings.HasSuffix(out.String(), "shutting down: finishing the requests in progress\n"))
+	_, err = http.Get(url + "/healthz")
+	require.Error(t, err)
+}
+
+// TestMissingModel checks that a missing model file says how to make one.
+func TestMissingModel(t *testing.T) {
+	_, err := newHandler(filepath.Join(t.TempDir(), "none.safetensors"))
+	require.ErrorContains(t, err, "none.safetensors does not exist: train and save the model first with\n  go run ./examples/mnist\n")
+}

@@ -1,0 +1,111 @@
+package serve
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+// BenchmarkServeMLP serves the MNIST MLP (Flatten → Dense 128 ReLU → Dense
+// 10) on 127.0.0.1 to 64 concurrent keep-alive clients, each sending one
+// image a request, and reports requests/s, the latency percentiles seen by
+// the clients, and the mean examples per batch, with micro-batching
+// (MaxBatch 64) and without (MaxBatch 1), for the binary and the JSON
+// form. Run with a bounded -benchtime, such as -benchtime=20000x.
+func BenchmarkServeMLP(b *testing.B) {
+	x := images(64, 11)
+	bodies := map[string][][]byte{}
+	for i := range 64 {
+		row := x.Data()[i*784 : (i+1)*784]
+		bodies["binary"] = append(bodies["binary"], rawFloats(row))
+		bodies["json"] = append(bodies["json"], []byte(`{"input":`+float32JSON(row)+`}`))
+	}
+	types := map[string]string{"binary": "application/octet-stream", "json": "application/json"}
+	for _, form := range []string{"binary", "json"} {
+		for _, mode := range []struct {
+			name     string
+			maxBatch int
+		}{{"batching", 64}, {"nobatch", 1}} {
+			b.Run(form+"/"+mode.name, func(b *testing.B) {
+				benchServe(b, mode.maxBatch, types[form], bodies[form])
+			})
+		}
+	}
+}
+
+func benchServe(b *testing.B, maxBatch int, contentType string, bodies [][]byte) {
+	h, err := New(mnistMLP(1), Config{InputShape: mnistShape, MaxBatch: maxBatch})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Close()
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	const clients = 64
+	tr := &http.Transport{MaxIdleConns: clients, MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	url := srv.URL + "/predict"
+	var mu sync.Mutex
+	var lat []time.Duration
+	b.SetParallelism(max(1, clients/runtime.GOMAXPROCS(0))) // RunParallel starts parallelism × GOMAXPROCS clients
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		var mine []time.Duration
+		buf := make([]byte, 4096)
+		i := 0
+		for pb.Next() {
+			t0 := time.Now()
+			resp, err := client.Post(url, contentType, bytes.NewReader(bodies[i%len(bodies)]))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			for {
+				if _, err := resp.Body.Read(buf); err != nil {
+					if err != io.EOF {
+						b.Error(err)
+					}
+					break
+				}
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+			mine = append(mine, time.Since(t0))
+			i++
+		}
+		mu.Lock()
+		lat = append(lat, mine...)
+		mu.Unlock()
+	})
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "req/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+	fams, err := h.Registry().Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() == "shoshin_serve_batch_size" {
+			hist := f.GetMetric()[0].GetHistogram()
+			b.ReportMetric(hist.GetSampleSum()/float64(hist.GetSampleCount()), "examples/batch")
+		}
+	}
+}
