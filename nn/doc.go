@@ -121,12 +121,12 @@
 // tokenizer. LoadModel rebuilds the model from the file alone:
 //
 //	info := nn.ModelInfo{InputShape: []int{784}, ClassNames: names}
-//	info.SetExtra("standardizer", std) // a fitted *data.Standardizer
+//	info.SetExtra(nn.ExtraStandardizer, std) // a fitted *data.Standardizer
 //	err := nn.SaveModel("mnist.safetensors", model, info)
 //
 //	model, info, err := nn.LoadModel("mnist.safetensors")
 //	var std data.Standardizer
-//	ok, err := info.Extra("standardizer", &std)
+//	ok, err := info.Extra(nn.ExtraStandardizer, &std)
 //
 // Every built-in layer describes itself (LayerKinds lists them). A user's
 // layer implements Configurer and registers its kind once with

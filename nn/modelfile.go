@@ -59,11 +59,20 @@ type ModelInfo struct {
 	Extras map[string]json.RawMessage `json:"extras,omitempty"`
 }
 
+// Names of the extras that programs serving models look for, so that a
+// trainer and a server agree on them without configuration. Each holds the
+// JSON the named type marshals itself to.
+const (
+	ExtraStandardizer = "standardizer"  // a fitted *data.Standardizer, applied to inputs before the model
+	ExtraMinMaxScaler = "minmax_scaler" // a fitted *data.MinMaxScaler, applied to inputs before the model
+	ExtraTokenizer    = "tokenizer"     // a language model's tokenizer (data/text)
+)
+
 // SetExtra stores v, marshalled to JSON, as the extra named name. Any
 // value encoding/json can marshal will do, including the data package's
 // fitted scalers:
 //
-//	info.SetExtra("standardizer", std) // std is a fitted *data.Standardizer
+//	info.SetExtra(nn.ExtraStandardizer, std) // std is a fitted *data.Standardizer
 func (i *ModelInfo) SetExtra(name string, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -81,7 +90,7 @@ func (i *ModelInfo) SetExtra(name string, v any) error {
 // back with
 //
 //	var std data.Standardizer
-//	ok, err := info.Extra("standardizer", &std)
+//	ok, err := info.Extra(nn.ExtraStandardizer, &std)
 func (i ModelInfo) Extra(name string, v any) (bool, error) {
 	b, ok := i.Extras[name]
 	if !ok {
@@ -100,7 +109,7 @@ const (
 	maxSpecLayers  = 1 << 20
 	maxInputRank   = 16
 	maxDimSize     = 1<<31 - 1
-	maxDerivedVals = 1 << 26 // values a model may allocate beyond its saved tensors (sinusoidal tables)
+	maxDerivedVals = 1 << 24 // values a model may allocate beyond its saved tensors (sinusoidal tables): 64 MB
 )
 
 // modelDoc is the JSON stored under ModelKey.

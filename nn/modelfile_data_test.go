@@ -20,19 +20,19 @@ func TestModelInfoCarriesScalers(t *testing.T) {
 	mm := &data.MinMaxScaler{Global: true}
 	require.NoError(t, mm.Fit(x))
 	var info nn.ModelInfo
-	require.NoError(t, info.SetExtra("standardizer", std))
-	require.NoError(t, info.SetExtra("minmax", mm))
+	require.NoError(t, info.SetExtra(nn.ExtraStandardizer, std))
+	require.NoError(t, info.SetExtra(nn.ExtraMinMaxScaler, mm))
 	path := filepath.Join(t.TempDir(), "m.safetensors")
 	require.NoError(t, nn.SaveModel(path, nn.NewSequential(nn.NewDense(2, 1, nn.WithSeed(1))), info))
 
 	_, got, err := nn.LoadModel(path)
 	require.NoError(t, err)
 	var std2 data.Standardizer
-	ok, err := got.Extra("standardizer", &std2)
+	ok, err := got.Extra(nn.ExtraStandardizer, &std2)
 	require.NoError(t, err)
 	require.True(t, ok)
 	var mm2 data.MinMaxScaler
-	ok, err = got.Extra("minmax", &mm2)
+	ok, err = got.Extra(nn.ExtraMinMaxScaler, &mm2)
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.True(t, mm2.Global)

@@ -336,7 +336,7 @@ func TestLoadModelErrors(t *testing.T) {
 		{"lstm nonlinearity", seq(`{"kind":"LSTM","config":{"input":2,"hidden":2,"nonlinearity":"relu"}}`), nil, "nonlinearity applies only to RNN"},
 		{"cell layers", seq(`{"kind":"GRUCell","config":{"input":2,"hidden":2,"layers":2}}`), nil, "belong to RNN, LSTM and GRU, not to cells"},
 		{"padding idx", seq(`{"kind":"Embedding","config":{"num":4,"dim":3,"padding_idx":4}}`), dense34(), "padding_idx 4 outside [0, 4)"},
-		{"sinusoidal table", seq(`{"kind":"SinusoidalPositionalEncoding","config":{"num":1000000,"dim":1000}}`), nil, "needs 1000000000 computed values (position tables), more than the 67108864 allowed"},
+		{"sinusoidal table", seq(`{"kind":"SinusoidalPositionalEncoding","config":{"num":1000000,"dim":1000}}`), nil, "needs 1000000000 computed values (position tables), more than the 16777216 allowed"},
 		{"sinusoidal odd", seq(`{"kind":"SinusoidalPositionalEncoding","config":{"num":10,"dim":3}}`), nil, "dim 3 must be even"},
 		{"custom layer error", seq(`{"kind":"TestGLU","config":{"in":0,"out":2}}`), nil, "model.layers[0] (TestGLU): TestGLU: sizes 0, 2 out of range"},
 		{"custom container error", seq(`{"kind":"TestPair","layers":[{"kind":"ReLU"}]}`), nil, "model.layers[0] (TestPair): TestPair wants 2 layers, got 1"},

@@ -366,19 +366,48 @@ func kernGo1x6(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32,
 }
 
 // packTransposed packs w rows of kb contiguous floats (row j at x[off+j·sj])
-// as columns: dst[p·nr + j]. Four rows go at a time so that each destination
-// row is written in runs.
+// as columns: dst[p·nr + j]. Eight rows go at a time (then four, then
+// one), so that each step of p reads eight streams and writes one run of
+// eight floats; the bounds are checked once up front, not per element.
 func packTransposed(dst, x []float32, off, sj, kb, w, nr int) {
-	_ = dst[kb*nr-1]
+	if kb == 0 || w == 0 {
+		return
+	}
+	_ = dst[(kb-1)*nr+w-1]
+	_ = x[off+(w-1)*sj+kb-1] // the last float read; rows ascend (sj ≥ 0)
+	src, pd := unsafe.Pointer(&x[off]), unsafe.Pointer(&dst[0])
+	rs, ds := uintptr(sj)*4, uintptr(nr)*4 // row strides of x and dst
 	j := 0
+	for ; j+8 <= w; j += 8 {
+		s := unsafe.Add(src, uintptr(j)*rs)
+		d := unsafe.Add(pd, j*4)
+		for p := 0; p < kb; p++ {
+			v0 := *(*float32)(s)
+			v1 := *(*float32)(unsafe.Add(s, rs))
+			v2 := *(*float32)(unsafe.Add(s, 2*rs))
+			v3 := *(*float32)(unsafe.Add(s, 3*rs))
+			v4 := *(*float32)(unsafe.Add(s, 4*rs))
+			v5 := *(*float32)(unsafe.Add(s, 5*rs))
+			v6 := *(*float32)(unsafe.Add(s, 6*rs))
+			v7 := *(*float32)(unsafe.Add(s, 7*rs))
+			o := (*[8]float32)(d)
+			o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7] = v0, v1, v2, v3, v4, v5, v6, v7
+			s = unsafe.Add(s, 4)
+			d = unsafe.Add(d, ds)
+		}
+	}
 	for ; j+4 <= w; j += 4 {
-		r0 := x[off+j*sj : off+j*sj+kb]
-		r1 := x[off+(j+1)*sj : off+(j+1)*sj+kb]
-		r2 := x[off+(j+2)*sj : off+(j+2)*sj+kb]
-		r3 := x[off+(j+3)*sj : off+(j+3)*sj+kb]
-		for p := range r0 {
-			d := (*[4]float32)(dst[p*nr+j:])
-			d[0], d[1], d[2], d[3] = r0[p], r1[p], r2[p], r3[p]
+		s := unsafe.Add(src, uintptr(j)*rs)
+		d := unsafe.Add(pd, j*4)
+		for p := 0; p < kb; p++ {
+			v0 := *(*float32)(s)
+			v1 := *(*float32)(unsafe.Add(s, rs))
+			v2 := *(*float32)(unsafe.Add(s, 2*rs))
+			v3 := *(*float32)(unsafe.Add(s, 3*rs))
+			o := (*[4]float32)(d)
+			o[0], o[1], o[2], o[3] = v0, v1, v2, v3
+			s = unsafe.Add(s, 4)
+			d = unsafe.Add(d, ds)
 		}
 	}
 	for ; j < w; j++ {
