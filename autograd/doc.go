@@ -28,6 +28,17 @@
 // supplies every op's output buffer, so a repeated forward pass allocates
 // nothing once warm.
 //
+// Training steps use an arena too: Arena.Constant marks the batch, and the
+// ops downstream of it record their backward as usual while drawing their
+// outputs, their graph records, the gradients they pass to each other and
+// Backward's bookkeeping from the arena. The buffers are recycled at the
+// next Reset, so a step repeated with the same shapes allocates no tensor
+// data once warm (a few small closures per op remain). The rule: what the
+// arena handed out since the last Reset — op outputs, the loss, passed
+// gradients — is valid until the next Reset; gradients accumulated into
+// leaves (parameters' Grad) belong to the leaves and stay valid. train.Fit
+// works this way.
+//
 // # Sequence ops
 //
 // MatMul broadcasts batch axes like torch.matmul ([B,H,T,D]·[B,H,D,S],

@@ -51,3 +51,23 @@ func ExampleNoGrad() {
 	fmt.Println(y.Value().Data(), y.RequiresGrad())
 	// Output: [6] false
 }
+
+func ExampleArena_Constant() {
+	w := autograd.NewVar(tensor.New([]float32{1, -1, 0.5, 2}, 2, 2))
+	x := tensor.New([]float32{1, 2, 3, 4}, 2, 2)
+	arena := autograd.NewArena()
+	for step := range 3 {
+		// Everything the previous step drew from the arena (outputs, loss,
+		// the gradients passed between ops) is reused from here on.
+		arena.Reset()
+		loss := autograd.Mean(autograd.Square(autograd.Linear(arena.Constant(x), w, nil)), false)
+		loss.Backward()
+		fmt.Println(step, loss.Value().Item(), w.Grad().Data())
+		tensor.AddScaled(w.Value(), -0.01, w.Grad()) // the leaf's gradient is its own
+		w.ZeroGrad()
+	}
+	// Output:
+	// 0 28.125 [-2 -3 16.5 23.5]
+	// 1 20.37531 [-1.6900003 -2.5600004 14.03 19.994999]
+	// 2 14.767308 [-1.4262998 -2.1857 11.92885 17.013401]
+}
