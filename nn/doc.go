@@ -60,6 +60,10 @@
 //   - PositionalEmbedding (learned), SinusoidalPositionalEncoding, Rotary
 //   - Conv1D, MaxPool1D, AvgPool1D
 //   - RNN, LSTM, GRU and their cells
+//   - RNNLM, a recurrent language model (embed, an LSTM or GRU rnn, head)
+//   - Decoder and IncrementalLM: GPT.NewDecoder and RNNLM.NewDecoder
+//     decode a batch of sequences a few tokens at a time over the caches
+//     or the recurrent state (train.Generate uses them)
 //
 // The attention layers run autograd's fused ScaledDotProductAttention,
 // which never keeps a [T, T] score block per head. Deliberate differences

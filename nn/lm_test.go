@@ -1,6 +1,7 @@
 package nn_test
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -102,4 +103,16 @@ func TestCrossEntropySequence(t *testing.T) {
 	none := nn.CrossEntropyLoss{Reduction: nn.ReduceNone}.Forward(autograd.Constant(logits), ids)
 	require.Equal(t, []int{2, 3}, none.Shape())
 	require.Panics(t, func() { nn.CrossEntropyLoss{}.Forward(autograd.Constant(logits), tensor.Zeros(2, 4)) })
+}
+
+func ExampleRNNLM_NewDecoder() {
+	m := nn.NewRNNLM(nn.RNNLMConfig{Vocab: 10, Embed: 4, Hidden: 8, Layers: 2}, nn.WithSeed(1))
+	d := m.NewDecoder(1)
+	logits := d.Decode(nn.IDs([]int{3, 1, 4}, 1, 3)) // the prompt
+	fmt.Println(logits.Shape(), d.Len())
+	logits = d.Decode(nn.IDs([]int{1}, 1, 1)) // then one token at a time
+	fmt.Println(logits.Shape(), d.Len())
+	// Output:
+	// [1 3 10] 3
+	// [1 1 10] 4
 }
