@@ -30,7 +30,8 @@ const ExportOpset = 13
 // error naming the layer. Export runs m once on zeros to find the
 // output's shape.
 func Export(w io.Writer, m nn.Module, inputShape ...int) error {
-	e := &exporter{names: map[string]bool{"input": true}, full: map[*autograd.Var]string{}}
+	e := &exporter{names: map[string]bool{"input": true}, full: map[*autograd.Var]string{},
+		inType: dtFloat, inRank: len(inputShape) + 1}
 	// A Sequential reports its layers' Params under their full names
 	// (views of the same Vars).
 	all := m.Params()
@@ -82,8 +83,8 @@ func Export(w io.Writer, m nn.Module, inputShape ...int) error {
 	for _, t := range e.inits {
 		g = appendMsg(g, 5, t)
 	}
-	g = appendMsg(g, 11, valueInfoBytes("input", inputShape))
-	g = appendMsg(g, 12, valueInfoBytes("output", y.Shape()[1:]))
+	g = appendMsg(g, 11, valueInfoBytes("input", e.inType, inputShape))
+	g = appendMsg(g, 12, valueInfoBytes("output", dtFloat, y.Shape()[1:]))
 
 	var b []byte
 	b = protowire.AppendTag(b, 1, protowire.VarintType)
@@ -118,6 +119,10 @@ type exporter struct {
 	names map[string]bool
 	full  map[*autograd.Var]string // full names of the model's Params
 	n     int
+	// inType is the graph input's element type: FLOAT, or INT64 when an
+	// Embedding reads it; inRank is its rank.
+	inType uint64
+	inRank int
 }
 
 // fresh returns an unused value name.
@@ -274,6 +279,13 @@ func (e *exporter) layer(l nn.Module, x string, rank int) (string, int, error) {
 		return e.unary("Flatten", x, intAttrBytes("axis", 1)), 2, nil
 	case *nn.Dropout:
 		return x, rank, nil
+	case *nn.Embedding:
+		y, r := e.embedding(l, x, rank)
+		return y, r, nil
+	case *nn.LSTM:
+		return e.recurrent("LSTM", l.Weights, l.Config(), x, rank)
+	case *nn.GRU:
+		return e.recurrent("GRU", l.Weights, l.Config(), x, rank)
 	case *nn.BatchNorm:
 		c := l.RunningMean.Value().Size()
 		scale, bias := tensor.Ones(c), tensor.Zeros(c)
@@ -360,8 +372,8 @@ func intsAttrBytes(name string, vs ...int) []byte {
 	return b
 }
 
-// valueInfoBytes declares a FLOAT tensor [batch, dims...].
-func valueInfoBytes(name string, dims []int) []byte {
+// valueInfoBytes declares a tensor [batch, dims...] of element type dt.
+func valueInfoBytes(name string, dt uint64, dims []int) []byte {
 	shape := appendMsg(nil, 1, appendStr(nil, 2, "batch"))
 	for _, d := range dims {
 		var dim []byte
@@ -371,7 +383,7 @@ func valueInfoBytes(name string, dims []int) []byte {
 	}
 	var tt []byte
 	tt = protowire.AppendTag(tt, 1, protowire.VarintType)
-	tt = protowire.AppendVarint(tt, dtFloat)
+	tt = protowire.AppendVarint(tt, dt)
 	tt = appendMsg(tt, 2, shape)
 	b := appendStr(nil, 1, name)
 	return appendMsg(b, 2, appendMsg(nil, 1, tt))
