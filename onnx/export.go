@@ -25,10 +25,29 @@ const ExportOpset = 13
 // m is a layer or an nn.Sequential (nested ones included) of Dense (on
 // [N, features]), Conv2D, MaxPool2D, AvgPool2D, GlobalAvgPool2D, Flatten,
 // BatchNorm (exported with its running statistics, as in evaluation),
-// Dropout (left out: inference), and the ReLU, LeakyReLU, Sigmoid, Tanh,
-// Softmax and LogSoftmax layers and activations. Anything else is an
-// error naming the layer. Export runs m once on zeros to find the
-// output's shape.
+// Dropout (left out: inference), the ReLU, LeakyReLU, Sigmoid, Tanh,
+// Softmax and LogSoftmax layers and activations, Embedding, LSTM and GRU.
+// Anything else is an error naming the layer. Export runs m once on zeros
+// to find the output's shape.
+//
+// An Embedding becomes a Gather of its table. When it reads the model's
+// input, that input is declared INT64, as torch.onnx.export declares token
+// ids; the imported Model still takes the ids as a float Var of whole
+// numbers (nn.IDs), like Embedding.Forward. Ids computed inside the graph
+// are Cast to INT64. Out-of-range ids are an error in the importer and in
+// onnxruntime rather than a panic.
+//
+// An LSTM or GRU becomes one ONNX LSTM or GRU node per layer (both
+// directions in one node when bidirectional), with the gates repacked
+// into ONNX's order (LSTM i, o, f, c; GRU z, r, h with
+// linear_before_reset=1, PyTorch's GRU), W, R and B initializers named
+// like "1.W_l0" after the layer, and a Transpose and Reshape turning each
+// node's Y [T, directions, B, H] into PyTorch's [T, B, directions·H];
+// BatchFirst layers are wrapped in Transposes. Only the output sequence
+// from a zero state is exported (Forward), not final states, initial
+// states or sequence lengths. The first axis of the input is the dynamic
+// one: the batch, or the time axis of a time-major sequence model; the
+// others are fixed at inputShape.
 func Export(w io.Writer, m nn.Module, inputShape ...int) error {
 	e := &exporter{names: map[string]bool{"input": true}, full: map[*autograd.Var]string{},
 		inType: dtFloat, inRank: len(inputShape) + 1}
