@@ -379,9 +379,14 @@ func packTransposed(dst, x []float32, off, sj, kb, w, nr int) {
 	rs, ds := uintptr(sj)*4, uintptr(nr)*4 // row strides of x and dst
 	j := 0
 	for ; j+8 <= w; j += 8 {
-		s := unsafe.Add(src, uintptr(j)*rs)
-		d := unsafe.Add(pd, j*4)
+		s0 := unsafe.Add(src, uintptr(j)*rs)
+		d0 := unsafe.Add(pd, j*4)
 		for p := 0; p < kb; p++ {
+			// Addresses are formed from p each time: advancing a pointer
+			// after the last element would leave it past the end of its
+			// allocation, which the garbage collector may see.
+			s := unsafe.Add(s0, p*4)
+			d := unsafe.Add(d0, uintptr(p)*ds)
 			v0 := *(*float32)(s)
 			v1 := *(*float32)(unsafe.Add(s, rs))
 			v2 := *(*float32)(unsafe.Add(s, 2*rs))
@@ -392,22 +397,23 @@ func packTransposed(dst, x []float32, off, sj, kb, w, nr int) {
 			v7 := *(*float32)(unsafe.Add(s, 7*rs))
 			o := (*[8]float32)(d)
 			o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7] = v0, v1, v2, v3, v4, v5, v6, v7
-			s = unsafe.Add(s, 4)
-			d = unsafe.Add(d, ds)
 		}
 	}
 	for ; j+4 <= w; j += 4 {
-		s := unsafe.Add(src, uintptr(j)*rs)
-		d := unsafe.Add(pd, j*4)
+		s0 := unsafe.Add(src, uintptr(j)*rs)
+		d0 := unsafe.Add(pd, j*4)
 		for p := 0; p < kb; p++ {
+			// Addresses are formed from p each time: advancing a pointer
+			// after the last element would leave it past the end of its
+			// allocation, which the garbage collector may see.
+			s := unsafe.Add(s0, p*4)
+			d := unsafe.Add(d0, uintptr(p)*ds)
 			v0 := *(*float32)(s)
 			v1 := *(*float32)(unsafe.Add(s, rs))
 			v2 := *(*float32)(unsafe.Add(s, 2*rs))
 			v3 := *(*float32)(unsafe.Add(s, 3*rs))
 			o := (*[4]float32)(d)
 			o[0], o[1], o[2], o[3] = v0, v1, v2, v3
-			s = unsafe.Add(s, 4)
-			d = unsafe.Add(d, ds)
 		}
 	}
 	for ; j < w; j++ {
