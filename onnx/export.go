@@ -14,10 +14,12 @@ import (
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
-// ExportOpset is the opset Export writes.
+// ExportOpset is the opset Export writes for models without a layer norm
+// (those get LayerNormOpset).
 const ExportOpset = 13
 
-// Export writes m as an ONNX model (opset 13) whose input, named "input",
+// Export writes m as an ONNX model (opset 13, or 17 when m has a layer
+// norm) whose input, named "input",
 // has the shape [batch, inputShape...] with a dynamic batch axis and
 // whose output is named "output". Parameters keep their names (PyTorch's
 // state_dict keys), so the file loads in onnxruntime or PyTorch tools.
@@ -26,9 +28,11 @@ const ExportOpset = 13
 // [N, features]), Conv2D, MaxPool2D, AvgPool2D, GlobalAvgPool2D, Flatten,
 // BatchNorm (exported with its running statistics, as in evaluation),
 // Dropout (left out: inference), the ReLU, LeakyReLU, Sigmoid, Tanh,
-// Softmax and LogSoftmax layers and activations, Embedding, LSTM and GRU.
-// Anything else is an error naming the layer. Export runs m once on zeros
-// to find the output's shape.
+// Softmax and LogSoftmax layers and activations, Embedding, LSTM and GRU,
+// and the transformer layers LayerNorm, GELU, Dense on [..., features],
+// TransformerEncoderLayer (no mask), GPTBlock and GPT (learned positions;
+// rotary attention is not exported). Anything else is an error naming
+// the layer. Export runs m once on zeros to find the output's shape.
 //
 // An Embedding becomes a Gather of its table. When it reads the model's
 // input, that input is declared INT64, as torch.onnx.export declares token
