@@ -16,8 +16,8 @@ import (
 // 10) on 127.0.0.1 to 64 concurrent keep-alive clients, each sending one
 // image a request, and reports requests/s, the latency percentiles seen by
 // the clients, and the mean examples per batch, with micro-batching
-// (MaxBatch 64) and without (MaxBatch 1), for the binary and the JSON
-// form. Run with a bounded -benchtime, such as -benchtime=20000x.
+// (MaxBatch 64; taking what is queued, or waiting up to 1 ms for a batch
+// to fill) and without (MaxBatch 1), for the binary and the JSON form. Run with a bounded -benchtime, such as -benchtime=20000x.
 func BenchmarkServeMLP(b *testing.B) {
 	x := images(64, 11)
 	bodies := map[string][][]byte{}
@@ -31,16 +31,17 @@ func BenchmarkServeMLP(b *testing.B) {
 		for _, mode := range []struct {
 			name     string
 			maxBatch int
-		}{{"batching", 64}, {"nobatch", 1}} {
+			maxDelay time.Duration
+		}{{"batching", 64, 0}, {"batching-delay1ms", 64, time.Millisecond}, {"nobatch", 1, 0}} {
 			b.Run(form+"/"+mode.name, func(b *testing.B) {
-				benchServe(b, mode.maxBatch, types[form], bodies[form])
+				benchServe(b, Config{InputShape: mnistShape, MaxBatch: mode.maxBatch, MaxDelay: mode.maxDelay}, types[form], bodies[form])
 			})
 		}
 	}
 }
 
-func benchServe(b *testing.B, maxBatch int, contentType string, bodies [][]byte) {
-	h, err := New(mnistMLP(1), Config{InputShape: mnistShape, MaxBatch: maxBatch})
+func benchServe(b *testing.B, cfg Config, contentType string, bodies [][]byte) {
+	h, err := New(mnistMLP(1), cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -699,3 +699,26 @@ func shutdownUnderLoad(t *testing.T, handlerFirst bool) {
 	t.Logf("%d answers, %d clients got 503, %d found the server gone", ok200.Load(), ok503.Load(), stopped.Load())
 	srv.Close()
 }
+
+// TestMaxDelayWaitsForAFullBatch sets a delay far longer than the test:
+// the first request waits in its batch until three more fill it, and the
+// four run as one batch of MaxBatch.
+func TestMaxDelayWaitsForAFullBatch(t *testing.T) {
+	model := mnistMLP(1)
+	g := newGated(t, model)
+	h := newMNISTHandler(t, g, Config{MaxBatch: 4, MaxDelay: time.Hour})
+	t.Cleanup(g.open)
+	g.armed.Store(true)
+	x := images(4, 12)
+	ref := reference(t, model, x)
+	answers := make(chan answer, 4)
+	for i := range 4 {
+		send(h, context.Background(), x, i, answers)
+	}
+	require.Equal(t, 4, <-g.entered)
+	g.release <- struct{}{}
+	for range 4 {
+		a := <-answers
+		requirePrediction(t, ref, a.i, decodeBatch(t, a.w)[0])
+	}
+}
