@@ -102,7 +102,7 @@ type convGeom struct {
 	inSize, outSz  int // elements per sample of x and y
 	direct         bool
 	relu           bool // fused ReLU on the output
-	colRows, colSz int // rows and elements of one sample's column matrix
+	colRows, colSz int  // rows and elements of one sample's column matrix
 }
 
 func newConvGeom(xs, ws []int, opt Conv2DOptions) convGeom {

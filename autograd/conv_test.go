@@ -240,7 +240,7 @@ func BenchmarkConv2DInference(b *testing.B) {
 }
 
 func TestArenaCNNStepMatchesPlain(t *testing.T) {
-	// A small convnet step (Conv2D+ReLU, MaxPool2D, Dropout, Linear,
+	// A small convnet step (Conv2D+ReLU, BatchNorm, MaxPool2D, Dropout, Linear,
 	// cross-entropy) through an arena, repeated so that every buffer is
 	// reused (also by a short batch), gives bit for bit the loss and
 	// parameter gradients of the same step without an arena. Catches a
@@ -255,6 +255,7 @@ func TestArenaCNNStepMatchesPlain(t *testing.T) {
 	step := func(in *Var, n int, seed uint64) (float32, []*tensor.Tensor) {
 		r := rand.New(rand.NewPCG(seed, 3))
 		h := ReLU(Conv2D(in, params[0], params[1], opt))
+		h, _, _ = BatchNorm(h, nil, nil, 1e-5)
 		h = MaxPool2D(h, Pool2DOptions{Kernel: [2]int{2, 2}})
 		h = Dropout(Reshape(h, n, -1), 0.3, r)
 		labels := make([]int, n)
