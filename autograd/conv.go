@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"fmt"
+	"math"
 	"sync"
 
 	"github.com/shoshin-ml/shoshin/internal/kernel"
@@ -16,6 +17,10 @@ type Conv2DOptions struct {
 	Padding  [2]int // zeros added on each side, vertical and horizontal (default 0, 0)
 	Dilation [2]int // spacing between kernel taps (default 1, 1)
 	Groups   int    // input and output channels split into this many independent groups (default 1)
+	// ReLU applies max(0, ·) to the output in the same pass (as ReLU would
+	// after the op, without its extra tensor and passes over memory); the
+	// gradient then flows only where the output is positive (or NaN).
+	ReLU bool
 }
 
 // Conv2D returns the 2-D cross-correlation of x with the filters w plus the
@@ -54,9 +59,14 @@ func recordConv(out *Var, g convGeom, x, w, b *Var) *Var {
 	if b != nil {
 		inputs = append(inputs, b)
 	}
-	xv, wv := x.value, w.value
+	xv, wv, yv := x.value, w.value, out.value
 	return out.record("Conv2D", func(gy *tensor.Tensor) []*tensor.Tensor {
 		grads := make([]*tensor.Tensor, len(inputs))
+		if g.relu {
+			m := gradBuf(gy.Shape(), inputs...)
+			reluMask(m.Data(), gy.Data(), yv.Data())
+			gy = m
+		}
 		var gx, gw []float32
 		if x.requiresGrad {
 			grads[0] = zeroGradBuf(xv.Shape(), inputs...)
@@ -91,14 +101,15 @@ type convGeom struct {
 	l              int // output positions per sample: oh·ow
 	inSize, outSz  int // elements per sample of x and y
 	direct         bool
-	colRows, colSz int // rows and elements of one sample's column matrix
+	relu           bool // fused ReLU on the output
+	colRows, colSz int  // rows and elements of one sample's column matrix
 }
 
 func newConvGeom(xs, ws []int, opt Conv2DOptions) convGeom {
 	if len(xs) != 4 || len(ws) != 4 {
 		panic(fmt.Sprintf("autograd.Conv2D: input %v and weight %v must both be 4-D ([N, C, H, W] and [outC, C/groups, kh, kw])", xs, ws))
 	}
-	g := convGeom{n: xs[0], c: xs[1], h: xs[2], w: xs[3], oc: ws[0], kh: ws[2], kw: ws[3], groups: opt.Groups}
+	g := convGeom{n: xs[0], c: xs[1], h: xs[2], w: xs[3], oc: ws[0], kh: ws[2], kw: ws[3], groups: opt.Groups, relu: opt.ReLU}
 	g.sh, g.sw = def1(opt.Stride[0]), def1(opt.Stride[1])
 	g.dh, g.dw = def1(opt.Dilation[0]), def1(opt.Dilation[1])
 	g.ph, g.pw = opt.Padding[0], opt.Padding[1]
@@ -276,6 +287,9 @@ func (g *convGeom) forwardRange(lo, hi int, y, x, w, b []float32) {
 				row[i] += bv
 			}
 		}
+		if g.relu {
+			kernel.Relu(ys, ys)
+		}
 	}
 }
 
@@ -365,5 +379,20 @@ func (g *convGeom) biasGrad(gb, gy []float32) {
 		for o := range gb {
 			gb[o] += kernel.Sum(ys[o*l : (o+1)*l])
 		}
+	}
+}
+
+// reluMask sets dst to g where the ReLU output y is positive or NaN and to
+// 0 where it is zero (ReLU's gradient, read off its output). The select is
+// on the bits of y, which is +0, positive or NaN, so that the loop has no
+// data-dependent branch.
+func reluMask(dst, g, y []float32) {
+	g, y = g[:len(dst)], y[:len(dst)]
+	for i, v := range y {
+		var m uint32
+		if math.Float32bits(v) != 0 {
+			m = ^uint32(0)
+		}
+		dst[i] = math.Float32frombits(math.Float32bits(g[i]) & m)
 	}
 }

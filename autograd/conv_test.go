@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -239,7 +240,7 @@ func BenchmarkConv2DInference(b *testing.B) {
 }
 
 func TestArenaCNNStepMatchesPlain(t *testing.T) {
-	// A small convnet step (Conv2D+ReLU, MaxPool2D, Dropout, Linear,
+	// A small convnet step (Conv2D+ReLU, BatchNorm, MaxPool2D, Dropout, Linear,
 	// cross-entropy) through an arena, repeated so that every buffer is
 	// reused (also by a short batch), gives bit for bit the loss and
 	// parameter gradients of the same step without an arena. Catches a
@@ -254,6 +255,7 @@ func TestArenaCNNStepMatchesPlain(t *testing.T) {
 	step := func(in *Var, n int, seed uint64) (float32, []*tensor.Tensor) {
 		r := rand.New(rand.NewPCG(seed, 3))
 		h := ReLU(Conv2D(in, params[0], params[1], opt))
+		h, _, _ = BatchNorm(h, nil, nil, 1e-5)
 		h = MaxPool2D(h, Pool2DOptions{Kernel: [2]int{2, 2}})
 		h = Dropout(Reshape(h, n, -1), 0.3, r)
 		labels := make([]int, n)
@@ -280,4 +282,36 @@ func TestArenaCNNStepMatchesPlain(t *testing.T) {
 			require.True(t, tensor.AllClose(wantG[j], gotG[j], 0, 0), "step %d, gradient %d", i, j)
 		}
 	}
+}
+
+func TestConv2DFusedReLU(t *testing.T) {
+	// The fused ReLU gives the values and gradients of ReLU after the op,
+	// for a case run serially (one sample) and one spread over workers,
+	// and with a NaN input (NaN passes forward and lets its gradient
+	// through, as ReLU does).
+	for i, xs := range [][]int{{1, 2, 6, 5}, {6, 2, 6, 5}} {
+		x, w, b := convRand(uint64(i+1), xs...), convRand(7, 3, 2, 3, 3), convRand(8, 3)
+		if i == 1 {
+			x.Data()[7] = float32(math.NaN())
+		}
+		gy := convRand(9, xs[0], 3, 6, 5)
+		run := func(fused bool) []*tensor.Tensor {
+			xv, wv, bv := NewVar(x), NewVar(w), NewVar(b)
+			opt := Conv2DOptions{Padding: [2]int{1, 1}, ReLU: fused}
+			y := Conv2D(xv, wv, bv, opt)
+			if !fused {
+				y = ReLU(y)
+			}
+			y.BackwardWith(gy)
+			return []*tensor.Tensor{y.Value(), xv.Grad(), wv.Grad(), bv.Grad()}
+		}
+		want, got := run(false), run(true)
+		for j := range want {
+			require.Equal(t, fmt.Sprint(want[j].Data()), fmt.Sprint(got[j].Data()), "case %d, tensor %d", i, j)
+		}
+	}
+	res, err := CheckGrad(func(v ...*Var) *Var {
+		return Conv2D(v[0], v[1], v[2], Conv2DOptions{Padding: [2]int{1, 1}, ReLU: true})
+	}, []*tensor.Tensor{convRand(11, 2, 2, 5, 5), convRand(12, 3, 2, 3, 3), convRand(13, 3)}, GradCheckOptions{})
+	require.NoError(t, err, "%v", res)
 }

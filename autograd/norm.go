@@ -213,7 +213,7 @@ func recordBatchNorm(out *Var, inputs []*Var, x, weight, bias *Var, md, invStd [
 		if !x.requiresGrad {
 			return grads
 		}
-		gx := tensor.Zeros(xv.Shape()...)
+		gx := gradBuf(xv.Shape(), saved...) // every element is written below
 		gxd := gx.Data()
 		for ch := 0; ch < c; ch++ {
 			w := float32(1)
@@ -329,7 +329,7 @@ func recordLayerNorm(out *Var, inputs []*Var, x, weight, bias *Var, mean, invStd
 			gb = grads[k].Data()
 		}
 		if x.requiresGrad {
-			grads[0] = tensor.Zeros(xv.Shape()...)
+			grads[0] = zeroGradBuf(xv.Shape(), saved...)
 			gxd = grads[0].Data()
 		}
 		fd := float32(d)

@@ -11,7 +11,8 @@ import (
 // nn.Conv2d), with an optional fused activation. The weight is
 // [outC, inC/groups, kh, kw] and the bias [outC]; by default both are drawn
 // from U(−1/√fanIn, 1/√fanIn) with fanIn = inC/groups·kh·kw, PyTorch's
-// defaults. It runs as im2col plus one GEMM per sample and group.
+// defaults. It runs as im2col plus one GEMM per sample and group, samples
+// spread over the cores; a ReLU activation is fused into the op.
 //
 // Build it with NewConv2D: the zero value has no weight and its Forward
 // panics saying so.
@@ -51,6 +52,12 @@ func NewConv2D(inC, outC, kernel int, opts ...Option) *Conv2D {
 func (l *Conv2D) Forward(x *autograd.Var) *autograd.Var {
 	if l.Weight == nil {
 		panic(unbuilt("Conv2D", "NewConv2D"))
+	}
+	if l.Activation == ActReLU {
+		// Fused: the ReLU runs on each sample's output while it is in cache.
+		opts := l.Opts
+		opts.ReLU = true
+		return autograd.Conv2D(x, l.Weight.Var, varOf(l.Bias), opts)
 	}
 	return l.Activation.Apply(autograd.Conv2D(x, l.Weight.Var, varOf(l.Bias), l.Opts))
 }

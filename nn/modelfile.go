@@ -194,6 +194,8 @@ func modelState(m Module, info ModelInfo) ([]safetensors.Tensor, map[string]stri
 //
 //	nn: load model m.safetensors: model.layers[2] (Dense): out must be at least 1, got 0
 //
+// Once the weights are in, StateLoaded is called on every layer that
+// implements StateLoader (a quantised layer packs its int8 weights there).
 // The model is returned in training mode, like a freshly built one; its
 // weights share one buffer holding the file. Prediction needs no Eval (see
 // Moder). MapModel loads large files without reading them into memory.
@@ -326,6 +328,7 @@ func decodeModel(b []byte) (Module, ModelInfo, int, error) {
 	for _, t := range state {
 		byName[t.Name].SetValue(t.Value)
 	}
+	notifyLoaded(m)
 	return m, doc.ModelInfo, views, nil
 }
 

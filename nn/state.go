@@ -254,8 +254,9 @@ func checkState(m Module, state []NamedTensor, source string) (map[string]*Param
 
 // StateLoader is implemented by a module that keeps state derived from its
 // Params, such as a quantised layer's packed int8 weights. LoadStateDict,
-// Load and LoadFile call StateLoaded on m and on every module reachable
-// from it through Container after copying the new values in.
+// Load, LoadFile, LoadModel, ReadModel and MapModel call StateLoaded on m
+// and on every module reachable from it through Container after copying
+// the new values in.
 type StateLoader interface {
 	StateLoaded()
 }

@@ -33,7 +33,15 @@
 // stored as external data are read from files confined to the model's
 // folder.
 //
-// Export writes our own MLPs and convnets (Dense, Conv2D, pooling,
-// BatchNorm, Flatten, activations) as ONNX opset 13, with PyTorch's
-// parameter names and a dynamic batch axis.
+// Export writes our own models as ONNX opset 13 with PyTorch's parameter
+// names and a dynamic first axis: Sequentials (nested too) of Dense,
+// Conv2D, MaxPool2D, AvgPool2D, GlobalAvgPool2D, Flatten, BatchNorm
+// (running statistics), Dropout (dropped), the activation layers, and
+// the sequence layers Embedding (Gather; a model whose first layer is an
+// Embedding declares its input INT64, as PyTorch does for token ids),
+// LSTM and GRU (one ONNX LSTM or GRU node per layer, gates repacked into
+// ONNX's order, bidirectional and batch-first supported; only the output
+// sequence from a zero state). Any other layer is an error naming it. A
+// round trip through Export and Load reproduces the original outputs
+// bit for bit.
 package onnx

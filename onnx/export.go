@@ -25,12 +25,32 @@ const ExportOpset = 13
 // m is a layer or an nn.Sequential (nested ones included) of Dense (on
 // [N, features]), Conv2D, MaxPool2D, AvgPool2D, GlobalAvgPool2D, Flatten,
 // BatchNorm (exported with its running statistics, as in evaluation),
-// Dropout (left out: inference), and the ReLU, LeakyReLU, Sigmoid, Tanh,
-// Softmax and LogSoftmax layers and activations. Anything else is an
-// error naming the layer. Export runs m once on zeros to find the
-// output's shape.
+// Dropout (left out: inference), the ReLU, LeakyReLU, Sigmoid, Tanh,
+// Softmax and LogSoftmax layers and activations, Embedding, LSTM and GRU.
+// Anything else is an error naming the layer. Export runs m once on zeros
+// to find the output's shape.
+//
+// An Embedding becomes a Gather of its table. When it reads the model's
+// input, that input is declared INT64, as torch.onnx.export declares token
+// ids; the imported Model still takes the ids as a float Var of whole
+// numbers (nn.IDs), like Embedding.Forward. Ids computed inside the graph
+// are Cast to INT64. Out-of-range ids are an error in the importer and in
+// onnxruntime rather than a panic.
+//
+// An LSTM or GRU becomes one ONNX LSTM or GRU node per layer (both
+// directions in one node when bidirectional), with the gates repacked
+// into ONNX's order (LSTM i, o, f, c; GRU z, r, h with
+// linear_before_reset=1, PyTorch's GRU), W, R and B initializers named
+// like "1.W_l0" after the layer, and a Transpose and Reshape turning each
+// node's Y [T, directions, B, H] into PyTorch's [T, B, directions·H];
+// BatchFirst layers are wrapped in Transposes. Only the output sequence
+// from a zero state is exported (Forward), not final states, initial
+// states or sequence lengths. The first axis of the input is the dynamic
+// one: the batch, or the time axis of a time-major sequence model; the
+// others are fixed at inputShape.
 func Export(w io.Writer, m nn.Module, inputShape ...int) error {
-	e := &exporter{names: map[string]bool{"input": true}, full: map[*autograd.Var]string{}}
+	e := &exporter{names: map[string]bool{"input": true}, full: map[*autograd.Var]string{},
+		inType: dtFloat, inRank: len(inputShape) + 1}
 	// A Sequential reports its layers' Params under their full names
 	// (views of the same Vars).
 	all := m.Params()
@@ -82,8 +102,8 @@ func Export(w io.Writer, m nn.Module, inputShape ...int) error {
 	for _, t := range e.inits {
 		g = appendMsg(g, 5, t)
 	}
-	g = appendMsg(g, 11, valueInfoBytes("input", inputShape))
-	g = appendMsg(g, 12, valueInfoBytes("output", y.Shape()[1:]))
+	g = appendMsg(g, 11, valueInfoBytes("input", e.inType, inputShape))
+	g = appendMsg(g, 12, valueInfoBytes("output", dtFloat, y.Shape()[1:]))
 
 	var b []byte
 	b = protowire.AppendTag(b, 1, protowire.VarintType)
@@ -118,6 +138,10 @@ type exporter struct {
 	names map[string]bool
 	full  map[*autograd.Var]string // full names of the model's Params
 	n     int
+	// inType is the graph input's element type: FLOAT, or INT64 when an
+	// Embedding reads it; inRank is its rank.
+	inType uint64
+	inRank int
 }
 
 // fresh returns an unused value name.
@@ -274,6 +298,13 @@ func (e *exporter) layer(l nn.Module, x string, rank int) (string, int, error) {
 		return e.unary("Flatten", x, intAttrBytes("axis", 1)), 2, nil
 	case *nn.Dropout:
 		return x, rank, nil
+	case *nn.Embedding:
+		y, r := e.embedding(l, x, rank)
+		return y, r, nil
+	case *nn.LSTM:
+		return e.recurrent("LSTM", l.Weights, l.Config(), x, rank)
+	case *nn.GRU:
+		return e.recurrent("GRU", l.Weights, l.Config(), x, rank)
 	case *nn.BatchNorm:
 		c := l.RunningMean.Value().Size()
 		scale, bias := tensor.Ones(c), tensor.Zeros(c)
@@ -360,8 +391,8 @@ func intsAttrBytes(name string, vs ...int) []byte {
 	return b
 }
 
-// valueInfoBytes declares a FLOAT tensor [batch, dims...].
-func valueInfoBytes(name string, dims []int) []byte {
+// valueInfoBytes declares a tensor [batch, dims...] of element type dt.
+func valueInfoBytes(name string, dt uint64, dims []int) []byte {
 	shape := appendMsg(nil, 1, appendStr(nil, 2, "batch"))
 	for _, d := range dims {
 		var dim []byte
@@ -371,7 +402,7 @@ func valueInfoBytes(name string, dims []int) []byte {
 	}
 	var tt []byte
 	tt = protowire.AppendTag(tt, 1, protowire.VarintType)
-	tt = protowire.AppendVarint(tt, dtFloat)
+	tt = protowire.AppendVarint(tt, dt)
 	tt = appendMsg(tt, 2, shape)
 	b := appendStr(nil, 1, name)
 	return appendMsg(b, 2, appendMsg(nil, 1, tt))

@@ -127,3 +127,14 @@ func (c *StepScheduler) OnEpochEnd(s *State, logs Logs) error {
 	logs["lr"] = float64(s.Optimizer.LR())
 	return nil
 }
+
+// MarshalBinary returns the schedule's state, for BackupAndRestore.
+func (c *StepScheduler) MarshalBinary() ([]byte, error) {
+	return (&LRScheduler{Schedule: c.Schedule}).MarshalBinary()
+}
+
+// UnmarshalBinary restores a state returned by MarshalBinary, setting the
+// optimizer's learning rate for the restored step.
+func (c *StepScheduler) UnmarshalBinary(b []byte) error {
+	return (&LRScheduler{Schedule: c.Schedule}).UnmarshalBinary(b)
+}

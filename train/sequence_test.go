@@ -151,3 +151,22 @@ func TestClipGradNorm(t *testing.T) {
 	_, err := (&Config{ClipGradNorm: float32(math.NaN())}).withDefaults()
 	require.ErrorContains(t, err, "ClipGradNorm is NaN")
 }
+
+func TestStepSchedulerState(t *testing.T) {
+	m := nn.NewDense(2, 1, nn.WithSeed(1))
+	mk := func() (*StepScheduler, optim.Optimizer) {
+		opt := optim.NewAdamW(m.Params(), optim.AdamWConfig{LR: 1})
+		return &StepScheduler{Schedule: optim.NewWarmupCosine(opt, optim.WarmupCosineConfig{Warmup: 10, Total: 20, StartFactor: optim.Zero})}, opt
+	}
+	a, opt := mk()
+	s := &State{Optimizer: opt}
+	for range 7 {
+		require.NoError(t, a.OnBatchEnd(s, Logs{}))
+	}
+	require.InDelta(t, 0.7, opt.LR(), 1e-6)
+	state, err := a.MarshalBinary()
+	require.NoError(t, err)
+	b, opt2 := mk()
+	require.NoError(t, b.UnmarshalBinary(state))
+	require.InDelta(t, 0.7, opt2.LR(), 1e-6)
+}

@@ -24,14 +24,38 @@
 // Quantised layers are inference only: their Forward panics on an input
 // that requires a gradient, and they have no trainable Params (their
 // tensors are buffers). Run them through train.Predict, or on
-// autograd.NoGrad inputs. They save and load with nn.Save and nn.Load:
-// the weight is stored as an I8 tensor beside an F32 "weight_scale", so
-// a file is about 4× smaller than the float model's. To load one, quantise
-// a model of the same architecture and load the file into it; loading
-// rebuilds the packed weights (nn.StateLoader).
+// autograd.NoGrad inputs.
+//
+// # Saving and loading
+//
+// A quantised model saves like any other: the weight is stored as an I8
+// tensor beside an F32 "weight_scale", so a file is about 4× smaller than
+// the float model's. nn.SaveModel writes a self-describing file, in which
+// the layers of this package have the kinds "quant.Dense" and
+// "quant.Conv2D" (KindDense, KindConv2D) and the configurations of their
+// float counterparts (nn.DenseConfig, nn.Conv2DConfig); nn.LoadModel,
+// ReadModel and MapModel rebuild the int8 model from the file alone,
+// ready to predict, once this package is imported:
+//
+//	import _ "github.com/shoshin-ml/shoshin/nn/quant" // registers quant.Dense and quant.Conv2D
+//
+//	model, info, err := nn.LoadModel("mnist-int8.safetensors")
+//
+// The kinds are registered by the package's init function, with
+// nn.RegisterSizedLayer, rather than by a function the program must
+// remember to call: their names carry the package's, so they cannot clash
+// with a program's own kinds, and a program that has the import cannot
+// forget the registration. Their configurations are checked like the
+// built-in layers' (sizes at least 1, at most 131072 inputs per output,
+// no groups), and the values they would allocate count against what the
+// file holds.
+//
+// nn.Save and nn.Load (weights only) work too: quantise a model of the
+// same architecture and load the file into it. Every loader rebuilds the
+// packed weights (nn.StateLoader).
 //
 //	q, err := quant.Quantize(model)
 //	...
-//	err = nn.SaveFile("model-int8.safetensors", q)
+//	err = nn.SaveModel("mnist-int8.safetensors", q, nn.ModelInfo{InputShape: []int{1, 28, 28}})
 //	logits, err := train.Predict(q, x, 64)
 package quant

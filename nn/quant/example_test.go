@@ -3,6 +3,8 @@ package quant_test
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/shoshin-ml/shoshin/nn"
 	"github.com/shoshin-ml/shoshin/nn/quant"
@@ -36,4 +38,42 @@ func Example() {
 	// quant.Dense(784 → 128, int8, ReLU)
 	// file: 397 KiB float32, 100 KiB int8
 	// outputs [2 10], largest difference below 0.05: true
+}
+
+// A quantised model saved with nn.SaveModel loads back with nn.LoadModel,
+// int8 layers included, with no code but this package's import.
+func Example_modelFile() {
+	model := nn.NewSequential(
+		nn.NewFlatten(),
+		nn.NewDense(28*28, 128, nn.WithActivation(nn.ActReLU), nn.WithSeed(1)),
+		nn.NewDense(128, 10, nn.WithSeed(2)),
+	)
+	// ... train model ...
+	q, err := quant.Quantize(model)
+	if err != nil {
+		panic(err)
+	}
+	dir, err := os.MkdirTemp("", "quant")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "mnist-int8.safetensors")
+	if err := nn.SaveModel(path, q, nn.ModelInfo{InputShape: []int{1, 28, 28}}); err != nil {
+		panic(err)
+	}
+
+	// In the serving program, which imports nn/quant:
+	loaded, info, err := nn.LoadModel(path)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(loaded.(*nn.Sequential).Layer(1), info.InputShape)
+	x := tensor.Full(0.5, 2, 1, 28, 28)
+	want, _ := train.Predict(q, x, 2)
+	got, _ := train.Predict(loaded, x, 2)
+	fmt.Println("identical predictions:", tensor.MaxAbsDiff(want, got) == 0)
+	// Output:
+	// quant.Dense(784 → 128, int8, ReLU) [1 28 28]
+	// identical predictions: true
 }

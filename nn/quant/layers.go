@@ -37,12 +37,24 @@ func newLinear(w, b *nn.Param) *linear {
 	for i, v := range q {
 		qf[i] = float32(v)
 	}
-	l := &linear{out: out, in: in, kp: (in + 63) &^ 63, np: (out + 3) &^ 3}
-	l.weight = nn.NewBuffer("weight", tensor.New(qf, w.Shape()...))
-	l.weight.Dtype = nn.Int8
-	l.scale = nn.NewBuffer("weight_scale", tensor.New(scale, out))
+	var bias *tensor.Tensor
 	if b != nil {
-		l.bias = nn.NewBuffer("bias", b.Value().Clone())
+		bias = b.Value().Clone()
+	}
+	return makeLinear(tensor.New(qf, w.Shape()...), tensor.New(scale, out), bias)
+}
+
+// makeLinear wraps the quantised weight q [out, ...] (integers in float32),
+// its scales [out] and the bias (nil for none) and packs them.
+func makeLinear(q, scale, bias *tensor.Tensor) *linear {
+	out := q.Dim(0)
+	in := q.Size() / out
+	l := &linear{out: out, in: in, kp: (in + 63) &^ 63, np: (out + 3) &^ 3}
+	l.weight = nn.NewBuffer("weight", q)
+	l.weight.Dtype = nn.Int8
+	l.scale = nn.NewBuffer("weight_scale", scale)
+	if bias != nil {
+		l.bias = nn.NewBuffer("bias", bias)
 	}
 	l.pack()
 	return l
@@ -224,9 +236,12 @@ func NewConv2D(c *nn.Conv2D) *Conv2D {
 	return &Conv2D{l: newLinear(c.Weight, c.Bias), kh: ws[2], kw: ws[3], Opts: c.Opts, Activation: c.Activation}
 }
 
+// pair returns v with each 0 (the default) replaced by def.
 func pair(v [2]int, def int) [2]int {
-	if v == [2]int{} {
-		return [2]int{def, def}
+	for i := range v {
+		if v[i] == 0 {
+			v[i] = def
+		}
 	}
 	return v
 }

@@ -1,0 +1,207 @@
+package quant
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/shoshin-ml/shoshin/autograd"
+	"github.com/shoshin-ml/shoshin/nn"
+	"github.com/shoshin-ml/shoshin/tensor"
+)
+
+// Kinds under which the layers of this package are described in model
+// files (nn.SaveModel); importing the package registers them with
+// nn.RegisterSizedLayer, so that nn.LoadModel rebuilds them.
+const (
+	KindDense  = "quant.Dense"
+	KindConv2D = "quant.Conv2D"
+)
+
+// The kinds are registered when the package is initialised: they are
+// namespaced by the package name, so they cannot collide with a user's
+// kinds, and a program that loads a quantised model file needs nothing but
+// the import (a blank import will do).
+func init() {
+	nn.RegisterSizedLayer(KindDense, func(cfg json.RawMessage) (int64, error) {
+		c, err := denseConfig(cfg)
+		if err != nil {
+			return 0, err
+		}
+		return values(c.Out, int64(c.In), c.NoBias), nil
+	}, func(cfg json.RawMessage) (nn.Module, error) {
+		c, err := denseConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		act, _ := activation(c.Activation)
+		return &Dense{l: emptyLinear([]int{c.Out, c.In}, c.NoBias), Activation: act}, nil
+	})
+	nn.RegisterSizedLayer(KindConv2D, func(cfg json.RawMessage) (int64, error) {
+		c, err := conv2DConfig(cfg)
+		if err != nil {
+			return 0, err
+		}
+		return values(c.Out, int64(c.In*c.Kernel[0]*c.Kernel[1]), c.NoBias), nil
+	}, func(cfg json.RawMessage) (nn.Module, error) {
+		c, err := conv2DConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		act, _ := activation(c.Activation)
+		return &Conv2D{
+			l:  emptyLinear([]int{c.Out, c.In, c.Kernel[0], c.Kernel[1]}, c.NoBias),
+			kh: c.Kernel[0], kw: c.Kernel[1],
+			Opts:       autogradOpts(c),
+			Activation: act,
+		}, nil
+	})
+}
+
+// LayerConfig returns "quant.Dense" and an nn.DenseConfig: the schema of
+// the float layer's, whose weight is stored as I8 beside its F32
+// "weight_scale".
+func (d *Dense) LayerConfig() (string, any) {
+	return KindDense, nn.DenseConfig{In: d.l.in, Out: d.l.out, NoBias: d.l.bias == nil, Activation: actName(d.Activation)}
+}
+
+// LayerConfig returns "quant.Conv2D" and an nn.Conv2DConfig (groups
+// always 1).
+func (c *Conv2D) LayerConfig() (string, any) {
+	o := c.Opts
+	return KindConv2D, nn.Conv2DConfig{
+		In: c.l.in / (c.kh * c.kw), Out: c.l.out, Kernel: [2]int{c.kh, c.kw},
+		Stride: o.Stride, Padding: o.Padding, Dilation: o.Dilation,
+		NoBias: c.l.bias == nil, Activation: actName(c.Activation),
+	}
+}
+
+// emptyLinear makes a linear of zeros with the weight shape ws, for
+// nn.LoadModel to load the file's tensors into.
+func emptyLinear(ws []int, noBias bool) *linear {
+	var bias *tensor.Tensor
+	if !noBias {
+		bias = tensor.Zeros(ws[0])
+	}
+	return makeLinear(tensor.Zeros(ws...), tensor.Zeros(ws[0]), bias)
+}
+
+// values counts a layer's stored values: the weight, its scales and the
+// bias.
+func values(out int, in int64, noBias bool) int64 {
+	n := int64(out)*in + int64(out)
+	if !noBias {
+		n += int64(out)
+	}
+	return n
+}
+
+// maxDim bounds every size and option read from a file, like nn's
+// built-in layers.
+const maxDim = 1<<31 - 1
+
+func decodeStrict(raw json.RawMessage, v any) error {
+	if len(raw) == 0 {
+		return nil
+	}
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if d.More() {
+		return errors.New("config: data after the JSON value")
+	}
+	return nil
+}
+
+// denseConfig decodes and checks a quant.Dense configuration.
+func denseConfig(raw json.RawMessage) (nn.DenseConfig, error) {
+	var c nn.DenseConfig
+	if err := decodeStrict(raw, &c); err != nil {
+		return c, err
+	}
+	switch {
+	case c.Out < 1 || c.Out > maxDim:
+		return c, fmt.Errorf("config: out must be between 1 and %d, got %d", maxDim, c.Out)
+	case c.In < 1 || c.In > maxIn:
+		return c, fmt.Errorf("config: in must be between 1 and %d (the int32 sums of longer rows could overflow), got %d", maxIn, c.In)
+	}
+	if _, err := activation(c.Activation); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// conv2DConfig decodes and checks a quant.Conv2D configuration.
+func conv2DConfig(raw json.RawMessage) (nn.Conv2DConfig, error) {
+	var c nn.Conv2DConfig
+	if err := decodeStrict(raw, &c); err != nil {
+		return c, err
+	}
+	if c.Out < 1 || c.Out > maxDim {
+		return c, fmt.Errorf("config: out must be between 1 and %d, got %d", maxDim, c.Out)
+	}
+	if c.Groups > 1 || c.Groups < 0 {
+		return c, fmt.Errorf("config: groups must be 0 or 1 (grouped convolutions are not quantised), got %d", c.Groups)
+	}
+	for i := range 2 {
+		for _, v := range []struct {
+			name string
+			v    int
+			min  int
+		}{{"kernel", c.Kernel[i], 1}, {"stride", c.Stride[i], 0}, {"padding", c.Padding[i], 0}, {"dilation", c.Dilation[i], 0}} {
+			if v.v < v.min || v.v > maxDim {
+				return c, fmt.Errorf("config: %s must be between %d and %d, got %d", v.name, v.min, maxDim, v.v)
+			}
+		}
+	}
+	// in·kh·kw, each factor at least 1, without overflow.
+	if c.In < 1 || c.In > maxIn || c.Kernel[0] > maxIn || c.Kernel[1] > maxIn || c.In*c.Kernel[0]*c.Kernel[1] > maxIn {
+		return c, fmt.Errorf("config: in·kernel (%d·%v) must be between 1 and %d (the int32 sums of longer rows could overflow)", c.In, c.Kernel, maxIn)
+	}
+	if _, err := activation(c.Activation); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// autogradOpts returns the convolution options of c, with 0 strides and
+// dilations (meaning 1) made 1.
+func autogradOpts(c nn.Conv2DConfig) autograd.Conv2DOptions {
+	o := autograd.Conv2DOptions{Stride: c.Stride, Padding: c.Padding, Dilation: c.Dilation}
+	for i := range 2 {
+		o.Stride[i] = max(o.Stride[i], 1)
+		o.Dilation[i] = max(o.Dilation[i], 1)
+	}
+	return o
+}
+
+func actName(a nn.Activation) string {
+	if a == nn.ActNone {
+		return ""
+	}
+	return a.String()
+}
+
+// activation parses an nn.Activation's name; "" is none.
+func activation(name string) (nn.Activation, error) {
+	if name == "" {
+		return nn.ActNone, nil
+	}
+	var known []string
+	for a := nn.ActNone + 1; !strings.HasPrefix(a.String(), "Activation("); a++ {
+		if a.String() == name {
+			return a, nil
+		}
+		known = append(known, a.String())
+	}
+	if len(name) > 64 {
+		name = name[:64] + "..."
+	}
+	return nn.ActNone, fmt.Errorf("config: unknown activation %q (want one of %v)", name, known)
+}
+
+var _ nn.Configurer = (*Conv2D)(nil)

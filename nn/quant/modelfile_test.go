@@ -1,0 +1,155 @@
+package quant
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/shoshin-ml/shoshin/nn"
+	"github.com/shoshin-ml/shoshin/tensor"
+	"github.com/shoshin-ml/shoshin/train"
+	"github.com/stretchr/testify/require"
+)
+
+func predictions(t *testing.T, m nn.Module, x *tensor.Tensor) []float32 {
+	t.Helper()
+	y, err := train.Predict(m, x, 16)
+	require.NoError(t, err)
+	return y.Data()
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	return st.Size()
+}
+
+// TestModelFileRoundTripMLP saves a quantised MNIST MLP with nn.SaveModel
+// and loads it with nn.LoadModel, ReadModel and MapModel, with no code:
+// each gives back quantised layers whose predictions are bit-identical to
+// the saved model's. The file is about a quarter of the float model's.
+func TestModelFileRoundTripMLP(t *testing.T) {
+	float := mlp(5)
+	q, err := Quantize(float)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	fpath, qpath := filepath.Join(dir, "float.safetensors"), filepath.Join(dir, "int8.safetensors")
+	info := nn.ModelInfo{InputShape: []int{1, 28, 28}, ClassNames: []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}}
+	require.NoError(t, nn.SaveModel(fpath, float, info))
+	require.NoError(t, nn.SaveModel(qpath, q, info))
+
+	fs, qs := fileSize(t, fpath), fileSize(t, qpath)
+	ratio := float64(fs) / float64(qs)
+	t.Logf("model file: float32 %d bytes, int8 %d bytes (%.2f× smaller)", fs, qs, ratio)
+	require.Greater(t, ratio, 3.8)
+	require.Less(t, ratio, 4.0)
+
+	x := randTensor(rand.New(rand.NewPCG(1, 2)), 33, 1, 28, 28)
+	want := predictions(t, q, x)
+
+	loaded, got, err := nn.LoadModel(qpath)
+	require.NoError(t, err)
+	require.Equal(t, info, got)
+	seq := loaded.(*nn.Sequential)
+	require.IsType(t, &Dense{}, seq.Layer(1))
+	require.IsType(t, &Dense{}, seq.Layer(2))
+	require.Equal(t, "quant.Dense(784 → 128, int8, ReLU)", seq.Layer(1).(*Dense).String())
+	require.Empty(t, loaded.Params(), "a loaded quantised model has nothing to train")
+	require.Equal(t, want, predictions(t, loaded, x))
+
+	b, err := os.ReadFile(qpath)
+	require.NoError(t, err)
+	read, _, err := nn.ReadModel(bytes.NewReader(b))
+	require.NoError(t, err)
+	require.Equal(t, want, predictions(t, read, x))
+
+	mapped, err := nn.MapModel(qpath)
+	require.NoError(t, err)
+	require.Equal(t, want, predictions(t, mapped.Model, x))
+	require.NoError(t, mapped.Close())
+
+	// Saving the loaded model again gives the same file.
+	again := filepath.Join(dir, "again.safetensors")
+	require.NoError(t, nn.SaveModel(again, loaded, info))
+	b2, err := os.ReadFile(again)
+	require.NoError(t, err)
+	require.Equal(t, b, b2)
+}
+
+// TestModelFileRoundTripCNN does the same for a CNN with quantised
+// convolutions (stride, padding, dilation, no bias) and a float BatchNorm
+// and pooling between them.
+func TestModelFileRoundTripCNN(t *testing.T) {
+	float := nn.NewSequential(
+		nn.NewConv2D(3, 6, 3, nn.WithStride(2), nn.WithPadding(1), nn.WithActivation(nn.ActReLU), nn.WithSeed(1)),
+		nn.NewBatchNorm2D(6),
+		nn.NewConv2D(6, 4, 2, nn.WithDilation(2), nn.WithoutBias(), nn.WithSeed(2)),
+		nn.NewMaxPool2D(2),
+		nn.NewFlatten(),
+		nn.NewDense(4*2*2, 5, nn.WithActivation(nn.ActTanh), nn.WithoutBias(), nn.WithSeed(3)),
+	)
+	q, err := Quantize(float)
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	require.NoError(t, nn.WriteModel(&buf, q, nn.ModelInfo{InputShape: []int{3, 12, 12}}))
+	loaded, _, err := nn.ReadModel(&buf)
+	require.NoError(t, err)
+	seq := loaded.(*nn.Sequential)
+	require.IsType(t, &Conv2D{}, seq.Layer(0))
+	require.IsType(t, &Conv2D{}, seq.Layer(2))
+	require.IsType(t, &Dense{}, seq.Layer(5))
+	require.Equal(t, q.(*nn.Sequential).Layer(2).(*Conv2D).String(), seq.Layer(2).(*Conv2D).String())
+
+	x := randTensor(rand.New(rand.NewPCG(3, 4)), 5, 3, 12, 12)
+	require.Equal(t, predictions(t, q, x), predictions(t, loaded, x))
+}
+
+// TestModelFileErrors feeds nn.ReadModel hostile or inconsistent
+// descriptions of quantised layers: each is refused with an error naming
+// the layer, before anything large is allocated.
+func TestModelFileErrors(t *testing.T) {
+	seq := func(layer string) string {
+		return `{"version":1,"model":{"kind":"Sequential","layers":[` + layer + `]}}`
+	}
+	small := []nn.NamedTensor{
+		{Name: "0.weight", Value: tensor.Zeros(4, 3), Dtype: nn.Int8},
+		{Name: "0.weight_scale", Value: tensor.Zeros(4)},
+		{Name: "0.bias", Value: tensor.Zeros(4)},
+	}
+	dense := func(cfg string) string { return seq(`{"kind":"quant.Dense","config":` + cfg + `}`) }
+	conv := func(cfg string) string { return seq(`{"kind":"quant.Conv2D","config":` + cfg + `}`) }
+	for _, c := range []struct {
+		name, desc string
+		ts         []nn.NamedTensor
+		want       string
+	}{
+		{"zero in", dense(`{"in":0,"out":4}`), small, "model.layers[0] (quant.Dense): config: in must be between 1 and 131072"},
+		{"in overflows int32 sums", dense(`{"in":131073,"out":1}`), small, "in must be between 1 and 131072 (the int32 sums of longer rows could overflow), got 131073"},
+		{"negative out", dense(`{"in":3,"out":-4}`), small, "out must be between 1"},
+		{"huge out", dense(`{"in":131072,"out":2147483647}`), small, "the architecture needs 281479271546878 parameter values but the file holds only 20"},
+		{"no config", seq(`{"kind":"quant.Dense"}`), small, "(quant.Dense): config: out must be between 1"},
+		{"unknown field", dense(`{"in":3,"out":4,"bits":4}`), small, `config: json: unknown field "bits"`},
+		{"trailing data", dense(`{"in":3,"out":4}{}`), small, "invalid character"},
+		{"unknown activation", dense(`{"in":3,"out":4,"activation":"Swish"}`), small, `unknown activation "Swish" (want one of [ReLU`},
+		{"children", seq(`{"kind":"quant.Dense","config":{"in":3,"out":4},"layers":[{"kind":"ReLU"}]}`), small, "a quant.Dense layer has no child layers"},
+		{"missing scale", dense(`{"in":3,"out":4}`), []nn.NamedTensor{small[0], {Name: "0.extra", Value: tensor.Zeros(4)}, small[2]}, "weights do not match the architecture: missing [0.weight_scale]; unexpected [0.extra]"},
+		{"scale shape", dense(`{"in":3,"out":4}`), []nn.NamedTensor{small[0], {Name: "0.weight_scale", Value: tensor.Zeros(5)}, small[2]}, "shape mismatch 0.weight_scale: file [5], model [4]"},
+		{"unexpected bias", dense(`{"in":3,"out":4,"no_bias":true}`), small, "unexpected [0.bias]"},
+		{"conv groups", conv(`{"in":2,"out":4,"kernel":[1,1],"stride":[1,1],"padding":[0,0],"dilation":[1,1],"groups":2}`), small, "model.layers[0] (quant.Conv2D): config: groups must be 0 or 1"},
+		{"conv kernel", conv(`{"in":3,"out":4,"kernel":[0,1],"stride":[1,1],"padding":[0,0],"dilation":[1,1]}`), small, "kernel must be between 1 and 2147483647, got 0"},
+		{"conv stride", conv(`{"in":3,"out":4,"kernel":[1,1],"stride":[1,-1],"padding":[0,0],"dilation":[1,1]}`), small, "stride must be between 0 and 2147483647, got -1"},
+		{"conv reduction overflows", conv(`{"in":2147483647,"out":4,"kernel":[2147483647,2147483647],"stride":[1,1],"padding":[0,0],"dilation":[1,1]}`), small, "in·kernel (2147483647·[2147483647 2147483647]) must be between 1 and 131072"},
+		{"conv reduction", conv(`{"in":512,"out":4,"kernel":[17,16],"stride":[1,1],"padding":[0,0],"dilation":[1,1]}`), small, "must be between 1 and 131072"},
+		{"conv too many values", conv(`{"in":512,"out":65536,"kernel":[16,16],"stride":[1,1],"padding":[0,0],"dilation":[1,1]}`), small, "the architecture needs 8590065664 parameter values but the file holds only 20"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			require.NoError(t, nn.WriteTensors(&buf, c.ts, map[string]string{nn.ModelKey: c.desc}))
+			_, _, err := nn.ReadModel(&buf)
+			require.ErrorContains(t, err, c.want)
+		})
+	}
+}
