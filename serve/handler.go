@@ -306,7 +306,7 @@ func (h *Handler) predictCode(w http.ResponseWriter, r *http.Request) int {
 		h.reqs.Put(req)
 	}()
 	if j.err != nil {
-		if j.ctx.Err() != nil {
+		if errors.Is(j.err, context.Canceled) || errors.Is(j.err, context.DeadlineExceeded) {
 			return fail(http.StatusServiceUnavailable, "request "+ctxReason(j.err)+" before the model ran")
 		}
 		return fail(http.StatusInternalServerError, j.err.Error())
