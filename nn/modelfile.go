@@ -476,7 +476,11 @@ func planModel(spec LayerSpec, stored int64) (func() (Module, error), error) {
 		if len(q) > maxListed {
 			q = append(q[:maxListed], fmt.Sprintf("and %d more", len(unknown)-maxListed))
 		}
-		return nil, fmt.Errorf("unknown layer kinds %s: register them with nn.RegisterLayer before loading (built-in kinds: %s)", strings.Join(q, ", "), strings.Join(builtinKinds(), ", "))
+		hint := ""
+		if slices.ContainsFunc(unknown, func(k string) bool { return strings.HasPrefix(k, "quant.") }) {
+			hint = "; the quant.* kinds are registered by importing github.com/shoshin-ml/shoshin/nn/quant"
+		}
+		return nil, fmt.Errorf("unknown layer kinds %s: register them with nn.RegisterLayer before loading (built-in kinds: %s)%s", strings.Join(q, ", "), strings.Join(builtinKinds(), ", "), hint)
 	}
 	var stats planStats
 	build, err := plan(spec, "model", &stats)

@@ -88,3 +88,13 @@ func TestRegisterSizedLayer(t *testing.T) {
 	}
 	require.PanicsWithValue(t, `nn.RegisterSizedLayer: nil function for "X"`, func() { RegisterSizedLayer("X", nil, nil) })
 }
+
+// TestLoadModelQuantHint checks that a file of int8 layers, loaded by a
+// program that does not import nn/quant (as this package's tests do not),
+// says which import registers them.
+func TestLoadModelQuantHint(t *testing.T) {
+	desc := `{"version":1,"model":{"kind":"Sequential","layers":[{"kind":"quant.Dense","config":{"in":3,"out":4}}]}}`
+	_, _, err := ReadModel(bytes.NewReader(writeDesc(t, desc, nil)))
+	require.ErrorContains(t, err, `unknown layer kinds "quant.Dense": register them with nn.RegisterLayer`)
+	require.ErrorContains(t, err, "the quant.* kinds are registered by importing github.com/shoshin-ml/shoshin/nn/quant")
+}

@@ -58,4 +58,23 @@
 //	...
 //	err = nn.SaveModel("mnist-int8.safetensors", q, nn.ModelInfo{InputShape: []int{1, 28, 28}})
 //	logits, err := train.Predict(q, x, 64)
+//
+// # What stays float
+//
+// Quantize looks inside nn.Sequential and nn.Residual only. Attention and
+// recurrent layers keep their float weights:
+//
+//   - nn.MultiheadAttention projects its input through the raw parameter
+//     InProjWeight [3E, E] (PyTorch's layout, one fused op), and
+//     CausalSelfAttention, GPTMLP and TransformerEncoderLayer hold their
+//     projections in fields of type *nn.Dense that their constructors,
+//     LayerConfig and callers read (.Weight for sizes and initialisation).
+//     Replacing them needs an interface-typed field, a Buffers method on
+//     each of those layers that returns its children's buffers (they
+//     report Params only, so an int8 projection's weights would be missing
+//     from the saved state), and an "int8" flag in their model-file
+//     configurations so that LoadModel builds quantised projections.
+//   - nn.RNN, LSTM and GRU run fused ops (autograd.LSTM, ...) over float
+//     weight_ih/weight_hh; an int8 version needs its own per-step loop or
+//     fused int8 op, which would compute the gates from the int8 products.
 package quant

@@ -107,6 +107,32 @@ func TestModelFileRoundTripCNN(t *testing.T) {
 	require.Equal(t, predictions(t, q, x), predictions(t, loaded, x))
 }
 
+// TestModelFileResidual quantises the Dense layers inside a Residual
+// (which Quantize rebuilds, like Sequential) and round-trips the model.
+func TestModelFileResidual(t *testing.T) {
+	float := nn.NewSequential(
+		nn.NewDense(6, 8, nn.WithActivation(nn.ActReLU), nn.WithSeed(1)),
+		nn.NewResidual(nn.NewSequential(nn.NewDense(8, 8, nn.WithActivation(nn.ActGELU), nn.WithSeed(2)), nn.NewLayerNorm(8))),
+		nn.NewDense(8, 3, nn.WithSeed(3)),
+	)
+	q, err := Quantize(float)
+	require.NoError(t, err)
+	inner := q.(*nn.Sequential).Layer(1).(*nn.Residual).F.(*nn.Sequential)
+	require.IsType(t, &Dense{}, inner.Layer(0))
+	require.IsType(t, &nn.Residual{}, float.Layer(1), "the float model is unchanged")
+	require.IsType(t, &nn.Dense{}, float.Layer(1).(*nn.Residual).F.(*nn.Sequential).Layer(0), "the float model is unchanged")
+
+	var buf bytes.Buffer
+	require.NoError(t, nn.WriteModel(&buf, q, nn.ModelInfo{}))
+	loaded, _, err := nn.ReadModel(&buf)
+	require.NoError(t, err)
+	require.IsType(t, &Dense{}, loaded.(*nn.Sequential).Layer(1).(*nn.Residual).F.(*nn.Sequential).Layer(0))
+	x := randTensor(rand.New(rand.NewPCG(5, 6)), 7, 6)
+	want := predictions(t, q, x)
+	require.Equal(t, want, predictions(t, loaded, x))
+	require.NotEqual(t, predictions(t, float, x), want, "the int8 model differs from the float one")
+}
+
 // TestModelFileErrors feeds nn.ReadModel hostile or inconsistent
 // descriptions of quantised layers: each is refused with an error naming
 // the layer, before anything large is allocated.

@@ -15,8 +15,9 @@ const maxIn = 1 << 17
 
 // Quantize returns an int8 copy of model for inference: every nn.Dense and
 // every ungrouped nn.Conv2D becomes a Dense or Conv2D of this package, with
-// symmetric per-output-channel int8 weights. Inside nn.Sequential
-// containers (nested or not) the layers are replaced in a new Sequential;
+// symmetric per-output-channel int8 weights. Inside nn.Sequential and
+// nn.Residual containers (nested or not) the layers are replaced in a new
+// container;
 // any other module, such as Flatten, ReLU or BatchNorm, is kept as is and
 // shared with model, which Quantize never changes. Parameter names are
 // unchanged, and each quantised layer adds a "weight_scale" next to its
@@ -72,6 +73,15 @@ func quantize(m nn.Module, n *int) (nn.Module, error) {
 			layers[i] = q
 		}
 		return nn.NewSequential(layers...), nil
+	case *nn.Residual:
+		if l.F == nil {
+			return m, nil
+		}
+		f, err := quantize(l.F, n)
+		if err != nil {
+			return nil, fmt.Errorf("%w (inside a Residual)", err)
+		}
+		return nn.NewResidual(f), nil
 	}
 	return m, nil
 }
