@@ -33,15 +33,23 @@
 // stored as external data are read from files confined to the model's
 // folder.
 //
-// Export writes our own models as ONNX opset 13 with PyTorch's parameter
-// names and a dynamic first axis: Sequentials (nested too) of Dense,
-// Conv2D, MaxPool2D, AvgPool2D, GlobalAvgPool2D, Flatten, BatchNorm
-// (running statistics), Dropout (dropped), the activation layers, and
-// the sequence layers Embedding (Gather; a model whose first layer is an
-// Embedding declares its input INT64, as PyTorch does for token ids),
-// LSTM and GRU (one ONNX LSTM or GRU node per layer, gates repacked into
-// ONNX's order, bidirectional and batch-first supported; only the output
-// sequence from a zero state). Any other layer is an error naming it. A
-// round trip through Export and Load reproduces the original outputs
-// bit for bit.
+// Export writes our own models as ONNX with PyTorch's parameter names and
+// a dynamic first axis, as opset 13 (17 when a layer norm needs ONNX's
+// LayerNormalization). It takes Sequentials (nested too) of
+//
+//   - Dense, Conv2D, MaxPool2D, AvgPool2D, GlobalAvgPool2D, Flatten,
+//     BatchNorm (running statistics), Dropout (dropped), the activation
+//     layers and GELU;
+//   - Embedding (Gather; a model whose first layer is an Embedding
+//     declares its input INT64, as PyTorch does for token ids), LSTM and
+//     GRU (one ONNX LSTM or GRU node per layer, gates repacked into
+//     ONNX's order, bidirectional and batch-first supported; only the
+//     output sequence from a zero state);
+//   - LayerNorm, TransformerEncoderLayer (without masks), GPTBlock and
+//     GPT (learned positions, causal attention as plain MatMul, Softmax
+//     and a constant mask; not rotary).
+//
+// Any other layer (RNN, Conv1D, rotary attention, ...) is an error naming
+// it. A round trip through Export and Load reproduces the original
+// outputs bit for bit, except attention, which agrees to float32 rounding.
 package onnx

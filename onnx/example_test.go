@@ -70,3 +70,25 @@ func ExampleExport() {
 	// Output:
 	// 0.weight true
 }
+
+// Export a sequence model: token ids through an embedding and a
+// bidirectional two-layer LSTM. The ids input is declared INT64; the
+// imported model takes them as nn.IDs, as the original does.
+func ExampleExport_sequence() {
+	model := nn.NewSequential(
+		nn.NewEmbedding(100, 16, nn.WithSeed(1)),
+		nn.NewLSTM(16, 32, nn.RNNConfig{Layers: 2, Bidirectional: true, BatchFirst: true}, nn.WithSeed(2)))
+	var buf bytes.Buffer
+	if err := onnx.Export(&buf, model, 10); err != nil { // sequences of 10 ids
+		log.Fatal(err)
+	}
+	m, err := onnx.Decode(&buf)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ids := autograd.NoGrad(nn.IDs([]int{1, 5, 7, 9, 2, 3, 99, 0, 4, 8}, 1, 10))
+	y := m.Forward(ids).Value()
+	fmt.Println(m.Inputs()[0].Type, y.Shape(), tensor.Equal(model.Forward(ids).Value(), y))
+	// Output:
+	// INT64 [1 10 64] true
+}

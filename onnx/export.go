@@ -14,10 +14,12 @@ import (
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
-// ExportOpset is the opset Export writes.
+// ExportOpset is the opset Export writes for models without a layer norm
+// (those get LayerNormOpset).
 const ExportOpset = 13
 
-// Export writes m as an ONNX model (opset 13) whose input, named "input",
+// Export writes m as an ONNX model (opset 13, or 17 when m has a layer
+// norm) whose input, named "input",
 // has the shape [batch, inputShape...] with a dynamic batch axis and
 // whose output is named "output". Parameters keep their names (PyTorch's
 // state_dict keys), so the file loads in onnxruntime or PyTorch tools.
@@ -26,9 +28,11 @@ const ExportOpset = 13
 // [N, features]), Conv2D, MaxPool2D, AvgPool2D, GlobalAvgPool2D, Flatten,
 // BatchNorm (exported with its running statistics, as in evaluation),
 // Dropout (left out: inference), the ReLU, LeakyReLU, Sigmoid, Tanh,
-// Softmax and LogSoftmax layers and activations, Embedding, LSTM and GRU.
-// Anything else is an error naming the layer. Export runs m once on zeros
-// to find the output's shape.
+// Softmax and LogSoftmax layers and activations, Embedding, LSTM and GRU,
+// and the transformer layers LayerNorm, GELU, Dense on [..., features],
+// TransformerEncoderLayer (no mask), GPTBlock and GPT (learned positions;
+// rotary attention is not exported). Anything else is an error naming
+// the layer. Export runs m once on zeros to find the output's shape.
 //
 // An Embedding becomes a Gather of its table. When it reads the model's
 // input, that input is declared INT64, as torch.onnx.export declares token
@@ -50,7 +54,7 @@ const ExportOpset = 13
 // others are fixed at inputShape.
 func Export(w io.Writer, m nn.Module, inputShape ...int) error {
 	e := &exporter{names: map[string]bool{"input": true}, full: map[*autograd.Var]string{},
-		inType: dtFloat, inRank: len(inputShape) + 1}
+		inType: dtFloat, inRank: len(inputShape) + 1, inShape: inputShape, opset: ExportOpset}
 	// A Sequential reports its layers' Params under their full names
 	// (views of the same Vars).
 	all := m.Params()
@@ -113,7 +117,7 @@ func Export(w io.Writer, m nn.Module, inputShape ...int) error {
 	var opset []byte
 	opset = appendStr(opset, 1, "")
 	opset = protowire.AppendTag(opset, 2, protowire.VarintType)
-	opset = protowire.AppendVarint(opset, ExportOpset)
+	opset = protowire.AppendVarint(opset, uint64(e.opset))
 	b = appendMsg(b, 8, opset)
 	_, err = w.Write(b)
 	return err
@@ -140,8 +144,10 @@ type exporter struct {
 	n     int
 	// inType is the graph input's element type: FLOAT, or INT64 when an
 	// Embedding reads it; inRank is its rank.
-	inType uint64
-	inRank int
+	inType  uint64
+	inRank  int
+	inShape []int
+	opset   int // ExportOpset, or LayerNormOpset with a layer norm
 }
 
 // fresh returns an unused value name.
@@ -192,6 +198,12 @@ func (e *exporter) param(p *nn.Param, t *tensor.Tensor, base string) string {
 		name = e.fresh(name)
 	}
 	e.names[name] = true
+	e.inits = append(e.inits, tensorBytes(name, t))
+	return name
+}
+
+// tensorBytes encodes t as a FLOAT TensorProto named name.
+func tensorBytes(name string, t *tensor.Tensor) []byte {
 	var b []byte
 	for _, d := range t.Shape() {
 		b = protowire.AppendTag(b, 1, protowire.VarintType)
@@ -199,15 +211,15 @@ func (e *exporter) param(p *nn.Param, t *tensor.Tensor, base string) string {
 	}
 	b = protowire.AppendTag(b, 2, protowire.VarintType)
 	b = protowire.AppendVarint(b, dtFloat)
-	b = appendStr(b, 8, name)
+	if name != "" {
+		b = appendStr(b, 8, name)
+	}
 	raw := make([]byte, 4*t.Size())
 	for i, v := range t.Data() {
 		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
 	}
 	b = protowire.AppendTag(b, 9, protowire.BytesType)
-	b = protowire.AppendBytes(b, raw)
-	e.inits = append(e.inits, b)
-	return name
+	return protowire.AppendBytes(b, raw)
 }
 
 // activation appends act to x.
@@ -219,6 +231,8 @@ func (e *exporter) activation(act nn.Activation, x string) (string, error) {
 		return e.unary("Relu", x), nil
 	case nn.ActLeakyReLU:
 		return e.unary("LeakyRelu", x, floatAttrBytes("alpha", 0.01)), nil
+	case nn.ActGELU:
+		return e.gelu(x), nil
 	case nn.ActSigmoid:
 		return e.unary("Sigmoid", x), nil
 	case nn.ActTanh:
@@ -236,8 +250,12 @@ func (e *exporter) activation(act nn.Activation, x string) (string, error) {
 func (e *exporter) layer(l nn.Module, x string, rank int) (string, int, error) {
 	switch l := l.(type) {
 	case *nn.Dense:
+		if rank > 2 {
+			y, err := e.dense(l, x)
+			return y, rank, err
+		}
 		if rank != 2 {
-			return "", 0, fmt.Errorf("Dense is exported for [N, features] inputs only, got rank %d", rank)
+			return "", 0, fmt.Errorf("Dense needs an input of rank 2 or more, got rank %d", rank)
 		}
 		ins := []string{x, e.param(l.Weight, l.Weight.Value(), "weight")}
 		if l.Bias != nil {
@@ -298,6 +316,20 @@ func (e *exporter) layer(l nn.Module, x string, rank int) (string, int, error) {
 		return e.unary("Flatten", x, intAttrBytes("axis", 1)), 2, nil
 	case *nn.Dropout:
 		return x, rank, nil
+	case *nn.LayerNorm:
+		return e.layerNorm(l, x), rank, nil
+	case nn.GELU, *nn.GELU:
+		return e.gelu(x), rank, nil
+	case *nn.GPTBlock:
+		if rank != 3 {
+			return "", 0, fmt.Errorf("GPTBlock needs [B, T, E] input, got rank %d", rank)
+		}
+		y, err := e.gptBlock(l, x, e.inShape[0])
+		return y, 3, err
+	case *nn.TransformerEncoderLayer:
+		return e.encoderLayer(l, x, rank)
+	case *nn.GPT:
+		return e.gpt(l, x, rank)
 	case *nn.Embedding:
 		y, r := e.embedding(l, x, rank)
 		return y, r, nil

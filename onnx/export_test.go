@@ -80,6 +80,6 @@ func TestExportRoundTrip(t *testing.T) {
 		})
 	}
 	var buf bytes.Buffer
-	err := Export(&buf, nn.NewSequential(nn.NewDense(2, 2), nn.NewGELU()), 2)
-	require.ErrorContains(t, err, "layer 1 (*nn.GELU): no ONNX export")
+	err := Export(&buf, nn.NewSequential(nn.NewDense(2, 2), nn.NewFlatten(), nn.NewRNN(2, 2, nn.RNNConfig{})), 2)
+	require.ErrorContains(t, err, "layer 2 (*nn.RNN): no ONNX export")
 }
