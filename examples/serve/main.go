@@ -20,35 +20,32 @@ import (
 )
 
 var (
-	modelPath = flag.String("model", "mnist-mlp.safetensors", "the saved model, as written by go run ./examples/mnist")
+	modelPath = flag.String("model", "mnist-mlp.safetensors", "the saved model file (nn.SaveModel), as written by go run ./examples/mnist")
 	addr      = flag.String("addr", "localhost:8080", "address to listen on")
 	maxBatch  = flag.Int("max-batch", 64, "most examples run through the model at once (1: no batching)")
 	maxDelay  = flag.Duration("max-delay", 0, "how long a batch waits to fill (0: it takes what is queued)")
 	timeout   = flag.Duration("timeout", 10*time.Second, "per-request deadline")
 )
 
-// newModel builds the architecture of examples/mnist.
-func newModel() *nn.Sequential {
-	return nn.NewSequential(
-		nn.NewFlatten(),
-		nn.NewDense(28*28, 128, nn.WithActivation(nn.ActReLU)),
-		nn.NewDense(128, 10),
-	)
-}
-
-// newHandler loads the model saved at path and returns a Handler serving
-// it.
+// newHandler loads the model file at path and returns a Handler serving
+// it. The file describes itself (nn.SaveModel, as examples/mnist writes
+// it): architecture, input shape and class names come from the file, so any
+// saved model serves with no code here — an MLP, a CNN, or an int8 model
+// from nn/quant.
 func newHandler(path string) (*serve.Handler, error) {
-	model := newModel()
-	if err := nn.LoadFile(path, model); err != nil {
+	model, info, err := nn.LoadModel(path)
+	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%s does not exist: train and save the model first with\n  go run ./examples/mnist\n(it writes mnist-mlp.safetensors), or pass -model FILE", path)
 		}
 		return nil, err
 	}
+	if len(info.InputShape) == 0 {
+		return nil, fmt.Errorf("%s does not record its input shape: save it with nn.SaveModel and nn.ModelInfo{InputShape: ...}", path)
+	}
 	return serve.New(model, serve.Config{
-		InputShape: []int{1, 28, 28},
-		Classes:    []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"},
+		InputShape: info.InputShape,
+		Classes:    info.ClassNames,
 		MaxBatch:   *maxBatch,
 		MaxDelay:   *maxDelay,
 		Timeout:    *timeout,

@@ -21,15 +21,32 @@ import (
 	"github.com/shoshin-ml/shoshin/train"
 )
 
-// savedModel writes a model of the served architecture with seeded
-// weights to a temporary file, as examples/mnist would.
+// savedModel writes a self-describing model of the flagship's
+// architecture with seeded weights to a temporary file, as examples/mnist
+// would.
 func savedModel(t *testing.T) (string, *nn.Sequential) {
 	t.Helper()
 	nn.SetSeed(5)
-	m := newModel()
+	m := nn.NewSequential(
+		nn.NewFlatten(),
+		nn.NewDense(28*28, 128, nn.WithActivation(nn.ActReLU)),
+		nn.NewDense(128, 10),
+	)
 	path := filepath.Join(t.TempDir(), "mnist-mlp.safetensors")
-	require.NoError(t, nn.SaveFile(path, m))
+	require.NoError(t, nn.SaveModel(path, m, nn.ModelInfo{
+		InputShape: []int{1, 28, 28},
+		ClassNames: []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"},
+	}))
 	return path, m
+}
+
+// TestWeightsOnlyFileIsRefused checks that a file without a model
+// description gets an error saying what to do, not a guessed architecture.
+func TestWeightsOnlyFileIsRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "weights.safetensors")
+	require.NoError(t, nn.SaveFile(path, nn.NewSequential(nn.NewDense(3, 2))))
+	_, err := newHandler(path)
+	require.ErrorContains(t, err, "no model description")
 }
 
 // TestServeMNISTImage serves a saved model and sends it real MNIST test
