@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"bytes"
+	"encoding/json"
 	"math/rand/v2"
 	"os"
 	"testing"
@@ -79,6 +80,60 @@ func TestExportSequenceRoundTrip(t *testing.T) {
 			y2 := outs["output"].Value()
 			require.Equal(t, y.Shape(), y2.Shape())
 			require.Equal(t, y.Data(), y2.Data())
+		})
+	}
+}
+
+// specModels are the models of TestExportSequenceSpec.
+func specModels() map[string]nn.Module {
+	return map[string]nn.Module{
+		"lstm": nn.NewSequential(nn.NewEmbedding(20, 5, nn.WithSeed(1)),
+			nn.NewLSTM(5, 4, nn.RNNConfig{Layers: 2, Bidirectional: true, BatchFirst: true}, nn.WithSeed(2))),
+		"gru": nn.NewSequential(nn.NewEmbedding(20, 5, nn.WithSeed(1)),
+			nn.NewGRU(5, 3, nn.RNNConfig{Layers: 2, Bidirectional: true, BatchFirst: true}, nn.WithSeed(3))),
+	}
+}
+
+// TestExportSequenceSpec checks the exported LSTM and GRU against ONNX's
+// definition rather than our importer: testdata/export_seq_ref.py
+// evaluated the committed files testdata/export_{lstm,gru}.onnx with numpy
+// from the operator spec, and Export must still write exactly those files
+// for models whose outputs match the spec's. A gate order or layout that
+// the importer and the exporter got wrong together fails here.
+func TestExportSequenceSpec(t *testing.T) {
+	models := specModels()
+	if os.Getenv("ONNX_UPDATE_GOLDEN") != "" {
+		for name, m := range models {
+			var buf bytes.Buffer
+			require.NoError(t, Export(&buf, m, 6))
+			require.NoError(t, os.WriteFile("testdata/export_"+name+".onnx", buf.Bytes(), 0o644))
+		}
+	}
+	raw, err := os.ReadFile("testdata/export_seq_ref.json")
+	require.NoError(t, err)
+	var ref struct {
+		IDs     []int `json:"ids"`
+		Outputs map[string]struct {
+			Shape []int     `json:"shape"`
+			Data  []float64 `json:"data"`
+		} `json:"outputs"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &ref))
+	ids := autograd.NoGrad(nn.IDs(ref.IDs, 2, 6))
+	for name, m := range models {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			require.NoError(t, Export(&buf, m, 6))
+			path := "testdata/export_" + name + ".onnx"
+			golden, err := os.ReadFile(path)
+			require.NoError(t, err)
+			require.True(t, bytes.Equal(golden, buf.Bytes()), "Export no longer writes %s; regenerate it and export_seq_ref.json (see export_seq_ref.py)", path)
+			want := ref.Outputs[name]
+			y := m.Forward(ids).Value()
+			require.Equal(t, want.Shape, y.Shape())
+			for i, v := range y.Data() {
+				require.InDelta(t, want.Data[i], v, 1e-6, "element %d", i)
+			}
 		})
 	}
 }
