@@ -54,7 +54,7 @@ const ExportOpset = 13
 // others are fixed at inputShape.
 func Export(w io.Writer, m nn.Module, inputShape ...int) error {
 	e := &exporter{names: map[string]bool{"input": true}, full: map[*autograd.Var]string{},
-		inType: dtFloat, inRank: len(inputShape) + 1, inShape: inputShape, opset: ExportOpset}
+		inType: dtFloat, inRank: len(inputShape) + 1, opset: ExportOpset}
 	// A Sequential reports its layers' Params under their full names
 	// (views of the same Vars).
 	all := m.Params()
@@ -66,36 +66,38 @@ func Export(w io.Writer, m nn.Module, inputShape ...int) error {
 			e.full[p.Var] = p.Name
 		}
 	}
-	x := "input"
-	var err error
-	layers := flattenLayers(m)
-	rank := len(inputShape) + 1
-	for i, l := range layers {
-		if x, rank, err = e.layer(l, x, rank); err != nil {
-			return fmt.Errorf("onnx.Export: layer %d (%T): %w", i, l, err)
-		}
-	}
-	// The output's shape, from one run on zeros.
 	for _, d := range inputShape {
 		if d < 1 {
 			return fmt.Errorf("onnx.Export: input shape %v has a dimension < 1", inputShape)
 		}
 	}
-	var y *tensor.Tensor
-	if err := func() (err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				err = fmt.Errorf("onnx.Export: the model rejected input [1 %v]: %v", inputShape, r)
-			}
-		}()
-		y = m.Forward(autograd.NoGrad(tensor.Zeros(append([]int{1}, inputShape...)...))).Value()
-		return nil
-	}(); err != nil {
-		return err
+	// Each layer runs once on the previous one's output, from zeros, for
+	// the shapes of the values between layers and of the output.
+	x := "input"
+	var err error
+	rank := len(inputShape) + 1
+	cur := autograd.NoGrad(tensor.Zeros(append([]int{1}, inputShape...)...))
+	for i, l := range flattenLayers(m) {
+		e.shape = cur.Shape()
+		if x, rank, err = e.layer(l, x, rank); err != nil {
+			return fmt.Errorf("onnx.Export: layer %d (%T): %w", i, l, err)
+		}
+		if err := func() (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					err = fmt.Errorf("onnx.Export: layer %d (%T) rejected an input of shape %v: %v", i, l, e.shape, r)
+				}
+			}()
+			cur = l.Forward(cur)
+			return nil
+		}(); err != nil {
+			return err
+		}
+		if cur.Value().Rank() != rank {
+			return fmt.Errorf("onnx.Export: layer %d (%T): output rank %d, expected %d", i, l, cur.Value().Rank(), rank)
+		}
 	}
-	if y.Rank() != rank {
-		return fmt.Errorf("onnx.Export: output rank %d, expected %d from the layers", y.Rank(), rank)
-	}
+	y := cur.Value()
 	e.node("Identity", []string{x}, []string{"output"})
 
 	var g []byte
@@ -144,10 +146,10 @@ type exporter struct {
 	n     int
 	// inType is the graph input's element type: FLOAT, or INT64 when an
 	// Embedding reads it; inRank is its rank.
-	inType  uint64
-	inRank  int
-	inShape []int
-	opset   int // ExportOpset, or LayerNormOpset with a layer norm
+	inType uint64
+	inRank int
+	shape  []int // the current layer's input shape, batch 1
+	opset  int   // ExportOpset, or LayerNormOpset with a layer norm
 }
 
 // fresh returns an unused value name.
@@ -324,7 +326,7 @@ func (e *exporter) layer(l nn.Module, x string, rank int) (string, int, error) {
 		if rank != 3 {
 			return "", 0, fmt.Errorf("GPTBlock needs [B, T, E] input, got rank %d", rank)
 		}
-		y, err := e.gptBlock(l, x, e.inShape[0])
+		y, err := e.gptBlock(l, x, e.shape[1])
 		return y, 3, err
 	case *nn.TransformerEncoderLayer:
 		return e.encoderLayer(l, x, rank)

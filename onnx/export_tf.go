@@ -142,7 +142,7 @@ func (e *exporter) gpt(g *nn.GPT, x string, rank int) (string, int, error) {
 	if rank != 2 {
 		return "", 0, fmt.Errorf("GPT needs ids [B, T], got rank %d", rank)
 	}
-	steps := e.inShape[len(e.inShape)-1]
+	steps := e.shape[1]
 	y, _ := e.embedding(g.WTE, x, rank)
 	if g.WPE != nil {
 		pos := make([]int64, steps)
