@@ -4,6 +4,7 @@ package kernel
 
 import (
 	"fmt"
+	"sync"
 	"unsafe"
 
 	"github.com/shoshin-ml/shoshin/internal/parallel"
@@ -188,14 +189,17 @@ func (g *gemmPlan) run() {
 				blk.do(0, mp, 0, nbp)
 				continue
 			}
-			// The closures below escape to the pool; they get their own copy
-			// of the plan so that the single-threaded path allocates nothing.
-			blk := &blockTask{g: *g, bp: bp, pc: pc, kb: kb, jc: jc, nb: nb, beta: beta}
+			// The pool's workers get a recycled task whose closures are
+			// bound once, so that a threaded call allocates nothing either.
+			t := getTask()
+			t.blockTask = blockTask{g: *g, bp: bp, pc: pc, kb: kb, jc: jc, nb: nb, beta: beta}
+			t.mp, t.nbp = mp, nbp
 			if mp >= 2*g.workers || mp >= nbp {
-				parallel.For(mp, 1, func(lo, hi int) { blk.do(lo, hi, 0, nbp) })
+				parallel.For(mp, 1, t.rows)
 			} else {
-				parallel.For(nbp, 1, func(lo, hi int) { blk.do(0, mp, lo, hi) })
+				parallel.For(nbp, 1, t.cols)
 			}
+			putTask(t)
 		}
 	}
 }
@@ -206,8 +210,11 @@ func (g *gemmPlan) run() {
 func (g *gemmPlan) packBPanels(bp []float32, pc, kb, jc, nb, p0, p1 int) {
 	nr := g.im.nr
 	if g.workers > 1 && (p1-p0)*kb*nr >= 1<<15 {
-		gc := *g // the closure escapes to the pool: keep g on the stack
-		parallel.For(p1-p0, 1, func(lo, hi int) { gc.packBRange(bp, pc, kb, jc, nb, p0+lo, p0+hi) })
+		t := getTask() // g stays on the stack; the task's closure is bound once
+		t.blockTask = blockTask{g: *g, bp: bp, pc: pc, kb: kb, jc: jc, nb: nb}
+		t.p0 = p0
+		parallel.For(p1-p0, 1, t.pack)
+		putTask(t)
 	} else {
 		g.packBRange(bp, pc, kb, jc, nb, p0, p1)
 	}
@@ -230,6 +237,31 @@ type blockTask struct {
 	pc, kb int
 	jc, nb int
 	beta   float32
+}
+
+// poolTask is a blockTask handed to the worker pool, with the closures
+// the pool calls bound to it once, when it is first made.
+type poolTask struct {
+	blockTask
+	mp, nbp, p0      int
+	rows, cols, pack func(lo, hi int)
+}
+
+var tasks = sync.Pool{New: func() any {
+	t := new(poolTask)
+	t.rows = func(lo, hi int) { t.do(lo, hi, 0, t.nbp) }
+	t.cols = func(lo, hi int) { t.do(0, t.mp, lo, hi) }
+	t.pack = func(lo, hi int) { t.g.packBRange(t.bp, t.pc, t.kb, t.jc, t.nb, t.p0+lo, t.p0+hi) }
+	return t
+}}
+
+func getTask() *poolTask { return tasks.Get().(*poolTask) }
+
+// putTask drops the task's references to the caller's matrices and
+// recycles it.
+func putTask(t *poolTask) {
+	t.blockTask = blockTask{}
+	tasks.Put(t)
 }
 
 // do computes C rows in row panels [r0, r1) and columns in column panels
