@@ -166,32 +166,51 @@ func (g *poolGeom) maxRange(lo, hi int, y, x []float32, idx []int32) {
 }
 
 // max2x2 is the common 2×2, stride-2 case. Like the general path it lets
-// the first NaN of a window win: !(v <= best) holds when v is larger or
-// NaN, and best == best stops once best is NaN.
+// the first NaN of a window win: a later value v replaces best when
+// !(v <= best) (larger or NaN) and best == best (best is not yet NaN). The
+// selects work on bits and masks, so the loop has no data-dependent branch
+// (random activations make a branchy maximum mispredict constantly).
 func (g *poolGeom) max2x2(dst, src []float32, ids []int32) {
 	w := g.w
 	for oh := 0; oh < g.oh; oh++ {
-		r0 := src[2*oh*w : 2*oh*w+w]
-		r1 := src[(2*oh+1)*w : (2*oh+1)*w+w]
+		base := 2 * oh * w
+		r0 := src[base : base+w]
+		r1 := src[base+w : base+2*w]
 		d := dst[oh*g.ow : (oh+1)*g.ow]
+		var id []int32
+		if ids != nil {
+			id = ids[oh*g.ow : (oh+1)*g.ow]
+		}
 		for ow := range d {
 			j := 2 * ow
-			best, bi := r0[j], 2*oh*w+j
-			if v := r0[j+1]; !(v <= best) && best == best {
-				best, bi = v, 2*oh*w+j+1
-			}
-			if v := r1[j]; !(v <= best) && best == best {
-				best, bi = v, (2*oh+1)*w+j
-			}
-			if v := r1[j+1]; !(v <= best) && best == best {
-				best, bi = v, (2*oh+1)*w+j+1
-			}
+			best := r0[j]
+			k := uint32(0) // window position: 0, 1 on the first row, 2, 3 on the second
+			best, k = takeIf(r0[j+1], best, 1, k)
+			best, k = takeIf(r1[j], best, 2, k)
+			best, k = takeIf(r1[j+1], best, 3, k)
 			d[ow] = best
-			if ids != nil {
-				ids[oh*g.ow+ow] = int32(bi)
+			if id != nil {
+				id[ow] = int32(base + j + int(k&1) + int(k>>1)*w)
 			}
 		}
 	}
+}
+
+// takeIf returns (v, kv) when v should replace best — v is larger or NaN
+// and best is not NaN — and (best, kb) otherwise, without branching.
+func takeIf(v, best float32, kv, kb uint32) (float32, uint32) {
+	m := mask(!(v <= best)) & mask(best == best)
+	vb, bb := math.Float32bits(v), math.Float32bits(best)
+	return math.Float32frombits(vb&m | bb&^m), kv&m | kb&^m
+}
+
+// mask is all ones for true and zero for false.
+func mask(b bool) uint32 {
+	var m uint32
+	if b {
+		m = ^uint32(0)
+	}
+	return m
 }
 
 // AvgPool2D returns the mean over each window of x [N, C, H, W]. Padded
