@@ -62,12 +62,12 @@ func ExampleArena_Constant() {
 		arena.Reset()
 		loss := autograd.Mean(autograd.Square(autograd.Linear(arena.Constant(x), w, nil)), false)
 		loss.Backward()
-		fmt.Println(step, loss.Value().Item(), w.Grad().Data())
+		fmt.Printf("%d %.3f %.3f\n", step, loss.Value().Item(), w.Grad().Data())
 		tensor.AddScaled(w.Value(), -0.01, w.Grad()) // the leaf's gradient is its own
 		w.ZeroGrad()
 	}
 	// Output:
-	// 0 28.125 [-2 -3 16.5 23.5]
-	// 1 20.37531 [-1.6900003 -2.5600004 14.03 19.994999]
-	// 2 14.767308 [-1.4262998 -2.1857 11.92885 17.013401]
+	// 0 28.125 [-2.000 -3.000 16.500 23.500]
+	// 1 20.375 [-1.690 -2.560 14.030 19.995]
+	// 2 14.767 [-1.426 -2.186 11.929 17.013]
 }
