@@ -60,7 +60,10 @@ func main() {
 	if *modelPath == "" {
 		fmt.Printf("predictions equal to PyTorch's: %d/%d\n", res.agree, res.total)
 	}
-	fmt.Printf("batch size 1: %v per image (%.0f images/s); PyTorch: %v per image\n",
+	// PyTorch's figure was recorded when the model was exported, on another
+	// run of the same kind of machine; onnx/testdata/bench_torch.py measures
+	// it beside this program.
+	fmt.Printf("batch size 1: %v per image (%.0f images/s); PyTorch, recorded at export: %v per image\n",
 		res.perImage, float64(time.Second)/float64(res.perImage), time.Duration(res.torch.SecondsPerImg*float64(time.Second)).Round(time.Microsecond))
 }
 
