@@ -9,11 +9,12 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/shoshin-ml/shoshin/internal/mnisttest"
 	"github.com/stretchr/testify/require"
 )
 
 func TestFetchMNIST(t *testing.T) {
-	src := realMNISTDir(t)
+	src := mnisttest.Dir(t)
 	var hits atomic.Int32
 	good := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)

