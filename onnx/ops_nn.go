@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/shoshin-ml/shoshin/autograd"
 )
@@ -311,23 +312,11 @@ func newLayerNorm(a *attrReader, n *nodeProto) (op, error) {
 		}
 		dims := len(x.Shape()) - ax
 		want := x.Shape()[ax:]
-		if !equalInts(scale.Shape(), want) || (bias != nil && !equalInts(bias.Shape(), want)) {
+		if !slices.Equal(scale.Shape(), want) || (bias != nil && !slices.Equal(bias.Shape(), want)) {
 			return nil, fmt.Errorf("LayerNormalization: scale %v and bias must have shape %v", scale.Shape(), want)
 		}
 		return one(autograd.LayerNorm(x, scale, bias, dims, eps)), nil
 	}), nil
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // newDropout builds Dropout as the identity: an imported model runs in
