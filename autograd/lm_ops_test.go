@@ -1,0 +1,44 @@
+package autograd
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shoshin-ml/shoshin/tensor"
+)
+
+func TestEmbeddingIDs(t *testing.T) {
+	w := NewVar(tensor.New([]float32{0, 0, 1, 1, 2, 2, 3, 3}, 4, 2))
+	ids := tensor.New([]float32{2, 1, 1, 0, 3, 1}, 2, 3)
+	coef := tensor.New([]float32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, 2, 3, 2)
+	want := []float32{0, 0, 3 + 5 + 11, 4 + 6 + 12, 1, 2, 9, 10} // row 0 is padding, row 1 used three times
+	// Plain, then twice under an arena with other ids in between, so that a
+	// stale saved id or a gradient buffer not cleared would show.
+	y := EmbeddingIDs(w, Constant(ids), 0)
+	require.Equal(t, []int{2, 3, 2}, y.Shape())
+	require.Equal(t, []float32{2, 2, 1, 1, 1, 1, 0, 0, 3, 3, 1, 1}, y.Value().Data())
+	Sum(Mul(y, Constant(coef)), false).Backward()
+	require.Equal(t, want, w.Grad().Data())
+	a := NewArena()
+	other := tensor.New([]float32{3, 3, 3, 3, 3, 3}, 2, 3)
+	for _, in := range []*tensor.Tensor{ids, other, ids} {
+		w.ZeroGrad()
+		a.Reset()
+		y := EmbeddingIDs(w, a.Constant(in), 0)
+		Sum(Mul(y, a.Constant(coef)), false).Backward()
+		if in == ids {
+			require.Equal(t, want, w.Grad().Data())
+		}
+	}
+	// Inference-mode ids record nothing.
+	require.False(t, EmbeddingIDs(w, NoGrad(ids), -1).RequiresGrad())
+
+	checkGrad(t, func(xs ...*Var) *Var {
+		return EmbeddingIDs(xs[0], Constant(tensor.New([]float32{3, 0, 3, 1}, 4)), -1)
+	}, rnd(1, -1, 1, 4, 3))
+	require.PanicsWithValue(t, "autograd.EmbeddingIDs: value 4 at position 1 is not an id in [0, 4)",
+		func() { EmbeddingIDs(w, Constant(tensor.New([]float32{0, 4}, 2)), -1) })
+	require.PanicsWithValue(t, "autograd.EmbeddingIDs: value 0.5 at position 0 is not an id in [0, 4)",
+		func() { EmbeddingIDs(w, Constant(tensor.New([]float32{0.5}, 1)), -1) })
+}
