@@ -61,3 +61,48 @@ func BenchmarkSelfAttention(b *testing.B) {
 	flops := 7 * 2 * 32 * 4 * 128 * 128 / 2 * 32
 	b.ReportMetric(float64(flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
+
+// TestRecurrentStepwiseAndSingle checks the paths that read weight_hh in
+// place (one step at a time, a batch of one) against the path that
+// transposes it once (many steps of a batch): feeding the sequence step by
+// step, carrying the state, and running each sequence alone must give the
+// outputs and final states of the whole run; and both paths pass CheckGrad.
+func TestRecurrentStepwiseAndSingle(t *testing.T) {
+	const T, B, I, H = 4, 3, 2, 5
+	for i, c := range []recurrentCase{{kind: kindRNN, state: true}, {kind: kindLSTM, state: true}, {kind: kindGRU, state: true}} {
+		t.Run(c.String(), func(t *testing.T) {
+			ins := c.inputs(uint64(400+10*i), T, B, I, H)
+			vars := make([]*Var, len(ins))
+			for j, in := range ins {
+				vars[j] = Constant(in)
+			}
+			whole := c.run(vars...)
+			// Step by step, the state carried from one call to the next.
+			step := append([]*Var(nil), vars...)
+			nState := len(whole) - 1
+			for s := 0; s < T; s++ {
+				step[0] = Constant(tensor.Slice(ins[0], 0, s, s+1).Clone())
+				outs := c.run(step...)
+				require.InDeltaSlice(t, tensor.Slice(whole[0].Value(), 0, s, s+1).Clone().Data(), outs[0].Value().Data(), 1e-6, "step %d", s)
+				copy(step[len(step)-nState:], outs[1:])
+			}
+			for j := 1; j <= nState; j++ {
+				require.InDeltaSlice(t, whole[j].Value().Data(), step[len(step)-nState+j-1].Value().Data(), 1e-6)
+			}
+			// Each sequence alone.
+			for b := 0; b < B; b++ {
+				one := append([]*Var(nil), vars...)
+				one[0] = Constant(tensor.Slice(ins[0], 1, b, b+1).Clone())
+				for j := len(one) - nState; j < len(one); j++ {
+					one[j] = Constant(tensor.Slice(ins[j], 0, b, b+1).Clone())
+				}
+				outs := c.run(one...)
+				require.InDeltaSlice(t, tensor.Slice(whole[0].Value(), 1, b, b+1).Clone().Data(), outs[0].Value().Data(), 1e-6, "sequence %d", b)
+			}
+			for _, shape := range [][2]int{{1, B}, {T, 1}} {
+				res, err := CheckGrad(func(xs ...*Var) *Var { return flatCat(c.run(xs...)) }, c.inputs(uint64(500+i), shape[0], shape[1], I, H), GradCheckOptions{})
+				require.NoError(t, err, "T=%d B=%d: %v", shape[0], shape[1], res)
+			}
+		})
+	}
+}

@@ -189,6 +189,23 @@ func recurrent(kind recurrentKind, x, h0, c0 *Var, w RecurrentWeights, opt Recur
 	return outs
 }
 
+// transposeInto writes the transpose of the rows×cols row-major matrix x
+// into dst (cols×rows), in 8×8 tiles so that both sides stay in cache.
+func transposeInto(dst, x []float32, rows, cols int) {
+	for i0 := 0; i0 < rows; i0 += 8 {
+		i1 := min(i0+8, rows)
+		for j0 := 0; j0 < cols; j0 += 8 {
+			j1 := min(j0+8, cols)
+			for i := i0; i < i1; i++ {
+				row := x[i*cols+j0 : i*cols+j1]
+				for j, v := range row {
+					dst[(j0+j)*rows+i] = v
+				}
+			}
+		}
+	}
+}
+
 func dataOrNil(v *Var) []float32 {
 	if v == nil {
 		return nil
@@ -217,9 +234,19 @@ func (r *recurrence) forward(dst []float32, x, h0, c0 *Var, w RecurrentWeights, 
 	} else {
 		clear(h)
 	}
-	// W_hhᵀ [H, G·H], transposed once so that every step's product reads
-	// it row by row.
-	whhT := tensor.Transpose(w.HH.value).Data()
+	// The recurrent product h·W_hhᵀ. Over many steps of a batch, W_hh is
+	// transposed once ([H, G·H]) so that every step's product reads it
+	// row by row instead of packing it again; a single step, or a batch of
+	// one (a matrix–vector product per step, which reads W_hh in place),
+	// skips the copy: decoding one token at a time then costs no
+	// transposition.
+	whh, ldw, transW := w.HH.value.Data(), H, true
+	if T > 1 && B > 1 {
+		t := getBuf(H * GH)
+		defer putBuf(t)
+		transposeInto(t, whh, GH, H)
+		whh, ldw, transW = t, GH, false
+	}
 	bih, bhh := dataOrNil(w.BiasIH), dataOrNil(w.BiasHH)
 
 	// The input projection of every step in one product. The biases that
@@ -282,7 +309,7 @@ func (r *recurrence) forward(dst []float32, x, h0, c0 *Var, w RecurrentWeights, 
 		}
 		switch r.kind {
 		case kindLSTM:
-			kernel.Gemm(false, false, B, GH, H, 1, h, H, whhT, GH, 1, gt, GH)
+			kernel.Gemm(false, transW, B, GH, H, 1, h, H, whh, ldw, 1, gt, GH)
 			if save {
 				tc = r.tanhc[t*B*H : (t+1)*B*H]
 			}
@@ -292,9 +319,9 @@ func (r *recurrence) forward(dst []float32, x, h0, c0 *Var, w RecurrentWeights, 
 				for b := 0; b < B; b++ {
 					copy(hp[b*GH:(b+1)*GH], bhh)
 				}
-				kernel.Gemm(false, false, B, GH, H, 1, h, H, whhT, GH, 1, hp, GH)
+				kernel.Gemm(false, transW, B, GH, H, 1, h, H, whh, ldw, 1, hp, GH)
 			} else {
-				kernel.Gemm(false, false, B, GH, H, 1, h, H, whhT, GH, 0, hp, GH)
+				kernel.Gemm(false, transW, B, GH, H, 1, h, H, whh, ldw, 0, hp, GH)
 			}
 			var hn []float32
 			if save {
@@ -302,7 +329,7 @@ func (r *recurrence) forward(dst []float32, x, h0, c0 *Var, w RecurrentWeights, 
 			}
 			r.gruStep(gt, hp, h, ot, hn, scratch, t)
 		default:
-			kernel.Gemm(false, false, B, GH, H, 1, h, H, whhT, GH, 1, gt, GH)
+			kernel.Gemm(false, transW, B, GH, H, 1, h, H, whh, ldw, 1, gt, GH)
 			r.rnnStep(gt, h, ot, scratch, t)
 		}
 	}
