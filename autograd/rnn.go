@@ -206,6 +206,29 @@ func transposeInto(dst, x []float32, rows, cols int) {
 	}
 }
 
+// productNT sets c = x·wᵀ + beta·c for row-major x [m, k], w [n, k] and
+// c [m, n]: matrix–vector products that read w in place for a row or two
+// (a decoding step), one GEMM otherwise.
+func productNT(m, n, k int, x, w []float32, beta float32, c []float32) {
+	if m <= rowLinearMax {
+		for i := 0; i < m; i++ {
+			kernel.DotRows(c[i*n:(i+1)*n], x[i*k:(i+1)*k], w, k, beta)
+		}
+		return
+	}
+	kernel.Gemm(false, true, m, n, k, 1, x, k, w, k, beta, c, n)
+}
+
+// recurrentProduct adds h·W_hhᵀ to c [B, G·H] (c = h·W_hhᵀ + beta·c), with
+// w either W_hh itself (trans) or its transposed copy (row stride ldw).
+func recurrentProduct(B, GH, H int, h, w []float32, ldw int, trans bool, beta float32, c []float32) {
+	if trans {
+		productNT(B, GH, H, h, w, beta, c)
+		return
+	}
+	kernel.Gemm(false, false, B, GH, H, 1, h, H, w, ldw, beta, c, GH)
+}
+
 func dataOrNil(v *Var) []float32 {
 	if v == nil {
 		return nil
@@ -242,6 +265,7 @@ func (r *recurrence) forward(dst []float32, x, h0, c0 *Var, w RecurrentWeights, 
 	// transposition.
 	whh, ldw, transW := w.HH.value.Data(), H, true
 	if T > 1 && B > 1 {
+		// Copy W_hhᵀ once for the products of every step.
 		t := getBuf(H * GH)
 		defer putBuf(t)
 		transposeInto(t, whh, GH, H)
@@ -253,7 +277,7 @@ func (r *recurrence) forward(dst []float32, x, h0, c0 *Var, w RecurrentWeights, 
 	// add straight into the pre-activations (a GRU keeps b_hh apart for
 	// its n gate) are added step by step while the rows are in cache.
 	gates := getBuf(T * B * GH)
-	kernel.Gemm(false, true, T*B, GH, I, 1, x.value.Data(), I, w.IH.value.Data(), I, 0, gates, GH)
+	productNT(T*B, GH, I, x.value.Data(), w.IH.value.Data(), 0, gates)
 	var bias []float32
 	if bih != nil || (bhh != nil && r.kind != kindGRU) {
 		bias = make([]float32, GH)
@@ -309,7 +333,7 @@ func (r *recurrence) forward(dst []float32, x, h0, c0 *Var, w RecurrentWeights, 
 		}
 		switch r.kind {
 		case kindLSTM:
-			kernel.Gemm(false, transW, B, GH, H, 1, h, H, whh, ldw, 1, gt, GH)
+			recurrentProduct(B, GH, H, h, whh, ldw, transW, 1, gt)
 			if save {
 				tc = r.tanhc[t*B*H : (t+1)*B*H]
 			}
@@ -319,9 +343,9 @@ func (r *recurrence) forward(dst []float32, x, h0, c0 *Var, w RecurrentWeights, 
 				for b := 0; b < B; b++ {
 					copy(hp[b*GH:(b+1)*GH], bhh)
 				}
-				kernel.Gemm(false, transW, B, GH, H, 1, h, H, whh, ldw, 1, hp, GH)
+				recurrentProduct(B, GH, H, h, whh, ldw, transW, 1, hp)
 			} else {
-				kernel.Gemm(false, transW, B, GH, H, 1, h, H, whh, ldw, 0, hp, GH)
+				recurrentProduct(B, GH, H, h, whh, ldw, transW, 0, hp)
 			}
 			var hn []float32
 			if save {
@@ -329,7 +353,7 @@ func (r *recurrence) forward(dst []float32, x, h0, c0 *Var, w RecurrentWeights, 
 			}
 			r.gruStep(gt, hp, h, ot, hn, scratch, t)
 		default:
-			kernel.Gemm(false, transW, B, GH, H, 1, h, H, whh, ldw, 1, gt, GH)
+			recurrentProduct(B, GH, H, h, whh, ldw, transW, 1, gt)
 			r.rnnStep(gt, h, ot, scratch, t)
 		}
 	}
