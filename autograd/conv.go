@@ -36,17 +36,13 @@ func Conv2D(x, w, b *Var, opt Conv2DOptions) *Var {
 	var ins [3]*Var
 	ins[0], ins[1] = x, w
 	inputs := ins[:2]
-	var bd []float32
+	bd := g.checkBias("Conv2D", b, w)
 	if b != nil {
-		if b.value.Rank() != 1 || b.value.Dim(0) != g.oc {
-			panic(fmt.Sprintf("autograd.Conv2D: bias %v does not match weight %v (want [%d])", b.value.Shape(), w.value.Shape(), g.oc))
-		}
 		inputs = ins[:3]
 		ins[2] = b
-		bd = b.value.Data()
 	}
 	out := wrap(alloc([]int{g.n, g.oc, g.oh, g.ow}, inputs...), inputs...)
-	g.forward(out.value.Data(), x.value.Data(), w.value.Data(), bd)
+	g.forward(out.value.Data(), x.value.Data(), w.value.Data(), bd, nil, nil)
 	if !out.requiresGrad {
 		return out
 	}
@@ -78,9 +74,21 @@ func recordConv(out *Var, g convGeom, x, w, b *Var) *Var {
 		if g.relu {
 			y = yv.Data()
 		}
-		g.backward(gx, gw, gb, gy.Data(), xv.Data(), wv.Data(), y)
+		g.backward(gx, gw, gb, convGrad{gy: gy.Data(), y: y}, xv.Data(), wv.Data())
 		return grads
 	}, inputs...)
+}
+
+// checkBias panics unless b is nil or a vector of one value per output
+// channel, and returns its data.
+func (g *convGeom) checkBias(op string, b, w *Var) []float32 {
+	if b == nil {
+		return nil
+	}
+	if b.value.Rank() != 1 || b.value.Dim(0) != g.oc {
+		panic(fmt.Sprintf("autograd.%s: bias %v does not match weight %v (want [%d])", op, b.value.Shape(), w.value.Shape(), g.oc))
+	}
+	return b.value.Data()
 }
 
 // convGeom holds the sizes of one convolution.
@@ -161,36 +169,42 @@ func validRange(off, outN, size, stride int) (lo, hi int) {
 func (g *convGeom) im2col(dst, src []float32, rows int) {
 	hw, l := g.h*g.w, g.l
 	_ = dst[(g.groups*rows-1)*l+l-1]
+	h, w, oh, ow := g.h, g.w, g.oh, g.ow
+	kh, kw, sh, sw, ph, pw, dh, dw := g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw
 	for c := 0; c < g.c; c++ {
 		plane := src[c*hw : (c+1)*hw]
 		gi := c / g.cg
-		base := (gi*rows + (c-gi*g.cg)*g.kh*g.kw) * l
+		base := (gi*rows + (c-gi*g.cg)*kh*kw) * l
 		if g.direct {
 			copy(dst[base:base+l], plane)
 			continue
 		}
-		for ki := 0; ki < g.kh; ki++ {
-			for kj := 0; kj < g.kw; kj++ {
-				row := dst[base+(ki*g.kw+kj)*l : base+(ki*g.kw+kj+1)*l]
-				off := kj*g.dw - g.pw
-				lo, hi := validRange(off, g.ow, g.w, g.sw)
-				for oh := 0; oh < g.oh; oh++ {
-					seg := row[oh*g.ow : (oh+1)*g.ow]
-					ih := oh*g.sh - g.ph + ki*g.dh
-					if ih < 0 || ih >= g.h {
+		for ki := 0; ki < kh; ki++ {
+			for kj := 0; kj < kw; kj++ {
+				row := dst[base+(ki*kw+kj)*l : base+(ki*kw+kj+1)*l]
+				off := kj*dw - pw
+				lo, hi := validRange(off, ow, w, sw)
+				for o := 0; o < oh; o++ {
+					seg := row[o*ow : (o+1)*ow]
+					ih := o*sh - ph + ki*dh
+					if ih < 0 || ih >= h {
 						clear(seg)
 						continue
 					}
-					clear(seg[:lo])
-					clear(seg[hi:])
-					srow := plane[ih*g.w : (ih+1)*g.w]
-					if g.sw == 1 {
-						copySmall(seg[lo:hi], srow[lo+off:hi+off])
+					if lo > 0 {
+						clear(seg[:lo])
+					}
+					if hi < ow {
+						clear(seg[hi:])
+					}
+					srow := plane[ih*w+lo*sw+off : ih*w+w]
+					seg = seg[lo:hi]
+					if sw == 1 {
+						copySmall(seg, srow)
 						continue
 					}
-					s := g.sw
-					for ow := lo; ow < hi; ow++ {
-						seg[ow] = srow[ow*s+off]
+					for i := range seg {
+						seg[i] = srow[i*sw]
 					}
 				}
 			}
@@ -198,16 +212,21 @@ func (g *convGeom) im2col(dst, src []float32, rows int) {
 	}
 }
 
-// copySmall is copy for the short rows of small images, where a loop beats
-// the call to memmove.
+// copySmall is copy for the short rows of small images, where moving four
+// values at a time beats the call to memmove.
 func copySmall(dst, src []float32) {
-	if len(dst) > 32 {
+	n := len(dst)
+	if n > 32 {
 		copy(dst, src)
 		return
 	}
-	src = src[:len(dst)]
-	for i, v := range src {
-		dst[i] = v
+	src = src[:n:n]
+	i := 0
+	for ; i+4 <= n; i += 4 {
+		*(*[4]float32)(dst[i : i+4]) = *(*[4]float32)(src[i : i+4])
+	}
+	for ; i < n; i++ {
+		dst[i] = src[i]
 	}
 }
 
@@ -269,7 +288,11 @@ func getScratch(n int) *[]float32 {
 // The bias rides in the GEMM: each group's column matrix gets a row of ones
 // and the filters a column holding the bias, so that one pass writes the
 // output and the fused ReLU runs while it is still in cache.
-func (g *convGeom) forward(y, x, w, b []float32) {
+//
+// With pg non-nil (Conv2DReLUMaxPool) each sample's output is pooled while
+// in cache and y receives the pooled, rectified values; idx (when non-nil)
+// the winning offsets.
+func (g *convGeom) forward(y, x, w, b []float32, pg *poolGeom, idx []int32) {
 	k := g.ckk
 	wa := w
 	if b != nil {
@@ -283,11 +306,11 @@ func (g *convGeom) forward(y, x, w, b []float32) {
 		}
 	}
 	if g.n == 1 || parallel.Workers() == 1 {
-		g.forwardRange(0, g.n, y, x, wa, k)
+		g.forwardRange(0, g.n, y, x, wa, k, pg, idx)
 		return
 	}
 	gg := *g
-	parallel.For(g.n, 1, func(lo, hi int) { gg.forwardRange(lo, hi, y, x, wa, k) })
+	parallel.For(g.n, 1, func(lo, hi int) { gg.forwardRange(lo, hi, y, x, wa, k, pg, idx) })
 }
 
 // columns returns a scratch buffer for the column matrices of one sample
@@ -309,12 +332,18 @@ func (g *convGeom) columns(rows int) *[]float32 {
 
 // forwardRange computes samples [lo, hi) with the filters wa, whose rows
 // hold k values (the bias last when k exceeds cg·kh·kw).
-func (g *convGeom) forwardRange(lo, hi int, y, x, wa []float32, k int) {
+func (g *convGeom) forwardRange(lo, hi int, y, x, wa []float32, k int, pg *poolGeom, idx []int32) {
 	l, ocg := g.l, g.ocg
-	var buf *[]float32
+	var buf, zb *[]float32
 	if !g.direct || k > g.ckk {
 		buf = g.columns(k)
 		defer scratch.Put(buf)
+	}
+	ySz := g.outSz
+	if pg != nil {
+		zb = getScratch(g.outSz)
+		defer scratch.Put(zb)
+		ySz = g.oc * pg.oh * pg.ow
 	}
 	for s := lo; s < hi; s++ {
 		xs := x[s*g.inSize : (s+1)*g.inSize]
@@ -323,10 +352,23 @@ func (g *convGeom) forwardRange(lo, hi int, y, x, wa []float32, k int) {
 			cols = *buf
 			g.im2col(cols, xs, k)
 		}
-		ys := y[s*g.outSz : (s+1)*g.outSz]
+		ys := y[s*ySz : (s+1)*ySz]
+		zs := ys
+		if pg != nil {
+			zs = *zb
+		}
 		for gi := 0; gi < g.groups; gi++ {
 			kernel.Gemm(false, false, ocg, l, k, 1,
-				wa[gi*ocg*k:], k, cols[gi*k*l:], l, 0, ys[gi*ocg*l:], l)
+				wa[gi*ocg*k:], k, cols[gi*k*l:], l, 0, zs[gi*ocg*l:], l)
+		}
+		if pg != nil {
+			// The ReLU after the pooling: max and ReLU commute, and the
+			// winner is the same (see Conv2DReLUMaxPool).
+			var ids []int32
+			if idx != nil {
+				ids = idx[s*ySz : (s+1)*ySz]
+			}
+			pg.maxRange(0, g.oc, ys, zs, ids)
 		}
 		if g.relu {
 			kernel.Relu(ys, ys)
@@ -336,8 +378,7 @@ func (g *convGeom) forwardRange(lo, hi int, y, x, wa []float32, k int) {
 
 // backward computes the input gradient gx (when non-nil; overwritten) and
 // accumulates the weight gradient gw and bias gradient gb (when non-nil)
-// from the output gradient gy. y is the op's output when the ReLU is fused
-// (the gradient is masked by it, sample by sample), nil otherwise.
+// from the output gradient that src gives sample by sample.
 //
 // Samples are spread over the workers. Each chunk of samples sums its
 // weight and bias gradients into a partial buffer, and the partials are
@@ -346,7 +387,7 @@ func (g *convGeom) forwardRange(lo, hi int, y, x, wa []float32, k int) {
 // the product with a row of ones. The weight-gradient GEMM packs the
 // transposed operand; it is oriented so that the smaller of the columns
 // (cg·kh·kw rows) and the output gradient (outC/groups rows) is packed.
-func (g *convGeom) backward(gx, gw, gb, gy, x, w, y []float32) {
+func (g *convGeom) backward(gx, gw, gb []float32, src convGrad, x, w []float32) {
 	if gx == nil && gw == nil && gb == nil {
 		return
 	}
@@ -363,11 +404,11 @@ func (g *convGeom) backward(gx, gw, gb, gy, x, w, y []float32) {
 			part = getScratch(wp.size)
 			clear(*part)
 			defer scratch.Put(part)
-			g.backwardRange(0, g.n, gx, *part, wp, gy, x, w, y)
+			g.backwardRange(0, g.n, gx, *part, wp, &src, x, w)
 			g.addWeightGrad(gw, gb, *part, wp)
 			return
 		}
-		g.backwardRange(0, g.n, gx, nil, wp, gy, x, w, y)
+		g.backwardRange(0, g.n, gx, nil, wp, &src, x, w)
 		return
 	}
 	var parts []*[]float32
@@ -383,7 +424,7 @@ func (g *convGeom) backward(gx, gw, gb, gy, x, w, y []float32) {
 			parts[lo] = p
 			pd = *p
 		}
-		gg.backwardRange(lo, hi, gx, pd, wp, gy, x, w, y)
+		gg.backwardRange(lo, hi, gx, pd, wp, &src, x, w)
 	})
 	for _, p := range parts {
 		if p != nil {
@@ -432,7 +473,48 @@ func (g *convGeom) addWeightGrad(gw, gb, p []float32, wp wgradPlan) {
 	}
 }
 
-func (g *convGeom) backwardRange(lo, hi int, gx, part []float32, wp wgradPlan, gy, x, w, y []float32) {
+// convGrad is where backwardRange reads the gradient of the convolution's
+// output: gy itself, gy masked by the fused ReLU's output y, or (pool
+// non-nil) the gradient gy of the pooled, rectified output p scattered back
+// to the winners idx.
+type convGrad struct {
+	gy, y []float32
+	pool  *poolGeom
+	p     []float32
+	idx   []int32
+}
+
+// sample returns the output gradient of sample s, built in buf when it
+// needs building.
+func (src *convGrad) sample(g *convGeom, s int, buf []float32) []float32 {
+	if src.pool == nil {
+		gys := src.gy[s*g.outSz : (s+1)*g.outSz]
+		if src.y == nil {
+			return gys
+		}
+		reluMask(buf, gys, src.y[s*g.outSz:(s+1)*g.outSz])
+		return buf
+	}
+	pg := src.pool
+	op := pg.oh * pg.ow
+	sz := g.oc * op
+	gp, p, idx := src.gy[s*sz:(s+1)*sz], src.p[s*sz:(s+1)*sz], src.idx[s*sz:(s+1)*sz]
+	buf = buf[:g.outSz]
+	clear(buf)
+	l := g.l
+	for c := 0; c < g.oc; c++ {
+		d := buf[c*l : (c+1)*l]
+		for j := c * op; j < (c+1)*op; j++ {
+			// Only windows whose rectified maximum is positive (or NaN)
+			// pass a gradient; the select is on bits, without a branch.
+			m := mask(math.Float32bits(p[j]) != 0)
+			d[idx[j]] += math.Float32frombits(math.Float32bits(gp[j]) & m)
+		}
+	}
+	return buf
+}
+
+func (g *convGeom) backwardRange(lo, hi int, gx, part []float32, wp wgradPlan, src *convGrad, x, w []float32) {
 	ckk, l, ocg, rows := g.ckk, g.l, g.ocg, wp.rows
 	var cb, db, mb *[]float32
 	if part != nil && (!g.direct || rows > ckk) {
@@ -443,16 +525,14 @@ func (g *convGeom) backwardRange(lo, hi int, gx, part []float32, wp wgradPlan, g
 		db = getScratch(g.colSz)
 		defer scratch.Put(db)
 	}
-	if y != nil {
+	var mbuf []float32
+	if src.y != nil || src.pool != nil {
 		mb = getScratch(g.outSz)
 		defer scratch.Put(mb)
+		mbuf = *mb
 	}
 	for s := lo; s < hi; s++ {
-		gys := gy[s*g.outSz : (s+1)*g.outSz]
-		if y != nil {
-			reluMask(*mb, gys, y[s*g.outSz:(s+1)*g.outSz])
-			gys = *mb
-		}
+		gys := src.sample(g, s, mbuf)
 		if part != nil {
 			xs := x[s*g.inSize : (s+1)*g.inSize]
 			cols := xs

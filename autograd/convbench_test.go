@@ -52,3 +52,25 @@ func BenchmarkKerasConvnetLayers(b *testing.B) {
 	b.Run("conv2", func(b *testing.B) { conv(b, []int{n, 32, 13, 13}, []int{64, 32, 3, 3}, true) })
 	b.Run("pool2", func(b *testing.B) { pool(b, n, 64, 11, 11) })
 }
+
+// BenchmarkIm2col unfolds one sample of the Keras convnet's second layer
+// input (32×13×13, 3×3 kernel) into its 288×121 column matrix.
+func BenchmarkIm2col(b *testing.B) {
+	g := newConvGeom([]int{1, 32, 13, 13}, []int{64, 32, 3, 3}, Conv2DOptions{})
+	x := convRand(1, 1, 32, 13, 13).Data()
+	dst := make([]float32, g.colSz)
+	for b.Loop() {
+		g.im2col(dst, x, g.ckk)
+	}
+}
+
+// BenchmarkMax2x2 pools the 32 planes of 26×26 of the convnet's first
+// layer output for one sample, recording the winners.
+func BenchmarkMax2x2(b *testing.B) {
+	g := newPoolGeom("MaxPool2D", []int{1, 32, 26, 26}, Pool2DOptions{Kernel: [2]int{2, 2}})
+	x := convRand(1, 1, 32, 26, 26).Data()
+	y, idx := make([]float32, 32*13*13), make([]int32, 32*13*13)
+	for b.Loop() {
+		g.maxRange(0, 32, y, x, idx)
+	}
+}
