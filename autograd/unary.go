@@ -12,15 +12,21 @@ import (
 func unary(op string, a *Var, fwd func(dst, x *tensor.Tensor), dfn func(gx, g, x, y []float32)) *Var {
 	out := wrap(alloc(a.value.Shape(), a), a)
 	fwd(out.value, a.value)
-	if !out.requiresGrad {
-		return out
+	if s := out.recordFn(op, unaryBackward, a); s != nil {
+		s.t[0], s.t[1], s.elem = a.value, out.value, dfn
 	}
-	av, ov := a.value, out.value
-	return out.record(op, func(g *tensor.Tensor) []*tensor.Tensor {
-		gx := zeroGradBuf(av.Shape(), a)
-		dfn(gx.Data(), g.Data(), av.Data(), ov.Data())
-		return []*tensor.Tensor{gx}
-	}, a)
+	return out
+}
+
+// unaryBackward is the backward of every unary op: the saved derivative
+// applied to the input, the output and the upstream gradient.
+func unaryBackward(n *node, g *tensor.Tensor) []*tensor.Tensor {
+	av, ov := n.saved.t[0], n.saved.t[1]
+	gx := zeroGradBuf(av.Shape(), n.inputs[0])
+	n.saved.elem(gx.Data(), g.Data(), av.Data(), ov.Data())
+	grads := n.saved.out(1)
+	grads[0] = gx
+	return grads
 }
 
 // Exp returns e^a element-wise.

@@ -22,6 +22,19 @@ var matMulShapes = []struct {
 	{"64x128x784", 64, 128, 784, false, true},  // input gradient: dY·Wᵀ
 	{"1x784x128", 1, 784, 128, false, false},   // batch-1 inference
 	{"1x128x784T", 1, 128, 784, false, true},   // batch-1 with [out,in] weight
+	// The flagship MLP's step as autograd.Linear runs it (W is [out, in]).
+	{"64x784x128T", 64, 784, 128, false, true},  // forward, first layer: X·W1ᵀ
+	{"128x64x784TA", 128, 64, 784, true, false}, // weight gradient: dYᵀ·X
+	{"64x128x10T", 64, 128, 10, false, true},    // forward, last layer: H·W2ᵀ
+	{"10x64x128TA", 10, 64, 128, true, false},   // weight gradient of the last layer
+	{"64x10x128", 64, 10, 128, false, false},    // input gradient of the last layer: dY·W2
+	// Every transpose combination at N = 512 and 1024 (TN: op(A) = Aᵀ).
+	{"512TN", 512, 512, 512, true, false},
+	{"512NT", 512, 512, 512, false, true},
+	{"512TT", 512, 512, 512, true, true},
+	{"1024TN", 1024, 1024, 1024, true, false},
+	{"1024NT", 1024, 1024, 1024, false, true},
+	{"1024TT", 1024, 1024, 1024, true, true},
 }
 
 func BenchmarkMatMul(b *testing.B) {

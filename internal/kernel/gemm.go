@@ -421,6 +421,8 @@ func kernGo1x6(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32,
 // as columns: dst[p·nr + j]. Eight rows go at a time (then four, then
 // one), so that each step of p reads eight streams and writes one run of
 // eight floats; the bounds are checked once up front, not per element.
+// With AVX2 the eight-row groups are transposed by 8×8 blocks in
+// registers (transpose8AVX2).
 func packTransposed(dst, x []float32, off, sj, kb, w, nr int) {
 	if kb == 0 || w == 0 {
 		return
@@ -433,7 +435,8 @@ func packTransposed(dst, x []float32, off, sj, kb, w, nr int) {
 	for ; j+8 <= w; j += 8 {
 		s0 := unsafe.Add(src, uintptr(j)*rs)
 		d0 := unsafe.Add(pd, j*4)
-		for p := 0; p < kb; p++ {
+		// Assembly transposes 8×8 blocks; the loop below does the rest.
+		for p := transpose8(d0, s0, sj, nr, kb); p < kb; p++ {
 			// Addresses are formed from p each time: advancing a pointer
 			// after the last element would leave it past the end of its
 			// allocation, which the garbage collector may see.

@@ -19,6 +19,7 @@ func main() {
 	write(filepath.Join(*out, "gemm_amd64.s"), genGemm())
 	write(filepath.Join(*out, "vec_amd64.s"), genVec())
 	write(filepath.Join(*out, "int8_amd64.s"), genInt8())
+	write(filepath.Join(*out, "int8_decl_amd64.go"), genInt8Decl())
 	write(filepath.Join(*out, "gemm_arm64.s"), genGemmARM64())
 	write(filepath.Join(*out, "vec_arm64.s"), genVecARM64())
 }
@@ -206,7 +207,79 @@ func genGemm() []byte {
 		bregs: []string{"Y12", "Y13"},
 		tmps:  []string{"Y14", "Y15"},
 	})
+	genTranspose8(&w)
 	return w.Bytes()
+}
+
+// genTranspose8 writes transpose8AVX2, the packing of eight rows of a
+// transposed operand into eight columns of a panel:
+//
+//	for p := 0; p < kb; p++ {
+//		for j := 0; j < 8; j++ {
+//			dst[p·nr + j] = src[j·sj + p]
+//		}
+//	}
+//
+// for kb a positive multiple of 8. Each trip loads an 8×8 block (eight
+// rows, eight values of p) and transposes it in registers: unpack pairs of
+// rows, shuffle pairs of pairs, then swap 128-bit halves (24 shuffles for
+// 64 floats instead of 64 scalar moves).
+//
+// Registers: SI and R10 walk rows 0 and 4 of the block, R8 = sj·4, R9 =
+// 3·sj·4; DI and R13 walk dst rows p and p+4, R11 = nr·4, R12 = 3·nr·4;
+// CX counts blocks; Y0–Y7 hold rows and then the shuffled pairs, Y8–Y15
+// the unpacked pairs and then the columns.
+func genTranspose8(w *asm) {
+	text(w, "transpose8AVX2(dst, src *float32, sj, nr, kb int)", "transpose8AVX2", "$0-40")
+	w.p("MOVQ dst+0(FP), DI")
+	w.p("MOVQ src+8(FP), SI")
+	w.p("MOVQ sj+16(FP), R8")
+	w.p("SHLQ $2, R8")
+	w.p("MOVQ nr+24(FP), R11")
+	w.p("SHLQ $2, R11")
+	w.p("MOVQ kb+32(FP), CX")
+	w.p("SHRQ $3, CX")
+	w.p("LEAQ (R8)(R8*2), R9")
+	w.p("LEAQ (SI)(R8*4), R10")
+	w.p("LEAQ (R11)(R11*2), R12")
+	w.p("LEAQ (DI)(R11*4), R13")
+	w.label("t8loop")
+	rows := []string{"(SI)", "(SI)(R8*1)", "(SI)(R8*2)", "(SI)(R9*1)", "(R10)", "(R10)(R8*1)", "(R10)(R8*2)", "(R10)(R9*1)"}
+	for r, a := range rows {
+		w.p("VMOVUPS %s, Y%d", a, r)
+	}
+	// Y8+i, Y9+i: low and high interleave of rows i and i+1 (i even).
+	for i := 0; i < 8; i += 2 {
+		w.p("VUNPCKLPS Y%d, Y%d, Y%d", i+1, i, 8+i)
+		w.p("VUNPCKHPS Y%d, Y%d, Y%d", i+1, i, 9+i)
+	}
+	// Rows 0–3 (then 4–7) of columns c and c+4 for c = 0..3: Y0..Y3
+	// (then Y4..Y7).
+	for h := 0; h < 2; h++ {
+		lo, hi := 8+4*h, 9+4*h // unpacks of rows 4h,4h+1
+		lo2, hi2 := 10+4*h, 11+4*h
+		w.p("VSHUFPS $0x44, Y%d, Y%d, Y%d", lo2, lo, 4*h+0)
+		w.p("VSHUFPS $0xEE, Y%d, Y%d, Y%d", lo2, lo, 4*h+1)
+		w.p("VSHUFPS $0x44, Y%d, Y%d, Y%d", hi2, hi, 4*h+2)
+		w.p("VSHUFPS $0xEE, Y%d, Y%d, Y%d", hi2, hi, 4*h+3)
+	}
+	// Column c: low halves for c < 4, high halves for c ≥ 4.
+	for c := 0; c < 4; c++ {
+		w.p("VPERM2F128 $0x20, Y%d, Y%d, Y%d", 4+c, c, 8+c)
+		w.p("VPERM2F128 $0x31, Y%d, Y%d, Y%d", 4+c, c, 12+c)
+	}
+	outs := []string{"(DI)", "(DI)(R11*1)", "(DI)(R11*2)", "(DI)(R12*1)", "(R13)", "(R13)(R11*1)", "(R13)(R11*2)", "(R13)(R12*1)"}
+	for c, a := range outs {
+		w.p("VMOVUPS Y%d, %s", 8+c, a)
+	}
+	w.p("ADDQ $32, SI")
+	w.p("ADDQ $32, R10")
+	w.p("LEAQ (DI)(R11*8), DI")
+	w.p("LEAQ (R13)(R11*8), R13")
+	w.p("DECQ CX")
+	w.p("JNZ t8loop")
+	w.p("VZEROUPPER")
+	w.p("RET\n")
 }
 
 // vecLoop emits a loop over CX floats (a multiple of 8) that calls body for

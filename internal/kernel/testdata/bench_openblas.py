@@ -29,6 +29,17 @@ SHAPES = [
     ("64x128x784", 64, 128, 784, False, True),
     ("1x784x128", 1, 784, 128, False, False),
     ("1x128x784T", 1, 128, 784, False, True),
+    ("64x784x128T", 64, 784, 128, False, True),
+    ("128x64x784TA", 128, 64, 784, True, False),
+    ("64x128x10T", 64, 128, 10, False, True),
+    ("10x64x128TA", 10, 64, 128, True, False),
+    ("64x10x128", 64, 10, 128, False, False),
+    ("512TN", 512, 512, 512, True, False),
+    ("512NT", 512, 512, 512, False, True),
+    ("512TT", 512, 512, 512, True, True),
+    ("1024TN", 1024, 1024, 1024, True, False),
+    ("1024NT", 1024, 1024, 1024, False, True),
+    ("1024TT", 1024, 1024, 1024, True, True),
 ]
 
 
