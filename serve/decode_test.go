@@ -3,8 +3,8 @@ package serve
 import (
 	"math"
 	"math/rand/v2"
-	"strconv"
 	"net/http"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
