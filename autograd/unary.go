@@ -1,8 +1,7 @@
 package autograd
 
 import (
-	"github.com/chewxy/math32"
-
+	"github.com/shoshin-ml/shoshin/internal/kernel"
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
@@ -132,22 +131,14 @@ func LeakyReLU(a *Var, slope float32) *Var {
 	})
 }
 
-// GELU returns the Gaussian error linear unit x·Φ(x), computed exactly with
-// erf like PyTorch's default (approximate="none").
+// GELU returns the Gaussian error linear unit x·Φ(x), computed exactly
+// (not with the tanh approximation) like PyTorch's default
+// (approximate="none"), by the vectorised kernel.GELU.
 func GELU(a *Var) *Var {
-	const invSqrt2 = 0.70710678118654752440
-	const invSqrt2Pi = 0.39894228040143267794
 	return unary("GELU", a, func(dst, x *tensor.Tensor) {
-		d, xs := dst.Data(), x.Data()
-		for i, v := range xs {
-			d[i] = 0.5 * v * (1 + math32.Erf(v*invSqrt2))
-		}
+		kernel.GELU(dst.Data(), x.Data())
 	}, func(gx, g, x, _ []float32) {
-		for i, v := range x {
-			cdf := 0.5 * (1 + math32.Erf(v*invSqrt2))
-			pdf := invSqrt2Pi * math32.Exp(-0.5*v*v)
-			gx[i] = g[i] * (cdf + v*pdf)
-		}
+		kernel.GELUGrad(gx, x, g)
 	})
 }
 

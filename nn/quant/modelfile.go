@@ -18,6 +18,8 @@ import (
 const (
 	KindDense  = "quant.Dense"
 	KindConv2D = "quant.Conv2D"
+	KindGPT    = "quant.GPT"
+	KindRNNLM  = "quant.RNNLM"
 )
 
 // The kinds are registered when the package is initialised: they are
@@ -38,6 +40,34 @@ func init() {
 		}
 		act, _ := activation(c.Activation)
 		return &Dense{l: emptyLinear([]int{c.Out, c.In}, c.NoBias), Activation: act}, nil
+	})
+	nn.RegisterSizedLayer(KindGPT, func(cfg json.RawMessage) (int64, error) {
+		c, n, err := gptConfig(cfg)
+		if err != nil {
+			return 0, err
+		}
+		// One scale per output row of every int8 layer: 9E per block
+		// (3E + E + 4E + E) and the vocabulary for lm_head.
+		return n + int64(c.Layers)*9*int64(c.Block.DModel) + int64(c.VocabSize), nil
+	}, func(cfg json.RawMessage) (nn.Module, error) {
+		c, _, err := gptConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return buildGPT(c, nil), nil
+	})
+	nn.RegisterSizedLayer(KindRNNLM, func(cfg json.RawMessage) (int64, error) {
+		c, n, err := rnnlmConfig(cfg)
+		if err != nil {
+			return 0, err
+		}
+		return n + int64(max(c.Layers, 1))*8*int64(c.Hidden) + int64(c.Vocab), nil
+	}, func(cfg json.RawMessage) (nn.Module, error) {
+		c, _, err := rnnlmConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return buildRNNLM(c, nil), nil
 	})
 	nn.RegisterSizedLayer(KindConv2D, func(cfg json.RawMessage) (int64, error) {
 		c, err := conv2DConfig(cfg)
@@ -133,6 +163,43 @@ func denseConfig(raw json.RawMessage) (nn.DenseConfig, error) {
 		return c, err
 	}
 	return c, nil
+}
+
+// gptConfig decodes and checks a quant.GPT configuration and returns the
+// values of the float model it came from.
+func gptConfig(raw json.RawMessage) (nn.GPTFileConfig, int64, error) {
+	var c nn.GPTFileConfig
+	if err := decodeStrict(raw, &c); err != nil {
+		return c, 0, err
+	}
+	n, err := nn.GPTValues(c)
+	if err != nil {
+		return c, 0, fmt.Errorf("config: %w", err)
+	}
+	if e := c.Block.DModel; 4*e > maxIn {
+		return c, 0, fmt.Errorf("config: d_model must be at most %d (the int32 sums of longer rows could overflow), got %d", maxIn/4, e)
+	}
+	return c, n, nil
+}
+
+// rnnlmConfig decodes and checks a quant.RNNLM configuration (always an
+// LSTM) and returns the values of the float model it came from.
+func rnnlmConfig(raw json.RawMessage) (nn.RNNLMFileConfig, int64, error) {
+	var c nn.RNNLMFileConfig
+	if err := decodeStrict(raw, &c); err != nil {
+		return c, 0, err
+	}
+	if c.GRU {
+		return c, 0, errors.New("config: a quant.RNNLM is an LSTM; gru must be false")
+	}
+	n, err := nn.RNNLMValues(c)
+	if err != nil {
+		return c, 0, fmt.Errorf("config: %w", err)
+	}
+	if c.Embed > maxIn || c.Hidden > maxIn {
+		return c, 0, fmt.Errorf("config: embed and hidden must be at most %d (the int32 sums of longer rows could overflow), got %d and %d", maxIn, c.Embed, c.Hidden)
+	}
+	return c, n, nil
 }
 
 // conv2DConfig decodes and checks a quant.Conv2D configuration.
