@@ -107,14 +107,19 @@ func (p *PackedB) Impl() string { return p.im.name }
 
 // gemvRows is the number of rows up to which GemmPacked computes each row
 // as a matrix–vector product on the source instead: an mr-row micro-kernel
-// would spend most of its work on padding.
-const gemvRows = 2
+// would spend most of its work on padding. It stays at one, so that from
+// two rows on every row of the result is the same, bit for bit, whatever
+// the number of rows (the serve package's batching relies on it).
+const gemvRows = 1
 
 // GemmPacked computes C = ep(alpha·op(A)·B + beta·C) for a packed B (k×n):
 // op(A) is m×k with row stride lda as stored, C is m×n with row stride ldc,
 // and the epilogue adds ep.Bias to each row of the result and applies
 // ep.Act, while each tile is in cache. When beta is zero, C is overwritten
-// without being read. Large products are split across the worker pool;
+// without being read. A row of C does not depend on the other rows of A
+// when m ≥ 2: it is the same, bit for bit, in a product of two rows or of
+// many (a single row takes a matrix–vector path that sums in another
+// order). Large products are split across the worker pool;
 // small ones stay on the caller's goroutine. GemmPacked panics when a
 // stride is too small, a slice is too short or the bias does not have n
 // values.

@@ -198,3 +198,25 @@ func BenchmarkGemmPacked(b *testing.B) {
 		})
 	}
 }
+
+// TestGemmPackedRowsIndependentOfBatch checks that from two rows on, each
+// row of a packed product is the same bit for bit whatever rows surround
+// it: batched serving answers each request as if it ran alone.
+func TestGemmPackedRowsIndependentOfBatch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	const m, n, k = 40, 40, 800
+	a, b := randSlice(rng, m*k), randSlice(rng, n*k)
+	ep := Epilogue{Bias: randSlice(rng, n), Act: ActReLU}
+	for _, im := range gemmImpls() {
+		p := packBWith(im, true, k, n, b, k)
+		full := make([]float32, m*n)
+		GemmPacked(false, m, 1, a, k, p, 0, full, n, ep)
+		for _, rows := range []int{2, 3, 5, 13, 25} {
+			for lo := 0; lo+rows <= m; lo += 7 {
+				part := make([]float32, rows*n)
+				GemmPacked(false, rows, 1, a[lo*k:], k, p, 0, part, n, ep)
+				require.Equal(t, full[lo*n:(lo+rows)*n], part, "%s: rows [%d, %d)", im.name, lo, lo+rows)
+			}
+		}
+	}
+}
