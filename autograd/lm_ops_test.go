@@ -106,27 +106,3 @@ func TestRecurrentStepwiseAndSingle(t *testing.T) {
 		})
 	}
 }
-
-// TestRowLinear compares RowLinear with Linear on one and two inference
-// rows (its own path), with and without bias, and on inputs it hands to
-// Linear (more rows; training mode, where the gradient must flow).
-func TestRowLinear(t *testing.T) {
-	for _, c := range []struct{ m, k, n int }{{1, 7, 5}, {2, 128, 384}, {1, 33, 9}, {3, 16, 8}} {
-		x, w, b := rnd(600, -1, 1, c.m, c.k), rnd(601, -1, 1, c.n, c.k), rnd(602, -1, 1, c.n)
-		for _, bias := range []*Var{nil, Constant(b)} {
-			want := Linear(NoGrad(x), Constant(w), bias).Value()
-			got := RowLinear(NoGrad(x), Constant(w), bias)
-			require.True(t, got.Inference())
-			require.Equal(t, want.Shape(), got.Value().Shape())
-			require.InDeltaSlice(t, want.Data(), got.Value().Data(), 1e-5, "%+v bias=%v", c, bias != nil)
-			// Under an arena, twice (stale buffers must not matter).
-			a := NewArena()
-			for range 2 {
-				a.Reset()
-				got = RowLinear(a.Input(x), Constant(w), bias)
-				require.InDeltaSlice(t, want.Data(), got.Value().Data(), 1e-5)
-			}
-		}
-	}
-	checkGrad(t, func(xs ...*Var) *Var { return RowLinear(xs[0], xs[1], xs[2]) }, rnd(603, -1, 1, 1, 6), rnd(604, -1, 1, 4, 6), rnd(605, -1, 1, 4))
-}

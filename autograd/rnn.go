@@ -206,27 +206,11 @@ func transposeInto(dst, x []float32, rows, cols int) {
 	}
 }
 
-// productNT sets c = x·wᵀ + beta·c for row-major x [m, k], w [n, k] and
-// c [m, n]: matrix–vector products that read w in place for a row or two
-// (a decoding step), one GEMM otherwise.
-func productNT(m, n, k int, x, w []float32, beta float32, c []float32) {
-	if m <= rowLinearMax {
-		for i := 0; i < m; i++ {
-			kernel.DotRows(c[i*n:(i+1)*n], x[i*k:(i+1)*k], w, k, beta)
-		}
-		return
-	}
-	kernel.Gemm(false, true, m, n, k, 1, x, k, w, k, beta, c, n)
-}
-
-// recurrentProduct adds h·W_hhᵀ to c [B, G·H] (c = h·W_hhᵀ + beta·c), with
-// w either W_hh itself (trans) or its transposed copy (row stride ldw).
+// recurrentProduct sets c = h·W_hhᵀ + beta·c for c [B, G·H], with w
+// either W_hh itself (trans; a batch of one then takes GEMM's
+// matrix–vector path) or its transposed copy (row stride ldw).
 func recurrentProduct(B, GH, H int, h, w []float32, ldw int, trans bool, beta float32, c []float32) {
-	if trans {
-		productNT(B, GH, H, h, w, beta, c)
-		return
-	}
-	kernel.Gemm(false, false, B, GH, H, 1, h, H, w, ldw, beta, c, GH)
+	kernel.Gemm(false, trans, B, GH, H, 1, h, H, w, ldw, beta, c, GH)
 }
 
 func dataOrNil(v *Var) []float32 {
@@ -277,7 +261,7 @@ func (r *recurrence) forward(dst []float32, x, h0, c0 *Var, w RecurrentWeights, 
 	// add straight into the pre-activations (a GRU keeps b_hh apart for
 	// its n gate) are added step by step while the rows are in cache.
 	gates := getBuf(T * B * GH)
-	productNT(T*B, GH, I, x.value.Data(), w.IH.value.Data(), 0, gates)
+	kernel.Gemm(false, true, T*B, GH, I, 1, x.value.Data(), I, w.IH.value.Data(), I, 0, gates, GH)
 	var bias []float32
 	if bih != nil || (bhh != nil && r.kind != kindGRU) {
 		bias = make([]float32, GH)

@@ -135,21 +135,7 @@ func (g *GPT) Decode(idx *autograd.Var, caches []*KVCache) *autograd.Var {
 	for i, b := range g.H {
 		x = b.Decode(x, caches[i]) // [B, t, E]
 	}
-	return decodeDense(g.LMHead, g.LNF.Forward(x)) // [B, t, V]
-}
-
-// decodeDense applies d to x [..., in] at inference through
-// autograd.RowLinear, which turns the one or two rows of a decoding step
-// into matrix–vector products reading the weight in place; other inputs,
-// and layers with an activation, take Dense.Forward.
-func decodeDense(d *Dense, x *autograd.Var) *autograd.Var {
-	s := x.Shape()
-	in := d.Weight.Value().Dim(1)
-	if d.Activation != ActNone || len(s) < 2 || s[len(s)-1] != in {
-		return d.Forward(x)
-	}
-	y := autograd.RowLinear(autograd.Reshape(x, -1, in), d.Weight.Var, varOf(d.Bias))
-	return autograd.Reshape(y, append(append(make([]int, 0, len(s)), s[:len(s)-1]...), d.Weight.Value().Dim(0))...)
+	return g.LMHead.Forward(g.LNF.Forward(x)) // [B, t, V]
 }
 
 // Params returns the parameters in nanoGPT's state_dict order.

@@ -180,7 +180,7 @@ func (d *rnnDecoder) Decode(ids *tensor.Tensor) *tensor.Tensor {
 		h, d.lstm = d.m.LSTM.ForwardWith(x, d.lstm, nil)
 	}
 	d.n += ids.Dim(1)
-	return decodeDense(d.m.Head, h).Value().Clone() // [B, t, Vocab]
+	return d.m.Head.Forward(h).Value().Clone() // [B, t, Vocab]
 }
 
 func (d *rnnDecoder) Len() int { return d.n }

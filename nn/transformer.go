@@ -451,7 +451,7 @@ func (a *CausalSelfAttention) decode(x *autograd.Var, c *KVCache) *autograd.Var 
 	if b != cs[0] || e != cs[2] || c.Len+t > cs[1] {
 		panic(fmt.Sprintf("nn.GPTBlock.Decode: %d new positions of %v do not fit a cache %v holding %d", t, xs, cs, c.Len))
 	}
-	p := autograd.Split(decodeDense(a.CAttn, x), 2, e, e, e) // 3 × [B, t, E]
+	p := autograd.Split(a.CAttn.Forward(x), 2, e, e, e) // 3 × [B, t, E]
 	q, k := p[0], p[1]
 	if a.Rotary {
 		q = autograd.Rotary(q, a.Heads, a.RotaryBase, c.Len) // [B, t, E]
@@ -468,7 +468,7 @@ func (a *CausalSelfAttention) decode(x *autograd.Var, c *KVCache) *autograd.Var 
 		Heads: a.Heads, Causal: true, CausalOffset: c.Len, KeyLen: c.Len + t,
 	}) // [B, t, E]
 	c.Len += t
-	return decodeDense(a.CProj, y)
+	return a.CProj.Forward(y)
 }
 
 // Decode runs the block, in inference mode, on the next positions x
@@ -483,6 +483,6 @@ func (b *GPTBlock) Decode(x *autograd.Var, c *KVCache) *autograd.Var {
 	if !x.Inference() {
 		x = autograd.NoGrad(x.Value())
 	}
-	x = autograd.Add(x, b.Attn.decode(b.LN1.Forward(x), c))                                                   // [B, t, E]
-	return autograd.Add(x, decodeDense(b.MLP.CProj, autograd.GELU(decodeDense(b.MLP.CFC, b.LN2.Forward(x))))) // [B, t, E]
+	x = autograd.Add(x, b.Attn.decode(b.LN1.Forward(x), c)) // [B, t, E]
+	return autograd.Add(x, b.MLP.Forward(b.LN2.Forward(x))) // [B, t, E]
 }
