@@ -106,3 +106,18 @@ func TestRecurrentStepwiseAndSingle(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkLayerNorm times forward and backward of the char-GPT's layer
+// norm over [32·128, 128] under an arena.
+func BenchmarkLayerNorm(b *testing.B) {
+	x, w, bias := rnd(700, -1, 1, 4096, 128), rnd(701, 0.5, 1.5, 128), rnd(702, -1, 1, 128)
+	proj := rnd(703, -1, 1, 4096, 128)
+	a := NewArena()
+	wv, bv := NewVar(w), NewVar(bias)
+	b.ReportAllocs()
+	for b.Loop() {
+		a.Reset()
+		xv := NewVar(x)
+		Sum(Mul(LayerNorm(xv, wv, bv, 1, 1e-5), a.Constant(proj)), false).Backward()
+	}
+}
