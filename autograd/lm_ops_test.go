@@ -121,3 +121,40 @@ func BenchmarkLayerNorm(b *testing.B) {
 		Sum(Mul(LayerNorm(xv, wv, bv, 1, 1e-5), a.Constant(proj)), false).Backward()
 	}
 }
+
+// TestRecurrentWeightGradPaths checks that weight gradients reach
+// parameters directly (leaves) and through the engine (weights computed by
+// another op) alike, under an arena, twice (stale buffers must not leak).
+func TestRecurrentWeightGradPaths(t *testing.T) {
+	for i, c := range []recurrentCase{{kind: kindLSTM, state: true}, {kind: kindGRU, state: true}} {
+		ins := c.inputs(uint64(800+10*i), 3, 2, 4, 3)
+		proj := rnd(uint64(900+i), -1, 1, 3*2*3)
+		grads := func(direct bool, a *Arena) [][]float32 {
+			leaves := make([]*Var, len(ins))
+			xs := make([]*Var, len(ins))
+			for j, in := range ins {
+				leaves[j] = NewVar(in)
+				xs[j] = leaves[j]
+				if !direct && j > 0 {
+					xs[j] = Mul(leaves[j], a.Constant(tensor.Full(1, in.Shape()...)))
+				}
+			}
+			out := c.run(xs...)[0]
+			Sum(Mul(Reshape(out, -1), a.Constant(proj)), false).Backward()
+			var gs [][]float32
+			for _, l := range leaves {
+				gs = append(gs, append([]float32(nil), l.Grad().Data()...))
+			}
+			return gs
+		}
+		a := NewArena()
+		want := grads(true, a)
+		for range 2 {
+			a.Reset()
+			got := grads(false, a)
+			for j := range want {
+				require.InDeltaSlice(t, want[j], got[j], 1e-6, "%v input %d", c, j)
+			}
+		}
+	}
+}

@@ -308,7 +308,7 @@ func LayerNorm(x, weight, bias *Var, dims int, eps float32) *Var {
 	wd, bd := dataOf(weight), dataOf(bias)
 	var mean, invStd []float32
 	if out.requiresGrad {
-		mean, invStd = make([]float32, rows), make([]float32, rows)
+		mean, invStd = alloc([]int{rows}, inputs...).Data(), alloc([]int{rows}, inputs...).Data()
 	}
 	for r := 0; r < rows; r++ {
 		row, dst := xd[r*d:(r+1)*d], yd[r*d:(r+1)*d]
@@ -345,14 +345,23 @@ func recordLayerNorm(out *Var, inputs []*Var, x, weight, bias *Var, mean, invStd
 		k := 1
 		if weight != nil {
 			if weight.requiresGrad {
-				grads[k] = tensor.Zeros(weight.value.Shape()...)
-				gw = grads[k].Data()
+				// Straight into the parameter's gradient when it is one.
+				if lg := leafGrad(weight); lg != nil {
+					gw = lg.Data()
+				} else {
+					grads[k] = zeroGradBuf(weight.value.Shape(), saved...)
+					gw = grads[k].Data()
+				}
 			}
 			k++
 		}
 		if bias != nil && bias.requiresGrad {
-			grads[k] = tensor.Zeros(bias.value.Shape()...)
-			gb = grads[k].Data()
+			if lg := leafGrad(bias); lg != nil {
+				gb = lg.Data()
+			} else {
+				grads[k] = zeroGradBuf(bias.value.Shape(), saved...)
+				gb = grads[k].Data()
+			}
 		}
 		if x.requiresGrad {
 			grads[0] = zeroGradBuf(xv.Shape(), saved...)
