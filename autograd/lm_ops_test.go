@@ -135,7 +135,9 @@ func TestRecurrentWeightGradPaths(t *testing.T) {
 			for j, in := range ins {
 				leaves[j] = NewVar(in)
 				xs[j] = leaves[j]
-				if !direct && j > 0 {
+				// The input always comes through the arena, as in a model;
+				// the weights too unless direct.
+				if j == 0 || !direct {
 					xs[j] = Mul(leaves[j], a.Constant(tensor.Full(1, in.Shape()...)))
 				}
 			}
