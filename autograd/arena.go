@@ -1,6 +1,10 @@
 package autograd
 
-import "github.com/shoshin-ml/shoshin/tensor"
+import (
+	"slices"
+
+	"github.com/shoshin-ml/shoshin/tensor"
+)
 
 // NoGrad returns t as an inference-mode constant. Every op that takes an
 // inference-mode Var records nothing, even when its other inputs (a model's
@@ -30,6 +34,8 @@ type Arena struct {
 	ints  [][]int32
 	vars  []*Var
 	nodes []*node
+	views []*tensor.Tensor
+	nw    int
 	nb    int
 	ni    int
 	nv    int
@@ -66,7 +72,9 @@ func (a *Arena) Input(t *tensor.Tensor) *Var {
 // a.Constant(batch), computes the loss and calls Backward; once warm, a
 // step allocates no tensor data for the ops that support arenas (all
 // forward outputs; the backward of Linear, Conv2D, pooling and the
-// engine's own bookkeeping). See Arena for how long the values stay valid.
+// engine's own bookkeeping), and a step made of Reshape/Flatten, Linear,
+// the element-wise activations and SoftmaxCrossEntropy allocates nothing
+// at all. See Arena for how long the values stay valid.
 func (a *Arena) Constant(t *tensor.Tensor) *Var {
 	v := a.variable()
 	v.value = t
@@ -77,7 +85,60 @@ func (a *Arena) Constant(t *tensor.Tensor) *Var {
 // Reset returns every buffer to the arena. Values obtained since the last
 // Reset must not be used afterwards.
 func (a *Arena) Reset() {
-	a.nb, a.ni, a.nv, a.nn = 0, 0, 0, 0
+	a.nb, a.ni, a.nv, a.nn, a.nw = 0, 0, 0, 0, 0
+}
+
+// view returns t reshaped (one axis may be -1), reusing the view in the
+// same slot when it already shows t's storage with that shape: a model
+// that flattens the loader's (reused) batch buffer then allocates nothing.
+func (a *Arena) view(t *tensor.Tensor, shape []int) *tensor.Tensor {
+	var buf [8]int
+	want, ok := resolveShape(buf[:0], shape, t.Size())
+	if a.nw < len(a.views) {
+		v := a.views[a.nw]
+		if !ok || !sameStorage(v, t) || !tensor.EqualShape(v.Shape(), want) {
+			v = t.Reshape(slices.Clone(shape)...) // shape must not escape
+			a.views[a.nw] = v
+		}
+		a.nw++
+		return v
+	}
+	v := t.Reshape(slices.Clone(shape)...)
+	a.views = append(a.views, v)
+	a.nw++
+	return v
+}
+
+// resolveShape appends shape to dst with a -1 axis inferred from size; ok
+// is false when the shape does not hold size elements (Reshape then says
+// why).
+func resolveShape(dst, shape []int, size int) (out []int, ok bool) {
+	infer, n := -1, 1
+	for i, d := range shape {
+		switch {
+		case d == -1 && infer < 0:
+			infer = i
+		case d < 0:
+			return dst, false
+		default:
+			n *= d
+		}
+		dst = append(dst, d)
+	}
+	if infer >= 0 {
+		if n == 0 || size%n != 0 {
+			return dst, false
+		}
+		dst[len(dst)-len(shape)+infer] = size / n
+		n = size
+	}
+	return dst, n == size
+}
+
+// sameStorage reports whether a and b view the same elements.
+func sameStorage(a, b *tensor.Tensor) bool {
+	da, db := a.Data(), b.Data()
+	return len(da) == len(db) && (len(da) == 0 || &da[0] == &db[0])
 }
 
 // tensor returns the next buffer, reusing the one in the same slot when its

@@ -36,17 +36,13 @@ func Conv2D(x, w, b *Var, opt Conv2DOptions) *Var {
 	var ins [3]*Var
 	ins[0], ins[1] = x, w
 	inputs := ins[:2]
-	var bd []float32
+	bd := g.checkBias("Conv2D", b, w)
 	if b != nil {
-		if b.value.Rank() != 1 || b.value.Dim(0) != g.oc {
-			panic(fmt.Sprintf("autograd.Conv2D: bias %v does not match weight %v (want [%d])", b.value.Shape(), w.value.Shape(), g.oc))
-		}
 		inputs = ins[:3]
 		ins[2] = b
-		bd = b.value.Data()
 	}
 	out := wrap(alloc([]int{g.n, g.oc, g.oh, g.ow}, inputs...), inputs...)
-	g.forward(out.value.Data(), x.value.Data(), w.value.Data(), bd)
+	g.forward(out.value.Data(), x.value.Data(), w.value.Data(), bd, nil, nil)
 	if !out.requiresGrad {
 		return out
 	}
@@ -62,29 +58,37 @@ func recordConv(out *Var, g convGeom, x, w, b *Var) *Var {
 	xv, wv, yv := x.value, w.value, out.value
 	return out.record("Conv2D", func(gy *tensor.Tensor) []*tensor.Tensor {
 		grads := make([]*tensor.Tensor, len(inputs))
-		if g.relu {
-			m := gradBuf(gy.Shape(), inputs...)
-			reluMask(m.Data(), gy.Data(), yv.Data())
-			gy = m
-		}
-		var gx, gw []float32
+		var gx, gw, gb, y []float32
 		if x.requiresGrad {
-			grads[0] = zeroGradBuf(xv.Shape(), inputs...)
+			grads[0] = gradBuf(xv.Shape(), inputs...)
 			gx = grads[0].Data()
 		}
 		if w.requiresGrad {
 			grads[1] = zeroGradBuf(wv.Shape(), inputs...)
 			gw = grads[1].Data()
 		}
-		if gx != nil || gw != nil {
-			g.backward(gx, gw, gy.Data(), xv.Data(), wv.Data())
-		}
 		if b != nil && b.requiresGrad {
 			grads[2] = zeroGradBuf(b.value.Shape(), inputs...)
-			g.biasGrad(grads[2].Data(), gy.Data())
+			gb = grads[2].Data()
 		}
+		if g.relu {
+			y = yv.Data()
+		}
+		g.backward(gx, gw, gb, convGrad{gy: gy.Data(), y: y}, xv.Data(), wv.Data())
 		return grads
 	}, inputs...)
+}
+
+// checkBias panics unless b is nil or a vector of one value per output
+// channel, and returns its data.
+func (g *convGeom) checkBias(op string, b, w *Var) []float32 {
+	if b == nil {
+		return nil
+	}
+	if b.value.Rank() != 1 || b.value.Dim(0) != g.oc {
+		panic(fmt.Sprintf("autograd.%s: bias %v does not match weight %v (want [%d])", op, b.value.Shape(), w.value.Shape(), g.oc))
+	}
+	return b.value.Data()
 }
 
 // convGeom holds the sizes of one convolution.
@@ -159,39 +163,70 @@ func validRange(off, outN, size, stride int) (lo, hi int) {
 	return lo, max(hi, lo)
 }
 
-// im2col unfolds one sample src [C, H, W] into dst [C·kh·kw, oh·ow].
-func (g *convGeom) im2col(dst, src []float32) {
+// im2col unfolds one sample src [C, H, W] into the column matrices of its
+// groups: row r of group gi (r < cg·kh·kw) is dst[(gi·rows + r)·l:], so that
+// rows ≥ cg·kh·kw of each group (a row of ones for the bias) are left alone.
+func (g *convGeom) im2col(dst, src []float32, rows int) {
 	hw, l := g.h*g.w, g.l
-	_ = dst[g.colSz-1]
+	_ = dst[(g.groups*rows-1)*l+l-1]
+	h, w, oh, ow := g.h, g.w, g.oh, g.ow
+	kh, kw, sh, sw, ph, pw, dh, dw := g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw
 	for c := 0; c < g.c; c++ {
 		plane := src[c*hw : (c+1)*hw]
-		for ki := 0; ki < g.kh; ki++ {
-			for kj := 0; kj < g.kw; kj++ {
-				r := (c*g.kh+ki)*g.kw + kj
-				row := dst[r*l : (r+1)*l]
-				off := kj*g.dw - g.pw
-				lo, hi := validRange(off, g.ow, g.w, g.sw)
-				for oh := 0; oh < g.oh; oh++ {
-					seg := row[oh*g.ow : (oh+1)*g.ow]
-					ih := oh*g.sh - g.ph + ki*g.dh
-					if ih < 0 || ih >= g.h {
+		gi := c / g.cg
+		base := (gi*rows + (c-gi*g.cg)*kh*kw) * l
+		if g.direct {
+			copy(dst[base:base+l], plane)
+			continue
+		}
+		for ki := 0; ki < kh; ki++ {
+			for kj := 0; kj < kw; kj++ {
+				row := dst[base+(ki*kw+kj)*l : base+(ki*kw+kj+1)*l]
+				off := kj*dw - pw
+				lo, hi := validRange(off, ow, w, sw)
+				for o := 0; o < oh; o++ {
+					seg := row[o*ow : (o+1)*ow]
+					ih := o*sh - ph + ki*dh
+					if ih < 0 || ih >= h {
 						clear(seg)
 						continue
 					}
-					clear(seg[:lo])
-					clear(seg[hi:])
-					srow := plane[ih*g.w : (ih+1)*g.w]
-					if g.sw == 1 {
-						copy(seg[lo:hi], srow[lo+off:hi+off])
+					if lo > 0 {
+						clear(seg[:lo])
+					}
+					if hi < ow {
+						clear(seg[hi:])
+					}
+					srow := plane[ih*w+lo*sw+off : ih*w+w]
+					seg = seg[lo:hi]
+					if sw == 1 {
+						copySmall(seg, srow)
 						continue
 					}
-					s := g.sw
-					for ow := lo; ow < hi; ow++ {
-						seg[ow] = srow[ow*s+off]
+					for i := range seg {
+						seg[i] = srow[i*sw]
 					}
 				}
 			}
 		}
+	}
+}
+
+// copySmall is copy for the short rows of small images, where moving four
+// values at a time beats the call to memmove.
+func copySmall(dst, src []float32) {
+	n := len(dst)
+	if n > 32 {
+		copy(dst, src)
+		return
+	}
+	src = src[:n:n]
+	i := 0
+	for ; i+4 <= n; i += 4 {
+		*(*[4]float32)(dst[i : i+4]) = *(*[4]float32)(src[i : i+4])
+	}
+	for ; i < n; i++ {
+		dst[i] = src[i]
 	}
 }
 
@@ -250,42 +285,90 @@ func getScratch(n int) *[]float32 {
 }
 
 // forward computes y for every sample, spreading samples over the workers.
-func (g *convGeom) forward(y, x, w, b []float32) {
+// The bias rides in the GEMM: each group's column matrix gets a row of ones
+// and the filters a column holding the bias, so that one pass writes the
+// output and the fused ReLU runs while it is still in cache.
+//
+// With pg non-nil (Conv2DReLUMaxPool) each sample's output is pooled while
+// in cache and y receives the pooled, rectified values; idx (when non-nil)
+// the winning offsets.
+func (g *convGeom) forward(y, x, w, b []float32, pg *poolGeom, idx []int32) {
+	k := g.ckk
+	wa := w
+	if b != nil {
+		k++
+		buf := getScratch(g.oc * k)
+		defer scratch.Put(buf)
+		wa = *buf
+		for o := 0; o < g.oc; o++ {
+			copy(wa[o*k:o*k+g.ckk], w[o*g.ckk:(o+1)*g.ckk])
+			wa[o*k+g.ckk] = b[o]
+		}
+	}
 	if g.n == 1 || parallel.Workers() == 1 {
-		g.forwardRange(0, g.n, y, x, w, b)
+		g.forwardRange(0, g.n, y, x, wa, k, pg, idx)
 		return
 	}
 	gg := *g
-	parallel.For(g.n, 1, func(lo, hi int) { gg.forwardRange(lo, hi, y, x, w, b) })
+	parallel.For(g.n, 1, func(lo, hi int) { gg.forwardRange(lo, hi, y, x, wa, k, pg, idx) })
 }
 
-func (g *convGeom) forwardRange(lo, hi int, y, x, w, b []float32) {
-	var buf *[]float32
-	if !g.direct {
-		buf = getScratch(g.colSz)
+// columns returns a scratch buffer for the column matrices of one sample
+// with rows rows per group; when rows exceeds the unfolded rows, the last
+// row of each group is filled with ones (the bias row).
+func (g *convGeom) columns(rows int) *[]float32 {
+	l := g.l
+	buf := getScratch(g.groups * rows * l)
+	if rows > g.ckk {
+		for gi := 0; gi < g.groups; gi++ {
+			ones := (*buf)[(gi*rows+g.ckk)*l : (gi*rows+rows)*l]
+			for i := range ones {
+				ones[i] = 1
+			}
+		}
+	}
+	return buf
+}
+
+// forwardRange computes samples [lo, hi) with the filters wa, whose rows
+// hold k values (the bias last when k exceeds cg·kh·kw).
+func (g *convGeom) forwardRange(lo, hi int, y, x, wa []float32, k int, pg *poolGeom, idx []int32) {
+	l, ocg := g.l, g.ocg
+	var buf, zb *[]float32
+	if !g.direct || k > g.ckk {
+		buf = g.columns(k)
 		defer scratch.Put(buf)
 	}
-	ckk, l, ocg := g.ckk, g.l, g.ocg
+	ySz := g.outSz
+	if pg != nil {
+		zb = getScratch(g.outSz)
+		defer scratch.Put(zb)
+		ySz = g.oc * pg.oh * pg.ow
+	}
 	for s := lo; s < hi; s++ {
 		xs := x[s*g.inSize : (s+1)*g.inSize]
 		cols := xs
-		if !g.direct {
+		if buf != nil {
 			cols = *buf
-			g.im2col(cols, xs)
+			g.im2col(cols, xs, k)
 		}
-		ys := y[s*g.outSz : (s+1)*g.outSz]
+		ys := y[s*ySz : (s+1)*ySz]
+		zs := ys
+		if pg != nil {
+			zs = *zb
+		}
 		for gi := 0; gi < g.groups; gi++ {
-			kernel.Gemm(false, false, ocg, l, ckk, 1,
-				w[gi*ocg*ckk:], ckk, cols[gi*ckk*l:], l, 0, ys[gi*ocg*l:], l)
+			kernel.Gemm(false, false, ocg, l, k, 1,
+				wa[gi*ocg*k:], k, cols[gi*k*l:], l, 0, zs[gi*ocg*l:], l)
 		}
-		for o, bv := range b {
-			if bv == 0 {
-				continue
+		if pg != nil {
+			// The ReLU after the pooling: max and ReLU commute, and the
+			// winner is the same (see Conv2DReLUMaxPool).
+			var ids []int32
+			if idx != nil {
+				ids = idx[s*ySz : (s+1)*ySz]
 			}
-			row := ys[o*l : (o+1)*l]
-			for i := range row {
-				row[i] += bv
-			}
+			pg.maxRange(0, g.oc, ys, zs, ids)
 		}
 		if g.relu {
 			kernel.Relu(ys, ys)
@@ -293,63 +376,177 @@ func (g *convGeom) forwardRange(lo, hi int, y, x, w, b []float32) {
 	}
 }
 
-// backward accumulates the input gradient gx (when non-nil) and the weight
-// gradient gw (when non-nil) from the output gradient gy.
-func (g *convGeom) backward(gx, gw, gy, x, w []float32) {
-	if g.n == 1 || parallel.Workers() == 1 {
-		g.backwardRange(0, g.n, gx, gw, gy, x, w)
+// backward computes the input gradient gx (when non-nil; overwritten) and
+// accumulates the weight gradient gw and bias gradient gb (when non-nil)
+// from the output gradient that src gives sample by sample.
+//
+// Samples are spread over the workers. Each chunk of samples sums its
+// weight and bias gradients into a partial buffer, and the partials are
+// added in chunk order afterwards, so that results do not depend on
+// scheduling. The bias gradient comes out of the weight-gradient GEMM as
+// the product with a row of ones. The weight-gradient GEMM packs the
+// transposed operand; it is oriented so that the smaller of the columns
+// (cg·kh·kw rows) and the output gradient (outC/groups rows) is packed.
+func (g *convGeom) backward(gx, gw, gb []float32, src convGrad, x, w []float32) {
+	if gx == nil && gw == nil && gb == nil {
 		return
 	}
-	// Each chunk of samples accumulates its own weight gradient; the
-	// partial sums are added in a fixed order afterwards so that results
-	// do not depend on scheduling.
-	// The partial sums come from the scratch pool and go back to it.
+	wp := wgradPlan{rows: g.ckk, tr: g.ckk > g.ocg}
+	if gb != nil {
+		wp.rows++
+	}
+	if gw != nil || gb != nil {
+		wp.size = g.groups * wp.rows * g.ocg
+	}
+	if g.n == 1 || parallel.Workers() == 1 {
+		var part *[]float32
+		if wp.size > 0 {
+			part = getScratch(wp.size)
+			clear(*part)
+			defer scratch.Put(part)
+			g.backwardRange(0, g.n, gx, *part, wp, &src, x, w)
+			g.addWeightGrad(gw, gb, *part, wp)
+			return
+		}
+		g.backwardRange(0, g.n, gx, nil, wp, &src, x, w)
+		return
+	}
 	var parts []*[]float32
-	if gw != nil {
+	if wp.size > 0 {
 		parts = make([]*[]float32, g.n)
 	}
 	gg := *g
 	parallel.For(g.n, 1, func(lo, hi int) {
-		pw := gw
-		if gw != nil && lo > 0 {
-			p := getScratch(len(gw))
+		var pd []float32
+		if parts != nil {
+			p := getScratch(wp.size)
 			clear(*p)
 			parts[lo] = p
-			pw = *p
+			pd = *p
 		}
-		gg.backwardRange(lo, hi, gx, pw, gy, x, w)
+		gg.backwardRange(lo, hi, gx, pd, wp, &src, x, w)
 	})
 	for _, p := range parts {
 		if p != nil {
-			kernel.Axpy(1, *p, gw)
+			g.addWeightGrad(gw, gb, *p, wp)
 			scratch.Put(p)
 		}
 	}
 }
 
-func (g *convGeom) backwardRange(lo, hi int, gx, gw, gy, x, w []float32) {
-	var cb, db *[]float32
-	if gw != nil && !g.direct {
-		cb = getScratch(g.colSz)
+// wgradPlan is the layout of a partial weight (and bias) gradient: per
+// group, a rows×ocg matrix (transposed, tr) or an ocg×rows one, where rows
+// is cg·kh·kw plus one when the bias gradient is wanted.
+type wgradPlan struct {
+	rows int
+	tr   bool
+	size int // elements of a partial; 0 when no weight or bias gradient is wanted
+}
+
+// addWeightGrad adds a partial gradient p laid out as wp says onto gw and
+// gb (either may be nil).
+func (g *convGeom) addWeightGrad(gw, gb, p []float32, wp wgradPlan) {
+	ckk, ocg, rows := g.ckk, g.ocg, wp.rows
+	for gi := 0; gi < g.groups; gi++ {
+		pg := p[gi*rows*ocg : (gi+1)*rows*ocg]
+		for o := 0; o < ocg; o++ {
+			if gw != nil {
+				dst := gw[(gi*ocg+o)*ckk : (gi*ocg+o+1)*ckk]
+				if wp.tr {
+					for r := range dst {
+						dst[r] += pg[r*ocg+o]
+					}
+				} else {
+					for r, v := range pg[o*rows : o*rows+ckk] {
+						dst[r] += v
+					}
+				}
+			}
+			if gb != nil {
+				if wp.tr {
+					gb[gi*ocg+o] += pg[ckk*ocg+o]
+				} else {
+					gb[gi*ocg+o] += pg[o*rows+ckk]
+				}
+			}
+		}
+	}
+}
+
+// convGrad is where backwardRange reads the gradient of the convolution's
+// output: gy itself, gy masked by the fused ReLU's output y, or (pool
+// non-nil) the gradient gy of the pooled, rectified output p scattered back
+// to the winners idx.
+type convGrad struct {
+	gy, y []float32
+	pool  *poolGeom
+	p     []float32
+	idx   []int32
+}
+
+// sample returns the output gradient of sample s, built in buf when it
+// needs building.
+func (src *convGrad) sample(g *convGeom, s int, buf []float32) []float32 {
+	if src.pool == nil {
+		gys := src.gy[s*g.outSz : (s+1)*g.outSz]
+		if src.y == nil {
+			return gys
+		}
+		reluMask(buf, gys, src.y[s*g.outSz:(s+1)*g.outSz])
+		return buf
+	}
+	pg := src.pool
+	op := pg.oh * pg.ow
+	sz := g.oc * op
+	gp, p, idx := src.gy[s*sz:(s+1)*sz], src.p[s*sz:(s+1)*sz], src.idx[s*sz:(s+1)*sz]
+	buf = buf[:g.outSz]
+	clear(buf)
+	l := g.l
+	for c := 0; c < g.oc; c++ {
+		d := buf[c*l : (c+1)*l]
+		for j := c * op; j < (c+1)*op; j++ {
+			// Only windows whose rectified maximum is positive (or NaN)
+			// pass a gradient; the select is on bits, without a branch.
+			m := mask(math.Float32bits(p[j]) != 0)
+			d[idx[j]] += math.Float32frombits(math.Float32bits(gp[j]) & m)
+		}
+	}
+	return buf
+}
+
+func (g *convGeom) backwardRange(lo, hi int, gx, part []float32, wp wgradPlan, src *convGrad, x, w []float32) {
+	ckk, l, ocg, rows := g.ckk, g.l, g.ocg, wp.rows
+	var cb, db, mb *[]float32
+	if part != nil && (!g.direct || rows > ckk) {
+		cb = g.columns(rows)
 		defer scratch.Put(cb)
 	}
 	if gx != nil && !g.direct {
 		db = getScratch(g.colSz)
 		defer scratch.Put(db)
 	}
-	ckk, l, ocg := g.ckk, g.l, g.ocg
+	var mbuf []float32
+	if src.y != nil || src.pool != nil {
+		mb = getScratch(g.outSz)
+		defer scratch.Put(mb)
+		mbuf = *mb
+	}
 	for s := lo; s < hi; s++ {
-		gys := gy[s*g.outSz : (s+1)*g.outSz]
-		if gw != nil {
+		gys := src.sample(g, s, mbuf)
+		if part != nil {
 			xs := x[s*g.inSize : (s+1)*g.inSize]
 			cols := xs
-			if !g.direct {
+			if cb != nil {
 				cols = *cb
-				g.im2col(cols, xs)
+				g.im2col(cols, xs, rows)
 			}
 			for gi := 0; gi < g.groups; gi++ {
-				kernel.Gemm(false, true, ocg, ckk, l, 1,
-					gys[gi*ocg*l:], l, cols[gi*ckk*l:], l, 1, gw[gi*ocg*ckk:], ckk)
+				c, gg, p := cols[gi*rows*l:], gys[gi*ocg*l:], part[gi*rows*ocg:]
+				if wp.tr {
+					kernel.Gemm(false, true, rows, ocg, l, 1, c, l, gg, l, 1, p, ocg)
+				} else {
+					kernel.Gemm(false, true, ocg, rows, l, 1, gg, l, c, l, 1, p, rows)
+				}
 			}
 		}
 		if gx != nil {
@@ -366,18 +563,8 @@ func (g *convGeom) backwardRange(lo, hi int, gx, gw, gy, x, w []float32) {
 				kernel.Gemm(true, false, ckk, l, ocg, 1,
 					w[gi*ocg*ckk:], ckk, gys[gi*ocg*l:], l, 0, dcols[gi*ckk*l:], l)
 			}
+			clear(gxs)
 			g.col2im(gxs, dcols)
-		}
-	}
-}
-
-// biasGrad sums the output gradient over samples and positions per channel.
-func (g *convGeom) biasGrad(gb, gy []float32) {
-	l := g.l
-	for s := 0; s < g.n; s++ {
-		ys := gy[s*g.outSz : (s+1)*g.outSz]
-		for o := range gb {
-			gb[o] += kernel.Sum(ys[o*l : (o+1)*l])
 		}
 	}
 }

@@ -3,6 +3,7 @@ package autograd
 import (
 	"fmt"
 
+	"github.com/shoshin-ml/shoshin/internal/kernel"
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
@@ -49,4 +50,48 @@ func Embedding(weight *Var, ids []int, paddingIdx int) *Var {
 		}
 		return []*tensor.Tensor{gw}
 	}, weight)
+}
+
+// EmbeddingIDs is Embedding with the ids held, as whole float32 values, in
+// the Var ids of any shape [...]; the result is [..., dim]. Unlike
+// Embedding it keeps the ids' arena and inference mode, so a model whose
+// input is a batch of token ids draws every buffer of its step from the
+// arena. It panics, naming the position, when a value is not an id in
+// [0, num).
+func EmbeddingIDs(weight, ids *Var, paddingIdx int) *Var {
+	ws := weight.value.Shape()
+	if len(ws) != 2 {
+		panic(fmt.Sprintf("autograd.EmbeddingIDs: weight %v is not 2-D [num, dim]", ws))
+	}
+	num, dim := ws[0], ws[1]
+	xd := ids.value.Data()
+	idx := int32Buf(len(xd), ids)
+	for i, v := range xd {
+		id := int32(v)
+		if float32(id) != v || id < 0 || int(id) >= num {
+			panic(fmt.Sprintf("autograd.EmbeddingIDs: value %v at position %d is not an id in [0, %d)", v, i, num))
+		}
+		idx[i] = id
+	}
+	xs := ids.value.Shape()
+	shape := append(append(make([]int, 0, len(xs)+1), xs...), dim)
+	out := wrap(alloc(shape, ids, weight), ids, weight)
+	od, wd := out.value.Data(), weight.value.Data()
+	for i, id := range idx {
+		copy(od[i*dim:(i+1)*dim], wd[int(id)*dim:(int(id)+1)*dim])
+	}
+	if !out.requiresGrad {
+		return out
+	}
+	return out.record("EmbeddingIDs", func(g *tensor.Tensor) []*tensor.Tensor {
+		gw := zeroGradBuf(ws, ids)
+		gwd, gd := gw.Data(), g.Data()
+		for i, id := range idx {
+			if int(id) == paddingIdx {
+				continue
+			}
+			kernel.Axpy(1, gd[i*dim:(i+1)*dim], gwd[int(id)*dim:(int(id)+1)*dim])
+		}
+		return []*tensor.Tensor{nil, gw}
+	}, ids, weight)
 }

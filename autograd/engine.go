@@ -3,15 +3,53 @@ package autograd
 import (
 	"fmt"
 
+	"github.com/shoshin-ml/shoshin/internal/kernel"
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
 // node records how a Var was computed: its inputs and a function that maps
 // the gradient of the output to the gradients of the inputs.
+//
+// The function is either a closure over what the op saved (backward), or,
+// for the ops of a training step that must allocate nothing once warm, a
+// plain function (fn) that reads what the op saved in the node itself. An
+// arena recycles nodes, so the second form costs nothing per step.
 type node struct {
 	op       string
 	inputs   []*Var
 	backward func(g *tensor.Tensor) []*tensor.Tensor
+	fn       func(n *node, g *tensor.Tensor) []*tensor.Tensor
+	saved    saved
+}
+
+// saved is what an op recorded with recordFn keeps for its backward.
+type saved struct {
+	t     [2]*tensor.Tensor // tensors the backward reads
+	ints  []int             // class indices and the like (not copied)
+	f32s  []float32
+	i     [2]int
+	f     float32
+	elem  func(gx, g, x, y []float32) // an element-wise derivative
+	shape [6]int                      // a short shape (see savedShape)
+	rank  int
+	grads [3]*tensor.Tensor // storage for the slice fn returns
+}
+
+// out returns the first k slots of s.grads, cleared, for fn to fill and
+// return.
+func (s *saved) out(k int) []*tensor.Tensor {
+	g := s.grads[:k]
+	clear(g)
+	return g
+}
+
+// setShape keeps shape when it fits, reporting whether it did.
+func (s *saved) setShape(shape []int) bool {
+	if len(shape) > len(s.shape) {
+		return false
+	}
+	s.rank = copy(s.shape[:], shape)
+	return true
 }
 
 // needsGrad reports whether an op over inputs must be recorded: some input
@@ -86,6 +124,25 @@ func (v *Var) record(op string, backward func(g *tensor.Tensor) []*tensor.Tensor
 	return v
 }
 
+// recordFn attaches the op that produced out with an allocation-free
+// backward: fn receives the node, whose saved fields the caller fills in
+// through the returned pointer (nil when out needs no gradient).
+func (v *Var) recordFn(op string, fn func(n *node, g *tensor.Tensor) []*tensor.Tensor, inputs ...*Var) *saved {
+	if !v.requiresGrad {
+		return nil
+	}
+	var n *node
+	if v.arena != nil {
+		n = v.arena.node()
+		n.inputs = append(n.inputs, inputs...)
+	} else {
+		n = &node{inputs: append([]*Var(nil), inputs...)}
+	}
+	n.op, n.fn = op, fn
+	v.node = n
+	return &n.saved
+}
+
 // Backward computes the gradient of v, which must hold a single value (a
 // loss), with respect to every Var it depends on that requires a gradient,
 // and accumulates it into their Grad. The graph's intermediates are released
@@ -137,7 +194,12 @@ func (v *Var) BackwardWith(grad *tensor.Tensor) {
 			continue
 		}
 		if g != nil {
-			grads := n.node.backward(g)
+			var grads []*tensor.Tensor
+			if nd := n.node; nd.fn != nil {
+				grads = nd.fn(nd, g)
+			} else {
+				grads = nd.backward(g)
+			}
 			for j, in := range n.node.inputs {
 				if j >= len(grads) || grads[j] == nil || !in.requiresGrad {
 					continue
@@ -168,7 +230,28 @@ func (v *Var) accumulate(g *tensor.Tensor) {
 		v.grad = g.Clone()
 		return
 	}
+	if tensor.SameShape(v.grad, g) {
+		d := v.grad.Data()
+		kernel.Add(d, d, g.Data())
+		return
+	}
 	tensor.AddInPlace(v.grad, g)
+}
+
+// leafGrad returns the gradient buffer of v when v is a trainable leaf
+// (a parameter), creating it zeroed on first use, so that a backward can
+// accumulate into it directly rather than hand a gradient to the engine;
+// nil otherwise.
+func leafGrad(v *Var) *tensor.Tensor {
+	if !v.requiresGrad || v.node != nil || v.freed {
+		return nil
+	}
+	if v.grad == nil {
+		v.grad = tensor.Zeros(v.value.Shape()...)
+	} else if !tensor.SameShape(v.grad, v.value) {
+		return nil
+	}
+	return v.grad
 }
 
 // topoSort returns the Vars reachable from root that require a gradient,

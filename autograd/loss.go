@@ -165,12 +165,8 @@ func softmaxCE(op string, logits *Var, targets []int, q []float32, eps float32, 
 	x := logits.value.Data()
 	// probs receives x − max per row, then exp of that in one vectorised
 	// pass, then the softmax once normalised (when a gradient is needed).
-	var probs *tensor.Tensor
-	if out.requiresGrad {
-		probs = tensor.Zeros(b, c)
-	} else {
-		probs = alloc(shape, logits) // scratch
-	}
+	// Under an arena the buffer lives until the next Reset, past backward.
+	probs := alloc(shape, logits)
 	pd := probs.Data()
 	od := out.value.Data()
 	fc := float32(c)
@@ -242,34 +238,45 @@ func softmaxCE(op string, logits *Var, targets []int, q []float32, eps float32, 
 	if !out.requiresGrad {
 		return out
 	}
-	return out.record(op, func(g *tensor.Tensor) []*tensor.Tensor {
-		// The probabilities are this op's own buffer and backward runs once,
-		// so the gradient is formed in place.
-		u := newUpstream(g, r, b)
-		off := eps / fc
-		for i := 0; i < b; i++ {
-			gi := u.at(i)
-			p := pd[i*c : (i+1)*c]
-			if q == nil {
-				for j := range p {
-					p[j] = (p[j] - off) * gi
-				}
-				p[targets[i]] -= (1 - eps) * gi
-				continue
-			}
-			// d/dx_j Σ_c −q_c·log p_c = p_j·Σq − q_j
-			qr := q[i*c : (i+1)*c]
-			var sq float32
-			for _, w := range qr {
-				sq += w
-			}
-			sq = (1-eps)*sq + eps
+	if sv := out.recordFn(op, softmaxCEBackward, logits); sv != nil {
+		sv.t[0], sv.ints, sv.f32s, sv.f, sv.i[0] = probs, targets, q, eps, int(r)
+	}
+	return out
+}
+
+// softmaxCEBackward is softmaxCE's backward. The probabilities are the
+// op's own buffer and backward runs once, so the gradient is formed in
+// place.
+func softmaxCEBackward(n *node, g *tensor.Tensor) []*tensor.Tensor {
+	probs, targets, q, eps, r := n.saved.t[0], n.saved.ints, n.saved.f32s, n.saved.f, Reduction(n.saved.i[0])
+	b, c := probs.Dim(0), probs.Dim(1)
+	pd := probs.Data()
+	u := newUpstream(g, r, b)
+	off := eps / float32(c)
+	for i := 0; i < b; i++ {
+		gi := u.at(i)
+		p := pd[i*c : (i+1)*c]
+		if q == nil {
 			for j := range p {
-				p[j] = (p[j]*sq - ((1-eps)*qr[j] + off)) * gi
+				p[j] = (p[j] - off) * gi
 			}
+			p[targets[i]] -= (1 - eps) * gi
+			continue
 		}
-		return []*tensor.Tensor{probs}
-	}, logits)
+		// d/dx_j Σ_c −q_c·log p_c = p_j·Σq − q_j
+		qr := q[i*c : (i+1)*c]
+		var sq float32
+		for _, w := range qr {
+			sq += w
+		}
+		sq = (1-eps)*sq + eps
+		for j := range p {
+			p[j] = (p[j]*sq - ((1-eps)*qr[j] + off)) * gi
+		}
+	}
+	grads := n.saved.out(1)
+	grads[0] = probs
+	return grads
 }
 
 // NLL returns the negative log-likelihood of class indices under [B, C]

@@ -134,32 +134,50 @@ func Linear(x, w, b *Var) *Var {
 	} else {
 		tensor.MatMulTo(y.value, x.value, w.value, false, true)
 	}
-	if !y.requiresGrad {
-		return y
-	}
-	xv, wv := x.value, w.value
-	inputs := []*Var{x, w}
+	var s *saved
 	if b != nil {
-		inputs = append(inputs, b)
+		s = y.recordFn("Linear", linearBackward, x, w, b)
+	} else {
+		s = y.recordFn("Linear", linearBackward, x, w)
 	}
-	return y.record("Linear", func(g *tensor.Tensor) []*tensor.Tensor {
-		grads := make([]*tensor.Tensor, len(inputs))
-		if x.requiresGrad {
-			grads[0] = gradBuf(xv.Shape(), inputs...)
-			tensor.MatMulTo(grads[0], g, wv, false, false)
-		}
-		if w.requiresGrad {
+	if s != nil {
+		s.t[0], s.t[1] = x.value, w.value
+	}
+	return y
+}
+
+// linearBackward is Linear's backward. The weight and bias gradients of a
+// trainable leaf (a layer's parameters) go straight into its Grad: the
+// weight's as one GEMM with beta = 1, with no buffer in between.
+func linearBackward(nd *node, g *tensor.Tensor) []*tensor.Tensor {
+	inputs := nd.inputs
+	x, w := inputs[0], inputs[1]
+	xv, wv := nd.saved.t[0], nd.saved.t[1]
+	n, out := g.Dim(0), g.Dim(1)
+	grads := nd.saved.out(len(inputs))
+	if x.requiresGrad {
+		grads[0] = gradBuf(xv.Shape(), inputs...)
+		tensor.MatMulTo(grads[0], g, wv, false, false)
+	}
+	if w.requiresGrad {
+		if acc := leafGrad(w); acc != nil {
+			tensor.MatMulAcc(acc, g, xv, true, false, 1, 1)
+		} else {
 			grads[1] = gradBuf(wv.Shape(), inputs...)
 			tensor.MatMulTo(grads[1], g, xv, true, false)
 		}
-		if b != nil && b.requiresGrad {
-			gb := zeroGradBuf(b.value.Shape(), inputs...)
-			gbd, gd := gb.Data(), g.Data()
-			for i := 0; i < n; i++ {
-				kernel.Axpy(1, gd[i*out:(i+1)*out], gbd)
-			}
+	}
+	if len(inputs) == 3 && inputs[2].requiresGrad {
+		b := inputs[2]
+		gb := leafGrad(b)
+		if gb == nil {
+			gb = zeroGradBuf(b.value.Shape(), inputs...)
 			grads[2] = gb
 		}
-		return grads
-	}, inputs...)
+		gbd, gd := gb.Data(), g.Data()
+		for i := 0; i < n; i++ {
+			kernel.Axpy(1, gd[i*out:(i+1)*out], gbd)
+		}
+	}
+	return grads
 }

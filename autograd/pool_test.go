@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shoshin-ml/shoshin/internal/parallel"
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
@@ -240,4 +241,64 @@ func sameNaN(a, b []float32) bool {
 		}
 	}
 	return true
+}
+
+// TestMaxPool2x2TiesAndZeros checks that the fast 2×2 path agrees with the
+// general path, bit for bit in value and winner, on windows full of ties:
+// every arrangement of values from {-1, -0, +0, 2} (the first of equal
+// maxima wins, and a -0 before a +0 is kept as -0).
+func TestMaxPool2x2TiesAndZeros(t *testing.T) {
+	negZero := float32(math.Copysign(0, -1))
+	vals := []float32{-1, negZero, 0, 2}
+	var data []float32
+	for i := range 256 {
+		x := make([]float32, 4)
+		for j := range x {
+			x[j] = vals[(i>>(2*j))&3]
+		}
+		// Each window is a 2×2 block of a 2×512 input.
+		data = append(data, x...)
+	}
+	in := tensor.Zeros(1, 1, 2, 512)
+	d := in.Data()
+	for w := range 256 {
+		d[2*w], d[2*w+1], d[512+2*w], d[512+2*w+1] = data[4*w], data[4*w+1], data[4*w+2], data[4*w+3]
+	}
+	fast := newPoolGeom("MaxPool2D", in.Shape(), Pool2DOptions{Kernel: [2]int{2, 2}})
+	general := fast
+	yf, yg := make([]float32, 256), make([]float32, 256)
+	idf, idg := make([]int32, 256), make([]int32, 256)
+	fast.max2x2(yf, d, idf)
+	general.generalMax(yg, d, idg)
+	for w := range 256 {
+		require.Equal(t, math.Float32bits(yg[w]), math.Float32bits(yf[w]), "window %v", data[4*w:4*w+4])
+		require.Equal(t, idg[w], idf[w], "window %v", data[4*w:4*w+4])
+	}
+}
+
+// TestMaxPoolBackwardParallel checks the input gradient of a max-pooling
+// large enough to be spread over workers against the serial one, through
+// an arena whose stale buffers are reused (each plane must be cleared
+// before the scatter).
+func TestMaxPoolBackwardParallel(t *testing.T) {
+	x := convRand(1, 4, 8, 48, 47)
+	opt := Pool2DOptions{Kernel: [2]int{3, 3}, Stride: [2]int{2, 2}}
+	grad := func(a *Arena, seed uint64) []float32 {
+		xv := NewVar(x)
+		in := xv
+		if a != nil {
+			a.Reset()
+			in = Add(a.Constant(tensor.Zeros(x.Shape()...)), xv)
+		}
+		y := MaxPool2D(in, opt)
+		y.BackwardWith(convRand(seed, y.Shape()...))
+		return xv.Grad().Data()
+	}
+	prev := parallel.SetWorkers(1)
+	want1, want2 := grad(nil, 2), grad(nil, 3)
+	parallel.SetWorkers(3)
+	defer parallel.SetWorkers(prev)
+	a := NewArena()
+	require.Equal(t, want1, grad(a, 2))
+	require.Equal(t, want2, grad(a, 3))
 }

@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/shoshin-ml/shoshin/tensor"
 )
@@ -9,14 +10,40 @@ import (
 // Reshape returns a with a new shape sharing its data; one dimension may be
 // -1 and is inferred.
 func Reshape(a *Var, shape ...int) *Var {
-	out := wrap(a.value.Reshape(shape...), a)
+	var t *tensor.Tensor
+	if ar := arenaOf(a); ar != nil {
+		t = ar.view(a.value, shape)
+	} else {
+		// A copy, so that the caller's shape does not escape through
+		// Reshape's error message and callers under an arena allocate
+		// nothing for it.
+		t = a.value.Reshape(slices.Clone(shape)...)
+	}
+	out := wrap(t, a)
 	if !out.requiresGrad {
 		return out
 	}
 	orig := a.value.Shape()
-	return out.record("Reshape", func(g *tensor.Tensor) []*tensor.Tensor {
-		return []*tensor.Tensor{g.Reshape(orig...)}
-	}, a)
+	if s := out.recordFn("Reshape", reshapeBackward, a); s != nil && !s.setShape(orig) {
+		// Too many axes to keep in the node: fall back to a closure.
+		out.node.fn = nil
+		out.node.backward = func(g *tensor.Tensor) []*tensor.Tensor {
+			return []*tensor.Tensor{g.Reshape(orig...)}
+		}
+	}
+	return out
+}
+
+// reshapeBackward gives the gradient the input's saved shape.
+func reshapeBackward(n *node, g *tensor.Tensor) []*tensor.Tensor {
+	shape := n.saved.shape[:n.saved.rank]
+	grads := n.saved.out(1)
+	if ar := arenaOf(n.inputs[0]); ar != nil {
+		grads[0] = ar.view(g, shape)
+	} else {
+		grads[0] = g.Reshape(shape...)
+	}
+	return grads
 }
 
 // Flatten reshapes a to [N, rest], keeping the first (batch) axis.

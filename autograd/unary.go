@@ -1,8 +1,7 @@
 package autograd
 
 import (
-	"github.com/chewxy/math32"
-
+	"github.com/shoshin-ml/shoshin/internal/kernel"
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
@@ -12,15 +11,21 @@ import (
 func unary(op string, a *Var, fwd func(dst, x *tensor.Tensor), dfn func(gx, g, x, y []float32)) *Var {
 	out := wrap(alloc(a.value.Shape(), a), a)
 	fwd(out.value, a.value)
-	if !out.requiresGrad {
-		return out
+	if s := out.recordFn(op, unaryBackward, a); s != nil {
+		s.t[0], s.t[1], s.elem = a.value, out.value, dfn
 	}
-	av, ov := a.value, out.value
-	return out.record(op, func(g *tensor.Tensor) []*tensor.Tensor {
-		gx := zeroGradBuf(av.Shape(), a)
-		dfn(gx.Data(), g.Data(), av.Data(), ov.Data())
-		return []*tensor.Tensor{gx}
-	}, a)
+	return out
+}
+
+// unaryBackward is the backward of every unary op: the saved derivative
+// applied to the input, the output and the upstream gradient.
+func unaryBackward(n *node, g *tensor.Tensor) []*tensor.Tensor {
+	av, ov := n.saved.t[0], n.saved.t[1]
+	gx := zeroGradBuf(av.Shape(), n.inputs[0])
+	n.saved.elem(gx.Data(), g.Data(), av.Data(), ov.Data())
+	grads := n.saved.out(1)
+	grads[0] = gx
+	return grads
 }
 
 // Exp returns e^a element-wise.
@@ -126,22 +131,14 @@ func LeakyReLU(a *Var, slope float32) *Var {
 	})
 }
 
-// GELU returns the Gaussian error linear unit x·Φ(x), computed exactly with
-// erf like PyTorch's default (approximate="none").
+// GELU returns the Gaussian error linear unit x·Φ(x), computed exactly
+// (not with the tanh approximation) like PyTorch's default
+// (approximate="none"), by the vectorised kernel.GELU.
 func GELU(a *Var) *Var {
-	const invSqrt2 = 0.70710678118654752440
-	const invSqrt2Pi = 0.39894228040143267794
 	return unary("GELU", a, func(dst, x *tensor.Tensor) {
-		d, xs := dst.Data(), x.Data()
-		for i, v := range xs {
-			d[i] = 0.5 * v * (1 + math32.Erf(v*invSqrt2))
-		}
+		kernel.GELU(dst.Data(), x.Data())
 	}, func(gx, g, x, _ []float32) {
-		for i, v := range x {
-			cdf := 0.5 * (1 + math32.Erf(v*invSqrt2))
-			pdf := invSqrt2Pi * math32.Exp(-0.5*v*v)
-			gx[i] = g[i] * (cdf + v*pdf)
-		}
+		kernel.GELUGrad(gx, x, g)
 	})
 }
 

@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/shoshin-ml/shoshin/tensor"
 )
@@ -24,6 +25,8 @@ type Var struct {
 	arena *Arena
 	// freed marks an op output whose graph Backward has released.
 	freed bool
+	// version counts the changes to value (SetValue, MarkChanged).
+	version atomic.Uint64
 }
 
 // NewVar returns a leaf Var that requires a gradient (a trainable value).
@@ -62,7 +65,22 @@ func (v *Var) SetValue(t *tensor.Tensor) {
 		panic(fmt.Sprintf("autograd.SetValue: shape %v does not match %v", t.Shape(), v.value.Shape()))
 	}
 	v.value = t
+	v.MarkChanged()
 }
+
+// Version returns a counter that changes every time v's value is replaced
+// (SetValue) or marked as changed (MarkChanged). Layers that keep a form of
+// a parameter derived from its value, such as a dense layer's weight packed
+// for inference, compare it with the version they derived from. Optimizers
+// and the state loaders of package nn mark what they write; code that
+// writes a parameter's values in place by other means must call
+// MarkChanged afterwards.
+func (v *Var) Version() uint64 { return v.version.Load() }
+
+// MarkChanged records that v's value was written in place, so that state
+// derived from it is recomputed on next use (see Version). It is safe to
+// call from any goroutine.
+func (v *Var) MarkChanged() { v.version.Add(1) }
 
 // ZeroGrad sets the accumulated gradient to zero, keeping its buffer so that
 // the next Backward allocates nothing for it.

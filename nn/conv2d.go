@@ -11,8 +11,10 @@ import (
 // nn.Conv2d), with an optional fused activation. The weight is
 // [outC, inC/groups, kh, kw] and the bias [outC]; by default both are drawn
 // from U(−1/√fanIn, 1/√fanIn) with fanIn = inC/groups·kh·kw, PyTorch's
-// defaults. It runs as im2col plus one GEMM per sample and group, samples
-// spread over the cores; a ReLU activation is fused into the op.
+// defaults. It runs as im2col plus one GEMM per sample and group (the bias
+// inside the GEMM), samples spread over the cores; a ReLU activation is
+// fused into the op, and inside a Sequential a ReLU Conv2D followed by a
+// MaxPool2D runs as one op (autograd.Conv2DReLUMaxPool).
 //
 // Build it with NewConv2D: the zero value has no weight and its Forward
 // panics saying so.
@@ -60,6 +62,18 @@ func (l *Conv2D) Forward(x *autograd.Var) *autograd.Var {
 		return autograd.Conv2D(x, l.Weight.Var, varOf(l.Bias), opts)
 	}
 	return l.Activation.Apply(autograd.Conv2D(x, l.Weight.Var, varOf(l.Bias), l.Opts))
+}
+
+// forwardWithNext runs a ReLU convolution and a MaxPool2D after it as one
+// op (autograd.Conv2DReLUMaxPool: the convolution's output is pooled in
+// cache and never stored); Sequential calls it.
+func (l *Conv2D) forwardWithNext(x *autograd.Var, next Module) (*autograd.Var, bool) {
+	p, ok := next.(*MaxPool2D)
+	if !ok || l.Activation != ActReLU || l.Weight == nil {
+		return nil, false
+	}
+	checkKernel("MaxPool2D", p.Opts)
+	return autograd.Conv2DReLUMaxPool(x, l.Weight.Var, varOf(l.Bias), l.Opts, p.Opts), true
 }
 
 // Params returns the weight and, when present, the bias.

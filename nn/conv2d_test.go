@@ -139,3 +139,43 @@ func TestTinyCNNLearns(t *testing.T) {
 	}
 	require.Greater(t, right, n*9/10)
 }
+
+// TestSequentialFusesConvReLUMaxPool checks that a Sequential runs a ReLU
+// Conv2D and the MaxPool2D after it as one op, and that the model's output
+// and parameter gradients are those of running the layers one by one, bit
+// for bit.
+func TestSequentialFusesConvReLUMaxPool(t *testing.T) {
+	build := func() *Sequential {
+		return NewSequential(
+			NewConv2D(2, 4, 3, WithActivation(ActReLU), WithPadding(1), WithSeed(1)),
+			NewMaxPool2D(2),
+			NewConv2D(4, 3, 3, WithActivation(ActReLU), WithSeed(2)),
+			NewMaxPool2D(3, WithStride(1)),
+			NewFlatten(),
+			NewDense(3, 2, WithSeed(3)),
+		)
+	}
+	fused, plain := build(), build()
+	c0 := fused.Layer(0).(*Conv2D)
+	_, ok := c0.forwardWithNext(autograd.Constant(tensor.Zeros(1, 2, 6, 6)), fused.Layer(1))
+	require.True(t, ok, "Conv2D(ReLU) + MaxPool2D fuse")
+	_, ok = c0.forwardWithNext(nil, NewAvgPool2D(2))
+	require.False(t, ok, "Conv2D + AvgPool2D do not fuse")
+	tanh := NewConv2D(2, 4, 3, WithActivation(ActTanh))
+	_, ok = tanh.forwardWithNext(nil, NewMaxPool2D(2))
+	require.False(t, ok, "Conv2D(Tanh) + MaxPool2D do not fuse")
+
+	x := tensor.RandU(layerRand(5), -1, 1, 3, 2, 10, 10)
+	yf := fused.Forward(autograd.Constant(x))
+	autograd.SumAll(autograd.Square(yf)).Backward()
+	h := autograd.Constant(x)
+	for i := range plain.Len() {
+		h = plain.Layer(i).Forward(h)
+	}
+	autograd.SumAll(autograd.Square(h)).Backward()
+	require.Equal(t, h.Value().Data(), yf.Value().Data())
+	pf, pp := fused.Params(), plain.Params()
+	for i := range pf {
+		require.Equal(t, pp[i].Grad().Data(), pf[i].Grad().Data(), pf[i].Name)
+	}
+}

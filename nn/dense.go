@@ -17,10 +17,22 @@ import (
 // The input is [N, in] or any [..., in]; the output replaces the last axis
 // by out. Build it with NewDense: the zero value has no weight and its
 // Forward panics saying so.
+//
+// At inference (an input in inference mode: autograd.NoGrad, Arena.Input,
+// as train.Predict makes) the layer multiplies by its weight packed once
+// into the GEMM's panel layout, with the bias and a ReLU activation fused
+// into the product. The packed copy is kept with the layer and packed
+// again when the weight's version changes (autograd.Var.Version):
+// optimizers and the loaders of this package mark every parameter they
+// write, and code that writes Weight's values in place by other means must
+// call Weight.MarkChanged. Replacing the weight tensor (SetValue) is seen
+// too. Inference forwards may run on many goroutines at once.
 type Dense struct {
 	Weight     *Param // [out, in]
 	Bias       *Param // [out]; nil when built WithoutBias
 	Activation Activation
+
+	packed PackCache // Weight packed for inference
 }
 
 // NewDense returns a Dense layer mapping in features to out. Options:
@@ -67,6 +79,14 @@ func (d *Dense) Forward(x *autograd.Var) *autograd.Var {
 	in := d.Weight.Value().Dim(1)
 	if len(xs) == 0 || xs[len(xs)-1] != in {
 		panic(fmt.Sprintf("nn.Dense.Forward: input %v does not end in %d features (weight %v)", xs, in, d.Weight.Shape()))
+	}
+	if x.Inference() && len(xs) >= 2 {
+		relu := d.Activation == ActReLU
+		y := autograd.LinearPacked(x, d.packed.Get(d.Weight.Var, true), varOf(d.Bias), relu)
+		if relu {
+			return y
+		}
+		return d.Activation.Apply(y)
 	}
 	var y *autograd.Var
 	if len(xs) == 2 {

@@ -60,16 +60,15 @@ func (e *Embedding) Forward(x *autograd.Var) *autograd.Var {
 		panic(unbuilt("Embedding", "NewEmbedding or nn.NewEmbeddingPadded"))
 	}
 	xd := x.Value().Data()
-	ids := make([]int, len(xd))
 	num := e.Weight.Value().Dim(0)
 	for i, v := range xd {
 		id := int(v)
 		if float32(id) != v || id < 0 || id >= num {
 			panic(fmt.Sprintf("nn.Embedding.Forward: value %v at position %d is not an id in [0, %d)", v, i, num))
 		}
-		ids[i] = id
 	}
-	return e.lookup(ids, x.Shape(), x.Inference())
+	// The ids' Var carries the arena and the inference mode through.
+	return autograd.EmbeddingIDs(e.Weight.Var, x, e.PaddingIdx)
 }
 
 // Lookup returns the vectors of ids as a [shape..., dim] Var, where the

@@ -43,12 +43,27 @@ func (s *Sequential) Add(l Module) *Sequential {
 	return s
 }
 
-// Forward runs the layers in order.
+// Forward runs the layers in order. A layer that can run together with
+// the next one as a single op (a Conv2D with ReLU before a MaxPool2D) does
+// so, with the same result.
 func (s *Sequential) Forward(x *autograd.Var) *autograd.Var {
-	for _, l := range s.layers {
-		x = l.Forward(x)
+	for i := 0; i < len(s.layers); i++ {
+		if f, ok := s.layers[i].(nextFuser); ok && i+1 < len(s.layers) {
+			if y, ok := f.forwardWithNext(x, s.layers[i+1]); ok {
+				x = y
+				i++
+				continue
+			}
+		}
+		x = s.layers[i].Forward(x)
 	}
 	return x
+}
+
+// nextFuser is a layer that may run together with the layer after it.
+// forwardWithNext returns false, computing nothing, when it cannot.
+type nextFuser interface {
+	forwardWithNext(x *autograd.Var, next Module) (*autograd.Var, bool)
 }
 
 // Params returns the Params of every layer, in order, as views named

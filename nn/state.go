@@ -183,7 +183,9 @@ func loadState(m Module, state []NamedTensor, source string) error {
 		return err
 	}
 	for _, t := range state {
-		copy(byName[t.Name].Value().Data(), t.Value.Data())
+		p := byName[t.Name]
+		copy(p.Value().Data(), t.Value.Data())
+		p.MarkChanged()
 	}
 	notifyLoaded(m)
 	return nil

@@ -240,6 +240,7 @@ func (b *base) Step() {
 			}
 			st.step++
 			b.alg.update(g.lr, g.wd, st, pv, gv)
+			p.MarkChanged() // layers re-derive packed forms of p
 		}
 	}
 }

@@ -79,3 +79,15 @@ func ExampleAddScaled() {
 	fmt.Println(w.Data())
 	// Output: [0 1]
 }
+
+// ExamplePackB packs a weight once and reuses it for a layer's
+// relu(x·Wᵀ + b), the inference step of a dense layer.
+func ExamplePackB() {
+	w := tensor.New([]float32{1, 0, -1, 2, 1, 0}, 2, 3) // [out, in]
+	b := tensor.New([]float32{0.5, 1}, 2)
+	packed := tensor.PackB(w, true) // op(w) = wᵀ, [3 2]
+	x := tensor.New([]float32{1, 2, 3}, 1, 3)
+	y := tensor.MatMulPacked(x, packed, tensor.Epilogue{Bias: b, ReLU: true})
+	fmt.Println(y.Shape(), y.Data())
+	// Output: [1 2] [0 5]
+}

@@ -25,7 +25,8 @@ func charLSTM() *nn.RNNLM {
 
 // BenchmarkLMStep times one training step of the example language models
 // on a batch of 32 windows of 128 tokens: forward, next-token
-// cross-entropy, backward, gradient clipping and AdamW.
+// cross-entropy, backward, gradient clipping and AdamW, drawing its
+// buffers from one arena reset per step, as Fit does.
 func BenchmarkLMStep(b *testing.B) {
 	const batch, seqLen = 32, 128
 	r := rand.New(rand.NewPCG(1, 2))
@@ -43,8 +44,11 @@ func BenchmarkLMStep(b *testing.B) {
 			nn.Train(m.model)
 			params := m.model.Params()
 			opt := optim.NewAdamW(params, optim.AdamWConfig{LR: 1e-3})
+			arena := autograd.NewArena()
+			b.ReportAllocs()
 			for b.Loop() {
-				loss := nn.CrossEntropyLoss{}.Forward(m.model.Forward(autograd.Constant(x)), y)
+				arena.Reset()
+				loss := nn.CrossEntropyLoss{}.Forward(m.model.Forward(arena.Constant(x)), y)
 				loss.Backward()
 				optim.ClipGradNorm(params, 1)
 				opt.Step()

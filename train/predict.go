@@ -3,7 +3,10 @@ package train
 import (
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/shoshin-ml/shoshin/autograd"
 	"github.com/shoshin-ml/shoshin/nn"
@@ -28,7 +31,9 @@ var (
 // row of x, shape [1, features...], and returns an error naming both
 // shapes when the model rejects it, so one example of shape [13] given to
 // a model that takes [N, 13] is an error, not 13 examples of shape [];
-// use PredictOne for a single example.
+// use PredictOne for a single example. The check is made once for a
+// model and example shape: the last pair that passed is remembered, and
+// repeated calls with it go straight to the batches.
 //
 // The inputs are in inference mode: Dropout and BatchNorm behave as in
 // evaluation whatever the model's mode, nothing is recorded, and Predict
@@ -70,7 +75,7 @@ func Predict(model nn.Module, x *tensor.Tensor, batchSize int) (out *tensor.Tens
 	var dims [8]int
 	shape := append(dims[:0], 1)
 	shape = append(shape, rowShape...)
-	if n > 1 {
+	if n > 1 && !probedBefore(model, rowShape) {
 		// Run one row alone first: it checks that x's first axis is the
 		// batch. Its own arena keeps the batches' buffers in shape.
 		probe := probeArenas.Get().(*autograd.Arena)
@@ -80,6 +85,7 @@ func Predict(model nn.Module, x *tensor.Tensor, batchSize int) (out *tensor.Tens
 		if y := model.Forward(probe.Input(in)).Value(); y.Rank() < 1 || y.Dim(0) != 1 {
 			return nil, fmt.Errorf("train: the model turned one example of shape %v (input %v) into output shape %v; want [1, outputs...]%s", rowShape, in.Shape(), y.Shape(), inputHint(model))
 		}
+		rememberProbe(model, rowShape)
 	}
 	var outRow int
 	for lo := 0; lo < n; {
@@ -164,4 +170,36 @@ func inputHint(m nn.Module) string {
 		}
 		return ""
 	}
+}
+
+// probeKey is a model and example shape whose one-row check passed.
+type probeKey struct {
+	model nn.Module
+	rank  int
+	shape [8]int
+}
+
+// lastProbe is the last probeKey that passed; it keeps that model
+// reachable until another passes.
+var lastProbe atomic.Pointer[probeKey]
+
+// probedBefore reports whether model last passed the one-row check with
+// examples of shape row.
+func probedBefore(model nn.Module, row []int) bool {
+	k := lastProbe.Load()
+	if k == nil || k.rank != len(row) || !reflect.TypeOf(model).Comparable() || k.model != model {
+		return false
+	}
+	return slices.Equal(k.shape[:k.rank], row)
+}
+
+// rememberProbe records that model passed the one-row check with examples
+// of shape row.
+func rememberProbe(model nn.Module, row []int) {
+	if len(row) > len(probeKey{}.shape) || !reflect.TypeOf(model).Comparable() {
+		return
+	}
+	k := &probeKey{model: model, rank: len(row)}
+	copy(k.shape[:], row)
+	lastProbe.Store(k)
 }

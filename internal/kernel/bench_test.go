@@ -3,7 +3,10 @@ package kernel
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
+
+	"github.com/shoshin-ml/shoshin/internal/parallel"
 )
 
 // matMulShapes are the benchmarked m×k·k×n products, named m x k x n.
@@ -22,6 +25,19 @@ var matMulShapes = []struct {
 	{"64x128x784", 64, 128, 784, false, true},  // input gradient: dY·Wᵀ
 	{"1x784x128", 1, 784, 128, false, false},   // batch-1 inference
 	{"1x128x784T", 1, 128, 784, false, true},   // batch-1 with [out,in] weight
+	// The flagship MLP's step as autograd.Linear runs it (W is [out, in]).
+	{"64x784x128T", 64, 784, 128, false, true},  // forward, first layer: X·W1ᵀ
+	{"128x64x784TA", 128, 64, 784, true, false}, // weight gradient: dYᵀ·X
+	{"64x128x10T", 64, 128, 10, false, true},    // forward, last layer: H·W2ᵀ
+	{"10x64x128TA", 10, 64, 128, true, false},   // weight gradient of the last layer
+	{"64x10x128", 64, 10, 128, false, false},    // input gradient of the last layer: dY·W2
+	// Every transpose combination at N = 512 and 1024 (TN: op(A) = Aᵀ).
+	{"512TN", 512, 512, 512, true, false},
+	{"512NT", 512, 512, 512, false, true},
+	{"512TT", 512, 512, 512, true, true},
+	{"1024TN", 1024, 1024, 1024, true, false},
+	{"1024NT", 1024, 1024, 1024, false, true},
+	{"1024TT", 1024, 1024, 1024, true, true},
 }
 
 func BenchmarkMatMul(b *testing.B) {
@@ -39,11 +55,24 @@ func BenchmarkMatMul(b *testing.B) {
 		c := make([]float32, s.m*s.n)
 		b.Run(s.name, func(b *testing.B) {
 			b.ReportAllocs()
+			// With one worker GEMM runs on this goroutine, locked to its
+			// thread, so the thread's CPU time is the work's (cpuGFLOP/s:
+			// steady on a shared machine, where wall time is not).
+			single := parallel.Workers() == 1
+			if single {
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+			}
+			cpu0, cpuOK := threadCPU()
 			for b.Loop() {
 				Gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n)
 			}
+			cpu1, _ := threadCPU()
 			flops := 2 * float64(s.m) * float64(s.n) * float64(s.k)
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			if single && cpuOK && cpu1 > cpu0 {
+				b.ReportMetric(flops*float64(b.N)/(cpu1-cpu0).Seconds()/1e9, "cpuGFLOP/s")
+			}
 		})
 	}
 }

@@ -15,17 +15,28 @@ import (
 // "reduce_range" makes the same choice on x86).
 const MaxU8Activation = 127
 
-// int8Impl is one implementation of the int8 dot-product block kernels.
-// k1, k2 and k4 compute a 1×4, 2×4 and 4×4 block over a multiple of
-// step bytes; k4 may be nil.
+// Panel geometry of packed int8 weights (see PackI8).
+const (
+	i8Panel = 16 // columns per panel
+	i8Group = 4  // k bytes per column per group
+	i8MR    = 6  // rows of the tallest micro-kernel tile
+)
+
+// i8Kernel computes an mr×(16·nv) tile of C from kg groups of k: see
+// gen/int8.go for the exact contract.
+type i8Kernel func(kg int, a *uint8, lda int, w *int8, ps int, c *int32, ldc int)
+
+// int8Impl is one implementation of the packed int8 micro-kernels.
+// kern[mr−1][nv−1] computes mr rows by nv panels; a nil kern means the
+// portable Go loops.
 type int8Impl struct {
-	name       string
-	step       int
-	k1, k2, k4 func(k int, a *uint8, lda int, w *int8, ldw int, c *int32, ldc int)
+	name string
+	nv   int // panels of the widest tile
+	kern [i8MR][]i8Kernel
 }
 
-// int8Portable is the pure-Go implementation: whole rows, no kernels.
-var int8Portable = &int8Impl{name: "go"}
+// int8Portable is the pure-Go implementation.
+var int8Portable = &int8Impl{name: "go", nv: 2}
 
 // int8Active is the implementation GemmU8I8 uses.
 var int8Active = int8Impls()[0]
@@ -34,9 +45,50 @@ var int8Active = int8Impls()[0]
 // machine: "vnni" (AVX-512 VPDPBUSD), "avx2" (VPMADDUBSW) or "go".
 func Int8Impl() string { return int8Active.name }
 
-// int8ParallelWork is the m·n·k below which GemmU8I8 stays on the
+// int8ParallelWork is the m·n·k below which the int8 products stay on the
 // caller's goroutine.
 const int8ParallelWork = 1 << 20
+
+// PackedI8 is an int8 weight matrix W [N, K] packed once for
+// GemmU8I8Packed: panels of 16 columns (rows of W), each holding, per
+// group of four k, the 16 columns' four bytes side by side, zero-padded
+// to whole panels and whole groups. Packing is the same on every machine.
+type PackedI8 struct {
+	N, K int
+	kp   int    // K rounded up to a whole group
+	data []int8 // ⌈N/16⌉ panels of kp·16 bytes
+}
+
+// PackI8 packs the n×k int8 matrix w (row j at w[j·ldw:]), as a Dense layer
+// stores its [out, in] weight, for GemmU8I8Packed. It panics when a
+// dimension is negative, the stride is too small or w is too short.
+func PackI8(n, k int, w []int8, ldw int) *PackedI8 {
+	if n < 0 || k < 0 {
+		panic(fmt.Sprintf("kernel.PackI8: negative dimension n=%d k=%d", n, k))
+	}
+	checkLen("kernel.PackI8", "W", len(w), n, k, ldw)
+	p := &PackedI8{N: n, K: k, kp: (k + i8Group - 1) &^ (i8Group - 1)}
+	panels := (n + i8Panel - 1) / i8Panel
+	p.data = make([]int8, panels*p.kp*i8Panel)
+	for j := range n * min(k, 1) {
+		dst := p.data[(j/i8Panel)*p.kp*i8Panel+(j%i8Panel)*i8Group:]
+		row := w[j*ldw : j*ldw+k]
+		q := 0
+		for o := 0; q+i8Group <= k; q, o = q+i8Group, o+i8Panel*i8Group {
+			d, s := dst[o:o+4:o+4], row[q:q+4:q+4]
+			d[0], d[1], d[2], d[3] = s[0], s[1], s[2], s[3]
+		}
+		for ; q < k; q++ {
+			dst[(q/i8Group)*i8Panel*i8Group+q%i8Group] = row[q]
+		}
+	}
+	return p
+}
+
+// RowLen returns the bytes of each activation row that GemmU8I8Packed
+// reads: K rounded up to a multiple of 4. The bytes past K may hold
+// anything (they meet zero weights).
+func (p *PackedI8) RowLen() int { return p.kp }
 
 // GemmU8I8 computes C = A·Wᵀ exactly in int32: C[i·ldc+j] = Σ_p
 // A[i·lda+p]·W[j·ldw+p] for i < m, j < n, p < k, overwriting C. A holds m
@@ -46,151 +98,135 @@ const int8ParallelWork = 1 << 20
 // stores its [out, in] weight. Every implementation returns the same
 // sums, bit for bit. GemmU8I8 panics when a dimension is negative, a
 // stride is too small or a slice is too short.
+//
+// GemmU8I8 packs W on every call; a layer whose weights do not change
+// packs them once with PackI8 and calls GemmU8I8Packed.
 func GemmU8I8(m, n, k int, a []uint8, lda int, w []int8, ldw int, c []int32, ldc int) {
 	if m < 0 || n < 0 || k < 0 {
 		panic(fmt.Sprintf("kernel.GemmU8I8: negative dimension m=%d n=%d k=%d", m, n, k))
 	}
-	checkLen("A", len(a), m, k, lda)
-	checkLen("W", len(w), n, k, ldw)
-	checkLen("C", len(c), m, n, ldc)
+	checkLen("kernel.GemmU8I8", "A", len(a), m, k, lda)
+	checkLen("kernel.GemmU8I8", "W", len(w), n, k, ldw)
+	checkLen("kernel.GemmU8I8", "C", len(c), m, n, ldc)
+	p := PackI8(n, k, w, ldw)
+	if m > 0 && (m-1)*lda+p.kp > len(a) {
+		// The kernels read whole groups: give the last row its padding.
+		pa := make([]uint8, m*p.kp)
+		for i := range m {
+			copy(pa[i*p.kp:i*p.kp+k], a[i*lda:i*lda+k])
+		}
+		a, lda = pa, p.kp
+	}
+	gemmPacked(m, a, lda, p, c, ldc)
+}
+
+// GemmU8I8Packed computes C = A·Wᵀ exactly in int32 for the packed W
+// (PackI8): C[i·ldc+j] = Σ_{p<K} A[i·lda+p]·W[j, p] for i < m, j < N,
+// overwriting C, with the activations' contract of GemmU8I8. Each row of A
+// must hold RowLen() readable bytes (lda ≥ K, and the last row RowLen()
+// long); bytes from K on are ignored. It panics when a stride is too small
+// or a slice too short.
+func GemmU8I8Packed(m int, a []uint8, lda int, p *PackedI8, c []int32, ldc int) {
+	if m < 0 {
+		panic(fmt.Sprintf("kernel.GemmU8I8Packed: negative dimension m=%d", m))
+	}
+	checkLen("kernel.GemmU8I8Packed", "C", len(c), m, p.N, ldc)
+	if lda < max(p.K, 1) || (m > 0 && len(a) < (m-1)*lda+p.kp) {
+		panic(fmt.Sprintf("kernel.GemmU8I8Packed: A holds %d bytes with stride %d, need %d rows of %d (K=%d rounded up to 4) with stride ≥ %d", len(a), lda, m, p.kp, p.K, p.K))
+	}
+	gemmPacked(m, a, lda, p, c, ldc)
+}
+
+func checkLen(op, name string, have, rows, cols, ld int) {
+	if ld < max(cols, 1) {
+		panic(fmt.Sprintf("%s: ld%s = %d is smaller than the %d columns of %s", op, name, ld, cols, name))
+	}
+	if rows > 0 && cols > 0 && have < (rows-1)*ld+cols {
+		panic(fmt.Sprintf("%s: %s holds %d elements, need %d for %d×%d with stride %d", op, name, have, (rows-1)*ld+cols, rows, cols, ld))
+	}
+}
+
+// gemmPacked runs the tiles of C: row blocks of i8MR rows by column groups
+// of im.nv panels, in row-major order so that a block of A stays in cache
+// while the panels stream past it, split across workers when large.
+func gemmPacked(m int, a []uint8, lda int, p *PackedI8, c []int32, ldc int) {
+	n := p.N
 	if m == 0 || n == 0 {
 		return
 	}
 	im := int8Active
-	if m*n*k < int8ParallelWork {
-		gemmU8I8Rows(im, 0, m, n, k, a, lda, w, ldw, c, ldc)
-		return
-	}
-	// Split rows in groups of four (the tallest kernel) across workers.
-	groups := (m + 3) / 4
-	grain := max(1, int8ParallelWork/(4*n*k+1))
-	parallel.For(groups, grain, func(lo, hi int) {
-		gemmU8I8Rows(im, 4*lo, min(4*hi, m), n, k, a, lda, w, ldw, c, ldc)
-	})
-}
-
-func checkLen(name string, have, rows, cols, ld int) {
-	if ld < max(cols, 1) {
-		panic(fmt.Sprintf("kernel.GemmU8I8: ld%s = %d is smaller than the %d columns of %s", name, ld, cols, name))
-	}
-	if rows > 0 && cols > 0 && have < (rows-1)*ld+cols {
-		panic(fmt.Sprintf("kernel.GemmU8I8: %s holds %d elements, need %d for %d×%d with stride %d", name, have, (rows-1)*ld+cols, rows, cols, ld))
-	}
-}
-
-// gemmU8I8Rows computes rows [i0, i1) of C with im. The kernels take
-// blocks of 4 (when the implementation has them), 2 or 1 rows by 4 columns over the multiple-of-step prefix of
-// k, reading A and W in place. What does not fill a whole block is copied
-// into zero-padded scratch first: the k tail (padded to one step) and the
-// last n mod 4 rows of W (padded to four rows). A zero byte adds nothing,
-// so the sums stay exact.
-func gemmU8I8Rows(im *int8Impl, i0, i1, n, k int, a []uint8, lda int, w []int8, ldw int, c []int32, ldc int) {
-	if im.step == 0 {
-		for i := i0; i < i1; i++ {
-			ar := a[i*lda : i*lda+k]
-			for j := range n {
-				c[i*ldc+j] = dotU8I8(ar, w[j*ldw:j*ldw+k])
-			}
+	if p.K == 0 {
+		for i := range m {
+			clear(c[i*ldc : i*ldc+n])
 		}
 		return
 	}
-	step := im.step
-	kk := k / step * step
-	tail := k - kk
-	nb := (n + 3) / 4 // column blocks
-	// wTail holds, per column block, four rows of step bytes: the k tail
-	// of each W row, zero-padded.
-	sc := int8Scratch.Get().(*int8Buf)
-	defer int8Scratch.Put(sc)
-	var wTail []int8
-	if tail > 0 {
-		wTail = sc.i8(&sc.wTail, nb*4*step)
-		for j := range n {
-			copy(wTail[j*step:j*step+tail], w[j*ldw+kk:j*ldw+k])
+	panels := (n + i8Panel - 1) / i8Panel
+	rb, cb := (m+i8MR-1)/i8MR, (panels+im.nv-1)/im.nv
+	tiles := func(lo, hi int) {
+		tmp := i8Scratch.Get().(*i8Tile)
+		defer i8Scratch.Put(tmp)
+		for t := lo; t < hi; t++ {
+			i, pj := (t/cb)*i8MR, (t%cb)*im.nv
+			gemmTile(im, min(i8MR, m-i), min(im.nv, panels-pj), a[i*lda:], lda, p, pj, c[i*ldc:], ldc, tmp)
 		}
 	}
-	// wEdge holds the last n mod 4 rows of W's prefix, padded to four.
-	var wEdge []int8
-	if n%4 != 0 && kk > 0 {
-		wEdge = sc.i8(&sc.wEdge, 4*kk)
-		for j := n &^ 3; j < n; j++ {
-			r := j - n&^3
-			copy(wEdge[r*kk:(r+1)*kk], w[j*ldw:j*ldw+kk])
-		}
+	if m*n*p.K < int8ParallelWork {
+		tiles(0, rb*cb)
+		return
 	}
-	var aTail []uint8
-	if tail > 0 {
-		aTail = make([]uint8, 4*step) // small: stays on the stack
+	grain := max(1, int8ParallelWork/(i8MR*i8Panel*im.nv*p.kp))
+	parallel.For(rb*cb, grain, tiles)
+}
+
+// i8Tile is scratch for a tile that overhangs the last column. It comes
+// from a pool because the kernels, called through function values, make
+// their arguments escape.
+type i8Tile [i8MR * 4 * i8Panel]int32
+
+var i8Scratch = sync.Pool{New: func() any { return new(i8Tile) }}
+
+// gemmTile computes rows [0, mr) of C (from c) by panels [pj, pj+nv).
+// Columns past N go to the scratch tile tmp and are dropped.
+func gemmTile(im *int8Impl, mr, nv int, a []uint8, lda int, p *PackedI8, pj int, c []int32, ldc int, tmp *i8Tile) {
+	ps := p.kp * i8Panel
+	w := p.data[pj*ps:]
+	col0 := pj * i8Panel
+	width := min(nv*i8Panel, p.N-col0)
+	dst, ldd := c[col0:], ldc
+	if width < nv*i8Panel {
+		dst, ldd = tmp[:], nv*i8Panel
 	}
-	var blk, blk2 [16]int32
-	for i := i0; i < i1; {
-		rows, kern := 1, im.k1
-		switch {
-		case i1-i >= 4 && im.k4 != nil:
-			rows, kern = 4, im.k4
-		case i1-i >= 2:
-			rows, kern = 2, im.k2
+	if k := im.kern[mr-1]; k != nil {
+		k[nv-1](p.kp/i8Group, &a[0], lda, &w[0], ps, &dst[0], ldd)
+	} else {
+		tilePortable(mr, nv, p.kp/i8Group, a, lda, w, ps, dst, ldd)
+	}
+	if width < nv*i8Panel {
+		for i := range mr {
+			copy(c[i*ldc+col0:i*ldc+col0+width], tmp[i*ldd:i*ldd+width])
 		}
-		if tail > 0 {
-			for r := range rows {
-				copy(aTail[r*step:r*step+tail], a[(i+r)*lda+kk:(i+r)*lda+k])
-			}
-		}
-		for jb := range nb {
-			j := 4 * jb
-			cols := min(4, n-j)
-			blk = [16]int32{}
-			if kk > 0 {
-				if cols == 4 {
-					kern(kk, &a[i*lda], lda, &w[j*ldw], ldw, &blk[0], 4)
-				} else {
-					kern(kk, &a[i*lda], lda, &wEdge[0], kk, &blk[0], 4)
-				}
-			}
-			if tail > 0 {
-				kern(step, &aTail[0], step, &wTail[jb*4*step], step, &blk2[0], 4)
-				for x := range blk {
-					blk[x] += blk2[x]
-				}
-			}
-			for r := range rows {
-				copy(c[(i+r)*ldc+j:(i+r)*ldc+j+cols], blk[4*r:4*r+cols])
-			}
-		}
-		i += rows
 	}
 }
 
-// int8Buf is reusable scratch for gemmU8I8Rows.
-type int8Buf struct{ wTail, wEdge []int8 }
-
-var int8Scratch = sync.Pool{New: func() any { return new(int8Buf) }}
-
-// i8 returns *b resized to n zeroed bytes, reallocating only to grow.
-func (*int8Buf) i8(b *[]int8, n int) []int8 {
-	if cap(*b) < n {
-		*b = make([]int8, n)
+// tilePortable is the portable twin of the micro-kernels: an mr×(16·nv)
+// tile over kg groups, exact in int32.
+func tilePortable(mr, nv, kg int, a []uint8, lda int, w []int8, ps int, c []int32, ldc int) {
+	for i := range mr {
+		ar := a[i*lda : i*lda+kg*i8Group]
+		for j := range nv {
+			var acc [i8Panel]int32
+			pw := w[j*ps : j*ps+kg*i8Group*i8Panel]
+			for g := range kg {
+				a0, a1, a2, a3 := int32(ar[4*g]), int32(ar[4*g+1]), int32(ar[4*g+2]), int32(ar[4*g+3])
+				blk := pw[g*64 : g*64+64]
+				for x := range acc {
+					acc[x] += a0*int32(blk[4*x]) + a1*int32(blk[4*x+1]) + a2*int32(blk[4*x+2]) + a3*int32(blk[4*x+3])
+				}
+			}
+			copy(c[i*ldc+j*i8Panel:i*ldc+(j+1)*i8Panel], acc[:])
+		}
 	}
-	*b = (*b)[:n]
-	clear(*b)
-	return *b
-}
-
-// dotU8I8 is the portable twin of the kernels: Σ a[p]·w[p] in int32.
-func dotU8I8(a []uint8, w []int8) int32 {
-	w = w[:len(a)]
-	var s0, s1, s2, s3 int32
-	p := 0
-	for ; p+4 <= len(a); p += 4 {
-		s0 += int32(a[p]) * int32(w[p])
-		s1 += int32(a[p+1]) * int32(w[p+1])
-		s2 += int32(a[p+2]) * int32(w[p+2])
-		s3 += int32(a[p+3]) * int32(w[p+3])
-	}
-	for ; p < len(a); p++ {
-		s0 += int32(a[p]) * int32(w[p])
-	}
-	return s0 + s1 + s2 + s3
 }
 
 // QuantizeU8Row quantises one row of activations x into dst (len(dst) ≥

@@ -73,8 +73,10 @@ func TestGemmU8I8MatchesReference(t *testing.T) {
 		"maxpos":  func() (uint8, int8) { return MaxU8Activation, 127 },
 	}
 	for _, k := range []int{0, 1, 7, 17, 32, 33, 64, 100, 784} {
-		for _, m := range []int{1, 3, 17, 64} {
-			for _, n := range []int{1, 3, 17, 64} {
+		// m covers every tile height (1..6 rows), n every VNNI tile width
+		// (1..4 panels of 16) and partial panels.
+		for _, m := range []int{1, 2, 3, 17, 64} {
+			for _, n := range []int{1, 3, 17, 40, 64, 100} {
 				for fname, fill := range fills {
 					if fname != "random" && (m != 17 || n != 17) && (m != 1 || n != 64) {
 						continue
@@ -154,6 +156,9 @@ func TestGemmU8I8Panics(t *testing.T) {
 		{"ldA = 2 is smaller than the 3 columns", func() { GemmU8I8(2, 2, 3, a, 2, w, 3, c, 2) }},
 		{"W holds 6 elements, need 9", func() { GemmU8I8(2, 3, 3, a, 3, w, 3, c, 3) }},
 		{"C holds 4 elements, need 6", func() { GemmU8I8(2, 3, 3, a, 3, make([]int8, 9), 3, c, 3) }},
+		// The kernels read K rounded up to 4 bytes of the last row.
+		{"A holds 6 bytes with stride 3, need 2 rows of 4", func() { GemmU8I8Packed(2, a, 3, PackI8(2, 3, w, 3), c, 2) }},
+		{"ldW = 2 is smaller than the 3 columns", func() { PackI8(2, 3, w, 2) }},
 	} {
 		func() {
 			defer func() {
@@ -166,6 +171,10 @@ func TestGemmU8I8Panics(t *testing.T) {
 	}
 }
 
+// BenchmarkGemmU8I8 compares, in the same run, the int8 product on
+// weights packed once (GemmU8I8Packed, as the quantised layers call it),
+// the same with packing per call (GemmU8I8), and the float32 GEMM of the
+// same shape with a transposed [n, k] weight, as Dense calls it.
 func BenchmarkGemmU8I8(b *testing.B) {
 	for _, s := range [][3]int{{1, 128, 784}, {64, 128, 784}, {256, 256, 256}, {512, 512, 512}} {
 		m, n, k := s[0], s[1], s[2]
@@ -178,25 +187,40 @@ func BenchmarkGemmU8I8(b *testing.B) {
 		for i := range w {
 			w[i] = int8(i)
 		}
+		p := PackI8(n, k, w, k)
+		gops := func(b *testing.B) {
+			b.ReportMetric(float64(2*m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOPS")
+		}
 		for _, im := range int8Impls() {
-			b.Run(fmt.Sprintf("int8-%s/%dx%dx%d", im.name, m, n, k), func(b *testing.B) {
+			if im == int8Portable && m*n*k > 1<<20 {
+				continue
+			}
+			run := func(b *testing.B, fn func()) {
 				saved := int8Active
 				int8Active = im
 				defer func() { int8Active = saved }()
+				b.ReportAllocs()
 				for b.Loop() {
-					GemmU8I8(m, n, k, a, k, w, k, c, n)
+					fn()
 				}
-				b.ReportMetric(float64(2*m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOPS")
+				gops(b)
+			}
+			b.Run(fmt.Sprintf("int8-%s/%dx%dx%d", im.name, m, n, k), func(b *testing.B) {
+				run(b, func() { GemmU8I8Packed(m, a, k, p, c, n) })
+			})
+			b.Run(fmt.Sprintf("int8-%s-packpercall/%dx%dx%d", im.name, m, n, k), func(b *testing.B) {
+				run(b, func() { GemmU8I8(m, n, k, a, k, w, k, c, n) })
 			})
 		}
 		af := make([]float32, m*k)
 		wf := make([]float32, n*k)
 		cf := make([]float32, m*n)
 		b.Run(fmt.Sprintf("f32-%s/%dx%dx%d", GemmImpl(), m, n, k), func(b *testing.B) {
+			b.ReportAllocs()
 			for b.Loop() {
 				Gemm(false, true, m, n, k, 1, af, k, wf, k, 0, cf, n)
 			}
-			b.ReportMetric(float64(2*m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOPS")
+			gops(b)
 		})
 	}
 }

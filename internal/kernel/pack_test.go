@@ -23,8 +23,10 @@ func TestPackTransposed(t *testing.T) {
 	// stride, a dropped tail row or a write past the panel shows.
 	rng := rand.New(rand.NewPCG(5, 5))
 	const guard = -12345
-	for _, nr := range []int{16, 32} {
-		for _, kb := range []int{0, 1, 3, 17} {
+	// kb crosses the 8×8 blocks of the assembly (8, 16, 64) and leaves
+	// tails after them (17, 33); nr 12 is the AVX-512 kernel's A panel.
+	for _, nr := range []int{12, 16, 32} {
+		for _, kb := range []int{0, 1, 3, 7, 8, 16, 17, 33, 64} {
 			for w := 0; w <= nr; w++ {
 				off, sj := 3, kb+5
 				x := randSlice(rng, off+max(w, 1)*sj+4)

@@ -37,10 +37,13 @@ func (j *job) run() {
 	}
 }
 
-// pool is a fixed set of worker goroutines fed through a channel.
+// pool is a fixed set of worker goroutines fed through a channel. Only the
+// For call holding busy uses the pool, so one job record serves every call:
+// a call allocates nothing.
 type pool struct {
 	size  int
 	tasks chan *job
+	job   job
 }
 
 func newPool(size int) *pool {
@@ -143,7 +146,12 @@ func For(n, grain int, fn func(lo, hi int)) {
 		return
 	}
 	chunks := min(p.size, (n+grain-1)/grain)
-	j := &job{fn: fn, n: n, chunk: (n + chunks - 1) / chunks}
+	// Every helper given the previous job has finished with it (For waited
+	// for them), so the record is free to reuse.
+	j := &p.job
+	j.fn, j.n, j.chunk = fn, n, (n+chunks-1)/chunks
+	j.next.Store(0)
+	j.failed.Store(nil)
 	helpers := (n+j.chunk-1)/j.chunk - 1
 	j.wg.Add(helpers)
 	for range helpers {
@@ -151,8 +159,10 @@ func For(n, grain int, fn func(lo, hi int)) {
 	}
 	j.run()
 	j.wg.Wait()
+	f := j.failed.Load()
+	j.fn = nil // keep nothing of the caller's alive
 	busy.Store(false)
-	if f := j.failed.Load(); f != nil {
+	if f != nil {
 		panic(f.v)
 	}
 }

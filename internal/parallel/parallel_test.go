@@ -100,3 +100,33 @@ func ExampleFor() {
 	fmt.Println(x[9999])
 	// Output: 19998
 }
+
+// TestForAllocatesNothing guards the training step's budget: a For call
+// that spreads over the pool reuses the pool's job record.
+func TestForAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	defer SetWorkers(SetWorkers(2))
+	var total atomic.Int64
+	fn := func(lo, hi int) { total.Add(int64(hi - lo)) }
+	For(64, 1, fn) // start the pool
+	allocs := testing.AllocsPerRun(100, func() { For(64, 1, fn) })
+	require.Zero(t, allocs)
+	require.Equal(t, int64(64*102), total.Load())
+}
+
+// TestForFollowsGOMAXPROCS checks that a change of GOMAXPROCS after
+// start-up (go test -cpu 1) resizes the pool at the next call: with one
+// processor the whole range is one call on the caller's goroutine.
+func TestForFollowsGOMAXPROCS(t *testing.T) {
+	defer SetWorkers(SetWorkers(0))
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, procs := range []int{2, 1, 3} {
+		runtime.GOMAXPROCS(procs)
+		require.Equal(t, procs, Workers())
+		var calls atomic.Int32
+		For(300, 1, func(lo, hi int) { calls.Add(1) })
+		require.Equal(t, int32(procs), calls.Load(), "GOMAXPROCS %d", procs)
+	}
+}

@@ -11,35 +11,37 @@ import (
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
-// linear is the int8 matrix product shared by Dense and Conv2D: the
+// linear is the int8 matrix product shared by the quantised layers: the
 // quantised weight [out, in] (as float32 integers in an Int8 Param, so
-// that it saves as I8), its per-row scales, and the packed int8 copy with
-// row sums that the kernel reads.
-//
-// The packed copy is padded with zeros to kp = in rounded up to 64 and np
-// = out rounded up to 4, so that the kernels cover it whole: a zero
-// weight times a zero activation adds nothing to the exact sums.
+// that it saves as I8), its per-row scales, and the copy packed once for
+// the kernel (kernel.PackI8) with its row sums.
 type linear struct {
 	weight, scale, bias *nn.Param
 	out, in             int
-	kp, np              int
-	q                   []int8 // [np, kp]
+	kp                  int // bytes per activation row the kernel reads
+	packed              *kernel.PackedI8
 	wsum                []int32
 }
 
 // newLinear quantises the float weight w [out, in] (any trailing shape
 // flattened into in).
 func newLinear(w, b *nn.Param) *linear {
-	out := w.Shape()[0]
-	in := w.Value().Size() / out
-	q, scale := quantizeRows(w.Value().Data(), out, in)
-	qf := make([]float32, len(q))
-	for i, v := range q {
-		qf[i] = float32(v)
-	}
 	var bias *tensor.Tensor
 	if b != nil {
 		bias = b.Value().Clone()
+	}
+	return quantLinear(w.Value(), bias)
+}
+
+// quantLinear quantises the float weight w [out, ...] and wraps it with a
+// copy of bias (nil for none).
+func quantLinear(w, bias *tensor.Tensor) *linear {
+	out := w.Dim(0)
+	in := w.Size() / out
+	q, scale := quantizeRows(w.Data(), out, in)
+	qf := make([]float32, len(q))
+	for i, v := range q {
+		qf[i] = float32(v)
 	}
 	return makeLinear(tensor.New(qf, w.Shape()...), tensor.New(scale, out), bias)
 }
@@ -49,7 +51,7 @@ func newLinear(w, b *nn.Param) *linear {
 func makeLinear(q, scale, bias *tensor.Tensor) *linear {
 	out := q.Dim(0)
 	in := q.Size() / out
-	l := &linear{out: out, in: in, kp: (in + 63) &^ 63, np: (out + 3) &^ 3}
+	l := &linear{out: out, in: in}
 	l.weight = nn.NewBuffer("weight", q)
 	l.weight.Dtype = nn.Int8
 	l.scale = nn.NewBuffer("weight_scale", scale)
@@ -60,17 +62,17 @@ func makeLinear(q, scale, bias *tensor.Tensor) *linear {
 	return l
 }
 
-// pack rebuilds the int8 copy from the weight Param. Values outside int8
-// (only possible if the Param was overwritten by hand) are clamped.
+// pack rebuilds the packed int8 copy from the weight Param. Values outside
+// int8 (only possible if the Param was overwritten by hand) are clamped.
 func (l *linear) pack() {
 	src := l.weight.Value().Data()
-	q := make([]int8, l.np*l.kp)
-	for j := range l.out {
-		for p, v := range src[j*l.in : (j+1)*l.in] {
-			q[j*l.kp+p] = int8(max(-128, min(127, math.Round(float64(v)))))
-		}
+	q := make([]int8, l.out*l.in)
+	for i, v := range src[:len(q)] {
+		q[i] = int8(max(-128, min(127, math.Round(float64(v)))))
 	}
-	l.q, l.wsum = q, rowSums(q, l.np, l.kp)
+	l.packed = kernel.PackI8(l.out, l.in, q, l.in)
+	l.kp = l.packed.RowLen()
+	l.wsum = rowSums(q, l.out, l.in)
 }
 
 func (l *linear) buffers() []*nn.Param {
@@ -106,14 +108,9 @@ func (l *linear) forward(x []float32, rows int, y []float32) {
 	s.aq = grow(s.aq, rows*l.kp)
 	s.sa = grow(s.sa, rows)
 	s.zp = grow(s.zp, rows)
-	s.c = grow(s.c, rows*l.np)
-	if l.kp > l.in {
-		for i := range rows {
-			clear(s.aq[i*l.kp+l.in : (i+1)*l.kp])
-		}
-	}
+	s.c = grow(s.c, rows*l.out)
 	quantizeActivations(x, rows, l.in, s.aq, l.kp, s.sa, s.zp)
-	kernel.GemmU8I8(rows, l.np, l.kp, s.aq, l.kp, l.q, l.kp, s.c, l.np)
+	kernel.GemmU8I8Packed(rows, s.aq, l.kp, l.packed, s.c, l.out)
 	sw := l.scale.Value().Data()
 	var b []float32
 	if l.bias != nil {
@@ -121,7 +118,7 @@ func (l *linear) forward(x []float32, rows int, y []float32) {
 	}
 	for i := range rows {
 		sa, zp := s.sa[i], s.zp[i]
-		c := s.c[i*l.np : i*l.np+l.out]
+		c := s.c[i*l.out : (i+1)*l.out]
 		yr := y[i*l.out : (i+1)*l.out]
 		for j := range yr {
 			v := float32(c[j]-zp*l.wsum[j]) * (sa * sw[j])
@@ -183,11 +180,28 @@ func (d *Dense) Forward(x *autograd.Var) *autograd.Var {
 	if len(xs) == 0 || xs[len(xs)-1] != d.l.in {
 		panic(fmt.Sprintf("quant.Dense.Forward: input %v does not end in %d features (weight %v)", xs, d.l.in, d.l.weight.Shape()))
 	}
-	rows := x.Value().Size() / d.l.in
-	shape := append(append([]int(nil), xs[:len(xs)-1]...), d.l.out)
+	return d.Activation.Apply(d.l.apply("quant.Dense", x))
+}
+
+// apply computes x·Wᵀ + b for x [..., in] as an op output named op.
+func (l *linear) apply(op string, x *autograd.Var) *autograd.Var {
+	xs := x.Shape()
+	rows := x.Value().Size() / l.in
+	shape := append(append([]int(nil), xs[:len(xs)-1]...), l.out)
 	y := tensor.Zeros(shape...)
-	d.l.forward(x.Value().Data(), rows, y.Data())
-	return d.Activation.Apply(autograd.Apply(result{"quant.Dense", y}, x))
+	l.forward(x.Value().Data(), rows, y.Data())
+	return autograd.Apply(result{op, y}, x)
+}
+
+// rows returns a linear over rows [lo, hi) of l's outputs, sharing l's
+// quantised values and scales, packed on its own.
+func (l *linear) rows(lo, hi int) *linear {
+	w, s := l.weight.Value().Data(), l.scale.Value().Data()
+	var bias *tensor.Tensor
+	if l.bias != nil {
+		bias = tensor.New(l.bias.Value().Data()[lo:hi], hi-lo)
+	}
+	return makeLinear(tensor.New(w[lo*l.in:hi*l.in], hi-lo, l.in), tensor.New(s[lo:hi], hi-lo), bias)
 }
 
 // Params returns nothing: a quantised layer is not trainable.

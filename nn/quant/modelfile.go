@@ -18,6 +18,11 @@ import (
 const (
 	KindDense  = "quant.Dense"
 	KindConv2D = "quant.Conv2D"
+	KindGPT    = "quant.GPT"
+	KindRNNLM  = "quant.RNNLM"
+
+	KindMultiheadAttention      = "quant.MultiheadAttention"
+	KindTransformerEncoderLayer = "quant.TransformerEncoderLayer"
 )
 
 // The kinds are registered when the package is initialised: they are
@@ -38,6 +43,63 @@ func init() {
 		}
 		act, _ := activation(c.Activation)
 		return &Dense{l: emptyLinear([]int{c.Out, c.In}, c.NoBias), Activation: act}, nil
+	})
+	nn.RegisterSizedLayer(KindGPT, func(cfg json.RawMessage) (int64, error) {
+		c, n, err := gptConfig(cfg)
+		if err != nil {
+			return 0, err
+		}
+		// One scale per output row of every int8 layer: 9E per block
+		// (3E + E + 4E + E) and the vocabulary for lm_head.
+		return n + int64(c.Layers)*9*int64(c.Block.DModel) + int64(c.VocabSize), nil
+	}, func(cfg json.RawMessage) (nn.Module, error) {
+		c, _, err := gptConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return buildGPT(c, nil), nil
+	})
+	nn.RegisterSizedLayer(KindRNNLM, func(cfg json.RawMessage) (int64, error) {
+		c, n, err := rnnlmConfig(cfg)
+		if err != nil {
+			return 0, err
+		}
+		return n + int64(max(c.Layers, 1))*8*int64(c.Hidden) + int64(c.Vocab), nil
+	}, func(cfg json.RawMessage) (nn.Module, error) {
+		c, _, err := rnnlmConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return buildRNNLM(c, nil), nil
+	})
+	nn.RegisterSizedLayer(KindMultiheadAttention, func(cfg json.RawMessage) (int64, error) {
+		c, err := attentionConfig(cfg)
+		if err != nil {
+			return 0, err
+		}
+		return attentionCount(c.Embed, c.NoBias), nil
+	}, func(cfg json.RawMessage) (nn.Module, error) {
+		c, err := attentionConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return emptyAttention(c), nil
+	})
+	nn.RegisterSizedLayer(KindTransformerEncoderLayer, func(cfg json.RawMessage) (int64, error) {
+		c, _, err := transformerConfig(cfg)
+		if err != nil {
+			return 0, err
+		}
+		e, ff := int64(c.DModel), int64(c.DimFF)
+		// Attention, linear1 and linear2 with biases and scales, two
+		// layer norms.
+		return attentionCount(c.DModel, false) + 2*e*ff + 2*ff + 2*e + 4*e, nil
+	}, func(cfg json.RawMessage) (nn.Module, error) {
+		c, act, err := transformerConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return emptyEncoderLayer(c, act), nil
 	})
 	nn.RegisterSizedLayer(KindConv2D, func(cfg json.RawMessage) (int64, error) {
 		c, err := conv2DConfig(cfg)
@@ -133,6 +195,104 @@ func denseConfig(raw json.RawMessage) (nn.DenseConfig, error) {
 		return c, err
 	}
 	return c, nil
+}
+
+// attentionCount is the values of an int8 attention layer of e features:
+// 4E² weights, 4E scales and 4E biases (none with noBias).
+func attentionCount(e int, noBias bool) int64 {
+	n := 4*int64(e)*int64(e) + 4*int64(e)
+	if !noBias {
+		n += 4 * int64(e)
+	}
+	return n
+}
+
+// attentionConfig decodes and checks a quant.MultiheadAttention
+// configuration.
+func attentionConfig(raw json.RawMessage) (nn.AttentionConfig, error) {
+	var c nn.AttentionConfig
+	if err := decodeStrict(raw, &c); err != nil {
+		return c, err
+	}
+	switch {
+	case c.Embed < 1 || c.Embed > maxIn:
+		return c, fmt.Errorf("config: embed must be between 1 and %d, got %d", maxIn, c.Embed)
+	case c.Heads < 1 || c.Embed%c.Heads != 0:
+		return c, fmt.Errorf("config: embed %d must be a positive multiple of heads %d", c.Embed, c.Heads)
+	case !(c.Dropout >= 0 && c.Dropout < 1):
+		return c, fmt.Errorf("config: dropout must be in [0, 1), got %v", c.Dropout)
+	}
+	return c, nil
+}
+
+// transformerConfig decodes and checks a quant.TransformerEncoderLayer
+// configuration and returns its activation.
+func transformerConfig(raw json.RawMessage) (nn.TransformerLayerConfig, nn.Activation, error) {
+	var c nn.TransformerLayerConfig
+	if err := decodeStrict(raw, &c); err != nil {
+		return c, nn.ActNone, err
+	}
+	if _, err := attentionConfig(mustJSON(nn.AttentionConfig{Embed: c.DModel, Heads: c.Heads, Dropout: c.Dropout})); err != nil {
+		return c, nn.ActNone, err
+	}
+	switch {
+	case c.DimFF < 1 || c.DimFF > maxIn:
+		return c, nn.ActNone, fmt.Errorf("config: dim_ff must be between 1 and %d, got %d", maxIn, c.DimFF)
+	case !(c.Eps > 0) || c.Eps > 1:
+		return c, nn.ActNone, fmt.Errorf("config: eps must be in (0, 1], got %v", c.Eps)
+	case c.Layers != 0 || c.FinalNorm:
+		return c, nn.ActNone, errors.New("config: layers and final_norm belong to a TransformerEncoder, not to one layer")
+	}
+	act, err := activation(c.Activation)
+	if err == nil && act != nn.ActReLU && act != nn.ActGELU {
+		err = fmt.Errorf("config: activation must be ReLU or GELU, got %q", c.Activation)
+	}
+	return c, act, err
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// gptConfig decodes and checks a quant.GPT configuration and returns the
+// values of the float model it came from.
+func gptConfig(raw json.RawMessage) (nn.GPTFileConfig, int64, error) {
+	var c nn.GPTFileConfig
+	if err := decodeStrict(raw, &c); err != nil {
+		return c, 0, err
+	}
+	n, err := nn.GPTValues(c)
+	if err != nil {
+		return c, 0, fmt.Errorf("config: %w", err)
+	}
+	if e := c.Block.DModel; 4*e > maxIn {
+		return c, 0, fmt.Errorf("config: d_model must be at most %d (the int32 sums of longer rows could overflow), got %d", maxIn/4, e)
+	}
+	return c, n, nil
+}
+
+// rnnlmConfig decodes and checks a quant.RNNLM configuration (always an
+// LSTM) and returns the values of the float model it came from.
+func rnnlmConfig(raw json.RawMessage) (nn.RNNLMFileConfig, int64, error) {
+	var c nn.RNNLMFileConfig
+	if err := decodeStrict(raw, &c); err != nil {
+		return c, 0, err
+	}
+	if c.GRU {
+		return c, 0, errors.New("config: a quant.RNNLM is an LSTM; gru must be false")
+	}
+	n, err := nn.RNNLMValues(c)
+	if err != nil {
+		return c, 0, fmt.Errorf("config: %w", err)
+	}
+	if c.Embed > maxIn || c.Hidden > maxIn {
+		return c, 0, fmt.Errorf("config: embed and hidden must be at most %d (the int32 sums of longer rows could overflow), got %d and %d", maxIn, c.Embed, c.Hidden)
+	}
+	return c, n, nil
 }
 
 // conv2DConfig decodes and checks a quant.Conv2D configuration.

@@ -67,7 +67,7 @@ func TestDenseErrorBound(t *testing.T) {
 		sa := make([]float32, rows)
 		zp := make([]int32, rows)
 		quantizeActivations(x.Data(), rows, in, aq, in, sa, zp)
-		wq, sw := qd.l.q, qd.l.scale.Value().Data()
+		wq, sw := qd.l.weight.Value().Data(), qd.l.scale.Value().Data()
 		b := d.Bias.Value().Data()
 		for i := range rows {
 			for j := range out {
@@ -75,7 +75,7 @@ func TestDenseErrorBound(t *testing.T) {
 				for p := range in {
 					xv := float64(x.Data()[i*in+p])
 					xh := float64(sa[i]) * float64(int32(aq[i*in+p])-zp[i])
-					wh := float64(sw[j]) * float64(wq[j*qd.l.kp+p])
+					wh := float64(sw[j]) * float64(wq[j*in+p])
 					require.LessOrEqual(t, math.Abs(xv-xh), float64(sa[i])/2*(1+1e-5), "input %d,%d", i, p)
 					bound += math.Abs(xv)*float64(sw[j])/2 + math.Abs(wh)*float64(sa[i])/2
 					deq += xh * wh

@@ -198,17 +198,26 @@ func Run(ctx context.Context, o Options, build func(vocab int) nn.Module) (*Outc
 	if err != nil {
 		return nil, err
 	}
-	if err := nn.SaveFileWithMetadata(o.Out, model, map[string]string{"tokenizer": string(tokText), "model": fmt.Sprint(model)}); err != nil {
+	// A self-describing model file: architecture, weights and tokenizer,
+	// so that examples/serve (or any nn.LoadModel caller) rebuilds it.
+	var info nn.ModelInfo
+	if err := info.SetExtra(nn.ExtraTokenizer, string(tokText)); err != nil {
 		return nil, err
 	}
-	reloaded := build(vocab)
-	md, err := nn.LoadFileWithMetadata(o.Out, reloaded)
+	if err := nn.SaveModel(o.Out, model, info); err != nil {
+		return nil, err
+	}
+	reloaded, info, err := nn.LoadModel(o.Out)
 	if err != nil {
 		return nil, err
 	}
-	tok2, err := text.Unmarshal([]byte(md["tokenizer"]))
+	var saved string
+	if ok, err := info.Extra(nn.ExtraTokenizer, &saved); !ok || err != nil {
+		return nil, fmt.Errorf("%s: no tokenizer in the model file (%v)", o.Out, err)
+	}
+	tok2, err := text.Unmarshal([]byte(saved))
 	if err != nil {
-		return nil, fmt.Errorf("%s: tokenizer metadata: %w", o.Out, err)
+		return nil, fmt.Errorf("%s: tokenizer: %w", o.Out, err)
 	}
 	res.ReloadedSample, _, err = gen(reloaded, tok2)
 	if err != nil {

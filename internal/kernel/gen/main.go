@@ -19,6 +19,8 @@ func main() {
 	write(filepath.Join(*out, "gemm_amd64.s"), genGemm())
 	write(filepath.Join(*out, "vec_amd64.s"), genVec())
 	write(filepath.Join(*out, "int8_amd64.s"), genInt8())
+	write(filepath.Join(*out, "int8_decl_amd64.go"), genInt8Decl())
+	write(filepath.Join(*out, "gelu_amd64.s"), genGELU())
 	write(filepath.Join(*out, "gemm_arm64.s"), genGemmARM64())
 	write(filepath.Join(*out, "vec_arm64.s"), genVecARM64())
 }
@@ -206,7 +208,197 @@ func genGemm() []byte {
 		bregs: []string{"Y12", "Y13"},
 		tmps:  []string{"Y14", "Y15"},
 	})
+	genTranspose8(&w)
+	genGemvN(&w, 64)
+	genGemvN(&w, 16)
+	genDot4(&w)
 	return w.Bytes()
+}
+
+// genGemvN writes gemvN<width>AVX2, a block of columns of the batch-1
+// product with B in place:
+//
+//	for j := 0; j < width; j++ {
+//		dst[j] = Σ_p a[p]·b[p·ldb + j]   (p < k, k ≥ 1)
+//	}
+//
+// The width/8 accumulators stay in registers over all of k, so B is read
+// once and C written once (row-by-row axpy would load and store C for
+// every p).
+//
+// Registers: SI walks a, DI walks B's rows (R8 = ldb·4), CX counts p,
+// Y15 holds a[p], Y0.. the accumulators.
+func genGemvN(w *asm, width int) {
+	name := fmt.Sprintf("gemvN%dAVX2", width)
+	vecs := width / 8
+	text(w, name+"(k int, a, b *float32, ldb int, dst *float32)", name, "$0-40")
+	w.p("MOVQ k+0(FP), CX")
+	w.p("MOVQ a+8(FP), SI")
+	w.p("MOVQ b+16(FP), DI")
+	w.p("MOVQ ldb+24(FP), R8")
+	w.p("SHLQ $2, R8")
+	w.p("MOVQ dst+32(FP), DX")
+	for v := 0; v < vecs; v++ {
+		w.p("VXORPS Y%d, Y%d, Y%d", v, v, v)
+	}
+	w.label(name + "_loop")
+	w.p("VBROADCASTSS (SI), Y15")
+	for v := 0; v < vecs; v++ {
+		w.p("VFMADD231PS %d(DI), Y15, Y%d", v*32, v)
+	}
+	w.p("ADDQ $4, SI")
+	w.p("ADDQ R8, DI")
+	w.p("DECQ CX")
+	w.p("JNZ %s_loop", name)
+	for v := 0; v < vecs; v++ {
+		w.p("VMOVUPS Y%d, %d(DX)", v, v*32)
+	}
+	w.p("VZEROUPPER")
+	w.p("RET\n")
+}
+
+// genDot4 writes dot4AVX2, dot products of a with rows of B, four rows at
+// a time, the batch-1 product with a transposed B:
+//
+//	for r := 0; r < 4·groups; r++ {
+//		dst[r] = Σ_p a[p]·b[r·ldb + p]   (p < k, k a positive multiple of 8)
+//	}
+//
+// Each load of a serves four rows; two sets of four accumulators (even and
+// odd blocks of eight) hide the FMA latency. The sums are reduced with
+// horizontal adds into one XMM store per group.
+//
+// Registers: SI walks a, DI walks row 0 of the group (R8 = ldb·4, R9 =
+// 3·ldb·4), R10 and R11 hold the group's start, R12 counts groups, CX
+// blocks of eight, Y0–Y3 and Y4–Y7 the accumulators, Y8 a.
+func genDot4(w *asm) {
+	text(w, "dot4AVX2(k int, a, b *float32, ldb int, dst *float32, groups int)", "dot4AVX2", "$0-48")
+	w.p("MOVQ a+8(FP), R10")
+	w.p("MOVQ b+16(FP), R11")
+	w.p("MOVQ ldb+24(FP), R8")
+	w.p("SHLQ $2, R8")
+	w.p("LEAQ (R8)(R8*2), R9")
+	w.p("MOVQ dst+32(FP), DX")
+	w.p("MOVQ groups+40(FP), R12")
+	w.label("dot4_group")
+	w.p("MOVQ k+0(FP), CX")
+	w.p("SHRQ $3, CX")
+	w.p("MOVQ R10, SI")
+	w.p("MOVQ R11, DI")
+	for r := 0; r < 8; r++ {
+		w.p("VXORPS Y%d, Y%d, Y%d", r, r, r)
+	}
+	rows := []string{"(DI)", "(DI)(R8*1)", "(DI)(R8*2)", "(DI)(R9*1)"}
+	block := func(set, off int) {
+		w.p("VMOVUPS %d(SI), Y8", off)
+		for r, addr := range rows {
+			if off != 0 {
+				addr = fmt.Sprintf("%d%s", off, addr)
+			}
+			w.p("VFMADD231PS %s, Y8, Y%d", addr, set+r)
+		}
+	}
+	w.p("CMPQ CX, $2")
+	w.p("JB dot4_one")
+	w.label("dot4_two")
+	block(0, 0)
+	block(4, 32)
+	w.p("ADDQ $64, SI")
+	w.p("ADDQ $64, DI")
+	w.p("SUBQ $2, CX")
+	w.p("CMPQ CX, $2")
+	w.p("JAE dot4_two")
+	w.label("dot4_one")
+	w.p("TESTQ CX, CX")
+	w.p("JZ dot4_sum")
+	block(0, 0)
+	w.label("dot4_sum")
+	for r := 0; r < 4; r++ {
+		w.p("VADDPS Y%d, Y%d, Y%d", r+4, r, r)
+	}
+	w.p("VHADDPS Y1, Y0, Y0")
+	w.p("VHADDPS Y3, Y2, Y2")
+	w.p("VHADDPS Y2, Y0, Y0")
+	w.p("VEXTRACTF128 $1, Y0, X1")
+	w.p("VADDPS X1, X0, X0")
+	w.p("VMOVUPS X0, (DX)")
+	w.p("ADDQ $16, DX")
+	w.p("LEAQ (R11)(R8*4), R11")
+	w.p("DECQ R12")
+	w.p("JNZ dot4_group")
+	w.p("VZEROUPPER")
+	w.p("RET\n")
+}
+
+// genTranspose8 writes transpose8AVX2, the packing of eight rows of a
+// transposed operand into eight columns of a panel:
+//
+//	for p := 0; p < kb; p++ {
+//		for j := 0; j < 8; j++ {
+//			dst[p·nr + j] = src[j·sj + p]
+//		}
+//	}
+//
+// for kb a positive multiple of 8. Each trip loads an 8×8 block (eight
+// rows, eight values of p) and transposes it in registers: unpack pairs of
+// rows, shuffle pairs of pairs, then swap 128-bit halves (24 shuffles for
+// 64 floats instead of 64 scalar moves).
+//
+// Registers: SI and R10 walk rows 0 and 4 of the block, R8 = sj·4, R9 =
+// 3·sj·4; DI and R13 walk dst rows p and p+4, R11 = nr·4, R12 = 3·nr·4;
+// CX counts blocks; Y0–Y7 hold rows and then the shuffled pairs, Y8–Y15
+// the unpacked pairs and then the columns.
+func genTranspose8(w *asm) {
+	text(w, "transpose8AVX2(dst, src *float32, sj, nr, kb int)", "transpose8AVX2", "$0-40")
+	w.p("MOVQ dst+0(FP), DI")
+	w.p("MOVQ src+8(FP), SI")
+	w.p("MOVQ sj+16(FP), R8")
+	w.p("SHLQ $2, R8")
+	w.p("MOVQ nr+24(FP), R11")
+	w.p("SHLQ $2, R11")
+	w.p("MOVQ kb+32(FP), CX")
+	w.p("SHRQ $3, CX")
+	w.p("LEAQ (R8)(R8*2), R9")
+	w.p("LEAQ (SI)(R8*4), R10")
+	w.p("LEAQ (R11)(R11*2), R12")
+	w.p("LEAQ (DI)(R11*4), R13")
+	w.label("t8loop")
+	rows := []string{"(SI)", "(SI)(R8*1)", "(SI)(R8*2)", "(SI)(R9*1)", "(R10)", "(R10)(R8*1)", "(R10)(R8*2)", "(R10)(R9*1)"}
+	for r, a := range rows {
+		w.p("VMOVUPS %s, Y%d", a, r)
+	}
+	// Y8+i, Y9+i: low and high interleave of rows i and i+1 (i even).
+	for i := 0; i < 8; i += 2 {
+		w.p("VUNPCKLPS Y%d, Y%d, Y%d", i+1, i, 8+i)
+		w.p("VUNPCKHPS Y%d, Y%d, Y%d", i+1, i, 9+i)
+	}
+	// Rows 0–3 (then 4–7) of columns c and c+4 for c = 0..3: Y0..Y3
+	// (then Y4..Y7).
+	for h := 0; h < 2; h++ {
+		lo, hi := 8+4*h, 9+4*h // unpacks of rows 4h,4h+1
+		lo2, hi2 := 10+4*h, 11+4*h
+		w.p("VSHUFPS $0x44, Y%d, Y%d, Y%d", lo2, lo, 4*h+0)
+		w.p("VSHUFPS $0xEE, Y%d, Y%d, Y%d", lo2, lo, 4*h+1)
+		w.p("VSHUFPS $0x44, Y%d, Y%d, Y%d", hi2, hi, 4*h+2)
+		w.p("VSHUFPS $0xEE, Y%d, Y%d, Y%d", hi2, hi, 4*h+3)
+	}
+	// Column c: low halves for c < 4, high halves for c ≥ 4.
+	for c := 0; c < 4; c++ {
+		w.p("VPERM2F128 $0x20, Y%d, Y%d, Y%d", 4+c, c, 8+c)
+		w.p("VPERM2F128 $0x31, Y%d, Y%d, Y%d", 4+c, c, 12+c)
+	}
+	outs := []string{"(DI)", "(DI)(R11*1)", "(DI)(R11*2)", "(DI)(R12*1)", "(R13)", "(R13)(R11*1)", "(R13)(R11*2)", "(R13)(R12*1)"}
+	for c, a := range outs {
+		w.p("VMOVUPS Y%d, %s", 8+c, a)
+	}
+	w.p("ADDQ $32, SI")
+	w.p("ADDQ $32, R10")
+	w.p("LEAQ (DI)(R11*8), DI")
+	w.p("LEAQ (R13)(R11*8), R13")
+	w.p("DECQ CX")
+	w.p("JNZ t8loop")
+	w.p("VZEROUPPER")
+	w.p("RET\n")
 }
 
 // vecLoop emits a loop over CX floats (a multiple of 8) that calls body for

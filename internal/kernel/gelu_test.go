@@ -1,0 +1,141 @@
+package kernel
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// geluRef is GELU and its derivative in float64 with math.Erfc, exact in
+// both tails.
+func geluRef(x float64) (y, dy float64) {
+	cdf := 0.5 * math.Erfc(-x/math.Sqrt2)
+	pdf := math.Exp(-0.5*x*x) / math.Sqrt(2*math.Pi)
+	return x * cdf, cdf + x*pdf
+}
+
+func geluInputs() []float32 {
+	var xs []float32
+	for x := float32(-16); x < 16; x += 0.00071 {
+		xs = append(xs, x)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 5000 {
+		xs = append(xs, float32(rng.NormFloat64()))
+	}
+	return append(xs, 0, float32(math.Copysign(0, -1)), 1e-30, -1e-30, 40, -40, 1e6, -1e6)
+}
+
+// TestGELUAccuracy checks GELU and GELUGrad, and their portable twins,
+// against float64 references: absolute error within 3e−7·max(1, |x|)
+// everywhere, and relative error within 0.2% on (−5, −1) and 2% on
+// (−9, −5], the negative tail where 1 + erf cancels to nothing in float32.
+func TestGELUAccuracy(t *testing.T) {
+	xs := geluInputs()
+	dy := make([]float32, len(xs))
+	for i := range dy {
+		dy[i] = 1
+	}
+	got := make([]float32, len(xs))
+	for _, impl := range []struct {
+		name string
+		grad bool
+		fn   func(dst []float32)
+	}{
+		{"GELU", false, func(d []float32) { GELU(d, xs) }},
+		{"geluPortable", false, func(d []float32) { geluPortable(d, xs) }},
+		{"GELUGrad", true, func(d []float32) { GELUGrad(d, xs, dy) }},
+		{"geluGradPortable", true, func(d []float32) { geluGradPortable(d, xs, dy) }},
+	} {
+		impl.fn(got)
+		worstAbs, worstRel := 0.0, 0.0
+		for i, x := range xs {
+			y, d := geluRef(float64(x))
+			want := y
+			if impl.grad {
+				want = d
+			}
+			e := math.Abs(float64(got[i]) - want)
+			worstAbs = max(worstAbs, e/max(1, math.Abs(float64(x))))
+			require.LessOrEqual(t, e, 3e-7*max(1, math.Abs(float64(x))), "%s(%g) = %g, want %g", impl.name, x, got[i], want)
+			if x < -1 && x > -9 {
+				tol := 2e-3 // (−5, −1); PyTorch's 1 + erf has lost all digits by −5
+				if x <= -5 {
+					tol = 2e-2
+				}
+				worstRel = max(worstRel, e/math.Abs(want))
+				require.LessOrEqual(t, e, tol*math.Abs(want), "%s(%g) = %g, want %g", impl.name, x, got[i], want)
+			}
+		}
+		t.Logf("%s: worst absolute error %.3g (scaled by max(1, |x|)), worst relative error on (−9, −1) %.3g", impl.name, worstAbs, worstRel)
+	}
+}
+
+// TestGELUSpecial pins NaN, the infinities and the gradient's dy factor.
+func TestGELUSpecial(t *testing.T) {
+	nan := float32(math.NaN())
+	inf := float32(math.Inf(1))
+	for _, fn := range []func(d, x []float32){GELU, geluPortable} {
+		x := []float32{nan, inf, 0, -3, 3, 0, 0, nan, inf}
+		d := make([]float32, len(x))
+		fn(d, x)
+		require.True(t, d[0] != d[0] && d[7] != d[7], "NaN in, NaN out: %v", d)
+		require.Equal(t, inf, d[1])
+		require.Equal(t, float32(0), d[2])
+		require.InDelta(t, -3*0.0013498980316301, d[3], 3e-7)
+		require.InDelta(t, 3*(1-0.0013498980316301), d[4], 3e-7)
+	}
+	for _, fn := range []func(d, x, dy []float32){GELUGrad, geluGradPortable} {
+		x := []float32{nan, 0, 1, -1, 2, 0.5, -0.5, 3, -2}
+		dy := []float32{1, 2, -3, 0.5, 1, 1, 1, 1, 4}
+		d := make([]float32, len(x))
+		fn(d, x, dy)
+		require.True(t, d[0] != d[0])
+		require.InDelta(t, 1, d[1], 1e-7) // GELU'(0) = ½, times 2
+		for i := 1; i < len(x); i++ {
+			_, g := geluRef(float64(x[i]))
+			require.InDelta(t, g*float64(dy[i]), d[i], 3e-7*math.Abs(float64(dy[i]))+1e-7, "x = %g, dy = %g", x[i], dy[i])
+		}
+		// In place over dy.
+		fn(dy, x, dy)
+		require.Equal(t, d[1:], dy[1:])
+	}
+}
+
+// TestGELUKernelsMatchPortable runs the dispatched kernels and their
+// portable twins on awkward lengths, inside guard values, and requires
+// them to agree within a few ulp and to leave the guards alone.
+func TestGELUKernelsMatchPortable(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	const guard = float32(-12345)
+	for _, n := range []int{0, 1, 7, 8, 9, 17, 64, 131, parallelGELUElems + 13} {
+		x := make([]float32, n+2)
+		dy := make([]float32, n+2)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64() * 3)
+			dy[i] = float32(rng.NormFloat64())
+		}
+		x[0], x[n+1] = guard, guard
+		xin := append([]float32(nil), x...)
+		for _, grad := range []bool{false, true} {
+			got := make([]float32, n+2)
+			want := make([]float32, n)
+			got[0], got[n+1] = guard, guard
+			if grad {
+				GELUGrad(got[1:n+1], x[1:n+1], dy[1:n+1])
+				geluGradPortable(want, x[1:n+1], dy[1:n+1])
+			} else {
+				GELU(got[1:n+1], x[1:n+1])
+				geluPortable(want, x[1:n+1])
+			}
+			require.Equal(t, guard, got[0])
+			require.Equal(t, guard, got[n+1])
+			require.Equal(t, xin, x, "input changed")
+			for i, w := range want {
+				require.LessOrEqual(t, math.Abs(float64(got[i+1]-w)), 4e-7*max(1, math.Abs(float64(w))), "n=%d grad=%v i=%d x=%g: %g vs %g", n, grad, i, x[i+1], got[i+1], w)
+			}
+		}
+	}
+}

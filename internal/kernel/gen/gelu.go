@@ -1,0 +1,136 @@
+package main
+
+import "math"
+
+// geluConsts are the constants of the GELU kernels. They must match the
+// portable twins in ../gelu.go. The upper-tail probability
+// Q(x) = Φ(−|x|) = ½·erfc(|x|/√2) follows Abramowitz and Stegun 7.1.26
+// (absolute error below 1.5e−7, the approximation PyTorch's vectorised erf
+// uses): Q = t·(a1 + t·(a2 + t·(a3 + t·(a4 + t·a5))))·exp(−x²/2) with
+// t = 1/(1 + p·|x|/√2); the coefficients below carry the ½ and the 1/√2.
+var geluConsts = []struct {
+	name string
+	bits uint32
+}{
+	{"geluAbs", 0x7fffffff},
+	{"geluP", math.Float32bits(0.3275911 * 0.70710678118654752440)},
+	{"geluA1", math.Float32bits(0.5 * 0.254829592)},
+	{"geluA2", math.Float32bits(0.5 * -0.284496736)},
+	{"geluA3", math.Float32bits(0.5 * 1.421413741)},
+	{"geluA4", math.Float32bits(0.5 * -1.453152027)},
+	{"geluA5", math.Float32bits(0.5 * 1.061405429)},
+	{"geluNegHalf", math.Float32bits(-0.5)},
+	{"geluInvSqrt2Pi", math.Float32bits(0.39894228040143267794)},
+}
+
+// geluCDF emits the computation of Φ(x) into Y1 and exp(−x²/2) into Y8
+// from x in Y0, with Y14 zero and Y15 one. It clobbers Y2–Y12.
+//
+//	t = 1/(1 + p·|x|)        Q = t·poly(t)·exp(−x²/2)
+//	Φ = Q + [x ≥ 0]·(1 − 2Q)  (so Φ = Q exactly for x < 0: no cancellation)
+func geluCDF(w *asm) {
+	w.p("VANDPS geluAbs<>(SB), Y0, Y1")
+	w.p("VMOVAPS Y15, Y2")
+	w.p("VFMADD231PS geluP<>(SB), Y1, Y2")
+	w.p("VDIVPS Y2, Y15, Y3")
+	w.p("VMOVUPS geluA5<>(SB), Y4")
+	for _, c := range []string{"geluA4", "geluA3", "geluA2", "geluA1"} {
+		w.p("VFMADD213PS %s<>(SB), Y3, Y4", c)
+	}
+	w.p("VMULPS Y3, Y4, Y4")
+	// exp(u), u = −x²/2 ≤ 0, as in the exp kernel: clamp below keeping
+	// NaN, n = round(u·log2e), r = u − n·ln2, degree-7 polynomial, scaled
+	// by 2^(n>>1)·2^(n−(n>>1)).
+	w.p("VMULPS Y0, Y0, Y5")
+	w.p("VMULPS geluNegHalf<>(SB), Y5, Y5")
+	w.p("VMAXPS Y5, Y13, Y5")
+	w.p("VMULPS expLog2e<>(SB), Y5, Y6")
+	w.p("VROUNDPS $0, Y6, Y6")
+	w.p("VMOVAPS Y5, Y7")
+	w.p("VFNMADD231PS expLn2Hi<>(SB), Y6, Y7")
+	w.p("VFNMADD231PS expLn2Lo<>(SB), Y6, Y7")
+	w.p("VMOVUPS expC7<>(SB), Y8")
+	for _, c := range []string{"expC6", "expC5", "expC4", "expC3", "expC2", "expOne", "expOne"} {
+		w.p("VFMADD213PS %s<>(SB), Y7, Y8", c)
+	}
+	w.p("VCVTPS2DQ Y6, Y6")
+	w.p("VPSRAD $1, Y6, Y9")
+	w.p("VPSUBD Y9, Y6, Y6")
+	w.p("VPADDD expBias<>(SB), Y9, Y9")
+	w.p("VPSLLD $23, Y9, Y9")
+	w.p("VPADDD expBias<>(SB), Y6, Y6")
+	w.p("VPSLLD $23, Y6, Y6")
+	w.p("VMULPS Y9, Y8, Y8")
+	w.p("VMULPS Y6, Y8, Y8")
+	// Q in Y4; Φ = Q + mask·(1 − 2Q), mask = (0 ≤ x), false for NaN.
+	w.p("VMULPS Y8, Y4, Y4")
+	w.p("VCMPPS $2, Y0, Y14, Y10")
+	w.p("VADDPS Y4, Y4, Y12")
+	w.p("VSUBPS Y12, Y15, Y11")
+	w.p("VANDPS Y10, Y11, Y11")
+	w.p("VADDPS Y11, Y4, Y1")
+}
+
+// geluPrologue loads the registers geluCDF relies on.
+func geluPrologue(w *asm) {
+	w.p("VXORPS Y14, Y14, Y14")
+	w.p("VMOVUPS expOne<>(SB), Y15")
+	w.p("VMOVUPS expLo<>(SB), Y13")
+}
+
+// genGELU writes gelu_amd64.s: the exact GELU x·Φ(x) and its gradient,
+// eight floats at a time (the callers pass a positive multiple of 8).
+func genGELU() []byte {
+	var w asm
+	w.raw(header)
+
+	text(&w, "geluAVX2(dst, x *float32, n int)", "geluAVX2", "$0-24")
+	w.p("MOVQ dst+0(FP), DI")
+	w.p("MOVQ x+8(FP), SI")
+	w.p("MOVQ n+16(FP), CX")
+	geluPrologue(&w)
+	w.label("gelu_loop")
+	w.p("VMOVUPS (SI), Y0")
+	geluCDF(&w)
+	w.p("VMULPS Y1, Y0, Y1")
+	w.p("VMOVUPS Y1, (DI)")
+	w.p("ADDQ $32, SI")
+	w.p("ADDQ $32, DI")
+	w.p("SUBQ $8, CX")
+	w.p("JNZ gelu_loop")
+	w.p("VZEROUPPER")
+	w.p("RET\n")
+
+	// dst = dy·(Φ(x) + x·φ(x)), φ(x) = exp(−x²/2)/√(2π).
+	text(&w, "geluGradAVX2(dst, x, dy *float32, n int)", "geluGradAVX2", "$0-32")
+	w.p("MOVQ dst+0(FP), DI")
+	w.p("MOVQ x+8(FP), SI")
+	w.p("MOVQ dy+16(FP), DX")
+	w.p("MOVQ n+24(FP), CX")
+	geluPrologue(&w)
+	w.label("gelugrad_loop")
+	w.p("VMOVUPS (SI), Y0")
+	geluCDF(&w)
+	w.p("VMULPS geluInvSqrt2Pi<>(SB), Y8, Y8")
+	w.p("VFMADD213PS Y1, Y0, Y8")
+	w.p("VMULPS (DX), Y8, Y8")
+	w.p("VMOVUPS Y8, (DI)")
+	w.p("ADDQ $32, SI")
+	w.p("ADDQ $32, DX")
+	w.p("ADDQ $32, DI")
+	w.p("SUBQ $8, CX")
+	w.p("JNZ gelugrad_loop")
+	w.p("VZEROUPPER")
+	w.p("RET\n")
+
+	for _, c := range geluConsts {
+		constant(&w, c.name, c.bits)
+	}
+	for _, c := range expConsts {
+		switch c.name {
+		case "expLo", "expLog2e", "expLn2Hi", "expLn2Lo", "expC7", "expC6", "expC5", "expC4", "expC3", "expC2", "expOne", "expBias":
+			constant(&w, c.name, c.bits)
+		}
+	}
+	return w.Bytes()
+}

@@ -1,0 +1,224 @@
+package quant
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/shoshin-ml/shoshin/autograd"
+	"github.com/shoshin-ml/shoshin/nn"
+	"github.com/shoshin-ml/shoshin/tensor"
+)
+
+// RNNLM is the int8 counterpart of an LSTM nn.RNNLM: the LSTM's input
+// weights weight_ih_lK [4H, in] and recurrent weights weight_hh_lK [4H, H]
+// and the head are int8 with per-row scales, and run on the int8 kernels:
+// the input projection of every step as one product, then per step the
+// product of the hidden state, quantised per row like any activation. The
+// embedding, the biases, the gates (sigmoid, tanh) and the cell state stay
+// in float32. Its buffers carry nn.RNNLM's names (embed.weight,
+// rnn.weight_ih_l0, ..., head.weight), each int8 weight with a
+// "..._scale" beside it.
+//
+// RNNLM is inference only and implements nn.IncrementalLM: NewDecoder
+// carries the hidden and cell states from one call to the next.
+type RNNLM struct {
+	cfg    nn.RNNLMFileConfig
+	embed  *nn.Embedding
+	layers []lstmLayer
+	head   *Dense
+}
+
+// lstmLayer holds one layer's input and recurrent products, each with its
+// bias (bias_ih, bias_hh).
+type lstmLayer struct{ ih, hh *linear }
+
+// NewRNNLM quantises the float model m, whose recurrent layer must be an
+// LSTM. m is not changed.
+func NewRNNLM(m *nn.RNNLM) *RNNLM {
+	if m.Embed == nil {
+		panic("quant.NewRNNLM: the nn.RNNLM is not built (use nn.NewRNNLM)")
+	}
+	if m.LSTM == nil {
+		panic("quant.NewRNNLM: only LSTM language models are quantised, this one is a GRU")
+	}
+	_, c := m.LayerConfig()
+	q := buildRNNLM(c.(nn.RNNLMFileConfig), m)
+	copyValues(q.embed.Params(), m.Embed.Params())
+	return q
+}
+
+// buildRNNLM makes an RNNLM shaped by c, quantised from src when it is not
+// nil and otherwise empty (for a model file to fill).
+func buildRNNLM(c nn.RNNLMFileConfig, src *nn.RNNLM) *RNNLM {
+	h := c.Hidden
+	m := &RNNLM{cfg: c}
+	m.embed = nn.Register("embed", nn.NewEmbedding(c.Vocab, c.Embed))
+	for k := range max(c.Layers, 1) {
+		in := c.Embed
+		if k > 0 {
+			in = h
+		}
+		var ly lstmLayer
+		if src != nil {
+			w := src.LSTM.Weights[k]
+			ly.ih = quantLinear(w.WeightIH.Value(), cloneOrNil(w.BiasIH))
+			ly.hh = quantLinear(w.WeightHH.Value(), cloneOrNil(w.BiasHH))
+		} else {
+			ly.ih = emptyLinear([]int{4 * h, in}, false)
+			ly.hh = emptyLinear([]int{4 * h, h}, false)
+		}
+		name(ly.ih, fmt.Sprintf("rnn.weight_ih_l%d", k), fmt.Sprintf("rnn.bias_ih_l%d", k))
+		name(ly.hh, fmt.Sprintf("rnn.weight_hh_l%d", k), fmt.Sprintf("rnn.bias_hh_l%d", k))
+		m.layers = append(m.layers, ly)
+	}
+	if src != nil {
+		m.head = nn.Register("head", NewDense(src.Head))
+	} else {
+		m.head = nn.Register("head", &Dense{l: emptyLinear([]int{c.Vocab, h}, false)})
+	}
+	return m
+}
+
+func cloneOrNil(p *nn.Param) *tensor.Tensor {
+	if p == nil {
+		return nil
+	}
+	return p.Value().Clone()
+}
+
+// name gives l's buffers PyTorch's LSTM names: the weight, its scales
+// (weight + "_scale") and the bias.
+func name(l *linear, weight, bias string) {
+	l.weight.Name, l.scale.Name = weight, weight+"_scale"
+	if l.bias != nil {
+		l.bias.Name = bias
+	}
+}
+
+// Config returns the model's shape.
+func (m *RNNLM) Config() nn.RNNLMConfig { return m.cfg.Model() }
+
+// lstmState is the hidden and cell state of every layer, [B, H] each.
+type lstmState struct{ h, c [][]float32 }
+
+// Forward maps ids x [B, T] to logits [B, T, vocab] from a zero state.
+func (m *RNNLM) Forward(x *autograd.Var) *autograd.Var {
+	rejectTaped("quant.RNNLM.Forward", x)
+	return m.run(x, nil)
+}
+
+// run feeds ids [B, T] through the model from state st (nil: zeros, not
+// kept) and returns the logits, updating st.
+func (m *RNNLM) run(ids *autograd.Var, st *lstmState) *autograd.Var {
+	s := ids.Shape()
+	if len(s) != 2 {
+		panic(fmt.Sprintf("quant.RNNLM: ids %v are not [B, T]", s))
+	}
+	b, t, h := s[0], s[1], m.cfg.Hidden
+	if st == nil {
+		st = &lstmState{}
+	}
+	if st.h == nil {
+		for range m.layers {
+			st.h = append(st.h, make([]float32, b*h))
+			st.c = append(st.c, make([]float32, b*h))
+		}
+	}
+	if len(st.h[0]) != b*h {
+		panic(fmt.Sprintf("quant.RNNLM: ids %v for a decoder of batch %d", s, len(st.h[0])/h))
+	}
+	x := m.embed.Forward(ids).Value().Data() // [B, T, E]
+	for k, ly := range m.layers {
+		x = ly.run(x, b, t, h, st.h[k], st.c[k]) // [B, T, H]
+	}
+	return m.head.Forward(autograd.NoGrad(tensor.New(x, b, t, h))) // [B, T, V]
+}
+
+// run computes the layer's outputs [B, T, H] for inputs x [B, T, in],
+// carrying the states hs and cs [B, H] through the steps.
+func (ly lstmLayer) run(x []float32, b, t, h int, hs, cs []float32) []float32 {
+	g4 := 4 * h
+	xp := make([]float32, b*t*g4)
+	ly.ih.forward(x, b*t, xp) // x·W_ihᵀ + b_ih for every step at once
+	hp := make([]float32, b*g4)
+	out := make([]float32, b*t*h)
+	for step := range t {
+		ly.hh.forward(hs, b, hp) // h·W_hhᵀ + b_hh
+		for r := range b {
+			gx := xp[(r*t+step)*g4 : (r*t+step+1)*g4]
+			gh := hp[r*g4 : (r+1)*g4]
+			hr, cr := hs[r*h:(r+1)*h], cs[r*h:(r+1)*h]
+			o := out[(r*t+step)*h : (r*t+step+1)*h]
+			for j := range h {
+				i := sigmoid(gx[j] + gh[j])
+				f := sigmoid(gx[h+j] + gh[h+j])
+				g := float32(math.Tanh(float64(gx[2*h+j] + gh[2*h+j])))
+				og := sigmoid(gx[3*h+j] + gh[3*h+j])
+				c := f*cr[j] + i*g
+				cr[j] = c
+				hr[j] = og * float32(math.Tanh(float64(c)))
+				o[j] = hr[j]
+			}
+		}
+	}
+	return out
+}
+
+func sigmoid(v float32) float32 { return float32(1 / (1 + math.Exp(-float64(v)))) }
+
+// NewDecoder returns a decoder for batch sequences of any length, which
+// carries the recurrent state from one call to the next.
+func (m *RNNLM) NewDecoder(batch int) nn.Decoder { return &rnnDecoder{m: m, batch: batch} }
+
+type rnnDecoder struct {
+	m     *RNNLM
+	batch int
+	n     int
+	st    lstmState
+}
+
+func (d *rnnDecoder) Decode(ids *tensor.Tensor) *tensor.Tensor {
+	if s := ids.Shape(); len(s) != 2 || s[0] != d.batch {
+		panic(fmt.Sprintf("quant.RNNLM.Decode: ids %v are not [%d, t]", s, d.batch))
+	}
+	y := d.m.run(autograd.NoGrad(ids), &d.st).Value()
+	d.n += ids.Dim(1)
+	return y
+}
+func (d *rnnDecoder) Len() int { return d.n }
+func (d *rnnDecoder) Cap() int { return 0 }
+func (d *rnnDecoder) Reset()   { d.n, d.st = 0, lstmState{} }
+
+// Params returns nothing: a quantised model is not trainable.
+func (m *RNNLM) Params() []*nn.Param { return nil }
+
+// Buffers returns the embedding, each layer's int8 weights with their
+// scales and biases, and the head's.
+func (m *RNNLM) Buffers() []*nn.Param {
+	ps := m.embed.Params()
+	for _, ly := range m.layers {
+		ps = append(append(ps, ly.ih.buffers()...), ly.hh.buffers()...)
+	}
+	return append(ps, m.head.Buffers()...)
+}
+
+// StateLoaded packs the int8 weights again after a load.
+func (m *RNNLM) StateLoaded() {
+	for _, ly := range m.layers {
+		ly.ih.pack()
+		ly.hh.pack()
+	}
+	m.head.StateLoaded()
+}
+
+// String describes the model, like "quant.RNNLM(vocab 65, embed 32, LSTM
+// 128, 1 layer, int8)".
+func (m *RNNLM) String() string {
+	return fmt.Sprintf("quant.RNNLM(vocab %d, embed %d, LSTM %d, %d layers, int8)", m.cfg.Vocab, m.cfg.Embed, m.cfg.Hidden, len(m.layers))
+}
+
+// LayerConfig returns "quant.RNNLM" and the float model's
+// nn.RNNLMFileConfig.
+func (m *RNNLM) LayerConfig() (string, any) { return KindRNNLM, m.cfg }
+
+var _ nn.IncrementalLM = (*RNNLM)(nil)
