@@ -7,6 +7,8 @@
 #   sh bench/run.sh            # MLP epoch, CNN steps, GEMM (a few minutes)
 #   FULL=1 sh bench/run.sh     # also the LeNet-style CNN epoch (long)
 #
+# It ends with the inference comparison of bench/infer.sh.
+#
 # Needs Go; the references need Debian's python3 with torch and numpy
 # (they are skipped when missing). Run it on an idle machine: on a shared
 # one the timings are noisy, bytes and allocations per step are not.
@@ -71,3 +73,7 @@ if "$PY" -c 'import numpy' 2>/dev/null; then
 else
 	echo "## numpy not found: skipping the OpenBLAS reference"
 fi
+
+# Inference: Predict against PyTorch under no_grad (bench/infer.sh; its
+# own section, also runnable alone).
+sh bench/infer.sh
