@@ -481,6 +481,8 @@ func packTransposed(dst, x []float32, off, sj, kb, w, nr int) {
 
 // gemv computes the single row C = alpha·a·op(B) + beta·C, where element p
 // of a is a[p·inc]. It is the batch-1 path: packing cannot pay for one row.
+// With assembly, B in place is read in blocks of columns whose sums stay in
+// registers over all of k, and a transposed B four rows at a time.
 func gemv(transB bool, n, k int, alpha float32, a []float32, inc int, b []float32, ldb int, beta float32, c []float32) {
 	c = c[:n]
 	if inc != 1 {
@@ -492,25 +494,58 @@ func gemv(transB bool, n, k int, alpha float32, a []float32, inc int, b []float3
 		a = buf.s
 	}
 	a = a[:k]
+	// finish stores alpha·v + beta·C into c[j].
+	finish := func(j int, v float32) {
+		v *= alpha
+		if beta != 0 {
+			v += beta * c[j]
+		}
+		c[j] = v
+	}
 	if transB {
 		// Each output is the dot product of a with one contiguous row of B.
-		for j := range c {
-			v := alpha * dot(a, b[j*ldb:j*ldb+k])
-			if beta != 0 {
-				v += beta * c[j]
+		out := c
+		if alpha != 1 || beta != 0 {
+			buf := getBuf(n)
+			defer putBuf(buf)
+			out = buf.s
+		}
+		rows, k8 := dotRows(a, b, ldb, out)
+		for j := 0; j < rows; j++ {
+			v := out[j]
+			if k8 < k {
+				v += dotPortable(a[k8:], b[j*ldb+k8:j*ldb+k])
 			}
-			c[j] = v
+			finish(j, v)
+		}
+		for j := rows; j < n; j++ {
+			finish(j, dot(a, b[j*ldb:j*ldb+k]))
 		}
 		return
 	}
+	done := 0
+	if alpha == 1 && beta == 0 {
+		done = gemvCols(a, b, ldb, c)
+	} else if n >= 16 {
+		buf := getBuf(n)
+		defer putBuf(buf)
+		done = gemvCols(a, b, ldb, buf.s)
+		for j, v := range buf.s[:done] {
+			finish(j, v)
+		}
+	}
+	if done == n {
+		return
+	}
+	rest := c[done:]
 	if beta == 0 {
-		clear(c)
+		clear(rest)
 	} else if beta != 1 {
-		scale(beta, c)
+		scale(beta, rest)
 	}
 	for p, v := range a {
 		if v != 0 {
-			axpy(alpha*v, b[p*ldb:p*ldb+n], c)
+			axpy(alpha*v, b[p*ldb+done:p*ldb+n], rest)
 		}
 	}
 }

@@ -236,3 +236,20 @@ func FuzzGemm(f *testing.F) {
 		newGemmCase(rng, transA, transB, mm, nn, kk, int(pad%4), 1.25, beta).checkAll(t)
 	})
 }
+
+// TestGemmBatchOne covers the one-row path (gemv) on the sizes around its
+// assembly blocks: 64 and 16 columns for B in place, four rows of eight
+// for a transposed B, with every alpha/beta form (the direct write and
+// the scaled merge) and a strided row of A (transA with padding).
+func TestGemmBatchOne(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, tr := range transCombos {
+		for _, n := range []int{1, 4, 7, 15, 16, 17, 33, 63, 64, 65, 100, 130} {
+			for _, k := range []int{1, 7, 8, 9, 17, 33} {
+				for _, ab := range [][2]float32{{1, 0}, {0.5, 2}, {-1.5, 1}, {1, 1}} {
+					newGemmCase(rng, tr[0], tr[1], 1, n, k, (n+k)%3, ab[0], ab[1]).checkAll(t)
+				}
+			}
+		}
+	}
+}

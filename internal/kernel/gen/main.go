@@ -209,7 +209,125 @@ func genGemm() []byte {
 		tmps:  []string{"Y14", "Y15"},
 	})
 	genTranspose8(&w)
+	genGemvN(&w, 64)
+	genGemvN(&w, 16)
+	genDot4(&w)
 	return w.Bytes()
+}
+
+// genGemvN writes gemvN<width>AVX2, a block of columns of the batch-1
+// product with B in place:
+//
+//	for j := 0; j < width; j++ {
+//		dst[j] = Σ_p a[p]·b[p·ldb + j]   (p < k, k ≥ 1)
+//	}
+//
+// The width/8 accumulators stay in registers over all of k, so B is read
+// once and C written once (row-by-row axpy would load and store C for
+// every p).
+//
+// Registers: SI walks a, DI walks B's rows (R8 = ldb·4), CX counts p,
+// Y15 holds a[p], Y0.. the accumulators.
+func genGemvN(w *asm, width int) {
+	name := fmt.Sprintf("gemvN%dAVX2", width)
+	vecs := width / 8
+	text(w, name+"(k int, a, b *float32, ldb int, dst *float32)", name, "$0-40")
+	w.p("MOVQ k+0(FP), CX")
+	w.p("MOVQ a+8(FP), SI")
+	w.p("MOVQ b+16(FP), DI")
+	w.p("MOVQ ldb+24(FP), R8")
+	w.p("SHLQ $2, R8")
+	w.p("MOVQ dst+32(FP), DX")
+	for v := 0; v < vecs; v++ {
+		w.p("VXORPS Y%d, Y%d, Y%d", v, v, v)
+	}
+	w.label(name + "_loop")
+	w.p("VBROADCASTSS (SI), Y15")
+	for v := 0; v < vecs; v++ {
+		w.p("VFMADD231PS %d(DI), Y15, Y%d", v*32, v)
+	}
+	w.p("ADDQ $4, SI")
+	w.p("ADDQ R8, DI")
+	w.p("DECQ CX")
+	w.p("JNZ %s_loop", name)
+	for v := 0; v < vecs; v++ {
+		w.p("VMOVUPS Y%d, %d(DX)", v, v*32)
+	}
+	w.p("VZEROUPPER")
+	w.p("RET\n")
+}
+
+// genDot4 writes dot4AVX2, dot products of a with rows of B, four rows at
+// a time, the batch-1 product with a transposed B:
+//
+//	for r := 0; r < 4·groups; r++ {
+//		dst[r] = Σ_p a[p]·b[r·ldb + p]   (p < k, k a positive multiple of 8)
+//	}
+//
+// Each load of a serves four rows; two sets of four accumulators (even and
+// odd blocks of eight) hide the FMA latency. The sums are reduced with
+// horizontal adds into one XMM store per group.
+//
+// Registers: SI walks a, DI walks row 0 of the group (R8 = ldb·4, R9 =
+// 3·ldb·4), R10 and R11 hold the group's start, R12 counts groups, CX
+// blocks of eight, Y0–Y3 and Y4–Y7 the accumulators, Y8 a.
+func genDot4(w *asm) {
+	text(w, "dot4AVX2(k int, a, b *float32, ldb int, dst *float32, groups int)", "dot4AVX2", "$0-48")
+	w.p("MOVQ a+8(FP), R10")
+	w.p("MOVQ b+16(FP), R11")
+	w.p("MOVQ ldb+24(FP), R8")
+	w.p("SHLQ $2, R8")
+	w.p("LEAQ (R8)(R8*2), R9")
+	w.p("MOVQ dst+32(FP), DX")
+	w.p("MOVQ groups+40(FP), R12")
+	w.label("dot4_group")
+	w.p("MOVQ k+0(FP), CX")
+	w.p("SHRQ $3, CX")
+	w.p("MOVQ R10, SI")
+	w.p("MOVQ R11, DI")
+	for r := 0; r < 8; r++ {
+		w.p("VXORPS Y%d, Y%d, Y%d", r, r, r)
+	}
+	rows := []string{"(DI)", "(DI)(R8*1)", "(DI)(R8*2)", "(DI)(R9*1)"}
+	block := func(set, off int) {
+		w.p("VMOVUPS %d(SI), Y8", off)
+		for r, addr := range rows {
+			if off != 0 {
+				addr = fmt.Sprintf("%d%s", off, addr)
+			}
+			w.p("VFMADD231PS %s, Y8, Y%d", addr, set+r)
+		}
+	}
+	w.p("CMPQ CX, $2")
+	w.p("JB dot4_one")
+	w.label("dot4_two")
+	block(0, 0)
+	block(4, 32)
+	w.p("ADDQ $64, SI")
+	w.p("ADDQ $64, DI")
+	w.p("SUBQ $2, CX")
+	w.p("CMPQ CX, $2")
+	w.p("JAE dot4_two")
+	w.label("dot4_one")
+	w.p("TESTQ CX, CX")
+	w.p("JZ dot4_sum")
+	block(0, 0)
+	w.label("dot4_sum")
+	for r := 0; r < 4; r++ {
+		w.p("VADDPS Y%d, Y%d, Y%d", r+4, r, r)
+	}
+	w.p("VHADDPS Y1, Y0, Y0")
+	w.p("VHADDPS Y3, Y2, Y2")
+	w.p("VHADDPS Y2, Y0, Y0")
+	w.p("VEXTRACTF128 $1, Y0, X1")
+	w.p("VADDPS X1, X0, X0")
+	w.p("VMOVUPS X0, (DX)")
+	w.p("ADDQ $16, DX")
+	w.p("LEAQ (R11)(R8*4), R11")
+	w.p("DECQ R12")
+	w.p("JNZ dot4_group")
+	w.p("VZEROUPPER")
+	w.p("RET\n")
 }
 
 // genTranspose8 writes transpose8AVX2, the packing of eight rows of a
