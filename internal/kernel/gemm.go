@@ -161,6 +161,12 @@ func (g *gemmPlan) run() {
 		g.workers = parallel.Workers()
 	}
 	kc, nc := im.kc, im.nc
+	if small && k <= 2*kc {
+		// One k block: a small product is then one packing pass and one
+		// parallel pass, not two of each per block (each pass is a
+		// hand-off to the pool), and C is read and written once.
+		kc = k
+	}
 	// Balance k blocks: no tiny last block.
 	if nkb := (k + kc - 1) / kc; nkb > 1 {
 		kc = (k + nkb - 1) / nkb
