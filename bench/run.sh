@@ -7,6 +7,8 @@
 #   sh bench/run.sh            # MLP epoch, CNN steps, GEMM (a few minutes)
 #   FULL=1 sh bench/run.sh     # also the LeNet-style CNN epoch (long)
 #
+# It ends with the inference comparison of bench/infer.sh.
+#
 # Needs Go; the references need Debian's python3 with torch and numpy
 # (they are skipped when missing). Run it on an idle machine: on a shared
 # one the timings are noisy, bytes and allocations per step are not.
@@ -117,3 +119,7 @@ for path in avx512 avx2; do
 		}
 	}' "$out/gemm.txt" "$out/blas.txt" | sort
 done
+
+# Inference: Predict against PyTorch under no_grad (bench/infer.sh; its
+# own section, also runnable alone).
+sh bench/infer.sh
