@@ -41,6 +41,7 @@ var matMulShapes = []struct {
 }
 
 func BenchmarkMatMul(b *testing.B) {
+	b.Logf("GEMM kernel %s", GemmImpl()) // bench/run.sh reports the path
 	rng := rand.New(rand.NewPCG(1, 1))
 	for _, s := range matMulShapes {
 		lda, ldb := s.k, s.n

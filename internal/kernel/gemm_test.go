@@ -152,9 +152,11 @@ func TestGemmSweepSmall(t *testing.T) {
 
 func TestGemmLarge(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	shapes := [][3]int{{127, 128, 129}, {128, 128, 128}, {129, 127, 257}, {511, 33, 300}, {1000, 65, 29}, {37, 1000, 511}, {64, 784, 128}, {200, 100, 1000}}
+	// {20, 50, 1100} is small but splits k into blocks on every kernel
+	// (k > 2·kc); the others fit one k block while small.
+	shapes := [][3]int{{127, 128, 129}, {128, 128, 128}, {129, 127, 257}, {20, 50, 1100}, {511, 33, 300}, {1000, 65, 29}, {37, 1000, 511}, {64, 784, 128}, {200, 100, 1000}}
 	if testing.Short() || raceEnabled {
-		shapes = shapes[:3]
+		shapes = shapes[:4]
 	}
 	for i, s := range shapes {
 		tr := transCombos[i%4]
@@ -252,4 +254,21 @@ func TestGemmBatchOne(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestPickImpl checks the kernel choice by shape: narrow outputs take the
+// 16-wide tile, and on AVX-512 a batch of 64 rows the 8-row tile, which
+// needs no padded panel.
+func TestPickImpl(t *testing.T) {
+	if narrow != nil {
+		require.Same(t, narrow, pickImpl(64, 10))
+	}
+	if short == nil {
+		require.Same(t, active, pickImpl(64, 128))
+		return
+	}
+	require.Same(t, short, pickImpl(64, 128))
+	require.Same(t, short, pickImpl(128, 784))
+	require.Same(t, active, pickImpl(72, 128))  // 6 full panels of 12
+	require.Same(t, active, pickImpl(512, 512)) // past shortRows
 }
