@@ -7,6 +7,8 @@
 #   sh bench/run.sh            # MLP epoch, CNN steps, GEMM (a few minutes)
 #   FULL=1 sh bench/run.sh     # also the LeNet-style CNN epoch (long)
 #
+# It ends with the inference comparison of bench/infer.sh.
+#
 # Needs Go; the references need Debian's python3 with torch and numpy
 # (they are skipped when missing). Run it on an idle machine: on a shared
 # one the timings are noisy, bytes and allocations per step are not.
@@ -53,21 +55,71 @@ else
 	echo "## PyTorch not found ($PY): skipping the training references"
 fi
 
-echo "## cd internal/kernel && go test -bench 'MatMul\$' -cpu 1 -count 3"
-(cd internal/kernel && go test -run '^$' -bench 'MatMul$' -cpu 1 -count 3) | tee "$out/gemm.txt" | grep '^Benchmark'
-if "$PY" -c 'import numpy' 2>/dev/null; then
-	echo "## OpenBLAS (numpy) reference, 1 thread"
-	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 "$PY" internal/kernel/testdata/bench_openblas.py 2>&1 | grep 'threads=1' | tee "$out/blas.txt" || true
-	echo "## ratios (shoshin GFLOP/s / OpenBLAS GFLOP/s, best of the runs)"
+# GEMM: both kernel paths (AVX-512, and AVX2 forced with GODEBUG, which
+# golang.org/x/sys/cpu honours), one and two threads, against OpenBLAS in
+# the same run. One thread is compared on thread CPU time (cpuGFLOP/s),
+# which stays steady on a shared machine; two threads on wall time. The
+# AVX2 path is compared with OpenBLAS's Haswell (AVX2) kernels where the
+# CPU has AVX-512, as an AVX2-only machine would run them.
+have_np=0
+if "$PY" -c 'import numpy' 2>/dev/null; then have_np=1; fi
+has512=0
+grep -qw avx512f /proc/cpuinfo && has512=1
+for path in avx512 avx2; do
+	if [ $path = avx512 ] && [ $has512 = 0 ]; then continue; fi
+	dbg=${GODEBUG:-}
+	core=
+	if [ $path = avx2 ] && [ $has512 = 1 ]; then
+		dbg=${dbg:+$dbg,}cpu.avx512f=off
+		core=Haswell
+	fi
+	echo "## GEMM, $path path: cd internal/kernel && GODEBUG=$dbg go test -bench 'MatMul\$' -cpu 1,2 -count 3 -benchtime 0.3s"
+	(cd internal/kernel && GODEBUG=$dbg go test -v -run '^$' -bench 'MatMul$' -cpu 1,2 -count 3 -benchtime 0.3s) > "$out/gemm.txt"
+	grep -m1 -o 'GEMM kernel .*' "$out/gemm.txt" || true
+	if [ $have_np = 0 ]; then
+		grep '^Benchmark' "$out/gemm.txt"
+		echo "## numpy not found: skipping the OpenBLAS reference"
+		continue
+	fi
+	echo "## OpenBLAS (numpy), 1 and 2 threads${core:+, OPENBLAS_CORETYPE=$core}"
+	if [ -n "$core" ]; then
+		env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE=$core "$PY" internal/kernel/testdata/bench_openblas.py > "$out/blas.txt" 2>&1 || true
+	else
+		env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$PY" internal/kernel/testdata/bench_openblas.py > "$out/blas.txt" 2>&1 || true
+	fi
+	grep '^#' "$out/blas.txt" || true
+	echo "## ratios, $path path (shoshin / OpenBLAS GFLOP/s, best of the runs; 1 thread on CPU time, 2 threads on wall time)"
+	printf "%-16s %9s %9s %6s   %9s %9s %6s\n" shape "1t ours" OpenBLAS ratio "2t ours" OpenBLAS ratio
 	awk '
 	FNR == NR {
-		split($1, p, "/"); name = p[2]; sub(/-[0-9]+$/, "", name)
-		for (i = 1; i < NF; i++) if ($(i+1) == "GFLOP/s" && $i > go[name]) go[name] = $i
+		if ($1 !~ /^BenchmarkMatMul\//) next
+		name = $1; sub(/^BenchmarkMatMul\//, "", name)
+		t = 1
+		if (match(name, /-[0-9]+$/)) { t = substr(name, RSTART + 1); name = substr(name, 1, RSTART - 1) }
+		for (i = 1; i < NF; i++) {
+			if ($(i+1) == "GFLOP/s" && $i > wall[t, name]) wall[t, name] = $i
+			if ($(i+1) == "cpuGFLOP/s" && $i > cpu[t, name]) cpu[t, name] = $i
+		}
+		names[name] = 1
 		next
 	}
-	{ name = $3; if ($4 > blas[name]) blas[name] = $4 }
-	END { for (n in go) if (n in blas) printf "%-16s shoshin %7.2f  OpenBLAS %7.2f  ratio %.2f\n", n, go[n], blas[n], go[n] / blas[n] }
-	' "$out/gemm.txt" "$out/blas.txt" | sort
-else
-	echo "## numpy not found: skipping the OpenBLAS reference"
-fi
+	/^openblas/ {
+		split($2, tt, "="); t = tt[2]; name = $3
+		if ($4 > bwall[t, name]) bwall[t, name] = $4
+		if ($7 == "cpuGFLOP/s" && $6 > bcpu[t, name]) bcpu[t, name] = $6
+	}
+	END {
+		for (n in names) {
+			o1 = cpu[1, n]; b1 = bcpu[1, n]
+			if (o1 == "" || b1 == "") { o1 = wall[1, n]; b1 = bwall[1, n] }
+			o2 = wall[2, n]; b2 = bwall[2, n]
+			r1 = (b1 > 0) ? sprintf("%.2f", o1 / b1) : "-"
+			r2 = (b2 > 0) ? sprintf("%.2f", o2 / b2) : "-"
+			printf "%-16s %9.2f %9.2f %6s   %9.2f %9.2f %6s\n", n, o1, b1, r1, o2, b2, r2
+		}
+	}' "$out/gemm.txt" "$out/blas.txt" | sort
+done
+
+# Inference: Predict against PyTorch under no_grad (bench/infer.sh; its
+# own section, also runnable alone).
+sh bench/infer.sh

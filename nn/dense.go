@@ -3,7 +3,6 @@ package nn
 import (
 	"fmt"
 	"math"
-	"sync/atomic"
 
 	"github.com/shoshin-ml/shoshin/autograd"
 	"github.com/shoshin-ml/shoshin/tensor"
@@ -33,7 +32,7 @@ type Dense struct {
 	Bias       *Param // [out]; nil when built WithoutBias
 	Activation Activation
 
-	packed atomic.Pointer[packedWeight] // inference form of Weight, see packedWeight
+	packed PackCache // Weight packed for inference
 }
 
 // NewDense returns a Dense layer mapping in features to out. Options:
@@ -83,7 +82,7 @@ func (d *Dense) Forward(x *autograd.Var) *autograd.Var {
 	}
 	if x.Inference() && len(xs) >= 2 {
 		relu := d.Activation == ActReLU
-		y := autograd.LinearPacked(x, packWeight(&d.packed, d.Weight, true), varOf(d.Bias), relu)
+		y := autograd.LinearPacked(x, d.packed.Get(d.Weight.Var, true), varOf(d.Bias), relu)
 		if relu {
 			return y
 		}

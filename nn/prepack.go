@@ -3,12 +3,22 @@ package nn
 import (
 	"sync/atomic"
 
+	"github.com/shoshin-ml/shoshin/autograd"
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
-// packedWeight is a parameter's value packed for inference
-// (tensor.PackB), with what it was packed from: the tensor and the
-// parameter's version at the time.
+// PackCache keeps one weight packed for inference (tensor.PackB) and packs
+// it again whenever the weight changes: when its Var holds another tensor
+// or its version (autograd.Var.Version) moved on. Dense keeps one for its
+// weight; other layers and the onnx importer use it the same way for
+// theirs. The zero value is ready to use, and Get is safe for concurrent
+// use; a PackCache must not be copied after first use.
+type PackCache struct {
+	p atomic.Pointer[packedWeight]
+}
+
+// packedWeight is a weight packed for inference, with what it was packed
+// from: the tensor and the weight's version at the time.
 type packedWeight struct {
 	src     *tensor.Tensor
 	version uint64
@@ -16,17 +26,18 @@ type packedWeight struct {
 	packed  *tensor.Packed
 }
 
-// packWeight returns p's value packed as the right operand op(W) of an
-// inference product, from the cache c when it is current: same tensor,
-// same version, same transposition. Otherwise it packs the value and
-// stores the result in c. Concurrent callers that find the cache stale
-// may each pack; the last store wins and every result is current.
-func packWeight(c *atomic.Pointer[packedWeight], p *Param, transB bool) *tensor.Packed {
-	w, v := p.Value(), p.Version()
-	if pw := c.Load(); pw != nil && pw.src == w && pw.version == v && pw.transB == transB {
+// Get returns op(w) packed as the right operand of an inference product
+// (op(w) is w's value, transposed when transB is set), from the cache when
+// it is current: same tensor, same version, same transposition. Otherwise
+// it packs the value and keeps the result. Concurrent callers that find
+// the cache stale may each pack; the last one kept wins, and every result
+// returned is current.
+func (c *PackCache) Get(w *autograd.Var, transB bool) *tensor.Packed {
+	t, v := w.Value(), w.Version()
+	if pw := c.p.Load(); pw != nil && pw.src == t && pw.version == v && pw.transB == transB {
 		return pw.packed
 	}
-	pw := &packedWeight{src: w, version: v, transB: transB, packed: tensor.PackB(w, transB)}
-	c.Store(pw)
+	pw := &packedWeight{src: t, version: v, transB: transB, packed: tensor.PackB(t, transB)}
+	c.p.Store(pw)
 	return pw.packed
 }

@@ -37,7 +37,7 @@ func TestDenseInferenceMatchesTraining(t *testing.T) {
 					require.InDeltaSlice(t, want.Data(), got.Value().Data(), 1e-5, msg)
 				}
 			}
-			require.NotNil(t, d.packed.Load(), "%v: inference used the packed weight", act)
+			require.NotNil(t, d.packed.p.Load(), "%v: inference used the packed weight", act)
 		}
 	}
 }
@@ -53,9 +53,9 @@ func TestDensePackedWeightFollowsChanges(t *testing.T) {
 	infer := func() []float32 { return d.Forward(autograd.NoGrad(x)).Value().Data() }
 	train := func() []float32 { return d.Forward(autograd.Constant(x)).Value().Data() }
 	require.InDeltaSlice(t, train(), infer(), 1e-5)
-	first := d.packed.Load()
+	first := d.packed.p.Load()
 	infer()
-	require.Same(t, first, d.packed.Load(), "an unchanged weight is not packed again")
+	require.Same(t, first, d.packed.p.Load(), "an unchanged weight is not packed again")
 
 	tensor.ScaleInPlace(d.Weight.Value(), -2)
 	d.Weight.MarkChanged()

@@ -21,6 +21,12 @@
 // one of them with its node names at once: a model either runs as
 // exported or does not load.
 //
+// At inference (train.Predict, an autograd.NoGrad input), Gemm and MatMul
+// whose right operand is a weight initializer multiply by it packed once
+// into the GEMM's panel layout (nn.PackCache), as Dense does, with Gemm's
+// bias fused; a weight changed by an optimizer or nn.LoadStateDict is
+// packed again.
+//
 // Shapes are computed at run time, so dynamic axes such as the batch work.
 // Integer tensors (shapes, indices, masks) flow beside the float ones and
 // never carry gradients.

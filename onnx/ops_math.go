@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/shoshin-ml/shoshin/autograd"
+	"github.com/shoshin-ml/shoshin/nn"
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
@@ -228,6 +229,7 @@ func newMatMul(_ *attrReader, n *nodeProto) (op, error) {
 	if err := arity(n, 2, 2); err != nil {
 		return nil, err
 	}
+	var packed nn.PackCache // b packed, when it is a weight
 	return opFunc(func(ins []value) ([]value, error) {
 		a, err := float(ins, 0)
 		if err != nil {
@@ -237,12 +239,23 @@ func newMatMul(_ *attrReader, n *nodeProto) (op, error) {
 		if err != nil {
 			return nil, err
 		}
+		if as, bs := a.Shape(), b.Shape(); packable(a, b) && len(as) >= 2 && len(bs) == 2 && as[len(as)-1] == bs[0] {
+			return one(autograd.LinearPacked(a, packed.Get(b, false), nil, false)), nil
+		}
 		y, err := matmul(a, b)
 		if err != nil {
 			return nil, err
 		}
 		return one(y), nil
 	}), nil
+}
+
+// packable reports whether x·w can use w packed for inference: x is in
+// inference mode and w is a weight (a float initializer, which the model
+// holds as a trainable Param whose version moves when it is written).
+// Other right operands would be packed again on every run.
+func packable(x, w *autograd.Var) bool {
+	return x.Inference() && w.RequiresGrad() && !w.Inference()
 }
 
 // gemmAttrs are Gemm's attributes.
@@ -256,6 +269,7 @@ func newGemm(a *attrReader, n *nodeProto) (op, error) {
 	if err := arity(n, 2, 3); err != nil {
 		return nil, err
 	}
+	var packed nn.PackCache // op(w) packed, when w is a weight
 	return opFunc(func(ins []value) ([]value, error) {
 		x, err := float(ins, 0)
 		if err != nil {
@@ -283,8 +297,13 @@ func newGemm(a *attrReader, n *nodeProto) (op, error) {
 		if present(ins, 2) {
 			c = floatOf(ins[2])
 		}
-		if !g.transA && g.transB && g.alpha == 1 && (c == nil || (g.beta == 1 && len(c.Shape()) == 1 && c.Shape()[0] == nOut)) {
-			return one(autograd.Linear(x, w, c)), nil
+		if !g.transA && g.alpha == 1 && (c == nil || (g.beta == 1 && len(c.Shape()) == 1 && c.Shape()[0] == nOut)) {
+			if packable(x, w) {
+				return one(autograd.LinearPacked(x, packed.Get(w, g.transB), c, false)), nil
+			}
+			if g.transB {
+				return one(autograd.Linear(x, w, c)), nil
+			}
 		}
 		y := autograd.MatMulTrans(x, w, g.transA, g.transB)
 		if g.alpha != 1 {

@@ -1,9 +1,10 @@
 package optim
 
 import (
-	"github.com/shoshin-ml/shoshin/internal/kernel"
 	"math"
 
+	"github.com/shoshin-ml/shoshin/internal/kernel"
+	"github.com/shoshin-ml/shoshin/internal/parallel"
 	"github.com/shoshin-ml/shoshin/nn"
 )
 
@@ -45,6 +46,46 @@ type Adam struct {
 	*base
 	cfg       AdamConfig
 	decoupled bool
+	job       *adamJob
+}
+
+// adamJob is one parameter's update spread over the worker pool in blocks
+// of eight floats (the kernel's vector width, so that the split gives the
+// same sums as one call). Its chunk function is bound once, when the job
+// is made, so that a step allocates nothing.
+type adamJob struct {
+	p, g, m, v []float32
+	a          kernel.AdamParams
+	run        func(lo, hi int)
+}
+
+// adamParallel is the parameter size from which an update is split
+// across the pool: below it the update takes less than a hand-off costs.
+const adamParallel = 1 << 15
+
+func newAdamJob() *adamJob {
+	j := new(adamJob)
+	j.run = func(lo, hi int) {
+		lo, hi = lo*8, min(hi*8, len(j.p))
+		kernel.Adam(j.p[lo:hi], j.g[lo:hi], j.m[lo:hi], j.v[lo:hi], j.a)
+	}
+	return j
+}
+
+// adamStep is kernel.Adam over p, split across the pool when p is large.
+func (o *Adam) adamStep(p, g, m, v []float32, a kernel.AdamParams) {
+	n := len(p)
+	if n < adamParallel || parallel.Workers() < 2 {
+		kernel.Adam(p, g, m, v, a)
+		return
+	}
+	if o.job == nil {
+		o.job = newAdamJob()
+	}
+	j := o.job
+	j.p, j.g, j.m, j.v, j.a = p, g[:n], m[:n], v[:n], a
+	parallel.For((n+7)/8, adamParallel/16, j.run)
+	j.p, j.g, j.m, j.v = nil, nil, nil, nil
 }
 
 // NewAdam returns an Adam optimizer over params, with optional groups (see
@@ -114,5 +155,5 @@ func (o *Adam) update(lr, wd float32, st *paramState, p, g []float32) {
 		}
 		return
 	}
-	kernel.Adam(p, g, m, v, kernel.AdamParams{Beta1: b1, Beta2: b2, StepSize: stepSize, InvBC2: invBC2, Eps: eps, WeightDecay: wd})
+	o.adamStep(p, g, m, v, kernel.AdamParams{Beta1: b1, Beta2: b2, StepSize: stepSize, InvBC2: invBC2, Eps: eps, WeightDecay: wd})
 }

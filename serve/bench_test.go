@@ -32,9 +32,10 @@ func BenchmarkServeMLP(b *testing.B) {
 			name     string
 			maxBatch int
 			maxDelay time.Duration
-		}{{"batching", 64, 0}, {"batching-delay1ms", 64, time.Millisecond}, {"nobatch", 1, 0}} {
+			workers  int
+		}{{"batching", 64, 0, 0}, {"batching-1worker", 64, 0, 1}, {"batching-delay1ms", 64, time.Millisecond, 0}, {"nobatch", 1, 0, 0}} {
 			b.Run(form+"/"+mode.name, func(b *testing.B) {
-				benchServe(b, Config{InputShape: mnistShape, MaxBatch: mode.maxBatch, MaxDelay: mode.maxDelay}, types[form], bodies[form])
+				benchServe(b, Config{InputShape: mnistShape, MaxBatch: mode.maxBatch, MaxDelay: mode.maxDelay, MaxConcurrent: mode.workers}, types[form], bodies[form])
 			})
 		}
 	}

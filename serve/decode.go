@@ -177,19 +177,101 @@ func (d *jsonDecoder) number() *requestError {
 	if len(d.vals) >= d.maxValues {
 		return &requestError{http.StatusRequestEntityTooLarge, fmt.Sprintf("more than %d values in one request", d.maxValues)}
 	}
-	var v float64
-	if i-start == 1 && b[start] >= '0' && b[start] <= '9' {
-		v = float64(b[start] - '0') // the common 0 and 1 of images
-	} else {
-		var err error
-		v, err = strconv.ParseFloat(string(b[start:i]), 32)
-		if err != nil && (!errors.Is(err, strconv.ErrRange) || math.IsInf(v, 0)) {
+	v, ok := fastFloat32(b[start:i])
+	if !ok {
+		f, err := strconv.ParseFloat(string(b[start:i]), 32)
+		if err != nil && (!errors.Is(err, strconv.ErrRange) || math.IsInf(f, 0)) {
 			return badRequest("number %s at offset %d is out of float32 range", snippet(b[:i], start), start)
 		}
+		v = float32(f)
 	}
-	d.vals = append(d.vals, float32(v))
+	d.vals = append(d.vals, v)
 	d.off = i
 	return nil
+}
+
+// pow10 holds the powers of ten that float64 represents exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// fastFloat32 converts the syntactically valid JSON number s to the
+// nearest float32, as strconv.ParseFloat(s, 32) does, for the common case
+// of at most 15 significant digits and a decimal exponent within ±22, and
+// reports false otherwise. The digits form an integer m < 2^53 and 10^|e|
+// is exact in float64, so m·10^e (or m/10^−e) is one correctly rounded
+// float64 operation (Clinger's fast path). Rounding that float64 to
+// float32 is then correct too, except when it lands exactly on a halfway
+// point between two float32 values (the true value may lie on either side
+// of it): those, and everything else, are left to strconv.
+func fastFloat32(s []byte) (float32, bool) {
+	neg := false
+	if len(s) > 0 && s[0] == '-' {
+		neg, s = true, s[1:]
+	}
+	var m uint64
+	digits, exp := 0, 0
+	i := 0
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		if m != 0 || s[i] != '0' {
+			digits++
+		}
+		m = m*10 + uint64(s[i]-'0')
+		if digits > 15 {
+			return 0, false
+		}
+	}
+	if i < len(s) && s[i] == '.' {
+		for i++; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+			if m != 0 || s[i] != '0' {
+				digits++
+			}
+			m = m*10 + uint64(s[i]-'0')
+			exp--
+			if digits > 15 {
+				return 0, false
+			}
+		}
+	}
+	if i < len(s) { // an exponent: e or E, a sign, digits
+		i++
+		eneg := false
+		if s[i] == '+' || s[i] == '-' {
+			eneg = s[i] == '-'
+			i++
+		}
+		e := 0
+		for ; i < len(s); i++ {
+			e = e*10 + int(s[i]-'0')
+			if e > 1000 {
+				return 0, false
+			}
+		}
+		if eneg {
+			e = -e
+		}
+		exp += e
+	}
+	var r float64
+	switch {
+	case m == 0:
+	case exp >= 0 && exp < len(pow10):
+		r = float64(m) * pow10[exp]
+	case exp < 0 && -exp < len(pow10):
+		r = float64(m) / pow10[-exp]
+	default:
+		return 0, false
+	}
+	// A float32 keeps 24 of float64's 53 significant bits; the 29 dropped
+	// bits equal to 1 followed by zeros mean a halfway point. (Values
+	// here are at least 1e-22, far from float32's subnormals, and below
+	// 1e15·1e22 < float32's largest.)
+	if math.Float64bits(r)&(1<<29-1) == 1<<28 {
+		return 0, false
+	}
+	if neg {
+		r = -r
+	}
+	return float32(r), true
 }
 
 // array reads an array at depth depth (its opening bracket is next).

@@ -2,7 +2,9 @@ package serve
 
 import (
 	"math"
+	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -168,4 +170,61 @@ func FuzzDecodeBinary(f *testing.F) {
 			t.Fatalf("accepted %d examples with %d values from %d bytes", n, len(got), len(body))
 		}
 	})
+}
+
+// TestFastFloat32 checks the fast number conversion against strconv, bit
+// for bit, on hand-picked numbers (halfway points between float32 values,
+// the limits of the fast path) and many random ones of every shape.
+func TestFastFloat32(t *testing.T) {
+	cases := []string{"0", "-0", "1", "0.5", "0.1", "0.99215686", "-3.25e-7", "1e22", "1e23", "1e-22", "1e-23",
+		"123456789012345", "1234567890123456", "0.000000000000001", "16777217", "16777219", "3.4028235e38", "1.17549435e-38",
+		"0.30000001192092896", "1.00000005960464477539", "33554433", "9007199254740993", "2.5E+3", "7e0", "-0.0e-5"}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 200000 {
+		var s string
+		switch rng.IntN(4) {
+		case 0:
+			s = strconv.FormatFloat(float64(rng.Float32()), 'g', -1, 32)
+		case 1:
+			s = strconv.FormatFloat(rng.NormFloat64()*math.Pow(10, float64(rng.IntN(40)-20)), 'g', 1+rng.IntN(17), 64)
+		case 2: // float32 halfway points, as decimals
+			f := math.Float32frombits(uint32(rng.Uint64N(0x7f000000)))
+			mid := (float64(f) + float64(math.Nextafter32(f, 2*f+1))) / 2
+			s = strconv.FormatFloat(mid, 'g', -1, 64)
+		default:
+			s = strconv.Itoa(rng.IntN(1<<30)) + "." + strconv.Itoa(rng.IntN(1000)) + "e" + strconv.Itoa(rng.IntN(50)-25)
+		}
+		cases = append(cases, s)
+	}
+	fast := 0
+	for _, s := range cases {
+		want, err := strconv.ParseFloat(s, 32)
+		if err != nil {
+			continue
+		}
+		got, ok := fastFloat32([]byte(s))
+		if !ok {
+			continue
+		}
+		fast++
+		require.Equal(t, math.Float32bits(float32(want)), math.Float32bits(got), "%s", s)
+	}
+	require.Greater(t, fast, len(cases)/2, "the fast path took too few numbers")
+}
+
+// BenchmarkDecodeJSON decodes one MNIST image as JSON (784 numbers as
+// Go's encoder writes float32 pixels).
+func BenchmarkDecodeJSON(b *testing.B) {
+	x := images(1, 3).Data()
+	body := []byte(`{"input":` + float32JSON(x) + `}`)
+	var dst []float32
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var err *requestError
+		dst, _, err = decodeJSON(body, mnistShape, 784, 1, dst[:0])
+		if err != nil {
+			b.Fatal(err.msg)
+		}
+	}
 }

@@ -49,6 +49,28 @@
 // in another order than a batch's, so a batch of one example runs as two
 // equal rows.)
 //
+// # Language models
+//
+// A Generator (NewGenerator) serves text generation from a language model
+// and its tokenizer: POST /generate takes {"prompt": "...", "max_tokens":
+// N, "temperature": T, "top_k": K, "top_p": P, "seed": S} and answers
+// {"text": "...", "tokens": N, "prompt_tokens": M, "finish_reason":
+// "length" or "timeout", "seed": S}. GeneratorConfig bounds the tokens a
+// request may ask for, the prompt's length, the body, the generations run
+// at once and those waiting; its Timeout stops a generation before the
+// next token and answers with the text so far, and a client that goes away
+// stops its generation. Each request decodes on its own decoder over the
+// shared read-only model (nn.GPT, nn.RNNLM, or their int8 versions from
+// nn/quant). /healthz, /readyz and /metrics (requests by code, latency,
+// tokens generated, queue depth) work as below.
+//
+//	model, info, err := nn.LoadModel("char-gpt.safetensors")
+//	var s string
+//	info.Extra(nn.ExtraTokenizer, &s)
+//	tok, err := text.Unmarshal([]byte(s))
+//	g, err := serve.NewGenerator(model, tok, serve.GeneratorConfig{MaxTokens: 500, Timeout: 10 * time.Second})
+//	http.ListenAndServe("localhost:8080", g)
+//
 // # Other routes
 //
 // GET /healthz answers 200 while the process serves; GET /readyz answers

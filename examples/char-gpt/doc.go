@@ -25,8 +25,10 @@
 // At the end it prints the validation loss, generates a sample from a
 // seeded generator (temperature 0.8) with train.Generate, which decodes
 // one token at a time through the blocks' key/value caches, saves the
-// model to char-gpt.safetensors with the tokenizer in the file's metadata,
-// loads both into a new model and shows that it generates the very same
+// model to char-gpt.safetensors as a self-describing model file
+// (nn.SaveModel, the tokenizer as its nn.ExtraTokenizer extra; go run
+// ./examples/serve -model char-gpt.safetensors serves it), reloads it
+// with nn.LoadModel and shows that it generates the very same
 // sample. The loss curve is written to char-gpt-loss.png.
 //
 // Flags:

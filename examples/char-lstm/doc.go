@@ -15,5 +15,7 @@
 //
 // Flags are those of char-gpt, with -seqlen (window length, default 128),
 // -layers (2), -embed (64) and -hidden (256) for the model; the files are
-// char-lstm.safetensors and char-lstm-loss.png.
+// char-lstm.safetensors (a self-describing model file with the tokenizer:
+// go run ./examples/serve -model char-lstm.safetensors serves it, -int8
+// quantised) and char-lstm-loss.png.
 package main

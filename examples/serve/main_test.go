@@ -15,8 +15,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shoshin-ml/shoshin/data/text"
 	"github.com/shoshin-ml/shoshin/examples/internal/mnistdir"
 	"github.com/shoshin-ml/shoshin/nn"
+	"github.com/shoshin-ml/shoshin/nn/quant"
 	"github.com/shoshin-ml/shoshin/tensor"
 	"github.com/shoshin-ml/shoshin/train"
 )
@@ -45,7 +47,7 @@ func savedModel(t *testing.T) (string, *nn.Sequential) {
 func TestWeightsOnlyFileIsRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "weights.safetensors")
 	require.NoError(t, nn.SaveFile(path, nn.NewSequential(nn.NewDense(3, 2))))
-	_, err := newHandler(path)
+	_, _, err := newHandler(path)
 	require.ErrorContains(t, err, "no model description")
 }
 
@@ -60,9 +62,9 @@ func TestServeMNISTImage(t *testing.T) {
 	require.NoError(t, err)
 	path, model := savedModel(t)
 	*modelPath = path
-	h, err := newHandler(path)
+	h, _, err := newHandler(path)
 	require.NoError(t, err)
-	defer h.Close()
+	defer h.Shutdown(context.Background())
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 
@@ -141,6 +143,63 @@ func TestRunShutsDown(t *testing.T) {
 
 // TestMissingModel checks that a missing model file says how to make one.
 func TestMissingModel(t *testing.T) {
-	_, err := newHandler(filepath.Join(t.TempDir(), "none.safetensors"))
+	_, _, err := newHandler(filepath.Join(t.TempDir(), "none.safetensors"))
 	require.ErrorContains(t, err, "none.safetensors does not exist: train and save the model first with\n  go run ./examples/mnist\n")
+}
+
+// TestServeLanguageModel saves a small GPT with its tokenizer as a model
+// file, serves it as the program does (float, then quantised with -int8)
+// and checks that /generate answers what train.Generate gives the loaded
+// model, and that the program prints the /generate commands.
+func TestServeLanguageModel(t *testing.T) {
+	tok, err := text.NewChars("the quick brown fox jumps over the lazy dog.\n")
+	require.NoError(t, err)
+	m := nn.NewGPT(nn.GPTModelConfig{VocabSize: tok.VocabSize(), BlockSize: 16, Layers: 1, Block: nn.GPTConfig{DModel: 16, Heads: 2}}, nn.WithSeed(3))
+	var info nn.ModelInfo
+	require.NoError(t, info.SetExtra(nn.ExtraTokenizer, tok))
+	path := filepath.Join(t.TempDir(), "char-gpt.safetensors")
+	require.NoError(t, nn.SaveModel(path, m, info))
+	*modelPath = path
+	defer func() { *int8 = false }()
+	for _, q := range []bool{false, true} {
+		*int8 = q
+		h, lm, err := newHandler(path)
+		require.NoError(t, err)
+		require.True(t, lm)
+		srv := httptest.NewServer(h)
+		resp, err := http.Post(srv.URL+"/generate", "application/json", strings.NewReader(`{"prompt": "the", "max_tokens": 12}`))
+		require.NoError(t, err)
+		var got struct {
+			Text   string `json:"text"`
+			Tokens int    `json:"tokens"`
+		}
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&got))
+		resp.Body.Close()
+		require.Equal(t, 200, resp.StatusCode)
+		var ref nn.Module = m
+		if q {
+			ref, err = quant.Quantize(m)
+			require.NoError(t, err)
+		}
+		want, err := train.Generate(context.Background(), ref, tok.Encode("the"), train.GenerateConfig{MaxTokens: 12})
+		require.NoError(t, err)
+		require.Equal(t, tok.Decode(want), got.Text, "int8 %v", q)
+		require.Equal(t, 12, got.Tokens)
+		srv.Close()
+		require.NoError(t, h.Shutdown(context.Background()))
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out bytes.Buffer
+	done := make(chan error)
+	go func() { done <- run(ctx, ln, &out) }()
+	url := "http://" + ln.Addr().String()
+	resp, err := http.Post(url+"/generate", "application/json", strings.NewReader(`{"prompt": "a", "max_tokens": 3}`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	cancel()
+	require.NoError(t, <-done)
+	require.Contains(t, out.String(), "curl -s "+url+"/generate -H 'Content-Type: application/json'")
 }

@@ -3,7 +3,10 @@ package kernel
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
+
+	"github.com/shoshin-ml/shoshin/internal/parallel"
 )
 
 // matMulShapes are the benchmarked m×k·k×n products, named m x k x n.
@@ -38,6 +41,7 @@ var matMulShapes = []struct {
 }
 
 func BenchmarkMatMul(b *testing.B) {
+	b.Logf("GEMM kernel %s", GemmImpl()) // bench/run.sh reports the path
 	rng := rand.New(rand.NewPCG(1, 1))
 	for _, s := range matMulShapes {
 		lda, ldb := s.k, s.n
@@ -52,11 +56,24 @@ func BenchmarkMatMul(b *testing.B) {
 		c := make([]float32, s.m*s.n)
 		b.Run(s.name, func(b *testing.B) {
 			b.ReportAllocs()
+			// With one worker GEMM runs on this goroutine, locked to its
+			// thread, so the thread's CPU time is the work's (cpuGFLOP/s:
+			// steady on a shared machine, where wall time is not).
+			single := parallel.Workers() == 1
+			if single {
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+			}
+			cpu0, cpuOK := threadCPU()
 			for b.Loop() {
 				Gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n)
 			}
+			cpu1, _ := threadCPU()
 			flops := 2 * float64(s.m) * float64(s.n) * float64(s.k)
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			if single && cpuOK && cpu1 > cpu0 {
+				b.ReportMetric(flops*float64(b.N)/(cpu1-cpu0).Seconds()/1e9, "cpuGFLOP/s")
+			}
 		})
 	}
 }

@@ -53,12 +53,26 @@ const gemmParallelFlops = 1 << 19
 // panics when a dimension is negative, a stride is too small or a slice is
 // too short.
 func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	im := active
+	gemmWith(pickImpl(m, n), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// shortRows is the row count up to which a shorter tile may replace the
+// active one: beyond it the padding of the last row panel is a small part
+// of the work.
+const shortRows = 256
+
+// pickImpl chooses the kernel for an m×n product: a 16-wide tile for
+// narrow outputs, which wastes less of each FMA, and a shorter tile when
+// it pads the last row panel less (64 rows are 8 panels of 8, but 5⅓ of
+// 12).
+func pickImpl(m, n int) *gemmImpl {
 	if n <= 16 && narrow != nil {
-		// A 16-wide tile wastes less of each FMA on narrow outputs.
-		im = narrow
+		return narrow
 	}
-	gemmWith(im, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	if short != nil && m <= shortRows && roundUp(m, short.mr) < roundUp(m, active.mr) {
+		return short
+	}
+	return active
 }
 
 // GemmImpl returns the name of the micro-kernel Gemm uses on this machine.
@@ -161,6 +175,12 @@ func (g *gemmPlan) run() {
 		g.workers = parallel.Workers()
 	}
 	kc, nc := im.kc, im.nc
+	if small && k <= 2*kc {
+		// One k block: a small product is then one packing pass and one
+		// parallel pass, not two of each per block (each pass is a
+		// hand-off to the pool), and C is read and written once.
+		kc = k
+	}
 	// Balance k blocks: no tiny last block.
 	if nkb := (k + kc - 1) / kc; nkb > 1 {
 		kc = (k + nkb - 1) / nkb
@@ -481,6 +501,8 @@ func packTransposed(dst, x []float32, off, sj, kb, w, nr int) {
 
 // gemv computes the single row C = alpha·a·op(B) + beta·C, where element p
 // of a is a[p·inc]. It is the batch-1 path: packing cannot pay for one row.
+// With assembly, B in place is read in blocks of columns whose sums stay in
+// registers over all of k, and a transposed B four rows at a time.
 func gemv(transB bool, n, k int, alpha float32, a []float32, inc int, b []float32, ldb int, beta float32, c []float32) {
 	c = c[:n]
 	if inc != 1 {
@@ -492,25 +514,58 @@ func gemv(transB bool, n, k int, alpha float32, a []float32, inc int, b []float3
 		a = buf.s
 	}
 	a = a[:k]
+	// finish stores alpha·v + beta·C into c[j].
+	finish := func(j int, v float32) {
+		v *= alpha
+		if beta != 0 {
+			v += beta * c[j]
+		}
+		c[j] = v
+	}
 	if transB {
 		// Each output is the dot product of a with one contiguous row of B.
-		for j := range c {
-			v := alpha * dot(a, b[j*ldb:j*ldb+k])
-			if beta != 0 {
-				v += beta * c[j]
+		out := c
+		if alpha != 1 || beta != 0 {
+			buf := getBuf(n)
+			defer putBuf(buf)
+			out = buf.s
+		}
+		rows, k8 := dotRows(a, b, ldb, out)
+		for j := 0; j < rows; j++ {
+			v := out[j]
+			if k8 < k {
+				v += dotPortable(a[k8:], b[j*ldb+k8:j*ldb+k])
 			}
-			c[j] = v
+			finish(j, v)
+		}
+		for j := rows; j < n; j++ {
+			finish(j, dot(a, b[j*ldb:j*ldb+k]))
 		}
 		return
 	}
+	done := 0
+	if alpha == 1 && beta == 0 {
+		done = gemvCols(a, b, ldb, c)
+	} else if n >= 16 {
+		buf := getBuf(n)
+		defer putBuf(buf)
+		done = gemvCols(a, b, ldb, buf.s)
+		for j, v := range buf.s[:done] {
+			finish(j, v)
+		}
+	}
+	if done == n {
+		return
+	}
+	rest := c[done:]
 	if beta == 0 {
-		clear(c)
+		clear(rest)
 	} else if beta != 1 {
-		scale(beta, c)
+		scale(beta, rest)
 	}
 	for p, v := range a {
 		if v != 0 {
-			axpy(alpha*v, b[p*ldb:p*ldb+n], c)
+			axpy(alpha*v, b[p*ldb+done:p*ldb+n], rest)
 		}
 	}
 }

@@ -152,9 +152,11 @@ func TestGemmSweepSmall(t *testing.T) {
 
 func TestGemmLarge(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	shapes := [][3]int{{127, 128, 129}, {128, 128, 128}, {129, 127, 257}, {511, 33, 300}, {1000, 65, 29}, {37, 1000, 511}, {64, 784, 128}, {200, 100, 1000}}
+	// {20, 50, 1100} is small but splits k into blocks on every kernel
+	// (k > 2·kc); the others fit one k block while small.
+	shapes := [][3]int{{127, 128, 129}, {128, 128, 128}, {129, 127, 257}, {20, 50, 1100}, {511, 33, 300}, {1000, 65, 29}, {37, 1000, 511}, {64, 784, 128}, {200, 100, 1000}}
 	if testing.Short() || raceEnabled {
-		shapes = shapes[:3]
+		shapes = shapes[:4]
 	}
 	for i, s := range shapes {
 		tr := transCombos[i%4]
@@ -235,4 +237,38 @@ func FuzzGemm(f *testing.F) {
 		beta := []float32{0, 1, 0.5}[seed%3]
 		newGemmCase(rng, transA, transB, mm, nn, kk, int(pad%4), 1.25, beta).checkAll(t)
 	})
+}
+
+// TestGemmBatchOne covers the one-row path (gemv) on the sizes around its
+// assembly blocks: 64 and 16 columns for B in place, four rows of eight
+// for a transposed B, with every alpha/beta form (the direct write and
+// the scaled merge) and a strided row of A (transA with padding).
+func TestGemmBatchOne(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, tr := range transCombos {
+		for _, n := range []int{1, 4, 7, 15, 16, 17, 33, 63, 64, 65, 100, 130} {
+			for _, k := range []int{1, 7, 8, 9, 17, 33} {
+				for _, ab := range [][2]float32{{1, 0}, {0.5, 2}, {-1.5, 1}, {1, 1}} {
+					newGemmCase(rng, tr[0], tr[1], 1, n, k, (n+k)%3, ab[0], ab[1]).checkAll(t)
+				}
+			}
+		}
+	}
+}
+
+// TestPickImpl checks the kernel choice by shape: narrow outputs take the
+// 16-wide tile, and on AVX-512 a batch of 64 rows the 8-row tile, which
+// needs no padded panel.
+func TestPickImpl(t *testing.T) {
+	if narrow != nil {
+		require.Same(t, narrow, pickImpl(64, 10))
+	}
+	if short == nil {
+		require.Same(t, active, pickImpl(64, 128))
+		return
+	}
+	require.Same(t, short, pickImpl(64, 128))
+	require.Same(t, short, pickImpl(128, 784))
+	require.Same(t, active, pickImpl(72, 128))  // 6 full panels of 12
+	require.Same(t, active, pickImpl(512, 512)) // past shortRows
 }

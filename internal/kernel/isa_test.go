@@ -77,6 +77,7 @@ var asmFeatures = map[string]isaReq{
 	"VADDPS": vexFP, "VSUBPS": vexFP, "VMULPS": vexFP, "VDIVPS": vexFP, "VSQRTPS": vexFP,
 	"VMAXPS": vexFP, "VMINPS": vexFP, "VMOVUPS": vexFP, "VMOVAPS": vexFP, "VCVTPS2DQ": vexFP,
 	"VPERMILPS": vexFP, "VUNPCKLPS": vexFP, "VUNPCKHPS": vexFP, "VSHUFPS": vexFP,
+	"VHADDPS": vexFP,
 	// VPERM2F128 exists only on YMM (VSHUFF32X4 on ZMM).
 	"VPERM2F128": {xmm: noForm, ymm: featAVX, zmm: noForm},
 	// EVEX VCMPPS writes a mask register, not a vector: no ZMM form here.

@@ -287,24 +287,19 @@ func (t *packedJob) do(r0, r1, q0, q1 int) {
 }
 
 // tileEpilogue applies the epilogue to the h×w tile of C at offset ci,
-// whose first column is j0.
+// whose first column is j0, row by row with the vector kernels.
 func (t *packedJob) tileEpilogue(ci, h, j0, w int) {
 	var bias []float32
 	if t.ep.Bias != nil {
 		bias = t.ep.Bias[j0 : j0+w]
 	}
-	relu := t.ep.Act == ActReLU
 	for r := 0; r < h; r++ {
 		row := t.c[ci+r*t.ldc : ci+r*t.ldc+w]
-		for j, b := range bias {
-			row[j] += b
+		if bias != nil {
+			add(row, row, bias)
 		}
-		if relu {
-			for j, v := range row {
-				if v <= 0 { // NaN stays; −0 becomes +0
-					row[j] = 0
-				}
-			}
+		if t.ep.Act == ActReLU {
+			relu(row, row)
 		}
 	}
 }

@@ -180,11 +180,28 @@ func (d *Dense) Forward(x *autograd.Var) *autograd.Var {
 	if len(xs) == 0 || xs[len(xs)-1] != d.l.in {
 		panic(fmt.Sprintf("quant.Dense.Forward: input %v does not end in %d features (weight %v)", xs, d.l.in, d.l.weight.Shape()))
 	}
-	rows := x.Value().Size() / d.l.in
-	shape := append(append([]int(nil), xs[:len(xs)-1]...), d.l.out)
+	return d.Activation.Apply(d.l.apply("quant.Dense", x))
+}
+
+// apply computes x·Wᵀ + b for x [..., in] as an op output named op.
+func (l *linear) apply(op string, x *autograd.Var) *autograd.Var {
+	xs := x.Shape()
+	rows := x.Value().Size() / l.in
+	shape := append(append([]int(nil), xs[:len(xs)-1]...), l.out)
 	y := tensor.Zeros(shape...)
-	d.l.forward(x.Value().Data(), rows, y.Data())
-	return d.Activation.Apply(autograd.Apply(result{"quant.Dense", y}, x))
+	l.forward(x.Value().Data(), rows, y.Data())
+	return autograd.Apply(result{op, y}, x)
+}
+
+// rows returns a linear over rows [lo, hi) of l's outputs, sharing l's
+// quantised values and scales, packed on its own.
+func (l *linear) rows(lo, hi int) *linear {
+	w, s := l.weight.Value().Data(), l.scale.Value().Data()
+	var bias *tensor.Tensor
+	if l.bias != nil {
+		bias = tensor.New(l.bias.Value().Data()[lo:hi], hi-lo)
+	}
+	return makeLinear(tensor.New(w[lo*l.in:hi*l.in], hi-lo, l.in), tensor.New(s[lo:hi], hi-lo), bias)
 }
 
 // Params returns nothing: a quantised layer is not trainable.

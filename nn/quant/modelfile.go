@@ -20,6 +20,9 @@ const (
 	KindConv2D = "quant.Conv2D"
 	KindGPT    = "quant.GPT"
 	KindRNNLM  = "quant.RNNLM"
+
+	KindMultiheadAttention      = "quant.MultiheadAttention"
+	KindTransformerEncoderLayer = "quant.TransformerEncoderLayer"
 )
 
 // The kinds are registered when the package is initialised: they are
@@ -68,6 +71,35 @@ func init() {
 			return nil, err
 		}
 		return buildRNNLM(c, nil), nil
+	})
+	nn.RegisterSizedLayer(KindMultiheadAttention, func(cfg json.RawMessage) (int64, error) {
+		c, err := attentionConfig(cfg)
+		if err != nil {
+			return 0, err
+		}
+		return attentionCount(c.Embed, c.NoBias), nil
+	}, func(cfg json.RawMessage) (nn.Module, error) {
+		c, err := attentionConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return emptyAttention(c), nil
+	})
+	nn.RegisterSizedLayer(KindTransformerEncoderLayer, func(cfg json.RawMessage) (int64, error) {
+		c, _, err := transformerConfig(cfg)
+		if err != nil {
+			return 0, err
+		}
+		e, ff := int64(c.DModel), int64(c.DimFF)
+		// Attention, linear1 and linear2 with biases and scales, two
+		// layer norms.
+		return attentionCount(c.DModel, false) + 2*e*ff + 2*ff + 2*e + 4*e, nil
+	}, func(cfg json.RawMessage) (nn.Module, error) {
+		c, act, err := transformerConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return emptyEncoderLayer(c, act), nil
 	})
 	nn.RegisterSizedLayer(KindConv2D, func(cfg json.RawMessage) (int64, error) {
 		c, err := conv2DConfig(cfg)
@@ -163,6 +195,67 @@ func denseConfig(raw json.RawMessage) (nn.DenseConfig, error) {
 		return c, err
 	}
 	return c, nil
+}
+
+// attentionCount is the values of an int8 attention layer of e features:
+// 4E² weights, 4E scales and 4E biases (none with noBias).
+func attentionCount(e int, noBias bool) int64 {
+	n := 4*int64(e)*int64(e) + 4*int64(e)
+	if !noBias {
+		n += 4 * int64(e)
+	}
+	return n
+}
+
+// attentionConfig decodes and checks a quant.MultiheadAttention
+// configuration.
+func attentionConfig(raw json.RawMessage) (nn.AttentionConfig, error) {
+	var c nn.AttentionConfig
+	if err := decodeStrict(raw, &c); err != nil {
+		return c, err
+	}
+	switch {
+	case c.Embed < 1 || c.Embed > maxIn:
+		return c, fmt.Errorf("config: embed must be between 1 and %d, got %d", maxIn, c.Embed)
+	case c.Heads < 1 || c.Embed%c.Heads != 0:
+		return c, fmt.Errorf("config: embed %d must be a positive multiple of heads %d", c.Embed, c.Heads)
+	case !(c.Dropout >= 0 && c.Dropout < 1):
+		return c, fmt.Errorf("config: dropout must be in [0, 1), got %v", c.Dropout)
+	}
+	return c, nil
+}
+
+// transformerConfig decodes and checks a quant.TransformerEncoderLayer
+// configuration and returns its activation.
+func transformerConfig(raw json.RawMessage) (nn.TransformerLayerConfig, nn.Activation, error) {
+	var c nn.TransformerLayerConfig
+	if err := decodeStrict(raw, &c); err != nil {
+		return c, nn.ActNone, err
+	}
+	if _, err := attentionConfig(mustJSON(nn.AttentionConfig{Embed: c.DModel, Heads: c.Heads, Dropout: c.Dropout})); err != nil {
+		return c, nn.ActNone, err
+	}
+	switch {
+	case c.DimFF < 1 || c.DimFF > maxIn:
+		return c, nn.ActNone, fmt.Errorf("config: dim_ff must be between 1 and %d, got %d", maxIn, c.DimFF)
+	case !(c.Eps > 0) || c.Eps > 1:
+		return c, nn.ActNone, fmt.Errorf("config: eps must be in (0, 1], got %v", c.Eps)
+	case c.Layers != 0 || c.FinalNorm:
+		return c, nn.ActNone, errors.New("config: layers and final_norm belong to a TransformerEncoder, not to one layer")
+	}
+	act, err := activation(c.Activation)
+	if err == nil && act != nn.ActReLU && act != nn.ActGELU {
+		err = fmt.Errorf("config: activation must be ReLU or GELU, got %q", c.Activation)
+	}
+	return c, act, err
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 // gptConfig decodes and checks a quant.GPT configuration and returns the

@@ -15,9 +15,10 @@ const maxIn = 1 << 17
 
 // Quantize returns an int8 copy of model for inference: every nn.Dense and
 // every ungrouped nn.Conv2D becomes a Dense or Conv2D of this package, with
-// symmetric per-output-channel int8 weights, and an nn.GPT or an LSTM
-// nn.RNNLM becomes a GPT or RNNLM of this package (a GRU RNNLM is an
-// error). Inside nn.Sequential and
+// symmetric per-output-channel int8 weights, an nn.MultiheadAttention or
+// nn.TransformerEncoderLayer becomes its int8 counterpart, and an nn.GPT or
+// an LSTM nn.RNNLM becomes a GPT or RNNLM of this package (a GRU RNNLM is
+// an error). Inside nn.Sequential and
 // nn.Residual containers (nested or not) the layers are replaced in a new
 // container;
 // any other module, such as Flatten, ReLU or BatchNorm, is kept as is and
@@ -65,6 +66,21 @@ func quantize(m nn.Module, n *int) (nn.Module, error) {
 		}
 		*n++
 		return NewConv2D(l), nil
+	case *nn.MultiheadAttention:
+		if l.InProjWeight == nil {
+			return nil, errors.New("quant.Quantize: a MultiheadAttention is not built (use nn.NewMultiheadAttention)")
+		}
+		*n++
+		return NewMultiheadAttention(l), nil
+	case *nn.TransformerEncoderLayer:
+		if l.SelfAttn == nil {
+			return nil, errors.New("quant.Quantize: a TransformerEncoderLayer is not built (use nn.NewTransformerEncoderLayer)")
+		}
+		if l.Linear1.Weight.Value().Dim(0) > maxIn {
+			return m, nil
+		}
+		*n++
+		return NewTransformerEncoderLayer(l), nil
 	case *nn.GPT:
 		if l.WTE == nil {
 			return nil, errors.New("quant.Quantize: the GPT is not built (use nn.NewGPT)")
