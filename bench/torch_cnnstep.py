@@ -1,13 +1,10 @@
-"""Reference timings for train's BenchmarkCNNStep and
-BenchmarkPredictConvnet: the Keras simple MNIST convnet (conv 32 3x3 ReLU,
-max-pool 2, conv 64 3x3 ReLU, max-pool 2, dropout 0.5, dense 1600->10).
+"""Reference timing for train's BenchmarkCNNStep: the Keras simple MNIST
+convnet (conv 32 3x3 ReLU, max-pool 2, conv 64 3x3 ReLU, max-pool 2,
+dropout 0.5, dense 1600->10) trained with Adam 1e-3 on random 1x28x28
+images, batch 128, 20 steps per epoch, best of several epochs after a
+warm-up. Prints microseconds per step.
 
-    /usr/bin/python3 bench/torch_cnnstep.py [threads] [step|infer|both]
-
-step: trained with Adam 1e-3 on random 1x28x28 images, batch 128, 20 steps
-per epoch, best of several epochs after a warm-up; prints microseconds per
-step. infer: evaluation mode under no_grad on batches of 1 and 64 images,
-best of several rounds after a warm-up; prints microseconds per batch.
+    /usr/bin/python3 bench/torch_cnnstep.py [threads]
 Reference figures only; the project never depends on Python.
 """
 import sys
@@ -18,57 +15,32 @@ from torch import nn
 
 torch.manual_seed(1)
 torch.set_num_threads(int(sys.argv[1]) if len(sys.argv) > 1 else 2)
-mode = sys.argv[2] if len(sys.argv) > 2 else "step"
 STEPS, B = 20, 128
+x = torch.rand(STEPS * B, 1, 28, 28)
+y = torch.randint(0, 10, (STEPS * B,))
 model = nn.Sequential(
     nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
     nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
     nn.Flatten(), nn.Dropout(0.5), nn.Linear(64 * 5 * 5, 10))
+opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+loss_fn = nn.CrossEntropyLoss()
 
 
-def step_time():
-    x = torch.rand(STEPS * B, 1, 28, 28)
-    y = torch.randint(0, 10, (STEPS * B,))
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    loss_fn = nn.CrossEntropyLoss()
+def epoch():
+    perm = torch.randperm(STEPS * B)
+    model.train()
+    for i in range(0, STEPS * B, B):
+        idx = perm[i:i + B]
+        opt.zero_grad()
+        loss = loss_fn(model(x[idx]), y[idx])
+        loss.backward()
+        opt.step()
 
-    def epoch():
-        perm = torch.randperm(STEPS * B)
-        model.train()
-        for i in range(0, STEPS * B, B):
-            idx = perm[i:i + B]
-            opt.zero_grad()
-            loss = loss_fn(model(x[idx]), y[idx])
-            loss.backward()
-            opt.step()
 
+epoch()
+best = float("inf")
+for _ in range(3):
+    t = time.perf_counter()
     epoch()
-    best = float("inf")
-    for _ in range(3):
-        t = time.perf_counter()
-        epoch()
-        best = min(best, time.perf_counter() - t)
-    print(f"torch {torch.__version__} cnnstep: {best / STEPS * 1e6:.0f} us/step, threads={torch.get_num_threads()}")
-
-
-def infer_time(batch):
-    model.eval()
-    x = torch.rand(batch, 1, 28, 28)
-    reps = 300 if batch == 1 else 10
-    with torch.no_grad():
-        for _ in range(reps // 4):
-            model(x)
-        best = float("inf")
-        for _ in range(5):
-            t = time.perf_counter()
-            for _ in range(reps):
-                model(x)
-            best = min(best, (time.perf_counter() - t) / reps)
-    print(f"torch {torch.__version__} cnninfer batch={batch}: {best * 1e6:.0f} us/batch, threads={torch.get_num_threads()}")
-
-
-if mode in ("step", "both"):
-    step_time()
-if mode in ("infer", "both"):
-    infer_time(1)
-    infer_time(64)
+    best = min(best, time.perf_counter() - t)
+print(f"torch {torch.__version__} cnnstep: {best / STEPS * 1e6:.0f} us/step, threads={torch.get_num_threads()}")
