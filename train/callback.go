@@ -39,6 +39,11 @@ type State struct {
 	// Err is the error Fit is about to return (nil when training
 	// completed), for OnTrainEnd.
 	Err error
+	// BatchSize is the number of examples in the batch just trained, and
+	// BatchTargets the number of targets its metrics scored: one per
+	// example, or one per position (token) for a sequence model. Both are
+	// set before OnBatchEnd, for callbacks that measure throughput.
+	BatchSize, BatchTargets int
 }
 
 // Callback hooks into Fit. Embed BaseCallback to implement only the hooks
@@ -54,6 +59,16 @@ type Callback interface {
 	// OnBatchEnd receives the running loss and metrics of the epoch so far.
 	// The map is reused between batches: copy what you keep.
 	OnBatchEnd(s *State, logs Logs) error
+}
+
+// BatchMetricser is implemented by a callback that wants the running
+// metrics of the epoch, not only the loss, in the logs that OnBatchEnd
+// receives on every batch (a live dashboard). When one of Fit's callbacks
+// returns true, every metric's Result is computed after every step, which
+// costs little for accuracy and more for metrics that rank all scores
+// (ROC AUC).
+type BatchMetricser interface {
+	WantsBatchMetrics() bool
 }
 
 // BaseCallback implements every Callback hook as a no-op, for embedding.

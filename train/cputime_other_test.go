@@ -4,5 +4,5 @@ package train
 
 import "time"
 
-// threadCPU cannot read a thread's CPU time here.
-func threadCPU() (time.Duration, bool) { return 0, false }
+// processCPU cannot read the process's CPU time here.
+func processCPU() (time.Duration, bool) { return 0, false }

@@ -60,6 +60,11 @@ type fitRun struct {
 	logs   Logs        // per-batch logs, reused
 	epochs epochSetter // the training data, when it takes the epoch
 	labels []int       // per-token labels of a sequence batch, reused
+	// batchMetrics says whether the running metrics go into the logs of
+	// every batch: a callback asked for them (BatchMetricser), or the
+	// progress bar shows them.
+	batchMetrics bool
+	targets      int // targets scored in the last step
 	// arena supplies the buffers of each training step; the outputs,
 	// loss and passed gradients of a step stay valid until the next
 	// step's Reset (parameter gradients belong to the parameters).
@@ -134,6 +139,12 @@ func newFitRun(ctx context.Context, model nn.Module, opt optim.Optimizer, trainS
 		r.val = newEvaluator(model, valDS, c)
 	}
 	r.epochs, _ = trainDS.(epochSetter)
+	r.batchMetrics = r.prog != nil && r.prog.tty
+	for _, cb := range c.Callbacks {
+		if bm, ok := cb.(BatchMetricser); ok && bm.WantsBatchMetrics() {
+			r.batchMetrics = true
+		}
+	}
 	r.state = &State{
 		Model: model, Optimizer: opt, Epochs: c.Epochs, Steps: r.loader.NumBatches(),
 		StartEpoch: c.InitialEpoch, History: hist, Callbacks: c.Callbacks,
@@ -215,13 +226,16 @@ func (r *fitRun) epoch(epoch int) error {
 		lossSum += lv * float64(b.Size())
 		seen += b.Size()
 		r.logs["loss"] = lossSum / float64(seen)
+		if r.batchMetrics {
+			r.ms.results(r.logs, "")
+		}
+		s.BatchSize, s.BatchTargets = b.Size(), r.targets
 		for _, cb := range r.cfg.Callbacks {
 			if err := cb.OnBatchEnd(s, r.logs); err != nil {
 				return err
 			}
 		}
 		if r.prog != nil && r.prog.tty {
-			r.ms.results(r.logs, "")
 			r.prog.batch(b.Index, r.logs)
 		}
 		if err := r.ctx.Err(); err != nil {
@@ -288,7 +302,9 @@ func (r *fitRun) step(b *data.Batch) (lv float64, err error) {
 		return lv, fmt.Errorf("train: after the optimizer step at %s, %w; training stopped (look for NaN or infinite features, or lower the learning rate)", where(), err)
 	}
 	stage = "metrics"
-	if err := r.ms.update(labelsFor(&r.labels, b, out.Value()), out.Value()); err != nil {
+	labels := labelsFor(&r.labels, b, out.Value())
+	r.targets = len(labels)
+	if err := r.ms.update(labels, out.Value()); err != nil {
 		return lv, fmt.Errorf("train: at %s: %w", where(), err)
 	}
 	return lv, nil

@@ -38,7 +38,7 @@ func inferModels() []inferModel {
 // bench/torch_infer.py times PyTorch under no_grad: the MNIST MLP and the
 // Keras simple convnet at batch 1 and 64, the char-GPT forward over 128
 // positions (benchVocab characters) at batch 1 and 32. With -cpu 1 it also
-// reports the CPU time of the benchmark's thread per batch. bench/run.sh sets the two side by side.
+// reports the process's CPU time per batch. bench/run.sh sets the two side by side.
 func BenchmarkInfer(b *testing.B) {
 	b.Logf("GEMM kernel for [64 784]·[784 128]: %s", tensor.PackB(tensor.Zeros(128, 784), true).Kernel())
 	r := rand.New(rand.NewPCG(1, 2))
@@ -49,24 +49,19 @@ func BenchmarkInfer(b *testing.B) {
 				if _, err := Predict(m.model, x, n); err != nil { // warm up
 					b.Fatal(err)
 				}
-				// With GOMAXPROCS 1, Predict runs on this goroutine, locked
-				// to its thread, so the thread's CPU time is the work's
-				// (cpuµs/batch: steady on a shared machine, where wall
-				// time is not).
+				// With GOMAXPROCS 1 the process's CPU time is the time
+				// Predict ran (cpuµs/batch: steady on a shared machine,
+				// where wall time is not).
 				single := runtime.GOMAXPROCS(0) == 1
-				if single {
-					runtime.LockOSThread()
-					defer runtime.UnlockOSThread()
-				}
 				b.ReportAllocs()
 				b.ResetTimer()
-				cpu0, cpuOK := threadCPU()
+				cpu0, cpuOK := processCPU()
 				for range b.N {
 					if _, err := Predict(m.model, x, n); err != nil {
 						b.Fatal(err)
 					}
 				}
-				cpu1, _ := threadCPU()
+				cpu1, _ := processCPU()
 				b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)*1e6, "µs/batch")
 				if single && cpuOK && cpu1 > cpu0 {
 					b.ReportMetric((cpu1-cpu0).Seconds()/float64(b.N)*1e6, "cpuµs/batch")

@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"log"
 	"os"
 	"os/signal"
 
 	"github.com/shoshin-ml/shoshin/examples/internal/charlm"
 	"github.com/shoshin-ml/shoshin/nn"
+	"github.com/shoshin-ml/shoshin/train/dashboard"
 )
 
 var (
@@ -32,6 +34,7 @@ var (
 	topK     = flag.Int("topk", 0, "sample among the k most likely characters (0: all)")
 	out      = flag.String("out", "char-gpt.safetensors", "file to save the model and tokenizer to")
 	plots    = flag.String("plots", ".", "folder for the loss curve PNG")
+	dash     = flag.String("dashboard", "", "serve a live training dashboard at this address (\":8080\" is 127.0.0.1:8080)")
 )
 
 func newModel(vocab int) nn.Module {
@@ -56,7 +59,21 @@ func main() {
 	// trained so far is still evaluated, sampled and saved.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if _, err := charlm.Run(ctx, options(), newModel); err != nil {
+	o := options()
+	if *dash != "" {
+		board, err := dashboard.New(*dash)
+		if err != nil {
+			log.Fatal("char-gpt: ", err)
+		}
+		defer board.Close()
+		fmt.Printf("training dashboard: %s\n", board.URL())
+		o.Dashboard = board
+	}
+	if _, err := charlm.Run(ctx, o, newModel); err != nil {
 		log.Fatal("char-gpt: ", err)
+	}
+	if o.Dashboard != nil && ctx.Err() == nil {
+		fmt.Printf("the dashboard stays at %s until Ctrl-C\n", o.Dashboard.URL())
+		<-ctx.Done()
 	}
 }

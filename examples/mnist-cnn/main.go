@@ -17,6 +17,7 @@ import (
 	"github.com/shoshin-ml/shoshin/optim"
 	"github.com/shoshin-ml/shoshin/tensor"
 	"github.com/shoshin-ml/shoshin/train"
+	"github.com/shoshin-ml/shoshin/train/dashboard"
 )
 
 var (
@@ -29,7 +30,11 @@ var (
 	plots   = flag.String("plots", ".", "folder for the PNG training curves")
 	quiet   = flag.Bool("quiet", false, "no per-epoch progress")
 	limit   = flag.Int("limit", 0, "use only the first N training and N test images (0: all), for a quick run")
+	dash    = flag.String("dashboard", "", "serve a live training dashboard at this address (\":8080\" is 127.0.0.1:8080)")
 )
+
+// board is the dashboard that -dashboard asks for, or nil.
+var board *dashboard.Dashboard
 
 // newModel builds a LeNet-style network: two convolution blocks
 // (convolution, batch normalisation, ReLU, 2×2 max pooling) that turn a
@@ -60,8 +65,20 @@ func main() {
 	// Ctrl-C cancels ctx: Fit stops at the end of the current batch.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if *dash != "" {
+		var err error
+		if board, err = dashboard.New(*dash); err != nil {
+			log.Fatal("mnist-cnn: ", err)
+		}
+		defer board.Close()
+		fmt.Printf("Training dashboard: %s\n\n", board.URL())
+	}
 	if _, err := run(ctx, stop); err != nil {
 		log.Fatal("mnist-cnn: ", err)
+	}
+	if board != nil && ctx.Err() == nil {
+		fmt.Printf("The dashboard stays at %s until Ctrl-C.\n", board.URL())
+		<-ctx.Done()
 	}
 }
 
@@ -98,13 +115,17 @@ func run(ctx context.Context, stop context.CancelFunc) (*outcome, error) {
 
 	start = time.Now()
 	opt := optim.NewAdam(model.Params(), optim.AdamConfig{LR: float32(*lr)})
+	callbacks := []train.Callback{&train.LRScheduler{Schedule: optim.NewStepLR(opt, 1, 0.5)}}
+	if board != nil {
+		callbacks = append(callbacks, board.Run("mnist-cnn", dashboard.WithConfusion(testSet)))
+	}
 	hist, err := train.Fit(ctx, model, opt, trainSet, train.Config{
 		Epochs:          *epochs,
 		BatchSize:       *batch,
 		ValidationSplit: 0.1,
 		Seed:            *seed,
 		Quiet:           *quiet,
-		Callbacks:       []train.Callback{&train.LRScheduler{Schedule: optim.NewStepLR(opt, 1, 0.5)}},
+		Callbacks:       callbacks,
 	})
 	if ctx.Err() != nil {
 		stop() // a second Ctrl-C now ends the program

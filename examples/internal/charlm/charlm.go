@@ -26,6 +26,7 @@ import (
 	"github.com/shoshin-ml/shoshin/nn"
 	"github.com/shoshin-ml/shoshin/optim"
 	"github.com/shoshin-ml/shoshin/train"
+	"github.com/shoshin-ml/shoshin/train/dashboard"
 )
 
 // Options configures Run.
@@ -50,6 +51,8 @@ type Options struct {
 	Out         string // model file
 	Plots       string // folder for the loss curve
 	Progress    io.Writer
+	// Dashboard, when set, shows the training live, and the sample.
+	Dashboard *dashboard.Dashboard
 }
 
 // Outcome is what a run achieved, for the tests.
@@ -145,10 +148,16 @@ func Run(ctx context.Context, o Options, build func(vocab int) nn.Module) (*Outc
 	start := time.Now()
 	deadline := &timeLimit{start: start, limit: time.Duration(o.Minutes * float64(time.Minute))}
 	lmMetrics := []func() metrics.Metric{train.BitsPerToken, train.Accuracy}
+	callbacks := []train.Callback{&train.StepScheduler{Schedule: sched}, deadline}
+	var board *dashboard.Run
+	if o.Dashboard != nil {
+		board = o.Dashboard.Run(o.Name)
+		callbacks = append(callbacks, board)
+	}
 	hist, err := train.Fit(ctx, model, opt, trainSet, train.Config{
 		Epochs: epochs, BatchSize: o.Batch, Seed: o.Seed, Validation: valSet,
 		ClipGradNorm: float32(o.Clip), Metrics: lmMetrics, Progress: w,
-		Callbacks: []train.Callback{&train.StepScheduler{Schedule: sched}, deadline},
+		Callbacks: callbacks,
 	})
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return nil, err
@@ -179,6 +188,9 @@ func Run(ctx context.Context, o Options, build func(vocab int) nn.Module) (*Outc
 		return nil, err
 	}
 	res.Sample = sample
+	if board != nil {
+		board.AddSample(o.Prompt, sample)
+	}
 	fmt.Fprintf(w, "\nsample (temperature %g, top-k %d, seed %d; %d chars in %v, %.0f chars/s):\n%s%s\n\n",
 		o.Temperature, o.TopK, o.Seed, len([]rune(sample)), took.Round(time.Millisecond), float64(o.SampleLen)/took.Seconds(), o.Prompt, sample)
 
