@@ -188,6 +188,9 @@ func writeText(w http.ResponseWriter, code int, s string) {
 	io.WriteString(w, s)
 }
 
+// jsonContentType is the Content-Type header value of JSON answers.
+var jsonContentType = []string{"application/json"}
+
 // errorBody is the JSON body of every error answer.
 type errorBody struct {
 	Error string `json:"error"`
@@ -241,7 +244,11 @@ func (h *Handler) predictCode(w http.ResponseWriter, r *http.Request) int {
 	}
 	defer h.inFlight.Add(-1)
 	binary := false
-	if ct := r.Header.Get("Content-Type"); ct != "" {
+	switch ct := r.Header.Get("Content-Type"); ct {
+	case "", "application/json":
+	case "application/octet-stream":
+		binary = true
+	default:
 		mt, _, err := mime.ParseMediaType(ct)
 		switch {
 		case err == nil && mt == "application/json":
@@ -313,8 +320,11 @@ func (h *Handler) predictCode(w http.ResponseWriter, r *http.Request) int {
 	}
 	h.probabilities(req.out, n)
 	req.resp = h.encode(req.resp[:0], req.out, n, binary || isBatch(req.body))
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(req.resp)))
+	// Header values are set as shared slices: net/http only reads them,
+	// and Set would allocate one per call.
+	hdr := w.Header()
+	hdr["Content-Type"] = jsonContentType
+	hdr["Content-Length"] = []string{strconv.Itoa(len(req.resp))}
 	w.WriteHeader(http.StatusOK)
 	w.Write(req.resp)
 	return http.StatusOK

@@ -10,6 +10,9 @@ import "golang.org/x/sys/cpu"
 func kern12x32AVX512(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32)
 
 //go:noescape
+func kern8x32AVX512(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
 func kern6x16AVX2(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32)
 
 //go:noescape
@@ -54,19 +57,31 @@ var (
 	hasAVX512 = hostFeatures.supports(setAVX512)
 
 	avx512Impl = &gemmImpl{name: "avx512-12x32", mr: 12, nr: 32, kern: kern12x32AVX512, kc: 384, mc: 240, nc: 2048}
-	avx2Impl   = &gemmImpl{name: "avx2-6x16", mr: 6, nr: 16, kern: kern6x16AVX2, kc: 256, mc: 96, nc: 2048}
+	// avx512x8Impl serves row counts that 8 divides better than 12.
+	avx512x8Impl = &gemmImpl{name: "avx512-8x32", mr: 8, nr: 32, kern: kern8x32AVX512, kc: 384, mc: 240, nc: 2048}
+	avx2Impl     = &gemmImpl{name: "avx2-6x16", mr: 6, nr: 16, kern: kern6x16AVX2, kc: 256, mc: 96, nc: 2048}
 
 	// active is the GEMM implementation in use.
 	active = gemmImpls()[0]
 	// narrow, when not nil, replaces active for outputs at most 16 wide.
 	narrow = narrowImpl()
+	// short, when not nil, replaces active for a few rows that its
+	// shorter tile covers with less padding (see pickImpl).
+	short = shortImpl()
 )
+
+func shortImpl() *gemmImpl {
+	if hasAVX512 {
+		return avx512x8Impl
+	}
+	return nil
+}
 
 // gemmImpls lists every implementation this machine can run, best first.
 func gemmImpls() []*gemmImpl {
 	var l []*gemmImpl
 	if hasAVX512 {
-		l = append(l, avx512Impl)
+		l = append(l, avx512Impl, avx512x8Impl)
 	}
 	if hasAVX2 {
 		l = append(l, avx2Impl)

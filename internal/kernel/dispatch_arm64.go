@@ -69,6 +69,8 @@ var (
 	active = gemmImpls()[0]
 	// narrow, when not nil, replaces active for outputs at most 16 wide.
 	narrow *gemmImpl
+	// short, when not nil, replaces active for a few rows (see pickImpl).
+	short *gemmImpl
 )
 
 // gemmImpls lists every implementation this machine can run, best first.

@@ -8,6 +8,9 @@ var active = portableImpl
 // narrow, when not nil, replaces active for outputs at most 16 wide.
 var narrow *gemmImpl
 
+// short, when not nil, replaces active for a few rows (see pickImpl).
+var short *gemmImpl
+
 // gemmImpls lists every implementation this machine can run, for tests.
 func gemmImpls() []*gemmImpl { return []*gemmImpl{portableImpl} }
 

@@ -53,12 +53,26 @@ const gemmParallelFlops = 1 << 19
 // panics when a dimension is negative, a stride is too small or a slice is
 // too short.
 func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	im := active
+	gemmWith(pickImpl(m, n), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// shortRows is the row count up to which a shorter tile may replace the
+// active one: beyond it the padding of the last row panel is a small part
+// of the work.
+const shortRows = 256
+
+// pickImpl chooses the kernel for an m×n product: a 16-wide tile for
+// narrow outputs, which wastes less of each FMA, and a shorter tile when
+// it pads the last row panel less (64 rows are 8 panels of 8, but 5⅓ of
+// 12).
+func pickImpl(m, n int) *gemmImpl {
 	if n <= 16 && narrow != nil {
-		// A 16-wide tile wastes less of each FMA on narrow outputs.
-		im = narrow
+		return narrow
 	}
-	gemmWith(im, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	if short != nil && m <= shortRows && roundUp(m, short.mr) < roundUp(m, active.mr) {
+		return short
+	}
+	return active
 }
 
 // GemmImpl returns the name of the micro-kernel Gemm uses on this machine.

@@ -255,3 +255,20 @@ func TestGemmBatchOne(t *testing.T) {
 		}
 	}
 }
+
+// TestPickImpl checks the kernel choice by shape: narrow outputs take the
+// 16-wide tile, and on AVX-512 a batch of 64 rows the 8-row tile, which
+// needs no padded panel.
+func TestPickImpl(t *testing.T) {
+	if narrow != nil {
+		require.Same(t, narrow, pickImpl(64, 10))
+	}
+	if short == nil {
+		require.Same(t, active, pickImpl(64, 128))
+		return
+	}
+	require.Same(t, short, pickImpl(64, 128))
+	require.Same(t, short, pickImpl(128, 784))
+	require.Same(t, active, pickImpl(72, 128))  // 6 full panels of 12
+	require.Same(t, active, pickImpl(512, 512)) // past shortRows
+}

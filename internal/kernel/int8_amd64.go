@@ -17,10 +17,26 @@ var (
 		{i8x5x1VNNI, i8x5x2VNNI, i8x5x3VNNI, i8x5x4VNNI},
 		{i8x6x1VNNI, i8x6x2VNNI, i8x6x3VNNI, i8x6x4VNNI},
 	}}
-	int8AVX2 = &int8Impl{name: "avx2", nv: 1, kern: [i8MR][]i8Kernel{
-		{i8x1AVX2}, {i8x2AVX2}, {i8x3AVX2}, {i8x4AVX2}, {i8x5AVX2}, {i8x6AVX2},
-	}}
+	int8AVX2 = &int8Impl{name: "avx2", nv: 4, kern: avx2Kernels()}
 )
+
+// avx2Kernels wraps the AVX2 kernels, which take the number of panels
+// as an argument, into the table of int8Impl: a call covers up to four
+// panels.
+func avx2Kernels() [i8MR][]i8Kernel {
+	rows := [i8MR]func(kg int, a *uint8, lda int, w *int8, ps int, c *int32, ldc int, np int){
+		i8x1AVX2, i8x2AVX2, i8x3AVX2, i8x4AVX2, i8x5AVX2, i8x6AVX2,
+	}
+	var t [i8MR][]i8Kernel
+	for mr, k := range rows {
+		for np := 1; np <= 4; np++ {
+			t[mr] = append(t[mr], func(kg int, a *uint8, lda int, w *int8, ps int, c *int32, ldc int) {
+				k(kg, a, lda, w, ps, c, ldc, np)
+			})
+		}
+	}
+	return t
+}
 
 // int8Impls lists every int8 implementation this machine can run, best
 // first.

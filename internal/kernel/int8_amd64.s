@@ -1402,26 +1402,29 @@ i8x6x4VNNI_loop:
 	VZEROUPPER
 	RET
 
-// func i8x1AVX2(kg int, a *uint8, lda int, w *int8, ps int, c *int32, ldc int)
-TEXT ·i8x1AVX2(SB), NOSPLIT, $0-56
-	MOVQ kg+0(FP), CX
-	MOVQ a+8(FP), SI
+// func i8x1AVX2(kg int, a *uint8, lda int, w *int8, ps int, c *int32, ldc int, np int)
+TEXT ·i8x1AVX2(SB), NOSPLIT, $0-64
+	MOVQ kg+0(FP), R13
+	MOVQ a+8(FP), R14
 	MOVQ lda+16(FP), DX
-	MOVQ w+24(FP), DI
+	MOVQ w+24(FP), R11
 	MOVQ ps+32(FP), BX
 	MOVQ c+40(FP), R8
 	MOVQ ldc+48(FP), R9
+	MOVQ np+56(FP), R15
 	SHLQ $2, R9
-	LEAQ (SI)(DX*2), R10
-	ADDQ DX, R10
-	LEAQ (DI)(BX*2), R11
-	ADDQ BX, R11
 	LEAQ (R8)(R9*2), R12
 	ADDQ R9, R12
-	VPXOR Y0, Y0, Y0
-	VPXOR Y1, Y1, Y1
 	VPCMPEQW Y14, Y14, Y14
 	VPSRLW $15, Y14, Y14
+i8x1AVX2_panel:
+	MOVQ R13, CX
+	MOVQ R14, SI
+	LEAQ (SI)(DX*2), R10
+	ADDQ DX, R10
+	MOVQ R11, DI
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
 i8x1AVX2_loop:
 	VPBROADCASTD (SI), Y12
 	VPMADDUBSW (DI), Y12, Y13
@@ -1437,31 +1440,39 @@ i8x1AVX2_loop:
 	JNZ i8x1AVX2_loop
 	VMOVDQU Y0, (R8)
 	VMOVDQU Y1, 32(R8)
+	ADDQ BX, R11
+	ADDQ $64, R8
+	ADDQ $64, R12
+	DECQ R15
+	JNZ i8x1AVX2_panel
 	VZEROUPPER
 	RET
 
-// func i8x2AVX2(kg int, a *uint8, lda int, w *int8, ps int, c *int32, ldc int)
-TEXT ·i8x2AVX2(SB), NOSPLIT, $0-56
-	MOVQ kg+0(FP), CX
-	MOVQ a+8(FP), SI
+// func i8x2AVX2(kg int, a *uint8, lda int, w *int8, ps int, c *int32, ldc int, np int)
+TEXT ·i8x2AVX2(SB), NOSPLIT, $0-64
+	MOVQ kg+0(FP), R13
+	MOVQ a+8(FP), R14
 	MOVQ lda+16(FP), DX
-	MOVQ w+24(FP), DI
+	MOVQ w+24(FP), R11
 	MOVQ ps+32(FP), BX
 	MOVQ c+40(FP), R8
 	MOVQ ldc+48(FP), R9
+	MOVQ np+56(FP), R15
 	SHLQ $2, R9
-	LEAQ (SI)(DX*2), R10
-	ADDQ DX, R10
-	LEAQ (DI)(BX*2), R11
-	ADDQ BX, R11
 	LEAQ (R8)(R9*2), R12
 	ADDQ R9, R12
+	VPCMPEQW Y14, Y14, Y14
+	VPSRLW $15, Y14, Y14
+i8x2AVX2_panel:
+	MOVQ R13, CX
+	MOVQ R14, SI
+	LEAQ (SI)(DX*2), R10
+	ADDQ DX, R10
+	MOVQ R11, DI
 	VPXOR Y0, Y0, Y0
 	VPXOR Y1, Y1, Y1
 	VPXOR Y2, Y2, Y2
 	VPXOR Y3, Y3, Y3
-	VPCMPEQW Y14, Y14, Y14
-	VPSRLW $15, Y14, Y14
 i8x2AVX2_loop:
 	VPBROADCASTD (SI), Y12
 	VPMADDUBSW (DI), Y12, Y13
@@ -1486,33 +1497,41 @@ i8x2AVX2_loop:
 	VMOVDQU Y1, 32(R8)
 	VMOVDQU Y2, (R8)(R9*1)
 	VMOVDQU Y3, 32(R8)(R9*1)
+	ADDQ BX, R11
+	ADDQ $64, R8
+	ADDQ $64, R12
+	DECQ R15
+	JNZ i8x2AVX2_panel
 	VZEROUPPER
 	RET
 
-// func i8x3AVX2(kg int, a *uint8, lda int, w *int8, ps int, c *int32, ldc int)
-TEXT ·i8x3AVX2(SB), NOSPLIT, $0-56
-	MOVQ kg+0(FP), CX
-	MOVQ a+8(FP), SI
+// func i8x3AVX2(kg int, a *uint8, lda int, w *int8, ps int, c *int32, ldc int, np int)
+TEXT ·i8x3AVX2(SB), NOSPLIT, $0-64
+	MOVQ kg+0(FP), R13
+	MOVQ a+8(FP), R14
 	MOVQ lda+16(FP), DX
-	MOVQ w+24(FP), DI
+	MOVQ w+24(FP), R11
 	MOVQ ps+32(FP), BX
 	MOVQ c+40(FP), R8
 	MOVQ ldc+48(FP), R9
+	MOVQ np+56(FP), R15
 	SHLQ $2, R9
-	LEAQ (SI)(DX*2), R10
-	ADDQ DX, R10
-	LEAQ (DI)(BX*2), R11
-	ADDQ BX, R11
 	LEAQ (R8)(R9*2), R12
 	ADDQ R9, R12
+	VPCMPEQW Y14, Y14, Y14
+	VPSRLW $15, Y14, Y14
+i8x3AVX2_panel:
+	MOVQ R13, CX
+	MOVQ R14, SI
+	LEAQ (SI)(DX*2), R10
+	ADDQ DX, R10
+	MOVQ R11, DI
 	VPXOR Y0, Y0, Y0
 	VPXOR Y1, Y1, Y1
 	VPXOR Y2, Y2, Y2
 	VPXOR Y3, Y3, Y3
 	VPXOR Y4, Y4, Y4
 	VPXOR Y5, Y5, Y5
-	VPCMPEQW Y14, Y14, Y14
-	VPSRLW $15, Y14, Y14
 i8x3AVX2_loop:
 	VPBROADCASTD (SI), Y12
 	VPMADDUBSW (DI), Y12, Y13
@@ -1546,25 +1565,35 @@ i8x3AVX2_loop:
 	VMOVDQU Y3, 32(R8)(R9*1)
 	VMOVDQU Y4, (R8)(R9*2)
 	VMOVDQU Y5, 32(R8)(R9*2)
+	ADDQ BX, R11
+	ADDQ $64, R8
+	ADDQ $64, R12
+	DECQ R15
+	JNZ i8x3AVX2_panel
 	VZEROUPPER
 	RET
 
-// func i8x4AVX2(kg int, a *uint8, lda int, w *int8, ps int, c *int32, ldc int)
-TEXT ·i8x4AVX2(SB), NOSPLIT, $0-56
-	MOVQ kg+0(FP), CX
-	MOVQ a+8(FP), SI
+// func i8x4AVX2(kg int, a *uint8, lda int, w *int8, ps int, c *int32, ldc int, np int)
+TEXT ·i8x4AVX2(SB), NOSPLIT, $0-64
+	MOVQ kg+0(FP), R13
+	MOVQ a+8(FP), R14
 	MOVQ lda+16(FP), DX
-	MOVQ w+24(FP), DI
+	MOVQ w+24(FP), R11
 	MOVQ ps+32(FP), BX
 	MOVQ c+40(FP), R8
 	MOVQ ldc+48(FP), R9
+	MOVQ np+56(FP), R15
 	SHLQ $2, R9
-	LEAQ (SI)(DX*2), R10
-	ADDQ DX, R10
-	LEAQ (DI)(BX*2), R11
-	ADDQ BX, R11
 	LEAQ (R8)(R9*2), R12
 	ADDQ R9, R12
+	VPCMPEQW Y14, Y14, Y14
+	VPSRLW $15, Y14, Y14
+i8x4AVX2_panel:
+	MOVQ R13, CX
+	MOVQ R14, SI
+	LEAQ (SI)(DX*2), R10
+	ADDQ DX, R10
+	MOVQ R11, DI
 	VPXOR Y0, Y0, Y0
 	VPXOR Y1, Y1, Y1
 	VPXOR Y2, Y2, Y2
@@ -1573,8 +1602,6 @@ TEXT ·i8x4AVX2(SB), NOSPLIT, $0-56
 	VPXOR Y5, Y5, Y5
 	VPXOR Y6, Y6, Y6
 	VPXOR Y7, Y7, Y7
-	VPCMPEQW Y14, Y14, Y14
-	VPSRLW $15, Y14, Y14
 i8x4AVX2_loop:
 	VPBROADCASTD (SI), Y12
 	VPMADDUBSW (DI), Y12, Y13
@@ -1617,25 +1644,35 @@ i8x4AVX2_loop:
 	VMOVDQU Y5, 32(R8)(R9*2)
 	VMOVDQU Y6, (R12)
 	VMOVDQU Y7, 32(R12)
+	ADDQ BX, R11
+	ADDQ $64, R8
+	ADDQ $64, R12
+	DECQ R15
+	JNZ i8x4AVX2_panel
 	VZEROUPPER
 	RET
 
-// func i8x5AVX2(kg int, a *uint8, lda int, w *int8, ps int, c *int32, ldc int)
-TEXT ·i8x5AVX2(SB), NOSPLIT, $0-56
-	MOVQ kg+0(FP), CX
-	MOVQ a+8(FP), SI
+// func i8x5AVX2(kg int, a *uint8, lda int, w *int8, ps int, c *int32, ldc int, np int)
+TEXT ·i8x5AVX2(SB), NOSPLIT, $0-64
+	MOVQ kg+0(FP), R13
+	MOVQ a+8(FP), R14
 	MOVQ lda+16(FP), DX
-	MOVQ w+24(FP), DI
+	MOVQ w+24(FP), R11
 	MOVQ ps+32(FP), BX
 	MOVQ c+40(FP), R8
 	MOVQ ldc+48(FP), R9
+	MOVQ np+56(FP), R15
 	SHLQ $2, R9
-	LEAQ (SI)(DX*2), R10
-	ADDQ DX, R10
-	LEAQ (DI)(BX*2), R11
-	ADDQ BX, R11
 	LEAQ (R8)(R9*2), R12
 	ADDQ R9, R12
+	VPCMPEQW Y14, Y14, Y14
+	VPSRLW $15, Y14, Y14
+i8x5AVX2_panel:
+	MOVQ R13, CX
+	MOVQ R14, SI
+	LEAQ (SI)(DX*2), R10
+	ADDQ DX, R10
+	MOVQ R11, DI
 	VPXOR Y0, Y0, Y0
 	VPXOR Y1, Y1, Y1
 	VPXOR Y2, Y2, Y2
@@ -1646,8 +1683,6 @@ TEXT ·i8x5AVX2(SB), NOSPLIT, $0-56
 	VPXOR Y7, Y7, Y7
 	VPXOR Y8, Y8, Y8
 	VPXOR Y9, Y9, Y9
-	VPCMPEQW Y14, Y14, Y14
-	VPSRLW $15, Y14, Y14
 i8x5AVX2_loop:
 	VPBROADCASTD (SI), Y12
 	VPMADDUBSW (DI), Y12, Y13
@@ -1699,25 +1734,35 @@ i8x5AVX2_loop:
 	VMOVDQU Y7, 32(R12)
 	VMOVDQU Y8, (R12)(R9*1)
 	VMOVDQU Y9, 32(R12)(R9*1)
+	ADDQ BX, R11
+	ADDQ $64, R8
+	ADDQ $64, R12
+	DECQ R15
+	JNZ i8x5AVX2_panel
 	VZEROUPPER
 	RET
 
-// func i8x6AVX2(kg int, a *uint8, lda int, w *int8, ps int, c *int32, ldc int)
-TEXT ·i8x6AVX2(SB), NOSPLIT, $0-56
-	MOVQ kg+0(FP), CX
-	MOVQ a+8(FP), SI
+// func i8x6AVX2(kg int, a *uint8, lda int, w *int8, ps int, c *int32, ldc int, np int)
+TEXT ·i8x6AVX2(SB), NOSPLIT, $0-64
+	MOVQ kg+0(FP), R13
+	MOVQ a+8(FP), R14
 	MOVQ lda+16(FP), DX
-	MOVQ w+24(FP), DI
+	MOVQ w+24(FP), R11
 	MOVQ ps+32(FP), BX
 	MOVQ c+40(FP), R8
 	MOVQ ldc+48(FP), R9
+	MOVQ np+56(FP), R15
 	SHLQ $2, R9
-	LEAQ (SI)(DX*2), R10
-	ADDQ DX, R10
-	LEAQ (DI)(BX*2), R11
-	ADDQ BX, R11
 	LEAQ (R8)(R9*2), R12
 	ADDQ R9, R12
+	VPCMPEQW Y14, Y14, Y14
+	VPSRLW $15, Y14, Y14
+i8x6AVX2_panel:
+	MOVQ R13, CX
+	MOVQ R14, SI
+	LEAQ (SI)(DX*2), R10
+	ADDQ DX, R10
+	MOVQ R11, DI
 	VPXOR Y0, Y0, Y0
 	VPXOR Y1, Y1, Y1
 	VPXOR Y2, Y2, Y2
@@ -1730,8 +1775,6 @@ TEXT ·i8x6AVX2(SB), NOSPLIT, $0-56
 	VPXOR Y9, Y9, Y9
 	VPXOR Y10, Y10, Y10
 	VPXOR Y11, Y11, Y11
-	VPCMPEQW Y14, Y14, Y14
-	VPSRLW $15, Y14, Y14
 i8x6AVX2_loop:
 	VPBROADCASTD (SI), Y12
 	VPMADDUBSW (DI), Y12, Y13
@@ -1792,6 +1835,11 @@ i8x6AVX2_loop:
 	VMOVDQU Y9, 32(R12)(R9*1)
 	VMOVDQU Y10, (R12)(R9*2)
 	VMOVDQU Y11, 32(R12)(R9*2)
+	ADDQ BX, R11
+	ADDQ $64, R8
+	ADDQ $64, R12
+	DECQ R15
+	JNZ i8x6AVX2_panel
 	VZEROUPPER
 	RET
 

@@ -77,19 +77,19 @@ func i8x6x3VNNI(kg int, a *uint8, lda int, w *int8, ps int, c *int32, ldc int)
 func i8x6x4VNNI(kg int, a *uint8, lda int, w *int8, ps int, c *int32, ldc int)
 
 //go:noescape
-func i8x1AVX2(kg int, a *uint8, lda int, w *int8, ps int, c *int32, ldc int)
+func i8x1AVX2(kg int, a *uint8, lda int, w *int8, ps int, c *int32, ldc int, np int)
 
 //go:noescape
-func i8x2AVX2(kg int, a *uint8, lda int, w *int8, ps int, c *int32, ldc int)
+func i8x2AVX2(kg int, a *uint8, lda int, w *int8, ps int, c *int32, ldc int, np int)
 
 //go:noescape
-func i8x3AVX2(kg int, a *uint8, lda int, w *int8, ps int, c *int32, ldc int)
+func i8x3AVX2(kg int, a *uint8, lda int, w *int8, ps int, c *int32, ldc int, np int)
 
 //go:noescape
-func i8x4AVX2(kg int, a *uint8, lda int, w *int8, ps int, c *int32, ldc int)
+func i8x4AVX2(kg int, a *uint8, lda int, w *int8, ps int, c *int32, ldc int, np int)
 
 //go:noescape
-func i8x5AVX2(kg int, a *uint8, lda int, w *int8, ps int, c *int32, ldc int)
+func i8x5AVX2(kg int, a *uint8, lda int, w *int8, ps int, c *int32, ldc int, np int)
 
 //go:noescape
-func i8x6AVX2(kg int, a *uint8, lda int, w *int8, ps int, c *int32, ldc int)
+func i8x6AVX2(kg int, a *uint8, lda int, w *int8, ps int, c *int32, ldc int, np int)

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -188,8 +189,15 @@ func BenchmarkGemmU8I8(b *testing.B) {
 			w[i] = int8(i)
 		}
 		p := PackI8(n, k, w, k)
+		// gops reports operations per second of wall time, and the CPU
+		// time per operation (all threads), which a loaded machine
+		// inflates far less than the wall time.
+		var cpu0 time.Duration
 		gops := func(b *testing.B) {
 			b.ReportMetric(float64(2*m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOPS")
+			if c := cpuTime() - cpu0; c > 0 {
+				b.ReportMetric(float64(c.Nanoseconds())/float64(b.N), "cpu-ns/op")
+			}
 		}
 		for _, im := range int8Impls() {
 			if im == int8Portable && m*n*k > 1<<20 {
@@ -200,6 +208,7 @@ func BenchmarkGemmU8I8(b *testing.B) {
 				int8Active = im
 				defer func() { int8Active = saved }()
 				b.ReportAllocs()
+				cpu0 = cpuTime()
 				for b.Loop() {
 					fn()
 				}
@@ -217,6 +226,7 @@ func BenchmarkGemmU8I8(b *testing.B) {
 		cf := make([]float32, m*n)
 		b.Run(fmt.Sprintf("f32-%s/%dx%dx%d", GemmImpl(), m, n, k), func(b *testing.B) {
 			b.ReportAllocs()
+			cpu0 = cpuTime()
 			for b.Loop() {
 				Gemm(false, true, m, n, k, 1, af, k, wf, k, 0, cf, n)
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"strings"
 )
 
 // Packed int8 GEMM micro-kernels. The weights W [n, k] are packed once
@@ -59,7 +60,7 @@ func genInt8Decl() []byte {
 		}
 	}
 	for mr := 1; mr <= i8MR; mr++ {
-		fmt.Fprintf(&b, "\n//go:noescape\nfunc i8x%dAVX2%s\n", mr, sig)
+		fmt.Fprintf(&b, "\n//go:noescape\nfunc i8x%dAVX2%s\n", mr, strings.TrimSuffix(sig, ")")+", np int)")
 	}
 	return b.Bytes()
 }
@@ -144,17 +145,38 @@ func genI8VNNI(w *asm, mr, nv int) {
 	w.raw("\n")
 }
 
-// genI8AVX2 writes the mr×16 AVX2 kernel. YMM roles: accumulators
-// Y0..Y(2·mr−1) (row i, half h in 2i+h), Y12 the broadcast activations,
-// Y13 and Y15 products, Y14 the int16 ones.
+// genI8AVX2 writes the mr×(16·np) AVX2 kernel, which takes the number of
+// panels np as an eighth argument and runs them one after the other over
+// the same rows of A, so that one call covers a wide tile. YMM roles:
+// accumulators Y0..Y(2·mr−1) (row i, half h in 2i+h), Y12 the broadcast
+// activations, Y13 and Y15 products, Y14 the int16 ones. R13 keeps kg,
+// R14 the start of A, R15 the panels left, BX the panel stride.
 func genI8AVX2(w *asm, mr int) {
 	name := fmt.Sprintf("i8x%dAVX2", mr)
-	i8Prologue(w, name)
+	fmt.Fprintf(&w.Buffer, "// func %s(kg int, a *uint8, lda int, w *int8, ps int, c *int32, ldc int, np int)\n", name)
+	fmt.Fprintf(&w.Buffer, "TEXT ·%s(SB), NOSPLIT, $0-64\n", name)
+	w.p("MOVQ kg+0(FP), R13")
+	w.p("MOVQ a+8(FP), R14")
+	w.p("MOVQ lda+16(FP), DX")
+	w.p("MOVQ w+24(FP), R11")
+	w.p("MOVQ ps+32(FP), BX")
+	w.p("MOVQ c+40(FP), R8")
+	w.p("MOVQ ldc+48(FP), R9")
+	w.p("MOVQ np+56(FP), R15")
+	w.p("SHLQ $2, R9")
+	w.p("LEAQ (R8)(R9*2), R12")
+	w.p("ADDQ R9, R12")
+	w.p("VPCMPEQW Y14, Y14, Y14")
+	w.p("VPSRLW $15, Y14, Y14")
+	w.label(name + "_panel")
+	w.p("MOVQ R13, CX")
+	w.p("MOVQ R14, SI")
+	w.p("LEAQ (SI)(DX*2), R10")
+	w.p("ADDQ DX, R10")
+	w.p("MOVQ R11, DI")
 	for i := 0; i < 2*mr; i++ {
 		w.p("VPXOR Y%d, Y%d, Y%d", i, i, i)
 	}
-	w.p("VPCMPEQW Y14, Y14, Y14")
-	w.p("VPSRLW $15, Y14, Y14")
 	w.label(name + "_loop")
 	for i := 0; i < mr; i++ {
 		w.p("VPBROADCASTD %s, Y12", rowAddr(i, "SI", "R10", "DX", 0))
@@ -174,6 +196,11 @@ func genI8AVX2(w *asm, mr int) {
 		w.p("VMOVDQU Y%d, %s", 2*i, rowAddr(i, "R8", "R12", "R9", 0))
 		w.p("VMOVDQU Y%d, %s", 2*i+1, rowAddr(i, "R8", "R12", "R9", 32))
 	}
+	w.p("ADDQ BX, R11")
+	w.p("ADDQ $64, R8")
+	w.p("ADDQ $64, R12")
+	w.p("DECQ R15")
+	w.p("JNZ %s_panel", name)
 	w.p("VZEROUPPER")
 	w.p("RET")
 	w.raw("\n")
