@@ -193,7 +193,7 @@ func ScaledDotProductAttention(q, k, v *Var, opt AttentionOptions) *Var {
 	qd, kd, vd := q.value.Data(), k.value.Data(), v.value.Data()
 	var lse []float32
 	if out.requiresGrad {
-		lse = make([]float32, g.b*g.h*g.t)
+		lse = alloc([]int{g.b * g.h * g.t}, q, k, v).Data() // every row is written
 	}
 	g.forward(qd, kd, vd, out.value.Data(), lse)
 	if !out.requiresGrad {
@@ -203,15 +203,15 @@ func ScaledDotProductAttention(q, k, v *Var, opt AttentionOptions) *Var {
 		grads := make([]*tensor.Tensor, 3)
 		var gq, gk, gv []float32
 		if q.requiresGrad {
-			grads[0] = tensor.Zeros(g.qShape...)
+			grads[0] = zeroGradBuf(g.qShape, q, k, v)
 			gq = grads[0].Data()
 		}
 		if k.requiresGrad {
-			grads[1] = tensor.Zeros(g.kShape...)
+			grads[1] = zeroGradBuf(g.kShape, q, k, v)
 			gk = grads[1].Data()
 		}
 		if v.requiresGrad {
-			grads[2] = tensor.Zeros(g.vShape...)
+			grads[2] = zeroGradBuf(g.vShape, q, k, v)
 			gv = grads[2].Data()
 		}
 		g.backward(qd, kd, vd, gy.Data(), lse, gq, gk, gv)
@@ -243,14 +243,14 @@ func SelfAttention(qkv *Var, opt AttentionOptions) *Var {
 	xd := qkv.value.Data()
 	var lse []float32
 	if out.requiresGrad {
-		lse = make([]float32, g.b*g.h*g.t)
+		lse = alloc([]int{g.b * g.h * g.t}, qkv).Data() // every row is written
 	}
 	g.forward(xd, xd, xd, out.value.Data(), lse)
 	if !out.requiresGrad {
 		return out
 	}
 	return out.record("SelfAttention", func(gy *tensor.Tensor) []*tensor.Tensor {
-		gx := tensor.Zeros(s...)
+		gx := zeroGradBuf(s, qkv)
 		d := gx.Data()
 		g.backward(xd, xd, xd, gy.Data(), lse, d, d, d)
 		return []*tensor.Tensor{gx}

@@ -368,6 +368,10 @@ func (g *convGeom) forwardRange(lo, hi int, y, x, wa []float32, k int, pg *poolG
 			if idx != nil {
 				ids = idx[s*ySz : (s+1)*ySz]
 			}
+			if pg.is2x2() {
+				pg.maxReLU2x2(0, g.oc, ys, zs, ids)
+				continue
+			}
 			pg.maxRange(0, g.oc, ys, zs, ids)
 		}
 		if g.relu {

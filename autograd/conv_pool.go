@@ -1,6 +1,8 @@
 package autograd
 
 import (
+	"math"
+
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
@@ -61,4 +63,56 @@ func recordConvPool(out *Var, g convGeom, pg poolGeom, idx []int32, x, w, b *Var
 		g.backward(gx, gw, gb, src, xv.Data(), wv.Data())
 		return grads
 	}, inputs...)
+}
+
+// maxReLU2x2 pools the planes [lo, hi) of x into y for Conv2DReLUMaxPool's
+// common window, 2×2 with stride 2: y = max(window maximum, 0), and idx
+// (when non-nil) receives each window's winner. Only windows whose maximum
+// is positive or NaN pass a gradient, so the winner needs to be exact for
+// those alone: the first element with the maximum's bits (a positive
+// maximum has one bit pattern), or the first NaN.
+func (g *poolGeom) maxReLU2x2(lo, hi int, y, x []float32, idx []int32) {
+	plane, oplane, w := g.h*g.w, g.oh*g.ow, g.w
+	for p := lo; p < hi; p++ {
+		src := x[p*plane : (p+1)*plane]
+		dst := y[p*oplane : (p+1)*oplane]
+		for oh := 0; oh < g.oh; oh++ {
+			base := 2 * oh * w
+			d := dst[oh*g.ow : (oh+1)*g.ow]
+			r0 := src[base : base+2*len(d)]
+			r1 := src[base+w : base+w+2*len(d)]
+			if idx == nil {
+				for ow := range d {
+					j := 2 * ow
+					m := max(max(r0[j], r0[j+1]), max(r1[j], r1[j+1]))
+					d[ow] = max(m, 0) // -0 and negatives become +0; NaN stays
+				}
+				continue
+			}
+			id := idx[p*oplane+oh*g.ow : p*oplane+(oh+1)*g.ow]
+			id = id[:len(d)]
+			for ow := range d {
+				j := 2 * ow
+				v := [4]float32{r0[j], r0[j+1], r1[j], r1[j+1]}
+				m := max(max(v[0], v[1]), max(v[2], v[3]))
+				k := 3
+				if m != m {
+					k = int(firstNaN(v))
+				} else {
+					mb := math.Float32bits(m)
+					if math.Float32bits(v[2]) == mb {
+						k = 2
+					}
+					if math.Float32bits(v[1]) == mb {
+						k = 1
+					}
+					if math.Float32bits(v[0]) == mb {
+						k = 0
+					}
+				}
+				d[ow] = max(m, 0)
+				id[ow] = int32(base + j + k&1 + k>>1*w)
+			}
+		}
+	}
 }

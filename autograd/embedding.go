@@ -84,7 +84,13 @@ func EmbeddingIDs(weight, ids *Var, paddingIdx int) *Var {
 		return out
 	}
 	return out.record("EmbeddingIDs", func(g *tensor.Tensor) []*tensor.Tensor {
-		gw := zeroGradBuf(ws, ids)
+		// Straight into the table's gradient when it is a parameter.
+		gw := leafGrad(weight)
+		grads := []*tensor.Tensor{nil, nil}
+		if gw == nil {
+			gw = zeroGradBuf(ws, ids)
+			grads[1] = gw
+		}
 		gwd, gd := gw.Data(), g.Data()
 		for i, id := range idx {
 			if int(id) == paddingIdx {
@@ -92,6 +98,6 @@ func EmbeddingIDs(weight, ids *Var, paddingIdx int) *Var {
 			}
 			kernel.Axpy(1, gd[i*dim:(i+1)*dim], gwd[int(id)*dim:(int(id)+1)*dim])
 		}
-		return []*tensor.Tensor{nil, gw}
+		return grads
 	}, ids, weight)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/shoshin-ml/shoshin/internal/kernel"
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
@@ -27,6 +28,41 @@ func normLayout(op string, x, weight, bias *Var) (n, c, inner int) {
 }
 
 // affineInputs lists x with the non-nil affine parameters.
+// rowMoments returns the mean of row and 1/√(biased variance + eps), with
+// float64 sums as before but four running partial sums, so that the loops
+// pipeline.
+func rowMoments(row []float32, eps float32) (mu, inv float32) {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(row); i += 4 {
+		r := row[i : i+4 : i+4]
+		s0 += float64(r[0])
+		s1 += float64(r[1])
+		s2 += float64(r[2])
+		s3 += float64(r[3])
+	}
+	for ; i < len(row); i++ {
+		s0 += float64(row[i])
+	}
+	m := (s0 + s1 + s2 + s3) / float64(len(row))
+	var q0, q1, q2, q3 float64
+	i = 0
+	for ; i+4 <= len(row); i += 4 {
+		r := row[i : i+4 : i+4]
+		d0, d1, d2, d3 := float64(r[0])-m, float64(r[1])-m, float64(r[2])-m, float64(r[3])-m
+		q0 += d0 * d0
+		q1 += d1 * d1
+		q2 += d2 * d2
+		q3 += d3 * d3
+	}
+	for ; i < len(row); i++ {
+		dv := float64(row[i]) - m
+		q0 += dv * dv
+	}
+	q := (q0 + q1 + q2 + q3) / float64(len(row))
+	return float32(m), float32(1 / math.Sqrt(q+float64(eps)))
+}
+
 func affineInputs(ins *[3]*Var, x, weight, bias *Var) []*Var {
 	ins[0] = x
 	k := 1
@@ -272,34 +308,24 @@ func LayerNorm(x, weight, bias *Var, dims int, eps float32) *Var {
 	wd, bd := dataOf(weight), dataOf(bias)
 	var mean, invStd []float32
 	if out.requiresGrad {
-		mean, invStd = make([]float32, rows), make([]float32, rows)
+		mean, invStd = alloc([]int{rows}, inputs...).Data(), alloc([]int{rows}, inputs...).Data()
 	}
 	for r := 0; r < rows; r++ {
 		row, dst := xd[r*d:(r+1)*d], yd[r*d:(r+1)*d]
-		var s float64
-		for _, v := range row {
-			s += float64(v)
-		}
-		mu := s / float64(d)
-		var q float64
-		for _, v := range row {
-			dv := float64(v) - mu
-			q += dv * dv
-		}
-		inv := float32(1 / math.Sqrt(q/float64(d)+float64(eps)))
-		m32 := float32(mu)
+		mu, inv := rowMoments(row, eps)
+		// y = (x − μ)·σ⁻¹, then the affine parts as vector passes.
+		c := -mu * inv
 		for i, v := range row {
-			y := (v - m32) * inv
-			if wd != nil {
-				y *= wd[i]
-			}
-			if bd != nil {
-				y += bd[i]
-			}
-			dst[i] = y
+			dst[i] = v*inv + c
+		}
+		if wd != nil {
+			kernel.Mul(dst, dst, wd)
+		}
+		if bd != nil {
+			kernel.Add(dst, dst, bd)
 		}
 		if mean != nil {
-			mean[r], invStd[r] = m32, inv
+			mean[r], invStd[r] = mu, inv
 		}
 	}
 	if !out.requiresGrad {
@@ -319,49 +345,62 @@ func recordLayerNorm(out *Var, inputs []*Var, x, weight, bias *Var, mean, invStd
 		k := 1
 		if weight != nil {
 			if weight.requiresGrad {
-				grads[k] = tensor.Zeros(weight.value.Shape()...)
-				gw = grads[k].Data()
+				// Straight into the parameter's gradient when it is one.
+				if lg := leafGrad(weight); lg != nil {
+					gw = lg.Data()
+				} else {
+					grads[k] = zeroGradBuf(weight.value.Shape(), saved...)
+					gw = grads[k].Data()
+				}
 			}
 			k++
 		}
 		if bias != nil && bias.requiresGrad {
-			grads[k] = tensor.Zeros(bias.value.Shape()...)
-			gb = grads[k].Data()
+			if lg := leafGrad(bias); lg != nil {
+				gb = lg.Data()
+			} else {
+				grads[k] = zeroGradBuf(bias.value.Shape(), saved...)
+				gb = grads[k].Data()
+			}
 		}
 		if x.requiresGrad {
 			grads[0] = zeroGradBuf(xv.Shape(), saved...)
 			gxd = grads[0].Data()
 		}
 		fd := float32(d)
+		// Per row: x̂ and ĝ = g·w in scratch rows, then Σĝ and Σĝ·x̂ as
+		// vector reductions.
+		scratch := getBuf(2 * d)
+		defer putBuf(scratch)
+		xh, gh := scratch[:d], scratch[d:]
 		for r := 0; r < rows; r++ {
 			row, g := xd[r*d:(r+1)*d], gyd[r*d:(r+1)*d]
 			mu, inv := mean[r], invStd[r]
-			var s1, s2 float32 // Σ ĝ and Σ ĝ·x̂ where ĝ = g·w
-			for i, gv := range g {
-				xh := (row[i] - mu) * inv
-				if gw != nil {
-					gw[i] += gv * xh
+			c := -mu * inv
+			for i, v := range row {
+				xh[i] = v*inv + c
+			}
+			if gw != nil {
+				for i, gv := range g {
+					gw[i] += gv * xh[i]
 				}
-				if gb != nil {
-					gb[i] += gv
-				}
-				if wd != nil {
-					gv *= wd[i]
-				}
-				s1 += gv
-				s2 += gv * xh
+			}
+			if gb != nil {
+				kernel.Add(gb, gb, g)
 			}
 			if gxd == nil {
 				continue
 			}
+			gn := g // ĝ = g·w
+			if wd != nil {
+				kernel.Mul(gh, g, wd)
+				gn = gh
+			}
+			s1, s2 := kernel.Sum(gn)/fd, kernel.Dot(gn, xh)/fd
 			dst := gxd[r*d : (r+1)*d]
-			s1, s2 = s1/fd, s2/fd
-			for i, gv := range g {
-				xh := (row[i] - mu) * inv
-				if wd != nil {
-					gv *= wd[i]
-				}
-				dst[i] = inv * (gv - s1 - xh*s2)
+			a, b := -inv*s1, -inv*s2
+			for i, gv := range gn {
+				dst[i] = inv*gv + a + b*xh[i]
 			}
 		}
 		return grads

@@ -123,11 +123,17 @@ func recordMaxPool(out *Var, g poolGeom, x *Var, idx []int32) *Var {
 	}, x)
 }
 
+// is2x2 reports whether the window is the common 2×2 with stride 2, no
+// padding and no dilation.
+func (g *poolGeom) is2x2() bool {
+	return g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1
+}
+
 // maxRange pools planes [lo, hi), recording the winning offsets within
 // each input plane in idx when it is non-nil.
 func (g *poolGeom) maxRange(lo, hi int, y, x []float32, idx []int32) {
 	plane, oplane := g.h*g.w, g.oh*g.ow
-	fast := g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1
+	fast := g.is2x2()
 	for p := lo; p < hi; p++ {
 		src := x[p*plane : (p+1)*plane]
 		dst := y[p*oplane : (p+1)*oplane]

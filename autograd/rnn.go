@@ -189,6 +189,48 @@ func recurrent(kind recurrentKind, x, h0, c0 *Var, w RecurrentWeights, opt Recur
 	return outs
 }
 
+// transposeInto writes the transpose of the rows×cols row-major matrix x
+// into dst (cols×rows), in 8×8 tiles so that both sides stay in cache.
+func transposeInto(dst, x []float32, rows, cols int) {
+	for i0 := 0; i0 < rows; i0 += 8 {
+		i1 := min(i0+8, rows)
+		for j0 := 0; j0 < cols; j0 += 8 {
+			j1 := min(j0+8, cols)
+			for i := i0; i < i1; i++ {
+				row := x[i*cols+j0 : i*cols+j1]
+				for j, v := range row {
+					dst[(j0+j)*rows+i] = v
+				}
+			}
+		}
+	}
+}
+
+// recurrentProduct sets c = h·W_hhᵀ + beta·c for c [B, G·H], with w
+// either W_hh itself (trans; a batch of one then takes GEMM's
+// matrix–vector path) or its transposed copy (row stride ldw).
+func recurrentProduct(B, GH, H int, h, w []float32, ldw int, trans bool, beta float32, c []float32) {
+	kernel.Gemm(false, trans, B, GH, H, 1, h, H, w, ldw, beta, c, GH)
+}
+
+// weightGrad computes the gradient of a weight with fill(d, beta), which
+// must set d = grad + beta·d: into the weight's own gradient (beta 1,
+// returning nil to the engine) when the weight is a parameter, into a
+// buffer from x's arena (beta 0, returned) otherwise, or not at all when
+// the weight needs none.
+func weightGrad(w, x *Var, fill func(d []float32, beta float32)) *tensor.Tensor {
+	if !w.requiresGrad {
+		return nil
+	}
+	if lg := leafGrad(w); lg != nil {
+		fill(lg.Data(), 1)
+		return nil
+	}
+	t := gradBuf(w.value.Shape(), x)
+	fill(t.Data(), 0)
+	return t
+}
+
 func dataOrNil(v *Var) []float32 {
 	if v == nil {
 		return nil
@@ -217,9 +259,20 @@ func (r *recurrence) forward(dst []float32, x, h0, c0 *Var, w RecurrentWeights, 
 	} else {
 		clear(h)
 	}
-	// W_hhᵀ [H, G·H], transposed once so that every step's product reads
-	// it row by row.
-	whhT := tensor.Transpose(w.HH.value).Data()
+	// The recurrent product h·W_hhᵀ. Over many steps of a batch, W_hh is
+	// transposed once ([H, G·H]) so that every step's product reads it
+	// row by row instead of packing it again; a single step, or a batch of
+	// one (a matrix–vector product per step, which reads W_hh in place),
+	// skips the copy: decoding one token at a time then costs no
+	// transposition.
+	whh, ldw, transW := w.HH.value.Data(), H, true
+	if T > 1 && B > 1 {
+		// Copy W_hhᵀ once for the products of every step.
+		t := getBuf(H * GH)
+		defer putBuf(t)
+		transposeInto(t, whh, GH, H)
+		whh, ldw, transW = t, GH, false
+	}
 	bih, bhh := dataOrNil(w.BiasIH), dataOrNil(w.BiasHH)
 
 	// The input projection of every step in one product. The biases that
@@ -229,7 +282,9 @@ func (r *recurrence) forward(dst []float32, x, h0, c0 *Var, w RecurrentWeights, 
 	kernel.Gemm(false, true, T*B, GH, I, 1, x.value.Data(), I, w.IH.value.Data(), I, 0, gates, GH)
 	var bias []float32
 	if bih != nil || (bhh != nil && r.kind != kindGRU) {
-		bias = make([]float32, GH)
+		bias = getBuf(GH)
+		defer putBuf(bias)
+		clear(bias)
 		if bih != nil {
 			copy(bias, bih)
 		}
@@ -282,7 +337,7 @@ func (r *recurrence) forward(dst []float32, x, h0, c0 *Var, w RecurrentWeights, 
 		}
 		switch r.kind {
 		case kindLSTM:
-			kernel.Gemm(false, false, B, GH, H, 1, h, H, whhT, GH, 1, gt, GH)
+			recurrentProduct(B, GH, H, h, whh, ldw, transW, 1, gt)
 			if save {
 				tc = r.tanhc[t*B*H : (t+1)*B*H]
 			}
@@ -292,9 +347,9 @@ func (r *recurrence) forward(dst []float32, x, h0, c0 *Var, w RecurrentWeights, 
 				for b := 0; b < B; b++ {
 					copy(hp[b*GH:(b+1)*GH], bhh)
 				}
-				kernel.Gemm(false, false, B, GH, H, 1, h, H, whhT, GH, 1, hp, GH)
+				recurrentProduct(B, GH, H, h, whh, ldw, transW, 1, hp)
 			} else {
-				kernel.Gemm(false, false, B, GH, H, 1, h, H, whhT, GH, 0, hp, GH)
+				recurrentProduct(B, GH, H, h, whh, ldw, transW, 0, hp)
 			}
 			var hn []float32
 			if save {
@@ -302,7 +357,7 @@ func (r *recurrence) forward(dst []float32, x, h0, c0 *Var, w RecurrentWeights, 
 			}
 			r.gruStep(gt, hp, h, ot, hn, scratch, t)
 		default:
-			kernel.Gemm(false, false, B, GH, H, 1, h, H, whhT, GH, 1, gt, GH)
+			recurrentProduct(B, GH, H, h, whh, ldw, transW, 1, gt)
 			r.rnnStep(gt, h, ot, scratch, t)
 		}
 	}
@@ -420,10 +475,17 @@ func (r *recurrence) backward(g []float32, x, h0, c0 *Var, w RecurrentWeights) [
 	T, B, I, H, G := r.T, r.B, r.I, r.H, r.G
 	GH := G * H
 	gOut := g[:T*B*H]
-	dh := append([]float32(nil), g[T*B*H:(T+1)*B*H]...)
+	// dh and dc carry the state gradients back through time; they end as
+	// the gradients of h0 and c0.
+	dhT := gradBuf([]int{B, H}, x)
+	dh := dhT.Data()
+	copy(dh, g[T*B*H:(T+1)*B*H])
+	var dcT *tensor.Tensor
 	var dc []float32
 	if r.kind == kindLSTM {
-		dc = append([]float32(nil), g[(T+1)*B*H:(T+2)*B*H]...)
+		dcT = gradBuf([]int{B, H}, x)
+		dc = dcT.Data()
+		copy(dc, g[(T+1)*B*H:(T+2)*B*H])
 	}
 	whh := w.HH.value.Data()
 	// dG: gradient of the input pre-activations; dHP: of the recurrent
@@ -500,41 +562,42 @@ func (r *recurrence) backward(g []float32, x, h0, c0 *Var, w RecurrentWeights) [
 	}
 
 	grads := make([]*tensor.Tensor, 0, 7)
-	var gx, gwih, gwhh *tensor.Tensor
+	var gx *tensor.Tensor
 	if x.requiresGrad {
-		gx = tensor.Zeros(T, B, I)
+		gx = gradBuf([]int{T, B, I}, x)
 		kernel.Gemm(false, false, T*B, I, GH, 1, dG, GH, w.IH.value.Data(), I, 0, gx.Data(), I)
 	}
-	if w.IH.requiresGrad {
-		gwih = tensor.Zeros(GH, I)
-		kernel.Gemm(true, false, GH, I, T*B, 1, dG, GH, x.value.Data(), I, 0, gwih.Data(), I)
-	}
-	if w.HH.requiresGrad {
-		gwhh = tensor.Zeros(GH, H)
-		kernel.Gemm(true, false, GH, H, T*B, 1, dHP, GH, r.hprev, H, 0, gwhh.Data(), H)
-	}
+	// The weight gradients are products over all steps; they accumulate
+	// straight into the parameters' gradients when the weights are
+	// parameters (weightGrad returns the buffer and the beta to use).
+	gwih := weightGrad(w.IH, x, func(d []float32, beta float32) {
+		kernel.Gemm(true, false, GH, I, T*B, 1, dG, GH, x.value.Data(), I, beta, d, I)
+	})
+	gwhh := weightGrad(w.HH, x, func(d []float32, beta float32) {
+		kernel.Gemm(true, false, GH, H, T*B, 1, dHP, GH, r.hprev, H, beta, d, H)
+	})
 	grads = append(grads, gx, gwih, gwhh)
 	if w.BiasIH != nil {
-		var gb *tensor.Tensor
-		if w.BiasIH.requiresGrad {
-			gb = tensor.Zeros(GH)
-			colSumAcc(gb.Data(), dG, T*B, GH)
-		}
-		grads = append(grads, gb)
+		grads = append(grads, weightGrad(w.BiasIH, x, func(d []float32, beta float32) {
+			if beta == 0 {
+				clear(d)
+			}
+			colSumAcc(d, dG, T*B, GH)
+		}))
 	}
 	if w.BiasHH != nil {
-		var gb *tensor.Tensor
-		if w.BiasHH.requiresGrad {
-			gb = tensor.Zeros(GH)
-			colSumAcc(gb.Data(), dHP, T*B, GH)
-		}
-		grads = append(grads, gb)
+		grads = append(grads, weightGrad(w.BiasHH, x, func(d []float32, beta float32) {
+			if beta == 0 {
+				clear(d)
+			}
+			colSumAcc(d, dHP, T*B, GH)
+		}))
 	}
 	if h0 != nil {
-		grads = append(grads, tensor.New(dh, B, H))
+		grads = append(grads, dhT)
 	}
 	if c0 != nil {
-		grads = append(grads, tensor.New(dc, B, H))
+		grads = append(grads, dcT)
 	}
 	// The saved buffers go back to the pool: backward runs once.
 	for _, b := range [][]float32{dG, r.gates, r.hprev, r.cprev, r.tanhc, r.hn} {

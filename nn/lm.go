@@ -14,7 +14,8 @@ import (
 // one batch of sequences and one goroutine; the model itself is only read.
 type Decoder interface {
 	// Decode feeds the next ids [B, t] (float32 whole numbers) of every
-	// sequence and returns the logits [B, t, vocab] that follow each.
+	// sequence and returns the logits [B, t, vocab] that follow each, a
+	// tensor of the caller's.
 	Decode(ids *tensor.Tensor) *tensor.Tensor
 	// Len returns the number of positions fed since the last Reset.
 	Len() int
@@ -40,18 +41,22 @@ var (
 // NewDecoder returns a decoder for batch sequences of up to BlockSize
 // positions over the model's Decode and one KVCache per block (NewCaches).
 func (g *GPT) NewDecoder(batch int) Decoder {
-	return &gptDecoder{g: g, caches: g.NewCaches(batch)}
+	return &gptDecoder{g: g, caches: g.NewCaches(batch), arena: autograd.NewArena()}
 }
 
 type gptDecoder struct {
 	g      *GPT
 	caches []*KVCache
+	arena  *autograd.Arena // the buffers of one Decode call
 }
 
 // Decode runs the new ids through the model, every block reading and
-// extending its cache. It panics when the positions would pass Cap.
+// extending its cache. It panics when the positions would pass Cap. The
+// intermediates come from the decoder's arena, so that a step allocates
+// little beyond the logits it returns.
 func (d *gptDecoder) Decode(ids *tensor.Tensor) *tensor.Tensor {
-	return d.g.Decode(autograd.NoGrad(ids), d.caches).Value() // [B, t, Vocab]
+	d.arena.Reset()
+	return d.g.Decode(d.arena.Input(ids), d.caches).Value().Clone() // [B, t, Vocab]
 }
 
 func (d *gptDecoder) Len() int { return d.caches[0].Len }
@@ -142,7 +147,9 @@ func (m *RNNLM) String() string {
 
 // NewDecoder returns a decoder for batch sequences of any length, which
 // carries the recurrent state from one call to the next.
-func (m *RNNLM) NewDecoder(batch int) Decoder { return &rnnDecoder{m: m, batch: batch} }
+func (m *RNNLM) NewDecoder(batch int) Decoder {
+	return &rnnDecoder{m: m, batch: batch, arenas: [2]*autograd.Arena{autograd.NewArena(), autograd.NewArena()}}
+}
 
 type rnnDecoder struct {
 	m     *RNNLM
@@ -150,13 +157,22 @@ type rnnDecoder struct {
 	n     int
 	lstm  LSTMState
 	gru   RNNState
+	// arenas supply the buffers of alternate Decode calls: the state a
+	// call carries forward lives in one while the next call fills the
+	// other.
+	arenas [2]*autograd.Arena
 }
 
 func (d *rnnDecoder) Decode(ids *tensor.Tensor) *tensor.Tensor {
 	if s := ids.Shape(); len(s) != 2 || s[0] != d.batch {
 		panic(fmt.Sprintf("nn.RNNLM.Decode: ids %v are not [%d, t]", s, d.batch))
 	}
-	x := d.m.Embed.Forward(autograd.NoGrad(ids)) // [B, t, Embed]
+	// The state this call starts from lives in the arena of the last
+	// call; this one fills the other.
+	d.arenas[0], d.arenas[1] = d.arenas[1], d.arenas[0]
+	a := d.arenas[0]
+	a.Reset()
+	x := d.m.Embed.Forward(a.Input(ids)) // [B, t, Embed]
 	var h *autograd.Var
 	if d.m.GRU != nil {
 		h, d.gru = d.m.GRU.ForwardWith(x, d.gru, nil)
@@ -164,7 +180,7 @@ func (d *rnnDecoder) Decode(ids *tensor.Tensor) *tensor.Tensor {
 		h, d.lstm = d.m.LSTM.ForwardWith(x, d.lstm, nil)
 	}
 	d.n += ids.Dim(1)
-	return d.m.Head.Forward(h).Value() // [B, t, Vocab]
+	return d.m.Head.Forward(h).Value().Clone() // [B, t, Vocab]
 }
 
 func (d *rnnDecoder) Len() int { return d.n }

@@ -18,6 +18,9 @@ import (
 // the clients, and the mean examples per batch, with micro-batching
 // (MaxBatch 64; taking what is queued, or waiting up to 1 ms for a batch
 // to fill) and without (MaxBatch 1), for the binary and the JSON form. Run with a bounded -benchtime, such as -benchtime=20000x.
+// It also reports the process's CPU time per request (clients included)
+// and GOMAXPROCS divided by it: the requests/s the process would reach with
+// its cores to itself, which a loaded machine cannot show in wall time.
 func BenchmarkServeMLP(b *testing.B) {
 	x := images(64, 11)
 	bodies := map[string][][]byte{}
@@ -59,7 +62,7 @@ func benchServe(b *testing.B, cfg Config, contentType string, bodies [][]byte) {
 	b.SetParallelism(max(1, clients/runtime.GOMAXPROCS(0))) // RunParallel starts parallelism × GOMAXPROCS clients
 	b.ReportAllocs()
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	b.RunParallel(func(pb *testing.PB) {
 		var mine []time.Duration
 		buf := make([]byte, 4096)
@@ -91,7 +94,7 @@ func benchServe(b *testing.B, cfg Config, contentType string, bodies [][]byte) {
 		lat = append(lat, mine...)
 		mu.Unlock()
 	})
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), cpuTime()-cpu0
 	b.StopTimer()
 	if len(lat) == 0 {
 		return
@@ -100,6 +103,14 @@ func benchServe(b *testing.B, cfg Config, contentType string, bodies [][]byte) {
 	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "req/s")
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+	if cpu > 0 {
+		// CPU time of the process (server and clients) per request: on a
+		// machine shared with other work, GOMAXPROCS seconds divided by it
+		// estimates the throughput the process would reach alone.
+		perReq := cpu.Seconds() / float64(len(lat))
+		b.ReportMetric(perReq*1e6, "cpu-µs/req")
+		b.ReportMetric(float64(runtime.GOMAXPROCS(0))/perReq, "cpu-bound-req/s")
+	}
 	fams, err := h.Registry().Gather()
 	if err != nil {
 		b.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/shoshin-ml/shoshin/autograd"
 	"github.com/shoshin-ml/shoshin/nn"
@@ -46,6 +47,7 @@ func BenchmarkLMStep(b *testing.B) {
 			opt := optim.NewAdamW(params, optim.AdamWConfig{LR: 1e-3})
 			arena := autograd.NewArena()
 			b.ReportAllocs()
+			cpu0, cpuOK := processCPU()
 			for b.Loop() {
 				arena.Reset()
 				loss := nn.CrossEntropyLoss{}.Forward(m.model.Forward(arena.Constant(x)), y)
@@ -55,6 +57,7 @@ func BenchmarkLMStep(b *testing.B) {
 				opt.ZeroGrad()
 			}
 			b.ReportMetric(float64(b.N*batch*seqLen)/b.Elapsed().Seconds(), "tokens/s")
+			reportCPU(b, cpu0, cpuOK, b.N*batch*seqLen)
 		})
 	}
 }
@@ -72,12 +75,26 @@ func BenchmarkGenerate(b *testing.B) {
 	}{{"gpt-cached", charGPT(), false}, {"gpt-nocache", charGPT(), true}, {"lstm", charLSTM(), false}} {
 		b.Run(c.name, func(b *testing.B) {
 			cfg := GenerateConfig{MaxTokens: n - 1, NoCache: c.noCache}
+			b.ReportAllocs()
+			cpu0, cpuOK := processCPU()
 			for b.Loop() {
 				if _, err := Generate(context.Background(), c.model, []int{1}, cfg); err != nil {
 					b.Fatal(err)
 				}
 			}
 			b.ReportMetric(float64(b.N*(n-1))/b.Elapsed().Seconds(), "tokens/s")
+			reportCPU(b, cpu0, cpuOK, b.N*(n-1))
 		})
+	}
+}
+
+// reportCPU reports tokens per second of the process's CPU time since
+// cpu0 (all threads together), "cpu-tokens/s": on a shared machine it
+// measures the work steadily where wall-clock tokens/s measures the load.
+// With w busy workers, wall-clock throughput on an idle machine is at most
+// w times it.
+func reportCPU(b *testing.B, cpu0 time.Duration, ok bool, tokens int) {
+	if cpu1, _ := processCPU(); ok && cpu1 > cpu0 {
+		b.ReportMetric(float64(tokens)/(cpu1-cpu0).Seconds(), "cpu-tokens/s")
 	}
 }

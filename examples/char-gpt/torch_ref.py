@@ -111,11 +111,16 @@ def bench(kind, n, vocab=92, b=32, t=128):
     x = torch.randint(vocab, (b, t))
     y = torch.randint(vocab, (b, t))
     step(model, opt, x, y)  # warm up
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(n):
         step(model, opt, x, y)
     dt = (time.perf_counter() - t0) / n
-    print(f"{kind}: {dt*1000:.0f} ms/step, {b*t/dt:.0f} tokens/s (B={b}, T={t}, {torch.get_num_threads()} threads)")
+    dc = (time.process_time() - c0) / n
+    # cpu-tokens/s counts the process's CPU time, all threads together,
+    # like the Go benchmarks' metric of that name: steadier than wall time
+    # on a shared machine (OpenMP's spinning threads count as CPU time).
+    print(f"{kind}: {dt*1000:.0f} ms/step, {b*t/dt:.0f} tokens/s, {b*t/dc:.0f} cpu-tokens/s "
+          f"(B={b}, T={t}, {torch.get_num_threads()} threads)")
 
 
 def train(kind, steps, lr, warmup, val_windows, b=32, t=128):
