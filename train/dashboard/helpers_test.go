@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -66,8 +67,12 @@ type sse struct {
 	Data []byte
 }
 
-// stream reads the events of GET url until the body ends, onto a channel.
+// stream reads the events of GET url onto a channel, until the body ends
+// or, so that a missing event fails a test rather than hanging it, a
+// minute has passed.
 func stream(t testing.TB, ctx context.Context, url string) <-chan sse {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	t.Cleanup(cancel)
 	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
 	require.NoError(t, err)
 	resp, err := http.DefaultClient.Do(req)

@@ -92,10 +92,11 @@ function esc(s) { return String(s).replace(/[&<>"']/g, c => ({ '&': '&amp;', '<'
 function num(v) {
   if (v === undefined || v === null || !isFinite(v)) return '–';
   const a = Math.abs(v);
-  if (a >= 1e4) return Math.round(v).toLocaleString('en-US');
+  if (a >= 1e3) return Math.round(v).toLocaleString('en-US');
+  if (Number.isInteger(v)) return String(v);
   if (a >= 100) return v.toFixed(1);
-  if (a >= 1e-2 || a === 0) return v.toFixed(4).replace(/\.?0+$/, '') || '0';
-  return v.toExponential(2);
+  if (a >= 1e-2) return v.toFixed(4).replace(/\.?0+$/, '');
+  return v.toExponential(2).replace(/\.?0+e/, 'e');
 }
 
 function dur(s) {
