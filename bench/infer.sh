@@ -44,26 +44,35 @@ run_infer() {
 
 # report LABEL: best time per row and thread count, and the ratios.
 report() {
-	echo "## $1: ratios (PyTorch µs / shoshin µs per batch, best of $COUNT; >1: shoshin faster)"
+	echo "## $1: ratios (PyTorch µs / shoshin µs per batch, best of $COUNT; >1: shoshin faster;"
+	echo "## 1T: CPU time of the one thread, steady under load; 2T: wall time)"
 	printf "%-14s %12s %12s %7s   %12s %12s %7s\n" row "shoshin 1T" "torch 1T" ratio "shoshin 2T" "torch 2T" ratio
 	awk '
 	FNR == NR {
 		if ($1 !~ /^BenchmarkInfer\//) next
 		name = $1; sub(/^BenchmarkInfer\//, "", name); th = 1
 		if (match(name, /-[0-9]+$/)) { th = substr(name, RSTART + 1); name = substr(name, 1, RSTART - 1) }
-		for (i = 2; i < NF; i++) if ($(i+1) == "µs/batch") { k = name SUBSEP th; if (!(k in g) || $i < g[k]) g[k] = $i }
+		k = name SUBSEP th
+		for (i = 2; i < NF; i++) {
+			if ($(i+1) == "µs/batch" && (!(k in g) || $i < g[k])) g[k] = $i
+			if ($(i+1) == "cpuµs/batch" && (!(k in gc) || $i < gc[k])) gc[k] = $i
+		}
 		rows[name] = 1
 		next
 	}
 	/ infer / {
-		name = $4; sub(/:$/, "", name); th = $NF; sub(/threads=/, "", th)
+		name = $4; sub(/:$/, "", name)
+		for (i = 5; i <= NF; i++) if ($i ~ /^threads=/) { th = $i; sub(/threads=/, "", th); sub(/,$/, "", th) }
 		k = name SUBSEP th; if (!(k in t) || $5 < t[k]) t[k] = $5
+		for (i = 6; i < NF; i++) if ($i == "cpu" && (!(k in tc) || $(i+1) < tc[k])) tc[k] = $(i+1)
 	}
 	END {
 		for (n in rows) {
 			line = sprintf("%-14s", n)
 			for (th = 1; th <= 2; th++) {
 				k = n SUBSEP th
+				# One thread: CPU times when both are known.
+				if (th == 1 && (k in gc) && (k in tc)) { g[k] = gc[k]; t[k] = tc[k] }
 				gs = (k in g) ? sprintf("%10.1fµs", g[k]) : "-"
 				ts = (k in t) ? sprintf("%10.1fµs", t[k]) : "-"
 				r = ((k in g) && (k in t)) ? sprintf("%6.2f×", t[k] / g[k]) : "-"

@@ -3,7 +3,9 @@ mode, torch.no_grad) of the same models at the same batch sizes, one
 batch per call, best of several timed loops after a warm-up. Prints one
 line per row, microseconds per batch:
 
-    torch 1.13.1 infer mlp/b=1: 83.1 us/batch, threads=1
+    torch 1.13.1 infer mlp/b=1: 83.1 us/batch, threads=1 cpu 82.9 us/batch
+
+(the thread's CPU time is printed for one thread only).
 
     /usr/bin/python3 bench/torch_infer.py [threads] [filter]
 
@@ -92,10 +94,14 @@ for name, model, batches, draw in rows:
             reps = max(1, min(2000, int(0.1 / max(once, 1e-6))))
             for _ in range(reps):
                 model(x)
-            best = float("inf")
+            best, best_cpu = float("inf"), float("inf")
             for _ in range(5):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.thread_time()
                 for _ in range(reps):
                     model(x)
                 best = min(best, (time.perf_counter() - t0) / reps)
-        print(f"torch {torch.__version__} infer {row}: {best * 1e6:.1f} us/batch, threads={torch.get_num_threads()}", flush=True)
+                best_cpu = min(best_cpu, (time.thread_time() - c0) / reps)
+        # With one thread the work runs on this thread: its CPU time is
+        # steady on a shared machine, where wall time is not.
+        cpu = f" cpu {best_cpu * 1e6:.1f} us/batch" if threads == 1 else ""
+        print(f"torch {torch.__version__} infer {row}: {best * 1e6:.1f} us/batch, threads={torch.get_num_threads()}{cpu}", flush=True)

@@ -165,6 +165,7 @@ func GemmPacked(transA bool, m int, alpha float32, a []float32, lda int, p *Pack
 	t := packedTasks.Get().(*packedTask)
 	t.packedJob = packedJob{p: p, m: m, alpha: alpha, beta: beta, a: a, rsA: rsA, csA: csA, c: c, ldc: ldc, ep: ep}
 	t.packA = !(m*n*k <= 1<<27 || m <= 4*p.im.mr || n <= 2*p.im.nr)
+	t.tail = tailImpl(p.im)
 	mp := (m + p.im.mr - 1) / p.im.mr
 	workers := 1
 	if m*n*k >= gemmParallelFlops {
@@ -182,6 +183,17 @@ func GemmPacked(transA bool, m int, alpha float32, a []float32, lda int, p *Pack
 	}
 	t.packedJob = packedJob{}
 	packedTasks.Put(t)
+}
+
+// tailImpl returns the kernel that computes a short last row panel for
+// im: one with fewer rows whose panels tile im's (the AVX2 kernel under
+// the AVX-512 one), or nil. Both sum each output in the same order, so a
+// row's result does not depend on which of them computed it.
+func tailImpl(im *gemmImpl) *gemmImpl {
+	if tm := narrow; tm != nil && tm != im && tm.mr < im.mr && im.nr%tm.nr == 0 {
+		return tm
+	}
+	return nil
 }
 
 // epilogueRow applies ep to one finished output row (or part of one, with
@@ -206,6 +218,7 @@ type packedJob struct {
 	ldc         int
 	ep          Epilogue
 	packA       bool
+	tail        *gemmImpl // kernel for a short last row panel, or nil
 }
 
 // packedTask is a packedJob with the closures the worker pool calls bound
@@ -271,7 +284,15 @@ func (t *packedJob) do(r0, r1, q0, q1 int) {
 						rs, cs = t.rsA, t.csA
 					}
 					ci := (rowLo+ir)*t.ldc + j0
-					if h == mr && w == nr {
+					if tm := t.tail; tm != nil && h <= tm.mr {
+						// A short last row panel on the shorter kernel: its
+						// padded rows cost mr/tm.mr times less.
+						for s := 0; s*tm.nr < w; s++ {
+							ws := min(tm.nr, w-s*tm.nr)
+							tm.kern(kb, aptr, 1, mr, &blk[q*kb*nr+s*tm.nr], nr, &scratch[0], tm.nr, t.alpha, 0)
+							mergeTile(t.c[ci+s*tm.nr:], t.ldc, scratch, tm.nr, h, ws, beta)
+						}
+					} else if h == mr && w == nr {
 						im.kern(kb, aptr, rs, cs, bptr, nr, &t.c[ci], t.ldc, t.alpha, beta)
 					} else {
 						im.kern(kb, aptr, rs, cs, bptr, nr, &scratch[0], nr, t.alpha, 0)
