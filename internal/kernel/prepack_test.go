@@ -235,3 +235,19 @@ func TestGemmPackedRowsIndependentOfBatch(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitRows(t *testing.T) {
+	for _, c := range []struct {
+		mp, np, workers int
+		packA, halfTail bool
+		rows            bool
+	}{
+		{6, 4, 2, false, true, false},   // [64 784]·[784 128] on 12×32 tiles: 22 half tiles a worker by columns, 24 by rows
+		{11, 8, 2, false, false, false}, // the same on 6×16 tiles: 88 against 96
+		{20, 1, 2, false, false, true},  // one column panel: rows
+		{342, 4, 2, true, false, true},  // packed A: rows
+		{4, 4, 2, false, false, true},   // even either way: rows
+	} {
+		require.Equal(t, c.rows, splitRows(c.mp, c.np, c.workers, c.packA, c.halfTail), "%+v", c)
+	}
+}
