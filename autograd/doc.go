@@ -57,6 +57,20 @@
 // when they are wanted. Rotary applies rotary position embeddings; Conv1D,
 // MaxPool1D and AvgPool1D run the 2-D machinery on a height-1 view.
 //
+// # Convolutions
+//
+// Conv2D unfolds each sample into a column matrix (im2col) and multiplies
+// it by the filters in one GEMM, with the bias as one more column of the
+// filters against a row of ones and an optional ReLU applied while the
+// output is in cache; samples are spread over the workers. Its backward
+// takes the weight and bias gradients from one GEMM per sample (summed per
+// worker, then in a fixed order) and the input gradient from another, and
+// recomputes the columns rather than keeping them. Conv2DReLUMaxPool is
+// Conv2D with ReLU followed by MaxPool2D as one op: each sample's
+// convolution output is pooled in a per-worker scratch buffer and never
+// stored, and the backward scatters the pooled gradient back sample by
+// sample; values and gradients equal the three ops', bit for bit.
+//
 // CheckGrad compares analytic gradients with Richardson-extrapolated
 // central differences, element by element and along a few directions per
 // input, with tolerances that allow for float32 rounding; its defaults

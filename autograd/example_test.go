@@ -71,3 +71,23 @@ func ExampleArena_Constant() {
 	// 1 20.375 [-1.690 -2.560 14.030 19.995]
 	// 2 14.767 [-1.426 -2.186 11.929 17.013]
 }
+
+// ExampleConv2DReLUMaxPool runs a 2×2 filter with ReLU and 2×2 max-pooling
+// over a 1×1×3×5 image as one op: the 2×4 convolution output (−6 on the
+// first row; 8, 10, 12, 14 on the second) is pooled to 1×2 without being
+// stored, and the gradient reaches the inputs under each window's winner.
+func ExampleConv2DReLUMaxPool() {
+	x := autograd.NewVar(tensor.New([]float32{
+		1, 2, 3, 4, 5,
+		6, 7, 8, 9, 10,
+		-1, -2, -3, -4, -5,
+	}, 1, 1, 3, 5))
+	w := autograd.NewVar(tensor.New([]float32{1, 0, 0, -1}, 1, 1, 2, 2)) // x[i,j] − x[i+1,j+1]
+	y := autograd.Conv2DReLUMaxPool(x, w, nil, autograd.Conv2DOptions{}, autograd.Pool2DOptions{Kernel: [2]int{2, 2}})
+	fmt.Println(y.Shape(), y.Value().Data())
+	autograd.SumAll(y).Backward()
+	fmt.Println(x.Grad().Data())
+	// Output:
+	// [1 1 1 2] [10 14]
+	// [0 0 0 0 0 0 1 0 1 0 0 0 -1 0 -1]
+}

@@ -26,7 +26,8 @@
 // # Layers
 //
 //   - Dense (PyTorch's Linear, with an optional fused activation)
-//   - Conv2D (NCHW, stride, padding, dilation, groups; im2col + GEMM)
+//   - Conv2D (NCHW, stride, padding, dilation, groups; im2col + GEMM; in a
+//     Sequential, a ReLU Conv2D and the MaxPool2D after it run as one op)
 //   - MaxPool2D, AvgPool2D, GlobalAvgPool2D
 //   - BatchNorm1D and BatchNorm2D (NewBatchNorm1D, NewBatchNorm2D), LayerNorm
 //   - Dropout

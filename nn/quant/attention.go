@@ -231,3 +231,91 @@ var (
 	_ nn.BufferOwner = (*MultiheadAttention)(nil)
 	_ nn.StateLoader = (*TransformerEncoderLayer)(nil)
 )
+
+// TransformerEncoder is the int8 counterpart of nn.TransformerEncoder: a
+// stack of int8 TransformerEncoderLayers ("layers.N.*") and the optional
+// float final norm ("norm.*").
+type TransformerEncoder struct {
+	cfg    nn.TransformerLayerConfig
+	layers []*TransformerEncoderLayer
+	norm   *nn.LayerNorm // nil without a final norm
+}
+
+// NewTransformerEncoder quantises the float stack e. e is not changed.
+func NewTransformerEncoder(e *nn.TransformerEncoder) *TransformerEncoder {
+	if len(e.Layers) == 0 {
+		panic("quant.NewTransformerEncoder: the nn.TransformerEncoder is not built (use nn.NewTransformerEncoder)")
+	}
+	_, c := e.LayerConfig()
+	q := &TransformerEncoder{cfg: c.(nn.TransformerLayerConfig)}
+	for i, l := range e.Layers {
+		q.layers = append(q.layers, nn.Register(fmt.Sprintf("layers.%d", i), NewTransformerEncoderLayer(l)))
+	}
+	if e.Norm != nil {
+		q.norm = nn.Register("norm", nn.NewLayerNorm(e.Norm.Shape[0], nn.WithEps(e.Norm.Eps)))
+		copyValues(q.norm.Params(), e.Norm.Params())
+	}
+	return q
+}
+
+// emptyEncoder makes a stack of zeros shaped by c, for a model file to
+// fill.
+func emptyEncoder(c nn.TransformerLayerConfig, act nn.Activation) *TransformerEncoder {
+	q := &TransformerEncoder{cfg: c}
+	lc := c
+	lc.Layers, lc.FinalNorm = 0, false
+	for i := range c.Layers {
+		q.layers = append(q.layers, nn.Register(fmt.Sprintf("layers.%d", i), emptyEncoderLayer(lc, act)))
+	}
+	if c.FinalNorm {
+		q.norm = nn.Register("norm", nn.NewLayerNorm(c.DModel, nn.WithEps(c.Eps)))
+	}
+	return q
+}
+
+// Forward runs the stack on x [B, T, E] with no mask.
+func (e *TransformerEncoder) Forward(x *autograd.Var) *autograd.Var {
+	return e.ForwardMasked(x, nn.AttendOptions{})
+}
+
+// ForwardMasked runs every layer with the masks in o, then the final norm.
+func (e *TransformerEncoder) ForwardMasked(x *autograd.Var, o nn.AttendOptions) *autograd.Var {
+	for _, l := range e.layers {
+		x = l.ForwardMasked(x, o) // [B, T, E]
+	}
+	if e.norm != nil {
+		x = e.norm.Forward(x)
+	}
+	return x
+}
+
+// Params returns nothing: a quantised stack is not trainable.
+func (e *TransformerEncoder) Params() []*nn.Param { return nil }
+
+// Buffers returns every layer's tensors, then the final norm's.
+func (e *TransformerEncoder) Buffers() []*nn.Param {
+	var ps []*nn.Param
+	for _, l := range e.layers {
+		ps = append(ps, l.Buffers()...)
+	}
+	if e.norm != nil {
+		ps = append(ps, e.norm.Params()...)
+	}
+	return ps
+}
+
+// StateLoaded packs the int8 weights again after a load.
+func (e *TransformerEncoder) StateLoaded() {
+	for _, l := range e.layers {
+		l.StateLoaded()
+	}
+}
+
+// String describes the stack.
+func (e *TransformerEncoder) String() string {
+	return fmt.Sprintf("quant.TransformerEncoder(%d layers of %v)", len(e.layers), e.layers[0])
+}
+
+// LayerConfig returns "quant.TransformerEncoder" and the float stack's
+// nn.TransformerLayerConfig.
+func (e *TransformerEncoder) LayerConfig() (string, any) { return KindTransformerEncoder, e.cfg }

@@ -107,3 +107,23 @@ func TestAttentionConfigs(t *testing.T) {
 		require.ErrorContains(t, err, c.msg, c.raw)
 	}
 }
+
+// TestTransformerEncoder quantises a two-layer pre-norm stack with a final
+// norm, compares it with the float stack and round-trips it through a
+// model file.
+func TestTransformerEncoder(t *testing.T) {
+	x := randTensor(rand.New(rand.NewPCG(8, 9)), 2, 5, 16)
+	f := nn.NewTransformerEncoder(nn.TransformerConfig{DModel: 16, Heads: 2, DimFF: 32, NormFirst: true}, 2, true, nn.WithSeed(3))
+	q, err := Quantize(f)
+	require.NoError(t, err)
+	require.IsType(t, &TransformerEncoder{}, q)
+	got := q.Forward(autograd.NoGrad(x)).Value().Data()
+	closeTo(t, f.Forward(autograd.NoGrad(x)).Value().Data(), got, 0.03, "encoder stack")
+	path := filepath.Join(t.TempDir(), "stack.safetensors")
+	require.NoError(t, nn.SaveModel(path, q, nn.ModelInfo{}))
+	back, _, err := nn.LoadModel(path)
+	require.NoError(t, err)
+	require.Equal(t, got, back.Forward(autograd.NoGrad(x)).Value().Data())
+	_, _, err = encoderConfig([]byte(`{"d_model": 8, "heads": 2, "dim_ff": 4, "eps": 1e-5, "activation": "ReLU", "layers": 0}`))
+	require.ErrorContains(t, err, "layers must be between 1")
+}

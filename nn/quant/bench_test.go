@@ -25,12 +25,16 @@ func BenchmarkPredictMLP(b *testing.B) {
 			model nn.Module
 		}{{"float32-" + kernel.GemmImpl(), f}, {"int8-" + kernel.Int8Impl(), q}} {
 			b.Run(fmt.Sprintf("batch%d/%s", batch, m.name), func(b *testing.B) {
+				cpu0 := cpuTime()
 				for b.Loop() {
 					if _, err := train.Predict(m.model, x, batch); err != nil {
 						b.Fatal(err)
 					}
 				}
 				b.ReportMetric(float64(batch)*float64(b.N)/b.Elapsed().Seconds(), "examples/s")
+				if c := cpuTime() - cpu0; c > 0 {
+					b.ReportMetric(float64(c.Nanoseconds())/float64(b.N), "cpu-ns/op")
+				}
 			})
 		}
 	}

@@ -68,6 +68,7 @@ func quantSeeds(f testing.TB) [][]byte {
 		nn.NewRNNLM(nn.RNNLMConfig{Vocab: 5, Embed: 3, Hidden: 4}, nn.WithSeed(1)),
 		nn.NewSequential(nn.NewTransformerEncoderLayer(nn.TransformerConfig{DModel: 4, Heads: 2, DimFF: 4}, nn.WithSeed(1)),
 			nn.NewMultiheadAttention(4, 2, 0, nn.WithSeed(2))),
+		nn.NewTransformerEncoder(nn.TransformerConfig{DModel: 4, Heads: 1, DimFF: 2, NormFirst: true}, 2, true, nn.WithSeed(3)),
 	} {
 		q, err := Quantize(m)
 		if err != nil {

@@ -23,6 +23,7 @@ const (
 
 	KindMultiheadAttention      = "quant.MultiheadAttention"
 	KindTransformerEncoderLayer = "quant.TransformerEncoderLayer"
+	KindTransformerEncoder      = "quant.TransformerEncoder"
 )
 
 // The kinds are registered when the package is initialised: they are
@@ -100,6 +101,24 @@ func init() {
 			return nil, err
 		}
 		return emptyEncoderLayer(c, act), nil
+	})
+	nn.RegisterSizedLayer(KindTransformerEncoder, func(cfg json.RawMessage) (int64, error) {
+		c, _, err := encoderConfig(cfg)
+		if err != nil {
+			return 0, err
+		}
+		e, ff := int64(c.DModel), int64(c.DimFF)
+		n := int64(c.Layers) * (attentionCount(c.DModel, false) + 2*e*ff + 2*ff + 2*e + 4*e)
+		if c.FinalNorm {
+			n += 2 * e
+		}
+		return n, nil
+	}, func(cfg json.RawMessage) (nn.Module, error) {
+		c, act, err := encoderConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return emptyEncoder(c, act), nil
 	})
 	nn.RegisterSizedLayer(KindConv2D, func(cfg json.RawMessage) (int64, error) {
 		c, err := conv2DConfig(cfg)
@@ -247,6 +266,26 @@ func transformerConfig(raw json.RawMessage) (nn.TransformerLayerConfig, nn.Activ
 	if err == nil && act != nn.ActReLU && act != nn.ActGELU {
 		err = fmt.Errorf("config: activation must be ReLU or GELU, got %q", c.Activation)
 	}
+	return c, act, err
+}
+
+// maxLayers bounds the layers of a quantised TransformerEncoder read from
+// a file.
+const maxLayers = 1 << 16
+
+// encoderConfig decodes and checks a quant.TransformerEncoder
+// configuration: one layer's, plus layers (at least 1) and final_norm.
+func encoderConfig(raw json.RawMessage) (nn.TransformerLayerConfig, nn.Activation, error) {
+	var c nn.TransformerLayerConfig
+	if err := decodeStrict(raw, &c); err != nil {
+		return c, nn.ActNone, err
+	}
+	if c.Layers < 1 || c.Layers > maxLayers {
+		return c, nn.ActNone, fmt.Errorf("config: layers must be between 1 and %d, got %d", maxLayers, c.Layers)
+	}
+	one := c
+	one.Layers, one.FinalNorm = 0, false
+	_, act, err := transformerConfig(mustJSON(one))
 	return c, act, err
 }
 

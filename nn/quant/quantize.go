@@ -15,8 +15,9 @@ const maxIn = 1 << 17
 
 // Quantize returns an int8 copy of model for inference: every nn.Dense and
 // every ungrouped nn.Conv2D becomes a Dense or Conv2D of this package, with
-// symmetric per-output-channel int8 weights, an nn.MultiheadAttention or
-// nn.TransformerEncoderLayer becomes its int8 counterpart, and an nn.GPT or
+// symmetric per-output-channel int8 weights, an nn.MultiheadAttention,
+// nn.TransformerEncoderLayer or nn.TransformerEncoder becomes its int8
+// counterpart, and an nn.GPT or
 // an LSTM nn.RNNLM becomes a GPT or RNNLM of this package (a GRU RNNLM is
 // an error). Inside nn.Sequential and
 // nn.Residual containers (nested or not) the layers are replaced in a new
@@ -81,6 +82,15 @@ func quantize(m nn.Module, n *int) (nn.Module, error) {
 		}
 		*n++
 		return NewTransformerEncoderLayer(l), nil
+	case *nn.TransformerEncoder:
+		if len(l.Layers) == 0 {
+			return nil, errors.New("quant.Quantize: a TransformerEncoder is not built (use nn.NewTransformerEncoder)")
+		}
+		if l.Layers[0].Linear1.Weight.Value().Dim(0) > maxIn {
+			return m, nil
+		}
+		*n++
+		return NewTransformerEncoder(l), nil
 	case *nn.GPT:
 		if l.WTE == nil {
 			return nil, errors.New("quant.Quantize: the GPT is not built (use nn.NewGPT)")
