@@ -64,14 +64,21 @@ func benchEpoch(b *testing.B, model nn.Module, n int) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0, cpuOK := processCPU()
 	for range b.N {
 		if _, err := Fit(context.Background(), model, opt, ds, cfg); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.StopTimer()
+	cpu1, _ := processCPU()
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/epoch")
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)/steps*1e6, "µs/step")
+	if cpuOK {
+		// CPU seconds of the whole process (every thread): with -cpu 1
+		// the work of one core, steady on a shared machine.
+		b.ReportMetric((cpu1-cpu0).Seconds()/float64(b.N), "cpu-s/epoch")
+	}
 }
 
 // BenchmarkEpochMLP is one epoch of the flagship MLP over 48,000
