@@ -30,16 +30,17 @@ func Conv2DReLUMaxPool(x, w, b *Var, opt Conv2DOptions, pool Pool2DOptions) *Var
 	}
 	out := wrap(alloc([]int{g.n, g.oc, pg.oh, pg.ow}, inputs...), inputs...)
 	if !out.requiresGrad {
-		g.forward(out.value.Data(), x.value.Data(), w.value.Data(), bd, &pg, nil)
+		g.forward(out.value.Data(), x.value.Data(), w.value.Data(), bd, &pg, nil, nil)
 		return out
 	}
 	idx := int32Buf(out.value.Size(), inputs...)
-	g.forward(out.value.Data(), x.value.Data(), w.value.Data(), bd, &pg, idx)
-	return recordConvPool(out, g, pg, idx, x, w, b)
+	saved := g.savedColumns(out, x, w, b)
+	g.forward(out.value.Data(), x.value.Data(), w.value.Data(), bd, &pg, idx, saved)
+	return recordConvPool(out, g, pg, idx, x, w, b, saved)
 }
 
 // recordConvPool attaches the backward of Conv2DReLUMaxPool to out.
-func recordConvPool(out *Var, g convGeom, pg poolGeom, idx []int32, x, w, b *Var) *Var {
+func recordConvPool(out *Var, g convGeom, pg poolGeom, idx []int32, x, w, b *Var, saved []float32) *Var {
 	inputs := []*Var{x, w}
 	if b != nil {
 		inputs = append(inputs, b)
@@ -60,7 +61,7 @@ func recordConvPool(out *Var, g convGeom, pg poolGeom, idx []int32, x, w, b *Var
 			grads[2] = zeroGradBuf(b.value.Shape(), inputs...)
 			gb = grads[2].Data()
 		}
-		src := convGrad{gy: gp.Data(), pool: &pg, p: pv.Data(), idx: idx}
+		src := convGrad{gy: gp.Data(), pool: &pg, p: pv.Data(), idx: idx, cols: saved}
 		g.backward(gx, gw, gb, src, xv.Data(), wv.Data())
 		return grads
 	}, inputs...)
