@@ -28,7 +28,7 @@ func leadingView(a *Var, lo, hi int, shape ...int) *Var {
 		return out
 	}
 	return out.record("RecurrentView", func(g *tensor.Tensor) []*tensor.Tensor {
-		ga := tensor.Zeros(as...)
+		ga := zeroGradBuf(as, a)
 		copy(ga.Data()[lo*inner:], g.Data())
 		return []*tensor.Tensor{ga}
 	}, a)

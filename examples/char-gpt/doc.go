@@ -45,6 +45,9 @@
 //	-seed N           weights, windows and sample (default 1)
 //	-prompt S, -len N, -temperature X, -topk K   the sample
 //	-out FILE, -plots DIR   the model file and the loss curve's folder
+//	-dashboard ADDR   follow training live in the browser (train/dashboard):
+//	                  ":8080" serves http://127.0.0.1:8080/, with the sample at
+//	                  the end; the page stays up until Ctrl-C
 //
 // Ctrl-C stops training at the end of the current batch; the model is
 // still evaluated, sampled and saved.

@@ -30,6 +30,9 @@
 //	-plots DIR   folder for the PNG charts (default ".", created if missing)
 //	-quiet       no per-epoch progress
 //	-limit N     use only the first N training and N test images (a quick run)
+//	-dashboard ADDR  follow training live in the browser (train/dashboard):
+//	             ":8080" serves http://127.0.0.1:8080/, with the test set's
+//	             confusion matrix at the end; the page stays up until Ctrl-C
 //
 // Ctrl-C stops training at the end of the current batch; the program then
 // evaluates and saves the model with the weights it has so far. A second

@@ -174,7 +174,7 @@ func GemmPacked(transA bool, m int, alpha float32, a []float32, lda int, p *Pack
 	switch {
 	case workers <= 1:
 		t.do(0, mp, 0, p.np)
-	case mp >= 2*workers || mp >= p.np:
+	case splitRows(mp, p.np, workers, t.packA, t.tail != nil && m%p.im.mr != 0 && m%p.im.mr <= t.tail.mr):
 		t.mp = mp
 		parallel.For(mp, 1, t.rows)
 	default:
@@ -183,6 +183,26 @@ func GemmPacked(transA bool, m int, alpha float32, a []float32, lda int, p *Pack
 	}
 	t.packedJob = packedJob{}
 	packedTasks.Put(t)
+}
+
+// splitRows reports whether a packed product of mp row panels and np
+// column panels is shared out among workers by rows (each worker packs
+// and reads only its rows of A) rather than by columns (each reads all of
+// A, and half as much B): rows when A is packed, which columns would do
+// once per worker, and otherwise whichever leaves the busiest worker the
+// fewer tiles, counting a short last row panel on the tail kernel as half
+// a tile.
+func splitRows(mp, np, workers int, packA, halfTail bool) bool {
+	if packA {
+		return true
+	}
+	last := 2 // the last row panel, in half tiles
+	if halfTail {
+		last = 1
+	}
+	byRows := (mp + workers - 1) / workers * 2 * np
+	byCols := (2*(mp-1) + last) * ((np + workers - 1) / workers)
+	return byRows <= byCols
 }
 
 // tailImpl returns the kernel that computes a short last row panel for

@@ -102,7 +102,11 @@ func grow[T any](s []T, n int) []T {
 // forward computes y[i·out+j] = sa_i·sw_j·(C_ij − zp_i·Σ_p q_jp) + b_j for
 // the rows×in float matrix x, with C the exact int32 product of the
 // quantised rows and weights.
-func (l *linear) forward(x []float32, rows int, y []float32) {
+func (l *linear) forward(x []float32, rows int, y []float32) { l.forwardAct(x, rows, y, false) }
+
+// forwardAct is forward, followed by a ReLU when relu is set (NaN stays
+// NaN, as with autograd.ReLU).
+func (l *linear) forwardAct(x []float32, rows int, y []float32, relu bool) {
 	s := scratches.Get().(*scratch)
 	defer scratches.Put(s)
 	s.aq = grow(s.aq, rows*l.kp)
@@ -124,6 +128,9 @@ func (l *linear) forward(x []float32, rows int, y []float32) {
 			v := float32(c[j]-zp*l.wsum[j]) * (sa * sw[j])
 			if b != nil {
 				v += b[j]
+			}
+			if relu && v < 0 {
+				v = 0
 			}
 			yr[j] = v
 		}
@@ -180,16 +187,22 @@ func (d *Dense) Forward(x *autograd.Var) *autograd.Var {
 	if len(xs) == 0 || xs[len(xs)-1] != d.l.in {
 		panic(fmt.Sprintf("quant.Dense.Forward: input %v does not end in %d features (weight %v)", xs, d.l.in, d.l.weight.Shape()))
 	}
+	if d.Activation == nn.ActReLU {
+		return d.l.applyAct("quant.Dense", x, true) // ReLU fused into the scaling
+	}
 	return d.Activation.Apply(d.l.apply("quant.Dense", x))
 }
 
 // apply computes x·Wᵀ + b for x [..., in] as an op output named op.
-func (l *linear) apply(op string, x *autograd.Var) *autograd.Var {
+func (l *linear) apply(op string, x *autograd.Var) *autograd.Var { return l.applyAct(op, x, false) }
+
+// applyAct is apply, followed by a ReLU when relu is set.
+func (l *linear) applyAct(op string, x *autograd.Var, relu bool) *autograd.Var {
 	xs := x.Shape()
 	rows := x.Value().Size() / l.in
 	shape := append(append([]int(nil), xs[:len(xs)-1]...), l.out)
 	y := tensor.Zeros(shape...)
-	l.forward(x.Value().Data(), rows, y.Data())
+	l.forwardAct(x.Value().Data(), rows, y.Data(), relu)
 	return autograd.Apply(result{op, y}, x)
 }
 

@@ -213,3 +213,23 @@ func TestConcurrentPredict(t *testing.T) {
 		require.Equal(t, want.Data(), o.Data())
 	}
 }
+
+// TestDenseFusedReLU checks that the ReLU fused into an int8 Dense's
+// scaling gives autograd.ReLU of the plain product, bit for bit, and keeps
+// NaN (a row holding NaN quantises to a NaN scale).
+func TestDenseFusedReLU(t *testing.T) {
+	d := NewDense(nn.NewDense(20, 7, nn.WithActivation(nn.ActReLU), nn.WithSeed(2)))
+	plain := &Dense{l: d.l}
+	x := randTensor(rand.New(rand.NewPCG(3, 3)), 3, 20)
+	x.Data()[45] = float32(math.NaN()) // row 2
+	got := d.Forward(autograd.NoGrad(x)).Value().Data()
+	want := autograd.ReLU(plain.Forward(autograd.NoGrad(x))).Value().Data()
+	for i := range want {
+		if math.IsNaN(float64(want[i])) {
+			require.True(t, math.IsNaN(float64(got[i])), "output %d", i)
+			continue
+		}
+		require.Equal(t, math.Float32bits(want[i]), math.Float32bits(got[i]), "output %d", i)
+	}
+	require.True(t, math.IsNaN(float64(got[14])), "NaN row")
+}

@@ -72,6 +72,11 @@ let pending = false, lastDraw = 0;
 function changed() {
   events++;
   document.body.dataset.events = events;
+  schedule();
+}
+
+// schedule draws soon, at most five times a second.
+function schedule() {
   if (pending) return;
   pending = true;
   const wait = Math.max(0, 200 - (performance.now() - lastDraw));
@@ -287,4 +292,5 @@ setInterval(() => {
   }
 }, 1000);
 
+window.addEventListener('resize', schedule);
 connect();
