@@ -115,7 +115,7 @@
 //	probs := model.Forward(arena.Input(batch))
 //
 // At inference Dense multiplies by its weight packed once into the GEMM's
-// panel layout, with the bias and a ReLU fused into the product; a
+// panel layout, with the bias and a ReLU or GELU fused into the product; a
 // PackCache packs it again when the weight's version moves on
 // (autograd.Var.Version). Optimizers and this package's loaders mark what
 // they write; after writing a parameter in place by other means, call its

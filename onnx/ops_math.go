@@ -240,7 +240,7 @@ func newMatMul(_ *attrReader, n *nodeProto) (op, error) {
 			return nil, err
 		}
 		if as, bs := a.Shape(), b.Shape(); packable(a, b) && len(as) >= 2 && len(bs) == 2 && as[len(as)-1] == bs[0] {
-			return one(autograd.LinearPacked(a, packed.Get(b, false), nil, false)), nil
+			return one(autograd.LinearPacked(a, packed.Get(b, false), nil, tensor.ActNone)), nil
 		}
 		y, err := matmul(a, b)
 		if err != nil {
@@ -299,7 +299,7 @@ func newGemm(a *attrReader, n *nodeProto) (op, error) {
 		}
 		if !g.transA && g.alpha == 1 && (c == nil || (g.beta == 1 && len(c.Shape()) == 1 && c.Shape()[0] == nOut)) {
 			if packable(x, w) {
-				return one(autograd.LinearPacked(x, packed.Get(w, g.transB), c, false)), nil
+				return one(autograd.LinearPacked(x, packed.Get(w, g.transB), c, tensor.ActNone)), nil
 			}
 			if g.transB {
 				return one(autograd.Linear(x, w, c)), nil
