@@ -42,15 +42,16 @@ func Conv2D(x, w, b *Var, opt Conv2DOptions) *Var {
 		ins[2] = b
 	}
 	out := wrap(alloc([]int{g.n, g.oc, g.oh, g.ow}, inputs...), inputs...)
-	g.forward(out.value.Data(), x.value.Data(), w.value.Data(), bd, nil, nil)
+	saved := g.savedColumns(out, x, w, b)
+	g.forward(out.value.Data(), x.value.Data(), w.value.Data(), bd, nil, nil, saved)
 	if !out.requiresGrad {
 		return out
 	}
-	return recordConv(out, g, x, w, b)
+	return recordConv(out, g, x, w, b, saved)
 }
 
 // recordConv attaches the backward of Conv2D to out.
-func recordConv(out *Var, g convGeom, x, w, b *Var) *Var {
+func recordConv(out *Var, g convGeom, x, w, b *Var, saved []float32) *Var {
 	inputs := []*Var{x, w}
 	if b != nil {
 		inputs = append(inputs, b)
@@ -74,9 +75,41 @@ func recordConv(out *Var, g convGeom, x, w, b *Var) *Var {
 		if g.relu {
 			y = yv.Data()
 		}
-		g.backward(gx, gw, gb, convGrad{gy: gy.Data(), y: y}, xv.Data(), wv.Data())
+		g.backward(gx, gw, gb, convGrad{gy: gy.Data(), y: y, cols: saved}, xv.Data(), wv.Data())
 		return grads
 	}, inputs...)
+}
+
+// colRowsFor is the number of rows of each group's column matrix: cg·kh·kw,
+// plus the row of ones when there is a bias.
+func (g *convGeom) colRowsFor(bias bool) int {
+	if bias {
+		return g.ckk + 1
+	}
+	return g.ckk
+}
+
+// savedColumns returns a buffer for the forward pass to leave every
+// sample's column matrices in (groups·colRows·oh·ow values per sample), so
+// that the backward need not unfold the input again, or nil. They are kept
+// only in training under an arena, which reuses the buffer from step to
+// step, and only when a weight or bias gradient will read them.
+func (g *convGeom) savedColumns(out, x, w, b *Var) []float32 {
+	if !out.requiresGrad || !(w.requiresGrad || b != nil && b.requiresGrad) {
+		return nil
+	}
+	k := g.colRowsFor(b != nil)
+	if g.direct && k == g.ckk {
+		return nil // the input is its own column matrix
+	}
+	inputs := []*Var{x, w}
+	if b != nil {
+		inputs = append(inputs, b)
+	}
+	if arenaOf(inputs...) == nil {
+		return nil
+	}
+	return alloc([]int{g.n, g.groups * k * g.l}, inputs...).Data()
 }
 
 // checkBias panics unless b is nil or a vector of one value per output
@@ -291,8 +324,9 @@ func getScratch(n int) *[]float32 {
 //
 // With pg non-nil (Conv2DReLUMaxPool) each sample's output is pooled while
 // in cache and y receives the pooled, rectified values; idx (when non-nil)
-// the winning offsets.
-func (g *convGeom) forward(y, x, w, b []float32, pg *poolGeom, idx []int32) {
+// the winning offsets. saved, when non-nil, receives every sample's column
+// matrices (see savedColumns).
+func (g *convGeom) forward(y, x, w, b []float32, pg *poolGeom, idx []int32, saved []float32) {
 	k := g.ckk
 	wa := w
 	if b != nil {
@@ -306,11 +340,11 @@ func (g *convGeom) forward(y, x, w, b []float32, pg *poolGeom, idx []int32) {
 		}
 	}
 	if g.n == 1 || parallel.Workers() == 1 {
-		g.forwardRange(0, g.n, y, x, wa, k, pg, idx)
+		g.forwardRange(0, g.n, y, x, wa, k, pg, idx, saved)
 		return
 	}
 	gg := *g
-	parallel.For(g.n, 1, func(lo, hi int) { gg.forwardRange(lo, hi, y, x, wa, k, pg, idx) })
+	parallel.For(g.n, 1, func(lo, hi int) { gg.forwardRange(lo, hi, y, x, wa, k, pg, idx, saved) })
 }
 
 // columns returns a scratch buffer for the column matrices of one sample
@@ -319,23 +353,31 @@ func (g *convGeom) forward(y, x, w, b []float32, pg *poolGeom, idx []int32) {
 func (g *convGeom) columns(rows int) *[]float32 {
 	l := g.l
 	buf := getScratch(g.groups * rows * l)
-	if rows > g.ckk {
-		for gi := 0; gi < g.groups; gi++ {
-			ones := (*buf)[(gi*rows+g.ckk)*l : (gi*rows+rows)*l]
-			for i := range ones {
-				ones[i] = 1
-			}
+	g.fillOnes(*buf, rows)
+	return buf
+}
+
+// fillOnes sets the last row of each group's column matrix in cols (rows
+// rows per group) to ones when rows exceeds the unfolded rows.
+func (g *convGeom) fillOnes(cols []float32, rows int) {
+	if rows == g.ckk {
+		return
+	}
+	l := g.l
+	for gi := 0; gi < g.groups; gi++ {
+		ones := cols[(gi*rows+g.ckk)*l : (gi*rows+rows)*l]
+		for i := range ones {
+			ones[i] = 1
 		}
 	}
-	return buf
 }
 
 // forwardRange computes samples [lo, hi) with the filters wa, whose rows
 // hold k values (the bias last when k exceeds cg·kh·kw).
-func (g *convGeom) forwardRange(lo, hi int, y, x, wa []float32, k int, pg *poolGeom, idx []int32) {
+func (g *convGeom) forwardRange(lo, hi int, y, x, wa []float32, k int, pg *poolGeom, idx []int32, saved []float32) {
 	l, ocg := g.l, g.ocg
 	var buf, zb *[]float32
-	if !g.direct || k > g.ckk {
+	if saved == nil && (!g.direct || k > g.ckk) {
 		buf = g.columns(k)
 		defer scratch.Put(buf)
 	}
@@ -351,6 +393,11 @@ func (g *convGeom) forwardRange(lo, hi int, y, x, wa []float32, k int, pg *poolG
 		if buf != nil {
 			cols = *buf
 			g.im2col(cols, xs, k)
+		} else if saved != nil {
+			sz := g.groups * k * l
+			cols = saved[s*sz : (s+1)*sz]
+			g.im2col(cols, xs, k)
+			g.fillOnes(cols, k)
 		}
 		ys := y[s*ySz : (s+1)*ySz]
 		zs := ys
@@ -481,11 +528,16 @@ func (g *convGeom) addWeightGrad(gw, gb, p []float32, wp wgradPlan) {
 // output: gy itself, gy masked by the fused ReLU's output y, or (pool
 // non-nil) the gradient gy of the pooled, rectified output p scattered back
 // to the winners idx.
+//
+// cols, when non-nil, holds every sample's column matrices as the forward
+// pass left them (see savedColumns), with a bias row when the op has a
+// bias.
 type convGrad struct {
 	gy, y []float32
 	pool  *poolGeom
 	p     []float32
 	idx   []int32
+	cols  []float32
 }
 
 // sample returns the output gradient of sample s, built in buf when it
@@ -521,7 +573,7 @@ func (src *convGrad) sample(g *convGeom, s int, buf []float32) []float32 {
 func (g *convGeom) backwardRange(lo, hi int, gx, part []float32, wp wgradPlan, src *convGrad, x, w []float32) {
 	ckk, l, ocg, rows := g.ckk, g.l, g.ocg, wp.rows
 	var cb, db, mb *[]float32
-	if part != nil && (!g.direct || rows > ckk) {
+	if part != nil && src.cols == nil && (!g.direct || rows > ckk) {
 		cb = g.columns(rows)
 		defer scratch.Put(cb)
 	}
@@ -539,13 +591,19 @@ func (g *convGeom) backwardRange(lo, hi int, gx, part []float32, wp wgradPlan, s
 		gys := src.sample(g, s, mbuf)
 		if part != nil {
 			xs := x[s*g.inSize : (s+1)*g.inSize]
-			cols := xs
+			cols, stride := xs, rows*l
 			if cb != nil {
 				cols = *cb
 				g.im2col(cols, xs, rows)
+			} else if src.cols != nil {
+				// Saved with the forward's rows per group: one more (the
+				// bias row) when the op has a bias, whether or not its
+				// gradient is wanted.
+				sz := len(src.cols) / g.n
+				cols, stride = src.cols[s*sz:(s+1)*sz], sz/g.groups
 			}
 			for gi := 0; gi < g.groups; gi++ {
-				c, gg, p := cols[gi*rows*l:], gys[gi*ocg*l:], part[gi*rows*ocg:]
+				c, gg, p := cols[gi*stride:], gys[gi*ocg*l:], part[gi*rows*ocg:]
 				if wp.tr {
 					kernel.Gemm(false, true, rows, ocg, l, 1, c, l, gg, l, 1, p, ocg)
 				} else {

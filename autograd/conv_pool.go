@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"math"
+	"unsafe"
 
 	"github.com/shoshin-ml/shoshin/tensor"
 )
@@ -29,16 +30,17 @@ func Conv2DReLUMaxPool(x, w, b *Var, opt Conv2DOptions, pool Pool2DOptions) *Var
 	}
 	out := wrap(alloc([]int{g.n, g.oc, pg.oh, pg.ow}, inputs...), inputs...)
 	if !out.requiresGrad {
-		g.forward(out.value.Data(), x.value.Data(), w.value.Data(), bd, &pg, nil)
+		g.forward(out.value.Data(), x.value.Data(), w.value.Data(), bd, &pg, nil, nil)
 		return out
 	}
 	idx := int32Buf(out.value.Size(), inputs...)
-	g.forward(out.value.Data(), x.value.Data(), w.value.Data(), bd, &pg, idx)
-	return recordConvPool(out, g, pg, idx, x, w, b)
+	saved := g.savedColumns(out, x, w, b)
+	g.forward(out.value.Data(), x.value.Data(), w.value.Data(), bd, &pg, idx, saved)
+	return recordConvPool(out, g, pg, idx, x, w, b, saved)
 }
 
 // recordConvPool attaches the backward of Conv2DReLUMaxPool to out.
-func recordConvPool(out *Var, g convGeom, pg poolGeom, idx []int32, x, w, b *Var) *Var {
+func recordConvPool(out *Var, g convGeom, pg poolGeom, idx []int32, x, w, b *Var, saved []float32) *Var {
 	inputs := []*Var{x, w}
 	if b != nil {
 		inputs = append(inputs, b)
@@ -59,7 +61,7 @@ func recordConvPool(out *Var, g convGeom, pg poolGeom, idx []int32, x, w, b *Var
 			grads[2] = zeroGradBuf(b.value.Shape(), inputs...)
 			gb = grads[2].Data()
 		}
-		src := convGrad{gy: gp.Data(), pool: &pg, p: pv.Data(), idx: idx}
+		src := convGrad{gy: gp.Data(), pool: &pg, p: pv.Data(), idx: idx, cols: saved}
 		g.backward(gx, gw, gb, src, xv.Data(), wv.Data())
 		return grads
 	}, inputs...)
@@ -79,39 +81,43 @@ func (g *poolGeom) maxReLU2x2(lo, hi int, y, x []float32, idx []int32) {
 		for oh := 0; oh < g.oh; oh++ {
 			base := 2 * oh * w
 			d := dst[oh*g.ow : (oh+1)*g.ow]
-			r0 := src[base : base+2*len(d)]
-			r1 := src[base+w : base+w+2*len(d)]
+			if len(d) == 0 {
+				continue
+			}
+			// r0 and r1 hold the window pairs of the two rows: pair ow is
+			// (r0[ow][0], r0[ow][1]) over (r1[ow][0], r1[ow][1]).
+			r0 := unsafe.Slice((*[2]float32)(src[base:base+2*len(d)]), len(d))
+			r1 := unsafe.Slice((*[2]float32)(src[base+w:base+w+2*len(d)]), len(d))
 			if idx == nil {
-				for ow := range d {
-					j := 2 * ow
-					m := max(max(r0[j], r0[j+1]), max(r1[j], r1[j+1]))
-					d[ow] = max(m, 0) // -0 and negatives become +0; NaN stays
+				for ow, v := range d {
+					a, b := r0[ow], r1[ow]
+					v = max(max(a[0], a[1]), max(b[0], b[1]))
+					d[ow] = max(v, 0) // -0 and negatives become +0; NaN stays
 				}
 				continue
 			}
 			id := idx[p*oplane+oh*g.ow : p*oplane+(oh+1)*g.ow]
 			id = id[:len(d)]
 			for ow := range d {
-				j := 2 * ow
-				v := [4]float32{r0[j], r0[j+1], r1[j], r1[j+1]}
-				m := max(max(v[0], v[1]), max(v[2], v[3]))
+				a, b := r0[ow], r1[ow]
+				m := max(max(a[0], a[1]), max(b[0], b[1]))
 				k := 3
 				if m != m {
-					k = int(firstNaN(v))
+					k = int(firstNaN([4]float32{a[0], a[1], b[0], b[1]}))
 				} else {
 					mb := math.Float32bits(m)
-					if math.Float32bits(v[2]) == mb {
+					if math.Float32bits(b[0]) == mb {
 						k = 2
 					}
-					if math.Float32bits(v[1]) == mb {
+					if math.Float32bits(a[1]) == mb {
 						k = 1
 					}
-					if math.Float32bits(v[0]) == mb {
+					if math.Float32bits(a[0]) == mb {
 						k = 0
 					}
 				}
 				d[ow] = max(m, 0)
-				id[ow] = int32(base + j + k&1 + k>>1*w)
+				id[ow] = int32(base + 2*ow + k&1 + k>>1*w)
 			}
 		}
 	}

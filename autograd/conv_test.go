@@ -315,3 +315,68 @@ func TestConv2DFusedReLU(t *testing.T) {
 	}, []*tensor.Tensor{convRand(11, 2, 2, 5, 5), convRand(12, 3, 2, 3, 3), convRand(13, 3)}, GradCheckOptions{})
 	require.NoError(t, err, "%v", res)
 }
+
+// TestConv2DArenaKeepsColumns checks the weight and bias gradients of
+// Conv2D trained under an arena, where the forward pass keeps its column
+// matrices for the backward, against the same op without an arena (which
+// unfolds the input again): with and without a bias, a bias that takes no
+// gradient (its row is kept but not used), a 1×1 kernel (whose columns
+// are the input itself unless there is a bias) and groups, spread over
+// workers, with the arena's buffers reused.
+func TestConv2DArenaKeepsColumns(t *testing.T) {
+	prev := parallel.SetWorkers(3)
+	defer parallel.SetWorkers(prev)
+	cases := []struct {
+		x, w       []int
+		bias, bReq bool
+		opt        Conv2DOptions
+	}{
+		{x: []int{5, 3, 7, 6}, w: []int{4, 3, 3, 3}, bias: true, bReq: true, opt: Conv2DOptions{Padding: [2]int{1, 1}}},
+		{x: []int{5, 3, 7, 6}, w: []int{4, 3, 3, 3}, bias: true, bReq: false, opt: Conv2DOptions{Stride: [2]int{2, 1}}},
+		{x: []int{4, 3, 5, 5}, w: []int{2, 3, 3, 2}},
+		{x: []int{4, 4, 6, 5}, w: []int{6, 2, 3, 3}, bias: true, bReq: false, opt: Conv2DOptions{Groups: 2}},
+		{x: []int{4, 4, 5, 5}, w: []int{6, 2, 1, 1}, bias: true, bReq: true, opt: Conv2DOptions{Groups: 2}},
+		{x: []int{4, 4, 5, 5}, w: []int{6, 4, 1, 1}},
+	}
+	for i, tc := range cases {
+		x, w := convRand(uint64(i+1), tc.x...), convRand(uint64(i+2), tc.w...)
+		var b *tensor.Tensor
+		if tc.bias {
+			b = convRand(uint64(i+3), tc.w[0])
+		}
+		run := func(a *Arena, relu bool) []*tensor.Tensor {
+			wv := NewVar(w)
+			var bv *Var
+			if b != nil {
+				bv = Constant(b)
+				if tc.bReq {
+					bv = NewVar(b)
+				}
+			}
+			in := Constant(x)
+			if a != nil {
+				a.Reset()
+				in = a.Constant(x)
+			}
+			opt := tc.opt
+			opt.ReLU = relu
+			y := Conv2D(in, wv, bv, opt)
+			y.BackwardWith(convRand(uint64(i+4), y.Shape()...))
+			out := []*tensor.Tensor{wv.Grad()}
+			if bv != nil && tc.bReq {
+				out = append(out, bv.Grad())
+			}
+			return out
+		}
+		for _, relu := range []bool{false, true} {
+			want := run(nil, relu)
+			a := NewArena()
+			for rep := range 2 {
+				got := run(a, relu)
+				for j := range want {
+					require.Equal(t, want[j].Data(), got[j].Data(), "case %d relu %v rep %d gradient %d", i, relu, rep, j)
+				}
+			}
+		}
+	}
+}

@@ -209,7 +209,10 @@ func (v *Var) BackwardWith(grad *tensor.Tensor) {
 					panic(fmt.Sprintf("autograd: backward of %s returned gradient of shape %v for input %d of shape %v", n.node.op, gj.Shape(), j, in.value.Shape()))
 				}
 				if prev, ok := pending[in]; ok {
-					pending[in] = tensor.Add(prev, gj)
+					// A Var used twice: the sum comes from its arena.
+					sum := gradBuf(prev.Shape(), in)
+					kernel.Add(sum.Data(), prev.Data(), gj.Data())
+					pending[in] = sum
 				} else {
 					pending[in] = gj
 				}

@@ -106,6 +106,26 @@ type recurrence struct {
 	cprev []float32 // LSTM [T, B, H]: the cell each step started from
 	tanhc []float32 // LSTM [T, B, H]: tanh of the new cell
 	hn    []float32 // GRU [T, B, H]: W_hn h + b_hn
+
+	arena *Arena // the input's, which then supplies every buffer
+}
+
+// getBuf returns a scratch or saved buffer of n floats (contents stale):
+// from the arena of the op's input when it has one, so that a training
+// step under an arena reuses them, from the package's pools otherwise.
+func (r *recurrence) getBuf(n int) []float32 {
+	if r.arena != nil {
+		return r.arena.tensor([]int{n}).Data()
+	}
+	return getBuf(n)
+}
+
+// putBuf gives a buffer from r.getBuf back (arena buffers stay with the
+// arena until its Reset).
+func (r *recurrence) putBuf(b []float32) {
+	if r.arena == nil {
+		putBuf(b)
+	}
 }
 
 func (r *recurrence) valid(b, t int) bool { return r.lengths == nil || t < r.lengths[b] }
@@ -159,7 +179,7 @@ func recurrent(kind recurrentKind, x, h0, c0 *Var, w RecurrentWeights, opt Recur
 			}
 		}
 	}
-	r := &recurrence{kind: kind, T: T, B: B, I: I, H: H, G: G, reverse: opt.Reverse, relu: opt.ReLU && kind == kindRNN}
+	r := &recurrence{kind: kind, T: T, B: B, I: I, H: H, G: G, reverse: opt.Reverse, relu: opt.ReLU && kind == kindRNN, arena: x.arena}
 	if opt.Lengths != nil {
 		r.lengths = append([]int(nil), opt.Lengths...)
 	}
@@ -268,8 +288,8 @@ func (r *recurrence) forward(dst []float32, x, h0, c0 *Var, w RecurrentWeights, 
 	whh, ldw, transW := w.HH.value.Data(), H, true
 	if T > 1 && B > 1 {
 		// Copy W_hhᵀ once for the products of every step.
-		t := getBuf(H * GH)
-		defer putBuf(t)
+		t := r.getBuf(H * GH)
+		defer r.putBuf(t)
 		transposeInto(t, whh, GH, H)
 		whh, ldw, transW = t, GH, false
 	}
@@ -278,12 +298,12 @@ func (r *recurrence) forward(dst []float32, x, h0, c0 *Var, w RecurrentWeights, 
 	// The input projection of every step in one product. The biases that
 	// add straight into the pre-activations (a GRU keeps b_hh apart for
 	// its n gate) are added step by step while the rows are in cache.
-	gates := getBuf(T * B * GH)
+	gates := r.getBuf(T * B * GH)
 	kernel.Gemm(false, true, T*B, GH, I, 1, x.value.Data(), I, w.IH.value.Data(), I, 0, gates, GH)
 	var bias []float32
 	if bih != nil || (bhh != nil && r.kind != kindGRU) {
-		bias = getBuf(GH)
-		defer putBuf(bias)
+		bias = r.getBuf(GH)
+		defer r.putBuf(bias)
 		clear(bias)
 		if bih != nil {
 			copy(bias, bih)
@@ -295,29 +315,29 @@ func (r *recurrence) forward(dst []float32, x, h0, c0 *Var, w RecurrentWeights, 
 
 	if save {
 		r.gates = gates
-		r.hprev = getBuf(T * B * H)
+		r.hprev = r.getBuf(T * B * H)
 		if r.kind == kindLSTM {
-			r.cprev = getBuf(T * B * H)
-			r.tanhc = getBuf(T * B * H)
+			r.cprev = r.getBuf(T * B * H)
+			r.tanhc = r.getBuf(T * B * H)
 		}
 		if r.kind == kindGRU {
-			r.hn = getBuf(T * B * H)
+			r.hn = r.getBuf(T * B * H)
 		}
 	}
-	scratch := getBuf(B * GH)
+	scratch := r.getBuf(B * GH)
 	var hp, tc []float32
 	if r.kind == kindGRU {
-		hp = getBuf(B * GH)
+		hp = r.getBuf(B * GH)
 	}
 	if r.kind == kindLSTM && !save {
-		tc = getBuf(B * H)
+		tc = r.getBuf(B * H)
 	}
 	defer func() {
-		putBuf(scratch)
-		putBuf(hp)
+		r.putBuf(scratch)
+		r.putBuf(hp)
 		if !save {
-			putBuf(gates)
-			putBuf(tc)
+			r.putBuf(gates)
+			r.putBuf(tc)
 		}
 	}()
 	for s := 0; s < T; s++ {
@@ -491,11 +511,11 @@ func (r *recurrence) backward(g []float32, x, h0, c0 *Var, w RecurrentWeights) [
 	// dG: gradient of the input pre-activations; dHP: of the recurrent
 	// ones (the same except for a GRU's n gate).
 	// Rows of padded steps must stay zero.
-	dG := getBuf(T * B * GH)
+	dG := r.getBuf(T * B * GH)
 	clear(dG)
 	dHP := dG
 	if r.kind == kindGRU {
-		dHP = getBuf(T * B * GH)
+		dHP = r.getBuf(T * B * GH)
 		clear(dHP)
 	}
 	for s := T - 1; s >= 0; s-- {
@@ -601,10 +621,10 @@ func (r *recurrence) backward(g []float32, x, h0, c0 *Var, w RecurrentWeights) [
 	}
 	// The saved buffers go back to the pool: backward runs once.
 	for _, b := range [][]float32{dG, r.gates, r.hprev, r.cprev, r.tanhc, r.hn} {
-		putBuf(b)
+		r.putBuf(b)
 	}
 	if r.kind == kindGRU {
-		putBuf(dHP)
+		r.putBuf(dHP)
 	}
 	r.gates, r.hprev, r.cprev, r.tanhc, r.hn = nil, nil, nil, nil, nil
 	return grads

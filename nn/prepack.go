@@ -7,6 +7,24 @@ import (
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
+// PackForInference lets every layer of m keep its weights packed for
+// inference between calls (autograd.Var.SetCacheable on every parameter),
+// so that Predict multiplies by weights packed once instead of packing
+// them on every call. The packed copies are refreshed whenever a parameter
+// changes through SetValue, an optimizer step, LoadStateDict or
+// Var.MarkChanged; a program that writes parameter values in place in any
+// other way (a hand-written update with tensor.AddScaled, writes through
+// Data) must call MarkChanged on the parameter afterwards, or not call
+// PackForInference. serve.New calls it on the model it serves, and models
+// loaded by the onnx package have it set.
+func PackForInference(m Module) {
+	for _, p := range m.Params() {
+		if p != nil {
+			p.SetCacheable(true)
+		}
+	}
+}
+
 // PackCache keeps one weight packed for inference (tensor.PackB) and packs
 // it again whenever the weight changes: when its Var holds another tensor
 // or its version (autograd.Var.Version) moved on. Dense keeps one for its

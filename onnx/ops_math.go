@@ -252,10 +252,11 @@ func newMatMul(_ *attrReader, n *nodeProto) (op, error) {
 
 // packable reports whether x·w can use w packed for inference: x is in
 // inference mode and w is a weight (a float initializer, which the model
-// holds as a trainable Param whose version moves when it is written).
-// Other right operands would be packed again on every run.
+// holds as a trainable Param whose version moves when it is written) that
+// may be cached (Load marks every initializer so). Other right operands
+// would be packed again on every run.
 func packable(x, w *autograd.Var) bool {
-	return x.Inference() && w.RequiresGrad() && !w.Inference()
+	return x.Inference() && w.RequiresGrad() && !w.Inference() && w.Cacheable()
 }
 
 // gemmAttrs are Gemm's attributes.

@@ -217,3 +217,49 @@ func FuzzGenerateRequest(f *testing.F) {
 		}
 	})
 }
+
+// TestGeneratorConcurrent runs generations on one int8 GPT from several
+// goroutines at once (each on its own decoder): every answer equals the
+// one the same request gets alone. Run with -race.
+func TestGeneratorConcurrent(t *testing.T) {
+	tok := charTok(t)
+	q, err := quant.Quantize(tinyGPT(tok.VocabSize()))
+	require.NoError(t, err)
+	g, err := NewGenerator(q, tok, GeneratorConfig{MaxTokens: 20, MaxConcurrent: 4})
+	require.NoError(t, err)
+	bodies := []string{
+		`{"prompt": "the", "max_tokens": 20, "temperature": 1, "seed": 1}`,
+		`{"prompt": "quick brown", "max_tokens": 20, "temperature": 0.7, "top_k": 3, "seed": 2}`,
+		`{"prompt": "dog", "max_tokens": 20}`,
+		`{"prompt": "lazy", "max_tokens": 20, "temperature": 1.2, "top_p": 0.8, "seed": 3}`,
+	}
+	want := make([]string, len(bodies))
+	for i, b := range bodies {
+		code, resp, raw := postGenerate(t, g, b)
+		require.Equal(t, http.StatusOK, code, raw)
+		want[i] = resp.Text
+	}
+	type result struct {
+		i    int
+		code int
+		text string
+	}
+	out := make(chan result, 4*len(bodies))
+	for range 4 {
+		for i, b := range bodies {
+			go func() {
+				r := httptest.NewRequest(http.MethodPost, "/generate", strings.NewReader(b))
+				w := httptest.NewRecorder()
+				g.ServeHTTP(w, r)
+				var resp GenerateResponse
+				_ = json.Unmarshal(w.Body.Bytes(), &resp)
+				out <- result{i, w.Code, resp.Text}
+			}()
+		}
+	}
+	for range 4 * len(bodies) {
+		r := <-out
+		require.Equal(t, http.StatusOK, r.code)
+		require.Equal(t, want[r.i], r.text, bodies[r.i])
+	}
+}

@@ -1,6 +1,7 @@
 package quant
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -34,6 +35,48 @@ func BenchmarkPredictMLP(b *testing.B) {
 				b.ReportMetric(float64(batch)*float64(b.N)/b.Elapsed().Seconds(), "examples/s")
 				if c := cpuTime() - cpu0; c > 0 {
 					b.ReportMetric(float64(c.Nanoseconds())/float64(b.N), "cpu-ns/op")
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkGenerate compares train.Generate (incremental decoding, one
+// token at a time, sampling) on examples/char-gpt's default model (4
+// blocks of 128, 4 heads, context 128, 80 characters) and a 2-layer LSTM
+// of 256 (examples/char-lstm's) with their int8 versions, in the same run,
+// in tokens per second.
+func BenchmarkGenerate(b *testing.B) {
+	const vocab, tokens = 80, 100
+	for _, c := range []struct {
+		name  string
+		model nn.Module
+	}{
+		{"gpt", nn.NewGPT(nn.GPTModelConfig{VocabSize: vocab, BlockSize: 128, Layers: 4, Block: nn.GPTConfig{DModel: 128, Heads: 4}}, nn.WithSeed(1))},
+		{"lstm", nn.NewRNNLM(nn.RNNLMConfig{Vocab: vocab, Embed: 64, Hidden: 256, Layers: 2}, nn.WithSeed(1))},
+	} {
+		q, err := Quantize(c.model)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, m := range []struct {
+			name  string
+			model nn.Module
+		}{{"float32", c.model}, {"int8-" + kernel.Int8Impl(), q}} {
+			b.Run(c.name+"/"+m.name, func(b *testing.B) {
+				b.ReportAllocs()
+				cpu0 := cpuTime()
+				for b.Loop() {
+					_, err := train.Generate(context.Background(), m.model, []int{1, 2, 3}, train.GenerateConfig{
+						MaxTokens: tokens, Temperature: 0.8, Rand: rand.New(rand.NewPCG(1, 2)),
+					})
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(tokens*float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
+				if c := cpuTime() - cpu0; c > 0 {
+					b.ReportMetric(tokens*float64(b.N)/c.Seconds(), "tokens/cpu-s")
 				}
 			})
 		}

@@ -210,16 +210,21 @@ func (g *GPT) NewDecoder(batch int) nn.Decoder {
 	for i := range cs {
 		cs[i] = nn.NewKVCache(batch, g.cfg.BlockSize, g.cfg.Block.DModel)
 	}
-	return &gptDecoder{g: g, caches: cs}
+	return &gptDecoder{g: g, caches: cs, arena: autograd.NewArena()}
 }
 
 type gptDecoder struct {
 	g      *GPT
 	caches []*nn.KVCache
+	arena  *autograd.Arena // the float intermediates of one Decode call
 }
 
+// Decode runs the new ids through the model over the caches; the float
+// intermediates come from the decoder's arena, and the logits returned are
+// the caller's.
 func (d *gptDecoder) Decode(ids *tensor.Tensor) *tensor.Tensor {
-	return d.g.run(autograd.NoGrad(ids), d.caches).Value()
+	d.arena.Reset()
+	return d.g.run(d.arena.Input(ids), d.caches).Value().Clone()
 }
 func (d *gptDecoder) Len() int { return d.caches[0].Len }
 func (d *gptDecoder) Cap() int { return d.g.cfg.BlockSize }

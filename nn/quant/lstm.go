@@ -98,8 +98,13 @@ func name(l *linear, weight, bias string) {
 // Config returns the model's shape.
 func (m *RNNLM) Config() nn.RNNLMConfig { return m.cfg.Model() }
 
-// lstmState is the hidden and cell state of every layer, [B, H] each.
-type lstmState struct{ h, c [][]float32 }
+// lstmState is the hidden and cell state of every layer, [B, H] each,
+// and the buffers a step reuses (the projections and the outputs of each
+// layer, which a decoder keeps from call to call).
+type lstmState struct {
+	h, c        [][]float32
+	xp, hp, out [][]float32
+}
 
 // Forward maps ids x [B, T] to logits [B, T, vocab] from a zero state.
 func (m *RNNLM) Forward(x *autograd.Var) *autograd.Var {
@@ -123,25 +128,29 @@ func (m *RNNLM) run(ids *autograd.Var, st *lstmState) *autograd.Var {
 			st.h = append(st.h, make([]float32, b*h))
 			st.c = append(st.c, make([]float32, b*h))
 		}
+		st.xp = make([][]float32, len(m.layers))
+		st.hp = make([][]float32, len(m.layers))
+		st.out = make([][]float32, len(m.layers))
 	}
 	if len(st.h[0]) != b*h {
 		panic(fmt.Sprintf("quant.RNNLM: ids %v for a decoder of batch %d", s, len(st.h[0])/h))
 	}
 	x := m.embed.Forward(ids).Value().Data() // [B, T, E]
 	for k, ly := range m.layers {
-		x = ly.run(x, b, t, h, st.h[k], st.c[k]) // [B, T, H]
+		st.xp[k] = grow(st.xp[k], b*t*4*h)
+		st.hp[k] = grow(st.hp[k], b*4*h)
+		st.out[k] = grow(st.out[k], b*t*h)
+		x = ly.run(x, b, t, h, st.h[k], st.c[k], st.xp[k], st.hp[k], st.out[k]) // [B, T, H]
 	}
 	return m.head.Forward(autograd.NoGrad(tensor.New(x, b, t, h))) // [B, T, V]
 }
 
-// run computes the layer's outputs [B, T, H] for inputs x [B, T, in],
-// carrying the states hs and cs [B, H] through the steps.
-func (ly lstmLayer) run(x []float32, b, t, h int, hs, cs []float32) []float32 {
+// run computes the layer's outputs [B, T, H] into out for inputs x
+// [B, T, in], carrying the states hs and cs [B, H] through the steps; xp
+// [B, T, 4H] and hp [B, 4H] receive the projections.
+func (ly lstmLayer) run(x []float32, b, t, h int, hs, cs, xp, hp, out []float32) []float32 {
 	g4 := 4 * h
-	xp := make([]float32, b*t*g4)
 	ly.ih.forward(x, b*t, xp) // x·W_ihᵀ + b_ih for every step at once
-	hp := make([]float32, b*g4)
-	out := make([]float32, b*t*h)
 	for step := range t {
 		ly.hh.forward(hs, b, hp) // h·W_hhᵀ + b_hh
 		for r := range b {
@@ -168,20 +177,24 @@ func sigmoid(v float32) float32 { return float32(1 / (1 + math.Exp(-float64(v)))
 
 // NewDecoder returns a decoder for batch sequences of any length, which
 // carries the recurrent state from one call to the next.
-func (m *RNNLM) NewDecoder(batch int) nn.Decoder { return &rnnDecoder{m: m, batch: batch} }
+func (m *RNNLM) NewDecoder(batch int) nn.Decoder {
+	return &rnnDecoder{m: m, batch: batch, arena: autograd.NewArena()}
+}
 
 type rnnDecoder struct {
 	m     *RNNLM
 	batch int
 	n     int
 	st    lstmState
+	arena *autograd.Arena // the embedding lookups of one Decode call
 }
 
 func (d *rnnDecoder) Decode(ids *tensor.Tensor) *tensor.Tensor {
 	if s := ids.Shape(); len(s) != 2 || s[0] != d.batch {
 		panic(fmt.Sprintf("quant.RNNLM.Decode: ids %v are not [%d, t]", s, d.batch))
 	}
-	y := d.m.run(autograd.NoGrad(ids), &d.st).Value()
+	d.arena.Reset()
+	y := d.m.run(d.arena.Input(ids), &d.st).Value().Clone()
 	d.n += ids.Dim(1)
 	return y
 }
