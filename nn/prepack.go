@@ -47,11 +47,18 @@ type packedWeight struct {
 // Get returns op(w) packed as the right operand of an inference product
 // (op(w) is w's value, transposed when transB is set), from the cache when
 // it is current: same tensor, same version, same transposition. Otherwise
-// it packs the value and keeps the result. Concurrent callers that find
+// it packs the value and keeps the result. For a weight that is not
+// cacheable (autograd.Var.SetCacheable, PackForInference) it packs the
+// value on every call and keeps nothing: callers that want to avoid that
+// cost use their unpacked path for such weights, as Dense does. Concurrent callers that find
 // the cache stale may each pack; the last one kept wins, and every result
 // returned is current.
 func (c *PackCache) Get(w *autograd.Var, transB bool) *tensor.Packed {
 	t, v := w.Value(), w.Version()
+	if !w.Cacheable() {
+		// Nothing says every write to w moves its version: keep nothing.
+		return tensor.PackB(t, transB)
+	}
 	if pw := c.p.Load(); pw != nil && pw.src == t && pw.version == v && pw.transB == transB {
 		return pw.packed
 	}
