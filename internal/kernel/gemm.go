@@ -179,10 +179,11 @@ func (g *gemmPlan) run() {
 		g.workers = parallel.Workers()
 	}
 	kc, nc := im.kc, im.nc
-	if small && k <= 2*kc {
-		// One k block: a small product is then one packing pass and one
-		// parallel pass, not two of each per block (each pass is a
-		// hand-off to the pool), and C is read and written once.
+	if small && k <= 2*kc && m <= 2*im.mc {
+		// One k block: a small product of few rows is then one packing
+		// pass and one parallel pass, not two of each per block (each
+		// pass is a hand-off to the pool), and C is read and written once.
+		// Many rows keep the blocks, whose B panels stay in L1.
 		kc = k
 	}
 	// Balance k blocks: no tiny last block.
