@@ -43,15 +43,28 @@ func rowChunks(rows, d int) int {
 	return min(w, rows)
 }
 
-// forRows runs fn over rows [0, rows) in rowChunks(rows, d) chunks,
-// spread over the workers.
-func forRows(rows, d int, fn func(r0, r1 int)) {
-	chunks := rowChunks(rows, d)
-	if chunks == 1 {
-		fn(0, rows)
-		return
+// layerNormRows normalises rows [r0, r1) of x (d values each) into y,
+// scaling by w and shifting by b when present, and records each row's
+// mean and inverse deviation when mean is not nil.
+func layerNormRows(x, y, w, b, mean, invStd []float32, d int, eps float32, r0, r1 int) {
+	for r := r0; r < r1; r++ {
+		row, dst := x[r*d:(r+1)*d], y[r*d:(r+1)*d]
+		mu, inv := rowMoments(row, eps)
+		// y = (x − μ)·σ⁻¹, then the affine parts as vector passes.
+		c := -mu * inv
+		for i, v := range row {
+			dst[i] = v*inv + c
+		}
+		if w != nil {
+			kernel.Mul(dst, dst, w)
+		}
+		if b != nil {
+			kernel.Add(dst, dst, b)
+		}
+		if mean != nil {
+			mean[r], invStd[r] = mu, inv
+		}
 	}
-	parallel.For(chunks, 1, func(lo, hi int) { fn(lo*rows/chunks, hi*rows/chunks) })
 }
 
 // rowMoments returns the mean of row and 1/√(biased variance + eps), with
@@ -336,26 +349,13 @@ func LayerNorm(x, weight, bias *Var, dims int, eps float32) *Var {
 	if out.requiresGrad {
 		mean, invStd = alloc([]int{rows}, inputs...).Data(), alloc([]int{rows}, inputs...).Data()
 	}
-	forRows(rows, d, func(r0, r1 int) {
-		for r := r0; r < r1; r++ {
-			row, dst := xd[r*d:(r+1)*d], yd[r*d:(r+1)*d]
-			mu, inv := rowMoments(row, eps)
-			// y = (x − μ)·σ⁻¹, then the affine parts as vector passes.
-			c := -mu * inv
-			for i, v := range row {
-				dst[i] = v*inv + c
-			}
-			if wd != nil {
-				kernel.Mul(dst, dst, wd)
-			}
-			if bd != nil {
-				kernel.Add(dst, dst, bd)
-			}
-			if mean != nil {
-				mean[r], invStd[r] = mu, inv
-			}
-		}
-	})
+	if chunks := rowChunks(rows, d); chunks == 1 {
+		layerNormRows(xd, yd, wd, bd, mean, invStd, d, eps, 0, rows)
+	} else {
+		parallel.For(chunks, 1, func(lo, hi int) {
+			layerNormRows(xd, yd, wd, bd, mean, invStd, d, eps, lo*rows/chunks, hi*rows/chunks)
+		})
+	}
 	if !out.requiresGrad {
 		return out
 	}
