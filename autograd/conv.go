@@ -30,7 +30,8 @@ type Conv2DOptions struct {
 //
 // Each sample is unfolded into a column matrix (im2col) and multiplied by
 // the filters in one GEMM per group; samples are spread over the worker
-// pool. The backward recomputes the columns rather than keeping them.
+// pool. Under an arena the columns are kept for the backward; otherwise the
+// backward unfolds the input again rather than holding them.
 func Conv2D(x, w, b *Var, opt Conv2DOptions) *Var {
 	g := newConvGeom(x.value.Shape(), w.value.Shape(), opt)
 	var ins [3]*Var
