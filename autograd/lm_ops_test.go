@@ -1,6 +1,7 @@
 package autograd
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -159,4 +160,40 @@ func TestRecurrentWeightGradPaths(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestSwapLeadingAxes compares SwapLeadingAxes with Permute, checks its
+// gradient, and runs it twice under an arena.
+func TestSwapLeadingAxes(t *testing.T) {
+	for _, shape := range [][]int{{3, 4, 5}, {2, 3}, {4, 1, 2, 3}} {
+		x := rnd(1000, -1, 1, shape...)
+		axes := []int{1, 0}
+		for i := 2; i < len(shape); i++ {
+			axes = append(axes, i)
+		}
+		want := Permute(Constant(x), axes...).Value()
+		got := SwapLeadingAxes(Constant(x)).Value()
+		require.Equal(t, want.Shape(), got.Shape())
+		require.Equal(t, want.Data(), got.Data())
+		checkGrad(t, func(xs ...*Var) *Var { return SwapLeadingAxes(xs[0]) }, x)
+		a := NewArena()
+		for range 2 {
+			a.Reset()
+			xv := NewVar(x)
+			proj := a.Constant(rnd(1001, -1, 1, want.Shape()...))
+			Sum(Mul(SwapLeadingAxes(Mul(xv, a.Constant(tensor.Full(1, shape...)))), proj), false).Backward()
+			wantG := Permute(Constant(proj.Value()), axes...).Value() // the inverse of a swap is a swap
+			require.Equal(t, wantG.Data(), xv.Grad().Data())
+		}
+	}
+	require.Panics(t, func() { SwapLeadingAxes(Constant(tensor.Zeros(3))) })
+}
+
+// A batch of two sequences of three steps, batch-first, turned time-major
+// for a recurrent op.
+func ExampleSwapLeadingAxes() {
+	x := Constant(tensor.New([]float32{1, 2, 3, 4, 5, 6}, 2, 3, 1)) // [B=2, T=3, F=1]
+	y := SwapLeadingAxes(x)                                         // [T=3, B=2, F=1]
+	fmt.Println(y.Shape(), y.Value().Data())
+	// Output: [3 2 1] [1 4 2 5 3 6]
 }

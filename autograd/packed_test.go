@@ -26,15 +26,18 @@ func TestLinearPackedMatchesLinear(t *testing.T) {
 	w := NewVar(tensor.New([]float32{1, 2, 3, -1, 0, 1, 0.5, 0.5, -2, 4, 1, 0}, 4, 3))
 	b := NewVar(tensor.New([]float32{0.5, -3, 1, 0}, 4))
 	packed := tensor.PackB(w.Value(), true)
-	for _, relu := range []bool{false, true} {
+	for _, act := range []tensor.Act{tensor.ActNone, tensor.ActReLU, tensor.ActGELU} {
 		want := Linear(Constant(x), w, b)
-		if relu {
+		switch act {
+		case tensor.ActReLU:
 			want = ReLU(want)
+		case tensor.ActGELU:
+			want = GELU(want)
 		}
-		got := LinearPacked(NoGrad(x), packed, b, relu)
+		got := LinearPacked(NoGrad(x), packed, b, act)
 		require.False(t, got.RequiresGrad())
 		require.InDeltaSlice(t, want.Value().Data(), got.Value().Data(), 1e-6)
-		noBias := LinearPacked(NoGrad(x), packed, nil, false)
+		noBias := LinearPacked(NoGrad(x), packed, nil, tensor.ActNone)
 		require.InDeltaSlice(t, Linear(Constant(x), w, nil).Value().Data(), noBias.Value().Data(), 1e-6)
 	}
 }
@@ -42,12 +45,12 @@ func TestLinearPackedMatchesLinear(t *testing.T) {
 func TestLinearPackedPanics(t *testing.T) {
 	w := tensor.PackB(tensor.Zeros(3, 4), true)
 	require.PanicsWithValue(t, "autograd.LinearPacked: input [2 4] is not in inference mode (use Linear to train)", func() {
-		LinearPacked(Constant(tensor.Zeros(2, 4)), w, nil, false)
+		LinearPacked(Constant(tensor.Zeros(2, 4)), w, nil, tensor.ActNone)
 	})
 	require.PanicsWithValue(t, "autograd.LinearPacked: input [2 5] does not match packed weight [4 3] (want [..., 4])", func() {
-		LinearPacked(NoGrad(tensor.Zeros(2, 5)), w, nil, false)
+		LinearPacked(NoGrad(tensor.Zeros(2, 5)), w, nil, tensor.ActNone)
 	})
 	require.PanicsWithValue(t, "autograd.LinearPacked: bias [4] does not match packed weight [4 3] (want [3])", func() {
-		LinearPacked(NoGrad(tensor.Zeros(2, 4)), w, Constant(tensor.Zeros(4)), false)
+		LinearPacked(NoGrad(tensor.Zeros(2, 4)), w, Constant(tensor.Zeros(4)), tensor.ActNone)
 	})
 }

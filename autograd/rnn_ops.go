@@ -117,3 +117,40 @@ func putBuf(b []float32) {
 	b = b[:c]
 	bufPools[bits.Len(uint(c-1))].Put(&b)
 }
+
+// SwapLeadingAxes returns x [A, B, ...] as [B, A, ...], the values of
+// Permute(x, 1, 0, 2, ...): the change between batch-first and time-major
+// sequences around a recurrent layer. Its output, and its gradient, come
+// from x's arena when x has one, so a batch-first layer costs no fresh
+// buffers in a training step.
+func SwapLeadingAxes(x *Var) *Var {
+	s := x.value.Shape()
+	if len(s) < 2 {
+		panic(fmt.Sprintf("autograd.SwapLeadingAxes: input %v has fewer than two axes", s))
+	}
+	a, b := s[0], s[1]
+	inner := 1
+	for _, d := range s[2:] {
+		inner *= d
+	}
+	shape := append([]int{b, a}, s[2:]...)
+	out := wrap(alloc(shape, x), x)
+	swapLeading(out.value.Data(), x.value.Data(), a, b, inner)
+	if !out.requiresGrad {
+		return out
+	}
+	return out.record("SwapLeadingAxes", func(g *tensor.Tensor) []*tensor.Tensor {
+		gx := gradBuf(s, x)
+		swapLeading(gx.Data(), g.Data(), b, a, inner)
+		return []*tensor.Tensor{gx}
+	}, x)
+}
+
+// swapLeading copies src [a, b, inner] into dst as [b, a, inner].
+func swapLeading(dst, src []float32, a, b, inner int) {
+	for i := 0; i < a; i++ {
+		for j := 0; j < b; j++ {
+			copy(dst[(j*a+i)*inner:(j*a+i+1)*inner], src[(i*b+j)*inner:(i*b+j+1)*inner])
+		}
+	}
+}

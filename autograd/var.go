@@ -27,6 +27,9 @@ type Var struct {
 	freed bool
 	// version counts the changes to value (SetValue, MarkChanged).
 	version atomic.Uint64
+	// cacheable lets layers keep forms derived from value between calls
+	// (SetCacheable).
+	cacheable atomic.Bool
 }
 
 // NewVar returns a leaf Var that requires a gradient (a trainable value).
@@ -76,6 +79,22 @@ func (v *Var) SetValue(t *tensor.Tensor) {
 // writes a parameter's values in place by other means must call
 // MarkChanged afterwards.
 func (v *Var) Version() uint64 { return v.version.Load() }
+
+// SetCacheable says whether layers may keep a form derived from v's value
+// between calls — a dense layer's weight packed for inference — and reuse
+// it for as long as Version stays the same. It is off by default, because
+// Version only moves when the value changes through SetValue, an
+// optimizer, a state loader or MarkChanged: code that updates a parameter
+// in place by other means (tensor.AddScaled on its value, writes through
+// Data) would otherwise run on a stale copy. Turn it on (nn.PackForInference
+// does, for every parameter of a model) once the value is written only in
+// those ways, or call MarkChanged after every other write. It is safe to
+// call from any goroutine.
+func (v *Var) SetCacheable(b bool) { v.cacheable.Store(b) }
+
+// Cacheable reports whether layers may keep forms derived from v's value
+// between calls (see SetCacheable).
+func (v *Var) Cacheable() bool { return v.cacheable.Load() }
 
 // MarkChanged records that v's value was written in place, so that state
 // derived from it is recomputed on next use (see Version). It is safe to

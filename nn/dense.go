@@ -19,14 +19,17 @@ import (
 // Forward panics saying so.
 //
 // At inference (an input in inference mode: autograd.NoGrad, Arena.Input,
-// as train.Predict makes) the layer multiplies by its weight packed once
-// into the GEMM's panel layout, with the bias and a ReLU activation fused
-// into the product. The packed copy is kept with the layer and packed
-// again when the weight's version changes (autograd.Var.Version):
-// optimizers and the loaders of this package mark every parameter they
-// write, and code that writes Weight's values in place by other means must
-// call Weight.MarkChanged. Replacing the weight tensor (SetValue) is seen
-// too. Inference forwards may run on many goroutines at once.
+// as train.Predict makes) of a layer whose weight is cacheable
+// (PackForInference, autograd.Var.SetCacheable), the layer multiplies by
+// its weight packed once into the GEMM's panel layout, with the bias and a
+// ReLU or GELU activation fused into the product. The packed copy is kept
+// with the layer and packed again when the weight's version changes
+// (autograd.Var.Version): optimizers and the loaders of this package mark
+// every parameter they write, and code that writes Weight's values in
+// place by other means must call Weight.MarkChanged. Replacing the weight
+// tensor (SetValue) is seen too. Weights are not cacheable by default, so
+// a hand-written update loop never meets a stale copy. Inference forwards
+// may run on many goroutines at once.
 type Dense struct {
 	Weight     *Param // [out, in]
 	Bias       *Param // [out]; nil when built WithoutBias
@@ -80,10 +83,16 @@ func (d *Dense) Forward(x *autograd.Var) *autograd.Var {
 	if len(xs) == 0 || xs[len(xs)-1] != in {
 		panic(fmt.Sprintf("nn.Dense.Forward: input %v does not end in %d features (weight %v)", xs, in, d.Weight.Shape()))
 	}
-	if x.Inference() && len(xs) >= 2 {
-		relu := d.Activation == ActReLU
-		y := autograd.LinearPacked(x, d.packed.Get(d.Weight.Var, true), varOf(d.Bias), relu)
-		if relu {
+	if x.Inference() && len(xs) >= 2 && d.Weight.Cacheable() {
+		fused := tensor.ActNone
+		switch d.Activation {
+		case ActReLU:
+			fused = tensor.ActReLU
+		case ActGELU:
+			fused = tensor.ActGELU
+		}
+		y := autograd.LinearPacked(x, d.packed.Get(d.Weight.Var, true), varOf(d.Bias), fused)
+		if fused != tensor.ActNone {
 			return y
 		}
 		return d.Activation.Apply(y)

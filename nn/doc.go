@@ -114,12 +114,14 @@
 //	arena.Reset()
 //	probs := model.Forward(arena.Input(batch))
 //
-// At inference Dense multiplies by its weight packed once into the GEMM's
-// panel layout, with the bias and a ReLU fused into the product; a
+// After PackForInference(model) (serve.New calls it; onnx models have it
+// set), Dense multiplies at inference by its weight packed once into the
+// GEMM's panel layout, with the bias and a ReLU or GELU fused into the product; a
 // PackCache packs it again when the weight's version moves on
 // (autograd.Var.Version). Optimizers and this package's loaders mark what
 // they write; after writing a parameter in place by other means, call its
-// MarkChanged.
+// MarkChanged. Without PackForInference nothing is kept between calls, so
+// a hand-written update loop can never meet a stale copy.
 //
 // # Model files
 //

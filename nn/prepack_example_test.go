@@ -15,12 +15,12 @@ func ExamplePackCache() {
 	var cache nn.PackCache
 	x := autograd.NoGrad(tensor.New([]float32{1, 1}, 1, 2))
 
-	y := autograd.LinearPacked(x, cache.Get(w.Var, true), nil, false) // x·Wᵀ
+	y := autograd.LinearPacked(x, cache.Get(w.Var, true), nil, tensor.ActNone) // x·Wᵀ
 	fmt.Println(y.Value().Data())
 
 	w.Value().Data()[0] = 10 // an in-place write, then marked
 	w.MarkChanged()
-	y = autograd.LinearPacked(x, cache.Get(w.Var, true), nil, false)
+	y = autograd.LinearPacked(x, cache.Get(w.Var, true), nil, tensor.ActNone)
 	fmt.Println(y.Value().Data())
 	// Output:
 	// [3 7]

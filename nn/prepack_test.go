@@ -25,6 +25,7 @@ func TestDenseInferenceMatchesTraining(t *testing.T) {
 				opts = append(opts, WithoutBias())
 			}
 			d := NewDense(37, 19, opts...)
+			PackForInference(d)
 			for _, shape := range [][]int{{1, 37}, {2, 37}, {64, 37}, {3, 5, 37}} {
 				x := tensor.RandN(r, 0, 1, shape...)
 				want := d.Forward(autograd.Constant(x)).Value()
@@ -49,6 +50,7 @@ func TestDenseInferenceMatchesTraining(t *testing.T) {
 func TestDensePackedWeightFollowsChanges(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	d := NewDense(20, 30, WithActivation(ActReLU), WithSeed(1))
+	PackForInference(d)
 	x := tensor.RandN(r, 0, 1, 8, 20)
 	infer := func() []float32 { return d.Forward(autograd.NoGrad(x)).Value().Data() }
 	train := func() []float32 { return d.Forward(autograd.Constant(x)).Value().Data() }
@@ -69,11 +71,31 @@ func TestDensePackedWeightFollowsChanges(t *testing.T) {
 	require.InDeltaSlice(t, train(), infer(), 1e-5, "after LoadStateDict")
 }
 
+// TestDenseUnmarkedWritesSeen is the hand-written update loop: a weight
+// updated in place with tensor functions and no MarkChanged. A layer whose
+// weights were never passed to PackForInference keeps no packed copy, so
+// inference sees every write (a stale copy would answer with the old
+// weights).
+func TestDenseUnmarkedWritesSeen(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	d := NewDense(20, 30, WithActivation(ActReLU), WithSeed(3))
+	x := tensor.RandN(r, 0, 1, 8, 20)
+	infer := func() []float32 { return d.Forward(autograd.NoGrad(x)).Value().Data() }
+	train := func() []float32 { return d.Forward(autograd.Constant(x)).Value().Data() }
+	require.InDeltaSlice(t, train(), infer(), 1e-5)
+	for range 3 {
+		tensor.AddScaled(d.Weight.Value(), -0.5, tensor.RandN(r, 0, 1, 30, 20))
+		require.InDeltaSlice(t, train(), infer(), 1e-5, "after an unmarked in-place update")
+	}
+	require.Nil(t, d.packed.p.Load(), "no packed copy is kept for a weight that is not cacheable")
+}
+
 // TestDenseConcurrentInference has many goroutines run a fresh layer at
 // once, racing to pack its weight (run it with -race).
 func TestDenseConcurrentInference(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	d := NewDense(50, 40, WithActivation(ActTanh), WithSeed(2))
+	PackForInference(d)
 	x := tensor.RandN(r, 0, 1, 16, 50)
 	want := d.Forward(autograd.Constant(x)).Value().Data()
 	var wg sync.WaitGroup

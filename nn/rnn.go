@@ -129,7 +129,7 @@ func (s *recurrentStack) run(op string, x, h0, c0 *autograd.Var, lengths []int) 
 		panic(fmt.Sprintf("nn.%s: input has shape %v, want "+layout, op, xs, s.input))
 	}
 	if s.cfg.BatchFirst {
-		x = autograd.Permute(x, 1, 0, 2) // (B, T, F) -> (T, B, F)
+		x = autograd.SwapLeadingAxes(x) // (B, T, F) -> (T, B, F)
 	}
 	B := x.Shape()[1]
 	dirs := s.directions()
@@ -184,7 +184,7 @@ func (s *recurrentStack) run(op string, x, h0, c0 *autograd.Var, lengths []int) 
 	}
 	out = seq
 	if s.cfg.BatchFirst {
-		out = autograd.Permute(out, 1, 0, 2) // (T, B, F) -> (B, T, F)
+		out = autograd.SwapLeadingAxes(out) // (T, B, F) -> (B, T, F)
 	}
 	hN = autograd.Stack(0, hs...) // (layers·dirs, B, H)
 	if cs != nil {

@@ -24,8 +24,10 @@
 // At inference (train.Predict, an autograd.NoGrad input), Gemm and MatMul
 // whose right operand is a weight initializer multiply by it packed once
 // into the GEMM's panel layout (nn.PackCache), as Dense does, with Gemm's
-// bias fused; a weight changed by an optimizer or nn.LoadStateDict is
-// packed again.
+// bias fused; a weight changed by an optimizer, nn.LoadStateDict or
+// Var.MarkChanged is packed again. (Load marks every weight initializer
+// cacheable, autograd.Var.SetCacheable: code that writes one in place by
+// other means must call its MarkChanged.)
 //
 // Shapes are computed at run time, so dynamic axes such as the batch work.
 // Integer tensors (shapes, indices, masks) flow beside the float ones and

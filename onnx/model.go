@@ -160,6 +160,9 @@ func build(b []byte, dir string) (*Model, error) {
 				v.f = p.Var
 			} else {
 				p := nn.NewParam(t.name, v.f.Value())
+				// An initializer is a constant of the exported model:
+				// its packed forms may be kept (see Model's doc).
+				p.SetCacheable(true)
 				m.params = append(m.params, p)
 				v.f = p.Var
 			}

@@ -240,7 +240,7 @@ func newMatMul(_ *attrReader, n *nodeProto) (op, error) {
 			return nil, err
 		}
 		if as, bs := a.Shape(), b.Shape(); packable(a, b) && len(as) >= 2 && len(bs) == 2 && as[len(as)-1] == bs[0] {
-			return one(autograd.LinearPacked(a, packed.Get(b, false), nil, false)), nil
+			return one(autograd.LinearPacked(a, packed.Get(b, false), nil, tensor.ActNone)), nil
 		}
 		y, err := matmul(a, b)
 		if err != nil {
@@ -252,10 +252,11 @@ func newMatMul(_ *attrReader, n *nodeProto) (op, error) {
 
 // packable reports whether x·w can use w packed for inference: x is in
 // inference mode and w is a weight (a float initializer, which the model
-// holds as a trainable Param whose version moves when it is written).
-// Other right operands would be packed again on every run.
+// holds as a trainable Param whose version moves when it is written) that
+// may be cached (Load marks every initializer so). Other right operands
+// would be packed again on every run.
 func packable(x, w *autograd.Var) bool {
-	return x.Inference() && w.RequiresGrad() && !w.Inference()
+	return x.Inference() && w.RequiresGrad() && !w.Inference() && w.Cacheable()
 }
 
 // gemmAttrs are Gemm's attributes.
@@ -299,7 +300,7 @@ func newGemm(a *attrReader, n *nodeProto) (op, error) {
 		}
 		if !g.transA && g.alpha == 1 && (c == nil || (g.beta == 1 && len(c.Shape()) == 1 && c.Shape()[0] == nOut)) {
 			if packable(x, w) {
-				return one(autograd.LinearPacked(x, packed.Get(w, g.transB), c, false)), nil
+				return one(autograd.LinearPacked(x, packed.Get(w, g.transB), c, tensor.ActNone)), nil
 			}
 			if g.transB {
 				return one(autograd.Linear(x, w, c)), nil

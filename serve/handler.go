@@ -71,7 +71,9 @@ type request struct {
 // wrong when the configuration is invalid, the model rejects the input
 // shape or the class names do not match its outputs. The model must not be
 // trained while the Handler serves it: inputs run in inference mode, so
-// the Handler neither changes the model's mode nor records anything.
+// the Handler neither changes the model's mode nor records anything. New
+// calls nn.PackForInference on the model, so its layers keep their weights
+// packed between requests.
 func New(model nn.Module, cfg Config) (*Handler, error) {
 	if model == nil {
 		return nil, errors.New("serve: New: the model is nil")
@@ -81,6 +83,9 @@ func New(model nn.Module, cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{model: model, cfg: cfg, features: features}
+	// A served model is not trained in place: its layers may keep their
+	// weights packed for inference.
+	nn.PackForInference(model)
 	// Warm up: two zero examples (the smallest batch run) check the
 	// shapes and the outputs.
 	shape := append([]int{2}, cfg.InputShape...)

@@ -39,9 +39,11 @@ func newMNISTHandler(t testing.TB, model nn.Module, cfg Config) *Handler {
 
 // reference returns the probabilities the Handler should answer for the
 // examples x: train.Predict's logits for x as one batch, each row's
-// softmax taken alone.
+// softmax taken alone. Like New, it lets the model keep its weights
+// packed (nn.PackForInference), so both multiply the same way.
 func reference(t testing.TB, model nn.Module, x *tensor.Tensor) *tensor.Tensor {
 	t.Helper()
+	nn.PackForInference(model)
 	logits, err := train.Predict(model, x, x.Dim(0))
 	require.NoError(t, err)
 	c := logits.Dim(1)

@@ -87,7 +87,7 @@ func ExamplePackB() {
 	b := tensor.New([]float32{0.5, 1}, 2)
 	packed := tensor.PackB(w, true) // op(w) = wᵀ, [3 2]
 	x := tensor.New([]float32{1, 2, 3}, 1, 3)
-	y := tensor.MatMulPacked(x, packed, tensor.Epilogue{Bias: b, ReLU: true})
+	y := tensor.MatMulPacked(x, packed, tensor.Epilogue{Bias: b, Act: tensor.ActReLU})
 	fmt.Println(y.Shape(), y.Data())
 	// Output: [1 2] [0 5]
 }

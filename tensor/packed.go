@@ -53,12 +53,22 @@ func (p *Packed) Cols() int { return p.p.N() }
 // Kernel returns the name of the micro-kernel the panels were packed for.
 func (p *Packed) Kernel() string { return p.p.Impl() }
 
+// Act is the activation of an Epilogue.
+type Act uint8
+
+// The activations MatMulPacked can fuse: ActReLU is max(x, 0) with NaN
+// kept, as ReLU computes it; ActGELU is the exact (erf) GELU.
+const (
+	ActNone Act = iota
+	ActReLU
+	ActGELU
+)
+
 // Epilogue is what MatMulPacked applies to the product while it is still
-// in cache: Bias ([n], or nil) is added to every row, then ReLU, when set,
-// computes max(x, 0) (NaN kept).
+// in cache: Bias ([n], or nil) is added to every row, then Act.
 type Epilogue struct {
 	Bias *Tensor
-	ReLU bool
+	Act  Act
 }
 
 // MatMulPacked returns epilogue(a·op(b)) for a packed b: a is [..., k]
@@ -99,6 +109,9 @@ func checkPacked(name string, a *Tensor, b *Packed, ep Epilogue) {
 	if ep.Bias != nil && (ep.Bias.Rank() != 1 || ep.Bias.shape[0] != b.Cols()) {
 		panic(fmt.Sprintf("tensor.%s: bias has shape %v, want [%d]", name, ep.Bias.shape, b.Cols()))
 	}
+	if ep.Act > ActGELU {
+		panic(fmt.Sprintf("tensor.%s: unknown activation %d", name, ep.Act))
+	}
 }
 
 func matMulPacked(dst, a *Tensor, b *Packed, ep Epilogue) {
@@ -108,8 +121,11 @@ func matMulPacked(dst, a *Tensor, b *Packed, ep Epilogue) {
 	if ep.Bias != nil {
 		kep.Bias = ep.Bias.data
 	}
-	if ep.ReLU {
+	switch ep.Act {
+	case ActReLU:
 		kep.Act = kernel.ActReLU
+	case ActGELU:
+		kep.Act = kernel.ActGELU
 	}
 	kernel.GemmPacked(false, m, 1, a.data, max(k, 1), b.p, 0, dst.data, max(n, 1), kep)
 }

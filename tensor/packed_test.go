@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -29,15 +30,18 @@ func TestMatMulPackedMatchesMatMul(t *testing.T) {
 				require.Same(t, b, p.Source())
 				require.Equal(t, trans, p.Trans())
 				plain := MatMul(a, b, false, trans)
-				for _, ep := range []Epilogue{{}, {Bias: bias}, {ReLU: true}, {Bias: bias, ReLU: true}} {
+				for _, ep := range []Epilogue{{}, {Bias: bias}, {Act: ActReLU}, {Bias: bias, Act: ActReLU}, {Bias: bias, Act: ActGELU}} {
 					want := plain
 					if ep.Bias != nil {
 						want = Add(want, bias)
 					}
-					if ep.ReLU {
+					switch ep.Act {
+					case ActReLU:
 						want = ReLU(want)
+					case ActGELU:
+						want = geluRef(want)
 					}
-					name := fmt.Sprintf("trans=%v m=%d k=%d n=%d bias=%v relu=%v", trans, m, k, n, ep.Bias != nil, ep.ReLU)
+					name := fmt.Sprintf("trans=%v m=%d k=%d n=%d bias=%v act=%d", trans, m, k, n, ep.Bias != nil, ep.Act)
 					got := MatMulPacked(a, p, ep)
 					require.Equal(t, want.Shape(), got.Shape(), name)
 					require.InDeltaSlice(t, want.Data(), got.Data(), 1e-3, name)
@@ -69,6 +73,9 @@ func TestMatMulPackedPanics(t *testing.T) {
 		MatMulPackedTo(Zeros(3, 4), Zeros(2, 3), p, Epilogue{})
 	})
 	require.Panics(t, func() { MatMulPacked(Zeros(3), p, Epilogue{}) })
+	require.PanicsWithValue(t, "tensor.MatMulPacked: unknown activation 9", func() {
+		MatMulPacked(Zeros(2, 3), p, Epilogue{Act: 9})
+	})
 }
 
 func TestMatMulPackedToAllocatesNothing(t *testing.T) {
@@ -76,6 +83,16 @@ func TestMatMulPackedToAllocatesNothing(t *testing.T) {
 	w, bias := RandN(r, 0, 1, 128, 784), RandN(r, 0, 1, 128)
 	p := PackB(w, true)
 	x, dst := RandN(r, 0, 1, 1, 784), Zeros(1, 128)
-	ep := Epilogue{Bias: bias, ReLU: true}
+	ep := Epilogue{Bias: bias, Act: ActReLU}
 	require.Zero(t, testing.AllocsPerRun(20, func() { MatMulPackedTo(dst, x, p, ep) }))
+}
+
+// geluRef is the exact GELU, x·Φ(x), in float64.
+func geluRef(x *Tensor) *Tensor {
+	y := Zeros(x.Shape()...)
+	for i, v := range x.Data() {
+		f := float64(v)
+		y.Data()[i] = float32(0.5 * f * (1 + math.Erf(f/math.Sqrt2)))
+	}
+	return y
 }

@@ -43,6 +43,7 @@ func BenchmarkInfer(b *testing.B) {
 	b.Logf("GEMM kernel for [64 784]·[784 128]: %s", tensor.PackB(tensor.Zeros(128, 784), true).Kernel())
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, m := range inferModels() {
+		nn.PackForInference(m.model) // weights packed once, as serve does
 		for _, n := range m.batches {
 			x := m.input(r, n)
 			b.Run(fmt.Sprintf("%s/b=%d", m.name, n), func(b *testing.B) {

@@ -23,10 +23,11 @@ func recorded(model nn.Module, x *tensor.Tensor) *tensor.Tensor {
 }
 
 // TestPredictSeesTrainingStep predicts (packing the Dense weights for
-// inference), trains, and predicts again: the second Predict must use the
+// inference, PackForInference), trains, and predicts again: the second Predict must use the
 // trained weights, not the packed copies of the old ones.
 func TestPredictSeesTrainingStep(t *testing.T) {
 	model := flagshipMLP()
+	nn.PackForInference(model)
 	ds := mnistLike(64)
 	xs := ds.X()
 	for _, bs := range []int{1, 64} {
@@ -56,6 +57,7 @@ func TestPredictDenseAllocatesOnlyItsResult(t *testing.T) {
 		nn.NewDense(784, 128, nn.WithActivation(nn.ActReLU), nn.WithSeed(1)),
 		nn.NewDense(128, 10, nn.WithSeed(2)),
 	)
+	nn.PackForInference(model)
 	for _, n := range []int{1, 64} {
 		x := tensor.RandU(rand.New(rand.NewPCG(1, 1)), 0, 1, n, 784)
 		_, _ = Predict(model, x, n)
@@ -69,6 +71,7 @@ func TestPredictDenseAllocatesOnlyItsResult(t *testing.T) {
 // goroutines while none has packed the weights yet (run with -race).
 func TestPredictConcurrentDense(t *testing.T) {
 	model := flagshipMLP()
+	nn.PackForInference(model)
 	x := tensor.RandU(rand.New(rand.NewPCG(2, 2)), 0, 1, 40, 1, 28, 28)
 	want := recorded(model, x)
 	var wg sync.WaitGroup

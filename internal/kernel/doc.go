@@ -14,9 +14,9 @@
 // PackB packs a right operand once into the panel layout of the kernel
 // that will use it (a PackedB is tied to that kernel's tile and k
 // blocking), and GemmPacked multiplies by it without packing or
-// transposing it again, fusing a bias and a ReLU into the last pass over
-// each output tile (an Epilogue): the inference path of dense layers,
-// whose weights do not change between calls.
+// transposing it again, fusing a bias and a ReLU or GELU into the last
+// pass over each output tile (an Epilogue): the inference path of dense
+// layers, whose weights do not change between calls.
 //
 // On arm64 the micro-kernel is an 8×12 NEON kernel (24 vector
 // accumulators), and axpy, scale, dot, sum, max, add, mul, relu, exp and

@@ -24,6 +24,10 @@ type gemmImpl struct {
 	kern       microKernel
 	kc, mc, nc int
 	packB      bool // pack B whatever the shape
+	// packTransA packs a transposed A whatever the shape: a kernel whose
+	// few rows are read in place from columns lda apart is slower than
+	// the packing.
+	packTransA bool
 }
 
 // portableImpl is the pure-Go implementation, available everywhere. It
@@ -159,7 +163,7 @@ func (g *gemmPlan) run() {
 	// in place (any layout) unless it is reused across many column panels.
 	small := m*n*k <= 1<<27 || m <= 4*im.mr || n <= 2*im.nr
 	g.packB = g.csB != 1 || !small || im.packB && m > 4
-	g.packA = !small
+	g.packA = !small || im.packTransA && g.csA != 1 && m > 4*im.mr
 	switch packMode {
 	case packNever:
 		g.packA, g.packB = false, g.csB != 1
@@ -175,10 +179,11 @@ func (g *gemmPlan) run() {
 		g.workers = parallel.Workers()
 	}
 	kc, nc := im.kc, im.nc
-	if small && k <= 2*kc {
-		// One k block: a small product is then one packing pass and one
-		// parallel pass, not two of each per block (each pass is a
-		// hand-off to the pool), and C is read and written once.
+	if small && k <= 2*kc && m <= 2*im.mc {
+		// One k block: a small product of few rows is then one packing
+		// pass and one parallel pass, not two of each per block (each
+		// pass is a hand-off to the pool), and C is read and written once.
+		// Many rows keep the blocks, whose B panels stay in L1.
 		kc = k
 	}
 	// Balance k blocks: no tiny last block.
@@ -364,6 +369,21 @@ func packPanel(dst, x []float32, off, sp, sj, kb, w, nr int) {
 		clear(dst)
 	}
 	switch {
+	case sj == 1 && w == nr && (nr == 6 || nr == 8 || nr == 12):
+		// Full panels of the A tiles (a transposed A): fixed-size moves,
+		// not a memmove call for every few floats.
+		_ = x[off+(kb-1)*sp+nr-1]
+		for p := 0; p < kb; p++ {
+			d, s := dst[p*nr:], x[off+p*sp:]
+			switch nr {
+			case 6:
+				*(*[6]float32)(d) = *(*[6]float32)(s)
+			case 8:
+				*(*[8]float32)(d) = *(*[8]float32)(s)
+			default:
+				*(*[12]float32)(d) = *(*[12]float32)(s)
+			}
+		}
 	case sj == 1:
 		for p := 0; p < kb; p++ {
 			copy(dst[p*nr:p*nr+w], x[off+p*sp:off+p*sp+w])

@@ -13,10 +13,12 @@ import (
 type Act uint8
 
 // The activations of an Epilogue. ActReLU is max(x, +0) with NaN kept, as
-// the ReLU vector kernel computes it.
+// the ReLU vector kernel computes it; ActGELU is the exact (erf) GELU of
+// the GELU kernel.
 const (
 	ActNone Act = iota
 	ActReLU
+	ActGELU
 )
 
 // Epilogue is the work GemmPacked fuses into its last pass over C: each
@@ -222,8 +224,11 @@ func epilogueRow(row []float32, ep Epilogue) {
 	if ep.Bias != nil {
 		add(row, row, ep.Bias[:len(row)])
 	}
-	if ep.Act == ActReLU {
+	switch ep.Act {
+	case ActReLU:
 		relu(row, row)
+	case ActGELU:
+		gelu(row, row)
 	}
 }
 
@@ -339,8 +344,11 @@ func (t *packedJob) tileEpilogue(ci, h, j0, w int) {
 		if bias != nil {
 			add(row, row, bias)
 		}
-		if t.ep.Act == ActReLU {
+		switch t.ep.Act {
+		case ActReLU:
 			relu(row, row)
+		case ActGELU:
+			gelu(row, row)
 		}
 	}
 }

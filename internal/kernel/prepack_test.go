@@ -29,8 +29,11 @@ func (g *gemmCase) checkPacked(t testing.TB, ep Epilogue) {
 				if ep.Bias != nil {
 					w += float64(ep.Bias[j])
 				}
-				if ep.Act == ActReLU {
+				switch ep.Act {
+				case ActReLU:
 					w = math.Max(w, 0)
+				case ActGELU:
+					w, _ = geluRef(w)
 				}
 				v := float64(got[i*g.ldc+j])
 				tol := 1e-6 * float64(g.k+4) * (mag[i*g.n+j] + 2)
@@ -49,7 +52,7 @@ func (g *gemmCase) checkPacked(t testing.TB, ep Epilogue) {
 
 func epilogues(rng *rand.Rand, n int) []Epilogue {
 	bias := randSlice(rng, n)
-	return []Epilogue{{}, {Bias: bias}, {Act: ActReLU}, {Bias: bias, Act: ActReLU}}
+	return []Epilogue{{}, {Bias: bias}, {Act: ActReLU}, {Bias: bias, Act: ActReLU}, {Bias: bias, Act: ActGELU}}
 }
 
 // TestGemmPackedSweep checks GemmPacked against the reference on awkward
@@ -87,6 +90,7 @@ func TestGemmPackedLarge(t *testing.T) {
 		eps := epilogues(rng, s[1])
 		g.checkPacked(t, eps[i%4])
 		g.checkPacked(t, eps[3])
+		g.checkPacked(t, eps[4])
 	}
 }
 
