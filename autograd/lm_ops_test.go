@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shoshin-ml/shoshin/internal/parallel"
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
@@ -196,4 +197,30 @@ func ExampleSwapLeadingAxes() {
 	y := SwapLeadingAxes(x)                                         // [T=3, B=2, F=1]
 	fmt.Println(y.Shape(), y.Value().Data())
 	// Output: [3 2 1] [1 4 2 5 3 6]
+}
+
+// TestLayerNormRowsSpread runs a layer norm large enough to spread its
+// rows over workers (forward, and backward with per-chunk weight and bias
+// sums) and compares it with the same run on one worker.
+func TestLayerNormRowsSpread(t *testing.T) {
+	x, w, bias := rnd(1100, -2, 2, 3, 101, 128), rnd(1101, 0.5, 1.5, 128), rnd(1102, -1, 1, 128)
+	proj := rnd(1103, -1, 1, 3, 101, 128)
+	run := func(workers int) (y []float32, grads [][]float32) {
+		defer parallel.SetWorkers(parallel.SetWorkers(workers))
+		vs := []*Var{NewVar(x), NewVar(w), NewVar(bias)}
+		out := LayerNorm(vs[0], vs[1], vs[2], 1, 1e-5)
+		Sum(Mul(out, Constant(proj)), false).Backward()
+		for _, v := range vs {
+			grads = append(grads, v.Grad().Data())
+		}
+		return out.Value().Data(), grads
+	}
+	y1, g1 := run(1)
+	for _, workers := range []int{2, 3} {
+		y, g := run(workers)
+		require.Equal(t, y1, y, "forward with %d workers", workers)
+		for i := range g1 {
+			require.InDeltaSlice(t, g1[i], g[i], 1e-4, "gradient %d with %d workers", i, workers)
+		}
+	}
 }

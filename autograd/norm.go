@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/shoshin-ml/shoshin/internal/kernel"
+	"github.com/shoshin-ml/shoshin/internal/parallel"
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
@@ -28,6 +29,31 @@ func normLayout(op string, x, weight, bias *Var) (n, c, inner int) {
 }
 
 // affineInputs lists x with the non-nil affine parameters.
+// layerNormParallel is the size (rows × features) from which LayerNorm
+// spreads its rows over the worker pool.
+const layerNormParallel = 1 << 15
+
+// rowChunks returns how many chunks of rows a layer norm over rows×d
+// values is split into: one per worker for large inputs, else one.
+func rowChunks(rows, d int) int {
+	w := parallel.Workers()
+	if rows*d < layerNormParallel || w < 2 || rows < 2 {
+		return 1
+	}
+	return min(w, rows)
+}
+
+// forRows runs fn over rows [0, rows) in rowChunks(rows, d) chunks,
+// spread over the workers.
+func forRows(rows, d int, fn func(r0, r1 int)) {
+	chunks := rowChunks(rows, d)
+	if chunks == 1 {
+		fn(0, rows)
+		return
+	}
+	parallel.For(chunks, 1, func(lo, hi int) { fn(lo*rows/chunks, hi*rows/chunks) })
+}
+
 // rowMoments returns the mean of row and 1/√(biased variance + eps), with
 // float64 sums as before but four running partial sums, so that the loops
 // pipeline.
@@ -310,24 +336,26 @@ func LayerNorm(x, weight, bias *Var, dims int, eps float32) *Var {
 	if out.requiresGrad {
 		mean, invStd = alloc([]int{rows}, inputs...).Data(), alloc([]int{rows}, inputs...).Data()
 	}
-	for r := 0; r < rows; r++ {
-		row, dst := xd[r*d:(r+1)*d], yd[r*d:(r+1)*d]
-		mu, inv := rowMoments(row, eps)
-		// y = (x − μ)·σ⁻¹, then the affine parts as vector passes.
-		c := -mu * inv
-		for i, v := range row {
-			dst[i] = v*inv + c
+	forRows(rows, d, func(r0, r1 int) {
+		for r := r0; r < r1; r++ {
+			row, dst := xd[r*d:(r+1)*d], yd[r*d:(r+1)*d]
+			mu, inv := rowMoments(row, eps)
+			// y = (x − μ)·σ⁻¹, then the affine parts as vector passes.
+			c := -mu * inv
+			for i, v := range row {
+				dst[i] = v*inv + c
+			}
+			if wd != nil {
+				kernel.Mul(dst, dst, wd)
+			}
+			if bd != nil {
+				kernel.Add(dst, dst, bd)
+			}
+			if mean != nil {
+				mean[r], invStd[r] = mu, inv
+			}
 		}
-		if wd != nil {
-			kernel.Mul(dst, dst, wd)
-		}
-		if bd != nil {
-			kernel.Add(dst, dst, bd)
-		}
-		if mean != nil {
-			mean[r], invStd[r] = mu, inv
-		}
-	}
+	})
 	if !out.requiresGrad {
 		return out
 	}
@@ -364,43 +392,76 @@ func recordLayerNorm(out *Var, inputs []*Var, x, weight, bias *Var, mean, invStd
 			}
 		}
 		if x.requiresGrad {
-			grads[0] = zeroGradBuf(xv.Shape(), saved...)
+			grads[0] = gradBuf(xv.Shape(), saved...) // every row is written
 			gxd = grads[0].Data()
 		}
 		fd := float32(d)
-		// Per row: x̂ and ĝ = g·w in scratch rows, then Σĝ and Σĝ·x̂ as
-		// vector reductions.
-		scratch := getBuf(2 * d)
-		defer putBuf(scratch)
-		xh, gh := scratch[:d], scratch[d:]
-		for r := 0; r < rows; r++ {
-			row, g := xd[r*d:(r+1)*d], gyd[r*d:(r+1)*d]
-			mu, inv := mean[r], invStd[r]
-			c := -mu * inv
-			for i, v := range row {
-				xh[i] = v*inv + c
-			}
-			if gw != nil {
-				for i, gv := range g {
-					gw[i] += gv * xh[i]
+		// rowsBack handles rows [r0, r1), adding the weight and bias
+		// gradients into pw and pb: per row, x̂ and ĝ = g·w in scratch
+		// rows, then Σĝ and Σĝ·x̂ as vector reductions.
+		rowsBack := func(r0, r1 int, pw, pb []float32) {
+			scratch := getBuf(2 * d)
+			defer putBuf(scratch)
+			xh, gh := scratch[:d], scratch[d:]
+			for r := r0; r < r1; r++ {
+				row, g := xd[r*d:(r+1)*d], gyd[r*d:(r+1)*d]
+				mu, inv := mean[r], invStd[r]
+				c := -mu * inv
+				for i, v := range row {
+					xh[i] = v*inv + c
+				}
+				if pw != nil {
+					for i, gv := range g {
+						pw[i] += gv * xh[i]
+					}
+				}
+				if pb != nil {
+					kernel.Add(pb, pb, g)
+				}
+				if gxd == nil {
+					continue
+				}
+				gn := g // ĝ = g·w
+				if wd != nil {
+					kernel.Mul(gh, g, wd)
+					gn = gh
+				}
+				s1, s2 := kernel.Sum(gn)/fd, kernel.Dot(gn, xh)/fd
+				dst := gxd[r*d : (r+1)*d]
+				a, b := -inv*s1, -inv*s2
+				for i, gv := range gn {
+					dst[i] = inv*gv + a + b*xh[i]
 				}
 			}
+		}
+		chunks := rowChunks(rows, d)
+		if chunks == 1 {
+			rowsBack(0, rows, gw, gb)
+			return grads
+		}
+		// Each chunk of rows sums its weight and bias gradients apart;
+		// the partial sums are added at the end.
+		partial := getBuf(chunks * 2 * d)
+		defer putBuf(partial)
+		clear(partial)
+		parallel.For(chunks, 1, func(lo, hi int) {
+			for c := lo; c < hi; c++ {
+				var pw, pb []float32
+				if gw != nil {
+					pw = partial[c*2*d : c*2*d+d]
+				}
+				if gb != nil {
+					pb = partial[c*2*d+d : (c+1)*2*d]
+				}
+				rowsBack(c*rows/chunks, (c+1)*rows/chunks, pw, pb)
+			}
+		})
+		for c := 0; c < chunks; c++ {
+			if gw != nil {
+				kernel.Add(gw, gw, partial[c*2*d:c*2*d+d])
+			}
 			if gb != nil {
-				kernel.Add(gb, gb, g)
-			}
-			if gxd == nil {
-				continue
-			}
-			gn := g // ĝ = g·w
-			if wd != nil {
-				kernel.Mul(gh, g, wd)
-				gn = gh
-			}
-			s1, s2 := kernel.Sum(gn)/fd, kernel.Dot(gn, xh)/fd
-			dst := gxd[r*d : (r+1)*d]
-			a, b := -inv*s1, -inv*s2
-			for i, gv := range gn {
-				dst[i] = inv*gv + a + b*xh[i]
+				kernel.Add(gb, gb, partial[c*2*d+d:(c+1)*2*d])
 			}
 		}
 		return grads

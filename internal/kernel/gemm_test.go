@@ -153,7 +153,7 @@ func TestGemmSweepSmall(t *testing.T) {
 func TestGemmLarge(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	// {20, 50, 1100} is small but splits k into blocks on every kernel
-	// (k > 2·kc); the others fit one k block while small.
+	// (k > 2·kc); the others split k or not by shape and kernel.
 	shapes := [][3]int{{127, 128, 129}, {128, 128, 128}, {129, 127, 257}, {20, 50, 1100}, {511, 33, 300}, {1000, 65, 29}, {37, 1000, 511}, {64, 784, 128}, {200, 100, 1000}}
 	if testing.Short() || raceEnabled {
 		shapes = shapes[:4]
