@@ -30,7 +30,8 @@ type Conv2DOptions struct {
 //
 // Each sample is unfolded into a column matrix (im2col) and multiplied by
 // the filters in one GEMM per group; samples are spread over the worker
-// pool. The backward recomputes the columns rather than keeping them.
+// pool. Under an arena the columns are kept for the backward; otherwise the
+// backward unfolds the input again rather than holding them.
 func Conv2D(x, w, b *Var, opt Conv2DOptions) *Var {
 	g := newConvGeom(x.value.Shape(), w.value.Shape(), opt)
 	var ins [3]*Var
@@ -43,7 +44,7 @@ func Conv2D(x, w, b *Var, opt Conv2DOptions) *Var {
 	}
 	out := wrap(alloc([]int{g.n, g.oc, g.oh, g.ow}, inputs...), inputs...)
 	saved := g.savedColumns(out, x, w, b)
-	g.forward(out.value.Data(), x.value.Data(), w.value.Data(), bd, nil, nil, saved)
+	g.forward(out.value.Data(), x.value.Data(), w.value.Data(), bd, poolGeom{}, nil, saved)
 	if !out.requiresGrad {
 		return out
 	}
@@ -322,11 +323,14 @@ func getScratch(n int) *[]float32 {
 // and the filters a column holding the bias, so that one pass writes the
 // output and the fused ReLU runs while it is still in cache.
 //
-// With pg non-nil (Conv2DReLUMaxPool) each sample's output is pooled while
-// in cache and y receives the pooled, rectified values; idx (when non-nil)
+// With a pooling window (pool.kh > 0; Conv2DReLUMaxPool) each sample's
+// output is pooled while in cache and y receives the pooled, rectified values; idx (when non-nil)
 // the winning offsets. saved, when non-nil, receives every sample's column
 // matrices (see savedColumns).
-func (g *convGeom) forward(y, x, w, b []float32, pg *poolGeom, idx []int32, saved []float32) {
+//
+// pool travels by value so that an inference call allocates nothing for
+// it.
+func (g *convGeom) forward(y, x, w, b []float32, pool poolGeom, idx []int32, saved []float32) {
 	k := g.ckk
 	wa := w
 	if b != nil {
@@ -340,11 +344,11 @@ func (g *convGeom) forward(y, x, w, b []float32, pg *poolGeom, idx []int32, save
 		}
 	}
 	if g.n == 1 || parallel.Workers() == 1 {
-		g.forwardRange(0, g.n, y, x, wa, k, pg, idx, saved)
+		g.forwardRange(0, g.n, y, x, wa, k, pool, idx, saved)
 		return
 	}
 	gg := *g
-	parallel.For(g.n, 1, func(lo, hi int) { gg.forwardRange(lo, hi, y, x, wa, k, pg, idx, saved) })
+	parallel.For(g.n, 1, func(lo, hi int) { gg.forwardRange(lo, hi, y, x, wa, k, pool, idx, saved) })
 }
 
 // columns returns a scratch buffer for the column matrices of one sample
@@ -374,8 +378,12 @@ func (g *convGeom) fillOnes(cols []float32, rows int) {
 
 // forwardRange computes samples [lo, hi) with the filters wa, whose rows
 // hold k values (the bias last when k exceeds cg·kh·kw).
-func (g *convGeom) forwardRange(lo, hi int, y, x, wa []float32, k int, pg *poolGeom, idx []int32, saved []float32) {
+func (g *convGeom) forwardRange(lo, hi int, y, x, wa []float32, k int, pool poolGeom, idx []int32, saved []float32) {
 	l, ocg := g.l, g.ocg
+	var pg *poolGeom
+	if pool.kh > 0 {
+		pg = &pool
+	}
 	var buf, zb *[]float32
 	if saved == nil && (!g.direct || k > g.ckk) {
 		buf = g.columns(k)

@@ -19,7 +19,8 @@ import (
 func Conv2DReLUMaxPool(x, w, b *Var, opt Conv2DOptions, pool Pool2DOptions) *Var {
 	opt.ReLU = true
 	g := newConvGeom(x.value.Shape(), w.value.Shape(), opt)
-	pg := newPoolGeom("Conv2DReLUMaxPool", []int{g.n, g.oc, g.oh, g.ow}, pool)
+	ys := [4]int{g.n, g.oc, g.oh, g.ow}
+	pg := newPoolGeom("Conv2DReLUMaxPool", ys[:], pool)
 	var ins [3]*Var
 	ins[0], ins[1] = x, w
 	inputs := ins[:2]
@@ -30,12 +31,12 @@ func Conv2DReLUMaxPool(x, w, b *Var, opt Conv2DOptions, pool Pool2DOptions) *Var
 	}
 	out := wrap(alloc([]int{g.n, g.oc, pg.oh, pg.ow}, inputs...), inputs...)
 	if !out.requiresGrad {
-		g.forward(out.value.Data(), x.value.Data(), w.value.Data(), bd, &pg, nil, nil)
+		g.forward(out.value.Data(), x.value.Data(), w.value.Data(), bd, pg, nil, nil)
 		return out
 	}
 	idx := int32Buf(out.value.Size(), inputs...)
 	saved := g.savedColumns(out, x, w, b)
-	g.forward(out.value.Data(), x.value.Data(), w.value.Data(), bd, &pg, idx, saved)
+	g.forward(out.value.Data(), x.value.Data(), w.value.Data(), bd, pg, idx, saved)
 	return recordConvPool(out, g, pg, idx, x, w, b, saved)
 }
 

@@ -141,3 +141,26 @@ func TestConv2DReLUMaxPoolPanics(t *testing.T) {
 		Conv2DReLUMaxPool(x, w, nil, Conv2DOptions{}, Pool2DOptions{Kernel: [2]int{3, 3}})
 	})
 }
+
+// TestConv2DReLUMaxPoolInferenceAllocatesNothing checks that, once warm, a
+// no-grad call through an arena allocates nothing on one worker, for the
+// 2×2 window and a general one (the pooling geometry and the input shape
+// it is checked against stay off the heap).
+func TestConv2DReLUMaxPoolInferenceAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	prev := parallel.SetWorkers(1)
+	defer parallel.SetWorkers(prev)
+	x := convRand(1, 1, 4, 13, 13)
+	w, b := NewVar(convRand(2, 8, 4, 3, 3)), NewVar(convRand(3, 8))
+	a := NewArena()
+	for _, pool := range []Pool2DOptions{{Kernel: [2]int{2, 2}}, {Kernel: [2]int{3, 3}, Stride: [2]int{2, 2}}} {
+		run := func() {
+			a.Reset()
+			Conv2DReLUMaxPool(a.Input(x), w, b, Conv2DOptions{}, pool)
+		}
+		run()
+		require.Zero(t, testing.AllocsPerRun(20, run), "window %v", pool.Kernel)
+	}
+}

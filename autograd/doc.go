@@ -64,8 +64,10 @@
 // filters against a row of ones and an optional ReLU applied while the
 // output is in cache; samples are spread over the workers. Its backward
 // takes the weight and bias gradients from one GEMM per sample (summed per
-// worker, then in a fixed order) and the input gradient from another, and
-// recomputes the columns rather than keeping them. Conv2DReLUMaxPool is
+// worker, then in a fixed order) and the input gradient from another; it
+// reads the columns the forward pass kept when training under an arena
+// (which reuses that buffer from step to step) and unfolds the input again
+// otherwise. Conv2DReLUMaxPool is
 // Conv2D with ReLU followed by MaxPool2D as one op: each sample's
 // convolution output is pooled in a per-worker scratch buffer and never
 // stored, and the backward scatters the pooled gradient back sample by

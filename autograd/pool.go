@@ -3,6 +3,7 @@ package autograd
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/shoshin-ml/shoshin/internal/parallel"
 	"github.com/shoshin-ml/shoshin/tensor"
@@ -30,7 +31,7 @@ type poolGeom struct {
 
 func newPoolGeom(op string, xs []int, opt Pool2DOptions) poolGeom {
 	if len(xs) != 4 {
-		panic(fmt.Sprintf("autograd.%s: input %v is not 4-D [N, C, H, W]", op, xs))
+		panic(fmt.Sprintf("autograd.%s: input %v is not 4-D [N, C, H, W]", op, slices.Clone(xs)))
 	}
 	g := poolGeom{n: xs[0], c: xs[1], h: xs[2], w: xs[3], kh: opt.Kernel[0], kw: opt.Kernel[1]}
 	g.sh, g.sw = opt.Stride[0], opt.Stride[1]
@@ -48,7 +49,7 @@ func newPoolGeom(op string, xs []int, opt Pool2DOptions) poolGeom {
 	}
 	eh, ew := g.dh*(g.kh-1)+1, g.dw*(g.kw-1)+1
 	if g.h+2*g.ph < eh || g.w+2*g.pw < ew {
-		panic(fmt.Sprintf("autograd.%s: window %dx%d (dilation %d, %d) does not fit input %v padded by %d, %d", op, g.kh, g.kw, g.dh, g.dw, xs, g.ph, g.pw))
+		panic(fmt.Sprintf("autograd.%s: window %dx%d (dilation %d, %d) does not fit input %v padded by %d, %d", op, g.kh, g.kw, g.dh, g.dw, slices.Clone(xs), g.ph, g.pw))
 	}
 	g.oh = (g.h+2*g.ph-eh)/g.sh + 1
 	g.ow = (g.w+2*g.pw-ew)/g.sw + 1

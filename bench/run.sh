@@ -55,6 +55,51 @@ else
 	echo "## PyTorch not found ($PY): skipping the training references"
 fi
 
+# Convolution: the Keras convnet's training step (BenchmarkCNNStep) on both
+# kernel paths (AVX2 forced with GODEBUG where the CPU has AVX-512, and
+# PyTorch held to AVX2 likewise), one and two threads, against PyTorch in
+# the same run. One thread is compared on process CPU time (cpuµs/step),
+# steady on a shared machine; two threads on wall time.
+has512=0
+grep -qw avx512f /proc/cpuinfo && has512=1
+for path in avx512 avx2; do
+	if [ $path = avx512 ] && [ $has512 = 0 ]; then continue; fi
+	dbg=${GODEBUG:-}
+	if [ $path = avx2 ] && [ $has512 = 1 ]; then dbg=${dbg:+$dbg,}cpu.avx512f=off; fi
+	echo "## convnet step, $path path: GODEBUG=$dbg go test ./train -bench 'CNNStep\$' -benchtime 1x -cpu 1,2 -count 2"
+	GODEBUG=$dbg go test ./train -run '^$' -bench 'CNNStep$' -benchtime 1x -cpu 1,2 -count 2 -benchmem > "$out/conv.txt"
+	grep '^Benchmark' "$out/conv.txt"
+	[ $have_torch = 1 ] || continue
+	: > "$out/tconv.txt"
+	for th in 1 2; do
+		if [ $path = avx2 ] && [ $has512 = 1 ]; then
+			ATEN_CPU_CAPABILITY=avx2 DNNL_MAX_CPU_ISA=AVX2 OPENBLAS_CORETYPE=Haswell "$PY" bench/torch_cnnstep.py $th
+		else
+			"$PY" bench/torch_cnnstep.py $th
+		fi | tee -a "$out/tconv.txt"
+	done
+	echo "## convnet step ratios, $path path (PyTorch / shoshin per step, best of the runs; 1 thread on CPU time, 2 threads on wall time)"
+	awk '
+	FNR == NR {
+		if ($1 !~ /^BenchmarkCNNStep/) next
+		t = ($1 ~ /-2$/) ? 2 : 1
+		for (i = 1; i < NF; i++) {
+			if ($(i+1) == "µs/step" && (wall[t] == "" || $i < wall[t])) wall[t] = $i
+			if ($(i+1) == "cpuµs/step" && (cpu[t] == "" || $i < cpu[t])) cpu[t] = $i
+		}
+		next
+	}
+	/ cnnstep:/ {
+		split($6, tt, "="); t = tt[2]
+		if (twall[t] == "" || $4 < twall[t]) twall[t] = $4
+		if (tcpu[t] == "" || $8 < tcpu[t]) tcpu[t] = $8
+	}
+	END {
+		if (cpu[1] != "" && tcpu[1] != "") printf "1 thread (CPU):   shoshin %.0f us/step, torch %.0f us/step, ratio %.2f\n", cpu[1], tcpu[1], tcpu[1] / cpu[1]
+		if (wall[2] != "" && twall[2] != "") printf "2 threads (wall): shoshin %.0f us/step, torch %.0f us/step, ratio %.2f\n", wall[2], twall[2], twall[2] / wall[2]
+	}' "$out/conv.txt" "$out/tconv.txt"
+done
+
 # GEMM: both kernel paths (AVX-512, and AVX2 forced with GODEBUG, which
 # golang.org/x/sys/cpu honours), one and two threads, against OpenBLAS in
 # the same run. One thread is compared on thread CPU time (cpuGFLOP/s),
@@ -63,8 +108,6 @@ fi
 # CPU has AVX-512, as an AVX2-only machine would run them.
 have_np=0
 if "$PY" -c 'import numpy' 2>/dev/null; then have_np=1; fi
-has512=0
-grep -qw avx512f /proc/cpuinfo && has512=1
 for path in avx512 avx2; do
 	if [ $path = avx512 ] && [ $has512 = 0 ]; then continue; fi
 	dbg=${GODEBUG:-}
