@@ -17,9 +17,7 @@ type GPTFileConfig struct {
 func (g *GPT) LayerConfig() (string, any) {
 	c := g.Cfg
 	b := c.Block
-	return "GPT", GPTFileConfig{VocabSize: c.VocabSize, BlockSize: c.BlockSize, Layers: c.Layers, Block: GPTBlockConfig{
-		DModel: b.DModel, Heads: b.Heads, Dropout: b.Dropout, NoBias: b.NoBias, Rotary: b.Rotary, RotaryBase: b.RotaryBase,
-	}}
+	return "GPT", GPTFileConfig{VocabSize: c.VocabSize, BlockSize: c.BlockSize, Layers: c.Layers, Block: GPTBlockConfig(b)}
 }
 
 // RNNLMFileConfig is the model-file configuration of RNNLM.
@@ -35,7 +33,7 @@ type RNNLMFileConfig struct {
 // LayerConfig returns "RNNLM" and an RNNLMFileConfig.
 func (m *RNNLM) LayerConfig() (string, any) {
 	c := m.cfg
-	return "RNNLM", RNNLMFileConfig{Vocab: c.Vocab, Embed: c.Embed, Hidden: c.Hidden, Layers: c.Layers, GRU: c.GRU, Dropout: c.Dropout}
+	return "RNNLM", RNNLMFileConfig(c)
 }
 
 // GPTValues checks c and returns the number of values a GPT of that shape
@@ -73,9 +71,7 @@ func GPTValues(c GPTFileConfig) (int64, error) {
 // Model returns the GPTModelConfig that c describes.
 func (c GPTFileConfig) Model() GPTModelConfig {
 	b := c.Block
-	return GPTModelConfig{VocabSize: c.VocabSize, BlockSize: c.BlockSize, Layers: c.Layers, Block: GPTConfig{
-		DModel: b.DModel, Heads: b.Heads, Dropout: b.Dropout, NoBias: b.NoBias, Rotary: b.Rotary, RotaryBase: b.RotaryBase,
-	}}
+	return GPTModelConfig{VocabSize: c.VocabSize, BlockSize: c.BlockSize, Layers: c.Layers, Block: GPTConfig(b)}
 }
 
 // RNNLMValues checks c and returns the number of values an RNNLM of that
@@ -102,7 +98,7 @@ func RNNLMValues(c RNNLMFileConfig) (int64, error) {
 
 // Model returns the RNNLMConfig that c describes.
 func (c RNNLMFileConfig) Model() RNNLMConfig {
-	return RNNLMConfig{Vocab: c.Vocab, Embed: c.Embed, Hidden: c.Hidden, Layers: c.Layers, GRU: c.GRU, Dropout: c.Dropout}
+	return RNNLMConfig(c)
 }
 
 func init() {
