@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/shoshin-ml/shoshin/internal/testalloc"
 	"github.com/shoshin-ml/shoshin/tensor"
 	"github.com/stretchr/testify/require"
 )
@@ -42,7 +43,7 @@ func TestArenaTrainingStepAllocatesNothing(t *testing.T) {
 		}
 	}
 	run()
-	allocs := testing.AllocsPerRun(20, run)
+	allocs := testalloc.PerRun(20, run)
 	require.Zero(t, allocs)
 	a.Reset()
 	require.Equal(t, wantL, step(a.Constant(img)).Value().Item())

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shoshin-ml/shoshin/internal/parallel"
+	"github.com/shoshin-ml/shoshin/internal/testalloc"
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
@@ -161,6 +162,6 @@ func TestConv2DReLUMaxPoolInferenceAllocatesNothing(t *testing.T) {
 			Conv2DReLUMaxPool(a.Input(x), w, b, Conv2DOptions{}, pool)
 		}
 		run()
-		require.Zero(t, testing.AllocsPerRun(20, run), "window %v", pool.Kernel)
+		require.Zero(t, testalloc.PerRun(20, run), "window %v", pool.Kernel)
 	}
 }

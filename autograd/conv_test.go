@@ -10,6 +10,7 @@ import (
 
 	"github.com/shoshin-ml/shoshin/internal/kernel"
 	"github.com/shoshin-ml/shoshin/internal/parallel"
+	"github.com/shoshin-ml/shoshin/internal/testalloc"
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
@@ -176,12 +177,12 @@ func TestArenaInferenceAllocationsDoNotScale(t *testing.T) {
 			_ = GlobalAvgPool2D(y)
 		}
 		run()
-		return testing.AllocsPerRun(10, run)
+		return testalloc.PerRun(10, run)
 	}
 	// The GEMM kernel is called once per sample; discount whatever it
 	// allocates itself (nothing once it is warm, ideally).
 	ga, gb, gc := make([]float32, 4*27), make([]float32, 27*64), make([]float32, 4*64)
-	gemm := testing.AllocsPerRun(10, func() { kernel.Gemm(false, false, 4, 64, 27, 1, ga, 27, gb, 64, 0, gc, 64) })
+	gemm := testalloc.PerRun(10, func() { kernel.Gemm(false, false, 4, 64, 27, 1, ga, 27, gb, 64, 0, gc, 64) })
 	one, many := count(1), count(16)
 	require.Equal(t, one+15*gemm, many, "per-sample allocations (GEMM kernel: %v per call)", gemm)
 	require.LessOrEqual(t, one-gemm, 12.0)

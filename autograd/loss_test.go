@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shoshin-ml/shoshin/internal/testalloc"
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
@@ -341,7 +342,7 @@ func TestLossInArena(t *testing.T) {
 		require.Equal(t, want, got.Value().Item())
 		require.False(t, got.RequiresGrad())
 	}
-	allocs := testing.AllocsPerRun(10, func() {
+	allocs := testalloc.PerRun(10, func() {
 		a.Reset()
 		SoftmaxCrossEntropy(a.Input(x), targets, 0.1, ReduceMean)
 	})

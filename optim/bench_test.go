@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/shoshin-ml/shoshin/autograd"
+	"github.com/shoshin-ml/shoshin/internal/testalloc"
 	"github.com/shoshin-ml/shoshin/nn"
 	"github.com/shoshin-ml/shoshin/tensor"
 	"github.com/stretchr/testify/require"
@@ -73,9 +74,9 @@ func TestStepAllocatesNothing(t *testing.T) {
 		params := benchParams(8)
 		opt := c.build(params)
 		opt.Step()
-		require.Zero(t, testing.AllocsPerRun(10, opt.Step), c.name)
+		require.Zero(t, testalloc.PerRun(10, opt.Step), c.name)
 	}
 	params := benchParams(8)
-	require.Zero(t, testing.AllocsPerRun(10, func() { ClipGradNorm(params, 0.1) }))
-	require.Zero(t, testing.AllocsPerRun(10, func() { ClipGradValue(params, 0.1) }))
+	require.Zero(t, testalloc.PerRun(10, func() { ClipGradNorm(params, 0.1) }))
+	require.Zero(t, testalloc.PerRun(10, func() { ClipGradValue(params, 0.1) }))
 }

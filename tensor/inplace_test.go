@@ -3,6 +3,7 @@ package tensor
 import (
 	"testing"
 
+	"github.com/shoshin-ml/shoshin/internal/testalloc"
 	"github.com/stretchr/testify/require"
 )
 
@@ -83,6 +84,6 @@ func TestInPlaceDoesNotAllocate(t *testing.T) {
 		{"IndexAdd", func() { IndexAdd(grad, rows, src) }},
 	}
 	for _, c := range cases {
-		require.Zero(t, testing.AllocsPerRun(20, c.f), c.name)
+		require.Zero(t, testalloc.PerRun(20, c.f), c.name)
 	}
 }

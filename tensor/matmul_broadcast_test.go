@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/shoshin-ml/shoshin/internal/testalloc"
 	"github.com/stretchr/testify/require"
 )
 
@@ -158,7 +159,7 @@ func TestMatMulToAllocs(t *testing.T) {
 	dst := Zeros(2, 3, 4, 6)
 	w := randT(r, 7, 5)
 	dst2 := Zeros(2, 3, 4, 7)
-	n := testing.AllocsPerRun(10, func() {
+	n := testalloc.PerRun(10, func() {
 		MatMulTo(dst, a, b, false, true)
 		MatMulTo(dst2, a, w, false, true)
 	})

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/shoshin-ml/shoshin/internal/testalloc"
 	"github.com/stretchr/testify/require"
 )
 
@@ -84,7 +85,7 @@ func TestMatMulPackedToAllocatesNothing(t *testing.T) {
 	p := PackB(w, true)
 	x, dst := RandN(r, 0, 1, 1, 784), Zeros(1, 128)
 	ep := Epilogue{Bias: bias, Act: ActReLU}
-	require.Zero(t, testing.AllocsPerRun(20, func() { MatMulPackedTo(dst, x, p, ep) }))
+	require.Zero(t, testalloc.PerRun(20, func() { MatMulPackedTo(dst, x, p, ep) }))
 }
 
 // geluRef is the exact GELU, x·Φ(x), in float64.

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/chewxy/math32"
+	"github.com/shoshin-ml/shoshin/internal/testalloc"
 	"github.com/stretchr/testify/require"
 )
 
@@ -138,7 +139,7 @@ func TestSigmoidInPlace(t *testing.T) {
 	SigmoidTo(x, x)
 	require.InDeltaSlice(t, want.Data(), x.Data(), 1e-7)
 	small := Ones(16, 32)
-	require.Zero(t, testing.AllocsPerRun(10, func() { SigmoidTo(small, small) }))
+	require.Zero(t, testalloc.PerRun(10, func() { SigmoidTo(small, small) }))
 	out := ZerosLike(small)
-	require.Zero(t, testing.AllocsPerRun(10, func() { SigmoidTo(out, small) }))
+	require.Zero(t, testalloc.PerRun(10, func() { SigmoidTo(out, small) }))
 }

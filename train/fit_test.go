@@ -14,6 +14,7 @@ import (
 
 	"github.com/shoshin-ml/shoshin/autograd"
 	"github.com/shoshin-ml/shoshin/data"
+	"github.com/shoshin-ml/shoshin/internal/testalloc"
 	"github.com/shoshin-ml/shoshin/nn"
 	"github.com/shoshin-ml/shoshin/optim"
 	"github.com/shoshin-ml/shoshin/tensor"
@@ -200,7 +201,7 @@ func TestPredictAllocatesOnlyItsResult(t *testing.T) {
 	m := newMLP(784, 128, 10, 1)
 	x := tensor.Ones(1, 784)
 	_, _ = Predict(m, x, 1)
-	allocs := testing.AllocsPerRun(50, func() { _, _ = Predict(m, x, 1) })
+	allocs := testalloc.PerRun(50, func() { _, _ = Predict(m, x, 1) })
 	t.Logf("Predict allocs/op: %v", allocs)
 	require.LessOrEqual(t, allocs, 3.0) // the result: its header, shape and data
 }

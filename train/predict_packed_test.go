@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shoshin-ml/shoshin/autograd"
+	"github.com/shoshin-ml/shoshin/internal/testalloc"
 	"github.com/shoshin-ml/shoshin/nn"
 	"github.com/shoshin-ml/shoshin/optim"
 	"github.com/shoshin-ml/shoshin/tensor"
@@ -61,7 +62,7 @@ func TestPredictDenseAllocatesOnlyItsResult(t *testing.T) {
 	for _, n := range []int{1, 64} {
 		x := tensor.RandU(rand.New(rand.NewPCG(1, 1)), 0, 1, n, 784)
 		_, _ = Predict(model, x, n)
-		allocs := testing.AllocsPerRun(50, func() { _, _ = Predict(model, x, n) })
+		allocs := testalloc.PerRun(50, func() { _, _ = Predict(model, x, n) })
 		t.Logf("Predict allocs/op at batch %d: %v", n, allocs)
 		require.LessOrEqual(t, allocs, 4.0, "batch %d", n) // the result (3) and the worker pool's job
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shoshin-ml/shoshin/internal/parallel"
+	"github.com/shoshin-ml/shoshin/internal/testalloc"
 )
 
 // checkPacked runs GemmPacked with B packed for every implementation and
@@ -180,7 +181,7 @@ func TestGemmPackedAllocs(t *testing.T) {
 		ep := Epilogue{Bias: randSlice(rng, 128), Act: ActReLU}
 		run := func() { GemmPacked(false, g.m, 1, g.a, g.lda, p, 0, g.c, g.ldc, ep) }
 		run()
-		require.Zero(t, testing.AllocsPerRun(20, run), "m=%d", m)
+		require.Zero(t, testalloc.PerRun(20, run), "m=%d", m)
 	}
 }
 

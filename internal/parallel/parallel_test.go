@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shoshin-ml/shoshin/internal/testalloc"
 	"github.com/stretchr/testify/require"
 )
 
@@ -111,7 +112,7 @@ func TestForAllocatesNothing(t *testing.T) {
 	var total atomic.Int64
 	fn := func(lo, hi int) { total.Add(int64(hi - lo)) }
 	For(64, 1, fn) // start the pool
-	allocs := testing.AllocsPerRun(100, func() { For(64, 1, fn) })
+	allocs := testalloc.PerRun(100, func() { For(64, 1, fn) })
 	require.Zero(t, allocs)
 	require.Equal(t, int64(64*102), total.Load())
 }
