@@ -797,6 +797,9 @@ func TestPredictAllocs(t *testing.T) {
 	require.NoError(t, json.Unmarshal(w.body.Bytes(), &got))
 	require.Len(t, got.Predictions, 1)
 	requirePrediction(t, ref, 0, got.Predictions[0])
+	if raceEnabled {
+		return // the answer is checked; the count is not meaningful
+	}
 	allocs := testalloc.PerRun(200, serve)
 	t.Logf("%.2f allocations per request", allocs)
 	require.LessOrEqual(t, allocs, 1.0, "allocations per request")
