@@ -564,21 +564,9 @@ func (src *convGrad) sample(g *convGeom, s int, buf []float32) []float32 {
 		return buf
 	}
 	pg := src.pool
-	op := pg.oh * pg.ow
-	sz := g.oc * op
-	gp, p, idx := src.gy[s*sz:(s+1)*sz], src.p[s*sz:(s+1)*sz], src.idx[s*sz:(s+1)*sz]
+	sz := g.oc * pg.oh * pg.ow
 	buf = buf[:g.outSz]
-	clear(buf)
-	l := g.l
-	for c := 0; c < g.oc; c++ {
-		d := buf[c*l : (c+1)*l]
-		for j := c * op; j < (c+1)*op; j++ {
-			// Only windows whose rectified maximum is positive (or NaN)
-			// pass a gradient; the select is on bits, without a branch.
-			m := mask(math.Float32bits(p[j]) != 0)
-			d[idx[j]] += math.Float32frombits(math.Float32bits(gp[j]) & m)
-		}
-	}
+	pg.reluPoolGrad(buf, src.gy[s*sz:(s+1)*sz], src.p[s*sz:(s+1)*sz], src.idx[s*sz:(s+1)*sz], g.oc)
 	return buf
 }
 

@@ -2,7 +2,8 @@ package autograd
 
 import (
 	"math"
-	"unsafe"
+
+	"github.com/shoshin-ml/shoshin/internal/kernel"
 
 	"github.com/shoshin-ml/shoshin/tensor"
 )
@@ -72,54 +73,37 @@ func recordConvPool(out *Var, g convGeom, pg poolGeom, idx []int32, x, w, b *Var
 // common window, 2×2 with stride 2: y = max(window maximum, 0), and idx
 // (when non-nil) receives each window's winner. Only windows whose maximum
 // is positive or NaN pass a gradient, so the winner needs to be exact for
-// those alone: the first element with the maximum's bits (a positive
-// maximum has one bit pattern), or the first NaN.
+// those alone (see kernel.MaxPool2x2).
 func (g *poolGeom) maxReLU2x2(lo, hi int, y, x []float32, idx []int32) {
-	plane, oplane, w := g.h*g.w, g.oh*g.ow, g.w
+	plane, oplane := g.h*g.w, g.oh*g.ow
 	for p := lo; p < hi; p++ {
-		src := x[p*plane : (p+1)*plane]
-		dst := y[p*oplane : (p+1)*oplane]
-		for oh := 0; oh < g.oh; oh++ {
-			base := 2 * oh * w
-			d := dst[oh*g.ow : (oh+1)*g.ow]
-			if len(d) == 0 {
-				continue
-			}
-			// r0 and r1 hold the window pairs of the two rows: pair ow is
-			// (r0[ow][0], r0[ow][1]) over (r1[ow][0], r1[ow][1]).
-			r0 := unsafe.Slice((*[2]float32)(src[base:base+2*len(d)]), len(d))
-			r1 := unsafe.Slice((*[2]float32)(src[base+w:base+w+2*len(d)]), len(d))
-			if idx == nil {
-				for ow, v := range d {
-					a, b := r0[ow], r1[ow]
-					v = max(max(a[0], a[1]), max(b[0], b[1]))
-					d[ow] = max(v, 0) // -0 and negatives become +0; NaN stays
-				}
-				continue
-			}
-			id := idx[p*oplane+oh*g.ow : p*oplane+(oh+1)*g.ow]
-			id = id[:len(d)]
-			for ow := range d {
-				a, b := r0[ow], r1[ow]
-				m := max(max(a[0], a[1]), max(b[0], b[1]))
-				k := 3
-				if m != m {
-					k = int(firstNaN([4]float32{a[0], a[1], b[0], b[1]}))
-				} else {
-					mb := math.Float32bits(m)
-					if math.Float32bits(b[0]) == mb {
-						k = 2
-					}
-					if math.Float32bits(a[1]) == mb {
-						k = 1
-					}
-					if math.Float32bits(a[0]) == mb {
-						k = 0
-					}
-				}
-				d[ow] = max(m, 0)
-				id[ow] = int32(base + 2*ow + k&1 + k>>1*w)
-			}
+		var ids []int32
+		if idx != nil {
+			ids = idx[p*oplane : (p+1)*oplane]
+		}
+		kernel.MaxPool2x2(y[p*oplane:(p+1)*oplane], ids, x[p*plane:(p+1)*plane], g.h, g.w, true)
+	}
+}
+
+// reluPoolGrad writes into buf the gradient of the c planes that
+// Conv2DReLUMaxPool pooled into p, with winners idx, from their pooled
+// gradient gp. Only windows whose rectified maximum is positive (or NaN)
+// pass a gradient.
+func (g *poolGeom) reluPoolGrad(buf, gp, p []float32, idx []int32, c int) {
+	plane, op := g.h*g.w, g.oh*g.ow
+	if g.is2x2() {
+		for ch := range c {
+			kernel.MaxPool2x2Grad(buf[ch*plane:(ch+1)*plane], gp[ch*op:(ch+1)*op], idx[ch*op:(ch+1)*op], p[ch*op:(ch+1)*op], g.h, g.w)
+		}
+		return
+	}
+	clear(buf[:c*plane])
+	for ch := range c {
+		d := buf[ch*plane : (ch+1)*plane]
+		for j := ch * op; j < (ch+1)*op; j++ {
+			// The select is on bits, without a branch.
+			m := mask(math.Float32bits(p[j]) != 0)
+			d[idx[j]] += math.Float32frombits(math.Float32bits(gp[j]) & m)
 		}
 	}
 }

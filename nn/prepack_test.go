@@ -122,3 +122,23 @@ func TestDenseConcurrentInference(t *testing.T) {
 		require.NoError(t, err)
 	}
 }
+
+// TestGPTMLPPackedMatchesTraining checks the MLP's inference path, whose
+// GELU runs in the packed product's epilogue, against the recorded
+// training forward, with and without biases, and that it used the packed
+// weight.
+func TestGPTMLPPackedMatchesTraining(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, noBias := range []bool{false, true} {
+		b := NewGPTBlock(GPTConfig{DModel: 24, Heads: 2, NoBias: noBias}, WithSeed(7))
+		PackForInference(b)
+		for _, shape := range [][]int{{1, 1, 24}, {2, 7, 24}} {
+			x := tensor.RandN(r, 0, 1, shape...)
+			want := b.MLP.Forward(autograd.Constant(x)).Value()
+			got := b.MLP.Forward(autograd.NoGrad(x))
+			require.Equal(t, want.Shape(), got.Value().Shape())
+			require.InDeltaSlice(t, want.Data(), got.Value().Data(), 1e-5, "noBias=%v %v", noBias, shape)
+		}
+		require.NotNil(t, b.MLP.CFC.packed.p.Load(), "c_fc used its packed weight")
+	}
+}

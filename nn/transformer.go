@@ -230,7 +230,19 @@ func (m *GPTMLP) Forward(x *autograd.Var) *autograd.Var {
 	if m.CFC == nil {
 		panic(unbuilt("GPTMLP", "NewGPTBlock"))
 	}
-	return m.Drop.Forward(m.CProj.Forward(autograd.GELU(m.CFC.Forward(x))))
+	return m.Drop.Forward(m.CProj.Forward(denseGELU(m.CFC, x)))
+}
+
+// denseGELU returns gelu(d(x)) for a Dense without an activation of its
+// own. On an inference input with a packed weight (PackForInference) the
+// GELU runs in the product's epilogue, with the bias, instead of as a
+// second pass over the [N, 4E] activations.
+func denseGELU(d *Dense, x *autograd.Var) *autograd.Var {
+	xs := x.Shape()
+	if d.Activation == ActNone && x.Inference() && len(xs) >= 2 && d.Weight.Cacheable() && xs[len(xs)-1] == d.Weight.Value().Dim(1) {
+		return autograd.LinearPacked(x, d.packed.Get(d.Weight.Var, true), varOf(d.Bias), tensor.ActGELU)
+	}
+	return autograd.GELU(d.Forward(x))
 }
 
 // Params returns c_fc and c_proj's parameters.

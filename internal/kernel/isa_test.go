@@ -70,7 +70,7 @@ var asmFeatures = map[string]isaReq{
 	"ADDQ": baseline, "ANDL": baseline, "CMPQ": baseline, "DECQ": baseline, "JAE": baseline,
 	"JB": baseline, "JMP": baseline, "JNZ": baseline, "JZ": baseline, "LEAQ": baseline, "MOVL": baseline,
 	"MOVQ": baseline, "RET": baseline, "SHLQ": baseline, "SHRQ": baseline, "SUBQ": baseline,
-	"TESTL": baseline, "TESTQ": baseline,
+	"TESTL": baseline, "TESTQ": baseline, "JLE": baseline, "JLT": baseline, "XORQ": baseline,
 	// SSE/SSE2 are part of baseline amd64.
 	"MOVSS": baseline, "PREFETCHT0": baseline,
 
@@ -98,7 +98,13 @@ var asmFeatures = map[string]isaReq{
 	"VBROADCASTSS": {xmm: featAVX2, ymm: featAVX2, zmm: featAVX512F},
 	// VPBROADCASTD from a general register exists only in EVEX.
 	"VPBROADCASTD": {xmm: featAVX2, ymm: featAVX2, zmm: featAVX512F},
-	"VPADDD":       vexInt, "VPSUBD": vexInt, "VPSLLD": vexInt, "VPSRAD": vexInt,
+	"VPADDD":       vexInt, "VPSUBD": vexInt, "VPSLLD": vexInt, "VPSRAD": vexInt, "VPSRLD": vexInt,
+	// Pooling kernels. EVEX VPCMPEQD writes a mask register; VBLENDVPS is
+	// VEX only; VPERMPD has no XMM form.
+	"VPCMPEQD":    {xmm: featAVX, ymm: featAVX2, zmm: noForm},
+	"VBLENDVPS":   {xmm: featAVX, ymm: featAVX, zmm: noForm},
+	"VPERMPD":     {xmm: noForm, ymm: featAVX2, zmm: featAVX512F},
+	"VANDNPS":     {xmm: featAVX, ymm: featAVX, zmm: featAVX512DQ},
 	"VFMADD231PS": fma, "VFMADD213PS": fma, "VFNMADD231PS": fma,
 	// int8 kernels. The byte/word ops exist on ZMM only with AVX512BW.
 	"VMOVDQU": {xmm: featAVX, ymm: featAVX, zmm: noForm}, "VMOVDQU64": {xmm: featAVX512F | featAVX512VL, ymm: featAVX512F | featAVX512VL, zmm: featAVX512F},
