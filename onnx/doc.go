@@ -29,6 +29,17 @@
 // cacheable, autograd.Var.SetCacheable: code that writes one in place by
 // other means must call its MarkChanged.)
 //
+// Chains of nodes run as the fused kernels native layers use: Conv →
+// Relu → MaxPool as autograd.Conv2DReLUMaxPool (the convolution's output
+// pooled in cache, never stored), Conv → Relu as Conv2D with its ReLU
+// option, Gemm → Relu and MatMul → Add (a bias) → Relu, or MatMul → Add,
+// as one packed GEMM with the bias and ReLU in its epilogue at inference.
+// A chain is fused only where each intermediate value is read by the next
+// node alone and is no graph output; at run time a fused chain falls back
+// to the separate ops where the fused kernel does not apply (a 1-D
+// convolution, a weight that is not packed, a bias of another shape).
+// Results and gradients are those of the separate ops, bit for bit.
+//
 // Shapes are computed at run time, so dynamic axes such as the batch work.
 // Integer tensors (shapes, indices, masks) flow beside the float ones and
 // never carry gradients.

@@ -36,7 +36,8 @@ const (
 // Forward at once, as long as none changes its parameters meanwhile.
 type Model struct {
 	opset   int64
-	nodes   []*compiled
+	nodes   []*compiled // in order, chains fused (see fuse)
+	nNodes  int         // the graph's node count
 	consts  map[string]value
 	params  []*nn.Param
 	buffers []*nn.Param
@@ -55,8 +56,9 @@ type ValueInfo struct {
 }
 
 type compiled struct {
-	node *nodeProto
-	op   op
+	node  *nodeProto
+	op    op
+	label string // names the node (or the fused chain) in errors
 }
 
 // op is one node's computation. ins has one entry per node input (a zero
@@ -108,9 +110,19 @@ func readAll(r io.Reader) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// build decodes and compiles a model; dir is the folder of external data
-// ("" forbids external data).
+// build decodes and compiles a model and fuses its chains of nodes (see
+// fuse); dir is the folder of external data ("" forbids external data).
 func build(b []byte, dir string) (*Model, error) {
+	m, err := compile(b, dir)
+	if err != nil {
+		return nil, err
+	}
+	m.fuse()
+	return m, nil
+}
+
+// compile decodes a model and compiles each node to its op.
+func compile(b []byte, dir string) (*Model, error) {
 	mp, err := decodeModel(b)
 	if err != nil {
 		return nil, err
@@ -215,7 +227,7 @@ func build(b []byte, dir string) (*Model, error) {
 			errs = append(errs, fmt.Sprintf("node %s: %v", label, err))
 			continue
 		}
-		m.nodes = append(m.nodes, &compiled{node: n, op: op})
+		m.nodes = append(m.nodes, &compiled{node: n, op: op, label: label})
 	}
 	if len(unsupported) > 0 {
 		keys := make([]string, 0, len(unsupported))
@@ -241,6 +253,7 @@ func build(b []byte, dir string) (*Model, error) {
 		}
 		return nil, errors.New(strings.Join(errs, "\n"))
 	}
+	m.nNodes = len(m.nodes)
 	return m, nil
 }
 
@@ -340,7 +353,7 @@ func (m *Model) Run(inputs map[string]*autograd.Var) (outs map[string]*autograd.
 	var cur *compiled
 	defer func() {
 		if r := recover(); r != nil {
-			outs, err = nil, fmt.Errorf("onnx: node %s: %v", nodeLabel(cur.node, m.index(cur)), r)
+			outs, err = nil, fmt.Errorf("onnx: node %s: %v", cur.label, r)
 		}
 	}()
 	ins := make([]value, 0, 8)
@@ -352,7 +365,7 @@ func (m *Model) Run(inputs map[string]*autograd.Var) (outs map[string]*autograd.
 		}
 		res, err := c.op.run(ins)
 		if err != nil {
-			return nil, fmt.Errorf("onnx: node %s: %w", nodeLabel(c.node, m.index(c)), err)
+			return nil, fmt.Errorf("onnx: node %s: %w", c.label, err)
 		}
 		for j, name := range c.node.outputs {
 			if name != "" && j < len(res) {
@@ -369,15 +382,6 @@ func (m *Model) Run(inputs map[string]*autograd.Var) (outs map[string]*autograd.
 		outs[o.Name] = floatOf(v)
 	}
 	return outs, nil
-}
-
-func (m *Model) index(c *compiled) int {
-	for i, x := range m.nodes {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }
 
 func (m *Model) hasInput(name string) bool {
@@ -414,7 +418,7 @@ func checkShape(in ValueInfo, shape []int) error {
 
 // String describes the model in one line.
 func (m *Model) String() string {
-	return fmt.Sprintf("onnx.Model(opset %d, %d nodes, %d params, inputs %s)", m.opset, len(m.nodes), len(m.params), m.inputNames())
+	return fmt.Sprintf("onnx.Model(opset %d, %d nodes, %d params, inputs %s)", m.opset, m.nNodes, len(m.params), m.inputNames())
 }
 
 var _ nn.Module = (*Model)(nil)

@@ -225,29 +225,41 @@ func matmul(a, b *autograd.Var) (*autograd.Var, error) {
 	return y, nil
 }
 
+// matMulOp is MatMul; b is packed once when it is a weight.
+type matMulOp struct {
+	packed nn.PackCache // b packed, when it is a weight
+}
+
 func newMatMul(_ *attrReader, n *nodeProto) (op, error) {
 	if err := arity(n, 2, 2); err != nil {
 		return nil, err
 	}
-	var packed nn.PackCache // b packed, when it is a weight
-	return opFunc(func(ins []value) ([]value, error) {
-		a, err := float(ins, 0)
-		if err != nil {
-			return nil, err
-		}
-		b, err := float(ins, 1)
-		if err != nil {
-			return nil, err
-		}
-		if as, bs := a.Shape(), b.Shape(); packable(a, b) && len(as) >= 2 && len(bs) == 2 && as[len(as)-1] == bs[0] {
-			return one(autograd.LinearPacked(a, packed.Get(b, false), nil, tensor.ActNone)), nil
-		}
-		y, err := matmul(a, b)
-		if err != nil {
-			return nil, err
-		}
-		return one(y), nil
-	}), nil
+	return &matMulOp{}, nil
+}
+
+func (m *matMulOp) run(ins []value) ([]value, error) {
+	a, err := float(ins, 0)
+	if err != nil {
+		return nil, err
+	}
+	b, err := float(ins, 1)
+	if err != nil {
+		return nil, err
+	}
+	if m.packs(a, b) {
+		return one(autograd.LinearPacked(a, m.packed.Get(b, false), nil, tensor.ActNone)), nil
+	}
+	y, err := matmul(a, b)
+	if err != nil {
+		return nil, err
+	}
+	return one(y), nil
+}
+
+// packs reports whether a·b runs with b packed (LinearPacked).
+func (m *matMulOp) packs(a, b *autograd.Var) bool {
+	as, bs := a.Shape(), b.Shape()
+	return packable(a, b) && len(as) >= 2 && len(bs) == 2 && as[len(as)-1] == bs[0]
 }
 
 // packable reports whether x·w can use w packed for inference: x is in
@@ -265,62 +277,80 @@ type gemmAttrs struct {
 	transA, transB bool
 }
 
+// gemmOp is Gemm; its right operand is packed once when it is a weight.
+type gemmOp struct {
+	g      gemmAttrs
+	packed nn.PackCache // op(w) packed, when w is a weight
+}
+
 func newGemm(a *attrReader, n *nodeProto) (op, error) {
 	g := gemmAttrs{alpha: a.float("alpha", 1), beta: a.float("beta", 1), transA: a.int("transA", 0) != 0, transB: a.int("transB", 0) != 0}
 	if err := arity(n, 2, 3); err != nil {
 		return nil, err
 	}
-	var packed nn.PackCache // op(w) packed, when w is a weight
-	return opFunc(func(ins []value) ([]value, error) {
-		x, err := float(ins, 0)
-		if err != nil {
-			return nil, err
+	return &gemmOp{g: g}, nil
+}
+
+func (o *gemmOp) run(ins []value) ([]value, error) {
+	y, _, err := o.apply(ins, tensor.ActNone)
+	if err != nil {
+		return nil, err
+	}
+	return one(y), nil
+}
+
+// apply computes Gemm. On the packed path the activation act runs in the
+// GEMM's epilogue and fused is true; otherwise act is not applied.
+func (o *gemmOp) apply(ins []value, act tensor.Act) (y *autograd.Var, fused bool, err error) {
+	g := o.g
+	x, err := float(ins, 0)
+	if err != nil {
+		return nil, false, err
+	}
+	w, err := float(ins, 1)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(x.Shape()) != 2 || len(w.Shape()) != 2 {
+		return nil, false, fmt.Errorf("Gemm needs matrices, got %v and %v", x.Shape(), w.Shape())
+	}
+	k := x.Shape()[1]
+	if g.transA {
+		k = x.Shape()[0]
+	}
+	kw, nOut := w.Shape()[0], w.Shape()[1]
+	if g.transB {
+		kw, nOut = nOut, kw
+	}
+	if k != kw {
+		return nil, false, fmt.Errorf("Gemm of %v (transA=%v) and %v (transB=%v): inner dimensions differ", x.Shape(), g.transA, w.Shape(), g.transB)
+	}
+	var c *autograd.Var
+	if present(ins, 2) {
+		c = floatOf(ins[2])
+	}
+	if !g.transA && g.alpha == 1 && (c == nil || (g.beta == 1 && len(c.Shape()) == 1 && c.Shape()[0] == nOut)) {
+		if packable(x, w) {
+			return autograd.LinearPacked(x, o.packed.Get(w, g.transB), c, act), true, nil
 		}
-		w, err := float(ins, 1)
-		if err != nil {
-			return nil, err
-		}
-		if len(x.Shape()) != 2 || len(w.Shape()) != 2 {
-			return nil, fmt.Errorf("Gemm needs matrices, got %v and %v", x.Shape(), w.Shape())
-		}
-		k := x.Shape()[1]
-		if g.transA {
-			k = x.Shape()[0]
-		}
-		kw, nOut := w.Shape()[0], w.Shape()[1]
 		if g.transB {
-			kw, nOut = nOut, kw
+			return autograd.Linear(x, w, c), false, nil
 		}
-		if k != kw {
-			return nil, fmt.Errorf("Gemm of %v (transA=%v) and %v (transB=%v): inner dimensions differ", x.Shape(), g.transA, w.Shape(), g.transB)
+	}
+	y = autograd.MatMulTrans(x, w, g.transA, g.transB)
+	if g.alpha != 1 {
+		y = autograd.MulScalar(y, g.alpha)
+	}
+	if c != nil && g.beta != 0 {
+		if _, err := broadcastShapes(y.Shape(), c.Shape()); err != nil {
+			return nil, false, fmt.Errorf("Gemm bias: %w", err)
 		}
-		var c *autograd.Var
-		if present(ins, 2) {
-			c = floatOf(ins[2])
+		if g.beta != 1 {
+			c = autograd.MulScalar(c, g.beta)
 		}
-		if !g.transA && g.alpha == 1 && (c == nil || (g.beta == 1 && len(c.Shape()) == 1 && c.Shape()[0] == nOut)) {
-			if packable(x, w) {
-				return one(autograd.LinearPacked(x, packed.Get(w, g.transB), c, tensor.ActNone)), nil
-			}
-			if g.transB {
-				return one(autograd.Linear(x, w, c)), nil
-			}
-		}
-		y := autograd.MatMulTrans(x, w, g.transA, g.transB)
-		if g.alpha != 1 {
-			y = autograd.MulScalar(y, g.alpha)
-		}
-		if c != nil && g.beta != 0 {
-			if _, err := broadcastShapes(y.Shape(), c.Shape()); err != nil {
-				return nil, fmt.Errorf("Gemm bias: %w", err)
-			}
-			if g.beta != 1 {
-				c = autograd.MulScalar(c, g.beta)
-			}
-			y = autograd.Add(y, c)
-		}
-		return one(y), nil
-	}), nil
+		y = autograd.Add(y, c)
+	}
+	return y, false, nil
 }
 
 // newPow builds Pow with a single-element exponent, which is a constant:

@@ -77,10 +77,10 @@ func (w window) pair(xs []int64, def int) ([2]int, error) {
 	return out, nil
 }
 
-func (w window) pool2D(x *autograd.Var) (autograd.Pool2DOptions, error) {
+func (w window) pool2D(xs []int) (autograd.Pool2DOptions, error) {
 	var o autograd.Pool2DOptions
-	if len(x.Shape()) != 4 || len(w.kernel) != 2 {
-		return o, fmt.Errorf("pooling is supported on [N, C, H, W] with a 2-D kernel, got input %v, kernel %v", x.Shape(), w.kernel)
+	if len(xs) != 4 || len(w.kernel) != 2 {
+		return o, fmt.Errorf("pooling is supported on [N, C, H, W] with a 2-D kernel, got input %v, kernel %v", xs, w.kernel)
 	}
 	var err error
 	if o.Kernel, err = w.pair(w.kernel, 1); err != nil {
@@ -98,6 +98,12 @@ func (w window) pool2D(x *autograd.Var) (autograd.Pool2DOptions, error) {
 	return o, nil
 }
 
+// convOp is Conv, 1-D or 2-D.
+type convOp struct {
+	w     window
+	group int
+}
+
 func newConv(a *attrReader, n *nodeProto) (op, error) {
 	w := readWindow(a, false)
 	group := int(a.int("group", 1))
@@ -107,52 +113,74 @@ func newConv(a *attrReader, n *nodeProto) (op, error) {
 	if group < 1 {
 		return nil, fmt.Errorf("Conv: group %d < 1", group)
 	}
-	return opFunc(func(ins []value) ([]value, error) {
-		x, err := float(ins, 0)
-		if err != nil {
-			return nil, err
-		}
-		f, err := float(ins, 1)
-		if err != nil {
-			return nil, err
-		}
-		var b *autograd.Var
-		if present(ins, 2) {
-			b = floatOf(ins[2])
-		}
-		xs, fs := x.Shape(), f.Shape()
-		if len(xs) != len(fs) || (len(xs) != 3 && len(xs) != 4) || xs[1] != fs[1]*group || fs[0]%group != 0 {
-			return nil, fmt.Errorf("Conv: input %v and weight %v (group %d) do not fit 1-D or 2-D convolution", xs, fs, group)
-		}
-		if len(w.kernel) != 0 && len(w.kernel) != len(xs)-2 {
-			return nil, fmt.Errorf("Conv: kernel_shape %v does not fit input %v", w.kernel, xs)
-		}
-		if len(xs) == 3 {
-			var o autograd.Conv1DOptions
-			o.Groups = group
-			if o.Stride, err = at(w.strides, 0, 1, 1); err == nil {
-				if o.Padding, err = at(w.pads, 0, 1, 0); err == nil {
-					o.Dilation, err = at(w.dilations, 0, 1, 1)
-				}
-			}
-			if err != nil {
-				return nil, err
-			}
-			return one(autograd.Conv1D(x, f, b, o)), nil
-		}
-		o := autograd.Conv2DOptions{Groups: group}
-		if o.Stride, err = w.pair(w.strides, 1); err != nil {
-			return nil, err
-		}
-		if o.Padding, err = w.pair(w.pads, 0); err != nil {
-			return nil, err
-		}
-		if o.Dilation, err = w.pair(w.dilations, 1); err != nil {
-			return nil, err
-		}
-		return one(autograd.Conv2D(x, f, b, o)), nil
-	}), nil
+	return &convOp{w: w, group: group}, nil
 }
+
+// args returns Conv's input, weight and bias (or nil), checked against
+// each other.
+func (c *convOp) args(ins []value) (x, f, b *autograd.Var, err error) {
+	if x, err = float(ins, 0); err != nil {
+		return nil, nil, nil, err
+	}
+	if f, err = float(ins, 1); err != nil {
+		return nil, nil, nil, err
+	}
+	if present(ins, 2) {
+		b = floatOf(ins[2])
+	}
+	xs, fs := x.Shape(), f.Shape()
+	if len(xs) != len(fs) || (len(xs) != 3 && len(xs) != 4) || xs[1] != fs[1]*c.group || fs[0]%c.group != 0 {
+		return nil, nil, nil, fmt.Errorf("Conv: input %v and weight %v (group %d) do not fit 1-D or 2-D convolution", xs, fs, c.group)
+	}
+	if len(c.w.kernel) != 0 && len(c.w.kernel) != len(xs)-2 {
+		return nil, nil, nil, fmt.Errorf("Conv: kernel_shape %v does not fit input %v", c.w.kernel, xs)
+	}
+	return x, f, b, nil
+}
+
+// opts2D returns the options of a 2-D convolution.
+func (c *convOp) opts2D() (autograd.Conv2DOptions, error) {
+	o := autograd.Conv2DOptions{Groups: c.group}
+	var err error
+	if o.Stride, err = c.w.pair(c.w.strides, 1); err != nil {
+		return o, err
+	}
+	if o.Padding, err = c.w.pair(c.w.pads, 0); err != nil {
+		return o, err
+	}
+	if o.Dilation, err = c.w.pair(c.w.dilations, 1); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+func (c *convOp) run(ins []value) ([]value, error) {
+	x, f, b, err := c.args(ins)
+	if err != nil {
+		return nil, err
+	}
+	if len(x.Shape()) == 3 {
+		var o autograd.Conv1DOptions
+		o.Groups = c.group
+		if o.Stride, err = at(c.w.strides, 0, 1, 1); err == nil {
+			if o.Padding, err = at(c.w.pads, 0, 1, 0); err == nil {
+				o.Dilation, err = at(c.w.dilations, 0, 1, 1)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		return one(autograd.Conv1D(x, f, b, o)), nil
+	}
+	o, err := c.opts2D()
+	if err != nil {
+		return nil, err
+	}
+	return one(autograd.Conv2D(x, f, b, o)), nil
+}
+
+// maxPoolOp is MaxPool over two spatial axes.
+type maxPoolOp struct{ w window }
 
 func newMaxPool(a *attrReader, n *nodeProto) (op, error) {
 	w := readWindow(a, true)
@@ -168,17 +196,19 @@ func newMaxPool(a *attrReader, n *nodeProto) (op, error) {
 	if len(n.outputs) > 1 && n.outputs[1] != "" {
 		return nil, &unsupportedError{op: "MaxPool", attr: "output Indices"}
 	}
-	return opFunc(func(ins []value) ([]value, error) {
-		x, err := float(ins, 0)
-		if err != nil {
-			return nil, err
-		}
-		o, err := w.pool2D(x)
-		if err != nil {
-			return nil, err
-		}
-		return one(autograd.MaxPool2D(x, o)), nil
-	}), nil
+	return &maxPoolOp{w: w}, nil
+}
+
+func (p *maxPoolOp) run(ins []value) ([]value, error) {
+	x, err := float(ins, 0)
+	if err != nil {
+		return nil, err
+	}
+	o, err := p.w.pool2D(x.Shape())
+	if err != nil {
+		return nil, err
+	}
+	return one(autograd.MaxPool2D(x, o)), nil
 }
 
 func newAveragePool(a *attrReader, n *nodeProto) (op, error) {
@@ -211,7 +241,7 @@ func newAveragePool(a *attrReader, n *nodeProto) (op, error) {
 		if err != nil {
 			return nil, err
 		}
-		o, err := w.pool2D(x)
+		o, err := w.pool2D(x.Shape())
 		if err != nil {
 			return nil, err
 		}

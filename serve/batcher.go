@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,7 +44,7 @@ type batcher struct {
 	mu                sync.RWMutex // guards closed against submit
 	closed            bool
 	queue             chan *job
-	work              chan []*job
+	work              chan *[]*job
 	pending           atomic.Int64 // jobs submitted, not yet handed to a worker
 	running           atomic.Int64 // batches being run
 	wg                sync.WaitGroup
@@ -56,7 +57,7 @@ func newBatcher(model nn.Module, shape []int, features, outputs int, cfg Config,
 		model: model, shape: shape, features: features, outputs: outputs,
 		maxBatch: cfg.MaxBatch, maxDelay: cfg.MaxDelay,
 		queue:   make(chan *job, cfg.MaxQueue),
-		work:    make(chan []*job),
+		work:    make(chan *[]*job),
 		observe: observe,
 	}
 	b.batches.New = func() any { s := make([]*job, 0, 16); return &s }
@@ -151,6 +152,12 @@ func (b *batcher) collect() {
 				}
 			}
 			timer.Stop()
+		} else if size < b.maxBatch && len(b.queue) < b.maxBatch-size {
+			// Let the goroutines that are ready to run (handlers that
+			// have read a request) queue it before the batch leaves: under
+			// load batches grow at the cost of one pass of the scheduler,
+			// and with nothing else to run this returns at once.
+			runtime.Gosched()
 		}
 	drain:
 		for size < b.maxBatch && !closed && carry == nil {
@@ -168,11 +175,13 @@ func (b *batcher) collect() {
 	send:
 		for {
 			if size >= b.maxBatch || closed || carry != nil {
-				b.work <- batch
+				*bp = batch
+				b.work <- bp
 				break
 			}
+			*bp = batch
 			select {
-			case b.work <- batch:
+			case b.work <- bp:
 				break send
 			case j, ok := <-b.queue:
 				add(j, ok)
@@ -189,19 +198,37 @@ func (b *batcher) collect() {
 func (b *batcher) worker() {
 	defer b.wg.Done()
 	arena := autograd.NewArena()
-	var buf []float32
-	for batch := range b.work {
+	var in input
+	for bp := range b.work {
 		b.running.Add(1)
-		buf = b.run(batch, arena, buf)
+		b.run(*bp, arena, &in)
 		b.running.Add(-1)
-		clear(batch)
-		b.batches.Put(&batch)
+		clear(*bp)
+		b.batches.Put(bp)
 	}
+}
+
+// input is a worker's input buffer and the tensor over it, kept across
+// batches.
+type input struct {
+	buf []float32
+	t   *tensor.Tensor
+}
+
+// tensor returns x as a tensor [rows, shape...], reusing the previous
+// one when it wraps the same values.
+func (in *input) tensor(x []float32, rows int, shape []int) *tensor.Tensor {
+	if t := in.t; t != nil && t.Dim(0) == rows && t.Size() == len(x) && &t.Data()[0] == &x[0] {
+		return t
+	}
+	dims := make([]int, 0, 1+len(shape))
+	in.t = tensor.New(x, append(append(dims, rows), shape...)...)
+	return in.t
 }
 
 // run runs one batch: it drops the jobs whose context has ended, runs the
 // others as one input to the model and gives each its rows of the output.
-func (b *batcher) run(batch []*job, arena *autograd.Arena, buf []float32) []float32 {
+func (b *batcher) run(batch []*job, arena *autograd.Arena, in *input) {
 	live := batch[:0]
 	n := 0
 	for _, j := range batch {
@@ -214,7 +241,7 @@ func (b *batcher) run(batch []*job, arena *autograd.Arena, buf []float32) []floa
 		n += j.n
 	}
 	if n == 0 {
-		return buf
+		return
 	}
 	// One example runs as two equal rows: the GEMM kernel sums a lone
 	// row in another order, and an answer should not depend on whether its
@@ -224,22 +251,21 @@ func (b *batcher) run(batch []*job, arena *autograd.Arena, buf []float32) []floa
 	if len(live) == 1 && n > 1 {
 		x = live[0].x
 	} else {
-		buf = grow(buf[:0], rows*b.features)
+		in.buf = grow(in.buf[:0], rows*b.features)
 		off := 0
 		for _, j := range live {
-			off += copy(buf[off:], j.x)
+			off += copy(in.buf[off:], j.x)
 		}
 		if n == 1 {
-			copy(buf[off:], live[0].x)
+			copy(in.buf[off:], live[0].x)
 		}
-		x = buf
+		x = in.buf
 	}
-	var dims [maxRank + 1]int
-	shape := append(append(dims[:0], rows), b.shape...)
+	xt := in.tensor(x, rows, b.shape)
 	arena.Reset()
-	y, err := forward(b.model, arena, tensor.New(x, shape...))
+	y, err := forward(b.model, arena, xt)
 	if err == nil && (y.Rank() < 1 || y.Dim(0) != rows || y.Size() != rows*b.outputs) {
-		err = fmt.Errorf("the model turned input %v into output %v; want [%d, %d]", shape, y.Shape(), rows, b.outputs)
+		err = fmt.Errorf("the model turned input %v into output %v; want [%d, %d]", xt.Shape(), y.Shape(), rows, b.outputs)
 	}
 	b.observe(n)
 	off := 0
@@ -251,7 +277,6 @@ func (b *batcher) run(batch []*job, arena *autograd.Arena, buf []float32) []floa
 		}
 		j.done <- struct{}{}
 	}
-	return buf
 }
 
 // forward runs model on x in inference mode, turning a panic into an

@@ -63,6 +63,22 @@ type request struct {
 	out  []float32
 	resp []byte
 	job  job
+	// views are [1, outputs] tensors over the rows of out, kept while
+	// out keeps its backing array.
+	views []*tensor.Tensor
+}
+
+// rowViews returns [1, outputs] tensors over the first n rows of
+// req.out, reusing the ones made for earlier requests while req.out has
+// the same backing array.
+func (req *request) rowViews(n, outputs int) []*tensor.Tensor {
+	if len(req.views) > 0 && (len(req.out) == 0 || &req.views[0].Data()[0] != &req.out[0]) {
+		req.views = req.views[:0]
+	}
+	for i := len(req.views); i < n; i++ {
+		req.views = append(req.views, tensor.New(req.out[i*outputs:(i+1)*outputs], 1, outputs))
+	}
+	return req.views[:n]
 }
 
 // New returns a Handler serving model, a module that takes a batch
@@ -323,17 +339,25 @@ func (h *Handler) predictCode(w http.ResponseWriter, r *http.Request) int {
 		}
 		return fail(http.StatusInternalServerError, j.err.Error())
 	}
-	h.probabilities(req.out, n)
+	h.probabilities(req.rowViews(n, h.outputs))
 	req.resp = h.encode(req.resp[:0], req.out, n, binary || isBatch(req.body))
 	// Header values are set as shared slices: net/http only reads them,
-	// and Set would allocate one per call.
+	// and Set would allocate one per call. net/http sets Content-Length
+	// itself, without allocating, for an answer it holds whole in its
+	// buffer when the handler returns; a longer one gets it here rather
+	// than being chunked.
 	hdr := w.Header()
 	hdr["Content-Type"] = jsonContentType
-	hdr["Content-Length"] = []string{strconv.Itoa(len(req.resp))}
-	w.WriteHeader(http.StatusOK)
+	if len(req.resp) > smallAnswer {
+		hdr["Content-Length"] = []string{strconv.Itoa(len(req.resp))}
+	}
 	w.Write(req.resp)
 	return http.StatusOK
 }
+
+// smallAnswer is the longest answer left to net/http to give a
+// Content-Length: it holds up to 2048 bytes before it starts chunking.
+const smallAnswer = 2000
 
 // ctxReason words a context error for a client.
 func ctxReason(err error) string {
@@ -346,7 +370,12 @@ func ctxReason(err error) string {
 // readBody reads r's body, at most limit bytes, into buf. It trusts
 // Content-Length only up to the limit.
 func readBody(w http.ResponseWriter, r *http.Request, buf []byte, limit int64) ([]byte, error) {
-	body := http.MaxBytesReader(w, r.Body, limit)
+	// net/http reads no more than a declared Content-Length: within the
+	// limit, the body needs no further bound.
+	body := r.Body
+	if r.ContentLength < 0 || r.ContentLength > limit {
+		body = http.MaxBytesReader(w, r.Body, limit)
+	}
 	if n := r.ContentLength; n > 0 && n <= limit && int64(cap(buf)) < n+1 {
 		buf = make([]byte, 0, n+1)
 	}
@@ -376,16 +405,15 @@ func isBatch(body []byte) bool {
 	return false
 }
 
-// probabilities turns out, n rows of model outputs, into probabilities in
-// place, with the functions of train.PredictProba applied to one row at a
+// probabilities turns rows, [1, outputs] views of model outputs, into
+// probabilities in place, with the functions of train.PredictProba applied to one row at a
 // time: the vector kernels round an element by where it falls in the
 // slice, and an example's answer should not depend on the batch it ran in.
-func (h *Handler) probabilities(out []float32, n int) {
+func (h *Handler) probabilities(rows []*tensor.Tensor) {
 	if h.post == postNone {
 		return
 	}
-	for i := range n {
-		t := tensor.New(out[i*h.outputs:(i+1)*h.outputs], 1, h.outputs)
+	for _, t := range rows {
 		switch h.post {
 		case postSoftmax:
 			tensor.SoftmaxTo(t, t, -1)

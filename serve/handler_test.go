@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shoshin-ml/shoshin/autograd"
+	"github.com/shoshin-ml/shoshin/internal/testalloc"
 	"github.com/shoshin-ml/shoshin/nn"
 	"github.com/shoshin-ml/shoshin/tensor"
 	"github.com/shoshin-ml/shoshin/train"
@@ -744,4 +746,61 @@ func TestMaxDelayWaitsForAFullBatch(t *testing.T) {
 		a := <-answers
 		requirePrediction(t, ref, a.i, decodeBatch(t, a.w)[0])
 	}
+}
+
+// headerWriter is a ResponseWriter that keeps its header map and body
+// across requests, so that counting allocations counts the Handler's.
+type headerWriter struct {
+	h    http.Header
+	code int
+	body bytes.Buffer
+}
+
+func (w *headerWriter) Header() http.Header { return w.h }
+func (w *headerWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+}
+func (w *headerWriter) Write(p []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.body.Write(p)
+}
+
+// TestPredictAllocs counts the allocations of a binary one-example
+// /predict answered through a warm Handler: its buffers, the job, the
+// batch, the model's input tensor and the probability views are reused
+// across requests, so none is left but the header value net/http asks
+// for (a map entry the writer already holds here).
+func TestPredictAllocs(t *testing.T) {
+	model := mnistMLP(1)
+	x := images(2, 3) // the reference runs at least two rows, as the Handler does
+	ref := reference(t, model, x)
+	h := newMNISTHandler(t, model, Config{MaxBatch: 64})
+	body := rawFloats(x.Data()[:784])
+	rd := bytes.NewReader(body)
+	r := httptest.NewRequest(http.MethodPost, "/predict", rd)
+	r.Header.Set("Content-Type", "application/octet-stream")
+	w := &headerWriter{h: http.Header{}}
+	serve := func() {
+		rd.Reset(body)
+		r.Body = io.NopCloser(rd)
+		w.code = 0
+		w.body.Reset()
+		h.ServeHTTP(w, r)
+	}
+	for range 10 { // warm the pools and buffers
+		serve()
+	}
+	require.Equal(t, http.StatusOK, w.code, w.body.String())
+	var got batchAnswer
+	require.NoError(t, json.Unmarshal(w.body.Bytes(), &got))
+	require.Len(t, got.Predictions, 1)
+	requirePrediction(t, ref, 0, got.Predictions[0])
+	if raceEnabled {
+		return // the answer is checked; the count is not meaningful
+	}
+	allocs := testalloc.PerRun(200, serve)
+	t.Logf("%.2f allocations per request", allocs)
+	require.LessOrEqual(t, allocs, 1.0, "allocations per request")
 }
