@@ -107,8 +107,8 @@ func (g *convGeom) savedColumns(out, x, w, b *Var) []float32 {
 	if b != nil {
 		inputs = append(inputs, b)
 	}
-	if arenaOf(inputs...) == nil {
-		return nil
+	if arenaOf(inputs...) == nil || g.winograd() {
+		return nil // the Winograd forward makes no columns; the backward unfolds
 	}
 	return alloc([]int{g.n, g.groups * k * g.l}, inputs...).Data()
 }
@@ -331,6 +331,10 @@ func getScratch(n int) *[]float32 {
 // pool travels by value so that an inference call allocates nothing for
 // it.
 func (g *convGeom) forward(y, x, w, b []float32, pool poolGeom, idx []int32, saved []float32) {
+	if saved == nil && g.winograd() {
+		g.winoForward(y, x, w, b, pool, idx)
+		return
+	}
 	k := g.ckk
 	wa := w
 	if b != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -151,6 +152,12 @@ func (b *batcher) collect() {
 				}
 			}
 			timer.Stop()
+		} else if size < b.maxBatch && len(b.queue) < b.maxBatch-size {
+			// Let the goroutines that are ready to run (handlers that
+			// have read a request) queue it before the batch leaves: under
+			// load batches grow at the cost of one pass of the scheduler,
+			// and with nothing else to run this returns at once.
+			runtime.Gosched()
 		}
 	drain:
 		for size < b.maxBatch && !closed && carry == nil {

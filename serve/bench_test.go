@@ -9,10 +9,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -57,7 +60,7 @@ func BenchmarkServeMLP(b *testing.B) {
 			maxDelay time.Duration
 			workers  int
 		}{{"batching", 64, 0, 0}, {"batching-1worker", 64, 0, 1}, {"batching-delay1ms", 64, time.Millisecond, 0}, {"nobatch", 1, 0, 0}} {
-			for _, gen := range []string{"rawconn", "nethttp"} {
+			for _, gen := range []string{"rawconn", "rawconn-2proc", "nethttp"} {
 				b.Run(form+"/"+mode.name+"/"+gen, func(b *testing.B) {
 					cfg := Config{InputShape: mnistShape, MaxBatch: mode.maxBatch, MaxDelay: mode.maxDelay, MaxConcurrent: mode.workers}
 					benchServe(b, model, ref, cfg, types[form], bodies[form], gen)
@@ -93,10 +96,18 @@ func benchServe(b *testing.B, model *nn.Sequential, ref *tensor.Tensor, cfg Conf
 	}
 	const clients = 64
 	var newClient func() (benchClient, error)
+	var server *serverProcess // the server of rawconn-2proc
 	switch gen {
 	case "rawconn":
 		addr := srv.Listener.Addr().String()
 		newClient = func() (benchClient, error) { return newRawClient(addr, contentType, bodies) }
+	case "rawconn-2proc":
+		server, err = startServerProcess(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer server.stop()
+		newClient = func() (benchClient, error) { return newRawClient(server.addr, contentType, bodies) }
 	case "nethttp":
 		tr := &http.Transport{MaxIdleConns: clients, MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
 		defer tr.CloseIdleConnections()
@@ -109,6 +120,12 @@ func benchServe(b *testing.B, model *nn.Sequential, ref *tensor.Tensor, cfg Conf
 	var lat []time.Duration
 	b.SetParallelism(max(1, clients/runtime.GOMAXPROCS(0))) // RunParallel starts parallelism × GOMAXPROCS clients
 	b.ReportAllocs()
+	var server0 serverStats
+	if server != nil {
+		if server0, err = server.stats(); err != nil {
+			b.Fatal(err)
+		}
+	}
 	b.ResetTimer()
 	start, cpu0 := time.Now(), cpuTime()
 	b.RunParallel(func(pb *testing.PB) {
@@ -148,6 +165,21 @@ func benchServe(b *testing.B, model *nn.Sequential, ref *tensor.Tensor, cfg Conf
 	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "req/s")
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+	if server != nil {
+		// The server's own CPU time per request, and the requests/s it
+		// would serve with the cores to itself; the benchmark's process
+		// (the clients) reports its CPU as client-cpu-µs/req.
+		server1, err := server.stats()
+		if err != nil {
+			b.Fatal(err)
+		}
+		perReq := (server1.cpu - server0.cpu).Seconds() / float64(len(lat))
+		b.ReportMetric(perReq*1e6, "server-cpu-µs/req")
+		b.ReportMetric(float64(runtime.GOMAXPROCS(0))/perReq, "server-bound-req/s")
+		b.ReportMetric(cpu.Seconds()/float64(len(lat))*1e6, "client-cpu-µs/req")
+		b.ReportMetric((server1.examples-server0.examples)/(server1.batches-server0.batches), "examples/batch")
+		return
+	}
 	if cpu > 0 {
 		// CPU time of the process (server and clients) per request: on a
 		// machine shared with other work, GOMAXPROCS seconds divided by it
@@ -269,3 +301,114 @@ func (c *rawClient) do(i int) (int, []byte, error) {
 }
 
 func (c *rawClient) close() { c.conn.Close() }
+
+// serverEnv names the environment variable that makes the test binary a
+// benchmark server (see TestMain): its value is the Config's MaxBatch,
+// MaxDelay in nanoseconds and MaxConcurrent, separated by commas.
+const serverEnv = "SHOSHIN_SERVE_BENCH_SERVER"
+
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(serverEnv); spec != "" {
+		if err := runBenchServer(spec); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// runBenchServer serves mnistMLP(1) on a loopback port it prints, with
+// GET /stats answering the process's CPU time in nanoseconds and the
+// examples and batches run, until its standard input closes.
+func runBenchServer(spec string) error {
+	var maxBatch, workers int
+	var delay int64
+	if _, err := fmt.Sscanf(spec, "%d,%d,%d", &maxBatch, &delay, &workers); err != nil {
+		return fmt.Errorf("%s=%q: %v", serverEnv, spec, err)
+	}
+	h, err := New(mnistMLP(1), Config{InputShape: mnistShape, MaxBatch: maxBatch, MaxDelay: time.Duration(delay), MaxConcurrent: workers})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", h)
+	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, r *http.Request) {
+		var examples, batches float64
+		fams, _ := h.Registry().Gather()
+		for _, f := range fams {
+			if f.GetName() == "shoshin_serve_batch_size" {
+				hist := f.GetMetric()[0].GetHistogram()
+				examples, batches = hist.GetSampleSum(), float64(hist.GetSampleCount())
+			}
+		}
+		fmt.Fprintf(w, "%d %g %g\n", int64(cpuTime()), examples, batches)
+	})
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(ln)
+	fmt.Println(ln.Addr())
+	io.Copy(io.Discard, os.Stdin)
+	srv.Close()
+	return h.Close()
+}
+
+// serverProcess is the test binary run as a benchmark server.
+type serverProcess struct {
+	cmd   *exec.Cmd
+	stdin io.Closer
+	addr  string
+}
+
+type serverStats struct {
+	cpu               time.Duration
+	examples, batches float64
+}
+
+func startServerProcess(cfg Config) (*serverProcess, error) {
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d,%d,%d", serverEnv, cfg.MaxBatch, cfg.MaxDelay, cfg.MaxConcurrent))
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &serverProcess{cmd: cmd, stdin: stdin}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		p.stop()
+		return nil, fmt.Errorf("server process: %v", err)
+	}
+	p.addr = strings.TrimSpace(line)
+	return p, nil
+}
+
+func (p *serverProcess) stats() (serverStats, error) {
+	resp, err := http.Get("http://" + p.addr + "/stats")
+	if err != nil {
+		return serverStats{}, err
+	}
+	defer resp.Body.Close()
+	var st serverStats
+	var ns int64
+	if _, err := fmt.Fscanf(resp.Body, "%d %g %g", &ns, &st.examples, &st.batches); err != nil {
+		return st, fmt.Errorf("server stats: %v", err)
+	}
+	st.cpu = time.Duration(ns)
+	return st, nil
+}
+
+func (p *serverProcess) stop() {
+	p.stdin.Close()
+	p.cmd.Wait()
+}

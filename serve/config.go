@@ -59,7 +59,8 @@ type Config struct {
 	MaxBatch int
 	// MaxDelay is how long a batch waits for more requests once its first
 	// one arrived, if it is not full (default 0: a batch takes what is
-	// queued and runs as soon as a worker is free).
+	// queued, after letting the handlers that are ready to run queue
+	// theirs, and runs as soon as a worker is free).
 	MaxDelay time.Duration
 	// MaxQueue is the most requests waiting for the model (default 1024).
 	// A request that finds the queue full fails at once with 503.

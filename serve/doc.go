@@ -40,7 +40,10 @@
 // batches of up to MaxBatch examples from it, waiting at most MaxDelay for
 // a batch to fill, and MaxConcurrent workers run them, each through its own
 // autograd.Arena in inference mode. While every worker is busy the batch
-// being formed keeps growing, so batches follow the load without a timer.
+// being formed keeps growing, so batches follow the load without a timer;
+// with no MaxDelay, the batch former also yields to the scheduler once
+// before it hands a batch over, so that handlers ready to run queue their
+// requests into it first.
 // A request whose context ends before its batch runs is dropped from it.
 //
 // An answer does not depend on the batch it ran in: the probabilities

@@ -56,9 +56,9 @@ var (
 	hasAVX2   = hostFeatures.supports(setAVX2)
 	hasAVX512 = hostFeatures.supports(setAVX512)
 
-	avx512Impl = &gemmImpl{name: "avx512-12x32", mr: 12, nr: 32, kern: kern12x32AVX512, kc: 384, mc: 240, nc: 2048}
+	avx512Impl = &gemmImpl{name: "avx512-12x32", mr: 12, nr: 32, kern: kern12x32AVX512, kc: 384, mc: 240, nc: 2048, inPlaceA: true}
 	// avx512x8Impl serves row counts that 8 divides better than 12.
-	avx512x8Impl = &gemmImpl{name: "avx512-8x32", mr: 8, nr: 32, kern: kern8x32AVX512, kc: 384, mc: 240, nc: 2048}
+	avx512x8Impl = &gemmImpl{name: "avx512-8x32", mr: 8, nr: 32, kern: kern8x32AVX512, kc: 384, mc: 240, nc: 2048, inPlaceA: true}
 	avx2Impl     = &gemmImpl{name: "avx2-6x16", mr: 6, nr: 16, kern: kern6x16AVX2, kc: 256, mc: 96, nc: 2048, packTransA: true}
 
 	// active is the GEMM implementation in use.

@@ -28,7 +28,17 @@ type gemmImpl struct {
 	// few rows are read in place from columns lda apart is slower than
 	// the packing.
 	packTransA bool
+	// inPlaceA reads A in place, never packed, when its stored rows are
+	// at most inPlaceALd floats apart: the kernel then streams mr short
+	// rows (or, transposed, mr adjacent values per step) faster than
+	// packing them pays back, as in a transformer's [tokens, 128..512]
+	// activations and their gradients.
+	inPlaceA bool
 }
+
+// inPlaceALd is the longest row stride of A that inPlaceA reads in place;
+// beyond it (1024 and up) packing wins again by a few percent.
+const inPlaceALd = 512
 
 // portableImpl is the pure-Go implementation, available everywhere. It
 // always packs B: its narrow panels read in place from rows a power of two
@@ -163,7 +173,7 @@ func (g *gemmPlan) run() {
 	// in place (any layout) unless it is reused across many column panels.
 	small := m*n*k <= 1<<27 || m <= 4*im.mr || n <= 2*im.nr
 	g.packB = g.csB != 1 || !small || im.packB && m > 4
-	g.packA = !small || im.packTransA && g.csA != 1 && m > 4*im.mr
+	g.packA = !small && !(im.inPlaceA && max(g.rsA, g.csA) <= inPlaceALd) || im.packTransA && g.csA != 1 && m > 4*im.mr
 	switch packMode {
 	case packNever:
 		g.packA, g.packB = false, g.csB != 1
