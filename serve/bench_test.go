@@ -32,16 +32,19 @@ import (
 // to fill) and without (MaxBatch 1), for the binary and the JSON form.
 // Run with a bounded -benchtime, such as -benchtime=20000x.
 //
-// Two load generators run in the benchmark's own process, on the same
-// cores as the server: "rawconn", a lean one in the manner of wrk (one
+// Two load generators: "rawconn", a lean one in the manner of wrk (one
 // net.Conn a client, the request bytes built once, only the status line,
 // Content-Length and body of an answer read), and "nethttp", an
-// http.Client. Every answer is checked byte for byte against one checked
-// beforehand, bit for bit, against a direct Predict. The benchmark reports
-// the process's CPU time per request (server and clients together) and
-// GOMAXPROCS divided by it; the clients' share shows in a -cpuprofile,
-// whose samples from client goroutines carry the label side=client
-// (go tool pprof -tagfocus side=client).
+// http.Client. Both run in the benchmark's own process, on the same cores
+// as the server; the benchmark reports the process's CPU time per request
+// (server and clients together) and GOMAXPROCS divided by it, and the
+// clients' share shows in a -cpuprofile, whose samples from client
+// goroutines carry the label side=client (go tool pprof -tagfocus
+// side=client). "rawconn-2proc" runs the server in a second process (the
+// test binary again, see TestMain) and reports the server's CPU per
+// request and the clients' apart; its B/op and allocs/op are the
+// clients'. Every answer is checked byte for byte against one checked
+// beforehand, bit for bit, against a direct Predict.
 func BenchmarkServeMLP(b *testing.B) {
 	model := mnistMLP(1)
 	x := images(64, 11)
