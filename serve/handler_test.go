@@ -173,9 +173,14 @@ func TestPredictErrors(t *testing.T) {
 		{"binary empty", http.MethodPost, "application/octet-stream", "", 400, "empty body: want N×784 little-endian float32 values"},
 		{"too many examples", http.MethodPost, "application/octet-stream", string(make([]byte, 3*3136)), 413, "3 examples in one request; at most 2"},
 		{"body too big", http.MethodPost, "application/json", big, 413, "body larger than 65536 bytes"},
+		// A body of unknown length (chunked) is bounded as it is read.
+		{"body too big, no length", http.MethodPost, "application/json", big, 413, "body larger than 65536 bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := httptest.NewRequest(tc.method, "/predict", strings.NewReader(tc.body))
+			if strings.HasSuffix(tc.name, "no length") {
+				r.ContentLength = -1
+			}
 			if tc.ct != "" {
 				r.Header.Set("Content-Type", tc.ct)
 			}
@@ -197,7 +202,7 @@ func TestPredictErrors(t *testing.T) {
 	// Every refusal was counted under its code.
 	m := scrape(t, h)
 	require.Contains(t, m, `shoshin_serve_requests_total{code="400"} 6`)
-	require.Contains(t, m, `shoshin_serve_requests_total{code="413"} 2`)
+	require.Contains(t, m, `shoshin_serve_requests_total{code="413"} 3`)
 	require.Contains(t, m, `shoshin_serve_requests_total{code="405"} 1`)
 	require.Contains(t, m, `shoshin_serve_requests_total{code="415"} 1`)
 	require.Contains(t, m, `shoshin_serve_requests_total{code="200"} 0`)
