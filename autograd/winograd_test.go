@@ -23,7 +23,8 @@ func withWinograd(minC int, f func()) {
 // winoCases are 3×3, unit-stride shapes with odd and even planes (odd
 // outputs leave half-used tiles at the edges), padding 0 and 1, batches of
 // 1 and 3 (more than one pass when the tiles of one sample are few) and
-// channel counts 1, 5, 33.
+// channel counts 1, 5, 33; paddings 2 and 3 for the input gradient (a
+// convolution padded by 2 − padding).
 var winoCases = []struct {
 	x    []int
 	oc   int
@@ -36,6 +37,8 @@ var winoCases = []struct {
 	{x: []int{3, 5, 9, 4}, oc: 33, pad: 1, bias: true},
 	{x: []int{3, 2, 3, 3}, oc: 3, pad: 0, bias: true},
 	{x: []int{2, 3, 30, 31}, oc: 4, pad: 1},
+	{x: []int{2, 3, 5, 4}, oc: 2, pad: 2, bias: true},
+	{x: []int{1, 2, 4, 5}, oc: 3, pad: 3}, // the input gradient falls back to the GEMM
 }
 
 func TestWinogradMatchesReference(t *testing.T) {
@@ -71,7 +74,8 @@ func TestWinogradMatchesReference(t *testing.T) {
 
 func TestWinogradGrad(t *testing.T) {
 	withWinograd(1, func() {
-		for i, tc := range winoCases[:3] {
+		for _, i := range []int{0, 1, 2, 6, 7} {
+			tc := winoCases[i]
 			t.Run(fmt.Sprint(i), func(t *testing.T) {
 				inputs := []*tensor.Tensor{convRand(uint64(i+1), tc.x...), convRand(uint64(i+50), tc.oc, tc.x[1], 3, 3)}
 				if tc.bias {
