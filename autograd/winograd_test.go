@@ -29,6 +29,7 @@ var winoCases = []struct {
 	x    []int
 	oc   int
 	pad  int
+	padW int // added to pad across
 	bias bool
 }{
 	{x: []int{1, 1, 5, 5}, oc: 1, bias: true},
@@ -38,6 +39,8 @@ var winoCases = []struct {
 	{x: []int{3, 2, 3, 3}, oc: 3, pad: 0, bias: true},
 	{x: []int{2, 3, 30, 31}, oc: 4, pad: 1},
 	{x: []int{2, 3, 5, 4}, oc: 2, pad: 2, bias: true},
+	{x: []int{2, 2, 6, 5}, oc: 3, pad: 0, padW: 1},
+	{x: []int{1, 3, 5, 5}, oc: 2, pad: 2, padW: -1, bias: true},
 	{x: []int{1, 2, 4, 5}, oc: 3, pad: 3}, // the input gradient falls back to the GEMM
 }
 
@@ -54,7 +57,7 @@ func TestWinogradMatchesReference(t *testing.T) {
 					b = convRand(uint64(i+99), tc.oc)
 					bv = Constant(b)
 				}
-				opt := Conv2DOptions{Padding: [2]int{tc.pad, tc.pad}}
+				opt := Conv2DOptions{Padding: [2]int{tc.pad, tc.pad + tc.padW}}
 				g := newConvGeom(x.Shape(), w.Shape(), opt)
 				var got *tensor.Tensor
 				withWinograd(1, func() {
@@ -74,7 +77,7 @@ func TestWinogradMatchesReference(t *testing.T) {
 
 func TestWinogradGrad(t *testing.T) {
 	withWinograd(1, func() {
-		for _, i := range []int{0, 1, 2, 6, 7} {
+		for _, i := range []int{0, 1, 2, 6, 7, 8, 9} {
 			tc := winoCases[i]
 			t.Run(fmt.Sprint(i), func(t *testing.T) {
 				inputs := []*tensor.Tensor{convRand(uint64(i+1), tc.x...), convRand(uint64(i+50), tc.oc, tc.x[1], 3, 3)}
@@ -86,7 +89,7 @@ func TestWinogradGrad(t *testing.T) {
 					if len(xs) == 3 {
 						b = xs[2]
 					}
-					return Conv2D(xs[0], xs[1], b, Conv2DOptions{Padding: [2]int{tc.pad, tc.pad}})
+					return Conv2D(xs[0], xs[1], b, Conv2DOptions{Padding: [2]int{tc.pad, tc.pad + tc.padW}})
 				}, inputs, GradCheckOptions{})
 				require.NoError(t, err, "%v", res)
 			})
@@ -106,11 +109,14 @@ func TestWinogradFusedPoolMatchesUnfused(t *testing.T) {
 		xv, wv, bv := NewVar(x), NewVar(w), NewVar(b)
 		var y *Var
 		if fused {
-			withWinograd(1, func() { y = Conv2DReLUMaxPool(xv, wv, bv, opt, pool) })
+			withWinograd(1, func() {
+				y = Conv2DReLUMaxPool(xv, wv, bv, opt, pool)
+				y.BackwardWith(gy)
+			})
 		} else {
 			y = MaxPool2D(ReLU(Conv2D(xv, wv, bv, opt)), pool)
+			y.BackwardWith(gy)
 		}
-		y.BackwardWith(gy)
 		return []*tensor.Tensor{y.Value(), xv.Grad(), wv.Grad(), bv.Grad()}
 	}
 	want, got := run(false), run(true)
