@@ -32,16 +32,19 @@ import (
 // to fill) and without (MaxBatch 1), for the binary and the JSON form.
 // Run with a bounded -benchtime, such as -benchtime=20000x.
 //
-// Two load generators run in the benchmark's own process, on the same
-// cores as the server: "rawconn", a lean one in the manner of wrk (one
+// Two load generators: "rawconn", a lean one in the manner of wrk (one
 // net.Conn a client, the request bytes built once, only the status line,
 // Content-Length and body of an answer read), and "nethttp", an
-// http.Client. Every answer is checked byte for byte against one checked
-// beforehand, bit for bit, against a direct Predict. The benchmark reports
-// the process's CPU time per request (server and clients together) and
-// GOMAXPROCS divided by it; the clients' share shows in a -cpuprofile,
-// whose samples from client goroutines carry the label side=client
-// (go tool pprof -tagfocus side=client).
+// http.Client. Both run in the benchmark's own process, on the same cores
+// as the server; the benchmark reports the process's CPU time per request
+// (server and clients together) and GOMAXPROCS divided by it, and the
+// clients' share shows in a -cpuprofile, whose samples from client
+// goroutines carry the label side=client (go tool pprof -tagfocus
+// side=client). "rawconn-2proc" runs the server in a second process (the
+// test binary again, see TestMain) and reports the server's CPU per
+// request and the clients' apart; its B/op and allocs/op are the
+// clients'. Every answer is checked byte for byte against one checked
+// beforehand, bit for bit, against a direct Predict.
 func BenchmarkServeMLP(b *testing.B) {
 	model := mnistMLP(1)
 	x := images(64, 11)
@@ -100,14 +103,16 @@ func benchServe(b *testing.B, model *nn.Sequential, ref *tensor.Tensor, cfg Conf
 	switch gen {
 	case "rawconn":
 		addr := srv.Listener.Addr().String()
-		newClient = func() (benchClient, error) { return newRawClient(addr, contentType, bodies) }
+		reqs := rawRequests(addr, contentType, bodies)
+		newClient = func() (benchClient, error) { return newRawClient(addr, reqs) }
 	case "rawconn-2proc":
 		server, err = startServerProcess(cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer server.stop()
-		newClient = func() (benchClient, error) { return newRawClient(server.addr, contentType, bodies) }
+		reqs := rawRequests(server.addr, contentType, bodies)
+		newClient = func() (benchClient, error) { return newRawClient(server.addr, reqs) }
 	case "nethttp":
 		tr := &http.Transport{MaxIdleConns: clients, MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
 		defer tr.CloseIdleConnections()
@@ -244,17 +249,22 @@ type rawClient struct {
 	body []byte
 }
 
-func newRawClient(addr, contentType string, bodies [][]byte) (*rawClient, error) {
+// rawRequests returns the bytes of a POST /predict to addr for each body.
+func rawRequests(addr, contentType string, bodies [][]byte) [][]byte {
+	var reqs [][]byte
+	for _, body := range bodies {
+		req := fmt.Appendf(nil, "POST /predict HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n", addr, contentType, len(body))
+		reqs = append(reqs, append(req, body...))
+	}
+	return reqs
+}
+
+func newRawClient(addr string, reqs [][]byte) (*rawClient, error) {
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	c := &rawClient{conn: conn, r: bufio.NewReaderSize(conn, 4096)}
-	for _, body := range bodies {
-		req := fmt.Appendf(nil, "POST /predict HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n", addr, contentType, len(body))
-		c.reqs = append(c.reqs, append(req, body...))
-	}
-	return c, nil
+	return &rawClient{conn: conn, r: bufio.NewReaderSize(conn, 4096), reqs: reqs}, nil
 }
 
 func (c *rawClient) do(i int) (int, []byte, error) {

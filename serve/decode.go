@@ -54,12 +54,15 @@ func decodeBinary(body []byte, features, maxExamples int, dst []float32) ([]floa
 	start := len(dst)
 	dst = grow(dst, n*features)
 	vals := dst[start:]
+	body = body[:4*len(vals)]
 	for i := range vals {
-		v := math.Float32frombits(binary.LittleEndian.Uint32(body[4*i:]))
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+		bits := binary.LittleEndian.Uint32(body[4*i:])
+		// All exponent bits set: an infinity or a NaN.
+		if bits&0x7f800000 == 0x7f800000 {
+			v := math.Float32frombits(bits)
 			return dst[:start], 0, badRequest("non-finite value %v at example %d, index %d", v, i/features, i%features)
 		}
-		vals[i] = v
+		vals[i] = math.Float32frombits(bits)
 	}
 	return dst, n, nil
 }

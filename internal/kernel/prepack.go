@@ -323,16 +323,22 @@ func (t *packedJob) do(r0, r1, q0, q1 int) {
 						im.kern(kb, aptr, rs, cs, bptr, nr, &scratch[0], nr, t.alpha, 0)
 						mergeTile(t.c[ci:], t.ldc, scratch, nr, h, w, beta)
 					}
-					if last && (t.ep.Bias != nil || t.ep.Act != ActNone) {
-						t.tileEpilogue(ci, h, j0, w)
-					}
+				}
+			}
+			// The epilogue runs once per finished row of the block, over
+			// all its columns, rather than once per row of each mr×nr tile:
+			// a 32-float row is too short to amortise the vector kernels'
+			// calls.
+			if last && (t.ep.Bias != nil || t.ep.Act != ActNone) {
+				if j0, j1 := q0*nr, min(q1*nr, p.n); j1 > j0 {
+					t.tileEpilogue(rowLo*t.ldc+j0, mb, j0, j1-j0)
 				}
 			}
 		}
 	}
 }
 
-// tileEpilogue applies the epilogue to the h×w tile of C at offset ci,
+// tileEpilogue applies the epilogue to the h×w block of C at offset ci,
 // whose first column is j0, row by row with the vector kernels.
 func (t *packedJob) tileEpilogue(ci, h, j0, w int) {
 	var bias []float32
