@@ -451,6 +451,9 @@ func (g *convGeom) forwardRange(lo, hi int, y, x, wa []float32, k int, pool pool
 // transposed operand; it is oriented so that the smaller of the columns
 // (cg·kh·kw rows) and the output gradient (outC/groups rows) is packed.
 func (g *convGeom) backward(gx, gw, gb []float32, src convGrad, x, w []float32) {
+	if gx != nil && g.winoInputGrad(gx, &src, w) {
+		gx = nil
+	}
 	if gx == nil && gw == nil && gb == nil {
 		return
 	}

@@ -36,6 +36,9 @@ var convPoolCases = []convPoolCase{
 		pool: Pool2DOptions{Kernel: [2]int{2, 2}, Stride: [2]int{1, 1}, Dilation: [2]int{2, 2}}},
 	// One sample, one channel in.
 	{x: []int{1, 1, 7, 7}, w: []int{3, 1, 3, 3}, bias: true, pool: Pool2DOptions{Kernel: [2]int{2, 2}}},
+	// Pooled rows 9 wide: the eight-window pooling kernels, their last
+	// step overlapping.
+	{x: []int{2, 2, 20, 20}, w: []int{3, 2, 3, 3}, bias: true, pool: Pool2DOptions{Kernel: [2]int{2, 2}}},
 }
 
 // TestConv2DReLUMaxPoolMatchesUnfused checks values and every gradient

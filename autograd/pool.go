@@ -100,20 +100,20 @@ func recordMaxPool(out *Var, g poolGeom, x *Var, idx []int32) *Var {
 	shape := x.value.Shape()
 	plane := g.h * g.w
 	oplane := g.oh * g.ow
+	h, w, np, fast := g.h, g.w, g.n*g.c, g.is2x2()
 	return out.record("MaxPool2D", func(gy *tensor.Tensor) []*tensor.Tensor {
 		gx := gradBuf(shape, x)
 		gxd, gyd := gx.Data(), gy.Data()
 		// Each plane is cleared and scattered into while in cache (the
 		// 2×2 kernel writes it whole); large inputs are spread over the
 		// workers plane by plane.
-		fast := g.is2x2()
 		scatter := func(lo, hi int) {
 			for p := lo; p < hi; p++ {
 				dst := gxd[p*plane : (p+1)*plane]
 				src := gyd[p*oplane : (p+1)*oplane]
 				ids := idx[p*oplane : (p+1)*oplane]
 				if fast {
-					kernel.MaxPool2x2Grad(dst, src, ids, nil, g.h, g.w)
+					kernel.MaxPool2x2Grad(dst, src, ids, nil, h, w)
 					continue
 				}
 				clear(dst)
@@ -122,10 +122,10 @@ func recordMaxPool(out *Var, g poolGeom, x *Var, idx []int32) *Var {
 				}
 			}
 		}
-		if np := g.n * g.c; np*plane >= 1<<16 && parallel.Workers() > 1 {
+		if np*plane >= 1<<16 && parallel.Workers() > 1 {
 			parallel.For(np, 1, scatter)
 		} else {
-			scatter(0, g.n*g.c)
+			scatter(0, np)
 		}
 		return []*tensor.Tensor{gx}
 	}, x)

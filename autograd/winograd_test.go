@@ -23,11 +23,13 @@ func withWinograd(minC int, f func()) {
 // winoCases are 3×3, unit-stride shapes with odd and even planes (odd
 // outputs leave half-used tiles at the edges), padding 0 and 1, batches of
 // 1 and 3 (more than one pass when the tiles of one sample are few) and
-// channel counts 1, 5, 33.
+// channel counts 1, 5, 33; paddings 2 and 3 for the input gradient (a
+// convolution padded by 2 − padding).
 var winoCases = []struct {
 	x    []int
 	oc   int
 	pad  int
+	padW int // added to pad across
 	bias bool
 }{
 	{x: []int{1, 1, 5, 5}, oc: 1, bias: true},
@@ -36,6 +38,10 @@ var winoCases = []struct {
 	{x: []int{3, 5, 9, 4}, oc: 33, pad: 1, bias: true},
 	{x: []int{3, 2, 3, 3}, oc: 3, pad: 0, bias: true},
 	{x: []int{2, 3, 30, 31}, oc: 4, pad: 1},
+	{x: []int{2, 3, 5, 4}, oc: 2, pad: 2, bias: true},
+	{x: []int{2, 2, 6, 5}, oc: 3, pad: 0, padW: 1},
+	{x: []int{1, 3, 5, 5}, oc: 2, pad: 2, padW: -1, bias: true},
+	{x: []int{1, 2, 4, 5}, oc: 3, pad: 3}, // the input gradient falls back to the GEMM
 }
 
 func TestWinogradMatchesReference(t *testing.T) {
@@ -51,7 +57,7 @@ func TestWinogradMatchesReference(t *testing.T) {
 					b = convRand(uint64(i+99), tc.oc)
 					bv = Constant(b)
 				}
-				opt := Conv2DOptions{Padding: [2]int{tc.pad, tc.pad}}
+				opt := Conv2DOptions{Padding: [2]int{tc.pad, tc.pad + tc.padW}}
 				g := newConvGeom(x.Shape(), w.Shape(), opt)
 				var got *tensor.Tensor
 				withWinograd(1, func() {
@@ -71,7 +77,8 @@ func TestWinogradMatchesReference(t *testing.T) {
 
 func TestWinogradGrad(t *testing.T) {
 	withWinograd(1, func() {
-		for i, tc := range winoCases[:3] {
+		for _, i := range []int{0, 1, 2, 6, 7, 8, 9} {
+			tc := winoCases[i]
 			t.Run(fmt.Sprint(i), func(t *testing.T) {
 				inputs := []*tensor.Tensor{convRand(uint64(i+1), tc.x...), convRand(uint64(i+50), tc.oc, tc.x[1], 3, 3)}
 				if tc.bias {
@@ -82,7 +89,7 @@ func TestWinogradGrad(t *testing.T) {
 					if len(xs) == 3 {
 						b = xs[2]
 					}
-					return Conv2D(xs[0], xs[1], b, Conv2DOptions{Padding: [2]int{tc.pad, tc.pad}})
+					return Conv2D(xs[0], xs[1], b, Conv2DOptions{Padding: [2]int{tc.pad, tc.pad + tc.padW}})
 				}, inputs, GradCheckOptions{})
 				require.NoError(t, err, "%v", res)
 			})
@@ -102,11 +109,14 @@ func TestWinogradFusedPoolMatchesUnfused(t *testing.T) {
 		xv, wv, bv := NewVar(x), NewVar(w), NewVar(b)
 		var y *Var
 		if fused {
-			withWinograd(1, func() { y = Conv2DReLUMaxPool(xv, wv, bv, opt, pool) })
+			withWinograd(1, func() {
+				y = Conv2DReLUMaxPool(xv, wv, bv, opt, pool)
+				y.BackwardWith(gy)
+			})
 		} else {
 			y = MaxPool2D(ReLU(Conv2D(xv, wv, bv, opt)), pool)
+			y.BackwardWith(gy)
 		}
-		y.BackwardWith(gy)
 		return []*tensor.Tensor{y.Value(), xv.Grad(), wv.Grad(), bv.Grad()}
 	}
 	want, got := run(false), run(true)

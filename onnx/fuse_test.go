@@ -267,3 +267,27 @@ func TestFusionRules(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkFusionBatch1 times two convnets on one image with their
+// chains fused and with every node run as its own op: the Keras convnet
+// fixture and the MNIST convnet of examples/onnx.
+func BenchmarkFusionBatch1(b *testing.B) {
+	for _, path := range []string{filepath.Join("testdata", "convnet.onnx"), filepath.Join("..", "examples", "onnx", "mnist_cnn.onnx")} {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, fused := range []bool{true, false} {
+			m, err := compile(raw, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			name := "unfused"
+			if fused {
+				m.fuse()
+				name = "fused"
+			}
+			b.Run(strings.TrimSuffix(filepath.Base(path), ".onnx")+"/"+name, func(b *testing.B) { benchBatch1(b, m) })
+		}
+	}
+}

@@ -103,14 +103,16 @@ func benchServe(b *testing.B, model *nn.Sequential, ref *tensor.Tensor, cfg Conf
 	switch gen {
 	case "rawconn":
 		addr := srv.Listener.Addr().String()
-		newClient = func() (benchClient, error) { return newRawClient(addr, contentType, bodies) }
+		reqs := rawRequests(addr, contentType, bodies)
+		newClient = func() (benchClient, error) { return newRawClient(addr, reqs) }
 	case "rawconn-2proc":
 		server, err = startServerProcess(cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer server.stop()
-		newClient = func() (benchClient, error) { return newRawClient(server.addr, contentType, bodies) }
+		reqs := rawRequests(server.addr, contentType, bodies)
+		newClient = func() (benchClient, error) { return newRawClient(server.addr, reqs) }
 	case "nethttp":
 		tr := &http.Transport{MaxIdleConns: clients, MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
 		defer tr.CloseIdleConnections()
@@ -247,17 +249,22 @@ type rawClient struct {
 	body []byte
 }
 
-func newRawClient(addr, contentType string, bodies [][]byte) (*rawClient, error) {
+// rawRequests returns the bytes of a POST /predict to addr for each body.
+func rawRequests(addr, contentType string, bodies [][]byte) [][]byte {
+	var reqs [][]byte
+	for _, body := range bodies {
+		req := fmt.Appendf(nil, "POST /predict HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n", addr, contentType, len(body))
+		reqs = append(reqs, append(req, body...))
+	}
+	return reqs
+}
+
+func newRawClient(addr string, reqs [][]byte) (*rawClient, error) {
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	c := &rawClient{conn: conn, r: bufio.NewReaderSize(conn, 4096)}
-	for _, body := range bodies {
-		req := fmt.Appendf(nil, "POST /predict HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n", addr, contentType, len(body))
-		c.reqs = append(c.reqs, append(req, body...))
-	}
-	return c, nil
+	return &rawClient{conn: conn, r: bufio.NewReaderSize(conn, 4096), reqs: reqs}, nil
 }
 
 func (c *rawClient) do(i int) (int, []byte, error) {

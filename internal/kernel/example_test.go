@@ -38,3 +38,21 @@ func ExampleAxpy() {
 	fmt.Println(y)
 	// Output: [3 5 7]
 }
+
+// ExampleMaxPool2x2 pools a 2×4 plane into two windows, keeps their
+// winners, and routes a gradient back through them.
+func ExampleMaxPool2x2() {
+	src := []float32{
+		1, 5, 2, 2,
+		3, 4, 2, 0,
+	}
+	y, idx := make([]float32, 2), make([]int32, 2)
+	kernel.MaxPool2x2(y, idx, src, 2, 4, false)
+	fmt.Println(y, idx)
+	gx := make([]float32, 8)
+	kernel.MaxPool2x2Grad(gx, []float32{10, 20}, idx, nil, 2, 4)
+	fmt.Println(gx)
+	// Output:
+	// [5 2] [1 2]
+	// [0 10 20 0 0 0 0 0]
+}

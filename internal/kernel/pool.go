@@ -11,8 +11,8 @@ import (
 // row-major order (-0 and +0 count as equal, so the first of them is kept),
 // or the first NaN when the window holds one. When idx is not nil it
 // receives each window's winner as an offset into src. When relu is true
-// the outputs are max(·, 0), NaN kept and −0 made +0; the winners are then
-// exact only for windows whose maximum is positive or NaN.
+// the outputs are max(·, 0), NaN kept and −0 made +0; the winners stay
+// those of the window before the ReLU.
 func MaxPool2x2(dst []float32, idx []int32, src []float32, h, w int, relu bool) {
 	oh, ow := h/2, w/2
 	if h < 0 || w < 0 || len(src) < h*w || len(dst) < oh*ow || (idx != nil && len(idx) < oh*ow) {
