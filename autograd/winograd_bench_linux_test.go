@@ -42,3 +42,30 @@ func BenchmarkWinograd(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWinogradTrain compares the two paths on a training step of one
+// layer (forward with the fused ReLU, then the input, weight and bias
+// gradients).
+func BenchmarkWinogradTrain(b *testing.B) {
+	for _, sh := range [][4]int{{32, 64, 13, 128}, {64, 64, 13, 64}, {64, 64, 28, 16}} {
+		c, oc, hw, n := sh[0], sh[1], sh[2], sh[3]
+		for _, minC := range []int{1, 1 << 30} {
+			name := "winograd"
+			if minC > 1 {
+				name = "im2col"
+			}
+			b.Run(fmt.Sprintf("%d-%d-%d/b=%d/%s", c, oc, hw, n, name), func(b *testing.B) {
+				x, w, bias := convRand(1, n, c, hw, hw), NewVar(convRand(2, oc, c, 3, 3)), NewVar(convRand(3, oc))
+				gy := convRand(4, n, oc, hw-2, hw-2)
+				t0 := processCPU()
+				withWinograd(minC, func() {
+					for b.Loop() {
+						xv := NewVar(x)
+						Conv2D(xv, w, bias, Conv2DOptions{ReLU: true}).BackwardWith(gy)
+					}
+				})
+				b.ReportMetric(float64(processCPU()-t0)/float64(b.N)/1e3, "cpuµs/op")
+			})
+		}
+	}
+}
