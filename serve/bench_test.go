@@ -178,10 +178,11 @@ func benchServe(b *testing.B, model *nn.Sequential, ref *tensor.Tensor, cfg Conf
 		if err != nil {
 			b.Fatal(err)
 		}
-		perReq := (server1.cpu - server0.cpu).Seconds() / float64(len(lat))
-		b.ReportMetric(perReq*1e6, "server-cpu-µs/req")
-		b.ReportMetric(float64(runtime.GOMAXPROCS(0))/perReq, "server-bound-req/s")
-		b.ReportMetric(cpu.Seconds()/float64(len(lat))*1e6, "client-cpu-µs/req")
+		if perReq := (server1.cpu - server0.cpu).Seconds() / float64(len(lat)); perReq > 0 {
+			b.ReportMetric(perReq*1e6, "server-cpu-µs/req")
+			b.ReportMetric(float64(runtime.GOMAXPROCS(0))/perReq, "server-bound-req/s")
+			b.ReportMetric(cpu.Seconds()/float64(len(lat))*1e6, "client-cpu-µs/req")
+		}
 		b.ReportMetric((server1.examples-server0.examples)/(server1.batches-server0.batches), "examples/batch")
 		return
 	}
