@@ -69,6 +69,9 @@ func TestServeMNISTImage(t *testing.T) {
 	defer srv.Close()
 
 	x := tensor.New(test.X().Data()[:2*784], 2, 1, 28, 28)
+	// The handler multiplies by weights packed once (serve.New opts the
+	// model in); the reference does the same.
+	nn.PackForInference(model)
 	logits, err := train.Predict(model, x, 2)
 	require.NoError(t, err)
 	for i := range 2 {
