@@ -19,6 +19,7 @@ func BenchmarkPredictMLP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	nn.PackForInference(f) // the float model at its fastest: weights packed once
 	for _, batch := range []int{1, 64} {
 		x := randTensor(rand.New(rand.NewPCG(1, 2)), batch, 1, 28, 28)
 		for _, m := range []struct {

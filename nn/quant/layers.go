@@ -200,10 +200,11 @@ func (l *linear) apply(op string, x *autograd.Var) *autograd.Var { return l.appl
 func (l *linear) applyAct(op string, x *autograd.Var, relu bool) *autograd.Var {
 	xs := x.Shape()
 	rows := x.Value().Size() / l.in
-	shape := append(append([]int(nil), xs[:len(xs)-1]...), l.out)
-	y := tensor.Zeros(shape...)
+	var buf [8]int
+	shape := append(append(buf[:0], xs[:len(xs)-1]...), l.out)
+	y := autograd.Output(x, shape...) // forwardAct writes every element
 	l.forwardAct(x.Value().Data(), rows, y.Data(), relu)
-	return autograd.Apply(result{op, y}, x)
+	return autograd.Result(y, x)
 }
 
 // rows returns a linear over rows [lo, hi) of l's outputs, sharing l's
