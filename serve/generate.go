@@ -188,18 +188,8 @@ func (g *Generator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		code := g.generate(w, r)
 		g.metrics.count(code)
 		g.metrics.latency.Observe(time.Since(start).Seconds())
-	case "/healthz":
-		writeText(w, http.StatusOK, "ok\n")
-	case "/readyz":
-		if g.closing.Load() {
-			writeText(w, http.StatusServiceUnavailable, "shutting down\n")
-			return
-		}
-		writeText(w, http.StatusOK, "ready\n")
-	case "/metrics":
-		g.mh.ServeHTTP(w, r)
 	default:
-		writeError(w, http.StatusNotFound, "no such path "+strconv.Quote(truncate(r.URL.Path, 64))+"; the routes are POST /generate, GET /healthz, /readyz, /metrics")
+		serveCommon(w, r, g.closing.Load(), g.mh, "/generate")
 	}
 }
 

@@ -188,18 +188,28 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/predict":
 		h.predict(w, r)
+	default:
+		serveCommon(w, r, h.closing.Load(), h.metricsHandler, "/predict")
+	}
+}
+
+// serveCommon answers the routes every handler of this package has besides
+// its own (main, named in the 404 message): /healthz, /readyz (503 while
+// closing), /metrics from metrics, and 404 for any other path.
+func serveCommon(w http.ResponseWriter, r *http.Request, closing bool, metrics http.Handler, main string) {
+	switch r.URL.Path {
 	case "/healthz":
 		writeText(w, http.StatusOK, "ok\n")
 	case "/readyz":
-		if h.closing.Load() {
+		if closing {
 			writeText(w, http.StatusServiceUnavailable, "shutting down\n")
 			return
 		}
 		writeText(w, http.StatusOK, "ready\n")
 	case "/metrics":
-		h.metricsHandler.ServeHTTP(w, r)
+		metrics.ServeHTTP(w, r)
 	default:
-		writeError(w, http.StatusNotFound, "no such path "+strconv.Quote(truncate(r.URL.Path, 64))+"; the routes are POST /predict, GET /healthz, /readyz, /metrics")
+		writeError(w, http.StatusNotFound, "no such path "+strconv.Quote(truncate(r.URL.Path, 64))+"; the routes are POST "+main+", GET /healthz, /readyz, /metrics")
 	}
 }
 

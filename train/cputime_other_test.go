@@ -1,8 +1,0 @@
-//go:build !linux
-
-package train
-
-import "time"
-
-// processCPU cannot read the process's CPU time here.
-func processCPU() (time.Duration, bool) { return 0, false }
