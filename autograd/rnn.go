@@ -122,8 +122,9 @@ type recurrence struct {
 	tc          []float32
 
 	// The working state of a backward run (see beginBackward).
-	dh, dc  []float32 // state gradients [B, H], carried back through time
-	dG, dHP []float32 // pre-activation gradients [T, B, G·H]
+	dh, dc  []float32    // state gradients [B, H], carried back through time
+	dG, dHP []float32    // pre-activation gradients [T, B, G·H]
+	pg      [4]paramGrad // where the weights' gradients go (weightDests)
 }
 
 // getBuf returns a scratch or saved buffer of n floats (contents stale):
@@ -154,21 +155,23 @@ func (r *recurrence) timeAt(s int) int {
 	return s
 }
 
-func recurrent(kind recurrentKind, x, h0, c0 *Var, w RecurrentWeights, opt RecurrentOptions) []*Var {
-	name := "autograd." + kindNames[kind]
-	if x == nil || w.IH == nil || w.HH == nil {
+// checkRecurrent panics, naming the op, unless the input shape xs, the
+// weights, the initial states and the options fit together; it returns
+// the sizes T, B, I and H.
+func checkRecurrent(name string, kind recurrentKind, xs []int, h0, c0 *Var, w RecurrentWeights, opt RecurrentOptions) (T, B, I, H int) {
+	if w.IH == nil || w.HH == nil {
 		panic(name + ": input and both weights are required")
 	}
-	xs, wis, whs := x.value.Shape(), w.IH.value.Shape(), w.HH.value.Shape()
+	wis, whs := w.IH.value.Shape(), w.HH.value.Shape()
 	if len(xs) != 3 || xs[0] < 1 {
 		panic(fmt.Sprintf("%s: input has shape %v, want [T, B, I] with T ≥ 1", name, xs))
 	}
 	G := kindGates[kind]
-	T, B, I := xs[0], xs[1], xs[2]
+	T, B, I = xs[0], xs[1], xs[2]
 	if len(whs) != 2 || whs[0] != G*whs[1] || whs[1] < 1 {
 		panic(fmt.Sprintf("%s: weight_hh has shape %v, want [%d·H, H]", name, whs, G))
 	}
-	H := whs[1]
+	H = whs[1]
 	if len(wis) != 2 || wis[0] != G*H || wis[1] != I {
 		panic(fmt.Sprintf("%s: weight_ih has shape %v, want [%d, %d] for input %v and weight_hh %v", name, wis, G*H, I, xs, whs))
 	}
@@ -195,6 +198,17 @@ func recurrent(kind recurrentKind, x, h0, c0 *Var, w RecurrentWeights, opt Recur
 			}
 		}
 	}
+	return T, B, I, H
+}
+
+func recurrent(kind recurrentKind, x, h0, c0 *Var, w RecurrentWeights, opt RecurrentOptions) []*Var {
+	name := "autograd." + kindNames[kind]
+	if x == nil {
+		panic(name + ": input is required")
+	}
+	G := kindGates[kind]
+	xs := x.value.Shape()
+	T, B, I, H := checkRecurrent(name, kind, xs, h0, c0, w, opt)
 	r := &recurrence{kind: kind, T: T, B: B, I: I, H: H, G: G, reverse: opt.Reverse, relu: opt.ReLU && kind == kindRNN, arena: x.arena}
 	if opt.Lengths != nil {
 		r.lengths = append([]int(nil), opt.Lengths...)
@@ -247,24 +261,6 @@ func transposeInto(dst, x []float32, rows, cols int) {
 // matrix–vector path) or its transposed copy (row stride ldw).
 func recurrentProduct(B, GH, H int, h, w []float32, ldw int, trans bool, beta float32, c []float32) {
 	kernel.Gemm(false, trans, B, GH, H, 1, h, H, w, ldw, beta, c, GH)
-}
-
-// weightGrad computes the gradient of a weight with fill(d, beta), which
-// must set d = grad + beta·d: into the weight's own gradient (beta 1,
-// returning nil to the engine) when the weight is a parameter, into a
-// buffer from x's arena (beta 0, returned) otherwise, or not at all when
-// the weight needs none.
-func weightGrad(w, x *Var, fill func(d []float32, beta float32)) *tensor.Tensor {
-	if !w.requiresGrad {
-		return nil
-	}
-	if lg := leafGrad(w); lg != nil {
-		fill(lg.Data(), 1)
-		return nil
-	}
-	t := gradBuf(w.value.Shape(), x)
-	fill(t.Data(), 0)
-	return t
 }
 
 func dataOrNil(v *Var) []float32 {
@@ -365,7 +361,14 @@ func (r *recurrence) begin(out, h, c []float32, h0, c0 *Var, w RecurrentWeights,
 // [s0, s1) into the gates, as one matrix product; x is the whole input
 // [T, B, I]. Every step must be projected before it is run.
 func (r *recurrence) project(x []float32, s0, s1 int) {
-	if s0 >= s1 {
+	r.projectCols(x, s0, s1, 0, r.G*r.H)
+}
+
+// projectCols computes the columns [j0, j1) of the input projection of
+// the processing steps [s0, s1). Every element is computed as by a whole
+// projection, so splitting one by columns changes no result.
+func (r *recurrence) projectCols(x []float32, s0, s1, j0, j1 int) {
+	if s0 >= s1 || j0 >= j1 {
 		return
 	}
 	B, I, GH := r.B, r.I, r.G*r.H
@@ -374,7 +377,7 @@ func (r *recurrence) project(x []float32, s0, s1 int) {
 		t0, t1 = r.T-s1, r.T-s0
 	}
 	rows := (t1 - t0) * B
-	kernel.Gemm(false, true, rows, GH, I, 1, x[t0*B*I:], I, r.wih, I, 0, r.gates[t0*B*GH:t1*B*GH], GH)
+	kernel.Gemm(false, true, rows, j1-j0, I, 1, x[t0*B*I:], I, r.wih[j0*I:], I, 0, r.gates[t0*B*GH+j0:t1*B*GH], GH)
 }
 
 // step runs processing step s: the recurrent product and the cell.
@@ -676,7 +679,13 @@ func (r *recurrence) stepBackward(s int, gOut []float32) {
 // inputGrad writes the gradient of the input dG·W_ih for the processing
 // steps [s0, s1) into their rows of gx [T, B, I].
 func (r *recurrence) inputGrad(gx []float32, s0, s1 int) {
-	if s0 >= s1 {
+	r.inputGradCols(gx, s0, s1, 0, r.I)
+}
+
+// inputGradCols computes the columns [j0, j1) of inputGrad; like
+// projectCols, it changes no result.
+func (r *recurrence) inputGradCols(gx []float32, s0, s1, j0, j1 int) {
+	if s0 >= s1 || j0 >= j1 {
 		return
 	}
 	B, I, GH := r.B, r.I, r.G*r.H
@@ -684,42 +693,83 @@ func (r *recurrence) inputGrad(gx []float32, s0, s1 int) {
 	if r.reverse {
 		t0, t1 = r.T-s1, r.T-s0
 	}
-	kernel.Gemm(false, false, (t1-t0)*B, I, GH, 1, r.dG[t0*B*GH:], GH, r.wih, I, 0, gx[t0*B*I:t1*B*I], I)
+	kernel.Gemm(false, false, (t1-t0)*B, j1-j0, GH, 1, r.dG[t0*B*GH:], GH, r.wih[j0:], I, 0, gx[t0*B*I+j0:t1*B*I], I)
 }
 
 // weightGrads appends the gradients of weight_ih, weight_hh and the
 // present biases to grads, given the layer's input x [T, B, I] (xv
-// supplies the arena). The weight gradients are products over all steps;
-// they accumulate straight into the parameters' gradients when the
-// weights are parameters (weightGrad returns the buffer and the beta to
-// use).
+// supplies the arena).
 func (r *recurrence) weightGrads(grads []*tensor.Tensor, x []float32, xv *Var, w RecurrentWeights) []*tensor.Tensor {
+	r.weightDests(xv, w)
+	r.computeWeightGrads(x)
+	return r.appendWeightGrads(grads, w)
+}
+
+// paramGrad is where the gradient of one weight goes: it must set
+// d = gradient + beta·d; t is the tensor to return to the engine, nil when
+// d is the weight's own gradient.
+type paramGrad struct {
+	d    []float32
+	beta float32
+	t    *tensor.Tensor
+}
+
+// weightDest returns where the gradient of w goes: into its own gradient
+// (beta 1, nothing returned) when w is a parameter, into a buffer from
+// x's arena (beta 0, returned) otherwise, nowhere (d nil) when w needs
+// none.
+func weightDest(w, x *Var) paramGrad {
+	if w == nil || !w.requiresGrad {
+		return paramGrad{}
+	}
+	if lg := leafGrad(w); lg != nil {
+		return paramGrad{d: lg.Data(), beta: 1}
+	}
+	t := gradBuf(w.value.Shape(), x)
+	return paramGrad{d: t.Data(), t: t}
+}
+
+// weightDests sets where the gradients of weight_ih, weight_hh, bias_ih
+// and bias_hh go, taking any buffers from xv's arena.
+func (r *recurrence) weightDests(xv *Var, w RecurrentWeights) {
+	for i, v := range []*Var{w.IH, w.HH, w.BiasIH, w.BiasHH} {
+		r.pg[i] = weightDest(v, xv)
+	}
+}
+
+// computeWeightGrads fills the destinations set by weightDests, given the
+// layer's input x [T, B, I]. The weight gradients are products over all
+// steps.
+func (r *recurrence) computeWeightGrads(x []float32) {
 	T, B, I, H := r.T, r.B, r.I, r.H
 	GH := r.G * H
-	dG, dHP := r.dG, r.dHP
-	gwih := weightGrad(w.IH, xv, func(d []float32, beta float32) {
-		kernel.Gemm(true, false, GH, I, T*B, 1, dG, GH, x, I, beta, d, I)
-	})
-	gwhh := weightGrad(w.HH, xv, func(d []float32, beta float32) {
-		kernel.Gemm(true, false, GH, H, T*B, 1, dHP, GH, r.hprev, H, beta, d, H)
-	})
-	grads = append(grads, gwih, gwhh)
-	if w.BiasIH != nil {
-		grads = append(grads, weightGrad(w.BiasIH, xv, func(d []float32, beta float32) {
-			if beta == 0 {
-				clear(d)
+	if g := r.pg[0]; g.d != nil {
+		kernel.Gemm(true, false, GH, I, T*B, 1, r.dG, GH, x, I, g.beta, g.d, I)
+	}
+	if g := r.pg[1]; g.d != nil {
+		kernel.Gemm(true, false, GH, H, T*B, 1, r.dHP, GH, r.hprev, H, g.beta, g.d, H)
+	}
+	for i, m := range [][]float32{r.dG, r.dHP} {
+		if g := r.pg[2+i]; g.d != nil {
+			if g.beta == 0 {
+				clear(g.d)
 			}
-			colSumAcc(d, dG, T*B, GH)
-		}))
+			colSumAcc(g.d, m, T*B, GH)
+		}
+	}
+}
+
+// appendWeightGrads appends the gradients of weight_ih, weight_hh and the
+// present biases, as the engine takes them, to grads.
+func (r *recurrence) appendWeightGrads(grads []*tensor.Tensor, w RecurrentWeights) []*tensor.Tensor {
+	grads = append(grads, r.pg[0].t, r.pg[1].t)
+	if w.BiasIH != nil {
+		grads = append(grads, r.pg[2].t)
 	}
 	if w.BiasHH != nil {
-		grads = append(grads, weightGrad(w.BiasHH, xv, func(d []float32, beta float32) {
-			if beta == 0 {
-				clear(d)
-			}
-			colSumAcc(d, dHP, T*B, GH)
-		}))
+		grads = append(grads, r.pg[3].t)
 	}
+	r.pg = [4]paramGrad{}
 	return grads
 }
 
