@@ -217,3 +217,24 @@ func TestRecurrentStackShapePanics(t *testing.T) {
 		LSTMStack(x, []*Var{nil}, nil, []RecurrentWeights{w(4, 5), w(5, 5)}, RecurrentOptions{})
 	})
 }
+
+func ExampleLSTMStack() {
+	// Two LSTM layers of 3 units over 5 steps of a batch of 2 sequences
+	// of 4 features, from zero states.
+	const T, B, I, H = 5, 2, 4, 3
+	layer := func(in int, seed uint64) RecurrentWeights {
+		return RecurrentWeights{IH: NewVar(rnd(seed, -0.5, 0.5, 4*H, in)), HH: NewVar(rnd(seed+1, -0.5, 0.5, 4*H, H))}
+	}
+	ws := []RecurrentWeights{layer(I, 1), layer(H, 3)}
+	x := Constant(rnd(5, -1, 1, T, B, I))
+	out, h, c := LSTMStack(x, nil, nil, ws, RecurrentOptions{})
+	fmt.Println(out.Shape(), len(h), h[1].Shape(), len(c))
+
+	// The same as two chained LSTM calls, bit for bit.
+	o1, _, _ := LSTM(x, nil, nil, ws[0], RecurrentOptions{})
+	o2, _, _ := LSTM(o1, nil, nil, ws[1], RecurrentOptions{})
+	fmt.Println(tensor.MaxAbsDiff(out.Value(), o2.Value()))
+	// Output:
+	// [5 2 3] 2 [2 3] 2
+	// 0
+}
