@@ -4,8 +4,30 @@ import (
 	"fmt"
 
 	"github.com/shoshin-ml/shoshin/internal/kernel"
+	"github.com/shoshin-ml/shoshin/internal/parallel"
 	"github.com/shoshin-ml/shoshin/tensor"
 )
+
+// rowsParallelWork is the size (rows × columns) from which Linear seeds
+// its output with the bias, and sums the bias gradient, across the worker
+// pool.
+const rowsParallelWork = 1 << 16
+
+// seedRows copies the bias b into rows [lo, hi) of y.
+func seedRows(y, b []float32, lo, hi int) {
+	out := len(b)
+	for i := lo; i < hi; i++ {
+		copy(y[i*out:(i+1)*out], b)
+	}
+}
+
+// colSums adds the sums over the n rows of g [n, out] of the columns
+// [j0, j1) to gb, row by row.
+func colSums(gb, g []float32, n, out, j0, j1 int) {
+	for i := 0; i < n; i++ {
+		kernel.Axpy(1, g[i*out+j0:i*out+j1], gb[j0:j1])
+	}
+}
 
 // MatMul returns the matrix product a·b with torch.matmul's batch
 // broadcasting: the last two axes of each operand are matrices and any
@@ -127,8 +149,10 @@ func Linear(x, w, b *Var) *Var {
 	if b != nil {
 		// Seed C with the bias rows, then accumulate the product onto it.
 		yd, bd := y.value.Data(), b.value.Data()
-		for i := 0; i < n; i++ {
-			copy(yd[i*out:(i+1)*out], bd)
+		if n*out < rowsParallelWork {
+			seedRows(yd, bd, 0, n)
+		} else {
+			parallel.For(n, rowsParallelWork/out, func(lo, hi int) { seedRows(yd, bd, lo, hi) })
 		}
 		tensor.MatMulAcc(y.value, x.value, w.value, false, true, 1, 1)
 	} else {
@@ -175,8 +199,12 @@ func linearBackward(nd *node, g *tensor.Tensor) []*tensor.Tensor {
 			grads[2] = gb
 		}
 		gbd, gd := gb.Data(), g.Data()
-		for i := 0; i < n; i++ {
-			kernel.Axpy(1, gd[i*out:(i+1)*out], gbd)
+		if n*out < rowsParallelWork || out < 32 {
+			colSums(gbd, gd, n, out, 0, out)
+		} else {
+			// Each worker sums whole columns, in row order: the result
+			// does not depend on the split.
+			parallel.For((out+15)/16, 1, func(lo, hi int) { colSums(gbd, gd, n, out, lo*16, min(hi*16, out)) })
 		}
 	}
 	return grads
