@@ -81,3 +81,25 @@ func TestSoftmaxCrossEntropyRowsSplitExact(t *testing.T) {
 		}
 	}
 }
+
+// TestSelfAttentionGradInArena checks SelfAttention's gradient when its
+// buffer comes back from an arena holding the last step's values: each
+// (batch, head) pair must clear its blocks before summing into them.
+func TestSelfAttentionGradInArena(t *testing.T) {
+	const b, tt, e, heads = 2, 40, 16, 2
+	x := rnd(11, -1, 1, b*tt, e)
+	gy := rnd(12, -1, 1, b, tt, e)
+	w := NewVar(rnd(13, -0.5, 0.5, 3*e, e))
+	step := func(in *Var) []float32 {
+		w.ZeroGrad()
+		qkv := Reshape(Linear(in, w, nil), b, tt, 3*e)
+		SelfAttention(qkv, AttentionOptions{Heads: heads, Causal: true}).BackwardWith(gy)
+		return append([]float32(nil), w.Grad().Data()...)
+	}
+	want := step(Constant(x))
+	a := NewArena()
+	for i := range 3 {
+		a.Reset()
+		require.Equal(t, want, step(a.Constant(x)), "step %d", i)
+	}
+}
