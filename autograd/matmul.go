@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/shoshin-ml/shoshin/internal/kernel"
 	"github.com/shoshin-ml/shoshin/internal/parallel"
@@ -12,6 +13,33 @@ import (
 // its output with the bias, and sums the bias gradient, across the worker
 // pool.
 const rowsParallelWork = 1 << 16
+
+// rowsTask carries the operands of a split seedRows or colSums to the
+// workers; its funcs are bound once, so that a split call allocates
+// nothing.
+type rowsTask struct {
+	m, v       []float32 // the [n, out] matrix and the [out] vector
+	n, out     int
+	seed, sums func(lo, hi int)
+}
+
+var rowsTasks = sync.Pool{New: func() any {
+	t := new(rowsTask)
+	t.seed = func(lo, hi int) { seedRows(t.m, t.v, lo, hi) }
+	t.sums = func(lo, hi int) { colSums(t.v, t.m, t.n, t.out, lo*16, min(hi*16, t.out)) }
+	return t
+}}
+
+func getRowsTask(m, v []float32, n, out int) *rowsTask {
+	t := rowsTasks.Get().(*rowsTask)
+	t.m, t.v, t.n, t.out = m, v, n, out
+	return t
+}
+
+func putRowsTask(t *rowsTask) {
+	t.m, t.v = nil, nil
+	rowsTasks.Put(t)
+}
 
 // seedRows copies the bias b into rows [lo, hi) of y.
 func seedRows(y, b []float32, lo, hi int) {
@@ -152,7 +180,9 @@ func Linear(x, w, b *Var) *Var {
 		if n*out < rowsParallelWork {
 			seedRows(yd, bd, 0, n)
 		} else {
-			parallel.For(n, rowsParallelWork/out, func(lo, hi int) { seedRows(yd, bd, lo, hi) })
+			t := getRowsTask(yd, bd, n, out)
+			parallel.For(n, rowsParallelWork/out, t.seed)
+			putRowsTask(t)
 		}
 		tensor.MatMulAcc(y.value, x.value, w.value, false, true, 1, 1)
 	} else {
@@ -204,7 +234,9 @@ func linearBackward(nd *node, g *tensor.Tensor) []*tensor.Tensor {
 		} else {
 			// Each worker sums whole columns, in row order: the result
 			// does not depend on the split.
-			parallel.For((out+15)/16, 1, func(lo, hi int) { colSums(gbd, gd, n, out, lo*16, min(hi*16, out)) })
+			t := getRowsTask(gd, gbd, n, out)
+			parallel.For((out+15)/16, 1, t.sums)
+			putRowsTask(t)
 		}
 	}
 	return grads
