@@ -50,12 +50,12 @@ func (cc *ConvCache) Conv2D(x, w, b *Var, opt Conv2DOptions) *Var {
 // Conv2DReLUMaxPool returns Conv2DReLUMaxPool(x, w, b, opt, pool), from
 // the packed filters when the fast path applies (see ConvCache).
 func (cc *ConvCache) Conv2DReLUMaxPool(x, w, b *Var, opt Conv2DOptions, pool Pool2DOptions) *Var {
-	if f := cc.filters(x, w, opt); f != nil {
+	if cc != nil && x.inference && x.value.Rank() == 4 && w.value.Rank() == 4 {
 		opt.ReLU = true
 		g := newConvGeom(x.value.Shape(), w.value.Shape(), opt)
 		ys := [4]int{g.n, g.oc, g.oh, g.ow}
 		pg := newPoolGeom("Conv2DReLUMaxPool", ys[:], pool)
-		if pg.is2x2() {
+		if f := cc.filtersIf(pg.is2x2(), x, w, opt); f != nil {
 			bd := g.checkBias("Conv2DReLUMaxPool", b, w)
 			var ins [3]*Var
 			inputs := convInputs(&ins, x, w, b)
@@ -75,6 +75,14 @@ func convInputs(ins *[3]*Var, x, w, b *Var) []*Var {
 		return ins[:2]
 	}
 	return ins[:3]
+}
+
+// filtersIf returns cc.filters(x, w, opt) when ok, and nil otherwise.
+func (cc *ConvCache) filtersIf(ok bool, x, w *Var, opt Conv2DOptions) *convFilters {
+	if !ok {
+		return nil
+	}
+	return cc.filters(x, w, opt)
 }
 
 // filters returns w packed when the fast path applies to x, w and opt,

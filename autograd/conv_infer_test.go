@@ -88,6 +88,82 @@ func TestConvCacheMatchesConv2D(t *testing.T) {
 	}
 }
 
+// TestConvCacheFallsBack checks that the cache serves only what its fast
+// path computes: a weight that is not cacheable, an input that may
+// record a gradient, a stride, groups or a window other than 2×2 run the
+// package functions (and keep nothing), and their gradients still flow.
+func TestConvCacheFallsBack(t *testing.T) {
+	x := convRand(1, 2, 4, 9, 9)
+	w := NewVar(convRand(2, 6, 4, 3, 3))
+	b := NewVar(convRand(3, 6))
+	var cc ConvCache
+	// Not cacheable: the result is Conv2D's, bit for bit.
+	want := Conv2D(NoGrad(x), w, b, Conv2DOptions{ReLU: true}).Value()
+	require.Equal(t, want.Data(), cc.Conv2D(NoGrad(x), w, b, Conv2DOptions{ReLU: true}).Value().Data())
+	require.Nil(t, cc.p.Load())
+	w.SetCacheable(true)
+	// Training: the op is recorded and the gradient reaches the weight.
+	y := cc.Conv2DReLUMaxPool(NewVar(x), w, b, Conv2DOptions{}, Pool2DOptions{Kernel: [2]int{2, 2}})
+	SumAll(y).Backward()
+	require.NotNil(t, w.Grad())
+	require.Nil(t, cc.p.Load())
+	for _, opt := range []Conv2DOptions{{Stride: [2]int{2, 1}}, {Groups: 2}} {
+		ww := w
+		if opt.Groups == 2 {
+			ww = NewVar(convRand(2, 6, 2, 3, 3))
+			ww.SetCacheable(true)
+		}
+		want := Conv2D(NoGrad(x), ww, b, opt).Value()
+		require.Equal(t, want.Data(), cc.Conv2D(NoGrad(x), ww, b, opt).Value().Data(), "%+v", opt)
+	}
+	pool := Pool2DOptions{Kernel: [2]int{3, 3}, Stride: [2]int{2, 2}}
+	want = Conv2DReLUMaxPool(NoGrad(x), w, b, Conv2DOptions{}, pool).Value()
+	require.Equal(t, want.Data(), cc.Conv2DReLUMaxPool(NoGrad(x), w, b, Conv2DOptions{}, pool).Value().Data())
+	require.Nil(t, cc.p.Load())
+}
+
+// TestConvCacheRepacks checks that the packed filters follow the weight:
+// a write marked with MarkChanged, and a new tensor set with SetValue.
+func TestConvCacheRepacks(t *testing.T) {
+	x := NoGrad(convRand(1, 1, 9, 8, 8))
+	w := NewVar(convRand(2, 5, 9, 3, 3))
+	w.SetCacheable(true)
+	var cc ConvCache
+	first := cc.Conv2D(x, w, nil, Conv2DOptions{}).Value().Clone()
+	w.Value().Data()[0] += 1
+	w.MarkChanged()
+	requireClose(t, Conv2D(x, w, nil, Conv2DOptions{}).Value(), cc.Conv2D(x, w, nil, Conv2DOptions{}).Value(), 81, "after MarkChanged")
+	require.NotEqual(t, first.Data(), cc.Conv2D(x, w, nil, Conv2DOptions{}).Value().Data())
+	w.SetValue(convRand(4, 5, 9, 3, 3))
+	requireClose(t, Conv2D(x, w, nil, Conv2DOptions{}).Value(), cc.Conv2D(x, w, nil, Conv2DOptions{}).Value(), 81, "after SetValue")
+}
+
+// TestConvCacheInferenceAllocatesNothing checks that, once warm, the
+// fast path through an arena allocates nothing on one worker, in both
+// orientations, with and without the pooling.
+func TestConvCacheInferenceAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	prev := parallel.SetWorkers(1)
+	defer parallel.SetWorkers(prev)
+	for _, c := range []int{1, 32} {
+		x := convRand(1, 2, c, 13, 13)
+		w, b := NewVar(convRand(2, 8, c, 3, 3)), NewVar(convRand(3, 8))
+		w.SetCacheable(true)
+		a := NewArena()
+		var cc ConvCache
+		run := func() {
+			a.Reset()
+			cc.Conv2DReLUMaxPool(a.Input(x), w, b, Conv2DOptions{}, Pool2DOptions{Kernel: [2]int{2, 2}})
+			cc.Conv2D(a.Input(x), w, b, Conv2DOptions{ReLU: true, Padding: [2]int{1, 1}})
+		}
+		run()
+		require.NotNil(t, cc.p.Load())
+		require.Zero(t, testalloc.PerRun(20, run), "%d channels", c)
+	}
+}
+
 func BenchmarkConvCacheKeras(b *testing.B) {
 	prev := parallel.SetWorkers(1)
 	defer parallel.SetWorkers(prev)
@@ -123,5 +199,3 @@ func BenchmarkConvCacheKeras(b *testing.B) {
 		}
 	}
 }
-
-var _ = testalloc.PerRun
