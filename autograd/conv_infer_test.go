@@ -3,6 +3,7 @@ package autograd
 import (
 	"fmt"
 	"math"
+	"sync"
 	"testing"
 
 	"github.com/shoshin-ml/shoshin/internal/cputime"
@@ -197,5 +198,32 @@ func BenchmarkConvCacheKeras(b *testing.B) {
 				b.ReportMetric(float64((c1-c0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 			})
 		}
+	}
+}
+
+// TestConvCacheConcurrent runs one cache from several goroutines, the
+// first calls racing to pack, and checks every result (run with -race).
+func TestConvCacheConcurrent(t *testing.T) {
+	x := convRand(1, 3, 8, 10, 10)
+	w, b := NewVar(convRand(2, 16, 8, 3, 3)), NewVar(convRand(3, 16))
+	w.SetCacheable(true)
+	pool := Pool2DOptions{Kernel: [2]int{2, 2}}
+	want := Conv2DReLUMaxPool(NoGrad(x), w, b, Conv2DOptions{}, pool).Value()
+	var cc ConvCache
+	const goroutines = 4
+	got := make([]*tensor.Tensor, goroutines)
+	var wg sync.WaitGroup
+	for i := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 5 {
+				got[i] = cc.Conv2DReLUMaxPool(NoGrad(x), w, b, Conv2DOptions{}, pool).Value()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, g := range got {
+		requireClose(t, want, g, 8*9+1, "concurrent")
 	}
 }
