@@ -84,4 +84,8 @@
 // gradients as single large products. They take per-sequence lengths
 // (padded steps keep the state and get no gradient) and run either
 // direction in time; nn's recurrent layers and cells are built on them.
+// LSTMStack, GRUStack and RNNStack run several such layers as one op, a
+// wavefront in which each layer works a few steps behind the one below
+// (and, backwards, ahead of it) on its own core, with results bit for bit
+// those of chaining the single-layer ops.
 package autograd
