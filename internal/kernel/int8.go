@@ -239,11 +239,11 @@ func tilePortable(mr, nv, kg int, a []uint8, lda int, w []int8, ps int, c []int3
 // path and the portable twin give the same bytes.
 func QuantizeU8Row(dst []uint8, x []float32) (scale float32, zp int32) {
 	dst = dst[:len(x)]
-	lo, hi, nan := minMaxRow(x)
+	lo, hi, finite := minMaxRow(x)
 	s := (hi - lo) / MaxU8Activation
-	if s == 0 || nan != 0 || math.IsInf(float64(s), 0) {
+	if s == 0 || !finite || math.IsInf(float64(s), 0) {
 		clear(dst)
-		if nan != 0 || s != 0 {
+		if !finite || s != 0 {
 			return float32(math.NaN()), 0
 		}
 		return 0, 0
@@ -254,9 +254,9 @@ func QuantizeU8Row(dst []uint8, x []float32) (scale float32, zp int32) {
 	return s, int32(z)
 }
 
-// minMaxPortable returns min(0, x...), max(0, x...) and Σ(x−x), which is
-// NaN when x holds a NaN or an infinity.
-func minMaxPortable(x []float32) (lo, hi, nan float32) {
+// minMaxPortable returns min(0, x...), max(0, x...) and whether every x
+// is finite (no NaN, no infinity); lo and hi mean nothing when it is not.
+func minMaxPortable(x []float32) (lo, hi float32, finite bool) {
 	for _, v := range x {
 		if v < lo {
 			lo = v
@@ -264,9 +264,12 @@ func minMaxPortable(x []float32) (lo, hi, nan float32) {
 		if v > hi {
 			hi = v
 		}
-		nan += v - v
+		if ^math.Float32bits(v)&0x7f800000 == 0 { // exponent all ones
+
+			return lo, hi, false
+		}
 	}
-	return lo, hi, nan
+	return lo, hi, true
 }
 
 // quantU8Portable writes dst[i] = clamp(int32(float32(x[i]·inv) + off),
@@ -282,5 +285,37 @@ func quantU8Portable(dst []uint8, x []float32, inv, off float32) {
 			t = 0
 		}
 		dst[i] = uint8(t)
+	}
+}
+
+// DequantI32Row turns one row of GemmU8I8 sums back into float32:
+// y[j] = float32(c[j] − zp·wsum[j])·(sa·sw[j]), plus b[j] when b is not
+// nil, then 0 in place of a negative result when relu is set (NaN and −0
+// pass unchanged), for j < len(y). Here zp and sa are the row's zero point
+// and scale (QuantizeU8Row), wsum[j] the sum of weight row j and sw[j] its
+// scale. The int32 product and difference wrap; the multiplies and the
+// add round separately, never fused, so that every implementation gives
+// the same bits. c, wsum, sw and b (when not nil) must hold len(y) values.
+func DequantI32Row(y []float32, c, wsum []int32, zp int32, sa float32, sw, b []float32, relu bool) {
+	n := len(y)
+	c, wsum, sw = c[:n], wsum[:n], sw[:n]
+	if b != nil {
+		b = b[:n]
+	}
+	dequantRow(y, c, wsum, zp, sa, sw, b, relu)
+}
+
+// dequantPortable is the portable twin of DequantI32Row.
+func dequantPortable(y []float32, c, wsum []int32, zp int32, sa float32, sw, b []float32, relu bool) {
+	c, wsum, sw = c[:len(y)], wsum[:len(y)], sw[:len(y)]
+	for j := range y {
+		v := float32(float32(c[j]-zp*wsum[j]) * (sa * sw[j]))
+		if b != nil {
+			v += b[j]
+		}
+		if relu && v < 0 {
+			v = 0
+		}
+		y[j] = v
 	}
 }

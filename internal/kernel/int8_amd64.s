@@ -1843,50 +1843,80 @@ i8x6AVX2_loop:
 	VZEROUPPER
 	RET
 
-// func minMaxAVX2(x *float32, n int, out *[24]float32)
+DATA absMask<>+0(SB)/4, $0x7fffffff
+DATA absMask<>+4(SB)/4, $0x7fffffff
+DATA absMask<>+8(SB)/4, $0x7fffffff
+DATA absMask<>+12(SB)/4, $0x7fffffff
+DATA absMask<>+16(SB)/4, $0x7fffffff
+DATA absMask<>+20(SB)/4, $0x7fffffff
+DATA absMask<>+24(SB)/4, $0x7fffffff
+DATA absMask<>+28(SB)/4, $0x7fffffff
+GLOBL absMask<>(SB), RODATA|NOPTR, $32
+
+// func minMaxAVX2(x *float32, n int, out *[3]uint32)
 TEXT ·minMaxAVX2(SB), NOSPLIT, $0-24
 	MOVQ x+0(FP), SI
 	MOVQ n+8(FP), CX
 	MOVQ out+16(FP), DI
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	VMOVDQU absMask<>(SB), Y15
+	MOVQ CX, DX
+	ANDQ $-16, DX
 	MOVQ $0, AX
-	TESTQ $8, CX
-	JZ minMaxAVX2_pairs
-	VMOVUPS (SI), Y3
-	VMINPS Y3, Y0, Y0
-	VMAXPS Y3, Y1, Y1
-	VSUBPS Y3, Y3, Y3
-	VADDPS Y3, Y2, Y2
-	MOVQ $8, AX
-minMaxAVX2_pairs:
+	CMPQ AX, DX
+	JAE minMaxAVX2_tail
+minMaxAVX2_loop:
+	VMOVUPS 0(SI)(AX*4), Y6
+	VMOVUPS 32(SI)(AX*4), Y7
+	VMINPS Y6, Y0, Y0
+	VMAXPS Y6, Y2, Y2
+	VPAND Y6, Y15, Y8
+	VPMAXUD Y8, Y4, Y4
+	VMINPS Y7, Y1, Y1
+	VMAXPS Y7, Y3, Y3
+	VPAND Y7, Y15, Y9
+	VPMAXUD Y9, Y5, Y5
+	ADDQ $16, AX
+	CMPQ AX, DX
+	JB minMaxAVX2_loop
+minMaxAVX2_tail:
 	CMPQ AX, CX
 	JAE minMaxAVX2_done
-minMaxAVX2_loop:
-	VMOVUPS (SI)(AX*4), Y3
-	VMOVUPS 32(SI)(AX*4), Y7
-	VMINPS Y3, Y0, Y0
-	VMAXPS Y3, Y1, Y1
-	VMINPS Y7, Y4, Y4
-	VMAXPS Y7, Y5, Y5
-	VSUBPS Y3, Y3, Y3
-	VSUBPS Y7, Y7, Y7
-	VADDPS Y3, Y2, Y2
-	VADDPS Y7, Y6, Y6
-	ADDQ $16, AX
-	CMPQ AX, CX
-	JB minMaxAVX2_loop
+	VMOVUPS (SI)(AX*4), Y6
+	VMINPS Y6, Y0, Y0
+	VMAXPS Y6, Y2, Y2
+	VPAND Y6, Y15, Y8
+	VPMAXUD Y8, Y4, Y4
 minMaxAVX2_done:
-	VMINPS Y4, Y0, Y0
-	VMAXPS Y5, Y1, Y1
-	VADDPS Y6, Y2, Y2
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y1, 32(DI)
-	VMOVUPS Y2, 64(DI)
+	VMINPS Y1, Y0, Y0
+	VMAXPS Y3, Y2, Y2
+	VPMAXUD Y5, Y4, Y4
+	VEXTRACTF128 $1, Y0, X1
+	VEXTRACTF128 $1, Y2, X3
+	VEXTRACTI128 $1, Y4, X5
+	VMINPS X1, X0, X0
+	VMAXPS X3, X2, X2
+	VPMAXUD X5, X4, X4
+	VPSHUFD $0x4e, X0, X1
+	VPSHUFD $0x4e, X2, X3
+	VPSHUFD $0x4e, X4, X5
+	VMINPS X1, X0, X0
+	VMAXPS X3, X2, X2
+	VPMAXUD X5, X4, X4
+	VPSHUFD $0xb1, X0, X1
+	VPSHUFD $0xb1, X2, X3
+	VPSHUFD $0xb1, X4, X5
+	VMINPS X1, X0, X0
+	VMAXPS X3, X2, X2
+	VPMAXUD X5, X4, X4
+	VMOVD X0, (DI)
+	VMOVD X2, 4(DI)
+	VMOVD X4, 8(DI)
 	VZEROUPPER
 	RET
 
@@ -1915,7 +1945,10 @@ TEXT ·quantU8AVX2(SB), NOSPLIT, $0-32
 	MOVQ q+24(FP), DI
 	VMOVDQU quantPerm<>(SB), Y10
 	VMOVDQU quantMax<>(SB), Y11
+	MOVQ CX, DX
+	ANDQ $-32, DX
 	MOVQ $0, AX
+	JMP quantU8AVX2_test
 quantU8AVX2_loop:
 	VMULPS 0(SI)(AX*4), Y8, Y0
 	VADDPS Y9, Y0, Y0
@@ -1936,8 +1969,58 @@ quantU8AVX2_loop:
 	VPMINUB Y11, Y0, Y0
 	VMOVDQU Y0, (DI)(AX*1)
 	ADDQ $32, AX
-	CMPQ AX, CX
+quantU8AVX2_test:
+	CMPQ AX, DX
 	JB quantU8AVX2_loop
+quantU8AVX2_tail:
+	CMPQ AX, CX
+	JAE quantU8AVX2_done
+	VMULPS (SI)(AX*4), Y8, Y0
+	VADDPS Y9, Y0, Y0
+	VCVTTPS2DQ Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPACKSSDW X1, X0, X0
+	VPACKUSWB X0, X0, X0
+	VPMINUB X11, X0, X0
+	MOVQ X0, (DI)(AX*1)
+	ADDQ $8, AX
+	JMP quantU8AVX2_tail
+quantU8AVX2_done:
+	VZEROUPPER
+	RET
+
+// func dequantAVX2(n int, c *int32, wsum *int32, sw *float32, b *float32, y *float32, zp int32, sa float32, flags int)
+TEXT ·dequantAVX2(SB), NOSPLIT, $0-64
+	MOVQ n+0(FP), R9
+	MOVQ c+8(FP), SI
+	MOVQ wsum+16(FP), DX
+	MOVQ sw+24(FP), CX
+	MOVQ b+32(FP), BX
+	MOVQ y+40(FP), DI
+	VBROADCASTSS zp+48(FP), Y8
+	VBROADCASTSS sa+52(FP), Y9
+	MOVQ flags+56(FP), R8
+	VXORPS Y10, Y10, Y10
+	MOVQ $0, AX
+dequantAVX2_loop:
+	VPMULLD (DX)(AX*4), Y8, Y0
+	VMOVDQU (SI)(AX*4), Y1
+	VPSUBD Y0, Y1, Y1
+	VCVTDQ2PS Y1, Y1
+	VMULPS (CX)(AX*4), Y9, Y2
+	VMULPS Y2, Y1, Y1
+	TESTQ $1, R8
+	JZ dequantAVX2_relu
+	VADDPS (BX)(AX*4), Y1, Y1
+dequantAVX2_relu:
+	TESTQ $2, R8
+	JZ dequantAVX2_store
+	VMAXPS Y1, Y10, Y1
+dequantAVX2_store:
+	VMOVUPS Y1, (DI)(AX*4)
+	ADDQ $8, AX
+	CMPQ AX, R9
+	JB dequantAVX2_loop
 	VZEROUPPER
 	RET
 

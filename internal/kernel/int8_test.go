@@ -260,12 +260,14 @@ func TestQuantizeU8RowTwins(t *testing.T) {
 			if n > 0 && trial == 5 {
 				x[rng.IntN(n)] = []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}[rng.IntN(3)]
 			}
-			lo, hi, nan := minMaxRow(x)
-			plo, phi, pnan := minMaxPortable(x)
-			require.Equal(t, plo, lo, "n=%d trial %d: min", n, trial)
-			require.Equal(t, phi, hi, "n=%d trial %d: max", n, trial)
-			require.Equal(t, math.IsNaN(float64(pnan)), math.IsNaN(float64(nan)), "n=%d trial %d: NaN flag", n, trial)
-			require.Equal(t, trial == 5 && n > 0, math.IsNaN(float64(nan)), "n=%d trial %d", n, trial)
+			lo, hi, finite := minMaxRow(x)
+			plo, phi, pfinite := minMaxPortable(x)
+			require.Equal(t, pfinite, finite, "n=%d trial %d: finite flag", n, trial)
+			require.Equal(t, trial != 5 || n == 0, finite, "n=%d trial %d", n, trial)
+			if finite {
+				require.Equal(t, plo, lo, "n=%d trial %d: min", n, trial)
+				require.Equal(t, phi, hi, "n=%d trial %d: max", n, trial)
+			}
 			for _, sc := range []struct{ inv, off float32 }{{1, 127.5}, {1, 0.5}, {3.7, 60.5}, {0.01, 0.5}, {1e30, 0.5}} {
 				got := make([]uint8, n+3)
 				want := make([]uint8, n)
@@ -294,4 +296,70 @@ func TestQuantizeU8Row(t *testing.T) {
 	x[39] = float32(math.Inf(1))
 	s, _ = QuantizeU8Row(q, x)
 	require.True(t, math.IsNaN(float64(s)))
+}
+
+// TestDequantI32RowTwins checks the AVX2 epilogue against its portable
+// twin, bit for bit (so −0 and NaN payloads count), on awkward lengths,
+// with and without bias and ReLU, with int32 products that wrap, negative
+// and NaN scales, and sums that cancel to zero (giving −0 under a
+// negative scale, which the ReLU must keep).
+func TestDequantI32RowTwins(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{0, 1, 7, 8, 9, 16, 17, 33, 128} {
+		for trial := range 4 {
+			c, wsum := make([]int32, n), make([]int32, n)
+			sw, b := make([]float32, n), make([]float32, n)
+			zp, sa := int32(rng.IntN(128)), float32(rng.ExpFloat64())
+			for j := range n {
+				c[j], wsum[j] = rng.Int32N(1<<20)-1<<19, rng.Int32N(1<<14)-1<<13
+				sw[j], b[j] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+				switch trial {
+				case 1:
+					c[j] = zp * wsum[j] // exact zero: ±0 after scaling
+				case 2:
+					c[j], wsum[j] = rng.Int32(), rng.Int32() // products wrap
+				}
+			}
+			if trial == 3 {
+				sa = float32(math.NaN())
+			}
+			for _, bias := range [][]float32{nil, b} {
+				for _, relu := range []bool{false, true} {
+					got := make([]float32, n+3)
+					want := make([]float32, n)
+					DequantI32Row(got[:n], c, wsum, zp, sa, sw, bias, relu)
+					dequantPortable(want, c, wsum, zp, sa, sw, bias, relu)
+					for j := range want {
+						if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+							t.Fatalf("n=%d trial %d bias %v relu %v: y[%d] = %v (%#x), want %v (%#x)", n, trial, bias != nil, relu, j, got[j], math.Float32bits(got[j]), want[j], math.Float32bits(want[j]))
+						}
+						if relu && want[j] < 0 {
+							t.Fatalf("n=%d: ReLU left %v", n, want[j])
+						}
+					}
+					require.Equal(t, []float32{0, 0, 0}, got[n:], "wrote past the row")
+				}
+			}
+		}
+	}
+}
+
+// TestDequantI32Row pins the epilogue on hand-computed values: c − zp·wsum
+// scaled by sa·sw, the bias added, then the ReLU, with NaN passing through
+// the ReLU; nine values, so that the AVX2 path and the tail both run.
+func TestDequantI32Row(t *testing.T) {
+	c := []int32{10, 0, 7, -4, 3, 5, 6, 8, 9}
+	wsum := []int32{1, 2, 0, 0, 1, 1, 1, 1, 1}
+	sw := []float32{0.5, 1, 2, 1, 1, 1, 1, 1, float32(math.NaN())}
+	b := []float32{1, 0, -20, 0, 0, 0, 0, 0, 0}
+	y := make([]float32, 9)
+	// zp = 3, sa = 2: (10−3)·1+1 = 8, (0−6)·2 = −12, 7·4−20 = 8, −8, 0, 4, 6, 10, NaN.
+	DequantI32Row(y, c, wsum, 3, 2, sw, b, false)
+	require.Equal(t, []float32{8, -12, 8, -8, 0, 4, 6, 10}, y[:8])
+	require.True(t, math.IsNaN(float64(y[8])))
+	DequantI32Row(y, c, wsum, 3, 2, sw, b, true)
+	require.Equal(t, []float32{8, 0, 8, 0, 0, 4, 6, 10}, y[:8])
+	require.True(t, math.IsNaN(float64(y[8])), "ReLU must keep NaN")
+	DequantI32Row(y, c, wsum, 3, 2, sw, nil, true)
+	require.Equal(t, []float32{7, 0, 28, 0, 0, 4, 6, 10}, y[:8])
 }

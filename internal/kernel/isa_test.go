@@ -119,6 +119,9 @@ var asmFeatures = map[string]isaReq{
 	"VPACKSSDW": {xmm: featAVX, ymm: featAVX2, zmm: featAVX512BW}, "VPACKUSWB": {xmm: featAVX, ymm: featAVX2, zmm: featAVX512BW},
 	"VPMINUB":    {xmm: featAVX, ymm: featAVX2, zmm: featAVX512BW},
 	"VSHUFI64X2": {xmm: noForm, ymm: featAVX512F | featAVX512VL, zmm: featAVX512F},
+	// int8 quantiser and epilogue. VPAND is VPANDD on ZMM.
+	"ANDQ": baseline, "VPAND": {xmm: featAVX, ymm: featAVX2, zmm: noForm}, "VPMAXUD": vexInt,
+	"VPSHUFD": vexInt, "VPMULLD": vexInt, "VCVTDQ2PS": vexFP, "VMOVD": {xmm: featAVX, ymm: noForm, zmm: noForm},
 }
 
 var (

@@ -121,19 +121,7 @@ func (l *linear) forwardAct(x []float32, rows int, y []float32, relu bool) {
 		b = l.bias.Value().Data()
 	}
 	for i := range rows {
-		sa, zp := s.sa[i], s.zp[i]
-		c := s.c[i*l.out : (i+1)*l.out]
-		yr := y[i*l.out : (i+1)*l.out]
-		for j := range yr {
-			v := float32(c[j]-zp*l.wsum[j]) * (sa * sw[j])
-			if b != nil {
-				v += b[j]
-			}
-			if relu && v < 0 {
-				v = 0
-			}
-			yr[j] = v
-		}
+		kernel.DequantI32Row(y[i*l.out:(i+1)*l.out], s.c[i*l.out:(i+1)*l.out], l.wsum, s.zp[i], s.sa[i], sw, b, relu)
 	}
 }
 

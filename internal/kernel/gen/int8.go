@@ -31,8 +31,8 @@ const (
 	i8VNNINV = 4 // panels of the widest VNNI tile
 )
 
-// genInt8 writes int8_amd64.s: the packed micro-kernels and the AVX2
-// activation quantiser.
+// genInt8 writes int8_amd64.s: the packed micro-kernels, the AVX2
+// activation quantiser and the AVX2 epilogue (dequantisation).
 func genInt8() []byte {
 	var w asm
 	w.raw(header)
@@ -45,6 +45,7 @@ func genInt8() []byte {
 		genI8AVX2(&w, mr)
 	}
 	genQuantU8(&w)
+	genDequant(&w)
 	return w.Bytes()
 }
 
@@ -208,56 +209,81 @@ func genI8AVX2(w *asm, mr int) {
 
 // genQuantU8 writes the AVX2 activation quantiser kernels:
 //
-// minMaxAVX2(x *float32, n int, out *[24]float32) writes, per lane, the
-// minimum (starting from 0), the maximum (from 0) and Σ(x−x) (NaN when
-// some x is NaN or infinite) of x[:n], n a positive multiple of 8.
+// minMaxAVX2(x *float32, n int, out *[3]uint32) writes the bits of the
+// minimum (starting from 0) and of the maximum (from 0) of x[:n], n a
+// positive multiple of 8, and the largest |x| bit pattern (x AND
+// 0x7fffffff as unsigned), which is at least 0x7f800000 exactly when some
+// x is NaN or infinite (the minimum and maximum then mean nothing). That check runs on the integer ALUs,
+// beside the float min and max.
 //
 // quantU8AVX2(x *float32, n int, inv, off float32, q *uint8) writes
 // q[i] = clamp(int32(float32(x[i]·inv) + off), 0, 127) for n a positive
-// multiple of 32: multiply and add round separately, as in the Go twin.
+// multiple of 8: multiply and add round separately, as in the Go twin.
 func genQuantU8(w *asm) {
-	w.raw("// func minMaxAVX2(x *float32, n int, out *[24]float32)\n")
+	for i := 0; i < 8; i++ {
+		w.raw(fmt.Sprintf("DATA absMask<>+%d(SB)/4, $0x7fffffff\n", 4*i))
+	}
+	w.raw("GLOBL absMask<>(SB), RODATA|NOPTR, $32\n\n")
+	w.raw("// func minMaxAVX2(x *float32, n int, out *[3]uint32)\n")
 	w.raw("TEXT ·minMaxAVX2(SB), NOSPLIT, $0-24\n")
 	w.p("MOVQ x+0(FP), SI")
 	w.p("MOVQ n+8(FP), CX")
 	w.p("MOVQ out+16(FP), DI")
-	for _, r := range []string{"Y0", "Y1", "Y2", "Y4", "Y5", "Y6"} {
-		w.p("VXORPS %s, %s, %s", r, r, r)
+	// Two chains per quantity (min in Y0, Y1, max in Y2, Y3, |x| bits in
+	// Y4, Y5); Y6, Y7 hold the loaded values, Y8, Y9 their |x| bits,
+	// Y15 the mask.
+	for r := 0; r < 6; r++ {
+		w.p("VPXOR Y%d, Y%d, Y%d", r, r, r)
 	}
+	w.p("VMOVDQU absMask<>(SB), Y15")
+	w.p("MOVQ CX, DX")
+	w.p("ANDQ $-16, DX")
 	w.p("MOVQ $0, AX")
-	w.p("TESTQ $8, CX")
-	w.p("JZ minMaxAVX2_pairs")
-	// An odd block of 8 first, so the loop takes 16 a step.
-	w.p("VMOVUPS (SI), Y3")
-	w.p("VMINPS Y3, Y0, Y0")
-	w.p("VMAXPS Y3, Y1, Y1")
-	w.p("VSUBPS Y3, Y3, Y3")
-	w.p("VADDPS Y3, Y2, Y2")
-	w.p("MOVQ $8, AX")
-	w.label("minMaxAVX2_pairs")
+	w.p("CMPQ AX, DX")
+	w.p("JAE minMaxAVX2_tail")
+	w.label("minMaxAVX2_loop")
+	for v := 0; v < 2; v++ {
+		w.p("VMOVUPS %d(SI)(AX*4), Y%d", 32*v, 6+v)
+	}
+	for v := 0; v < 2; v++ {
+		w.p("VMINPS Y%d, Y%d, Y%d", 6+v, v, v)
+		w.p("VMAXPS Y%d, Y%d, Y%d", 6+v, 2+v, 2+v)
+		w.p("VPAND Y%d, Y15, Y%d", 6+v, 8+v)
+		w.p("VPMAXUD Y%d, Y%d, Y%d", 8+v, 4+v, 4+v)
+	}
+	w.p("ADDQ $16, AX")
+	w.p("CMPQ AX, DX")
+	w.p("JB minMaxAVX2_loop")
+	w.label("minMaxAVX2_tail")
 	w.p("CMPQ AX, CX")
 	w.p("JAE minMaxAVX2_done")
-	w.label("minMaxAVX2_loop")
-	w.p("VMOVUPS (SI)(AX*4), Y3")
-	w.p("VMOVUPS 32(SI)(AX*4), Y7")
-	w.p("VMINPS Y3, Y0, Y0")
-	w.p("VMAXPS Y3, Y1, Y1")
-	w.p("VMINPS Y7, Y4, Y4")
-	w.p("VMAXPS Y7, Y5, Y5")
-	w.p("VSUBPS Y3, Y3, Y3")
-	w.p("VSUBPS Y7, Y7, Y7")
-	w.p("VADDPS Y3, Y2, Y2")
-	w.p("VADDPS Y7, Y6, Y6")
-	w.p("ADDQ $16, AX")
-	w.p("CMPQ AX, CX")
-	w.p("JB minMaxAVX2_loop")
+	w.p("VMOVUPS (SI)(AX*4), Y6")
+	w.p("VMINPS Y6, Y0, Y0")
+	w.p("VMAXPS Y6, Y2, Y2")
+	w.p("VPAND Y6, Y15, Y8")
+	w.p("VPMAXUD Y8, Y4, Y4")
 	w.label("minMaxAVX2_done")
-	w.p("VMINPS Y4, Y0, Y0")
-	w.p("VMAXPS Y5, Y1, Y1")
-	w.p("VADDPS Y6, Y2, Y2")
-	w.p("VMOVUPS Y0, (DI)")
-	w.p("VMOVUPS Y1, 32(DI)")
-	w.p("VMOVUPS Y2, 64(DI)")
+	w.p("VMINPS Y1, Y0, Y0")
+	w.p("VMAXPS Y3, Y2, Y2")
+	w.p("VPMAXUD Y5, Y4, Y4")
+	// Fold the eight lanes: halves, then pairs of pairs, then pairs.
+	w.p("VEXTRACTF128 $1, Y0, X1")
+	w.p("VEXTRACTF128 $1, Y2, X3")
+	w.p("VEXTRACTI128 $1, Y4, X5")
+	w.p("VMINPS X1, X0, X0")
+	w.p("VMAXPS X3, X2, X2")
+	w.p("VPMAXUD X5, X4, X4")
+	for _, sh := range []int{0x4e, 0xb1} { // swap 64-bit halves, then 32-bit pairs
+		w.p("VPSHUFD $0x%x, X0, X1", sh)
+		w.p("VPSHUFD $0x%x, X2, X3", sh)
+		w.p("VPSHUFD $0x%x, X4, X5", sh)
+		w.p("VMINPS X1, X0, X0")
+		w.p("VMAXPS X3, X2, X2")
+		w.p("VPMAXUD X5, X4, X4")
+	}
+	w.p("VMOVD X0, (DI)")
+	w.p("VMOVD X2, 4(DI)")
+	w.p("VMOVD X4, 8(DI)")
 	w.p("VZEROUPPER")
 	w.p("RET")
 	w.raw("\n")
@@ -281,7 +307,10 @@ func genQuantU8(w *asm) {
 	w.p("MOVQ q+24(FP), DI")
 	w.p("VMOVDQU quantPerm<>(SB), Y10")
 	w.p("VMOVDQU quantMax<>(SB), Y11")
+	w.p("MOVQ CX, DX")
+	w.p("ANDQ $-32, DX")
 	w.p("MOVQ $0, AX")
+	w.p("JMP quantU8AVX2_test")
 	w.label("quantU8AVX2_loop")
 	for i := 0; i < 4; i++ {
 		w.p("VMULPS %d(SI)(AX*4), Y8, Y%d", 32*i, i)
@@ -295,8 +324,70 @@ func genQuantU8(w *asm) {
 	w.p("VPMINUB Y11, Y0, Y0")
 	w.p("VMOVDQU Y0, (DI)(AX*1)")
 	w.p("ADDQ $32, AX")
-	w.p("CMPQ AX, CX")
+	w.label("quantU8AVX2_test")
+	w.p("CMPQ AX, DX")
 	w.p("JB quantU8AVX2_loop")
+	// Blocks of 8 left: the same steps on one vector, packed within XMM.
+	w.label("quantU8AVX2_tail")
+	w.p("CMPQ AX, CX")
+	w.p("JAE quantU8AVX2_done")
+	w.p("VMULPS (SI)(AX*4), Y8, Y0")
+	w.p("VADDPS Y9, Y0, Y0")
+	w.p("VCVTTPS2DQ Y0, Y0")
+	w.p("VEXTRACTI128 $1, Y0, X1")
+	w.p("VPACKSSDW X1, X0, X0")
+	w.p("VPACKUSWB X0, X0, X0")
+	w.p("VPMINUB X11, X0, X0")
+	w.p("MOVQ X0, (DI)(AX*1)")
+	w.p("ADDQ $8, AX")
+	w.p("JMP quantU8AVX2_tail")
+	w.label("quantU8AVX2_done")
+	w.p("VZEROUPPER")
+	w.p("RET")
+	w.raw("\n")
+}
+
+// genDequant writes the AVX2 epilogue of the int8 product:
+//
+// dequantAVX2(n int, c, wsum *int32, sw, b, y *float32, zp int32, sa float32, flags int)
+// writes y[j] = float32(c[j] − zp·wsum[j])·(sa·sw[j]), plus b[j] when
+// flags&1, then max(0, y[j]) when flags&2 (VMAXPS returns its second
+// source for NaN and for two zeros, so NaN and −0 pass, as in the Go
+// twin's "if v < 0"), for n a positive multiple of 8. The int32 product
+// and difference wrap; multiplies and the add round separately.
+func genDequant(w *asm) {
+	w.raw("// func dequantAVX2(n int, c *int32, wsum *int32, sw *float32, b *float32, y *float32, zp int32, sa float32, flags int)\n")
+	w.raw("TEXT ·dequantAVX2(SB), NOSPLIT, $0-64\n")
+	w.p("MOVQ n+0(FP), R9")
+	w.p("MOVQ c+8(FP), SI")
+	w.p("MOVQ wsum+16(FP), DX")
+	w.p("MOVQ sw+24(FP), CX")
+	w.p("MOVQ b+32(FP), BX")
+	w.p("MOVQ y+40(FP), DI")
+	w.p("VBROADCASTSS zp+48(FP), Y8") // the int32 bits, broadcast
+	w.p("VBROADCASTSS sa+52(FP), Y9")
+	w.p("MOVQ flags+56(FP), R8")
+	w.p("VXORPS Y10, Y10, Y10")
+	w.p("MOVQ $0, AX")
+	w.label("dequantAVX2_loop")
+	w.p("VPMULLD (DX)(AX*4), Y8, Y0")
+	w.p("VMOVDQU (SI)(AX*4), Y1")
+	w.p("VPSUBD Y0, Y1, Y1")
+	w.p("VCVTDQ2PS Y1, Y1")
+	w.p("VMULPS (CX)(AX*4), Y9, Y2")
+	w.p("VMULPS Y2, Y1, Y1")
+	w.p("TESTQ $1, R8")
+	w.p("JZ dequantAVX2_relu")
+	w.p("VADDPS (BX)(AX*4), Y1, Y1")
+	w.label("dequantAVX2_relu")
+	w.p("TESTQ $2, R8")
+	w.p("JZ dequantAVX2_store")
+	w.p("VMAXPS Y1, Y10, Y1")
+	w.label("dequantAVX2_store")
+	w.p("VMOVUPS Y1, (DI)(AX*4)")
+	w.p("ADDQ $8, AX")
+	w.p("CMPQ AX, R9")
+	w.p("JB dequantAVX2_loop")
 	w.p("VZEROUPPER")
 	w.p("RET")
 	w.raw("\n")
