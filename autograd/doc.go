@@ -73,6 +73,18 @@
 // stored, and the backward scatters the pooled gradient back sample by
 // sample; values and gradients equal the three ops', bit for bit.
 //
+// At inference, a ConvCache runs both with the filters packed once (for a
+// weight marked cacheable, Var.SetCacheable) as an implicit GEMM: each
+// filter tap multiplies a shifted view of the zero-padded image, read in
+// place by the GEMM micro-kernel, and the taps are summed in registers, so
+// that no column matrix is built or packed per call. Layers with many
+// input channels compute [positions, outC] tiles (a tap then has one step
+// per channel) and transpose in the epilogue that adds the bias,
+// rectifies and pools; the first layer of an image model (few channels)
+// computes [outC, positions] over shifted copies of the image, and pools
+// with the vector kernel. nn.Conv2D and the onnx importer keep one per
+// convolution; outputs equal the training path's up to float32 rounding.
+//
 // CheckGrad compares analytic gradients with Richardson-extrapolated
 // central differences, element by element and along a few directions per
 // input, with tolerances that allow for float32 rounding; its defaults
