@@ -73,6 +73,18 @@
 // stored, and the backward scatters the pooled gradient back sample by
 // sample; values and gradients equal the three ops', bit for bit.
 //
+// At inference, a ConvCache runs both with the filters packed once (for a
+// weight marked cacheable, Var.SetCacheable) as an implicit GEMM: each
+// filter tap multiplies a shifted view of the zero-padded image, read in
+// place by the GEMM micro-kernel, and the taps are summed in registers, so
+// that no column matrix is built or packed per call. Layers with many
+// input channels compute [positions, outC] tiles (a tap then has one step
+// per channel) and transpose in the epilogue that adds the bias,
+// rectifies and pools; the first layer of an image model (few channels)
+// computes [outC, positions] over shifted copies of the image, and pools
+// with the vector kernel. nn.Conv2D and the onnx importer keep one per
+// convolution; outputs equal the training path's up to float32 rounding.
+//
 // CheckGrad compares analytic gradients with Richardson-extrapolated
 // central differences, element by element and along a few directions per
 // input, with tolerances that allow for float32 rounding; its defaults
@@ -84,4 +96,8 @@
 // gradients as single large products. They take per-sequence lengths
 // (padded steps keep the state and get no gradient) and run either
 // direction in time; nn's recurrent layers and cells are built on them.
+// LSTMStack, GRUStack and RNNStack run several such layers as one op, a
+// wavefront in which each layer works a few steps behind the one below
+// (and, backwards, ahead of it) on its own core, with results bit for bit
+// those of chaining the single-layer ops.
 package autograd

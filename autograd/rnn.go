@@ -108,6 +108,23 @@ type recurrence struct {
 	hn    []float32 // GRU [T, B, H]: W_hn h + b_hn
 
 	arena *Arena // the input's, which then supplies every buffer
+
+	// The working state of a forward run (see begin).
+	out, h, c   []float32 // outputs [T, B, H]; running state [B, H]
+	save        bool
+	wih         []float32 // W_ih [G·H, I]
+	whh         []float32 // W_hh, or its transposed copy whhT
+	whhT        []float32
+	ldw         int
+	transW      bool
+	bias, bhh   []float32
+	scratch, hp []float32
+	tc          []float32
+
+	// The working state of a backward run (see beginBackward).
+	dh, dc  []float32    // state gradients [B, H], carried back through time
+	dG, dHP []float32    // pre-activation gradients [T, B, G·H]
+	pg      [4]paramGrad // where the weights' gradients go (weightDests)
 }
 
 // getBuf returns a scratch or saved buffer of n floats (contents stale):
@@ -138,21 +155,23 @@ func (r *recurrence) timeAt(s int) int {
 	return s
 }
 
-func recurrent(kind recurrentKind, x, h0, c0 *Var, w RecurrentWeights, opt RecurrentOptions) []*Var {
-	name := "autograd." + kindNames[kind]
-	if x == nil || w.IH == nil || w.HH == nil {
+// checkRecurrent panics, naming the op, unless the input shape xs, the
+// weights, the initial states and the options fit together; it returns
+// the sizes T, B, I and H.
+func checkRecurrent(name string, kind recurrentKind, xs []int, h0, c0 *Var, w RecurrentWeights, opt RecurrentOptions) (T, B, I, H int) {
+	if w.IH == nil || w.HH == nil {
 		panic(name + ": input and both weights are required")
 	}
-	xs, wis, whs := x.value.Shape(), w.IH.value.Shape(), w.HH.value.Shape()
+	wis, whs := w.IH.value.Shape(), w.HH.value.Shape()
 	if len(xs) != 3 || xs[0] < 1 {
 		panic(fmt.Sprintf("%s: input has shape %v, want [T, B, I] with T ≥ 1", name, xs))
 	}
 	G := kindGates[kind]
-	T, B, I := xs[0], xs[1], xs[2]
+	T, B, I = xs[0], xs[1], xs[2]
 	if len(whs) != 2 || whs[0] != G*whs[1] || whs[1] < 1 {
 		panic(fmt.Sprintf("%s: weight_hh has shape %v, want [%d·H, H]", name, whs, G))
 	}
-	H := whs[1]
+	H = whs[1]
 	if len(wis) != 2 || wis[0] != G*H || wis[1] != I {
 		panic(fmt.Sprintf("%s: weight_ih has shape %v, want [%d, %d] for input %v and weight_hh %v", name, wis, G*H, I, xs, whs))
 	}
@@ -179,6 +198,17 @@ func recurrent(kind recurrentKind, x, h0, c0 *Var, w RecurrentWeights, opt Recur
 			}
 		}
 	}
+	return T, B, I, H
+}
+
+func recurrent(kind recurrentKind, x, h0, c0 *Var, w RecurrentWeights, opt RecurrentOptions) []*Var {
+	name := "autograd." + kindNames[kind]
+	if x == nil {
+		panic(name + ": input is required")
+	}
+	G := kindGates[kind]
+	xs := x.value.Shape()
+	T, B, I, H := checkRecurrent(name, kind, xs, h0, c0, w, opt)
 	r := &recurrence{kind: kind, T: T, B: B, I: I, H: H, G: G, reverse: opt.Reverse, relu: opt.ReLU && kind == kindRNN, arena: x.arena}
 	if opt.Lengths != nil {
 		r.lengths = append([]int(nil), opt.Lengths...)
@@ -233,24 +263,6 @@ func recurrentProduct(B, GH, H int, h, w []float32, ldw int, trans bool, beta fl
 	kernel.Gemm(false, trans, B, GH, H, 1, h, H, w, ldw, beta, c, GH)
 }
 
-// weightGrad computes the gradient of a weight with fill(d, beta), which
-// must set d = grad + beta·d: into the weight's own gradient (beta 1,
-// returning nil to the engine) when the weight is a parameter, into a
-// buffer from x's arena (beta 0, returned) otherwise, or not at all when
-// the weight needs none.
-func weightGrad(w, x *Var, fill func(d []float32, beta float32)) *tensor.Tensor {
-	if !w.requiresGrad {
-		return nil
-	}
-	if lg := leafGrad(w); lg != nil {
-		fill(lg.Data(), 1)
-		return nil
-	}
-	t := gradBuf(w.value.Shape(), x)
-	fill(t.Data(), 0)
-	return t
-}
-
 func dataOrNil(v *Var) []float32 {
 	if v == nil {
 		return nil
@@ -261,13 +273,31 @@ func dataOrNil(v *Var) []float32 {
 // forward fills dst ([T, B, H] outputs, then the final h, then for an LSTM
 // the final c) and, when save is set, keeps what backward needs.
 func (r *recurrence) forward(dst []float32, x, h0, c0 *Var, w RecurrentWeights, save bool) {
-	T, B, I, H, G := r.T, r.B, r.I, r.H, r.G
-	GH := G * H
+	T, B, H := r.T, r.B, r.H
 	out := dst[:T*B*H]
-	h := dst[T*B*H : (T+1)*B*H]
 	var c []float32
 	if r.kind == kindLSTM {
 		c = dst[(T+1)*B*H : (T+2)*B*H]
+	}
+	r.begin(out, dst[T*B*H:(T+1)*B*H], c, h0, c0, w, save)
+	r.project(x.value.Data(), 0, T)
+	for s := 0; s < T; s++ {
+		r.step(s)
+	}
+	r.end()
+}
+
+// begin prepares a forward run writing the outputs into out [T, B, H] and
+// carrying the state in h (and, for an LSTM, c) [B, H], which it sets from
+// h0 and c0 (zeros when nil). It takes every buffer the run needs, so that
+// project and step allocate nothing (and may run on another goroutine
+// than begin and end).
+func (r *recurrence) begin(out, h, c []float32, h0, c0 *Var, w RecurrentWeights, save bool) {
+	T, B, H, G := r.T, r.B, r.H, r.G
+	GH := G * H
+	r.out, r.h, r.c, r.save = out, h, c, save
+	r.wih = w.IH.value.Data()
+	if c != nil {
 		if c0 != nil {
 			copy(c, c0.value.Data())
 		} else {
@@ -285,36 +315,30 @@ func (r *recurrence) forward(dst []float32, x, h0, c0 *Var, w RecurrentWeights, 
 	// one (a matrix–vector product per step, which reads W_hh in place),
 	// skips the copy: decoding one token at a time then costs no
 	// transposition.
-	whh, ldw, transW := w.HH.value.Data(), H, true
+	r.whh, r.ldw, r.transW = w.HH.value.Data(), H, true
 	if T > 1 && B > 1 {
 		// Copy W_hhᵀ once for the products of every step.
-		t := r.getBuf(H * GH)
-		defer r.putBuf(t)
-		transposeInto(t, whh, GH, H)
-		whh, ldw, transW = t, GH, false
+		r.whhT = r.getBuf(H * GH)
+		transposeInto(r.whhT, r.whh, GH, H)
+		r.whh, r.ldw, r.transW = r.whhT, GH, false
 	}
 	bih, bhh := dataOrNil(w.BiasIH), dataOrNil(w.BiasHH)
-
-	// The input projection of every step in one product. The biases that
-	// add straight into the pre-activations (a GRU keeps b_hh apart for
-	// its n gate) are added step by step while the rows are in cache.
-	gates := r.getBuf(T * B * GH)
-	kernel.Gemm(false, true, T*B, GH, I, 1, x.value.Data(), I, w.IH.value.Data(), I, 0, gates, GH)
-	var bias []float32
+	r.bhh = bhh
+	// The biases that add straight into the pre-activations (a GRU keeps
+	// b_hh apart for its n gate) are added step by step while the rows are
+	// in cache.
 	if bih != nil || (bhh != nil && r.kind != kindGRU) {
-		bias = r.getBuf(GH)
-		defer r.putBuf(bias)
-		clear(bias)
+		r.bias = r.getBuf(GH)
+		clear(r.bias)
 		if bih != nil {
-			copy(bias, bih)
+			copy(r.bias, bih)
 		}
 		if bhh != nil && r.kind != kindGRU {
-			kernel.Axpy(1, bhh, bias)
+			kernel.Axpy(1, bhh, r.bias)
 		}
 	}
-
+	r.gates = r.getBuf(T * B * GH)
 	if save {
-		r.gates = gates
 		r.hprev = r.getBuf(T * B * H)
 		if r.kind == kindLSTM {
 			r.cprev = r.getBuf(T * B * H)
@@ -324,62 +348,96 @@ func (r *recurrence) forward(dst []float32, x, h0, c0 *Var, w RecurrentWeights, 
 			r.hn = r.getBuf(T * B * H)
 		}
 	}
-	scratch := r.getBuf(B * GH)
-	var hp, tc []float32
+	r.scratch = r.getBuf(B * GH)
 	if r.kind == kindGRU {
-		hp = r.getBuf(B * GH)
+		r.hp = r.getBuf(B * GH)
 	}
 	if r.kind == kindLSTM && !save {
-		tc = r.getBuf(B * H)
+		r.tc = r.getBuf(B * H)
 	}
-	defer func() {
-		r.putBuf(scratch)
-		r.putBuf(hp)
-		if !save {
-			r.putBuf(gates)
-			r.putBuf(tc)
+}
+
+// project computes the input projection x·W_ihᵀ of the processing steps
+// [s0, s1) into the gates, as one matrix product; x is the whole input
+// [T, B, I]. Every step must be projected before it is run.
+func (r *recurrence) project(x []float32, s0, s1 int) {
+	r.projectCols(x, s0, s1, 0, r.G*r.H)
+}
+
+// projectCols computes the columns [j0, j1) of the input projection of
+// the processing steps [s0, s1). Every element is computed as by a whole
+// projection, so splitting one by columns changes no result.
+func (r *recurrence) projectCols(x []float32, s0, s1, j0, j1 int) {
+	if s0 >= s1 || j0 >= j1 {
+		return
+	}
+	B, I, GH := r.B, r.I, r.G*r.H
+	t0, t1 := s0, s1
+	if r.reverse {
+		t0, t1 = r.T-s1, r.T-s0
+	}
+	rows := (t1 - t0) * B
+	kernel.Gemm(false, true, rows, j1-j0, I, 1, x[t0*B*I:], I, r.wih[j0*I:], I, 0, r.gates[t0*B*GH+j0:t1*B*GH], GH)
+}
+
+// step runs processing step s: the recurrent product and the cell.
+func (r *recurrence) step(s int) {
+	B, H := r.B, r.H
+	GH := r.G * H
+	t := r.timeAt(s)
+	h, c := r.h, r.c
+	gt := r.gates[t*B*GH : (t+1)*B*GH]
+	ot := r.out[t*B*H : (t+1)*B*H]
+	if r.bias != nil {
+		for b := 0; b < B; b++ {
+			kernel.Axpy(1, r.bias, gt[b*GH:(b+1)*GH])
 		}
-	}()
-	for s := 0; s < T; s++ {
-		t := r.timeAt(s)
-		gt := gates[t*B*GH : (t+1)*B*GH]
-		ot := out[t*B*H : (t+1)*B*H]
-		if bias != nil {
+	}
+	if r.save {
+		copy(r.hprev[t*B*H:], h)
+		if c != nil {
+			copy(r.cprev[t*B*H:], c)
+		}
+	}
+	switch r.kind {
+	case kindLSTM:
+		recurrentProduct(B, GH, H, h, r.whh, r.ldw, r.transW, 1, gt)
+		tc := r.tc
+		if r.save {
+			tc = r.tanhc[t*B*H : (t+1)*B*H]
+		}
+		r.lstmStep(gt, h, c, ot, tc, r.scratch, t)
+	case kindGRU:
+		hp := r.hp
+		if r.bhh != nil {
 			for b := 0; b < B; b++ {
-				kernel.Axpy(1, bias, gt[b*GH:(b+1)*GH])
+				copy(hp[b*GH:(b+1)*GH], r.bhh)
 			}
+			recurrentProduct(B, GH, H, h, r.whh, r.ldw, r.transW, 1, hp)
+		} else {
+			recurrentProduct(B, GH, H, h, r.whh, r.ldw, r.transW, 0, hp)
 		}
-		if save {
-			copy(r.hprev[t*B*H:], h)
-			if c != nil {
-				copy(r.cprev[t*B*H:], c)
-			}
+		var hn []float32
+		if r.save {
+			hn = r.hn[t*B*H : (t+1)*B*H]
 		}
-		switch r.kind {
-		case kindLSTM:
-			recurrentProduct(B, GH, H, h, whh, ldw, transW, 1, gt)
-			if save {
-				tc = r.tanhc[t*B*H : (t+1)*B*H]
-			}
-			r.lstmStep(gt, h, c, ot, tc, scratch, t)
-		case kindGRU:
-			if bhh != nil {
-				for b := 0; b < B; b++ {
-					copy(hp[b*GH:(b+1)*GH], bhh)
-				}
-				recurrentProduct(B, GH, H, h, whh, ldw, transW, 1, hp)
-			} else {
-				recurrentProduct(B, GH, H, h, whh, ldw, transW, 0, hp)
-			}
-			var hn []float32
-			if save {
-				hn = r.hn[t*B*H : (t+1)*B*H]
-			}
-			r.gruStep(gt, hp, h, ot, hn, scratch, t)
-		default:
-			recurrentProduct(B, GH, H, h, whh, ldw, transW, 1, gt)
-			r.rnnStep(gt, h, ot, scratch, t)
-		}
+		r.gruStep(gt, hp, h, ot, hn, r.scratch, t)
+	default:
+		recurrentProduct(B, GH, H, h, r.whh, r.ldw, r.transW, 1, gt)
+		r.rnnStep(gt, h, ot, r.scratch, t)
+	}
+}
+
+// end gives back the forward run's scratch buffers (and, when nothing is
+// saved, the gates).
+func (r *recurrence) end() {
+	for _, b := range [][]float32{r.scratch, r.hp, r.whhT, r.bias, r.tc} {
+		r.putBuf(b)
+	}
+	r.scratch, r.hp, r.whhT, r.bias, r.tc = nil, nil, nil, nil, nil
+	if !r.save {
+		r.putBuf(r.gates)
+		r.gates = nil
 	}
 }
 
@@ -492,140 +550,237 @@ func (r *recurrence) rnnStep(g, h, ot, scratch []float32, t int) {
 // them: x, weight_ih, weight_hh, then the present ones of bias_ih,
 // bias_hh, h0, c0.
 func (r *recurrence) backward(g []float32, x, h0, c0 *Var, w RecurrentWeights) []*tensor.Tensor {
-	T, B, I, H, G := r.T, r.B, r.I, r.H, r.G
-	GH := G * H
-	gOut := g[:T*B*H]
-	// dh and dc carry the state gradients back through time; they end as
-	// the gradients of h0 and c0.
-	dhT := gradBuf([]int{B, H}, x)
-	dh := dhT.Data()
-	copy(dh, g[T*B*H:(T+1)*B*H])
-	var dcT *tensor.Tensor
-	var dc []float32
+	T, B, I, H := r.T, r.B, r.I, r.H
+	var gc []float32
 	if r.kind == kindLSTM {
-		dcT = gradBuf([]int{B, H}, x)
-		dc = dcT.Data()
-		copy(dc, g[(T+1)*B*H:(T+2)*B*H])
+		gc = g[(T+1)*B*H : (T+2)*B*H]
 	}
-	whh := w.HH.value.Data()
-	// dG: gradient of the input pre-activations; dHP: of the recurrent
-	// ones (the same except for a GRU's n gate).
-	// Rows of padded steps must stay zero.
-	dG := r.getBuf(T * B * GH)
-	clear(dG)
-	dHP := dG
-	if r.kind == kindGRU {
-		dHP = r.getBuf(T * B * GH)
-		clear(dHP)
-	}
+	dhT, dcT := r.beginBackward(g[T*B*H:(T+1)*B*H], gc, x, w)
+	gOut := g[:T*B*H]
 	for s := T - 1; s >= 0; s-- {
-		t := r.timeAt(s)
-		gt := r.gates[t*B*GH : (t+1)*B*GH]
-		dgt := dG[t*B*GH : (t+1)*B*GH]
-		dhpt := dHP[t*B*GH : (t+1)*B*GH]
-		active := false
-		for b := 0; b < B; b++ {
-			if !r.valid(b, t) {
-				continue // padding: the state gradient passes through
-			}
-			active = true
-			dhb := dh[b*H : (b+1)*H]
-			kernel.Axpy(1, gOut[t*B*H+b*H:t*B*H+(b+1)*H], dhb)
-			row, drow := gt[b*GH:(b+1)*GH], dgt[b*GH:(b+1)*GH]
-			switch r.kind {
-			case kindLSTM:
-				ig, fg, gg, og := row[:H], row[H:2*H], row[2*H:3*H], row[3*H:]
-				tc := r.tanhc[t*B*H+b*H : t*B*H+(b+1)*H]
-				cp := r.cprev[t*B*H+b*H : t*B*H+(b+1)*H]
-				dcb := dc[b*H : (b+1)*H]
-				di, df, dgg, do := drow[:H], drow[H:2*H], drow[2*H:3*H], drow[3*H:]
-				for j := range dhb {
-					dcj := dcb[j] + dhb[j]*og[j]*(1-tc[j]*tc[j])
-					do[j] = dhb[j] * tc[j] * og[j] * (1 - og[j])
-					di[j] = dcj * gg[j] * ig[j] * (1 - ig[j])
-					dgg[j] = dcj * ig[j] * (1 - gg[j]*gg[j])
-					df[j] = dcj * cp[j] * fg[j] * (1 - fg[j])
-					dcb[j] = dcj * fg[j]
-					dhb[j] = 0
-				}
-			case kindGRU:
-				rg, zg, ng := row[:H], row[H:2*H], row[2*H:]
-				hn := r.hn[t*B*H+b*H : t*B*H+(b+1)*H]
-				hp := r.hprev[t*B*H+b*H : t*B*H+(b+1)*H]
-				dhrow := dhpt[b*GH : (b+1)*GH]
-				for j := range dhb {
-					d := dhb[j]
-					dnp := d * (1 - zg[j]) * (1 - ng[j]*ng[j])
-					drp := dnp * hn[j] * rg[j] * (1 - rg[j])
-					dzp := d * (hp[j] - ng[j]) * zg[j] * (1 - zg[j])
-					drow[j], drow[H+j], drow[2*H+j] = drp, dzp, dnp
-					dhrow[j], dhrow[H+j], dhrow[2*H+j] = drp, dzp, dnp*rg[j]
-					dhb[j] = d * zg[j]
-				}
-			default:
-				for j, y := range row {
-					if r.relu {
-						if y > 0 {
-							drow[j] = dhb[j]
-						}
-					} else {
-						drow[j] = dhb[j] * (1 - y*y)
-					}
-					dhb[j] = 0
-				}
-			}
-		}
-		if active {
-			// The recurrent product: one GEMM per step.
-			kernel.Gemm(false, false, B, H, GH, 1, dhpt, GH, whh, H, 1, dh, H)
-		}
+		r.stepBackward(s, gOut)
 	}
-
 	grads := make([]*tensor.Tensor, 0, 7)
 	var gx *tensor.Tensor
 	if x.requiresGrad {
 		gx = gradBuf([]int{T, B, I}, x)
-		kernel.Gemm(false, false, T*B, I, GH, 1, dG, GH, w.IH.value.Data(), I, 0, gx.Data(), I)
+		r.inputGrad(gx.Data(), 0, T)
 	}
-	// The weight gradients are products over all steps; they accumulate
-	// straight into the parameters' gradients when the weights are
-	// parameters (weightGrad returns the buffer and the beta to use).
-	gwih := weightGrad(w.IH, x, func(d []float32, beta float32) {
-		kernel.Gemm(true, false, GH, I, T*B, 1, dG, GH, x.value.Data(), I, beta, d, I)
-	})
-	gwhh := weightGrad(w.HH, x, func(d []float32, beta float32) {
-		kernel.Gemm(true, false, GH, H, T*B, 1, dHP, GH, r.hprev, H, beta, d, H)
-	})
-	grads = append(grads, gx, gwih, gwhh)
-	if w.BiasIH != nil {
-		grads = append(grads, weightGrad(w.BiasIH, x, func(d []float32, beta float32) {
-			if beta == 0 {
-				clear(d)
-			}
-			colSumAcc(d, dG, T*B, GH)
-		}))
-	}
-	if w.BiasHH != nil {
-		grads = append(grads, weightGrad(w.BiasHH, x, func(d []float32, beta float32) {
-			if beta == 0 {
-				clear(d)
-			}
-			colSumAcc(d, dHP, T*B, GH)
-		}))
-	}
+	grads = append(grads, gx)
+	grads = r.weightGrads(grads, x.value.Data(), x, w)
 	if h0 != nil {
 		grads = append(grads, dhT)
 	}
 	if c0 != nil {
 		grads = append(grads, dcT)
 	}
-	// The saved buffers go back to the pool: backward runs once.
-	for _, b := range [][]float32{dG, r.gates, r.hprev, r.cprev, r.tanhc, r.hn} {
+	r.release()
+	return grads
+}
+
+// beginBackward prepares a backward run from the gradients of the final
+// states gh and gc (nil when not an LSTM) and returns the tensors that
+// end as the gradients of h0 and c0, drawn from x's arena.
+func (r *recurrence) beginBackward(gh, gc []float32, x *Var, w RecurrentWeights) (dhT, dcT *tensor.Tensor) {
+	T, B, H := r.T, r.B, r.H
+	GH := r.G * H
+	r.whh, r.wih = w.HH.value.Data(), w.IH.value.Data()
+	dhT = gradBuf([]int{B, H}, x)
+	r.dh = dhT.Data()
+	copy(r.dh, gh)
+	if r.kind == kindLSTM {
+		dcT = gradBuf([]int{B, H}, x)
+		r.dc = dcT.Data()
+		copy(r.dc, gc)
+	}
+	// dG: gradient of the input pre-activations; dHP: of the recurrent
+	// ones (the same except for a GRU's n gate).
+	// Rows of padded steps must stay zero.
+	r.dG = r.getBuf(T * B * GH)
+	clear(r.dG)
+	r.dHP = r.dG
+	if r.kind == kindGRU {
+		r.dHP = r.getBuf(T * B * GH)
+		clear(r.dHP)
+	}
+	return dhT, dcT
+}
+
+// stepBackward runs processing step s backwards, taking the gradient of
+// the step's outputs from gOut [T, B, H] (indexed by time): it fills the
+// step's rows of dG and dHP and carries dh and dc to the step before.
+func (r *recurrence) stepBackward(s int, gOut []float32) {
+	B, H := r.B, r.H
+	GH := r.G * H
+	dh, dc := r.dh, r.dc
+	whh := r.whh
+	t := r.timeAt(s)
+	gt := r.gates[t*B*GH : (t+1)*B*GH]
+	dgt := r.dG[t*B*GH : (t+1)*B*GH]
+	dhpt := r.dHP[t*B*GH : (t+1)*B*GH]
+	active := false
+	for b := 0; b < B; b++ {
+		if !r.valid(b, t) {
+			continue // padding: the state gradient passes through
+		}
+		active = true
+		dhb := dh[b*H : (b+1)*H]
+		kernel.Axpy(1, gOut[t*B*H+b*H:t*B*H+(b+1)*H], dhb)
+		row, drow := gt[b*GH:(b+1)*GH], dgt[b*GH:(b+1)*GH]
+		switch r.kind {
+		case kindLSTM:
+			ig, fg, gg, og := row[:H], row[H:2*H], row[2*H:3*H], row[3*H:]
+			tc := r.tanhc[t*B*H+b*H : t*B*H+(b+1)*H]
+			cp := r.cprev[t*B*H+b*H : t*B*H+(b+1)*H]
+			dcb := dc[b*H : (b+1)*H]
+			di, df, dgg, do := drow[:H], drow[H:2*H], drow[2*H:3*H], drow[3*H:]
+			for j := range dhb {
+				dcj := dcb[j] + dhb[j]*og[j]*(1-tc[j]*tc[j])
+				do[j] = dhb[j] * tc[j] * og[j] * (1 - og[j])
+				di[j] = dcj * gg[j] * ig[j] * (1 - ig[j])
+				dgg[j] = dcj * ig[j] * (1 - gg[j]*gg[j])
+				df[j] = dcj * cp[j] * fg[j] * (1 - fg[j])
+				dcb[j] = dcj * fg[j]
+				dhb[j] = 0
+			}
+		case kindGRU:
+			rg, zg, ng := row[:H], row[H:2*H], row[2*H:]
+			hn := r.hn[t*B*H+b*H : t*B*H+(b+1)*H]
+			hp := r.hprev[t*B*H+b*H : t*B*H+(b+1)*H]
+			dhrow := dhpt[b*GH : (b+1)*GH]
+			for j := range dhb {
+				d := dhb[j]
+				dnp := d * (1 - zg[j]) * (1 - ng[j]*ng[j])
+				drp := dnp * hn[j] * rg[j] * (1 - rg[j])
+				dzp := d * (hp[j] - ng[j]) * zg[j] * (1 - zg[j])
+				drow[j], drow[H+j], drow[2*H+j] = drp, dzp, dnp
+				dhrow[j], dhrow[H+j], dhrow[2*H+j] = drp, dzp, dnp*rg[j]
+				dhb[j] = d * zg[j]
+			}
+		default:
+			for j, y := range row {
+				if r.relu {
+					if y > 0 {
+						drow[j] = dhb[j]
+					}
+				} else {
+					drow[j] = dhb[j] * (1 - y*y)
+				}
+				dhb[j] = 0
+			}
+		}
+	}
+	if active {
+		// The recurrent product: one GEMM per step.
+		kernel.Gemm(false, false, B, H, GH, 1, dhpt, GH, whh, H, 1, dh, H)
+	}
+}
+
+// inputGrad writes the gradient of the input dG·W_ih for the processing
+// steps [s0, s1) into their rows of gx [T, B, I].
+func (r *recurrence) inputGrad(gx []float32, s0, s1 int) {
+	r.inputGradCols(gx, s0, s1, 0, r.I)
+}
+
+// inputGradCols computes the columns [j0, j1) of inputGrad; like
+// projectCols, it changes no result.
+func (r *recurrence) inputGradCols(gx []float32, s0, s1, j0, j1 int) {
+	if s0 >= s1 || j0 >= j1 {
+		return
+	}
+	B, I, GH := r.B, r.I, r.G*r.H
+	t0, t1 := s0, s1
+	if r.reverse {
+		t0, t1 = r.T-s1, r.T-s0
+	}
+	kernel.Gemm(false, false, (t1-t0)*B, j1-j0, GH, 1, r.dG[t0*B*GH:], GH, r.wih[j0:], I, 0, gx[t0*B*I+j0:t1*B*I], I)
+}
+
+// weightGrads appends the gradients of weight_ih, weight_hh and the
+// present biases to grads, given the layer's input x [T, B, I] (xv
+// supplies the arena).
+func (r *recurrence) weightGrads(grads []*tensor.Tensor, x []float32, xv *Var, w RecurrentWeights) []*tensor.Tensor {
+	r.weightDests(xv, w)
+	r.computeWeightGrads(x)
+	return r.appendWeightGrads(grads, w)
+}
+
+// paramGrad is where the gradient of one weight goes: it must set
+// d = gradient + beta·d; t is the tensor to return to the engine, nil when
+// d is the weight's own gradient.
+type paramGrad struct {
+	d    []float32
+	beta float32
+	t    *tensor.Tensor
+}
+
+// weightDest returns where the gradient of w goes: into its own gradient
+// (beta 1, nothing returned) when w is a parameter, into a buffer from
+// x's arena (beta 0, returned) otherwise, nowhere (d nil) when w needs
+// none.
+func weightDest(w, x *Var) paramGrad {
+	if w == nil || !w.requiresGrad {
+		return paramGrad{}
+	}
+	if lg := leafGrad(w); lg != nil {
+		return paramGrad{d: lg.Data(), beta: 1}
+	}
+	t := gradBuf(w.value.Shape(), x)
+	return paramGrad{d: t.Data(), t: t}
+}
+
+// weightDests sets where the gradients of weight_ih, weight_hh, bias_ih
+// and bias_hh go, taking any buffers from xv's arena.
+func (r *recurrence) weightDests(xv *Var, w RecurrentWeights) {
+	for i, v := range []*Var{w.IH, w.HH, w.BiasIH, w.BiasHH} {
+		r.pg[i] = weightDest(v, xv)
+	}
+}
+
+// computeWeightGrads fills the destinations set by weightDests, given the
+// layer's input x [T, B, I]. The weight gradients are products over all
+// steps.
+func (r *recurrence) computeWeightGrads(x []float32) {
+	T, B, I, H := r.T, r.B, r.I, r.H
+	GH := r.G * H
+	if g := r.pg[0]; g.d != nil {
+		kernel.Gemm(true, false, GH, I, T*B, 1, r.dG, GH, x, I, g.beta, g.d, I)
+	}
+	if g := r.pg[1]; g.d != nil {
+		kernel.Gemm(true, false, GH, H, T*B, 1, r.dHP, GH, r.hprev, H, g.beta, g.d, H)
+	}
+	for i, m := range [][]float32{r.dG, r.dHP} {
+		if g := r.pg[2+i]; g.d != nil {
+			if g.beta == 0 {
+				clear(g.d)
+			}
+			colSumAcc(g.d, m, T*B, GH)
+		}
+	}
+}
+
+// appendWeightGrads appends the gradients of weight_ih, weight_hh and the
+// present biases, as the engine takes them, to grads.
+func (r *recurrence) appendWeightGrads(grads []*tensor.Tensor, w RecurrentWeights) []*tensor.Tensor {
+	grads = append(grads, r.pg[0].t, r.pg[1].t)
+	if w.BiasIH != nil {
+		grads = append(grads, r.pg[2].t)
+	}
+	if w.BiasHH != nil {
+		grads = append(grads, r.pg[3].t)
+	}
+	r.pg = [4]paramGrad{}
+	return grads
+}
+
+// release gives the saved buffers back: backward runs once.
+func (r *recurrence) release() {
+	if r.dHP != nil && &r.dHP[0] != &r.dG[0] {
+		r.putBuf(r.dHP)
+	}
+	for _, b := range [][]float32{r.dG, r.gates, r.hprev, r.cprev, r.tanhc, r.hn} {
 		r.putBuf(b)
 	}
-	if r.kind == kindGRU {
-		r.putBuf(dHP)
-	}
 	r.gates, r.hprev, r.cprev, r.tanhc, r.hn = nil, nil, nil, nil, nil
-	return grads
+	r.dG, r.dHP, r.dh, r.dc = nil, nil, nil, nil
 }

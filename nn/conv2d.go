@@ -14,7 +14,9 @@ import (
 // defaults. It runs as im2col plus one GEMM per sample and group (the bias
 // inside the GEMM), samples spread over the cores; a ReLU activation is
 // fused into the op, and inside a Sequential a ReLU Conv2D followed by a
-// MaxPool2D runs as one op (autograd.Conv2DReLUMaxPool).
+// MaxPool2D runs as one op (autograd.Conv2DReLUMaxPool). At inference,
+// after PackForInference, ungrouped unit-stride convolutions run with the
+// weight packed once (autograd.ConvCache), as Dense does.
 //
 // Build it with NewConv2D: the zero value has no weight and its Forward
 // panics saying so.
@@ -23,6 +25,8 @@ type Conv2D struct {
 	Bias       *Param // [outC]; nil when built WithoutBias
 	Activation Activation
 	Opts       autograd.Conv2DOptions
+
+	infer autograd.ConvCache // Weight packed for inference
 }
 
 // NewConv2D returns a convolution from inC to outC channels with a
@@ -59,9 +63,9 @@ func (l *Conv2D) Forward(x *autograd.Var) *autograd.Var {
 		// Fused: the ReLU runs on each sample's output while it is in cache.
 		opts := l.Opts
 		opts.ReLU = true
-		return autograd.Conv2D(x, l.Weight.Var, varOf(l.Bias), opts)
+		return l.infer.Conv2D(x, l.Weight.Var, varOf(l.Bias), opts)
 	}
-	return l.Activation.Apply(autograd.Conv2D(x, l.Weight.Var, varOf(l.Bias), l.Opts))
+	return l.Activation.Apply(l.infer.Conv2D(x, l.Weight.Var, varOf(l.Bias), l.Opts))
 }
 
 // forwardWithNext runs a ReLU convolution and a MaxPool2D after it as one
@@ -73,7 +77,7 @@ func (l *Conv2D) forwardWithNext(x *autograd.Var, next Module) (*autograd.Var, b
 		return nil, false
 	}
 	checkKernel("MaxPool2D", p.Opts)
-	return autograd.Conv2DReLUMaxPool(x, l.Weight.Var, varOf(l.Bias), l.Opts, p.Opts), true
+	return l.infer.Conv2DReLUMaxPool(x, l.Weight.Var, varOf(l.Bias), l.Opts, p.Opts), true
 }
 
 // Params returns the weight and, when present, the bias.

@@ -10,7 +10,9 @@ import "github.com/shoshin-ml/shoshin/autograd"
 // Inputs are time-major [T, B, input] unless Config.BatchFirst; the output
 // has hidden (or 2·hidden when bidirectional) features per step.
 //
-// Each layer and direction runs the fused op autograd.GRU. Forward runs
+// Each layer and direction runs the fused op autograd.GRU (a stack of one
+// direction without dropout while training: autograd.GRUStack, whose layers
+// form a wavefront across cores). Forward runs
 // from a zero state and returns the output sequence; ForwardWith also takes
 // an initial state and sequence lengths and returns the final state.
 // Dropout between layers applies only in training mode and never to

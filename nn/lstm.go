@@ -13,6 +13,8 @@ import "github.com/shoshin-ml/shoshin/autograd"
 // Each layer and direction runs the fused op autograd.LSTM: one matrix
 // product for the input projection of every step, one per step for the
 // recurrence, the gates in one pass, and the same in the backward pass.
+// A stack of one direction (without dropout while training) runs as one
+// autograd.LSTMStack, whose layers form a wavefront across cores.
 //
 // Forward runs from a zero state and returns the output sequence, so an
 // LSTM composes with other modules; ForwardWith also takes an initial state

@@ -153,6 +153,9 @@ func (s *recurrentStack) run(op string, x, h0, c0 *autograd.Var, lengths []int) 
 		}
 		return autograd.Reshape(autograd.Slice(st, 0, k, k+1), B, s.hidden)
 	}
+	if dirs == 1 && s.cfg.Layers > 1 && (s.cfg.Dropout == 0 || s.eval || x.Inference()) {
+		return s.runStack(x, h0, c0, lengths, pick)
+	}
 	hs := make([]*autograd.Var, 0, nst)
 	var cs []*autograd.Var
 	seq := x // (T, B, F)
@@ -187,6 +190,45 @@ func (s *recurrentStack) run(op string, x, h0, c0 *autograd.Var, lengths []int) 
 		out = autograd.SwapLeadingAxes(out) // (T, B, F) -> (B, T, F)
 	}
 	hN = autograd.Stack(0, hs...) // (layers·dirs, B, H)
+	if cs != nil {
+		cN = autograd.Stack(0, cs...)
+	}
+	return out, hN, cN
+}
+
+// runStack runs a one-direction stack without dropout between layers as
+// one fused op (autograd.LSTMStack, GRUStack, RNNStack), whose layers run
+// as a wavefront across cores; x is time-major.
+func (s *recurrentStack) runStack(x, h0, c0 *autograd.Var, lengths []int, pick func(*autograd.Var, int) *autograd.Var) (out, hN, cN *autograd.Var) {
+	L := s.cfg.Layers
+	ws := make([]autograd.RecurrentWeights, L)
+	for l := range ws {
+		ws[l] = s.Weights[l].weights()
+	}
+	states := func(st *autograd.Var) []*autograd.Var {
+		if st == nil {
+			return nil
+		}
+		vs := make([]*autograd.Var, L)
+		for l := range vs {
+			vs[l] = pick(st, l)
+		}
+		return vs
+	}
+	opt := autograd.RecurrentOptions{Lengths: lengths, ReLU: s.relu}
+	var hs, cs []*autograd.Var
+	switch s.kind {
+	case cellLSTM:
+		out, hs, cs = autograd.LSTMStack(x, states(h0), states(c0), ws, opt) // (T, B, H), L × (B, H), L × (B, H)
+	case cellGRU:
+		out, hs = autograd.GRUStack(x, states(h0), ws, opt)
+	default:
+		out, hs = autograd.RNNStack(x, states(h0), ws, opt)
+	}
+	if s.cfg.BatchFirst {
+		out = autograd.SwapLeadingAxes(out) // (T, B, F) -> (B, T, F)
+	}
+	hN = autograd.Stack(0, hs...) // (layers, B, H)
 	if cs != nil {
 		cN = autograd.Stack(0, cs...)
 	}

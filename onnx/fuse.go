@@ -148,12 +148,12 @@ func (f *convChain) run(ins []value) ([]value, error) {
 		}
 		if f.pool == nil {
 			o.ReLU = true
-			return one(autograd.Conv2D(x, w, b, o)), nil
+			return one(f.conv.cache.Conv2D(x, w, b, o)), nil
 		}
 		// Only the rank and the attributes are checked here; the window
 		// is checked against the convolution's output by the op.
 		if p, err := f.pool.w.pool2D(x.Shape()); err == nil {
-			return one(autograd.Conv2DReLUMaxPool(x, w, b, o, p)), nil
+			return one(f.conv.cache.Conv2DReLUMaxPool(x, w, b, o, p)), nil
 		}
 	}
 	r, err := f.conv.run(ins)

@@ -102,6 +102,7 @@ func (w window) pool2D(xs []int) (autograd.Pool2DOptions, error) {
 type convOp struct {
 	w     window
 	group int
+	cache autograd.ConvCache // the filters packed for inference (2-D)
 }
 
 func newConv(a *attrReader, n *nodeProto) (op, error) {
@@ -176,7 +177,7 @@ func (c *convOp) run(ins []value) ([]value, error) {
 	if err != nil {
 		return nil, err
 	}
-	return one(autograd.Conv2D(x, f, b, o)), nil
+	return one(c.cache.Conv2D(x, f, b, o)), nil
 }
 
 // maxPoolOp is MaxPool over two spatial axes.

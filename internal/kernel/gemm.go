@@ -379,20 +379,21 @@ func packPanel(dst, x []float32, off, sp, sj, kb, w, nr int) {
 		clear(dst)
 	}
 	switch {
-	case sj == 1 && w == nr && (nr == 6 || nr == 8 || nr == 12):
-		// Full panels of the A tiles (a transposed A): fixed-size moves,
+	case sj == 1 && w == nr && (nr == 6 || nr == 8 || nr == 12 || nr == 16 || nr == 32):
+		// Full panels (a transposed A, or B as stored): fixed-size moves,
 		// not a memmove call for every few floats.
 		_ = x[off+(kb-1)*sp+nr-1]
-		for p := 0; p < kb; p++ {
-			d, s := dst[p*nr:], x[off+p*sp:]
-			switch nr {
-			case 6:
-				*(*[6]float32)(d) = *(*[6]float32)(s)
-			case 8:
-				*(*[8]float32)(d) = *(*[8]float32)(s)
-			default:
-				*(*[12]float32)(d) = *(*[12]float32)(s)
-			}
+		switch nr {
+		case 6:
+			copyRows[[6]float32](dst, x, off, sp, kb)
+		case 8:
+			copyRows[[8]float32](dst, x, off, sp, kb)
+		case 12:
+			copyRows[[12]float32](dst, x, off, sp, kb)
+		case 16:
+			copyRows[[16]float32](dst, x, off, sp, kb)
+		default:
+			copyRows[[32]float32](dst, x, off, sp, kb)
 		}
 	case sj == 1:
 		for p := 0; p < kb; p++ {
@@ -406,6 +407,21 @@ func packPanel(dst, x []float32, off, sp, sj, kb, w, nr int) {
 				dst[p*nr+j] = x[off+p*sp+j*sj]
 			}
 		}
+	}
+}
+
+// copyRows copies kb rows of len(R) floats, row p from x[off+p·sp:], to
+// dst[p·len(R):]. The caller has checked that the last row lies within x
+// and dst holds kb·len(R) floats.
+func copyRows[R [6]float32 | [8]float32 | [12]float32 | [16]float32 | [32]float32](dst, x []float32, off, sp, kb int) {
+	var r R
+	nr := len(r)
+	if kb == 0 {
+		return
+	}
+	_ = dst[kb*nr-1]
+	for p := 0; p < kb; p++ {
+		*(*R)(unsafe.Pointer(&dst[p*nr])) = *(*R)(unsafe.Pointer(&x[off+p*sp]))
 	}
 }
 
@@ -468,9 +484,9 @@ func kernGo1x6(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32,
 }
 
 // packTransposed packs w rows of kb contiguous floats (row j at x[off+j·sj])
-// as columns: dst[p·nr + j]. Eight rows go at a time (then four, then
-// one), so that each step of p reads eight streams and writes one run of
-// eight floats; the bounds are checked once up front, not per element.
+// as columns: dst[p·nr + j]. Eight rows go at a time (then six, four and
+// one), so that each step of p reads up to eight streams and writes one
+// run of floats; the bounds are checked once up front, not per element.
 // With AVX2 the eight-row groups are transposed by 8×8 blocks in
 // registers (transpose8AVX2).
 func packTransposed(dst, x []float32, off, sj, kb, w, nr int) {
@@ -503,6 +519,24 @@ func packTransposed(dst, x []float32, off, sj, kb, w, nr int) {
 			o := (*[8]float32)(d)
 			o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7] = v0, v1, v2, v3, v4, v5, v6, v7
 		}
+	}
+	if j+6 <= w {
+		// Six rows: the A panel of the AVX2 kernel, in one pass.
+		s0 := unsafe.Add(src, uintptr(j)*rs)
+		d0 := unsafe.Add(pd, j*4)
+		for p := 0; p < kb; p++ {
+			s := unsafe.Add(s0, p*4)
+			d := unsafe.Add(d0, uintptr(p)*ds)
+			v0 := *(*float32)(s)
+			v1 := *(*float32)(unsafe.Add(s, rs))
+			v2 := *(*float32)(unsafe.Add(s, 2*rs))
+			v3 := *(*float32)(unsafe.Add(s, 3*rs))
+			v4 := *(*float32)(unsafe.Add(s, 4*rs))
+			v5 := *(*float32)(unsafe.Add(s, 5*rs))
+			o := (*[6]float32)(d)
+			o[0], o[1], o[2], o[3], o[4], o[5] = v0, v1, v2, v3, v4, v5
+		}
+		j += 6
 	}
 	for ; j+4 <= w; j += 4 {
 		s0 := unsafe.Add(src, uintptr(j)*rs)

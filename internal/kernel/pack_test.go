@@ -24,8 +24,9 @@ func TestPackTransposed(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
 	const guard = -12345
 	// kb crosses the 8×8 blocks of the assembly (8, 16, 64) and leaves
-	// tails after them (17, 33); nr 12 is the AVX-512 kernel's A panel.
-	for _, nr := range []int{12, 16, 32} {
+	// tails after them (17, 33); nr 6 and 12 are the AVX2 and AVX-512
+	// kernels' A panels.
+	for _, nr := range []int{6, 12, 16, 32} {
 		for _, kb := range []int{0, 1, 3, 7, 8, 16, 17, 33, 64} {
 			for w := 0; w <= nr; w++ {
 				off, sj := 3, kb+5
