@@ -100,14 +100,23 @@ func minMaxRow(x []float32) (lo, hi float32, finite bool) {
 }
 
 //go:noescape
-func quantRowsAVX2(x *float32, rows int, cols int, q *uint8, ldq int, scale *float32, zp *int32)
+func quantRowsAVX2(x *float32, rows int, cols int, q *uint8, ldq int, scale *float32, zp *int32, tmp *float32)
 
 func quantRows(q []uint8, ldq int, x []float32, rows, cols int, scale []float32, zp []int32) {
 	if !hasAVX2 || cols%8 != 0 || cols == 0 || rows == 0 {
 		quantRowsGo(q, ldq, x, rows, cols, scale, zp)
 		return
 	}
-	quantRowsAVX2(&x[0], rows, cols, &q[0], ldq, &scale[0], &zp[0])
+	// Chunks of at most 16 KiB of x and 64 rows, so that a chunk stays in
+	// L1 between the two passes of the kernel and the scratch fits on the
+	// stack.
+	const maxChunk = 64
+	var tmp [2 * maxChunk]float32
+	chunk := min(maxChunk, max(1, 4096/cols))
+	for r0 := 0; r0 < rows; r0 += chunk {
+		n := min(chunk, rows-r0)
+		quantRowsAVX2(&x[r0*cols], n, cols, &q[r0*ldq], ldq, &scale[r0], &zp[r0], &tmp[0])
+	}
 	for r := range rows {
 		if zp[r] < 0 { // left to QuantizeU8Row: NaN, infinities, zero or extreme scales
 			scale[r], zp[r] = QuantizeU8Row(q[r*ldq:r*ldq+cols], x[r*cols:(r+1)*cols])

@@ -1995,19 +1995,21 @@ quantU8AVX2_qdone:
 	VZEROUPPER
 	RET
 
-// func quantRowsAVX2(x *float32, rows int, cols int, q *uint8, ldq int, scale *float32, zp *int32)
-TEXT ·quantRowsAVX2(SB), NOSPLIT, $0-56
-	MOVQ x+0(FP), SI
-	MOVQ rows+8(FP), R10
-	MOVQ cols+16(FP), CX
-	MOVQ q+24(FP), DI
-	MOVQ ldq+32(FP), R11
-	MOVQ scale+40(FP), R8
-	MOVQ zp+48(FP), R9
-	LEAQ (CX*4), R12
+// func quantRowsAVX2(x *float32, rows int, cols int, q *uint8, ldq int, scale *float32, zp *int32, tmp *float32)
+TEXT ·quantRowsAVX2(SB), NOSPLIT, $0-64
 	VMOVDQU absMask<>(SB), Y15
 	VMOVDQU quantPerm<>(SB), Y10
 	VMOVDQU quantMax<>(SB), Y11
+	VMOVSS quantConst<>+0(SB), X12
+	VMOVSS quantConst<>+4(SB), X13
+	VMOVSD quantConst<>+16(SB), X14
+	MOVQ x+0(FP), SI
+	MOVQ rows+8(FP), R10
+	MOVQ cols+16(FP), CX
+	MOVQ scale+40(FP), R8
+	MOVQ zp+48(FP), R9
+	MOVQ tmp+56(FP), R13
+	LEAQ (CX*4), R12
 quantRowsAVX2_row:
 	VPXOR Y0, Y0, Y0
 	VPXOR Y1, Y1, Y1
@@ -2068,14 +2070,13 @@ quantRowsAVX2_mmdone:
 	CMPL BX, $0x7f800000
 	JAE quantRowsAVX2_special
 	VSUBSS X0, X2, X5
-	VDIVSS quantConst<>+0(SB), X5, X5
+	VDIVSS X12, X5, X5
 	VMOVD X5, BX
 	ANDL $0x7fffffff, BX
 	JZ quantRowsAVX2_special
 	CMPL BX, $0x7f800000
 	JAE quantRowsAVX2_special
-	VMOVSS quantConst<>+4(SB), X6
-	VDIVSS X5, X6, X6
+	VDIVSS X5, X13, X6
 	VMOVD X6, BX
 	CMPL BX, $0x7f800000
 	JAE quantRowsAVX2_special
@@ -2083,15 +2084,34 @@ quantRowsAVX2_mmdone:
 	VCVTSS2SD X7, X7, X7
 	VXORPD X1, X1, X1
 	VSUBSD X7, X1, X7
-	VADDSD quantConst<>+16(SB), X7, X7
+	VADDSD X14, X7, X7
 	VROUNDSD $1, X7, X7, X7
+	VCVTSD2SS X7, X7, X1
+	VCVTTSS2SI X1, BX
+	VADDSD X14, X7, X7
 	VCVTSD2SS X7, X7, X7
-	VCVTTSS2SI X7, BX
-	VADDSS quantConst<>+8(SB), X7, X7
-	VBROADCASTSS X6, Y8
-	VBROADCASTSS X7, Y9
 	VMOVSS X5, (R8)
 	MOVL BX, (R9)
+	VMOVSS X6, (R13)
+	VMOVSS X7, 4(R13)
+quantRowsAVX2_next:
+	ADDQ R12, SI
+	ADDQ $4, R8
+	ADDQ $4, R9
+	ADDQ $8, R13
+	DECQ R10
+	JNZ quantRowsAVX2_row
+	MOVQ x+0(FP), SI
+	MOVQ rows+8(FP), R10
+	MOVQ q+24(FP), DI
+	MOVQ ldq+32(FP), R11
+	MOVQ zp+48(FP), R9
+	MOVQ tmp+56(FP), R13
+quantRowsAVX2_qrow:
+	CMPL (R9), $0
+	JLT quantRowsAVX2_qnext
+	VBROADCASTSS (R13), Y8
+	VBROADCASTSS 4(R13), Y9
 	MOVQ CX, DX
 	ANDQ $-32, DX
 	MOVQ $0, AX
@@ -2133,13 +2153,13 @@ quantRowsAVX2_qtail:
 	ADDQ $8, AX
 	JMP quantRowsAVX2_qtail
 quantRowsAVX2_qdone:
-quantRowsAVX2_next:
+quantRowsAVX2_qnext:
 	ADDQ R12, SI
 	ADDQ R11, DI
-	ADDQ $4, R8
 	ADDQ $4, R9
+	ADDQ $8, R13
 	DECQ R10
-	JNZ quantRowsAVX2_row
+	JNZ quantRowsAVX2_qrow
 	VZEROUPPER
 	RET
 quantRowsAVX2_special:

@@ -125,7 +125,7 @@ var asmFeatures = map[string]isaReq{
 	"CMPL": baseline, "NEGQ": baseline, "VMASKMOVPS": {xmm: featAVX, ymm: featAVX, zmm: noForm}, "VPMASKMOVD": {xmm: featAVX2, ymm: featAVX2, zmm: noForm},
 	"VXORPD": {xmm: featAVX, ymm: featAVX, zmm: featAVX512DQ},
 	// Scalar VEX float ops (XMM only).
-	"VSUBSS": vexFP, "VDIVSS": vexFP, "VMOVSS": vexFP, "VMULSS": vexFP, "VADDSS": vexFP,
+	"VSUBSS": vexFP, "VDIVSS": vexFP, "VMOVSS": vexFP, "VMOVSD": vexFP, "VMULSS": vexFP, "VADDSS": vexFP,
 	"VSUBSD": vexFP, "VADDSD": vexFP, "VROUNDSD": vexFP, "VCVTSS2SD": vexFP, "VCVTSD2SS": vexFP,
 	"VCVTTSS2SI": vexFP,
 }

@@ -220,10 +220,10 @@ func genI8AVX2(w *asm, mr int) {
 // q[i] = clamp(int32(float32(x[i]·inv) + off), 0, 127) for n a positive
 // multiple of 8: multiply and add round separately, as in the Go twin.
 //
-// quantRowsAVX2(x *float32, rows, cols int, q *uint8, ldq int, scale *float32, zp *int32)
+// quantRowsAVX2(x *float32, rows, cols int, q *uint8, ldq int, scale *float32, zp *int32, tmp *float32)
 // quantises rows of cols values (cols a positive multiple of 8, rows ≥ 1)
 // as QuantizeU8Row does, row r from x + 4·cols·r into q + ldq·r, scale[r]
-// and zp[r], all in one call. A row whose values are not all finite, or
+// and zp[r], all in one call; tmp holds 2·rows floats of scratch. A row whose values are not all finite, or
 // whose scale is 0, or whose scale or its inverse is not finite, is left
 // to the Go code: its zp[r] is set to −1.
 func genQuantU8(w *asm) {
@@ -275,36 +275,43 @@ func genQuantU8(w *asm) {
 	w.p("RET")
 	w.raw("\n")
 
-	// Registers: SI the row of x, DI the row of q, CX cols, R11 ldq, R8
-	// scale[r], R9 zp[r], R10 rows left, R12 the row stride of x in bytes.
-	w.raw("// func quantRowsAVX2(x *float32, rows int, cols int, q *uint8, ldq int, scale *float32, zp *int32)\n")
-	w.raw("TEXT ·quantRowsAVX2(SB), NOSPLIT, $0-56\n")
-	w.p("MOVQ x+0(FP), SI")
-	w.p("MOVQ rows+8(FP), R10")
-	w.p("MOVQ cols+16(FP), CX")
-	w.p("MOVQ q+24(FP), DI")
-	w.p("MOVQ ldq+32(FP), R11")
-	w.p("MOVQ scale+40(FP), R8")
-	w.p("MOVQ zp+48(FP), R9")
-	w.p("LEAQ (CX*4), R12")
+	// Two passes, so that each row's scalar work (two divisions, the
+	// rounding), a chain of latencies, overlaps the next row's min/max
+	// scan instead of stalling the quantiser: the first pass writes
+	// scale[r], zp[r] and tmp[2r], tmp[2r+1] = inv, off; the second
+	// quantises the rows whose zp[r] ≥ 0. Registers: SI the row of x, DI
+	// the row of q, CX cols, R11 ldq, R8 scale[r], R9 zp[r], R13 tmp[2r],
+	// R10 rows left, R12 the row stride of x in bytes; X12 = 127, X13 = 1
+	// (float32), X14 = ½ (float64).
+	w.raw("// func quantRowsAVX2(x *float32, rows int, cols int, q *uint8, ldq int, scale *float32, zp *int32, tmp *float32)\n")
+	w.raw("TEXT ·quantRowsAVX2(SB), NOSPLIT, $0-64\n")
 	w.p("VMOVDQU absMask<>(SB), Y15")
 	w.p("VMOVDQU quantPerm<>(SB), Y10")
 	w.p("VMOVDQU quantMax<>(SB), Y11")
+	w.p("VMOVSS quantConst<>+0(SB), X12")
+	w.p("VMOVSS quantConst<>+4(SB), X13")
+	w.p("VMOVSD quantConst<>+16(SB), X14")
+	w.p("MOVQ x+0(FP), SI")
+	w.p("MOVQ rows+8(FP), R10")
+	w.p("MOVQ cols+16(FP), CX")
+	w.p("MOVQ scale+40(FP), R8")
+	w.p("MOVQ zp+48(FP), R9")
+	w.p("MOVQ tmp+56(FP), R13")
+	w.p("LEAQ (CX*4), R12")
 	w.label("quantRowsAVX2_row")
 	minMaxLoop(w, "quantRowsAVX2")
 	// X0 = lo, X2 = hi, X4 = largest |x| bits.
 	w.p("VMOVD X4, BX")
 	w.p("CMPL BX, $0x7f800000")
 	w.p("JAE quantRowsAVX2_special")
-	w.p("VSUBSS X0, X2, X5")                 // hi − lo
-	w.p("VDIVSS quantConst<>+0(SB), X5, X5") // s = (hi − lo)/127
+	w.p("VSUBSS X0, X2, X5")  // hi − lo
+	w.p("VDIVSS X12, X5, X5") // s = (hi − lo)/127
 	w.p("VMOVD X5, BX")
 	w.p("ANDL $0x7fffffff, BX")
 	w.p("JZ quantRowsAVX2_special") // s = 0
 	w.p("CMPL BX, $0x7f800000")
 	w.p("JAE quantRowsAVX2_special") // s infinite
-	w.p("VMOVSS quantConst<>+4(SB), X6")
-	w.p("VDIVSS X5, X6, X6") // inv = 1/s
+	w.p("VDIVSS X5, X13, X6")        // inv = 1/s
 	w.p("VMOVD X6, BX")
 	w.p("CMPL BX, $0x7f800000")
 	w.p("JAE quantRowsAVX2_special") // inv infinite (s subnormal)
@@ -313,24 +320,45 @@ func genQuantU8(w *asm) {
 	w.p("VXORPD X1, X1, X1")
 	w.p("VSUBSD X7, X1, X7") // t = −lo·inv ≥ 0, exact
 	// math.Round(t) for t ≥ 0 is ⌊t + ½⌋; the sum is exact in float64 for
-	// a float32 t below 2⁷, or rounds to below the next integer.
-	w.p("VADDSD quantConst<>+16(SB), X7, X7")
+	// a float32 t below 2⁷, or rounds to below the next integer. z and
+	// off = z + ½ are exact in float32.
+	w.p("VADDSD X14, X7, X7")
 	w.p("VROUNDSD $1, X7, X7, X7")
-	w.p("VCVTSD2SS X7, X7, X7") // z
-	w.p("VCVTTSS2SI X7, BX")
-	w.p("VADDSS quantConst<>+8(SB), X7, X7") // off = z + ½
-	w.p("VBROADCASTSS X6, Y8")
-	w.p("VBROADCASTSS X7, Y9")
+	w.p("VCVTSD2SS X7, X7, X1") // z
+	w.p("VCVTTSS2SI X1, BX")
+	w.p("VADDSD X14, X7, X7")
+	w.p("VCVTSD2SS X7, X7, X7") // off
 	w.p("VMOVSS X5, (R8)")
 	w.p("MOVL BX, (R9)")
-	quantLoop(w, "quantRowsAVX2")
+	w.p("VMOVSS X6, (R13)")
+	w.p("VMOVSS X7, 4(R13)")
 	w.label("quantRowsAVX2_next")
 	w.p("ADDQ R12, SI")
-	w.p("ADDQ R11, DI")
 	w.p("ADDQ $4, R8")
 	w.p("ADDQ $4, R9")
+	w.p("ADDQ $8, R13")
 	w.p("DECQ R10")
 	w.p("JNZ quantRowsAVX2_row")
+
+	w.p("MOVQ x+0(FP), SI")
+	w.p("MOVQ rows+8(FP), R10")
+	w.p("MOVQ q+24(FP), DI")
+	w.p("MOVQ ldq+32(FP), R11")
+	w.p("MOVQ zp+48(FP), R9")
+	w.p("MOVQ tmp+56(FP), R13")
+	w.label("quantRowsAVX2_qrow")
+	w.p("CMPL (R9), $0")
+	w.p("JLT quantRowsAVX2_qnext")
+	w.p("VBROADCASTSS (R13), Y8")
+	w.p("VBROADCASTSS 4(R13), Y9")
+	quantLoop(w, "quantRowsAVX2")
+	w.label("quantRowsAVX2_qnext")
+	w.p("ADDQ R12, SI")
+	w.p("ADDQ R11, DI")
+	w.p("ADDQ $4, R9")
+	w.p("ADDQ $8, R13")
+	w.p("DECQ R10")
+	w.p("JNZ quantRowsAVX2_qrow")
 	w.p("VZEROUPPER")
 	w.p("RET")
 	w.label("quantRowsAVX2_special")
