@@ -16,7 +16,8 @@ import (
 // on each sample alone (one-sample chunks): values, input gradients, and
 // weight and bias gradients summed over the samples, for Conv2D with and
 // without the fused ReLU and for Conv2DReLUMaxPool, with padding, stride,
-// a rectangular kernel, groups, dilation, a 1×1 kernel and no bias, with
+// a rectangular kernel, groups, dilation, a 1×1 kernel, no bias and both
+// orientations of the weight gradient's product, with
 // and without an arena (saved columns), on one worker and three.
 func TestConvChunksMatchPerSample(t *testing.T) {
 	cases := []struct {
@@ -31,6 +32,9 @@ func TestConvChunksMatchPerSample(t *testing.T) {
 			pool: &Pool2DOptions{Kernel: [2]int{3, 2}, Stride: [2]int{1, 2}}},
 		{x: []int{17, 3, 5, 6}, w: []int{2, 3, 1, 1}},
 		{x: []int{7, 2, 6, 6}, w: []int{3, 2, 2, 2}, opt: Conv2DOptions{Stride: [2]int{2, 2}}, pool: &Pool2DOptions{Kernel: [2]int{1, 1}}},
+		// More output channels than the 18 unfolded rows: the weight
+		// gradient's product is not transposed.
+		{x: []int{7, 2, 6, 6}, w: []int{20, 2, 3, 3}, bias: true},
 	}
 	for i, tc := range cases {
 		x, w := convRand(uint64(i+1), tc.x...), convRand(uint64(i+2), tc.w...)
@@ -173,5 +177,21 @@ func TestConvTapInputGrad(t *testing.T) {
 			return Conv2D(xs[0], xs[1], xs[2], tc.opt)
 		}, []*tensor.Tensor{convRand(uint64(i+1), append([]int{2}, tc.x[1:]...)...), w, b}, GradCheckOptions{})
 		require.NoError(t, err, "case %d: %v", i, res)
+	}
+}
+
+// TestConv2DWeightGradOrientations checks the weight and bias gradients
+// numerically for each orientation of their product: output channels
+// outnumbering 16+ unfolded rows (the columns are packed), a single input
+// channel (10 rows with the bias: the output gradient is packed), and more
+// unfolded rows than output channels.
+func TestConv2DWeightGradOrientations(t *testing.T) {
+	for _, ws := range [][]int{{20, 2, 3, 3}, {5, 1, 3, 3}, {3, 4, 3, 3}} {
+		x := convRand(1, 5, ws[1], 6, 6)
+		w, b := convRand(2, ws...), convRand(3, ws[0])
+		res, err := CheckGrad(func(xs ...*Var) *Var {
+			return Conv2D(xs[0], xs[1], xs[2], Conv2DOptions{})
+		}, []*tensor.Tensor{x, w, b}, GradCheckOptions{})
+		require.NoError(t, err, "weight %v: %v", ws, res)
 	}
 }
