@@ -82,8 +82,11 @@
 // per channel) and transpose in the epilogue that adds the bias,
 // rectifies and pools; the first layer of an image model (few channels)
 // computes [outC, positions] over shifted copies of the image, and pools
-// with the vector kernel. nn.Conv2D and the onnx importer keep one per
-// convolution; outputs equal the training path's up to float32 rounding.
+// with the vector kernel. A 3×3 layer with many channels followed by 2×2
+// pooling takes the Winograd F(2×2, 3×3) form instead, one tile per
+// pooling window (4 multiply-adds per output instead of 9). nn.Conv2D and
+// the onnx importer keep one per convolution; outputs equal the training
+// path's up to float32 rounding.
 //
 // CheckGrad compares analytic gradients with Richardson-extrapolated
 // central differences, element by element and along a few directions per
