@@ -277,7 +277,7 @@ func copyRowsWide(row, plane []float32, ow, oh, w, sh, ih0, off, h int) int {
 			if ih < 0 || ih >= h || at+16 > len(plane) {
 				break
 			}
-			*(*[16]float32)(row[o*ow : o*ow+16]) = *(*[16]float32)(plane[at : at+16])
+			move16(row[o*ow:o*ow+16], plane[at:at+16])
 		}
 		return o
 	}
@@ -287,9 +287,20 @@ func copyRowsWide(row, plane []float32, ow, oh, w, sh, ih0, off, h int) int {
 		if ih < 0 || ih >= h || at+32 > len(plane) {
 			break
 		}
-		*(*[32]float32)(row[o*ow : o*ow+32]) = *(*[32]float32)(plane[at : at+32])
+		move16(row[o*ow:o*ow+16], plane[at:at+16])
+		move16(row[o*ow+16:o*ow+32], plane[at+16:at+32])
 	}
 	return o
+}
+
+// move16 copies 16 values as four 16-byte moves, which the compiler
+// emits inline (a 64-byte array copy is a call to memmove).
+func move16(dst, src []float32) {
+	dst, src = dst[:16:16], src[:16:16]
+	*(*[4]float32)(dst[0:4]) = *(*[4]float32)(src[0:4])
+	*(*[4]float32)(dst[4:8]) = *(*[4]float32)(src[4:8])
+	*(*[4]float32)(dst[8:12]) = *(*[4]float32)(src[8:12])
+	*(*[4]float32)(dst[12:16]) = *(*[4]float32)(src[12:16])
 }
 
 // copySmall is copy for the short rows of small images, where moving four
