@@ -225,7 +225,11 @@ func (g *convGeom) im2colLd(dst, src []float32, rows, ld int) {
 				row := dst[base+(ki*kw+kj)*ld : base+(ki*kw+kj)*ld+l]
 				off := kj*dw - pw
 				lo, hi := validRange(off, ow, w, sw)
-				for o := 0; o < oh; o++ {
+				o0 := 0
+				if sw == 1 && lo == 0 && hi == ow {
+					o0 = copyRowsWide(row, src[c*hw:], ow, oh, w, sh, ki*dh-ph+0, off, h)
+				}
+				for o := o0; o < oh; o++ {
 					seg := row[o*ow : (o+1)*ow]
 					ih := o*sh - ph + ki*dh
 					if ih < 0 || ih >= h {
@@ -251,6 +255,41 @@ func (g *convGeom) im2colLd(dst, src []float32, rows, ld int) {
 			}
 		}
 	}
+}
+
+// copyRowsWide copies the leading full-width segments of one unfolded row
+// (row = oh segments of ow values; segment o is plane row o·sh + ih0 from
+// column off, plane = the channel's h×w plane and what follows it in the
+// sample) with fixed-size moves of 16 or 32 values, each spilling into the
+// next segment, which is written after it. It returns the first segment it
+// left to the caller: the last one (whose spill would leave the row), one
+// whose source row lies outside the plane, or one whose fixed-size read
+// would run past the end of the sample.
+func copyRowsWide(row, plane []float32, ow, oh, w, sh, ih0, off, h int) int {
+	if ow < 8 || ow > 32 {
+		return 0
+	}
+	o := 0
+	if ow <= 16 {
+		for ; o < oh-1; o++ {
+			ih := o*sh + ih0
+			at := ih*w + off
+			if ih < 0 || ih >= h || at+16 > len(plane) {
+				break
+			}
+			*(*[16]float32)(row[o*ow : o*ow+16]) = *(*[16]float32)(plane[at : at+16])
+		}
+		return o
+	}
+	for ; o < oh-1; o++ {
+		ih := o*sh + ih0
+		at := ih*w + off
+		if ih < 0 || ih >= h || at+32 > len(plane) {
+			break
+		}
+		*(*[32]float32)(row[o*ow : o*ow+32]) = *(*[32]float32)(plane[at : at+32])
+	}
+	return o
 }
 
 // copySmall is copy for the short rows of small images, where moving four

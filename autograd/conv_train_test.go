@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -16,7 +17,8 @@ import (
 // on each sample alone (one-sample chunks): values, input gradients, and
 // weight and bias gradients summed over the samples, for Conv2D with and
 // without the fused ReLU and for Conv2DReLUMaxPool, with padding, stride,
-// a rectangular kernel, groups, dilation, a 1×1 kernel and no bias, with
+// a rectangular kernel, groups, dilation, a 1×1 kernel, no bias and both
+// orientations of the weight gradient's product, with
 // and without an arena (saved columns), on one worker and three.
 func TestConvChunksMatchPerSample(t *testing.T) {
 	cases := []struct {
@@ -31,6 +33,9 @@ func TestConvChunksMatchPerSample(t *testing.T) {
 			pool: &Pool2DOptions{Kernel: [2]int{3, 2}, Stride: [2]int{1, 2}}},
 		{x: []int{17, 3, 5, 6}, w: []int{2, 3, 1, 1}},
 		{x: []int{7, 2, 6, 6}, w: []int{3, 2, 2, 2}, opt: Conv2DOptions{Stride: [2]int{2, 2}}, pool: &Pool2DOptions{Kernel: [2]int{1, 1}}},
+		// More output channels than the 18 unfolded rows: the weight
+		// gradient's product is not transposed.
+		{x: []int{7, 2, 6, 6}, w: []int{20, 2, 3, 3}, bias: true},
 	}
 	for i, tc := range cases {
 		x, w := convRand(uint64(i+1), tc.x...), convRand(uint64(i+2), tc.w...)
@@ -173,5 +178,81 @@ func TestConvTapInputGrad(t *testing.T) {
 			return Conv2D(xs[0], xs[1], xs[2], tc.opt)
 		}, []*tensor.Tensor{convRand(uint64(i+1), append([]int{2}, tc.x[1:]...)...), w, b}, GradCheckOptions{})
 		require.NoError(t, err, "case %d: %v", i, res)
+	}
+}
+
+// TestConv2DWeightGradOrientations checks the weight and bias gradients
+// numerically for each orientation of their product: output channels
+// outnumbering 16+ unfolded rows (the columns are packed), a single input
+// channel (10 rows with the bias: the output gradient is packed), and more
+// unfolded rows than output channels.
+func TestConv2DWeightGradOrientations(t *testing.T) {
+	for _, ws := range [][]int{{20, 2, 3, 3}, {5, 1, 3, 3}, {3, 4, 3, 3}} {
+		x := convRand(1, 5, ws[1], 6, 6)
+		w, b := convRand(2, ws...), convRand(3, ws[0])
+		res, err := CheckGrad(func(xs ...*Var) *Var {
+			return Conv2D(xs[0], xs[1], xs[2], Conv2DOptions{})
+		}, []*tensor.Tensor{x, w, b}, GradCheckOptions{})
+		require.NoError(t, err, "weight %v: %v", ws, res)
+	}
+}
+
+// TestIm2colLd checks the unfolding of several samples side by side
+// against its definition, element by element, for output widths below,
+// at and above the fixed-size moves (1 to 33 columns: the 16- and
+// 32-value paths, their edges and the plain copies), with padding, stride,
+// dilation and groups; the bias rows (one per group) are left alone.
+func TestIm2colLd(t *testing.T) {
+	cases := []struct {
+		x, w []int
+		opt  Conv2DOptions
+	}{
+		{x: []int{3, 2, 13, 13}, w: []int{4, 2, 3, 3}},
+		{x: []int{3, 1, 28, 28}, w: []int{2, 1, 3, 3}},
+		{x: []int{2, 2, 3, 1}, w: []int{2, 2, 3, 1}},
+		{x: []int{2, 1, 9, 9}, w: []int{1, 1, 3, 3}, opt: Conv2DOptions{Padding: [2]int{1, 1}}},
+		{x: []int{2, 2, 9, 12}, w: []int{1, 2, 3, 3}, opt: Conv2DOptions{Padding: [2]int{2, 0}}},
+		{x: []int{2, 2, 10, 10}, w: []int{1, 2, 3, 3}},
+		{x: []int{2, 1, 18, 18}, w: []int{1, 1, 3, 3}, opt: Conv2DOptions{Padding: [2]int{0, 1}}},
+		{x: []int{2, 1, 7, 35}, w: []int{1, 1, 3, 3}},
+		{x: []int{2, 1, 7, 34}, w: []int{1, 1, 2, 3}, opt: Conv2DOptions{Dilation: [2]int{2, 1}}},
+		{x: []int{2, 4, 9, 40}, w: []int{4, 2, 3, 3}, opt: Conv2DOptions{Stride: [2]int{2, 1}, Groups: 2, Padding: [2]int{1, 0}}},
+		{x: []int{2, 1, 9, 40}, w: []int{1, 1, 3, 3}, opt: Conv2DOptions{Stride: [2]int{1, 2}}},
+	}
+	sentinel := float32(math.Inf(-1))
+	for i, tc := range cases {
+		g := newConvGeom(tc.x, tc.w, tc.opt)
+		x := convRand(uint64(i+1), tc.x...).Data()
+		rows := g.ckk + 1 // a bias row per group
+		ld := g.n * g.l
+		dst := make([]float32, g.groups*rows*ld)
+		for k := range dst {
+			dst[k] = sentinel
+		}
+		for s := range g.n {
+			g.im2colLd(dst[s*g.l:], x[s*g.inSize:(s+1)*g.inSize], rows, ld)
+		}
+		for s := range g.n {
+			for gi := range g.groups {
+				for r := range rows {
+					for p := range g.l {
+						got := dst[(gi*rows+r)*ld+s*g.l+p]
+						if r == g.ckk {
+							require.Equal(t, sentinel, got, "case %d: bias row written", i)
+							continue
+						}
+						c := gi*g.cg + r/(g.kh*g.kw)
+						ki, kj := r%(g.kh*g.kw)/g.kw, r%g.kw
+						ih := p/g.ow*g.sh - g.ph + ki*g.dh
+						iw := p%g.ow*g.sw - g.pw + kj*g.dw
+						var want float32
+						if ih >= 0 && ih < g.h && iw >= 0 && iw < g.w {
+							want = x[s*g.inSize+(c*g.h+ih)*g.w+iw]
+						}
+						require.Equal(t, want, got, "case %d sample %d group %d row %d position %d", i, s, gi, r, p)
+					}
+				}
+			}
+		}
 	}
 }
