@@ -1997,7 +1997,6 @@ quantU8AVX2_qdone:
 
 // func quantRowsAVX2(x *float32, rows int, cols int, q *uint8, ldq int, scale *float32, zp *int32, tmp *float32)
 TEXT ·quantRowsAVX2(SB), NOSPLIT, $0-64
-	VMOVDQU absMask<>(SB), Y15
 	VMOVDQU quantPerm<>(SB), Y10
 	VMOVDQU quantMax<>(SB), Y11
 	VMOVSS quantConst<>+0(SB), X12
@@ -2027,12 +2026,8 @@ quantRowsAVX2_mmloop:
 	VMOVUPS 32(SI)(AX*4), Y7
 	VMINPS Y6, Y0, Y0
 	VMAXPS Y6, Y2, Y2
-	VPAND Y6, Y15, Y8
-	VPMAXUD Y8, Y4, Y4
 	VMINPS Y7, Y1, Y1
 	VMAXPS Y7, Y3, Y3
-	VPAND Y7, Y15, Y9
-	VPMAXUD Y9, Y5, Y5
 	ADDQ $16, AX
 	CMPQ AX, DX
 	JB quantRowsAVX2_mmloop
@@ -2042,8 +2037,6 @@ quantRowsAVX2_mmtail:
 	VMOVUPS (SI)(AX*4), Y6
 	VMINPS Y6, Y0, Y0
 	VMAXPS Y6, Y2, Y2
-	VPAND Y6, Y15, Y8
-	VPMAXUD Y8, Y4, Y4
 quantRowsAVX2_mmdone:
 	VMINPS Y1, Y0, Y0
 	VMAXPS Y3, Y2, Y2
@@ -2066,9 +2059,6 @@ quantRowsAVX2_mmdone:
 	VMINPS X1, X0, X0
 	VMAXPS X3, X2, X2
 	VPMAXUD X5, X4, X4
-	VMOVD X4, BX
-	CMPL BX, $0x7f800000
-	JAE quantRowsAVX2_special
 	VSUBSS X0, X2, X5
 	VDIVSS X12, X5, X5
 	VMOVD X5, BX
@@ -2101,6 +2091,8 @@ quantRowsAVX2_next:
 	ADDQ $8, R13
 	DECQ R10
 	JNZ quantRowsAVX2_row
+	VPCMPEQW Y13, Y13, Y13
+	VPSLLW $15, Y13, Y13
 	MOVQ x+0(FP), SI
 	MOVQ rows+8(FP), R10
 	MOVQ q+24(FP), DI
@@ -2112,6 +2104,7 @@ quantRowsAVX2_qrow:
 	JLT quantRowsAVX2_qnext
 	VBROADCASTSS (R13), Y8
 	VBROADCASTSS 4(R13), Y9
+	VPXOR Y12, Y12, Y12
 	MOVQ CX, DX
 	ANDQ $-32, DX
 	MOVQ $0, AX
@@ -2131,6 +2124,8 @@ quantRowsAVX2_qloop:
 	VCVTTPS2DQ Y3, Y3
 	VPACKSSDW Y1, Y0, Y0
 	VPACKSSDW Y3, Y2, Y2
+	VPOR Y0, Y12, Y12
+	VPOR Y2, Y12, Y12
 	VPACKUSWB Y2, Y0, Y0
 	VPERMD Y0, Y10, Y0
 	VPMINUB Y11, Y0, Y0
@@ -2147,12 +2142,16 @@ quantRowsAVX2_qtail:
 	VCVTTPS2DQ Y0, Y0
 	VEXTRACTI128 $1, Y0, X1
 	VPACKSSDW X1, X0, X0
+	VPOR Y0, Y12, Y12
 	VPACKUSWB X0, X0, X0
 	VPMINUB X11, X0, X0
 	MOVQ X0, (DI)(AX*1)
 	ADDQ $8, AX
 	JMP quantRowsAVX2_qtail
 quantRowsAVX2_qdone:
+	VPTEST Y13, Y12
+	JZ quantRowsAVX2_qnext
+	MOVL $-1, (R9)
 quantRowsAVX2_qnext:
 	ADDQ R12, SI
 	ADDQ R11, DI

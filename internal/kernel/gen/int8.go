@@ -253,7 +253,7 @@ func genQuantU8(w *asm) {
 	w.p("MOVQ n+8(FP), CX")
 	w.p("MOVQ out+16(FP), DI")
 	w.p("VMOVDQU absMask<>(SB), Y15")
-	minMaxLoop(w, "minMaxAVX2")
+	minMaxLoop(w, "minMaxAVX2", true)
 	w.p("VMOVD X0, (DI)")
 	w.p("VMOVD X2, 4(DI)")
 	w.p("VMOVD X4, 8(DI)")
@@ -270,7 +270,7 @@ func genQuantU8(w *asm) {
 	w.p("MOVQ q+24(FP), DI")
 	w.p("VMOVDQU quantPerm<>(SB), Y10")
 	w.p("VMOVDQU quantMax<>(SB), Y11")
-	quantLoop(w, "quantU8AVX2")
+	quantLoop(w, "quantU8AVX2", false)
 	w.p("VZEROUPPER")
 	w.p("RET")
 	w.raw("\n")
@@ -285,7 +285,6 @@ func genQuantU8(w *asm) {
 	// (float32), X14 = ½ (float64).
 	w.raw("// func quantRowsAVX2(x *float32, rows int, cols int, q *uint8, ldq int, scale *float32, zp *int32, tmp *float32)\n")
 	w.raw("TEXT ·quantRowsAVX2(SB), NOSPLIT, $0-64\n")
-	w.p("VMOVDQU absMask<>(SB), Y15")
 	w.p("VMOVDQU quantPerm<>(SB), Y10")
 	w.p("VMOVDQU quantMax<>(SB), Y11")
 	w.p("VMOVSS quantConst<>+0(SB), X12")
@@ -299,11 +298,10 @@ func genQuantU8(w *asm) {
 	w.p("MOVQ tmp+56(FP), R13")
 	w.p("LEAQ (CX*4), R12")
 	w.label("quantRowsAVX2_row")
-	minMaxLoop(w, "quantRowsAVX2")
-	// X0 = lo, X2 = hi, X4 = largest |x| bits.
-	w.p("VMOVD X4, BX")
-	w.p("CMPL BX, $0x7f800000")
-	w.p("JAE quantRowsAVX2_special")
+	minMaxLoop(w, "quantRowsAVX2", false)
+	// X0 = lo, X2 = hi. An infinity makes s infinite below, and a NaN
+	// that reached lo or hi makes it NaN; any other NaN is found when the
+	// row is quantised.
 	w.p("VSUBSS X0, X2, X5")  // hi − lo
 	w.p("VDIVSS X12, X5, X5") // s = (hi − lo)/127
 	w.p("VMOVD X5, BX")
@@ -340,6 +338,8 @@ func genQuantU8(w *asm) {
 	w.p("DECQ R10")
 	w.p("JNZ quantRowsAVX2_row")
 
+	w.p("VPCMPEQW Y13, Y13, Y13")
+	w.p("VPSLLW $15, Y13, Y13") // the sign bit of each int16
 	w.p("MOVQ x+0(FP), SI")
 	w.p("MOVQ rows+8(FP), R10")
 	w.p("MOVQ q+24(FP), DI")
@@ -351,7 +351,11 @@ func genQuantU8(w *asm) {
 	w.p("JLT quantRowsAVX2_qnext")
 	w.p("VBROADCASTSS (R13), Y8")
 	w.p("VBROADCASTSS 4(R13), Y9")
-	quantLoop(w, "quantRowsAVX2")
+	w.p("VPXOR Y12, Y12, Y12")
+	quantLoop(w, "quantRowsAVX2", true)
+	w.p("VPTEST Y13, Y12")
+	w.p("JZ quantRowsAVX2_qnext")
+	w.p("MOVL $-1, (R9)") // a NaN: left to the Go code
 	w.label("quantRowsAVX2_qnext")
 	w.p("ADDQ R12, SI")
 	w.p("ADDQ R11, DI")
@@ -368,12 +372,12 @@ func genQuantU8(w *asm) {
 }
 
 // minMaxLoop emits the min/max scan of x (SI) over CX values, a positive
-// multiple of 8, with the |x| mask in Y15; it leaves the minimum (from 0)
-// in X0, the maximum (from 0) in X2 and the largest |x| bit pattern in X4,
-// in lane 0, and uses AX, DX and Y0..Y9. Two chains per quantity (min in
-// Y0, Y1, max in Y2, Y3, |x| bits in Y4, Y5); Y6, Y7 hold the loaded
-// values and Y8, Y9 their |x| bits.
-func minMaxLoop(w *asm, l string) {
+// multiple of 8; it leaves the minimum (from 0) in X0 and the maximum
+// (from 0) in X2, in lane 0, and uses AX, DX and Y0..Y9. With abs set it
+// also leaves the largest |x| bit pattern in X4 (the |x| mask must be in
+// Y15). Two chains per quantity (min in Y0, Y1, max in Y2, Y3, |x| bits
+// in Y4, Y5); Y6, Y7 hold the loaded values and Y8, Y9 their |x| bits.
+func minMaxLoop(w *asm, l string, abs bool) {
 	for r := 0; r < 6; r++ {
 		w.p("VPXOR Y%d, Y%d, Y%d", r, r, r)
 	}
@@ -389,8 +393,10 @@ func minMaxLoop(w *asm, l string) {
 	for v := 0; v < 2; v++ {
 		w.p("VMINPS Y%d, Y%d, Y%d", 6+v, v, v)
 		w.p("VMAXPS Y%d, Y%d, Y%d", 6+v, 2+v, 2+v)
-		w.p("VPAND Y%d, Y15, Y%d", 6+v, 8+v)
-		w.p("VPMAXUD Y%d, Y%d, Y%d", 8+v, 4+v, 4+v)
+		if abs {
+			w.p("VPAND Y%d, Y15, Y%d", 6+v, 8+v)
+			w.p("VPMAXUD Y%d, Y%d, Y%d", 8+v, 4+v, 4+v)
+		}
 	}
 	w.p("ADDQ $16, AX")
 	w.p("CMPQ AX, DX")
@@ -401,8 +407,10 @@ func minMaxLoop(w *asm, l string) {
 	w.p("VMOVUPS (SI)(AX*4), Y6")
 	w.p("VMINPS Y6, Y0, Y0")
 	w.p("VMAXPS Y6, Y2, Y2")
-	w.p("VPAND Y6, Y15, Y8")
-	w.p("VPMAXUD Y8, Y4, Y4")
+	if abs {
+		w.p("VPAND Y6, Y15, Y8")
+		w.p("VPMAXUD Y8, Y4, Y4")
+	}
 	w.label(l + "_mmdone")
 	w.p("VMINPS Y1, Y0, Y0")
 	w.p("VMAXPS Y3, Y2, Y2")
@@ -427,8 +435,11 @@ func minMaxLoop(w *asm, l string) {
 // quantLoop emits q[i] = clamp(int32(float32(x[i]·inv) + off), 0, 127)
 // for x at SI, q at DI, CX values (a positive multiple of 8), with inv in
 // Y8, off in Y9, quantPerm in Y10 and quantMax in Y11; it uses AX, DX and
-// Y0..Y3.
-func quantLoop(w *asm, l string) {
+// Y0..Y3. With nan set it also ORs the int16-packed conversions into Y12:
+// VCVTTPS2DQ turns NaN into −2³¹, which packs to −32768, while every other
+// value of a row with a finite scale converts to 0..127, so a sign bit in
+// Y12 means the row held a NaN.
+func quantLoop(w *asm, l string, nan bool) {
 	w.p("MOVQ CX, DX")
 	w.p("ANDQ $-32, DX")
 	w.p("MOVQ $0, AX")
@@ -441,6 +452,10 @@ func quantLoop(w *asm, l string) {
 	}
 	w.p("VPACKSSDW Y1, Y0, Y0")
 	w.p("VPACKSSDW Y3, Y2, Y2")
+	if nan {
+		w.p("VPOR Y0, Y12, Y12")
+		w.p("VPOR Y2, Y12, Y12")
+	}
 	w.p("VPACKUSWB Y2, Y0, Y0")
 	w.p("VPERMD Y0, Y10, Y0")
 	w.p("VPMINUB Y11, Y0, Y0")
@@ -458,6 +473,9 @@ func quantLoop(w *asm, l string) {
 	w.p("VCVTTPS2DQ Y0, Y0")
 	w.p("VEXTRACTI128 $1, Y0, X1")
 	w.p("VPACKSSDW X1, X0, X0")
+	if nan {
+		w.p("VPOR Y0, Y12, Y12") // the upper half of Y0 is zero
+	}
 	w.p("VPACKUSWB X0, X0, X0")
 	w.p("VPMINUB X11, X0, X0")
 	w.p("MOVQ X0, (DI)(AX*1)")
