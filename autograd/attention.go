@@ -71,6 +71,7 @@ type attnGeom struct {
 	offset       int // CausalOffset
 	mask         []float32
 	dropout      float32
+	clearGrads   bool // backward clears each pair's gradient blocks first (their union is the whole gradient)
 	seed         uint64
 	q, k, v, o   attnOperand
 	outShape     []int
@@ -250,11 +251,24 @@ func SelfAttention(qkv *Var, opt AttentionOptions) *Var {
 		return out
 	}
 	return out.record("SelfAttention", func(gy *tensor.Tensor) []*tensor.Tensor {
-		gx := zeroGradBuf(s, qkv)
+		// Each (batch, head) pair clears its own blocks of the gradient
+		// before summing into them, on the worker that computes it.
+		gx := gradBuf(s, qkv)
 		d := gx.Data()
+		g.clearGrads = true
 		g.backward(xd, xd, xd, gy.Data(), lse, d, d, d)
 		return []*tensor.Tensor{gx}
 	}, qkv)
+}
+
+// clearRows zeroes rows × width values of x from off, rows ld apart.
+func clearRows(x []float32, off, ld, rows, width int) {
+	if x == nil {
+		return
+	}
+	for i := range rows {
+		clear(x[off+i*ld : off+i*ld+width])
+	}
 }
 
 // attnPool holds per-worker score blocks.
@@ -420,6 +434,11 @@ func (g *attnGeom) backward(qd, kd, vd, gy, lse, gq, gk, gv []float32) {
 		p, dp, tmp := (*buf)[:t*s], (*buf)[t*s:2*t*s], (*buf)[2*t*s:]
 		for bh := lo; bh < hi; bh++ {
 			b, h := bh/g.h, bh%g.h
+			if g.clearGrads {
+				clearRows(gq, g.q.at(b, h), g.q.ld, t, g.d)
+				clearRows(gk, g.k.at(b, h), g.k.ld, s, g.d)
+				clearRows(gv, g.v.at(b, h), g.v.ld, s, g.dv)
+			}
 			l := lse[bh*t : (bh+1)*t]
 			gyo := gy[g.o.at(b, h):]
 			var keep keepBits

@@ -20,29 +20,43 @@ import (
 //
 // The fast path serves ungrouped convolutions with unit stride (any
 // padding and dilation) and, for Conv2DReLUMaxPool, 2×2 windows at stride
-// 2; everything else, and every call that may record a gradient, runs the
-// package functions. Its outputs equal theirs up to float32 rounding: the
-// same products summed in another order (filter tap by tap).
+// 2, there in the Winograd F(2×2, 3×3) form for 3×3 filters over many
+// channels (conv_wino_infer.go); everything else, every call that may
+// record a gradient, and the convolutions for which the package functions
+// take their own Winograd form (3×3 over 64 channels and more, many
+// tiles; ConvCache's own replaces it under 2×2 pooling unless Direct),
+// runs the package functions. Its outputs equal theirs
+// up to float32 rounding: the same products summed in another order
+// (filter tap by tap), or the Winograd transforms' rounding.
 //
 // The filters are packed again when the weight's Var holds another tensor
 // or its version (Var.Version) moved on. The zero value is ready to use;
 // a ConvCache is safe for concurrent use and must not be copied after
 // first use.
 type ConvCache struct {
+	// Direct, when set (before first use), keeps the direct form where
+	// the Winograd one would apply, so that Conv2DReLUMaxPool's values are
+	// those of Conv2D followed by ReLU and MaxPool2D, bit for bit (the onnx
+	// importer's fused chains promise it).
+	Direct bool
+
 	p atomic.Pointer[convFilters]
 }
 
 // Conv2D returns Conv2D(x, w, b, opt), from the packed filters when the
 // fast path applies (see ConvCache).
 func (cc *ConvCache) Conv2D(x, w, b *Var, opt Conv2DOptions) *Var {
-	if f := cc.filters(x, w, opt); f != nil {
+	if cc != nil && x.inference && x.value.Rank() == 4 && w.value.Rank() == 4 {
 		g := newConvGeom(x.value.Shape(), w.value.Shape(), opt)
-		bd := g.checkBias("Conv2D", b, w)
-		var ins [3]*Var
-		inputs := convInputs(&ins, x, w, b)
-		out := wrap(alloc([]int{g.n, g.oc, g.oh, g.ow}, inputs...), inputs...)
-		f.run(&g, out.value.Data(), x.value.Data(), bd, poolGeom{})
-		return out
+		// Where Conv2D takes its own Winograd form, it is the faster.
+		if f := cc.filtersIf(!g.winograd(), x, w, opt); f != nil {
+			bd := g.checkBias("Conv2D", b, w)
+			var ins [3]*Var
+			inputs := convInputs(&ins, x, w, b)
+			out := wrap(alloc([]int{g.n, g.oc, g.oh, g.ow}, inputs...), inputs...)
+			f.run(&g, out.value.Data(), x.value.Data(), bd, poolGeom{}, false)
+			return out
+		}
 	}
 	return Conv2D(x, w, b, opt)
 }
@@ -55,12 +69,12 @@ func (cc *ConvCache) Conv2DReLUMaxPool(x, w, b *Var, opt Conv2DOptions, pool Poo
 		g := newConvGeom(x.value.Shape(), w.value.Shape(), opt)
 		ys := [4]int{g.n, g.oc, g.oh, g.ow}
 		pg := newPoolGeom("Conv2DReLUMaxPool", ys[:], pool)
-		if f := cc.filtersIf(pg.is2x2(), x, w, opt); f != nil {
+		if f := cc.filtersIf(pg.is2x2() && !(cc.Direct && g.winograd()), x, w, opt); f != nil {
 			bd := g.checkBias("Conv2DReLUMaxPool", b, w)
 			var ins [3]*Var
 			inputs := convInputs(&ins, x, w, b)
 			out := wrap(alloc([]int{g.n, g.oc, pg.oh, pg.ow}, inputs...), inputs...)
-			f.run(&g, out.value.Data(), x.value.Data(), bd, pg)
+			f.run(&g, out.value.Data(), x.value.Data(), bd, pg, !cc.Direct)
 			return out
 		}
 	}
@@ -130,6 +144,7 @@ type convFilters struct {
 	tile     kernel.Tile
 	panels   int // panels of output channels: ⌈outC/NR⌉ (channels) or ⌈outC/MR⌉ (rows)
 	packed   []float32
+	wino     []float32 // 3×3 channels filters transformed for Winograd (conv_wino_infer.go), or nil
 }
 
 // convChannelRows is the number of input channels from which the
@@ -165,6 +180,9 @@ func packConvFilters(t *tensor.Tensor) *convFilters {
 				}
 			}
 		}
+		if f.kh == 3 && f.kw == 3 {
+			f.wino = packWino(w, f.oc, f.c, nr, f.panels)
+		}
 		return f
 	}
 	f.tile = kernel.TileFor(f.oc, convWideRows)
@@ -189,6 +207,7 @@ func packConvFilters(t *tensor.Tensor) *convFilters {
 // taps and the padded bias.
 type convWork struct {
 	xp, cols, y, bias []float32
+	sc                []float32 // the Winograd transforms' scratch
 	taps              []kernel.Tap
 }
 
@@ -212,11 +231,18 @@ type inferPlan struct {
 	// mp·MR channel rows.
 	owp, ldy, n, ySize int
 	colsSize           int // rows: C·kh·kw shifted copies of ldy values
+	// tile computes the channels orientation: of the tiles as wide as the
+	// packed panels, the one that pads an output row least.
+	tile kernel.Tile
 }
 
 func (f *convFilters) plan(g *convGeom) inferPlan {
-	mr, nr := f.tile.MR(), f.tile.NR()
 	var p inferPlan
+	p.tile = f.tile
+	if t := kernel.TileFor(g.ow, f.oc); f.channels && t.NR() == f.tile.NR() {
+		p.tile = t
+	}
+	mr, nr := p.tile.MR(), p.tile.NR()
 	p.hp, p.wp = g.h+2*g.ph, g.w+2*g.pw
 	p.plane = p.hp * p.wp
 	reach := (f.kh-1)*g.dh*p.wp + (f.kw-1)*g.dw // farthest tap from a position
@@ -237,22 +263,23 @@ func (f *convFilters) plan(g *convGeom) inferPlan {
 }
 
 // run computes samples of y = conv(x) (+ bias, ReLU and the 2×2 pooling
-// when pool.kh > 0), spreading samples over the workers.
-func (f *convFilters) run(g *convGeom, y, x, b []float32, pool poolGeom) {
+// when pool.kh > 0, in the Winograd form where it applies when wino is
+// set), spreading samples over the workers.
+func (f *convFilters) run(g *convGeom, y, x, b []float32, pool poolGeom, wino bool) {
 	p := f.plan(g)
 	ySz := g.outSz
 	if pool.kh > 0 {
 		ySz = g.oc * pool.oh * pool.ow
 	}
 	if g.n == 1 || parallel.Workers() == 1 {
-		f.runRange(0, g.n, g, &p, y, x, b, pool, ySz)
+		f.runRange(0, g.n, g, &p, y, x, b, pool, ySz, wino)
 		return
 	}
 	gg, pp := *g, p
-	parallel.For(g.n, 1, func(lo, hi int) { f.runRange(lo, hi, &gg, &pp, y, x, b, pool, ySz) })
+	parallel.For(g.n, 1, func(lo, hi int) { f.runRange(lo, hi, &gg, &pp, y, x, b, pool, ySz, wino) })
 }
 
-func (f *convFilters) runRange(lo, hi int, g *convGeom, p *inferPlan, y, x, b []float32, pool poolGeom, ySz int) {
+func (f *convFilters) runRange(lo, hi int, g *convGeom, p *inferPlan, y, x, b []float32, pool poolGeom, ySz int, wino bool) {
 	wk := convWorks.Get().(*convWork)
 	defer convWorks.Put(wk)
 	wk.xp = grow(wk.xp, p.xpSize)
@@ -265,9 +292,23 @@ func (f *convFilters) runRange(lo, hi int, g *convGeom, p *inferPlan, y, x, b []
 		clear(wk.bias)
 		copy(wk.bias, b)
 	}
+	var wp winoPlan
+	wino = wino && winoInfer && f.wino != nil && pool.kh > 0 && g.dh == 1 && g.dw == 1
+	if wino {
+		wp = f.winoPlan(g, &pool)
+		wk.cols = grow(wk.cols, wp.vSize)
+		wk.y = grow(wk.y, wp.mSize)
+		wk.sc = grow(wk.sc, max(4*(2*wp.tilesAcross+2), 8*g.oc))
+	}
 	for s := lo; s < hi; s++ {
 		f.pad(wk.xp, x[s*g.inSize:(s+1)*g.inSize], g, p)
 		ys := y[s*ySz : (s+1)*ySz]
+		if wino {
+			f.winoInput(wk.cols, wk.xp, wk.sc, p, &wp)
+			f.winoProducts(wk.y, wk.cols, &wp)
+			f.winoOutput(ys, wk.y, b, wk.sc, g.oc, &wp)
+			continue
+		}
 		if f.channels {
 			f.sumChannels(wk, g, p)
 			f.epilogueChannels(ys, wk.y, b, g, p, pool)
@@ -313,7 +354,7 @@ func (f *convFilters) pad(xp, xs []float32, g *convGeom, p *inferPlan) {
 // sumChannels computes the [oh·owp, ldy] output grid of the channels
 // orientation.
 func (f *convFilters) sumChannels(wk *convWork, g *convGeom, p *inferPlan) {
-	t := f.tile
+	t := p.tile
 	mr, nr := t.MR(), t.NR()
 	for oy := range g.oh {
 		for ox := 0; ox < g.ow; ox += mr {

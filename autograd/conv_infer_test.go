@@ -52,40 +52,50 @@ var convInferCases = []convInferCase{
 	{n: 3, c: 17, h: 12, w: 11, oc: 33, kh: 3, kw: 3, bias: true, opt: Conv2DOptions{Padding: [2]int{1, 1}}},
 	{n: 1, c: 33, h: 6, w: 5, oc: 1, kh: 5, kw: 4, opt: Conv2DOptions{Padding: [2]int{2, 0}}},
 	{n: 2, c: 3, h: 33, w: 17, oc: 64, kh: 7, kw: 7, bias: true, opt: Conv2DOptions{Padding: [2]int{3, 3}}},
+	{n: 1, c: 8, h: 7, w: 9, oc: 7, kh: 3, kw: 3, bias: true, opt: Conv2DOptions{Padding: [2]int{1, 0}}},
+	{n: 2, c: 33, h: 5, w: 6, oc: 17, kh: 3, kw: 3},
+	{n: 1, c: 9, h: 4, w: 4, oc: 65, kh: 3, kw: 3, bias: true, opt: Conv2DOptions{Padding: [2]int{1, 1}}},
 }
 
 // TestConvCacheMatchesConv2D checks the packed inference path against
 // the training path's forward on awkward sizes (1, 7, 17, 33 channels and
-// planes, padding, dilation, both orientations, with and without the
-// bias, ReLU and the 2×2 pooling), to float32 rounding.
+// planes, padding, dilation, both orientations, the Winograd form and the
+// direct one, with and without the bias, ReLU and the 2×2 pooling), to
+// float32 rounding.
 func TestConvCacheMatchesConv2D(t *testing.T) {
+	defer func() { winoInfer = true }()
 	for _, tc := range convInferCases {
-		t.Run(tc.String(), func(t *testing.T) {
-			x := convRand(1, tc.n, tc.c, tc.h, tc.w)
-			w := NewVar(convRand(2, tc.oc, tc.c, tc.kh, tc.kw))
-			w.SetCacheable(true)
-			var b *Var
-			if tc.bias {
-				b = NewVar(convRand(3, tc.oc))
-			}
-			k := tc.c*tc.kh*tc.kw + 1
-			var cc ConvCache
-			for _, relu := range []bool{false, true} {
-				opt := tc.opt
-				opt.ReLU = relu
-				want := Conv2D(NoGrad(x), w, b, opt).Value()
-				got := cc.Conv2D(NoGrad(x), w, b, opt).Value()
-				requireClose(t, want, got, k, fmt.Sprintf("Conv2D relu=%v", relu))
-			}
-			require.NotNil(t, cc.p.Load(), "the fast path did not run")
-			g := newConvGeom(x.Shape(), w.Value().Shape(), tc.opt)
-			if g.oh >= 2 && g.ow >= 2 {
-				pool := Pool2DOptions{Kernel: [2]int{2, 2}}
-				want := Conv2DReLUMaxPool(NoGrad(x), w, b, tc.opt, pool).Value()
-				got := cc.Conv2DReLUMaxPool(NoGrad(x), w, b, tc.opt, pool).Value()
-				requireClose(t, want, got, k, "Conv2DReLUMaxPool")
-			}
-		})
+		for _, wino := range []bool{true, false} {
+			winoInfer = wino
+			t.Run(fmt.Sprintf("%v/wino%v", tc, wino), func(t *testing.T) { testConvCacheCase(t, tc) })
+		}
+	}
+}
+
+func testConvCacheCase(t *testing.T, tc convInferCase) {
+	x := convRand(1, tc.n, tc.c, tc.h, tc.w)
+	w := NewVar(convRand(2, tc.oc, tc.c, tc.kh, tc.kw))
+	w.SetCacheable(true)
+	var b *Var
+	if tc.bias {
+		b = NewVar(convRand(3, tc.oc))
+	}
+	k := tc.c*tc.kh*tc.kw + 1
+	var cc ConvCache
+	for _, relu := range []bool{false, true} {
+		opt := tc.opt
+		opt.ReLU = relu
+		want := Conv2D(NoGrad(x), w, b, opt).Value()
+		got := cc.Conv2D(NoGrad(x), w, b, opt).Value()
+		requireClose(t, want, got, k, fmt.Sprintf("Conv2D relu=%v", relu))
+	}
+	require.NotNil(t, cc.p.Load(), "the fast path did not run")
+	g := newConvGeom(x.Shape(), w.Value().Shape(), tc.opt)
+	if g.oh >= 2 && g.ow >= 2 {
+		pool := Pool2DOptions{Kernel: [2]int{2, 2}}
+		want := Conv2DReLUMaxPool(NoGrad(x), w, b, tc.opt, pool).Value()
+		got := cc.Conv2DReLUMaxPool(NoGrad(x), w, b, tc.opt, pool).Value()
+		requireClose(t, want, got, k, "Conv2DReLUMaxPool")
 	}
 }
 
@@ -121,6 +131,23 @@ func TestConvCacheFallsBack(t *testing.T) {
 	want = Conv2DReLUMaxPool(NoGrad(x), w, b, Conv2DOptions{}, pool).Value()
 	require.Equal(t, want.Data(), cc.Conv2DReLUMaxPool(NoGrad(x), w, b, Conv2DOptions{}, pool).Value().Data())
 	require.Nil(t, cc.p.Load())
+
+	// Where Conv2D takes its Winograd form (64 channels, 128 tiles), the
+	// package functions run; under 2×2 pooling the cache's own Winograd
+	// form replaces it unless Direct.
+	x = convRand(4, 2, 64, 18, 18)
+	w, b = NewVar(convRand(5, 64, 64, 3, 3)), NewVar(convRand(6, 64))
+	w.SetCacheable(true)
+	g := newConvGeom(x.Shape(), w.Value().Shape(), Conv2DOptions{})
+	require.True(t, g.winograd())
+	pool = Pool2DOptions{Kernel: [2]int{2, 2}}
+	direct := ConvCache{Direct: true}
+	require.Equal(t, Conv2D(NoGrad(x), w, b, Conv2DOptions{}).Value().Data(), direct.Conv2D(NoGrad(x), w, b, Conv2DOptions{}).Value().Data())
+	want = Conv2DReLUMaxPool(NoGrad(x), w, b, Conv2DOptions{}, pool).Value()
+	require.Equal(t, want.Data(), direct.Conv2DReLUMaxPool(NoGrad(x), w, b, Conv2DOptions{}, pool).Value().Data())
+	require.Nil(t, direct.p.Load())
+	requireClose(t, want, cc.Conv2DReLUMaxPool(NoGrad(x), w, b, Conv2DOptions{}, pool).Value(), 64*9+1, "Winograd under pooling")
+	require.NotNil(t, cc.p.Load())
 }
 
 // TestConvCacheRepacks checks that the packed filters follow the weight:
@@ -188,6 +215,17 @@ func BenchmarkConvCacheKeras(b *testing.B) {
 				c1, _ := cputime.Thread()
 				b.ReportMetric(float64((c1-c0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 			})
+			b.Run(fmt.Sprintf("%s/b=%d/direct", l.name, n), func(b *testing.B) {
+				winoInfer = false
+				defer func() { winoInfer = true }()
+				c0, _ := cputime.Thread()
+				for b.Loop() {
+					a.Reset()
+					cc.Conv2DReLUMaxPool(a.Input(x), w, bias, Conv2DOptions{}, pool)
+				}
+				c1, _ := cputime.Thread()
+				b.ReportMetric(float64((c1-c0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+			})
 			b.Run(fmt.Sprintf("%s/b=%d/packed", l.name, n), func(b *testing.B) {
 				c0, _ := cputime.Thread()
 				for b.Loop() {
@@ -225,5 +263,22 @@ func TestConvCacheConcurrent(t *testing.T) {
 	wg.Wait()
 	for _, g := range got {
 		requireClose(t, want, g, 8*9+1, "concurrent")
+	}
+}
+
+// TestConvCacheDirectMatchesSeparateOps checks that with Direct set the
+// fused op computes what the cache's Conv2D with ReLU followed by
+// MaxPool2D computes, bit for bit, in both orientations (with a 3×3
+// filter over many channels, where the Winograd form would apply).
+func TestConvCacheDirectMatchesSeparateOps(t *testing.T) {
+	for _, c := range []int{1, 17} {
+		x := NoGrad(convRand(1, 2, c, 11, 9))
+		w, b := NewVar(convRand(2, 9, c, 3, 3)), NewVar(convRand(3, 9))
+		w.SetCacheable(true)
+		pool := Pool2DOptions{Kernel: [2]int{2, 2}}
+		cc := ConvCache{Direct: true}
+		want := MaxPool2D(cc.Conv2D(x, w, b, Conv2DOptions{ReLU: true}), pool).Value()
+		got := cc.Conv2DReLUMaxPool(x, w, b, Conv2DOptions{}, pool).Value()
+		require.Equal(t, want.Data(), got.Data(), "%d channels", c)
 	}
 }

@@ -37,7 +37,7 @@ func Conv2DReLUMaxPool(x, w, b *Var, opt Conv2DOptions, pool Pool2DOptions) *Var
 	}
 	idx := int32Buf(out.value.Size(), inputs...)
 	saved := g.savedColumns(out, x, w, b)
-	g.forward(out.value.Data(), x.value.Data(), w.value.Data(), bd, pg, idx, saved)
+	g.forwardTrain(out.value.Data(), x.value.Data(), w.value.Data(), bd, pg, idx, saved)
 	return recordConvPool(out, g, pg, idx, x, w, b, saved)
 }
 

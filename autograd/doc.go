@@ -73,6 +73,21 @@
 // stored, and the backward scatters the pooled gradient back sample by
 // sample; values and gradients equal the three ops', bit for bit.
 //
+// At inference, a ConvCache runs both with the filters packed once (for a
+// weight marked cacheable, Var.SetCacheable) as an implicit GEMM: each
+// filter tap multiplies a shifted view of the zero-padded image, read in
+// place by the GEMM micro-kernel, and the taps are summed in registers, so
+// that no column matrix is built or packed per call. Layers with many
+// input channels compute [positions, outC] tiles (a tap then has one step
+// per channel) and transpose in the epilogue that adds the bias,
+// rectifies and pools; the first layer of an image model (few channels)
+// computes [outC, positions] over shifted copies of the image, and pools
+// with the vector kernel. A 3×3 layer with many channels followed by 2×2
+// pooling takes the Winograd F(2×2, 3×3) form instead, one tile per
+// pooling window (4 multiply-adds per output instead of 9). nn.Conv2D and
+// the onnx importer keep one per convolution; outputs equal the training
+// path's up to float32 rounding.
+//
 // CheckGrad compares analytic gradients with Richardson-extrapolated
 // central differences, element by element and along a few directions per
 // input, with tolerances that allow for float32 rounding; its defaults

@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"github.com/shoshin-ml/shoshin/tensor"
@@ -13,6 +14,9 @@ import (
 // training mode and never for an inference-mode input (see Var.Inference),
 // so that prediction draws nothing from r; with p = 0 it returns a
 // unchanged.
+//
+// Each element draws 32 random bits (two elements per r.Uint64) and is
+// dropped when they fall below p·2³², so p is honoured to 2⁻³².
 func Dropout(a *Var, p float32, r *rand.Rand) *Var {
 	if p < 0 || p >= 1 {
 		panic(fmt.Sprintf("autograd.Dropout: probability %v outside [0, 1)", p))
@@ -20,20 +24,39 @@ func Dropout(a *Var, p float32, r *rand.Rand) *Var {
 	if p == 0 {
 		return a
 	}
-	scale := 1 / (1 - p)
 	mask := alloc(a.value.Shape(), a)
-	md := mask.Data()
-	for i := range md {
-		md[i] = 0
-		if r.Float32() >= p {
-			md[i] = scale
-		}
-	}
 	out := wrap(alloc(a.value.Shape(), a), a)
-	tensor.MulTo(out.value, a.value, mask)
+	dropoutMask(mask.Data(), out.value.Data(), a.value.Data(), p, r)
 	return out.record("Dropout", func(g *tensor.Tensor) []*tensor.Tensor {
 		gx := gradBuf(g.Shape(), a)
 		tensor.MulTo(gx, g, mask)
 		return []*tensor.Tensor{gx}
 	}, a)
+}
+
+// dropoutMask fills md with 0 (probability p) or 1/(1−p), drawing 32 bits
+// per element from r, and writes y = x·md in the same pass. The select is
+// on bits, without a data-dependent branch.
+func dropoutMask(md, y, x []float32, p float32, r *rand.Rand) {
+	n := len(md)
+	y, x = y[:n], x[:n]
+	t := uint32(min(float64(p)*(1<<32), math.MaxUint32))
+	scale := math.Float32bits(1 / (1 - p))
+	keep := func(u uint32) uint32 {
+		// All ones when u ≥ t, computed from the borrow of u − t.
+		d := uint64(u) - uint64(t)
+		return uint32(d>>63) - 1
+	}
+	i := 0
+	for ; i+2 <= n; i += 2 {
+		u := r.Uint64()
+		m0 := math.Float32frombits(scale & keep(uint32(u)))
+		m1 := math.Float32frombits(scale & keep(uint32(u>>32)))
+		md[i], md[i+1] = m0, m1
+		y[i], y[i+1] = x[i]*m0, x[i+1]*m1
+	}
+	if i < n {
+		m := math.Float32frombits(scale & keep(uint32(r.Uint64())))
+		md[i], y[i] = m, x[i]*m
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/chewxy/math32"
 
 	"github.com/shoshin-ml/shoshin/internal/kernel"
+	"github.com/shoshin-ml/shoshin/internal/parallel"
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
@@ -156,28 +157,69 @@ func SoftmaxCrossEntropyProbs(logits *Var, target *tensor.Tensor, smoothing floa
 // ceBlock is the number of rows softmaxCE handles at a time.
 const ceBlock = 32
 
+// ceParallelWork is the size (rows × classes) from which softmaxCE and
+// its backward split their rows across the worker pool.
+const ceParallelWork = 1 << 15
+
 // softmaxCE implements both cross-entropy variants: targets holds class
 // indices, or q holds target distributions.
 func softmaxCE(op string, logits *Var, targets []int, q []float32, eps float32, r Reduction, b, c int) *Var {
 	checkReduction(op, r)
 	shape := logits.value.Shape() // [b, c]; its subslices avoid allocating shapes
 	out := wrap(lossOut(r, shape[:1], logits), logits)
-	x := logits.value.Data()
 	// probs receives x − max per row, then exp of that in one vectorised
 	// pass, then the softmax once normalised (when a gradient is needed).
 	// Under an arena the buffer lives until the next Reset, past backward.
 	probs := alloc(shape, logits)
-	pd := probs.Data()
-	od := out.value.Data()
-	fc := float32(c)
-	keep := out.requiresGrad
+	ce := ceRows{x: logits.value.Data(), p: probs.Data(), targets: targets, q: q, eps: eps, c: c, keep: out.requiresGrad}
+	// Each row's loss goes to losses; the total is summed in row order
+	// afterwards, so that it does not depend on how the rows were split.
+	losses := out.value.Data()
+	if r != ReduceNone {
+		losses = alloc(shape[:1], logits).Data()
+	}
+	ce.losses = losses
+	blocks := (b + ceBlock - 1) / ceBlock
+	if b*c < ceParallelWork || blocks < 2 {
+		ce.run(0, b)
+	} else {
+		shared := ce // only the parallel path moves a copy to the heap
+		parallel.For(blocks, 1, func(lo, hi int) { shared.run(lo*ceBlock, min(hi*ceBlock, b)) })
+	}
 	var total float64
+	for _, l := range losses[:b] {
+		total += float64(l)
+	}
+	finish(out.value, r, total, b)
+	if !out.requiresGrad {
+		return out
+	}
+	if sv := out.recordFn(op, softmaxCEBackward, logits); sv != nil {
+		sv.t[0], sv.ints, sv.f32s, sv.f, sv.i[0] = probs, targets, q, eps, int(r)
+	}
+	return out
+}
+
+// ceRows is the work of softmaxCE over the logits x [b, c]: each row's
+// loss into losses and its exponentials (normalised when keep) into p.
+type ceRows struct {
+	x, p, q, losses []float32
+	targets         []int
+	eps             float32
+	c               int
+	keep            bool
+}
+
+// run computes rows [lo, hi).
+func (ce *ceRows) run(lo, hi int) {
+	x, pd, q, targets, eps, c := ce.x, ce.p, ce.q, ce.targets, ce.eps, ce.c
+	fc := float32(c)
 	// Rows go in blocks so that the per-row maxima and gaps live on the
 	// stack and each block's exponentials take one vectorised call.
 	var maxes, gaps [ceBlock]float32
-	for lo := 0; lo < b; lo += ceBlock {
-		hi := min(lo+ceBlock, b)
-		for i := lo; i < hi; i++ {
+	for b0 := lo; b0 < hi; b0 += ceBlock {
+		b1 := min(b0+ceBlock, hi)
+		for i := b0; i < b1; i++ {
 			row := x[i*c : (i+1)*c]
 			e := pd[i*c : (i+1)*c]
 			m := row[0]
@@ -190,14 +232,14 @@ func softmaxCE(op string, logits *Var, targets []int, q []float32, eps float32, 
 				e[j] = v - m
 				gap -= e[j]
 			}
-			maxes[i-lo], gaps[i-lo] = m, gap
+			maxes[i-b0], gaps[i-b0] = m, gap
 		}
-		blk := pd[lo*c : hi*c]
+		blk := pd[b0*c : b1*c]
 		kernel.Exp(blk, blk)
-		for i := lo; i < hi; i++ {
+		for i := b0; i < b1; i++ {
 			row := x[i*c : (i+1)*c]
 			e := pd[i*c : (i+1)*c]
-			m := maxes[i-lo]
+			m := maxes[i-b0]
 			var s float32
 			for _, v := range e {
 				s += v
@@ -209,7 +251,7 @@ func softmaxCE(op string, logits *Var, targets []int, q []float32, eps float32, 
 				// logits.
 				l = (m - row[targets[i]]) + logS
 				if eps != 0 {
-					l = (1-eps)*l + eps/fc*(gaps[i-lo]+fc*logS)
+					l = (1-eps)*l + eps/fc*(gaps[i-b0]+fc*logS)
 				}
 			} else {
 				qr := q[i*c : (i+1)*c]
@@ -222,11 +264,8 @@ func softmaxCE(op string, logits *Var, targets []int, q []float32, eps float32, 
 					}
 				}
 			}
-			if r == ReduceNone {
-				od[i] = l
-			}
-			total += float64(l)
-			if keep {
+			ce.losses[i] = l
+			if ce.keep {
 				inv := 1 / s
 				for j := range e {
 					e[j] *= inv
@@ -234,14 +273,6 @@ func softmaxCE(op string, logits *Var, targets []int, q []float32, eps float32, 
 			}
 		}
 	}
-	finish(out.value, r, total, b)
-	if !out.requiresGrad {
-		return out
-	}
-	if sv := out.recordFn(op, softmaxCEBackward, logits); sv != nil {
-		sv.t[0], sv.ints, sv.f32s, sv.f, sv.i[0] = probs, targets, q, eps, int(r)
-	}
-	return out
 }
 
 // softmaxCEBackward is softmaxCE's backward. The probabilities are the
@@ -252,8 +283,21 @@ func softmaxCEBackward(n *node, g *tensor.Tensor) []*tensor.Tensor {
 	b, c := probs.Dim(0), probs.Dim(1)
 	pd := probs.Data()
 	u := newUpstream(g, r, b)
+	if b*c < ceParallelWork {
+		ceGradRows(pd, targets, q, eps, u, c, 0, b)
+	} else {
+		parallel.For(b, ceBlock, func(lo, hi int) { ceGradRows(pd, targets, q, eps, u, c, lo, hi) })
+	}
+	grads := n.saved.out(1)
+	grads[0] = probs
+	return grads
+}
+
+// ceGradRows turns rows [lo, hi) of the probabilities pd [b, c] into the
+// gradient of softmaxCE's logits.
+func ceGradRows(pd []float32, targets []int, q []float32, eps float32, u upstream, c, lo, hi int) {
 	off := eps / float32(c)
-	for i := 0; i < b; i++ {
+	for i := lo; i < hi; i++ {
 		gi := u.at(i)
 		p := pd[i*c : (i+1)*c]
 		if q == nil {
@@ -274,9 +318,6 @@ func softmaxCEBackward(n *node, g *tensor.Tensor) []*tensor.Tensor {
 			p[j] = (p[j]*sq - ((1-eps)*qr[j] + off)) * gi
 		}
 	}
-	grads := n.saved.out(1)
-	grads[0] = probs
-	return grads
 }
 
 // NLL returns the negative log-likelihood of class indices under [B, C]

@@ -2,10 +2,60 @@ package autograd
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/shoshin-ml/shoshin/internal/kernel"
+	"github.com/shoshin-ml/shoshin/internal/parallel"
 	"github.com/shoshin-ml/shoshin/tensor"
 )
+
+// rowsParallelWork is the size (rows × columns) from which Linear seeds
+// its output with the bias, and sums the bias gradient, across the worker
+// pool.
+const rowsParallelWork = 1 << 16
+
+// rowsTask carries the operands of a split seedRows or colSums to the
+// workers; its funcs are bound once, so that a split call allocates
+// nothing.
+type rowsTask struct {
+	m, v       []float32 // the [n, out] matrix and the [out] vector
+	n, out     int
+	seed, sums func(lo, hi int)
+}
+
+var rowsTasks = sync.Pool{New: func() any {
+	t := new(rowsTask)
+	t.seed = func(lo, hi int) { seedRows(t.m, t.v, lo, hi) }
+	t.sums = func(lo, hi int) { colSums(t.v, t.m, t.n, t.out, lo*16, min(hi*16, t.out)) }
+	return t
+}}
+
+func getRowsTask(m, v []float32, n, out int) *rowsTask {
+	t := rowsTasks.Get().(*rowsTask)
+	t.m, t.v, t.n, t.out = m, v, n, out
+	return t
+}
+
+func putRowsTask(t *rowsTask) {
+	t.m, t.v = nil, nil
+	rowsTasks.Put(t)
+}
+
+// seedRows copies the bias b into rows [lo, hi) of y.
+func seedRows(y, b []float32, lo, hi int) {
+	out := len(b)
+	for i := lo; i < hi; i++ {
+		copy(y[i*out:(i+1)*out], b)
+	}
+}
+
+// colSums adds the sums over the n rows of g [n, out] of the columns
+// [j0, j1) to gb, row by row.
+func colSums(gb, g []float32, n, out, j0, j1 int) {
+	for i := 0; i < n; i++ {
+		kernel.Axpy(1, g[i*out+j0:i*out+j1], gb[j0:j1])
+	}
+}
 
 // MatMul returns the matrix product a·b with torch.matmul's batch
 // broadcasting: the last two axes of each operand are matrices and any
@@ -127,8 +177,12 @@ func Linear(x, w, b *Var) *Var {
 	if b != nil {
 		// Seed C with the bias rows, then accumulate the product onto it.
 		yd, bd := y.value.Data(), b.value.Data()
-		for i := 0; i < n; i++ {
-			copy(yd[i*out:(i+1)*out], bd)
+		if n*out < rowsParallelWork {
+			seedRows(yd, bd, 0, n)
+		} else {
+			t := getRowsTask(yd, bd, n, out)
+			parallel.For(n, rowsParallelWork/out, t.seed)
+			putRowsTask(t)
 		}
 		tensor.MatMulAcc(y.value, x.value, w.value, false, true, 1, 1)
 	} else {
@@ -175,8 +229,14 @@ func linearBackward(nd *node, g *tensor.Tensor) []*tensor.Tensor {
 			grads[2] = gb
 		}
 		gbd, gd := gb.Data(), g.Data()
-		for i := 0; i < n; i++ {
-			kernel.Axpy(1, gd[i*out:(i+1)*out], gbd)
+		if n*out < rowsParallelWork || out < 32 {
+			colSums(gbd, gd, n, out, 0, out)
+		} else {
+			// Each worker sums whole columns, in row order: the result
+			// does not depend on the split.
+			t := getRowsTask(gd, gbd, n, out)
+			parallel.For((out+15)/16, 1, t.sums)
+			putRowsTask(t)
 		}
 	}
 	return grads

@@ -309,3 +309,29 @@ func TestActivationsPropagateNaN(t *testing.T) {
 		}
 	}
 }
+
+// TestDropoutFraction checks that the drawn mask drops a fraction p of
+// the elements for small and large p, that survivors are scaled by
+// 1/(1−p), and that the last element of an odd-length input (drawn on
+// its own) is dropped or kept like the others.
+func TestDropoutFraction(t *testing.T) {
+	x := tensor.RandU(rand.New(rand.NewPCG(1, 1)), 0.5, 1, 20001)
+	for _, p := range []float32{0.1, 0.5, 0.9} {
+		y := Dropout(Constant(x), p, rand.New(rand.NewPCG(7, uint64(p*10)))).Value().Data()
+		zeros := 0
+		for i, v := range y {
+			if v == 0 {
+				zeros++
+				continue
+			}
+			require.InDelta(t, x.Data()[i]/(1-p), v, 1e-6, "p=%v i=%d", p, i)
+		}
+		require.InDelta(t, p, float64(zeros)/float64(len(y)), 0.01, "p=%v", p)
+	}
+	var seen [2]bool
+	for seed := range uint64(64) {
+		y := Dropout(Constant(tensor.Ones(7)), 0.5, rand.New(rand.NewPCG(seed, 1))).Value().Data()
+		seen[min(int(y[6]), 1)] = true
+	}
+	require.Equal(t, [2]bool{true, true}, seen, "the odd last element is both dropped and kept over 64 seeds")
+}

@@ -108,8 +108,12 @@ type stackRun struct {
 	prog   []progress
 	chunk  int         // steps per projection (see stackChunkRows)
 	ins    [][]float32 // each layer's input [T, B, I_l]: x, then the outputs below
-	split  int         // the columns of a projection the layer below computes
-	splitH int         // the columns of an output gradient the layer above computes
+	// concurrent is set when the layers run as a wavefront.
+	concurrent bool
+	// split[l] is the number of columns of layer l + 1's input projection
+	// that layer l computes.
+	split  []int
+	splitH int // the columns of an output gradient the layer above computes
 	// Backward: each layer's output gradient [T, B, H], the input's
 	// gradient (nil when not needed), whether the layers' goroutines
 	// compute their weights' gradients.
@@ -126,14 +130,13 @@ type stackRun struct {
 // already running (or done) on another goroutine whenever fn waits.
 func (st *stackRun) runLayers(down bool, fn func(l int)) {
 	L := len(st.layers)
-	r := st.layers[0]
 	layer := func(i int) int {
 		if down {
 			return L - 1 - i
 		}
 		return i
 	}
-	if r.T <= st.chunk || r.B*r.G*r.H*r.H < stackMinWork || parallel.Workers() < 2 {
+	if !st.concurrent {
 		for i := range L {
 			fn(layer(i))
 		}
@@ -161,6 +164,15 @@ func halfCols(n int) int {
 		return n / 2 &^ 15
 	}
 	return n / 2
+}
+
+// roundCols rounds k of n columns down to a multiple of 16 when n is
+// large enough.
+func roundCols(k, n int) int {
+	if n >= 64 {
+		return k &^ 15
+	}
+	return k
 }
 
 func recurrentStack(kind recurrentKind, x *Var, h0, c0 []*Var, ws []RecurrentWeights, opt RecurrentOptions) []*Var {
@@ -213,7 +225,18 @@ func recurrentStack(kind recurrentKind, x *Var, h0, c0 []*Var, ws []RecurrentWei
 		}
 	}
 	st.chunk = max(1, stackChunkRows/B)
-	st.split = halfCols(G * H)
+	st.concurrent = T > st.chunk && B*G*H*H >= stackMinWork && parallel.Workers() >= 2
+	// Layer l hands on split[l] columns of layer l + 1's projection: half,
+	// except that the first layer, which also projects its own input
+	// chunk by chunk when concurrent (I columns against H), hands on
+	// fewer, so that both goroutines do the same work per step.
+	st.split = make([]int, L)
+	for l := range st.split {
+		st.split[l] = halfCols(G * H)
+	}
+	if I0 := st.layers[0].I; st.concurrent && I0 < H {
+		st.split[0] = roundCols(G*H*(H-I0)/(2*H), G*H)
+	}
 	st.splitH = halfCols(H)
 	nState := L
 	if kind == kindLSTM {
@@ -260,7 +283,7 @@ func recurrentStack(kind recurrentKind, x *Var, h0, c0 []*Var, ws []RecurrentWei
 
 // forwardLayer runs every step of layer l. The input projection of a
 // layer above the first is split by columns: the layer below computes the
-// first half for each chunk of steps it finishes, and the layer itself
+// first columns for each chunk of steps it finishes, and the layer itself
 // the rest once the chunk is ready, which balances the two goroutines.
 func (st *stackRun) forwardLayer(l int) {
 	finished := false
@@ -274,23 +297,23 @@ func (st *stackRun) forwardLayer(l int) {
 	projected, shared := 0, 0 // steps projected for this layer, and for the next
 	for s := 0; s < T; s++ {
 		if s == projected {
-			avail := T
+			avail, j0 := T, 0
 			if l > 0 {
 				var ok bool
 				if avail, ok = st.prog[l-1].wait(min(T, s+st.chunk)); !ok {
 					return
 				}
-			}
-			j0 := 0
-			if l > 0 {
-				j0 = st.split
+				j0 = st.split[l-1]
+			} else if st.concurrent {
+				// Chunk by chunk, so that the layer above starts early.
+				avail = min(T, s+st.chunk)
 			}
 			r.projectCols(st.ins[l], projected, avail, j0, GH)
 			projected = avail
 		}
 		r.step(s)
 		if up != nil && (s+1-shared == st.chunk || s+1 == T) {
-			up.projectCols(st.ins[l+1], shared, s+1, 0, st.split)
+			up.projectCols(st.ins[l+1], shared, s+1, 0, st.split[l])
 			shared = s + 1
 			st.prog[l].set(s + 1)
 		}

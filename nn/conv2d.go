@@ -14,7 +14,9 @@ import (
 // defaults. It runs as im2col plus one GEMM per sample and group (the bias
 // inside the GEMM), samples spread over the cores; a ReLU activation is
 // fused into the op, and inside a Sequential a ReLU Conv2D followed by a
-// MaxPool2D runs as one op (autograd.Conv2DReLUMaxPool).
+// MaxPool2D runs as one op (autograd.Conv2DReLUMaxPool). At inference,
+// after PackForInference, ungrouped unit-stride convolutions run with the
+// weight packed once (autograd.ConvCache), as Dense does.
 //
 // Build it with NewConv2D: the zero value has no weight and its Forward
 // panics saying so.

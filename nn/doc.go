@@ -116,7 +116,8 @@
 //
 // After PackForInference(model) (serve.New calls it; onnx models have it
 // set), Dense multiplies at inference by its weight packed once into the
-// GEMM's panel layout, with the bias and a ReLU or GELU fused into the product; a
+// GEMM's panel layout, with the bias and a ReLU or GELU fused into the product
+// (Conv2D likewise keeps its filters packed, autograd.ConvCache); a
 // PackCache packs it again when the weight's version moves on
 // (autograd.Var.Version). Optimizers and this package's loaders mark what
 // they write; after writing a parameter in place by other means, call its

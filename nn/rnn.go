@@ -153,7 +153,10 @@ func (s *recurrentStack) run(op string, x, h0, c0 *autograd.Var, lengths []int) 
 		}
 		return autograd.Reshape(autograd.Slice(st, 0, k, k+1), B, s.hidden)
 	}
-	if dirs == 1 && s.cfg.Layers > 1 && (s.cfg.Dropout == 0 || s.eval || x.Inference()) {
+	// A stack over a sequence runs as one fused op; one step at a time
+	// (decoding) gains nothing from the wavefront and takes the layers in
+	// turn.
+	if dirs == 1 && s.cfg.Layers > 1 && x.Shape()[0] > 1 && (s.cfg.Dropout == 0 || s.eval || x.Inference()) {
 		return s.runStack(x, h0, c0, lengths, pick)
 	}
 	hs := make([]*autograd.Var, 0, nst)

@@ -25,7 +25,8 @@
 // whose right operand is a weight initializer multiply by it packed once
 // into the GEMM's panel layout (nn.PackCache), as Dense does, with Gemm's
 // bias fused; a weight changed by an optimizer, nn.LoadStateDict or
-// Var.MarkChanged is packed again. (Load marks every weight initializer
+// Var.MarkChanged is packed again; 2-D Conv keeps its filters packed the
+// same way (autograd.ConvCache). (Load marks every weight initializer
 // cacheable, autograd.Var.SetCacheable: code that writes one in place by
 // other means must call its MarkChanged.)
 //

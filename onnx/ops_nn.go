@@ -114,7 +114,11 @@ func newConv(a *attrReader, n *nodeProto) (op, error) {
 	if group < 1 {
 		return nil, fmt.Errorf("Conv: group %d < 1", group)
 	}
-	return &convOp{w: w, group: group}, nil
+	// The fused Conv → Relu → MaxPool keeps the direct form, so that it
+	// computes what the separate nodes do, bit for bit.
+	c := &convOp{w: w, group: group}
+	c.cache.Direct = true
+	return c, nil
 }
 
 // args returns Conv's input, weight and bias (or nil), checked against

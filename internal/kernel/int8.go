@@ -254,6 +254,30 @@ func QuantizeU8Row(dst []uint8, x []float32) (scale float32, zp int32) {
 	return s, int32(z)
 }
 
+// QuantizeU8Rows quantises rows × cols activations x (row r at
+// x[r·cols:]) with QuantizeU8Row, row by row: row r into q[r·ldq:], its
+// scale and zero point into scale[r] and zp[r]. Rows, scales and zero
+// points are the same, bit for bit, as QuantizeU8Row's; on AVX2 the rows
+// run in one assembly call. It panics when a dimension is negative,
+// ldq < cols or a slice is too short.
+func QuantizeU8Rows(q []uint8, ldq int, x []float32, rows, cols int, scale []float32, zp []int32) {
+	if rows < 0 || cols < 0 {
+		panic(fmt.Sprintf("kernel.QuantizeU8Rows: negative dimension rows=%d cols=%d", rows, cols))
+	}
+	checkLen("kernel.QuantizeU8Rows", "Q", len(q), rows, cols, ldq)
+	if len(x) < rows*cols || len(scale) < rows || len(zp) < rows {
+		panic(fmt.Sprintf("kernel.QuantizeU8Rows: %d×%d rows need %d values (have %d), %d scales (have %d) and zero points (have %d)", rows, cols, rows*cols, len(x), rows, len(scale), len(zp)))
+	}
+	quantRows(q, ldq, x, rows, cols, scale, zp)
+}
+
+// quantRowsGo is QuantizeU8Rows one QuantizeU8Row call at a time.
+func quantRowsGo(q []uint8, ldq int, x []float32, rows, cols int, scale []float32, zp []int32) {
+	for r := range rows {
+		scale[r], zp[r] = QuantizeU8Row(q[r*ldq:r*ldq+cols], x[r*cols:(r+1)*cols])
+	}
+}
+
 // minMaxPortable returns min(0, x...), max(0, x...) and whether every x
 // is finite (no NaN, no infinity); lo and hi mean nothing when it is not.
 func minMaxPortable(x []float32) (lo, hi float32, finite bool) {
@@ -288,24 +312,42 @@ func quantU8Portable(dst []uint8, x []float32, inv, off float32) {
 	}
 }
 
-// DequantI32Row turns one row of GemmU8I8 sums back into float32:
-// y[j] = float32(c[j] − zp·wsum[j])·(sa·sw[j]), plus b[j] when b is not
-// nil, then 0 in place of a negative result when relu is set (NaN and −0
-// pass unchanged), for j < len(y). Here zp and sa are the row's zero point
-// and scale (QuantizeU8Row), wsum[j] the sum of weight row j and sw[j] its
-// scale. The int32 product and difference wrap; the multiplies and the
-// add round separately, never fused, so that every implementation gives
-// the same bits. c, wsum, sw and b (when not nil) must hold len(y) values.
-func DequantI32Row(y []float32, c, wsum []int32, zp int32, sa float32, sw, b []float32, relu bool) {
-	n := len(y)
-	c, wsum, sw = c[:n], wsum[:n], sw[:n]
+// DequantI32Rows turns rows×n GemmU8I8 sums back into float32: y[r·ldy
+// + j] = float32(c[r·ldc + j] − zp[r]·wsum[j])·(sa[r]·sw[j]), plus b[j]
+// when b is not nil, then 0 in place of a negative result when relu is
+// set (NaN and −0 pass unchanged), for r < rows and j < n. Here zp[r] and
+// sa[r] are row r's zero point and scale (QuantizeU8Rows), wsum[j] the
+// sum of weight row j and sw[j] its scale. The int32 product and
+// difference wrap; the multiplies and the add round separately, never
+// fused, so that every implementation gives the same bits. It panics
+// when a dimension is negative, a stride is too small or a slice too
+// short.
+func DequantI32Rows(y []float32, ldy int, c []int32, ldc int, rows, n int, zp []int32, sa []float32, wsum []int32, sw, b []float32, relu bool) {
+	if rows < 0 || n < 0 {
+		panic(fmt.Sprintf("kernel.DequantI32Rows: negative dimension rows=%d n=%d", rows, n))
+	}
+	checkLen("kernel.DequantI32Rows", "Y", len(y), rows, n, ldy)
+	checkLen("kernel.DequantI32Rows", "C", len(c), rows, n, ldc)
+	if len(zp) < rows || len(sa) < rows || len(wsum) < n || len(sw) < n || (b != nil && len(b) < n) {
+		panic(fmt.Sprintf("kernel.DequantI32Rows: %d rows of %d need %d zero points (have %d) and scales (have %d), %d weight sums (have %d), scales (have %d) and biases (have %d)", rows, n, rows, len(zp), len(sa), n, len(wsum), len(sw), len(b)))
+	}
+	if rows == 0 || n == 0 {
+		return
+	}
 	if b != nil {
 		b = b[:n]
 	}
-	dequantRow(y, c, wsum, zp, sa, sw, b, relu)
+	dequantRows(y, ldy, c, ldc, rows, n, zp, sa, wsum[:n], sw[:n], b, relu)
 }
 
-// dequantPortable is the portable twin of DequantI32Row.
+// dequantRowsGo is DequantI32Rows one dequantPortable row at a time.
+func dequantRowsGo(y []float32, ldy int, c []int32, ldc int, rows, n int, zp []int32, sa []float32, wsum []int32, sw, b []float32, relu bool) {
+	for r := range rows {
+		dequantPortable(y[r*ldy:r*ldy+n], c[r*ldc:r*ldc+n], wsum, zp[r], sa[r], sw, b, relu)
+	}
+}
+
+// dequantPortable is the portable twin of one row of DequantI32Rows.
 func dequantPortable(y []float32, c, wsum []int32, zp int32, sa float32, sw, b []float32, relu bool) {
 	c, wsum, sw = c[:len(y)], wsum[:len(y)], sw[:len(y)]
 	for j := range y {

@@ -60,25 +60,22 @@ func minMaxAVX2(x *float32, n int, out *[3]uint32)
 func quantU8AVX2(x *float32, n int, inv, off float32, q *uint8)
 
 //go:noescape
-func dequantAVX2(n int, c *int32, wsum *int32, sw *float32, b *float32, y *float32, zp int32, sa float32, flags int)
+func dequantAVX2(rows int, n int, c *int32, ldc int, y *float32, ldy int, zp *int32, sa *float32, wsum *int32, sw *float32, b *float32, flags int)
 
-func dequantRow(y []float32, c, wsum []int32, zp int32, sa float32, sw, b []float32, relu bool) {
-	n := len(y) &^ 7
-	if hasAVX2 && n > 0 {
-		flags := 0
-		var pb *float32
-		if b != nil {
-			flags, pb = 1, &b[0]
-		}
-		if relu {
-			flags |= 2
-		}
-		dequantAVX2(n, &c[0], &wsum[0], &sw[0], pb, &y[0], zp, sa, flags)
-		if b != nil {
-			b = b[n:]
-		}
+func dequantRows(y []float32, ldy int, c []int32, ldc int, rows, n int, zp []int32, sa []float32, wsum []int32, sw, b []float32, relu bool) {
+	if !hasAVX2 {
+		dequantRowsGo(y, ldy, c, ldc, rows, n, zp, sa, wsum, sw, b, relu)
+		return
 	}
-	dequantPortable(y[n:], c[n:], wsum[n:], zp, sa, sw[n:], b, relu)
+	flags := 0
+	var pb *float32
+	if b != nil {
+		flags, pb = 1, &b[0]
+	}
+	if relu {
+		flags |= 2
+	}
+	dequantAVX2(rows, n, &c[0], ldc, &y[0], ldy, &zp[0], &sa[0], &wsum[0], &sw[0], pb, flags)
 }
 
 func minMaxRow(x []float32) (lo, hi float32, finite bool) {
@@ -100,6 +97,31 @@ func minMaxRow(x []float32) (lo, hi float32, finite bool) {
 		finite = finite && tfinite
 	}
 	return lo, hi, finite
+}
+
+//go:noescape
+func quantRowsAVX2(x *float32, rows int, cols int, q *uint8, ldq int, scale *float32, zp *int32, tmp *float32)
+
+func quantRows(q []uint8, ldq int, x []float32, rows, cols int, scale []float32, zp []int32) {
+	if !hasAVX2 || cols%8 != 0 || cols == 0 || rows == 0 {
+		quantRowsGo(q, ldq, x, rows, cols, scale, zp)
+		return
+	}
+	// Chunks of at most 16 KiB of x and 64 rows, so that a chunk stays in
+	// L1 between the two passes of the kernel and the scratch fits on the
+	// stack.
+	const maxChunk = 64
+	var tmp [2 * maxChunk]float32
+	chunk := min(maxChunk, max(1, 4096/cols))
+	for r0 := 0; r0 < rows; r0 += chunk {
+		n := min(chunk, rows-r0)
+		quantRowsAVX2(&x[r0*cols], n, cols, &q[r0*ldq], ldq, &scale[r0], &zp[r0], &tmp[0])
+	}
+	for r := range rows {
+		if zp[r] < 0 { // left to QuantizeU8Row: NaN, infinities, zero or extreme scales
+			scale[r], zp[r] = QuantizeU8Row(q[r*ldq:r*ldq+cols], x[r*cols:(r+1)*cols])
+		}
+	}
 }
 
 func quantU8Row(dst []uint8, x []float32, inv, off float32) {

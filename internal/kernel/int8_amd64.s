@@ -1853,24 +1853,46 @@ DATA absMask<>+24(SB)/4, $0x7fffffff
 DATA absMask<>+28(SB)/4, $0x7fffffff
 GLOBL absMask<>(SB), RODATA|NOPTR, $32
 
+DATA quantPerm<>+0(SB)/4, $0
+DATA quantPerm<>+4(SB)/4, $4
+DATA quantPerm<>+8(SB)/4, $1
+DATA quantPerm<>+12(SB)/4, $5
+DATA quantPerm<>+16(SB)/4, $2
+DATA quantPerm<>+20(SB)/4, $6
+DATA quantPerm<>+24(SB)/4, $3
+DATA quantPerm<>+28(SB)/4, $7
+GLOBL quantPerm<>(SB), RODATA|NOPTR, $32
+
+DATA quantMax<>+0(SB)/8, $0x7f7f7f7f7f7f7f7f
+DATA quantMax<>+8(SB)/8, $0x7f7f7f7f7f7f7f7f
+DATA quantMax<>+16(SB)/8, $0x7f7f7f7f7f7f7f7f
+DATA quantMax<>+24(SB)/8, $0x7f7f7f7f7f7f7f7f
+GLOBL quantMax<>(SB), RODATA|NOPTR, $32
+
+DATA quantConst<>+0(SB)/4, $0x42fe0000
+DATA quantConst<>+4(SB)/4, $0x3f800000
+DATA quantConst<>+8(SB)/4, $0x3f000000
+DATA quantConst<>+16(SB)/8, $0x3fe0000000000000
+GLOBL quantConst<>(SB), RODATA|NOPTR, $24
+
 // func minMaxAVX2(x *float32, n int, out *[3]uint32)
 TEXT ·minMaxAVX2(SB), NOSPLIT, $0-24
 	MOVQ x+0(FP), SI
 	MOVQ n+8(FP), CX
 	MOVQ out+16(FP), DI
+	VMOVDQU absMask<>(SB), Y15
 	VPXOR Y0, Y0, Y0
 	VPXOR Y1, Y1, Y1
 	VPXOR Y2, Y2, Y2
 	VPXOR Y3, Y3, Y3
 	VPXOR Y4, Y4, Y4
 	VPXOR Y5, Y5, Y5
-	VMOVDQU absMask<>(SB), Y15
 	MOVQ CX, DX
 	ANDQ $-16, DX
 	MOVQ $0, AX
 	CMPQ AX, DX
-	JAE minMaxAVX2_tail
-minMaxAVX2_loop:
+	JAE minMaxAVX2_mmtail
+minMaxAVX2_mmloop:
 	VMOVUPS 0(SI)(AX*4), Y6
 	VMOVUPS 32(SI)(AX*4), Y7
 	VMINPS Y6, Y0, Y0
@@ -1883,16 +1905,16 @@ minMaxAVX2_loop:
 	VPMAXUD Y9, Y5, Y5
 	ADDQ $16, AX
 	CMPQ AX, DX
-	JB minMaxAVX2_loop
-minMaxAVX2_tail:
+	JB minMaxAVX2_mmloop
+minMaxAVX2_mmtail:
 	CMPQ AX, CX
-	JAE minMaxAVX2_done
+	JAE minMaxAVX2_mmdone
 	VMOVUPS (SI)(AX*4), Y6
 	VMINPS Y6, Y0, Y0
 	VMAXPS Y6, Y2, Y2
 	VPAND Y6, Y15, Y8
 	VPMAXUD Y8, Y4, Y4
-minMaxAVX2_done:
+minMaxAVX2_mmdone:
 	VMINPS Y1, Y0, Y0
 	VMAXPS Y3, Y2, Y2
 	VPMAXUD Y5, Y4, Y4
@@ -1920,22 +1942,6 @@ minMaxAVX2_done:
 	VZEROUPPER
 	RET
 
-DATA quantPerm<>+0(SB)/4, $0
-DATA quantPerm<>+4(SB)/4, $4
-DATA quantPerm<>+8(SB)/4, $1
-DATA quantPerm<>+12(SB)/4, $5
-DATA quantPerm<>+16(SB)/4, $2
-DATA quantPerm<>+20(SB)/4, $6
-DATA quantPerm<>+24(SB)/4, $3
-DATA quantPerm<>+28(SB)/4, $7
-GLOBL quantPerm<>(SB), RODATA|NOPTR, $32
-
-DATA quantMax<>+0(SB)/8, $0x7f7f7f7f7f7f7f7f
-DATA quantMax<>+8(SB)/8, $0x7f7f7f7f7f7f7f7f
-DATA quantMax<>+16(SB)/8, $0x7f7f7f7f7f7f7f7f
-DATA quantMax<>+24(SB)/8, $0x7f7f7f7f7f7f7f7f
-GLOBL quantMax<>(SB), RODATA|NOPTR, $32
-
 // func quantU8AVX2(x *float32, n int, inv, off float32, q *uint8)
 TEXT ·quantU8AVX2(SB), NOSPLIT, $0-32
 	MOVQ x+0(FP), SI
@@ -1948,8 +1954,8 @@ TEXT ·quantU8AVX2(SB), NOSPLIT, $0-32
 	MOVQ CX, DX
 	ANDQ $-32, DX
 	MOVQ $0, AX
-	JMP quantU8AVX2_test
-quantU8AVX2_loop:
+	JMP quantU8AVX2_qtest
+quantU8AVX2_qloop:
 	VMULPS 0(SI)(AX*4), Y8, Y0
 	VADDPS Y9, Y0, Y0
 	VCVTTPS2DQ Y0, Y0
@@ -1969,12 +1975,12 @@ quantU8AVX2_loop:
 	VPMINUB Y11, Y0, Y0
 	VMOVDQU Y0, (DI)(AX*1)
 	ADDQ $32, AX
-quantU8AVX2_test:
+quantU8AVX2_qtest:
 	CMPQ AX, DX
-	JB quantU8AVX2_loop
-quantU8AVX2_tail:
+	JB quantU8AVX2_qloop
+quantU8AVX2_qtail:
 	CMPQ AX, CX
-	JAE quantU8AVX2_done
+	JAE quantU8AVX2_qdone
 	VMULPS (SI)(AX*4), Y8, Y0
 	VADDPS Y9, Y0, Y0
 	VCVTTPS2DQ Y0, Y0
@@ -1984,43 +1990,276 @@ quantU8AVX2_tail:
 	VPMINUB X11, X0, X0
 	MOVQ X0, (DI)(AX*1)
 	ADDQ $8, AX
-	JMP quantU8AVX2_tail
-quantU8AVX2_done:
+	JMP quantU8AVX2_qtail
+quantU8AVX2_qdone:
 	VZEROUPPER
 	RET
 
-// func dequantAVX2(n int, c *int32, wsum *int32, sw *float32, b *float32, y *float32, zp int32, sa float32, flags int)
-TEXT ·dequantAVX2(SB), NOSPLIT, $0-64
-	MOVQ n+0(FP), R9
-	MOVQ c+8(FP), SI
-	MOVQ wsum+16(FP), DX
-	MOVQ sw+24(FP), CX
-	MOVQ b+32(FP), BX
-	MOVQ y+40(FP), DI
-	VBROADCASTSS zp+48(FP), Y8
-	VBROADCASTSS sa+52(FP), Y9
-	MOVQ flags+56(FP), R8
-	VXORPS Y10, Y10, Y10
+// func quantRowsAVX2(x *float32, rows int, cols int, q *uint8, ldq int, scale *float32, zp *int32, tmp *float32)
+TEXT ·quantRowsAVX2(SB), NOSPLIT, $0-64
+	VMOVDQU quantPerm<>(SB), Y10
+	VMOVDQU quantMax<>(SB), Y11
+	VMOVSS quantConst<>+0(SB), X12
+	VMOVSS quantConst<>+4(SB), X13
+	VMOVSD quantConst<>+16(SB), X14
+	MOVQ x+0(FP), SI
+	MOVQ rows+8(FP), R10
+	MOVQ cols+16(FP), CX
+	MOVQ scale+40(FP), R8
+	MOVQ zp+48(FP), R9
+	MOVQ tmp+56(FP), R13
+	LEAQ (CX*4), R12
+quantRowsAVX2_row:
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	VPXOR Y4, Y4, Y4
+	VPXOR Y5, Y5, Y5
+	MOVQ CX, DX
+	ANDQ $-16, DX
 	MOVQ $0, AX
+	CMPQ AX, DX
+	JAE quantRowsAVX2_mmtail
+quantRowsAVX2_mmloop:
+	VMOVUPS 0(SI)(AX*4), Y6
+	VMOVUPS 32(SI)(AX*4), Y7
+	VMINPS Y6, Y0, Y0
+	VMAXPS Y6, Y2, Y2
+	VMINPS Y7, Y1, Y1
+	VMAXPS Y7, Y3, Y3
+	ADDQ $16, AX
+	CMPQ AX, DX
+	JB quantRowsAVX2_mmloop
+quantRowsAVX2_mmtail:
+	CMPQ AX, CX
+	JAE quantRowsAVX2_mmdone
+	VMOVUPS (SI)(AX*4), Y6
+	VMINPS Y6, Y0, Y0
+	VMAXPS Y6, Y2, Y2
+quantRowsAVX2_mmdone:
+	VMINPS Y1, Y0, Y0
+	VMAXPS Y3, Y2, Y2
+	VPMAXUD Y5, Y4, Y4
+	VEXTRACTF128 $1, Y0, X1
+	VEXTRACTF128 $1, Y2, X3
+	VEXTRACTI128 $1, Y4, X5
+	VMINPS X1, X0, X0
+	VMAXPS X3, X2, X2
+	VPMAXUD X5, X4, X4
+	VPSHUFD $0x4e, X0, X1
+	VPSHUFD $0x4e, X2, X3
+	VPSHUFD $0x4e, X4, X5
+	VMINPS X1, X0, X0
+	VMAXPS X3, X2, X2
+	VPMAXUD X5, X4, X4
+	VPSHUFD $0xb1, X0, X1
+	VPSHUFD $0xb1, X2, X3
+	VPSHUFD $0xb1, X4, X5
+	VMINPS X1, X0, X0
+	VMAXPS X3, X2, X2
+	VPMAXUD X5, X4, X4
+	VSUBSS X0, X2, X5
+	VDIVSS X12, X5, X5
+	VMOVD X5, BX
+	ANDL $0x7fffffff, BX
+	JZ quantRowsAVX2_special
+	CMPL BX, $0x7f800000
+	JAE quantRowsAVX2_special
+	VDIVSS X5, X13, X6
+	VMOVD X6, BX
+	CMPL BX, $0x7f800000
+	JAE quantRowsAVX2_special
+	VMULSS X6, X0, X7
+	VCVTSS2SD X7, X7, X7
+	VXORPD X1, X1, X1
+	VSUBSD X7, X1, X7
+	VADDSD X14, X7, X7
+	VROUNDSD $1, X7, X7, X7
+	VCVTSD2SS X7, X7, X1
+	VCVTTSS2SI X1, BX
+	VADDSD X14, X7, X7
+	VCVTSD2SS X7, X7, X7
+	VMOVSS X5, (R8)
+	MOVL BX, (R9)
+	VMOVSS X6, (R13)
+	VMOVSS X7, 4(R13)
+quantRowsAVX2_next:
+	ADDQ R12, SI
+	ADDQ $4, R8
+	ADDQ $4, R9
+	ADDQ $8, R13
+	DECQ R10
+	JNZ quantRowsAVX2_row
+	VPCMPEQW Y13, Y13, Y13
+	VPSLLW $15, Y13, Y13
+	MOVQ x+0(FP), SI
+	MOVQ rows+8(FP), R10
+	MOVQ q+24(FP), DI
+	MOVQ ldq+32(FP), R11
+	MOVQ zp+48(FP), R9
+	MOVQ tmp+56(FP), R13
+quantRowsAVX2_qrow:
+	CMPL (R9), $0
+	JLT quantRowsAVX2_qnext
+	VBROADCASTSS (R13), Y8
+	VBROADCASTSS 4(R13), Y9
+	VPXOR Y12, Y12, Y12
+	MOVQ CX, DX
+	ANDQ $-32, DX
+	MOVQ $0, AX
+	JMP quantRowsAVX2_qtest
+quantRowsAVX2_qloop:
+	VMULPS 0(SI)(AX*4), Y8, Y0
+	VADDPS Y9, Y0, Y0
+	VCVTTPS2DQ Y0, Y0
+	VMULPS 32(SI)(AX*4), Y8, Y1
+	VADDPS Y9, Y1, Y1
+	VCVTTPS2DQ Y1, Y1
+	VMULPS 64(SI)(AX*4), Y8, Y2
+	VADDPS Y9, Y2, Y2
+	VCVTTPS2DQ Y2, Y2
+	VMULPS 96(SI)(AX*4), Y8, Y3
+	VADDPS Y9, Y3, Y3
+	VCVTTPS2DQ Y3, Y3
+	VPACKSSDW Y1, Y0, Y0
+	VPACKSSDW Y3, Y2, Y2
+	VPOR Y0, Y12, Y12
+	VPOR Y2, Y12, Y12
+	VPACKUSWB Y2, Y0, Y0
+	VPERMD Y0, Y10, Y0
+	VPMINUB Y11, Y0, Y0
+	VMOVDQU Y0, (DI)(AX*1)
+	ADDQ $32, AX
+quantRowsAVX2_qtest:
+	CMPQ AX, DX
+	JB quantRowsAVX2_qloop
+quantRowsAVX2_qtail:
+	CMPQ AX, CX
+	JAE quantRowsAVX2_qdone
+	VMULPS (SI)(AX*4), Y8, Y0
+	VADDPS Y9, Y0, Y0
+	VCVTTPS2DQ Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPACKSSDW X1, X0, X0
+	VPOR Y0, Y12, Y12
+	VPACKUSWB X0, X0, X0
+	VPMINUB X11, X0, X0
+	MOVQ X0, (DI)(AX*1)
+	ADDQ $8, AX
+	JMP quantRowsAVX2_qtail
+quantRowsAVX2_qdone:
+	VPTEST Y13, Y12
+	JZ quantRowsAVX2_qnext
+	MOVL $-1, (R9)
+quantRowsAVX2_qnext:
+	ADDQ R12, SI
+	ADDQ R11, DI
+	ADDQ $4, R9
+	ADDQ $8, R13
+	DECQ R10
+	JNZ quantRowsAVX2_qrow
+	VZEROUPPER
+	RET
+quantRowsAVX2_special:
+	MOVL $-1, (R9)
+	JMP quantRowsAVX2_next
+
+DATA tailMask<>+0(SB)/4, $-1
+DATA tailMask<>+4(SB)/4, $-1
+DATA tailMask<>+8(SB)/4, $-1
+DATA tailMask<>+12(SB)/4, $-1
+DATA tailMask<>+16(SB)/4, $-1
+DATA tailMask<>+20(SB)/4, $-1
+DATA tailMask<>+24(SB)/4, $-1
+DATA tailMask<>+28(SB)/4, $-1
+DATA tailMask<>+32(SB)/4, $0
+DATA tailMask<>+36(SB)/4, $0
+DATA tailMask<>+40(SB)/4, $0
+DATA tailMask<>+44(SB)/4, $0
+DATA tailMask<>+48(SB)/4, $0
+DATA tailMask<>+52(SB)/4, $0
+DATA tailMask<>+56(SB)/4, $0
+DATA tailMask<>+60(SB)/4, $0
+GLOBL tailMask<>(SB), RODATA|NOPTR, $64
+
+// func dequantAVX2(rows int, n int, c *int32, ldc int, y *float32, ldy int, zp *int32, sa *float32, wsum *int32, sw *float32, b *float32, flags int)
+TEXT ·dequantAVX2(SB), NOSPLIT, $0-96
+	MOVQ n+8(FP), R9
+	MOVQ R9, AX
+	ANDQ $7, AX
+	NEGQ AX
+	LEAQ tailMask<>+32(SB), R13
+	VMOVDQU (R13)(AX*4), Y7
+	MOVQ rows+0(FP), R10
+	MOVQ c+16(FP), SI
+	MOVQ ldc+24(FP), R11
+	SHLQ $2, R11
+	MOVQ y+32(FP), DI
+	MOVQ ldy+40(FP), R12
+	SHLQ $2, R12
+	MOVQ zp+48(FP), R13
+	MOVQ sa+56(FP), R14
+	MOVQ wsum+64(FP), DX
+	MOVQ sw+72(FP), CX
+	MOVQ b+80(FP), BX
+	MOVQ flags+88(FP), R8
+	MOVQ R9, R15
+	ANDQ $-8, R15
+	VXORPS Y10, Y10, Y10
+dequantAVX2_row:
+	VBROADCASTSS (R13), Y8
+	VBROADCASTSS (R14), Y9
+	MOVQ $0, AX
+	CMPQ AX, R15
+	JAE dequantAVX2_tail
 dequantAVX2_loop:
 	VPMULLD (DX)(AX*4), Y8, Y0
 	VMOVDQU (SI)(AX*4), Y1
+	VMULPS (CX)(AX*4), Y9, Y2
 	VPSUBD Y0, Y1, Y1
 	VCVTDQ2PS Y1, Y1
-	VMULPS (CX)(AX*4), Y9, Y2
 	VMULPS Y2, Y1, Y1
 	TESTQ $1, R8
-	JZ dequantAVX2_relu
+	JZ dequantAVX2_a_relu
 	VADDPS (BX)(AX*4), Y1, Y1
-dequantAVX2_relu:
+dequantAVX2_a_relu:
 	TESTQ $2, R8
-	JZ dequantAVX2_store
+	JZ dequantAVX2_a_store
 	VMAXPS Y1, Y10, Y1
-dequantAVX2_store:
+dequantAVX2_a_store:
 	VMOVUPS Y1, (DI)(AX*4)
 	ADDQ $8, AX
-	CMPQ AX, R9
+	CMPQ AX, R15
 	JB dequantAVX2_loop
+dequantAVX2_tail:
+	CMPQ AX, R9
+	JAE dequantAVX2_next
+	VPMASKMOVD (DX)(AX*4), Y7, Y0
+	VPMULLD Y0, Y8, Y0
+	VPMASKMOVD (SI)(AX*4), Y7, Y1
+	VMASKMOVPS (CX)(AX*4), Y7, Y2
+	VMULPS Y2, Y9, Y2
+	VPSUBD Y0, Y1, Y1
+	VCVTDQ2PS Y1, Y1
+	VMULPS Y2, Y1, Y1
+	TESTQ $1, R8
+	JZ dequantAVX2_m_relu
+	VMASKMOVPS (BX)(AX*4), Y7, Y3
+	VADDPS Y3, Y1, Y1
+dequantAVX2_m_relu:
+	TESTQ $2, R8
+	JZ dequantAVX2_m_store
+	VMAXPS Y1, Y10, Y1
+dequantAVX2_m_store:
+	VMASKMOVPS Y1, Y7, (DI)(AX*4)
+dequantAVX2_next:
+	ADDQ R11, SI
+	ADDQ R12, DI
+	ADDQ $4, R13
+	ADDQ $4, R14
+	DECQ R10
+	JNZ dequantAVX2_row
 	VZEROUPPER
 	RET
 

@@ -9,6 +9,10 @@ func minMaxRow(x []float32) (lo, hi float32, finite bool) { return minMaxPortabl
 
 func quantU8Row(dst []uint8, x []float32, inv, off float32) { quantU8Portable(dst, x, inv, off) }
 
-func dequantRow(y []float32, c, wsum []int32, zp int32, sa float32, sw, b []float32, relu bool) {
-	dequantPortable(y, c, wsum, zp, sa, sw, b, relu)
+func dequantRows(y []float32, ldy int, c []int32, ldc int, rows, n int, zp []int32, sa []float32, wsum []int32, sw, b []float32, relu bool) {
+	dequantRowsGo(y, ldy, c, ldc, rows, n, zp, sa, wsum, sw, b, relu)
+}
+
+func quantRows(q []uint8, ldq int, x []float32, rows, cols int, scale []float32, zp []int32) {
+	quantRowsGo(q, ldq, x, rows, cols, scale, zp)
 }

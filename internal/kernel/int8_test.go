@@ -298,68 +298,178 @@ func TestQuantizeU8Row(t *testing.T) {
 	require.True(t, math.IsNaN(float64(s)))
 }
 
-// TestDequantI32RowTwins checks the AVX2 epilogue against its portable
-// twin, bit for bit (so −0 and NaN payloads count), on awkward lengths,
-// with and without bias and ReLU, with int32 products that wrap, negative
-// and NaN scales, and sums that cancel to zero (giving −0 under a
-// negative scale, which the ReLU must keep).
-func TestDequantI32RowTwins(t *testing.T) {
+// TestDequantI32RowsTwins checks the AVX2 epilogue against its portable
+// twin, bit for bit (so −0 and NaN payloads count), on awkward widths
+// (the masked tail of 1..7 columns included) and several rows with
+// strides, with and without bias and ReLU, with int32 products that
+// wrap, negative and NaN scales, and sums that cancel to zero (giving
+// −0 under a negative scale, which the ReLU must keep). Guard cells past
+// each row of Y must stay untouched.
+func TestDequantI32RowsTwins(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	for _, n := range []int{0, 1, 7, 8, 9, 16, 17, 33, 128} {
-		for trial := range 4 {
-			c, wsum := make([]int32, n), make([]int32, n)
-			sw, b := make([]float32, n), make([]float32, n)
-			zp, sa := int32(rng.IntN(128)), float32(rng.ExpFloat64())
-			for j := range n {
-				c[j], wsum[j] = rng.Int32N(1<<20)-1<<19, rng.Int32N(1<<14)-1<<13
-				sw[j], b[j] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
-				switch trial {
-				case 1:
-					c[j] = zp * wsum[j] // exact zero: ±0 after scaling
-				case 2:
-					c[j], wsum[j] = rng.Int32(), rng.Int32() // products wrap
+	const guard = float32(-12345)
+	for _, n := range []int{1, 2, 7, 8, 9, 10, 16, 17, 33, 128} {
+		for _, rows := range []int{1, 3, 7} {
+			for trial := range 4 {
+				ldc, ldy := n+3, n+2
+				c, wsum := make([]int32, rows*ldc), make([]int32, n)
+				sw, b := make([]float32, n), make([]float32, n)
+				zp, sa := make([]int32, rows), make([]float32, rows)
+				for r := range rows {
+					zp[r], sa[r] = int32(rng.IntN(128)), float32(rng.ExpFloat64())
 				}
-			}
-			if trial == 3 {
-				sa = float32(math.NaN())
-			}
-			for _, bias := range [][]float32{nil, b} {
-				for _, relu := range []bool{false, true} {
-					got := make([]float32, n+3)
-					want := make([]float32, n)
-					DequantI32Row(got[:n], c, wsum, zp, sa, sw, bias, relu)
-					dequantPortable(want, c, wsum, zp, sa, sw, bias, relu)
-					for j := range want {
-						if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
-							t.Fatalf("n=%d trial %d bias %v relu %v: y[%d] = %v (%#x), want %v (%#x)", n, trial, bias != nil, relu, j, got[j], math.Float32bits(got[j]), want[j], math.Float32bits(want[j]))
-						}
-						if relu && want[j] < 0 {
-							t.Fatalf("n=%d: ReLU left %v", n, want[j])
+				for j := range n {
+					wsum[j] = rng.Int32N(1<<14) - 1<<13
+					sw[j], b[j] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+				}
+				for r := range rows {
+					for j := range n {
+						switch trial {
+						case 1:
+							c[r*ldc+j] = zp[r] * wsum[j] // exact zero: ±0 after scaling
+						case 2:
+							c[r*ldc+j], wsum[j] = rng.Int32(), rng.Int32() // products wrap
+						default:
+							c[r*ldc+j] = rng.Int32N(1<<20) - 1<<19
 						}
 					}
-					require.Equal(t, []float32{0, 0, 0}, got[n:], "wrote past the row")
+				}
+				if trial == 3 {
+					sa[rows-1] = float32(math.NaN())
+				}
+				for _, bias := range [][]float32{nil, b} {
+					for _, relu := range []bool{false, true} {
+						got := make([]float32, rows*ldy)
+						for i := range got {
+							got[i] = guard
+						}
+						want := make([]float32, n)
+						DequantI32Rows(got, ldy, c, ldc, rows, n, zp, sa, wsum, sw, bias, relu)
+						for r := range rows {
+							dequantPortable(want, c[r*ldc:r*ldc+n], wsum, zp[r], sa[r], sw, bias, relu)
+							for j := range want {
+								g := got[r*ldy+j]
+								if math.Float32bits(g) != math.Float32bits(want[j]) {
+									t.Fatalf("n=%d rows=%d trial %d bias %v relu %v: y[%d,%d] = %v (%#x), want %v (%#x)", n, rows, trial, bias != nil, relu, r, j, g, math.Float32bits(g), want[j], math.Float32bits(want[j]))
+								}
+								if relu && want[j] < 0 {
+									t.Fatalf("n=%d: ReLU left %v", n, want[j])
+								}
+							}
+							require.Equal(t, []float32{guard, guard}, got[r*ldy+n:(r+1)*ldy], "n=%d rows=%d: wrote past row %d", n, rows, r)
+						}
+					}
 				}
 			}
 		}
 	}
+	require.Panics(t, func() {
+		DequantI32Rows(make([]float32, 7), 4, make([]int32, 8), 4, 2, 4, make([]int32, 2), make([]float32, 2), make([]int32, 4), make([]float32, 4), nil, false)
+	})
 }
 
-// TestDequantI32Row pins the epilogue on hand-computed values: c − zp·wsum
+// TestDequantI32Rows pins the epilogue on hand-computed values: c − zp·wsum
 // scaled by sa·sw, the bias added, then the ReLU, with NaN passing through
-// the ReLU; nine values, so that the AVX2 path and the tail both run.
-func TestDequantI32Row(t *testing.T) {
+// the ReLU; nine values, so that the AVX2 path and its masked tail both
+// run.
+func TestDequantI32Rows(t *testing.T) {
 	c := []int32{10, 0, 7, -4, 3, 5, 6, 8, 9}
 	wsum := []int32{1, 2, 0, 0, 1, 1, 1, 1, 1}
 	sw := []float32{0.5, 1, 2, 1, 1, 1, 1, 1, float32(math.NaN())}
 	b := []float32{1, 0, -20, 0, 0, 0, 0, 0, 0}
 	y := make([]float32, 9)
+	zp, sa := []int32{3}, []float32{2}
 	// zp = 3, sa = 2: (10−3)·1+1 = 8, (0−6)·2 = −12, 7·4−20 = 8, −8, 0, 4, 6, 10, NaN.
-	DequantI32Row(y, c, wsum, 3, 2, sw, b, false)
+	DequantI32Rows(y, 9, c, 9, 1, 9, zp, sa, wsum, sw, b, false)
 	require.Equal(t, []float32{8, -12, 8, -8, 0, 4, 6, 10}, y[:8])
 	require.True(t, math.IsNaN(float64(y[8])))
-	DequantI32Row(y, c, wsum, 3, 2, sw, b, true)
+	DequantI32Rows(y, 9, c, 9, 1, 9, zp, sa, wsum, sw, b, true)
 	require.Equal(t, []float32{8, 0, 8, 0, 0, 4, 6, 10}, y[:8])
 	require.True(t, math.IsNaN(float64(y[8])), "ReLU must keep NaN")
-	DequantI32Row(y, c, wsum, 3, 2, sw, nil, true)
+	DequantI32Rows(y, 9, c, 9, 1, 9, zp, sa, wsum, sw, nil, true)
 	require.Equal(t, []float32{7, 0, 28, 0, 0, 4, 6, 10}, y[:8])
+}
+
+// refQuantizeRow is QuantizeU8Row written with the portable twins only.
+func refQuantizeRow(dst []uint8, x []float32) (float32, int32) {
+	lo, hi, finite := minMaxPortable(x)
+	s := (hi - lo) / MaxU8Activation
+	if s == 0 || !finite || math.IsInf(float64(s), 0) {
+		clear(dst[:len(x)])
+		if !finite || s != 0 {
+			return float32(math.NaN()), 0
+		}
+		return 0, 0
+	}
+	inv := 1 / s
+	z := float32(math.Round(float64(-lo * inv)))
+	quantU8Portable(dst, x, inv, z+0.5)
+	return s, int32(z)
+}
+
+// TestQuantizeU8RowsTwins checks QuantizeU8Rows (one assembly call for
+// all rows on AVX2, computing each row's scale and zero point itself)
+// against the portable QuantizeU8Row, bit for bit, with rows of every
+// kind interleaved: ordinary, rounding ties, after ReLU (minimum 0),
+// all negative, constant, zero, subnormal (the inverse scale overflows),
+// huge (hi − lo overflows) and holding NaN or an infinity. It also checks
+// that the padding between rows of Q is not written.
+func TestQuantizeU8RowsTwins(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	const kinds = 10
+	for _, cols := range []int{1, 7, 8, 16, 17, 24, 40, 128, 784} {
+		for _, rows := range []int{1, 3, 7, 2 * kinds} {
+			x := make([]float32, rows*cols)
+			for r := range rows {
+				kind := r % kinds
+				if rows < kinds {
+					kind = rng.IntN(kinds)
+				}
+				row := x[r*cols : (r+1)*cols]
+				for i := range row {
+					switch kind {
+					case 0:
+						row[i] = float32(rng.NormFloat64())
+					case 1:
+						row[i] = float32(rng.IntN(255)-127) / 2
+					case 2:
+						row[i] = float32(math.Abs(rng.NormFloat64()))
+					case 3:
+						row[i] = -float32(rng.ExpFloat64()) - 1
+					case 4:
+						row[i] = 3
+					case 5:
+						row[i] = 0
+					case 6:
+						row[i] = float32(rng.NormFloat64()) * 1e-39 // the scale is subnormal, its inverse overflows
+					case 7:
+						row[i] = float32(rng.NormFloat64()) * 3e38
+					default:
+						row[i] = float32(rng.NormFloat64())
+					}
+				}
+				if kind >= 8 {
+					row[rng.IntN(cols)] = []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}[kind-8+rng.IntN(2)]
+				}
+			}
+			ldq := cols + 5
+			q := make([]uint8, rows*ldq)
+			for i := range q {
+				q[i] = 0xee
+			}
+			scale, zp := make([]float32, rows), make([]int32, rows)
+			QuantizeU8Rows(q, ldq, x, rows, cols, scale, zp)
+			want := make([]uint8, cols)
+			for r := range rows {
+				ws, wz := refQuantizeRow(want, x[r*cols:(r+1)*cols])
+				require.Equal(t, want, q[r*ldq:r*ldq+cols], "cols=%d rows=%d: row %d", cols, rows, r)
+				require.Equal(t, []uint8{0xee, 0xee, 0xee, 0xee, 0xee}, q[r*ldq+cols:(r+1)*ldq], "cols=%d: row %d padding written", cols, r)
+				require.Equal(t, math.Float32bits(ws), math.Float32bits(scale[r]), "cols=%d rows=%d: scale of row %d", cols, rows, r)
+				require.Equal(t, wz, zp[r], "cols=%d rows=%d: zero point of row %d", cols, rows, r)
+			}
+		}
+	}
+	require.Panics(t, func() {
+		QuantizeU8Rows(make([]uint8, 10), 4, make([]float32, 12), 3, 4, make([]float32, 3), make([]int32, 3))
+	})
 }

@@ -122,6 +122,14 @@ var asmFeatures = map[string]isaReq{
 	// int8 quantiser and epilogue. VPAND is VPANDD on ZMM.
 	"ANDQ": baseline, "VPAND": {xmm: featAVX, ymm: featAVX2, zmm: noForm}, "VPMAXUD": vexInt,
 	"VPSHUFD": vexInt, "VPMULLD": vexInt, "VCVTDQ2PS": vexFP, "VMOVD": {xmm: featAVX, ymm: noForm, zmm: noForm},
+	"CMPL": baseline, "NEGQ": baseline, "VMASKMOVPS": {xmm: featAVX, ymm: featAVX, zmm: noForm}, "VPMASKMOVD": {xmm: featAVX2, ymm: featAVX2, zmm: noForm},
+	"VXORPD": {xmm: featAVX, ymm: featAVX, zmm: featAVX512DQ},
+	// Scalar VEX float ops (XMM only).
+	"VPSLLW": {xmm: featAVX, ymm: featAVX2, zmm: featAVX512BW}, "VPOR": {xmm: featAVX, ymm: featAVX2, zmm: noForm},
+	"VPTEST": {xmm: featAVX, ymm: featAVX, zmm: noForm},
+	"VSUBSS": vexFP, "VDIVSS": vexFP, "VMOVSS": vexFP, "VMOVSD": vexFP, "VMULSS": vexFP, "VADDSS": vexFP,
+	"VSUBSD": vexFP, "VADDSD": vexFP, "VROUNDSD": vexFP, "VCVTSS2SD": vexFP, "VCVTSD2SS": vexFP,
+	"VCVTTSS2SI": vexFP,
 }
 
 var (

@@ -120,9 +120,7 @@ func (l *linear) forwardAct(x []float32, rows int, y []float32, relu bool) {
 	if l.bias != nil {
 		b = l.bias.Value().Data()
 	}
-	for i := range rows {
-		kernel.DequantI32Row(y[i*l.out:(i+1)*l.out], s.c[i*l.out:(i+1)*l.out], l.wsum, s.zp[i], s.sa[i], sw, b, relu)
-	}
+	kernel.DequantI32Rows(y, l.out, s.c, l.out, rows, l.out, s.zp, s.sa, l.wsum, sw, b, relu)
 }
 
 // result wraps a computed tensor as an op output, so that it inherits the

@@ -162,15 +162,13 @@ func quantizeRows(w []float32, rows, cols int) (q []int8, scale []float32) {
 
 // quantizeActivations quantises each row of the rows×cols matrix x (row i
 // to q[i·ldq:]) to 7-bit unsigned integers with a per-row scale and zero
-// point, by kernel.QuantizeU8Row (see kernel.MaxU8Activation for why 7
+// point, by kernel.QuantizeU8Rows (see kernel.MaxU8Activation for why 7
 // bits): lo = min(0, min x), hi = max(0, max x), scale = (hi−lo)/127, zp =
 // round(−lo/scale) and q = clamp(⌊x·(1/scale) + zp + ½⌋, 0, 127), rounding
 // halves up. Zero is exact and every x is within scale/2 of scale·(q − zp).
 // A zero row gets scale 0; a row with NaN or ±Inf a NaN scale.
 func quantizeActivations(x []float32, rows, cols int, q []uint8, ldq int, scale []float32, zp []int32) {
-	for r := range rows {
-		scale[r], zp[r] = kernel.QuantizeU8Row(q[r*ldq:r*ldq+cols], x[r*cols:(r+1)*cols])
-	}
+	kernel.QuantizeU8Rows(q, ldq, x, rows, cols, scale, zp)
 }
 
 // rowSums returns Σ_p q[j·cols+p] for each row j.

@@ -213,56 +213,205 @@ func genI8AVX2(w *asm, mr int) {
 // minimum (starting from 0) and of the maximum (from 0) of x[:n], n a
 // positive multiple of 8, and the largest |x| bit pattern (x AND
 // 0x7fffffff as unsigned), which is at least 0x7f800000 exactly when some
-// x is NaN or infinite (the minimum and maximum then mean nothing). That check runs on the integer ALUs,
-// beside the float min and max.
+// x is NaN or infinite (the minimum and maximum then mean nothing). That
+// check runs on the integer ALUs, beside the float min and max.
 //
 // quantU8AVX2(x *float32, n int, inv, off float32, q *uint8) writes
 // q[i] = clamp(int32(float32(x[i]·inv) + off), 0, 127) for n a positive
 // multiple of 8: multiply and add round separately, as in the Go twin.
+//
+// quantRowsAVX2(x *float32, rows, cols int, q *uint8, ldq int, scale *float32, zp *int32, tmp *float32)
+// quantises rows of cols values (cols a positive multiple of 8, rows ≥ 1)
+// as QuantizeU8Row does, row r from x + 4·cols·r into q + ldq·r, scale[r]
+// and zp[r], all in one call; tmp holds 2·rows floats of scratch. A row whose values are not all finite, or
+// whose scale is 0, or whose scale or its inverse is not finite, is left
+// to the Go code: its zp[r] is set to −1.
 func genQuantU8(w *asm) {
 	for i := 0; i < 8; i++ {
 		w.raw(fmt.Sprintf("DATA absMask<>+%d(SB)/4, $0x7fffffff\n", 4*i))
 	}
 	w.raw("GLOBL absMask<>(SB), RODATA|NOPTR, $32\n\n")
+	// VPACKSSDW and VPACKUSWB interleave 128-bit lanes; VPERMD with this
+	// index puts the 32 bytes back in order.
+	for i, v := range []int{0, 4, 1, 5, 2, 6, 3, 7} {
+		w.raw(fmt.Sprintf("DATA quantPerm<>+%d(SB)/4, $%d\n", 4*i, v))
+	}
+	w.raw("GLOBL quantPerm<>(SB), RODATA|NOPTR, $32\n\n")
+	for i := 0; i < 4; i++ {
+		w.raw(fmt.Sprintf("DATA quantMax<>+%d(SB)/8, $0x7f7f7f7f7f7f7f7f\n", 8*i))
+	}
+	w.raw("GLOBL quantMax<>(SB), RODATA|NOPTR, $32\n\n")
+	w.raw("DATA quantConst<>+0(SB)/4, $0x42fe0000\n")          // 127.0
+	w.raw("DATA quantConst<>+4(SB)/4, $0x3f800000\n")          // 1.0
+	w.raw("DATA quantConst<>+8(SB)/4, $0x3f000000\n")          // 0.5
+	w.raw("DATA quantConst<>+16(SB)/8, $0x3fe0000000000000\n") // 0.5 (float64)
+	w.raw("GLOBL quantConst<>(SB), RODATA|NOPTR, $24\n\n")
+
 	w.raw("// func minMaxAVX2(x *float32, n int, out *[3]uint32)\n")
 	w.raw("TEXT ·minMaxAVX2(SB), NOSPLIT, $0-24\n")
 	w.p("MOVQ x+0(FP), SI")
 	w.p("MOVQ n+8(FP), CX")
 	w.p("MOVQ out+16(FP), DI")
-	// Two chains per quantity (min in Y0, Y1, max in Y2, Y3, |x| bits in
-	// Y4, Y5); Y6, Y7 hold the loaded values, Y8, Y9 their |x| bits,
-	// Y15 the mask.
+	w.p("VMOVDQU absMask<>(SB), Y15")
+	minMaxLoop(w, "minMaxAVX2", true)
+	w.p("VMOVD X0, (DI)")
+	w.p("VMOVD X2, 4(DI)")
+	w.p("VMOVD X4, 8(DI)")
+	w.p("VZEROUPPER")
+	w.p("RET")
+	w.raw("\n")
+
+	w.raw("// func quantU8AVX2(x *float32, n int, inv, off float32, q *uint8)\n")
+	w.raw("TEXT ·quantU8AVX2(SB), NOSPLIT, $0-32\n")
+	w.p("MOVQ x+0(FP), SI")
+	w.p("MOVQ n+8(FP), CX")
+	w.p("VBROADCASTSS inv+16(FP), Y8")
+	w.p("VBROADCASTSS off+20(FP), Y9")
+	w.p("MOVQ q+24(FP), DI")
+	w.p("VMOVDQU quantPerm<>(SB), Y10")
+	w.p("VMOVDQU quantMax<>(SB), Y11")
+	quantLoop(w, "quantU8AVX2", false)
+	w.p("VZEROUPPER")
+	w.p("RET")
+	w.raw("\n")
+
+	// Two passes, so that each row's scalar work (two divisions, the
+	// rounding), a chain of latencies, overlaps the next row's min/max
+	// scan instead of stalling the quantiser: the first pass writes
+	// scale[r], zp[r] and tmp[2r], tmp[2r+1] = inv, off; the second
+	// quantises the rows whose zp[r] ≥ 0. Registers: SI the row of x, DI
+	// the row of q, CX cols, R11 ldq, R8 scale[r], R9 zp[r], R13 tmp[2r],
+	// R10 rows left, R12 the row stride of x in bytes; X12 = 127, X13 = 1
+	// (float32), X14 = ½ (float64).
+	w.raw("// func quantRowsAVX2(x *float32, rows int, cols int, q *uint8, ldq int, scale *float32, zp *int32, tmp *float32)\n")
+	w.raw("TEXT ·quantRowsAVX2(SB), NOSPLIT, $0-64\n")
+	w.p("VMOVDQU quantPerm<>(SB), Y10")
+	w.p("VMOVDQU quantMax<>(SB), Y11")
+	w.p("VMOVSS quantConst<>+0(SB), X12")
+	w.p("VMOVSS quantConst<>+4(SB), X13")
+	w.p("VMOVSD quantConst<>+16(SB), X14")
+	w.p("MOVQ x+0(FP), SI")
+	w.p("MOVQ rows+8(FP), R10")
+	w.p("MOVQ cols+16(FP), CX")
+	w.p("MOVQ scale+40(FP), R8")
+	w.p("MOVQ zp+48(FP), R9")
+	w.p("MOVQ tmp+56(FP), R13")
+	w.p("LEAQ (CX*4), R12")
+	w.label("quantRowsAVX2_row")
+	minMaxLoop(w, "quantRowsAVX2", false)
+	// X0 = lo, X2 = hi. An infinity makes s infinite below, and a NaN
+	// that reached lo or hi makes it NaN; any other NaN is found when the
+	// row is quantised.
+	w.p("VSUBSS X0, X2, X5")  // hi − lo
+	w.p("VDIVSS X12, X5, X5") // s = (hi − lo)/127
+	w.p("VMOVD X5, BX")
+	w.p("ANDL $0x7fffffff, BX")
+	w.p("JZ quantRowsAVX2_special") // s = 0
+	w.p("CMPL BX, $0x7f800000")
+	w.p("JAE quantRowsAVX2_special") // s infinite
+	w.p("VDIVSS X5, X13, X6")        // inv = 1/s
+	w.p("VMOVD X6, BX")
+	w.p("CMPL BX, $0x7f800000")
+	w.p("JAE quantRowsAVX2_special") // inv infinite (s subnormal)
+	w.p("VMULSS X6, X0, X7")         // lo·inv ≤ 0
+	w.p("VCVTSS2SD X7, X7, X7")
+	w.p("VXORPD X1, X1, X1")
+	w.p("VSUBSD X7, X1, X7") // t = −lo·inv ≥ 0, exact
+	// math.Round(t) for t ≥ 0 is ⌊t + ½⌋; the sum is exact in float64 for
+	// a float32 t below 2⁷, or rounds to below the next integer. z and
+	// off = z + ½ are exact in float32.
+	w.p("VADDSD X14, X7, X7")
+	w.p("VROUNDSD $1, X7, X7, X7")
+	w.p("VCVTSD2SS X7, X7, X1") // z
+	w.p("VCVTTSS2SI X1, BX")
+	w.p("VADDSD X14, X7, X7")
+	w.p("VCVTSD2SS X7, X7, X7") // off
+	w.p("VMOVSS X5, (R8)")
+	w.p("MOVL BX, (R9)")
+	w.p("VMOVSS X6, (R13)")
+	w.p("VMOVSS X7, 4(R13)")
+	w.label("quantRowsAVX2_next")
+	w.p("ADDQ R12, SI")
+	w.p("ADDQ $4, R8")
+	w.p("ADDQ $4, R9")
+	w.p("ADDQ $8, R13")
+	w.p("DECQ R10")
+	w.p("JNZ quantRowsAVX2_row")
+
+	w.p("VPCMPEQW Y13, Y13, Y13")
+	w.p("VPSLLW $15, Y13, Y13") // the sign bit of each int16
+	w.p("MOVQ x+0(FP), SI")
+	w.p("MOVQ rows+8(FP), R10")
+	w.p("MOVQ q+24(FP), DI")
+	w.p("MOVQ ldq+32(FP), R11")
+	w.p("MOVQ zp+48(FP), R9")
+	w.p("MOVQ tmp+56(FP), R13")
+	w.label("quantRowsAVX2_qrow")
+	w.p("CMPL (R9), $0")
+	w.p("JLT quantRowsAVX2_qnext")
+	w.p("VBROADCASTSS (R13), Y8")
+	w.p("VBROADCASTSS 4(R13), Y9")
+	w.p("VPXOR Y12, Y12, Y12")
+	quantLoop(w, "quantRowsAVX2", true)
+	w.p("VPTEST Y13, Y12")
+	w.p("JZ quantRowsAVX2_qnext")
+	w.p("MOVL $-1, (R9)") // a NaN: left to the Go code
+	w.label("quantRowsAVX2_qnext")
+	w.p("ADDQ R12, SI")
+	w.p("ADDQ R11, DI")
+	w.p("ADDQ $4, R9")
+	w.p("ADDQ $8, R13")
+	w.p("DECQ R10")
+	w.p("JNZ quantRowsAVX2_qrow")
+	w.p("VZEROUPPER")
+	w.p("RET")
+	w.label("quantRowsAVX2_special")
+	w.p("MOVL $-1, (R9)")
+	w.p("JMP quantRowsAVX2_next")
+	w.raw("\n")
+}
+
+// minMaxLoop emits the min/max scan of x (SI) over CX values, a positive
+// multiple of 8; it leaves the minimum (from 0) in X0 and the maximum
+// (from 0) in X2, in lane 0, and uses AX, DX and Y0..Y9. With abs set it
+// also leaves the largest |x| bit pattern in X4 (the |x| mask must be in
+// Y15). Two chains per quantity (min in Y0, Y1, max in Y2, Y3, |x| bits
+// in Y4, Y5); Y6, Y7 hold the loaded values and Y8, Y9 their |x| bits.
+func minMaxLoop(w *asm, l string, abs bool) {
 	for r := 0; r < 6; r++ {
 		w.p("VPXOR Y%d, Y%d, Y%d", r, r, r)
 	}
-	w.p("VMOVDQU absMask<>(SB), Y15")
 	w.p("MOVQ CX, DX")
 	w.p("ANDQ $-16, DX")
 	w.p("MOVQ $0, AX")
 	w.p("CMPQ AX, DX")
-	w.p("JAE minMaxAVX2_tail")
-	w.label("minMaxAVX2_loop")
+	w.p("JAE %s_mmtail", l)
+	w.label(l + "_mmloop")
 	for v := 0; v < 2; v++ {
 		w.p("VMOVUPS %d(SI)(AX*4), Y%d", 32*v, 6+v)
 	}
 	for v := 0; v < 2; v++ {
 		w.p("VMINPS Y%d, Y%d, Y%d", 6+v, v, v)
 		w.p("VMAXPS Y%d, Y%d, Y%d", 6+v, 2+v, 2+v)
-		w.p("VPAND Y%d, Y15, Y%d", 6+v, 8+v)
-		w.p("VPMAXUD Y%d, Y%d, Y%d", 8+v, 4+v, 4+v)
+		if abs {
+			w.p("VPAND Y%d, Y15, Y%d", 6+v, 8+v)
+			w.p("VPMAXUD Y%d, Y%d, Y%d", 8+v, 4+v, 4+v)
+		}
 	}
 	w.p("ADDQ $16, AX")
 	w.p("CMPQ AX, DX")
-	w.p("JB minMaxAVX2_loop")
-	w.label("minMaxAVX2_tail")
+	w.p("JB %s_mmloop", l)
+	w.label(l + "_mmtail")
 	w.p("CMPQ AX, CX")
-	w.p("JAE minMaxAVX2_done")
+	w.p("JAE %s_mmdone", l)
 	w.p("VMOVUPS (SI)(AX*4), Y6")
 	w.p("VMINPS Y6, Y0, Y0")
 	w.p("VMAXPS Y6, Y2, Y2")
-	w.p("VPAND Y6, Y15, Y8")
-	w.p("VPMAXUD Y8, Y4, Y4")
-	w.label("minMaxAVX2_done")
+	if abs {
+		w.p("VPAND Y6, Y15, Y8")
+		w.p("VPMAXUD Y8, Y4, Y4")
+	}
+	w.label(l + "_mmdone")
 	w.p("VMINPS Y1, Y0, Y0")
 	w.p("VMAXPS Y3, Y2, Y2")
 	w.p("VPMAXUD Y5, Y4, Y4")
@@ -281,37 +430,21 @@ func genQuantU8(w *asm) {
 		w.p("VMAXPS X3, X2, X2")
 		w.p("VPMAXUD X5, X4, X4")
 	}
-	w.p("VMOVD X0, (DI)")
-	w.p("VMOVD X2, 4(DI)")
-	w.p("VMOVD X4, 8(DI)")
-	w.p("VZEROUPPER")
-	w.p("RET")
-	w.raw("\n")
+}
 
-	// VPACKSSDW and VPACKUSWB interleave 128-bit lanes; VPERMD with this
-	// index puts the 32 bytes back in order.
-	for i, v := range []int{0, 4, 1, 5, 2, 6, 3, 7} {
-		w.raw(fmt.Sprintf("DATA quantPerm<>+%d(SB)/4, $%d\n", 4*i, v))
-	}
-	w.raw("GLOBL quantPerm<>(SB), RODATA|NOPTR, $32\n\n")
-	for i := 0; i < 4; i++ {
-		w.raw(fmt.Sprintf("DATA quantMax<>+%d(SB)/8, $0x7f7f7f7f7f7f7f7f\n", 8*i))
-	}
-	w.raw("GLOBL quantMax<>(SB), RODATA|NOPTR, $32\n\n")
-	w.raw("// func quantU8AVX2(x *float32, n int, inv, off float32, q *uint8)\n")
-	w.raw("TEXT ·quantU8AVX2(SB), NOSPLIT, $0-32\n")
-	w.p("MOVQ x+0(FP), SI")
-	w.p("MOVQ n+8(FP), CX")
-	w.p("VBROADCASTSS inv+16(FP), Y8")
-	w.p("VBROADCASTSS off+20(FP), Y9")
-	w.p("MOVQ q+24(FP), DI")
-	w.p("VMOVDQU quantPerm<>(SB), Y10")
-	w.p("VMOVDQU quantMax<>(SB), Y11")
+// quantLoop emits q[i] = clamp(int32(float32(x[i]·inv) + off), 0, 127)
+// for x at SI, q at DI, CX values (a positive multiple of 8), with inv in
+// Y8, off in Y9, quantPerm in Y10 and quantMax in Y11; it uses AX, DX and
+// Y0..Y3. With nan set it also ORs the int16-packed conversions into Y12:
+// VCVTTPS2DQ turns NaN into −2³¹, which packs to −32768, while every other
+// value of a row with a finite scale converts to 0..127, so a sign bit in
+// Y12 means the row held a NaN.
+func quantLoop(w *asm, l string, nan bool) {
 	w.p("MOVQ CX, DX")
 	w.p("ANDQ $-32, DX")
 	w.p("MOVQ $0, AX")
-	w.p("JMP quantU8AVX2_test")
-	w.label("quantU8AVX2_loop")
+	w.p("JMP %s_qtest", l)
+	w.label(l + "_qloop")
 	for i := 0; i < 4; i++ {
 		w.p("VMULPS %d(SI)(AX*4), Y8, Y%d", 32*i, i)
 		w.p("VADDPS Y9, Y%d, Y%d", i, i)
@@ -319,76 +452,145 @@ func genQuantU8(w *asm) {
 	}
 	w.p("VPACKSSDW Y1, Y0, Y0")
 	w.p("VPACKSSDW Y3, Y2, Y2")
+	if nan {
+		w.p("VPOR Y0, Y12, Y12")
+		w.p("VPOR Y2, Y12, Y12")
+	}
 	w.p("VPACKUSWB Y2, Y0, Y0")
 	w.p("VPERMD Y0, Y10, Y0")
 	w.p("VPMINUB Y11, Y0, Y0")
 	w.p("VMOVDQU Y0, (DI)(AX*1)")
 	w.p("ADDQ $32, AX")
-	w.label("quantU8AVX2_test")
+	w.label(l + "_qtest")
 	w.p("CMPQ AX, DX")
-	w.p("JB quantU8AVX2_loop")
+	w.p("JB %s_qloop", l)
 	// Blocks of 8 left: the same steps on one vector, packed within XMM.
-	w.label("quantU8AVX2_tail")
+	w.label(l + "_qtail")
 	w.p("CMPQ AX, CX")
-	w.p("JAE quantU8AVX2_done")
+	w.p("JAE %s_qdone", l)
 	w.p("VMULPS (SI)(AX*4), Y8, Y0")
 	w.p("VADDPS Y9, Y0, Y0")
 	w.p("VCVTTPS2DQ Y0, Y0")
 	w.p("VEXTRACTI128 $1, Y0, X1")
 	w.p("VPACKSSDW X1, X0, X0")
+	if nan {
+		w.p("VPOR Y0, Y12, Y12") // the upper half of Y0 is zero
+	}
 	w.p("VPACKUSWB X0, X0, X0")
 	w.p("VPMINUB X11, X0, X0")
 	w.p("MOVQ X0, (DI)(AX*1)")
 	w.p("ADDQ $8, AX")
-	w.p("JMP quantU8AVX2_tail")
-	w.label("quantU8AVX2_done")
+	w.p("JMP %s_qtail", l)
+	w.label(l + "_qdone")
+}
+
+// genDequant writes the AVX2 epilogue of the int8 product:
+//
+// dequantAVX2(rows, n int, c *int32, ldc int, y *float32, ldy int, zp *int32, sa *float32, wsum *int32, sw *float32, b *float32, flags int)
+// writes, for r < rows and j < n (n ≥ 1), y[r·ldy + j] =
+// float32(c[r·ldc + j] − zp[r]·wsum[j])·(sa[r]·sw[j]), plus b[j] when
+// flags&1, then max(0, ·) when flags&2 (VMAXPS returns its second source
+// for NaN and for two zeros, so NaN and −0 pass, as in the Go twin's
+// "if v < 0"). The int32 product and difference wrap; multiplies and the
+// add round separately. The last n mod 8 columns of each row go through
+// masked loads and stores, which touch nothing past the row.
+func genDequant(w *asm) {
+	for i := 0; i < 16; i++ {
+		v := "$-1"
+		if i >= 8 {
+			v = "$0"
+		}
+		w.raw(fmt.Sprintf("DATA tailMask<>+%d(SB)/4, %s\n", 4*i, v))
+	}
+	w.raw("GLOBL tailMask<>(SB), RODATA|NOPTR, $64\n\n")
+	// Registers: R10 rows left, R9 n, R15 n rounded down to 8, SI and DI
+	// the rows of C and Y, R11 and R12 their strides in bytes, R13 zp[r],
+	// R14 sa[r], DX wsum, CX sw, BX b, R8 flags, AX the column. Y7 is the
+	// tail mask, Y8 zp[r] and Y9 sa[r] broadcast, Y10 zero.
+	w.raw("// func dequantAVX2(rows int, n int, c *int32, ldc int, y *float32, ldy int, zp *int32, sa *float32, wsum *int32, sw *float32, b *float32, flags int)\n")
+	w.raw("TEXT ·dequantAVX2(SB), NOSPLIT, $0-96\n")
+	w.p("MOVQ n+8(FP), R9")
+	w.p("MOVQ R9, AX")
+	w.p("ANDQ $7, AX")
+	w.p("NEGQ AX")
+	w.p("LEAQ tailMask<>+32(SB), R13")
+	w.p("VMOVDQU (R13)(AX*4), Y7") // the first n mod 8 lanes set
+	w.p("MOVQ rows+0(FP), R10")
+	w.p("MOVQ c+16(FP), SI")
+	w.p("MOVQ ldc+24(FP), R11")
+	w.p("SHLQ $2, R11")
+	w.p("MOVQ y+32(FP), DI")
+	w.p("MOVQ ldy+40(FP), R12")
+	w.p("SHLQ $2, R12")
+	w.p("MOVQ zp+48(FP), R13")
+	w.p("MOVQ sa+56(FP), R14")
+	w.p("MOVQ wsum+64(FP), DX")
+	w.p("MOVQ sw+72(FP), CX")
+	w.p("MOVQ b+80(FP), BX")
+	w.p("MOVQ flags+88(FP), R8")
+	w.p("MOVQ R9, R15")
+	w.p("ANDQ $-8, R15")
+	w.p("VXORPS Y10, Y10, Y10")
+	w.label("dequantAVX2_row")
+	w.p("VBROADCASTSS (R13), Y8") // the int32 bits, broadcast
+	w.p("VBROADCASTSS (R14), Y9")
+	w.p("MOVQ $0, AX")
+	w.p("CMPQ AX, R15")
+	w.p("JAE dequantAVX2_tail")
+	w.label("dequantAVX2_loop")
+	dequantBlock(w, "dequantAVX2_a", false)
+	w.p("ADDQ $8, AX")
+	w.p("CMPQ AX, R15")
+	w.p("JB dequantAVX2_loop")
+	w.label("dequantAVX2_tail")
+	w.p("CMPQ AX, R9")
+	w.p("JAE dequantAVX2_next")
+	dequantBlock(w, "dequantAVX2_m", true)
+	w.label("dequantAVX2_next")
+	w.p("ADDQ R11, SI")
+	w.p("ADDQ R12, DI")
+	w.p("ADDQ $4, R13")
+	w.p("ADDQ $4, R14")
+	w.p("DECQ R10")
+	w.p("JNZ dequantAVX2_row")
 	w.p("VZEROUPPER")
 	w.p("RET")
 	w.raw("\n")
 }
 
-// genDequant writes the AVX2 epilogue of the int8 product:
-//
-// dequantAVX2(n int, c, wsum *int32, sw, b, y *float32, zp int32, sa float32, flags int)
-// writes y[j] = float32(c[j] − zp·wsum[j])·(sa·sw[j]), plus b[j] when
-// flags&1, then max(0, y[j]) when flags&2 (VMAXPS returns its second
-// source for NaN and for two zeros, so NaN and −0 pass, as in the Go
-// twin's "if v < 0"), for n a positive multiple of 8. The int32 product
-// and difference wrap; multiplies and the add round separately.
-func genDequant(w *asm) {
-	w.raw("// func dequantAVX2(n int, c *int32, wsum *int32, sw *float32, b *float32, y *float32, zp int32, sa float32, flags int)\n")
-	w.raw("TEXT ·dequantAVX2(SB), NOSPLIT, $0-64\n")
-	w.p("MOVQ n+0(FP), R9")
-	w.p("MOVQ c+8(FP), SI")
-	w.p("MOVQ wsum+16(FP), DX")
-	w.p("MOVQ sw+24(FP), CX")
-	w.p("MOVQ b+32(FP), BX")
-	w.p("MOVQ y+40(FP), DI")
-	w.p("VBROADCASTSS zp+48(FP), Y8") // the int32 bits, broadcast
-	w.p("VBROADCASTSS sa+52(FP), Y9")
-	w.p("MOVQ flags+56(FP), R8")
-	w.p("VXORPS Y10, Y10, Y10")
-	w.p("MOVQ $0, AX")
-	w.label("dequantAVX2_loop")
-	w.p("VPMULLD (DX)(AX*4), Y8, Y0")
-	w.p("VMOVDQU (SI)(AX*4), Y1")
+// dequantBlock emits one block of 8 columns at AX of dequantAVX2, with
+// masked loads and store under Y7 when masked.
+func dequantBlock(w *asm, l string, masked bool) {
+	if masked {
+		w.p("VPMASKMOVD (DX)(AX*4), Y7, Y0")
+		w.p("VPMULLD Y0, Y8, Y0")
+		w.p("VPMASKMOVD (SI)(AX*4), Y7, Y1")
+		w.p("VMASKMOVPS (CX)(AX*4), Y7, Y2")
+		w.p("VMULPS Y2, Y9, Y2")
+	} else {
+		w.p("VPMULLD (DX)(AX*4), Y8, Y0")
+		w.p("VMOVDQU (SI)(AX*4), Y1")
+		w.p("VMULPS (CX)(AX*4), Y9, Y2")
+	}
 	w.p("VPSUBD Y0, Y1, Y1")
 	w.p("VCVTDQ2PS Y1, Y1")
-	w.p("VMULPS (CX)(AX*4), Y9, Y2")
 	w.p("VMULPS Y2, Y1, Y1")
 	w.p("TESTQ $1, R8")
-	w.p("JZ dequantAVX2_relu")
-	w.p("VADDPS (BX)(AX*4), Y1, Y1")
-	w.label("dequantAVX2_relu")
+	w.p("JZ %s_relu", l)
+	if masked {
+		w.p("VMASKMOVPS (BX)(AX*4), Y7, Y3")
+		w.p("VADDPS Y3, Y1, Y1")
+	} else {
+		w.p("VADDPS (BX)(AX*4), Y1, Y1")
+	}
+	w.label(l + "_relu")
 	w.p("TESTQ $2, R8")
-	w.p("JZ dequantAVX2_store")
+	w.p("JZ %s_store", l)
 	w.p("VMAXPS Y1, Y10, Y1")
-	w.label("dequantAVX2_store")
-	w.p("VMOVUPS Y1, (DI)(AX*4)")
-	w.p("ADDQ $8, AX")
-	w.p("CMPQ AX, R9")
-	w.p("JB dequantAVX2_loop")
-	w.p("VZEROUPPER")
-	w.p("RET")
-	w.raw("\n")
+	w.label(l + "_store")
+	if masked {
+		w.p("VMASKMOVPS Y1, Y7, (DI)(AX*4)")
+	} else {
+		w.p("VMOVUPS Y1, (DI)(AX*4)")
+	}
 }

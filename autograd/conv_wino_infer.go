@@ -1,0 +1,182 @@
+package autograd
+
+import "github.com/shoshin-ml/shoshin/internal/kernel"
+
+// The Winograd F(2×2, 3×3) form of ConvCache's fast path, for a 3×3
+// convolution with many input channels followed by 2×2 pooling (the
+// second layer of an MNIST convnet). Each 2×2 block of the convolution's
+// output is one pooling window, so that every pooled output is one
+// Winograd tile: the 4×4 input block d under it is transformed to Bᵀ·d·B
+// (16 values per channel), the 16 positions are 16 products
+// [tiles, C]·[C, outC] with the filters transformed once to G·g·Gᵀ, and
+// Aᵀ·M·A gives the window's four outputs, whose maximum (plus the bias,
+// rectified) is the result. Only tiles under a pooling window are
+// computed: a last odd output row or column, which the pooling leaves
+// out, costs nothing. The products take 4 multiply-adds per output where
+// the direct form takes 9; the results differ from it by rounding only
+// (the transforms multiply by 0, ±½ and ±1). See winograd.go for the
+// training path's form of the same algorithm.
+
+// winoInfer enables the Winograd form; tests and benchmarks turn it off
+// to reach the direct form.
+var winoInfer = true
+
+// packWino returns the filters w [outC, C, 3, 3] transformed and packed
+// as the right operands of the 16 products: for each position xi of the
+// 4×4 transformed block and each panel of nr output channels, C rows of
+// nr values. The transform is computed in float64.
+func packWino(w []float32, oc, c, nr, panels int) []float32 {
+	u := kernel.AlignedFloats(16 * panels * c * nr)
+	for o := range oc {
+		q, j := o/nr, o%nr
+		for ci := range c {
+			g := w[(o*c+ci)*9 : (o*c+ci+1)*9]
+			// t = G·g (4×3), then u = t·Gᵀ (4×4).
+			var t [4][3]float64
+			for k := range 3 {
+				g0, g1, g2 := float64(g[k]), float64(g[3+k]), float64(g[6+k])
+				t[0][k], t[1][k], t[2][k], t[3][k] = g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2
+			}
+			for r := range 4 {
+				t0, t1, t2 := t[r][0], t[r][1], t[r][2]
+				row := [4]float64{t0, (t0 + t1 + t2) / 2, (t0 - t1 + t2) / 2, t2}
+				for k, v := range row {
+					xi := 4*r + k
+					u[((xi*panels+q)*c+ci)*nr+j] = float32(v)
+				}
+			}
+		}
+	}
+	return u
+}
+
+// winoPlan is the layout of one sample's Winograd pass: nt tiles (one
+// per pooled output), padded to ntp rows of the tile, and the products'
+// row stride ldm.
+type winoPlan struct {
+	tile         kernel.Tile
+	nt, ntp, ldm int
+	vSize, mSize int
+	tilesAcross  int
+	tilesDown    int
+	panels       int
+}
+
+func (f *convFilters) winoPlan(g *convGeom, pool *poolGeom) winoPlan {
+	var wp winoPlan
+	wp.tilesDown, wp.tilesAcross = pool.oh, pool.ow
+	wp.nt = wp.tilesDown * wp.tilesAcross
+	// Any tile with the packed filters' panel width will do: choose the
+	// one that pads the tiles least.
+	wp.tile = kernel.TileFor(wp.nt, f.oc)
+	if wp.tile.NR() != f.tile.NR() {
+		wp.tile = f.tile
+	}
+	mr, nr := wp.tile.MR(), wp.tile.NR()
+	wp.ntp = (wp.nt + mr - 1) / mr * mr
+	wp.panels = f.panels
+	wp.ldm = f.panels * nr
+	wp.vSize = 16 * f.c * wp.ntp
+	wp.mSize = 16 * wp.ntp * wp.ldm
+	return wp
+}
+
+// winoInput writes the transformed blocks Bᵀ·d·B of the padded sample xp
+// into v, laid out [16][C][ntp] (tile t of channel c at position xi is
+// v[(xi·C + c)·ntp + t]). The vertical pass is shared by the tiles of a
+// row; e is scratch of 4·(2·tiles across + 2) values.
+func (f *convFilters) winoInput(v, xp, e []float32, p *inferPlan, wp *winoPlan) {
+	ta, ntp, cs := wp.tilesAcross, wp.ntp, f.c*wp.ntp
+	n := 2*ta + 2
+	e0, e1, e2, e3 := e[:n], e[n:2*n], e[2*n:3*n], e[3*n:4*n]
+	for c := range f.c {
+		plane := xp[c*p.plane:]
+		for ty := range wp.tilesDown {
+			r := plane[2*ty*p.wp:]
+			d0, d1, d2, d3 := r[:n], r[p.wp:p.wp+n], r[2*p.wp:2*p.wp+n], r[3*p.wp:3*p.wp+n]
+			for i := range n {
+				e0[i] = d0[i] - d2[i]
+				e1[i] = d1[i] + d2[i]
+				e2[i] = d2[i] - d1[i]
+				e3[i] = d1[i] - d3[i]
+			}
+			base := c*ntp + ty*ta
+			for k, er := range [4][]float32{e0, e1, e2, e3} {
+				o := v[4*k*cs+base:]
+				o0, o1, o2, o3 := o[:ta], o[cs:cs+ta], o[2*cs:2*cs+ta], o[3*cs:3*cs+ta]
+				for tx := range ta {
+					w := er[2*tx : 2*tx+4]
+					o0[tx] = w[0] - w[2]
+					o1[tx] = w[1] + w[2]
+					o2[tx] = w[2] - w[1]
+					o3[tx] = w[1] - w[3]
+				}
+			}
+		}
+	}
+}
+
+// winoProducts computes the 16 products M[xi] = V[xi]·U[xi] into m,
+// laid out [16][ntp][ldm].
+func (f *convFilters) winoProducts(m, v []float32, wp *winoPlan) {
+	t := wp.tile
+	mr, nr := t.MR(), t.NR()
+	taps := [1]kernel.Tap{{K: f.c}}
+	for xi := range 16 {
+		for i := 0; i < wp.ntp; i += mr {
+			a := v[xi*f.c*wp.ntp+i:]
+			for q := range wp.panels {
+				t.SumTaps(taps[:], a, 1, wp.ntp, f.wino[(xi*wp.panels+q)*f.c*nr:], nr, nil, m[(xi*wp.ntp+i)*wp.ldm+q*nr:], wp.ldm)
+			}
+		}
+	}
+}
+
+// winoOutput writes the pooled output ys [outC, tiles down, tiles across]
+// from the products m: for each tile, Aᵀ·M·A gives the window's four
+// convolution outputs; their maximum plus the bias, rectified, is the
+// result (the bias after the maximum, as in epilogueChannels). The
+// transform runs in passes over whole rows of output channels, which the
+// compiler keeps in registers better than one channel at a time; sc is
+// scratch of 8·outC values.
+func (f *convFilters) winoOutput(ys, m, b, sc []float32, oc int, wp *winoPlan) {
+	ld, nt := wp.ldm, wp.nt
+	rs := wp.ntp * ld // between positions xi
+	sc = sc[:8*oc]
+	for t := range nt {
+		mt := m[t*ld:]
+		// s = Aᵀ·M: row 0 (sk) and row 1 (uk) of column k.
+		for k := range 4 {
+			m0, m1 := mt[k*rs:k*rs+oc], mt[(4+k)*rs:(4+k)*rs+oc]
+			m2, m3 := mt[(8+k)*rs:(8+k)*rs+oc], mt[(12+k)*rs:(12+k)*rs+oc]
+			sk, uk := sc[k*oc:(k+1)*oc], sc[(4+k)*oc:(5+k)*oc]
+			for o, v := range m1 {
+				w := m2[o]
+				sk[o] = m0[o] + v + w
+				uk[o] = v - w - m3[o]
+			}
+		}
+		// y = s·A, the window's maximum, the bias and the ReLU.
+		for h := range 2 {
+			s0, s1 := sc[4*h*oc:(4*h+1)*oc], sc[(4*h+1)*oc:(4*h+2)*oc]
+			s2, s3 := sc[(4*h+2)*oc:(4*h+3)*oc], sc[(4*h+3)*oc:(4*h+4)*oc]
+			dst := sc[4*h*oc : (4*h+1)*oc] // s0, overwritten in place
+			for o, v := range s1 {
+				w := s2[o]
+				dst[o] = max(s0[o]+v+w, v-w-s3[o])
+			}
+		}
+		y0, y1 := sc[:oc], sc[4*oc:5*oc]
+		dst := ys[t:]
+		if b != nil {
+			b = b[:oc]
+			for o, v := range y0 {
+				dst[o*nt] = max(max(v, y1[o])+b[o], 0)
+			}
+			continue
+		}
+		for o, v := range y0 {
+			dst[o*nt] = max(v, y1[o], 0)
+		}
+	}
+}
