@@ -21,8 +21,11 @@ import (
 // The fast path serves ungrouped convolutions with unit stride (any
 // padding and dilation) and, for Conv2DReLUMaxPool, 2×2 windows at stride
 // 2, there in the Winograd F(2×2, 3×3) form for 3×3 filters over many
-// channels (conv_wino_infer.go); everything else, and every call that may
-// record a gradient, runs the package functions. Its outputs equal theirs
+// channels (conv_wino_infer.go); everything else, every call that may
+// record a gradient, and the convolutions for which the package functions
+// take their own Winograd form (3×3 over 64 channels and more, many
+// tiles; ConvCache's own replaces it under 2×2 pooling unless Direct),
+// runs the package functions. Its outputs equal theirs
 // up to float32 rounding: the same products summed in another order
 // (filter tap by tap), or the Winograd transforms' rounding.
 //
@@ -43,14 +46,17 @@ type ConvCache struct {
 // Conv2D returns Conv2D(x, w, b, opt), from the packed filters when the
 // fast path applies (see ConvCache).
 func (cc *ConvCache) Conv2D(x, w, b *Var, opt Conv2DOptions) *Var {
-	if f := cc.filters(x, w, opt); f != nil {
+	if cc != nil && x.inference && x.value.Rank() == 4 && w.value.Rank() == 4 {
 		g := newConvGeom(x.value.Shape(), w.value.Shape(), opt)
-		bd := g.checkBias("Conv2D", b, w)
-		var ins [3]*Var
-		inputs := convInputs(&ins, x, w, b)
-		out := wrap(alloc([]int{g.n, g.oc, g.oh, g.ow}, inputs...), inputs...)
-		f.run(&g, out.value.Data(), x.value.Data(), bd, poolGeom{}, false)
-		return out
+		// Where Conv2D takes its own Winograd form, it is the faster.
+		if f := cc.filtersIf(!g.winograd(), x, w, opt); f != nil {
+			bd := g.checkBias("Conv2D", b, w)
+			var ins [3]*Var
+			inputs := convInputs(&ins, x, w, b)
+			out := wrap(alloc([]int{g.n, g.oc, g.oh, g.ow}, inputs...), inputs...)
+			f.run(&g, out.value.Data(), x.value.Data(), bd, poolGeom{}, false)
+			return out
+		}
 	}
 	return Conv2D(x, w, b, opt)
 }
@@ -63,7 +69,7 @@ func (cc *ConvCache) Conv2DReLUMaxPool(x, w, b *Var, opt Conv2DOptions, pool Poo
 		g := newConvGeom(x.value.Shape(), w.value.Shape(), opt)
 		ys := [4]int{g.n, g.oc, g.oh, g.ow}
 		pg := newPoolGeom("Conv2DReLUMaxPool", ys[:], pool)
-		if f := cc.filtersIf(pg.is2x2(), x, w, opt); f != nil {
+		if f := cc.filtersIf(pg.is2x2() && !(cc.Direct && g.winograd()), x, w, opt); f != nil {
 			bd := g.checkBias("Conv2DReLUMaxPool", b, w)
 			var ins [3]*Var
 			inputs := convInputs(&ins, x, w, b)
@@ -225,11 +231,18 @@ type inferPlan struct {
 	// mp·MR channel rows.
 	owp, ldy, n, ySize int
 	colsSize           int // rows: C·kh·kw shifted copies of ldy values
+	// tile computes the channels orientation: of the tiles as wide as the
+	// packed panels, the one that pads an output row least.
+	tile kernel.Tile
 }
 
 func (f *convFilters) plan(g *convGeom) inferPlan {
-	mr, nr := f.tile.MR(), f.tile.NR()
 	var p inferPlan
+	p.tile = f.tile
+	if t := kernel.TileFor(g.ow, f.oc); f.channels && t.NR() == f.tile.NR() {
+		p.tile = t
+	}
+	mr, nr := p.tile.MR(), p.tile.NR()
 	p.hp, p.wp = g.h+2*g.ph, g.w+2*g.pw
 	p.plane = p.hp * p.wp
 	reach := (f.kh-1)*g.dh*p.wp + (f.kw-1)*g.dw // farthest tap from a position
@@ -285,7 +298,7 @@ func (f *convFilters) runRange(lo, hi int, g *convGeom, p *inferPlan, y, x, b []
 		wp = f.winoPlan(g, &pool)
 		wk.cols = grow(wk.cols, wp.vSize)
 		wk.y = grow(wk.y, wp.mSize)
-		wk.sc = grow(wk.sc, max(4*(2*wp.tilesAcross+2), 8*g.oc))
+		wk.sc = grow(wk.sc, max(8*(wp.tilesAcross+1), 8*g.oc))
 	}
 	for s := lo; s < hi; s++ {
 		f.pad(wk.xp, x[s*g.inSize:(s+1)*g.inSize], g, p)
@@ -341,7 +354,7 @@ func (f *convFilters) pad(xp, xs []float32, g *convGeom, p *inferPlan) {
 // sumChannels computes the [oh·owp, ldy] output grid of the channels
 // orientation.
 func (f *convFilters) sumChannels(wk *convWork, g *convGeom, p *inferPlan) {
-	t := f.tile
+	t := p.tile
 	mr, nr := t.MR(), t.NR()
 	for oy := range g.oh {
 		for ox := 0; ox < g.ow; ox += mr {

@@ -131,6 +131,23 @@ func TestConvCacheFallsBack(t *testing.T) {
 	want = Conv2DReLUMaxPool(NoGrad(x), w, b, Conv2DOptions{}, pool).Value()
 	require.Equal(t, want.Data(), cc.Conv2DReLUMaxPool(NoGrad(x), w, b, Conv2DOptions{}, pool).Value().Data())
 	require.Nil(t, cc.p.Load())
+
+	// Where Conv2D takes its Winograd form (64 channels, 128 tiles), the
+	// package functions run; under 2×2 pooling the cache's own Winograd
+	// form replaces it unless Direct.
+	x = convRand(4, 2, 64, 18, 18)
+	w, b = NewVar(convRand(5, 64, 64, 3, 3)), NewVar(convRand(6, 64))
+	w.SetCacheable(true)
+	g := newConvGeom(x.Shape(), w.Value().Shape(), Conv2DOptions{})
+	require.True(t, g.winograd())
+	pool = Pool2DOptions{Kernel: [2]int{2, 2}}
+	direct := ConvCache{Direct: true}
+	require.Equal(t, Conv2D(NoGrad(x), w, b, Conv2DOptions{}).Value().Data(), direct.Conv2D(NoGrad(x), w, b, Conv2DOptions{}).Value().Data())
+	want = Conv2DReLUMaxPool(NoGrad(x), w, b, Conv2DOptions{}, pool).Value()
+	require.Equal(t, want.Data(), direct.Conv2DReLUMaxPool(NoGrad(x), w, b, Conv2DOptions{}, pool).Value().Data())
+	require.Nil(t, direct.p.Load())
+	requireClose(t, want, cc.Conv2DReLUMaxPool(NoGrad(x), w, b, Conv2DOptions{}, pool).Value(), 64*9+1, "Winograd under pooling")
+	require.NotNil(t, cc.p.Load())
 }
 
 // TestConvCacheRepacks checks that the packed filters follow the weight:

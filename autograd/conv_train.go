@@ -16,11 +16,14 @@ import (
 // the ReLU and their gradients run plane by plane as before.
 
 // convChunkFloats is about how many column values one chunk unfolds into
-// (2 MB): a chunk of the Keras convnet's second layer (289 rows of 121
-// columns per sample) holds 13 samples. Measured on one Zen 4 core, the
-// three products of that layer run at 90–100 GFLOP/s with 16 samples per
-// GEMM against 65–85 with one.
-const convChunkFloats = 1 << 19
+// (256 KB, to stay in a core's L2 cache): a chunk of the Keras convnet's
+// first layer (10 rows of 676 columns per sample) holds 9 samples, one of
+// its second layer (289 rows of 121) a single sample. On a quiet Zen 4
+// core the products of the second layer alone run faster in larger chunks
+// (90–100 GFLOP/s with 16 samples per GEMM against 65–85 with one), but
+// their columns then leave the cache; on the shared machine, whole
+// training steps were about 5 % faster with this size than with 2 MB.
+const convChunkFloats = 1 << 16
 
 // convMinChunks is the number of chunks a batch is cut into at least
 // (when it has that many samples), so that the workers share them.
