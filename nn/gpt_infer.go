@@ -9,27 +9,44 @@ import (
 )
 
 // gptScratch holds the activations of one packed inference forward of a
-// GPT, rows = B·T: the residual stream x, a normalised copy h, the fused
-// projection qkv, the attention output and the MLP's hidden layer.
+// GPT. The blocks run on g sequences at a time (rows = g·T), so that a
+// chunk's activations stay in cache between the products: the residual
+// stream x, a normalised copy h, the fused projection qkv, the attention
+// output and the MLP's hidden layer. out gathers the final layer norm of
+// every sequence for the one vocabulary product.
 type gptScratch struct {
-	b, t, e, hidden int
-	x, h, qkv, att  *tensor.Tensor // [B·T, E], [B·T, E], [B·T, 3E], [B·T, E]
-	ff              *tensor.Tensor // [B·T, hidden]
-	h3              *tensor.Tensor // h as [B, T, E], the final product's input
+	b, g, t, e, hidden int
+	x, h, qkv, att     *tensor.Tensor // [g·T, E], [g·T, E], [g·T, 3E], [g·T, E]
+	ff                 *tensor.Tensor // [g·T, hidden]
+	out                *tensor.Tensor // [B, T, E]
 }
 
 var gptScratchPool sync.Pool
 
-func getGPTScratch(b, t, e, hidden int) *gptScratch {
-	if s, ok := gptScratchPool.Get().(*gptScratch); ok && s.b == b && s.t == t && s.e == e && s.hidden == hidden {
+func getGPTScratch(b, g, t, e, hidden int) *gptScratch {
+	if s, ok := gptScratchPool.Get().(*gptScratch); ok && s.b == b && s.g == g && s.t == t && s.e == e && s.hidden == hidden {
 		return s
 	}
-	rows := b * t
-	s := &gptScratch{b: b, t: t, e: e, hidden: hidden,
+	rows := g * t
+	return &gptScratch{b: b, g: g, t: t, e: e, hidden: hidden,
 		x: tensor.Zeros(rows, e), h: tensor.Zeros(rows, e), qkv: tensor.Zeros(rows, 3*e),
-		att: tensor.Zeros(rows, e), ff: tensor.Zeros(rows, hidden)}
-	s.h3 = s.h.Reshape(b, t, e)
-	return s
+		att: tensor.Zeros(rows, e), ff: tensor.Zeros(rows, hidden), out: tensor.Zeros(b, t, e)}
+}
+
+// gptChunkRows is about how many positions the fused forward pushes
+// through the blocks at once: enough rows for the products to run at the
+// micro-kernel's speed, few enough that a chunk's activations (≈ 10·E
+// floats a row) stay in the per-core cache.
+var gptChunkRows = 256
+
+// gptChunk returns the number of sequences of t positions per chunk: a
+// divisor of b, so that every chunk has the same shape.
+func gptChunk(b, t int) int {
+	g := min(max(gptChunkRows/t, 1), b)
+	for b%g != 0 {
+		g--
+	}
+	return g
 }
 
 // packedDense reports whether d can run as one packed product with a
@@ -99,26 +116,31 @@ func (g *GPT) forwardPacked(idx *autograd.Var) *autograd.Var {
 	bsz, t := s[0], s[1]
 	e := g.Cfg.Block.DModel
 	hidden := g.H[0].MLP.CFC.Weight.Value().Dim(0)
-	sc := getGPTScratch(bsz, t, e, hidden)
+	seqs := gptChunk(bsz, t)
+	sc := getGPTScratch(bsz, seqs, t, e, hidden)
 	defer gptScratchPool.Put(sc)
-	x, h := sc.x.Data(), sc.h.Data()
+	x, h, out := sc.x.Data(), sc.h.Data(), sc.out.Data()
 	wte, wpe := g.WTE.Weight.Value().Data(), g.WPE.Weight.Value().Data()
-	for r, v := range idx.Value().Data() {
-		id, pos := int(v), r%t
-		kernel.Add(x[r*e:(r+1)*e], wte[id*e:(id+1)*e], wpe[pos*e:(pos+1)*e])
+	ids := idx.Value().Data()
+	n := seqs * t // rows of a chunk
+	for c := 0; c < bsz*t; c += n {
+		for r, v := range ids[c : c+n] {
+			id, pos := int(v), r%t
+			kernel.Add(x[r*e:(r+1)*e], wte[id*e:(id+1)*e], wpe[pos*e:(pos+1)*e])
+		}
+		for _, b := range g.H {
+			layerNormInfer(b.LN1, h, x, e)
+			tensor.MatMulPackedTo(sc.qkv, sc.h, b.Attn.CAttn.packedWeight(), b.Attn.CAttn.epilogue(tensor.ActNone))
+			kernel.CausalSelfAttention(sc.att.Data(), sc.qkv.Data(), seqs, t, e, b.Attn.Heads)
+			tensor.MatMulPackedAddTo(sc.x, sc.att, b.Attn.CProj.packedWeight(), b.Attn.CProj.epilogue(tensor.ActNone))
+			layerNormInfer(b.LN2, h, x, e)
+			tensor.MatMulPackedTo(sc.ff, sc.h, b.MLP.CFC.packedWeight(), b.MLP.CFC.epilogue(tensor.ActGELU))
+			tensor.MatMulPackedAddTo(sc.x, sc.ff, b.MLP.CProj.packedWeight(), b.MLP.CProj.epilogue(tensor.ActNone))
+		}
+		layerNormInfer(g.LNF, out[c*e:(c+n)*e], x, e)
 	}
-	for _, b := range g.H {
-		layerNormInfer(b.LN1, h, x, e)
-		tensor.MatMulPackedTo(sc.qkv, sc.h, b.Attn.CAttn.packedWeight(), b.Attn.CAttn.epilogue(tensor.ActNone))
-		kernel.CausalSelfAttention(sc.att.Data(), sc.qkv.Data(), bsz, t, e, b.Attn.Heads)
-		tensor.MatMulPackedAddTo(sc.x, sc.att, b.Attn.CProj.packedWeight(), b.Attn.CProj.epilogue(tensor.ActNone))
-		layerNormInfer(b.LN2, h, x, e)
-		tensor.MatMulPackedTo(sc.ff, sc.h, b.MLP.CFC.packedWeight(), b.MLP.CFC.epilogue(tensor.ActGELU))
-		tensor.MatMulPackedAddTo(sc.x, sc.ff, b.MLP.CProj.packedWeight(), b.MLP.CProj.epilogue(tensor.ActNone))
-	}
-	layerNormInfer(g.LNF, h, x, e)
 	logits := tensor.Zeros(bsz, t, g.LMHead.Weight.Value().Dim(0))
-	tensor.MatMulPackedTo(logits, sc.h3, g.LMHead.packedWeight(), g.LMHead.epilogue(tensor.ActNone))
+	tensor.MatMulPackedTo(logits, sc.out, g.LMHead.packedWeight(), g.LMHead.epilogue(tensor.ActNone))
 	return autograd.NoGrad(logits)
 }
 
