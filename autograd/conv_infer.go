@@ -298,7 +298,7 @@ func (f *convFilters) runRange(lo, hi int, g *convGeom, p *inferPlan, y, x, b []
 		wp = f.winoPlan(g, &pool)
 		wk.cols = grow(wk.cols, wp.vSize)
 		wk.y = grow(wk.y, wp.mSize)
-		wk.sc = grow(wk.sc, max(4*(2*wp.tilesAcross+2), 8*g.oc))
+		wk.sc = grow(wk.sc, max(8*(wp.tilesAcross+1), 8*g.oc))
 	}
 	for s := lo; s < hi; s++ {
 		f.pad(wk.xp, x[s*g.inSize:(s+1)*g.inSize], g, p)

@@ -84,32 +84,43 @@ func (f *convFilters) winoPlan(g *convGeom, pool *poolGeom) winoPlan {
 // winoInput writes the transformed blocks Bᵀ·d·B of the padded sample xp
 // into v, laid out [16][C][ntp] (tile t of channel c at position xi is
 // v[(xi·C + c)·ntp + t]). The vertical pass is shared by the tiles of a
-// row; e is scratch of 4·(2·tiles across + 2) values.
+// row and leaves even and odd columns apart, so that the horizontal pass
+// reads every operand at unit stride; e is scratch of 8·(tiles across +
+// 1) values.
 func (f *convFilters) winoInput(v, xp, e []float32, p *inferPlan, wp *winoPlan) {
 	ta, ntp, cs := wp.tilesAcross, wp.ntp, f.c*wp.ntp
-	n := 2*ta + 2
-	e0, e1, e2, e3 := e[:n], e[n:2*n], e[2*n:3*n], e[3*n:4*n]
+	h := ta + 1
+	var ev, od [4][]float32
+	for k := range 4 {
+		ev[k], od[k] = e[2*k*h:(2*k+1)*h], e[(2*k+1)*h:(2*k+2)*h]
+	}
+	n := 2 * h
 	for c := range f.c {
 		plane := xp[c*p.plane:]
 		for ty := range wp.tilesDown {
 			r := plane[2*ty*p.wp:]
 			d0, d1, d2, d3 := r[:n], r[p.wp:p.wp+n], r[2*p.wp:2*p.wp+n], r[3*p.wp:3*p.wp+n]
-			for i := range n {
-				e0[i] = d0[i] - d2[i]
-				e1[i] = d1[i] + d2[i]
-				e2[i] = d2[i] - d1[i]
-				e3[i] = d1[i] - d3[i]
+			e0, e1, e2, e3 := ev[0][:h], ev[1][:h], ev[2][:h], ev[3][:h]
+			o0, o1, o2, o3 := od[0][:h], od[1][:h], od[2][:h], od[3][:h]
+			for i := range e0 {
+				a0, a1, a2, a3 := d0[2*i], d1[2*i], d2[2*i], d3[2*i]
+				b0, b1, b2, b3 := d0[2*i+1], d1[2*i+1], d2[2*i+1], d3[2*i+1]
+				e0[i], e1[i], e2[i], e3[i] = a0-a2, a1+a2, a2-a1, a1-a3
+				o0[i], o1[i], o2[i], o3[i] = b0-b2, b1+b2, b2-b1, b1-b3
 			}
 			base := c*ntp + ty*ta
-			for k, er := range [4][]float32{e0, e1, e2, e3} {
-				o := v[4*k*cs+base:]
-				o0, o1, o2, o3 := o[:ta], o[cs:cs+ta], o[2*cs:2*cs+ta], o[3*cs:3*cs+ta]
-				for tx := range ta {
-					w := er[2*tx : 2*tx+4]
-					o0[tx] = w[0] - w[2]
-					o1[tx] = w[1] + w[2]
-					o2[tx] = w[2] - w[1]
-					o3[tx] = w[1] - w[3]
+			for k := range 4 {
+				out := v[4*k*cs+base:]
+				x0, x1, x2, x3 := out[:ta], out[cs:cs+ta], out[2*cs:2*cs+ta], out[3*cs:3*cs+ta]
+				// Window tx covers columns 2tx … 2tx+3: even tx, odd tx,
+				// even tx+1, odd tx+1.
+				ea, eb, oa, ob := ev[k][:ta], ev[k][1:h], od[k][:ta], od[k][1:h]
+				for tx := range x0 {
+					w0, w1, w2, w3 := ea[tx], oa[tx], eb[tx], ob[tx]
+					x0[tx] = w0 - w2
+					x1[tx] = w1 + w2
+					x2[tx] = w2 - w1
+					x3[tx] = w1 - w3
 				}
 			}
 		}

@@ -362,6 +362,27 @@ func LayerNorm(x, weight, bias *Var, dims int, eps float32) *Var {
 	return recordLayerNorm(out, inputs, x, weight, bias, mean, invStd, rows, d)
 }
 
+// affineGradCols adds to the columns [j0, j1) of gw and gb (either may be
+// nil) the gradients of a layer norm's weight and bias, Σ_r g·x̂ and Σ_r g,
+// summing over the rows in order as the one-chunk backward does.
+func affineGradCols(gw, gb, xd, gyd, mean, invStd []float32, rows, d, j0, j1 int) {
+	for r := 0; r < rows; r++ {
+		row, g := xd[r*d+j0:r*d+j1], gyd[r*d+j0:r*d+j1]
+		if gw != nil {
+			inv := invStd[r]
+			c := -mean[r] * inv
+			pw := gw[j0:j1]
+			for i, v := range row {
+				xh := v*inv + c
+				pw[i] += g[i] * xh
+			}
+		}
+		if gb != nil {
+			kernel.Add(gb[j0:j1], gb[j0:j1], g)
+		}
+	}
+}
+
 func recordLayerNorm(out *Var, inputs []*Var, x, weight, bias *Var, mean, invStd []float32, rows, d int) *Var {
 	saved := append([]*Var(nil), inputs...)
 	xv := x.value
@@ -439,30 +460,20 @@ func recordLayerNorm(out *Var, inputs []*Var, x, weight, bias *Var, mean, invStd
 			rowsBack(0, rows, gw, gb)
 			return grads
 		}
-		// Each chunk of rows sums its weight and bias gradients apart;
-		// the partial sums are added at the end.
-		partial := getBuf(chunks * 2 * d)
-		defer putBuf(partial)
-		clear(partial)
-		parallel.For(chunks, 1, func(lo, hi int) {
-			for c := lo; c < hi; c++ {
-				var pw, pb []float32
-				if gw != nil {
-					pw = partial[c*2*d : c*2*d+d]
-				}
-				if gb != nil {
-					pb = partial[c*2*d+d : (c+1)*2*d]
-				}
-				rowsBack(c*rows/chunks, (c+1)*rows/chunks, pw, pb)
-			}
-		})
-		for c := 0; c < chunks; c++ {
-			if gw != nil {
-				kernel.Add(gw, gw, partial[c*2*d:c*2*d+d])
-			}
-			if gb != nil {
-				kernel.Add(gb, gb, partial[c*2*d+d:(c+1)*2*d])
-			}
+		// The input gradient row by row, spread over the workers; then the
+		// weight and bias gradients column by column, each column summed
+		// over the rows in order, so that they are the same bit for bit
+		// whatever the number of workers.
+		if gxd != nil {
+			parallel.For(chunks, 1, func(lo, hi int) {
+				rowsBack(lo*rows/chunks, hi*rows/chunks, nil, nil)
+			})
+		}
+		if gw != nil || gb != nil {
+			cols := (d + 15) / 16
+			parallel.For(cols, 1, func(lo, hi int) {
+				affineGradCols(gw, gb, xd, gyd, mean, invStd, rows, d, lo*16, min(hi*16, d))
+			})
 		}
 		return grads
 	}, saved...)

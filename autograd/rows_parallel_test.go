@@ -103,3 +103,22 @@ func TestSelfAttentionGradInArena(t *testing.T) {
 		require.Equal(t, want, step(a.Constant(x)), "step %d", i)
 	}
 }
+
+// TestLayerNormSplitExact checks that LayerNorm's backward, split across
+// workers for large inputs, gives the one-worker gradients bit for bit
+// (the weight and bias gradients are summed column by column, each over
+// the rows in order), with a width that is not a multiple of 16.
+func TestLayerNormSplitExact(t *testing.T) {
+	const n, d = 600, 131
+	x, w, b := rnd(21, -2, 2, n, d), rnd(22, 0.5, 1.5, d), rnd(23, -1, 1, d)
+	g := rnd(24, -1, 1, n, d)
+	run := func() [][]float32 {
+		vs := []*Var{NewVar(x), NewVar(w), NewVar(b)}
+		LayerNorm(vs[0], vs[1], vs[2], 1, 1e-5).BackwardWith(g)
+		return [][]float32{vs[0].Grad().Data(), vs[1].Grad().Data(), vs[2].Grad().Data()}
+	}
+	one, two := onWorkers(t, run)
+	for i := range one {
+		require.Equal(t, one[i], two[i], "gradient %d", i)
+	}
+}

@@ -122,7 +122,11 @@
 // (autograd.Var.Version). Optimizers and this package's loaders mark what
 // they write; after writing a parameter in place by other means, call its
 // MarkChanged. Without PackForInference nothing is kept between calls, so
-// a hand-written update loop can never meet a stale copy.
+// a hand-written update loop can never meet a stale copy. A packed GPT's
+// Forward at inference runs fused (gpt_infer.go): vector layer norms,
+// causal attention reading the qkv product in place, the residual adds in
+// the products' epilogues, a few hundred positions at a time through all
+// blocks, on pooled buffers, so that a call allocates only its logits.
 //
 // # Model files
 //

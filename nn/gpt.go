@@ -88,6 +88,9 @@ func (g *GPT) Forward(idx *autograd.Var) *autograd.Var {
 	if g.WTE == nil {
 		panic(unbuilt("GPT", "NewGPT"))
 	}
+	if y := g.forwardPacked(idx); y != nil {
+		return y // inference with packed weights: fused (gpt_infer.go)
+	}
 	x := g.embed(idx, 0)
 	for _, b := range g.H {
 		x = b.Forward(x) // [B, T, E]

@@ -21,7 +21,8 @@
 //     3-D×2-D products, with transposes passed to GEMM as flags.
 //   - packed.go: PackB packs a matrix (a weight) once into the GEMM's
 //     panel layout; MatMulPacked multiplies by it, with a fused bias and
-//     ReLU or GELU (Epilogue).
+//     ReLU or GELU (Epilogue); MatMulPackedAddTo adds the product to its
+//     destination (a residual connection) in the same pass.
 //   - shape.go: Transpose, Permute, Concat, Stack, Slice, Unsqueeze,
 //     Squeeze, Flatten.
 //   - index.go: Index and IndexAdd (batches of rows), Gather and ScatterAdd,

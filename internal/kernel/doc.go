@@ -20,6 +20,12 @@
 // pass over each finished block of output rows (an Epilogue): the inference path of dense
 // layers, whose weights do not change between calls.
 //
+// CausalSelfAttention is a transformer's attention at inference: it reads
+// queries, keys and values in place from a fused projection's output and
+// keeps the scores of 32 queries at a time (only the keys they may see),
+// so no T×T matrix is stored. LayerNormRows normalises rows with vector
+// passes (mean, deviations, their squares, scale, affine).
+//
 // MaxPool2x2 pools a plane with 2×2 windows at stride 2, recording each
 // window's winner (the first maximal element, or the first NaN) and
 // optionally rectifying the maxima; MaxPool2x2Grad writes the whole input

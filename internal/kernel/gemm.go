@@ -312,7 +312,9 @@ func (t *blockTask) do(r0, r1, q0, q1 int) {
 		icEnd := min(ic+mc, r1)
 		rowLo := ic * mr
 		mb := min(icEnd*mr, g.m) - rowLo
-		if g.packA {
+		if g.packA && g.rsA == 1 && g.csA > 1 {
+			packATBlock(ap, g.a, rowLo+t.pc*g.csA, g.csA, kb, mb, mr)
+		} else if g.packA {
 			for q := 0; q < icEnd-ic; q++ {
 				i0 := rowLo + q*mr
 				packPanel(ap[q*kb*mr:(q+1)*kb*mr], g.a, i0*g.rsA+t.pc*g.csA, g.csA, g.rsA, kb, min(mr, g.m-i0), mr)
@@ -379,22 +381,11 @@ func packPanel(dst, x []float32, off, sp, sj, kb, w, nr int) {
 		clear(dst)
 	}
 	switch {
-	case sj == 1 && w == nr && (nr == 6 || nr == 8 || nr == 12 || nr == 16 || nr == 32):
-		// Full panels (a transposed A, or B as stored): fixed-size moves,
-		// not a memmove call for every few floats.
+	case sj == 1 && w == nr && (nr == 6 || nr%4 == 0):
+		// Full panels (a transposed A, or B as stored): a few moves per
+		// row, not a memmove call.
 		_ = x[off+(kb-1)*sp+nr-1]
-		switch nr {
-		case 6:
-			copyRows[[6]float32](dst, x, off, sp, kb)
-		case 8:
-			copyRows[[8]float32](dst, x, off, sp, kb)
-		case 12:
-			copyRows[[12]float32](dst, x, off, sp, kb)
-		case 16:
-			copyRows[[16]float32](dst, x, off, sp, kb)
-		default:
-			copyRows[[32]float32](dst, x, off, sp, kb)
-		}
+		copyRows(dst, x, off, sp, kb, nr)
 	case sj == 1:
 		for p := 0; p < kb; p++ {
 			copy(dst[p*nr:p*nr+w], x[off+p*sp:off+p*sp+w])
@@ -410,18 +401,68 @@ func packPanel(dst, x []float32, off, sp, sj, kb, w, nr int) {
 	}
 }
 
-// copyRows copies kb rows of len(R) floats, row p from x[off+p·sp:], to
-// dst[p·len(R):]. The caller has checked that the last row lies within x
-// and dst holds kb·len(R) floats.
-func copyRows[R [6]float32 | [8]float32 | [12]float32 | [16]float32 | [32]float32](dst, x []float32, off, sp, kb int) {
-	var r R
-	nr := len(r)
+// copyRows copies kb rows of nr floats (6 or a multiple of 4), row p from
+// x[off+p·sp:], to dst[p·nr:]. The caller has checked that the last row
+// lies within x and dst holds kb·nr floats.
+func copyRows(dst, x []float32, off, sp, kb, nr int) {
 	if kb == 0 {
 		return
 	}
 	_ = dst[kb*nr-1]
+	d, s := unsafe.Pointer(&dst[0]), unsafe.Pointer(&x[off])
 	for p := 0; p < kb; p++ {
-		*(*R)(unsafe.Pointer(&dst[p*nr])) = *(*R)(unsafe.Pointer(&x[off+p*sp]))
+		moveRow(unsafe.Add(d, p*nr*4), unsafe.Add(s, p*sp*4), nr)
+	}
+}
+
+// moveRow copies nr floats (6 or a multiple of 4) from s to d in 16- and
+// 8-byte moves, which the compiler emits inline: a copy of a larger array
+// through pointers becomes a call of memmove, slower than the move itself
+// for a few floats.
+func moveRow(d, s unsafe.Pointer, nr int) {
+	if nr == 6 {
+		*(*[4]float32)(d) = *(*[4]float32)(s)
+		*(*[2]float32)(unsafe.Add(d, 16)) = *(*[2]float32)(unsafe.Add(s, 16))
+		return
+	}
+	for o := 0; o < nr*4; o += 16 {
+		*(*[4]float32)(unsafe.Add(d, o)) = *(*[4]float32)(unsafe.Add(s, o))
+	}
+}
+
+// packATBlock packs the row panels of an mb×kb block of a transposed A in
+// one pass over its stored rows: row p of the block, the mb contiguous
+// floats at x[off+p·sp:], goes to dst[q·kb·mr + p·mr:][:mr] for each panel
+// q, the last panel zero-padded to mr rows. Packing panel by panel would
+// read each stored line (sp floats apart, often a power of two) once per
+// panel, from L2, since the kb lines of a panel fall into few L1 sets.
+func packATBlock(dst, x []float32, off, sp, kb, mb, mr int) {
+	if kb == 0 || mb == 0 {
+		return
+	}
+	np, full := (mb+mr-1)/mr, mb/mr
+	_ = dst[np*kb*mr-1]
+	_ = x[off+(kb-1)*sp+mb-1] // the last float read
+	rest := mb - full*mr
+	if rest > 0 {
+		clear(dst[full*kb*mr : np*kb*mr])
+	}
+	fast := mr == 6 || mr%4 == 0
+	d0, s0 := unsafe.Pointer(&dst[0]), unsafe.Pointer(&x[off])
+	for p := 0; p < kb; p++ {
+		s := unsafe.Add(s0, p*sp*4)
+		d := unsafe.Add(d0, p*mr*4)
+		for q := 0; q < full; q++ {
+			dq, sq := unsafe.Add(d, q*kb*mr*4), unsafe.Add(s, q*mr*4)
+			if fast {
+				moveRow(dq, sq, mr)
+				continue
+			}
+			copy(unsafe.Slice((*float32)(dq), mr), unsafe.Slice((*float32)(sq), mr))
+		}
+		if rest > 0 {
+			copy(unsafe.Slice((*float32)(unsafe.Add(d, full*kb*mr*4)), rest), unsafe.Slice((*float32)(unsafe.Add(s, full*mr*4)), rest))
+		}
 	}
 }
 
