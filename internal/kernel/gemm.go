@@ -258,6 +258,10 @@ func (g *gemmPlan) packBPanels(bp []float32, pc, kb, jc, nb, p0, p1 int) {
 // packBRange packs column panels [lo, hi) for packBPanels.
 func (g *gemmPlan) packBRange(bp []float32, pc, kb, jc, nb, lo, hi int) {
 	nr := g.im.nr
+	if g.csB == 1 {
+		packByRows(bp[lo*kb*nr:hi*kb*nr], g.b, pc*g.rsB+jc+lo*nr, g.rsB, kb, min(nb-lo*nr, (hi-lo)*nr), nr)
+		return
+	}
 	for q := lo; q < hi; q++ {
 		j0 := q * nr
 		w := min(nr, nb-j0)
@@ -313,7 +317,7 @@ func (t *blockTask) do(r0, r1, q0, q1 int) {
 		rowLo := ic * mr
 		mb := min(icEnd*mr, g.m) - rowLo
 		if g.packA && g.rsA == 1 && g.csA > 1 {
-			packATBlock(ap, g.a, rowLo+t.pc*g.csA, g.csA, kb, mb, mr)
+			packByRows(ap, g.a, rowLo+t.pc*g.csA, g.csA, kb, mb, mr)
 		} else if g.packA {
 			for q := 0; q < icEnd-ic; q++ {
 				i0 := rowLo + q*mr
@@ -430,13 +434,15 @@ func moveRow(d, s unsafe.Pointer, nr int) {
 	}
 }
 
-// packATBlock packs the row panels of an mb×kb block of a transposed A in
-// one pass over its stored rows: row p of the block, the mb contiguous
-// floats at x[off+p·sp:], goes to dst[q·kb·mr + p·mr:][:mr] for each panel
-// q, the last panel zero-padded to mr rows. Packing panel by panel would
-// read each stored line (sp floats apart, often a power of two) once per
-// panel, from L2, since the kb lines of a panel fall into few L1 sets.
-func packATBlock(dst, x []float32, off, sp, kb, mb, mr int) {
+// packByRows packs the panels of a kb×mb block whose stored rows run
+// across the panels (a transposed A, or B as stored) in one pass over
+// those rows: row p of the block, the mb contiguous floats at x[off+p·sp:],
+// goes to dst[q·kb·mr + p·mr:][:mr] for each panel q, the last panel
+// zero-padded to mr. Packing panel by panel would read kb short pieces sp
+// floats apart (often a power of two) per panel: they fall into a few L1
+// sets, and the hardware prefetchers stop at every page those strides
+// cross, so each piece would come from L2 or L3 on demand.
+func packByRows(dst, x []float32, off, sp, kb, mb, mr int) {
 	if kb == 0 || mb == 0 {
 		return
 	}

@@ -68,15 +68,15 @@ func BenchmarkPackTransposed(b *testing.B) {
 	}
 }
 
-func TestPackATBlock(t *testing.T) {
+func TestPackByRows(t *testing.T) {
 	// Each panel of the block must equal packPanel's packing of it (zero
-	// rows padding the last), for the A tiles of every kernel (6, 8, 12)
-	// and an odd one (5, the copy path), full and ragged blocks, with
+	// padding the last), for the A and B panels of every kernel (6, 8, 12,
+	// 16, 32) and an odd width (5, the copy path), full and ragged blocks, with
 	// guard values after the block: a wrong panel stride, a dropped last
 	// panel or stale padding shows.
 	rng := rand.New(rand.NewPCG(6, 6))
 	const guard = -12345
-	for _, mr := range []int{5, 6, 8, 12} {
+	for _, mr := range []int{5, 6, 8, 12, 16, 32} {
 		for _, kb := range []int{0, 1, 7, 33} {
 			for mb := 0; mb <= 3*mr+1; mb++ {
 				np := (mb + mr - 1) / mr
@@ -91,7 +91,7 @@ func TestPackATBlock(t *testing.T) {
 					got[i] = float32(i) // stale values the padding must overwrite
 				}
 				xc := append([]float32(nil), x...)
-				packATBlock(got, x, off, sp, kb, mb, mr)
+				packByRows(got, x, off, sp, kb, mb, mr)
 				for q := 0; q < np && kb > 0; q++ {
 					packPanel(want[q*kb*mr:(q+1)*kb*mr], x, off+q*mr, sp, 1, kb, min(mr, mb-q*mr), mr)
 				}
