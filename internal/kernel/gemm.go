@@ -453,18 +453,29 @@ func packByRows(dst, x []float32, off, sp, kb, mb, mr int) {
 	if rest > 0 {
 		clear(dst[full*kb*mr : np*kb*mr])
 	}
-	fast := mr == 6 || mr%4 == 0
 	d0, s0 := unsafe.Pointer(&dst[0]), unsafe.Pointer(&x[off])
+	ps := uintptr(kb * mr * 4) // bytes from one panel to the next
 	for p := 0; p < kb; p++ {
 		s := unsafe.Add(s0, p*sp*4)
 		d := unsafe.Add(d0, p*mr*4)
-		for q := 0; q < full; q++ {
-			dq, sq := unsafe.Add(d, q*kb*mr*4), unsafe.Add(s, q*mr*4)
-			if fast {
-				moveRow(dq, sq, mr)
-				continue
+		// Offsets, not advancing pointers, which would end past the
+		// block (see packTransposed).
+		switch {
+		case mr == 6:
+			for q, do, so := 0, uintptr(0), uintptr(0); q < full; q, do, so = q+1, do+ps, so+24 {
+				*(*[4]float32)(unsafe.Add(d, do)) = *(*[4]float32)(unsafe.Add(s, so))
+				*(*[2]float32)(unsafe.Add(d, do+16)) = *(*[2]float32)(unsafe.Add(s, so+16))
 			}
-			copy(unsafe.Slice((*float32)(dq), mr), unsafe.Slice((*float32)(sq), mr))
+		case mr%4 == 0:
+			for q, do, so := 0, uintptr(0), uintptr(0); q < full; q, do, so = q+1, do+ps, so+uintptr(mr*4) {
+				for o := uintptr(0); o < uintptr(mr*4); o += 16 {
+					*(*[4]float32)(unsafe.Add(d, do+o)) = *(*[4]float32)(unsafe.Add(s, so+o))
+				}
+			}
+		default:
+			for q := 0; q < full; q++ {
+				copy(unsafe.Slice((*float32)(unsafe.Add(d, uintptr(q)*ps)), mr), unsafe.Slice((*float32)(unsafe.Add(s, q*mr*4)), mr))
+			}
 		}
 		if rest > 0 {
 			copy(unsafe.Slice((*float32)(unsafe.Add(d, full*kb*mr*4)), rest), unsafe.Slice((*float32)(unsafe.Add(s, full*mr*4)), rest))
