@@ -2,7 +2,6 @@ package quant
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/shoshin-ml/shoshin/autograd"
 	"github.com/shoshin-ml/shoshin/nn"
@@ -24,13 +23,9 @@ import (
 type RNNLM struct {
 	cfg    nn.RNNLMFileConfig
 	embed  *nn.Embedding
-	layers []lstmLayer
+	layers []cell // the LSTM's layers, run by the code shared with LSTM
 	head   *Dense
 }
-
-// lstmLayer holds one layer's input and recurrent products, each with its
-// bias (bias_ih, bias_hh).
-type lstmLayer struct{ ih, hh *linear }
 
 // NewRNNLM quantises the float model m, whose recurrent layer must be an
 // LSTM. m is not changed.
@@ -58,17 +53,13 @@ func buildRNNLM(c nn.RNNLMFileConfig, src *nn.RNNLM) *RNNLM {
 		if k > 0 {
 			in = h
 		}
-		var ly lstmLayer
+		var ly cell
 		if src != nil {
-			w := src.LSTM.Weights[k]
-			ly.ih = quantLinear(w.WeightIH.Value(), cloneOrNil(w.BiasIH))
-			ly.hh = quantLinear(w.WeightHH.Value(), cloneOrNil(w.BiasHH))
+			ly = quantCell(src.LSTM.Weights[k])
 		} else {
-			ly.ih = emptyLinear([]int{4 * h, in}, false)
-			ly.hh = emptyLinear([]int{4 * h, h}, false)
+			ly = emptyCell(4, in, h, false)
 		}
-		name(ly.ih, fmt.Sprintf("rnn.weight_ih_l%d", k), fmt.Sprintf("rnn.bias_ih_l%d", k))
-		name(ly.hh, fmt.Sprintf("rnn.weight_hh_l%d", k), fmt.Sprintf("rnn.bias_hh_l%d", k))
+		ly.nameCell("rnn.", fmt.Sprintf("_l%d", k))
 		m.layers = append(m.layers, ly)
 	}
 	if src != nil {
@@ -140,40 +131,11 @@ func (m *RNNLM) run(ids *autograd.Var, st *lstmState) *autograd.Var {
 		st.xp[k] = grow(st.xp[k], b*t*4*h)
 		st.hp[k] = grow(st.hp[k], b*4*h)
 		st.out[k] = grow(st.out[k], b*t*h)
-		x = ly.run(x, b, t, h, st.h[k], st.c[k], st.xp[k], st.hp[k], st.out[k]) // [B, T, H]
+		ly.run(4, x, seqLayout{b: b, t: t, batchFirst: true}, nil, false, st.h[k], st.c[k], st.xp[k], st.hp[k], st.out[k], h, 0)
+		x = st.out[k] // [B, T, H]
 	}
 	return m.head.Forward(autograd.NoGrad(tensor.New(x, b, t, h))) // [B, T, V]
 }
-
-// run computes the layer's outputs [B, T, H] into out for inputs x
-// [B, T, in], carrying the states hs and cs [B, H] through the steps; xp
-// [B, T, 4H] and hp [B, 4H] receive the projections.
-func (ly lstmLayer) run(x []float32, b, t, h int, hs, cs, xp, hp, out []float32) []float32 {
-	g4 := 4 * h
-	ly.ih.forward(x, b*t, xp) // x·W_ihᵀ + b_ih for every step at once
-	for step := range t {
-		ly.hh.forward(hs, b, hp) // h·W_hhᵀ + b_hh
-		for r := range b {
-			gx := xp[(r*t+step)*g4 : (r*t+step+1)*g4]
-			gh := hp[r*g4 : (r+1)*g4]
-			hr, cr := hs[r*h:(r+1)*h], cs[r*h:(r+1)*h]
-			o := out[(r*t+step)*h : (r*t+step+1)*h]
-			for j := range h {
-				i := sigmoid(gx[j] + gh[j])
-				f := sigmoid(gx[h+j] + gh[h+j])
-				g := float32(math.Tanh(float64(gx[2*h+j] + gh[2*h+j])))
-				og := sigmoid(gx[3*h+j] + gh[3*h+j])
-				c := f*cr[j] + i*g
-				cr[j] = c
-				hr[j] = og * float32(math.Tanh(float64(c)))
-				o[j] = hr[j]
-			}
-		}
-	}
-	return out
-}
-
-func sigmoid(v float32) float32 { return float32(1 / (1 + math.Exp(-float64(v)))) }
 
 // NewDecoder returns a decoder for batch sequences of any length, which
 // carries the recurrent state from one call to the next.
@@ -210,7 +172,7 @@ func (m *RNNLM) Params() []*nn.Param { return nil }
 func (m *RNNLM) Buffers() []*nn.Param {
 	ps := m.embed.Params()
 	for _, ly := range m.layers {
-		ps = append(append(ps, ly.ih.buffers()...), ly.hh.buffers()...)
+		ps = append(ps, ly.buffers()...)
 	}
 	return append(ps, m.head.Buffers()...)
 }
@@ -218,8 +180,7 @@ func (m *RNNLM) Buffers() []*nn.Param {
 // StateLoaded packs the int8 weights again after a load.
 func (m *RNNLM) StateLoaded() {
 	for _, ly := range m.layers {
-		ly.ih.pack()
-		ly.hh.pack()
+		ly.pack()
 	}
 	m.head.StateLoaded()
 }

@@ -20,6 +20,8 @@ const (
 	KindConv2D = "quant.Conv2D"
 	KindGPT    = "quant.GPT"
 	KindRNNLM  = "quant.RNNLM"
+	KindLSTM   = "quant.LSTM"
+	KindGRU    = "quant.GRU"
 
 	KindMultiheadAttention      = "quant.MultiheadAttention"
 	KindTransformerEncoderLayer = "quant.TransformerEncoderLayer"
@@ -73,6 +75,24 @@ func init() {
 		}
 		return buildRNNLM(c, nil), nil
 	})
+	for _, k := range []struct {
+		kind  string
+		gates int
+	}{{KindLSTM, 4}, {KindGRU, 3}} {
+		nn.RegisterSizedLayer(k.kind, func(cfg json.RawMessage) (int64, error) {
+			_, n, err := recurrentConfig(cfg, k.gates)
+			return n, err
+		}, func(cfg json.RawMessage) (nn.Module, error) {
+			c, _, err := recurrentConfig(cfg, k.gates)
+			if err != nil {
+				return nil, err
+			}
+			if k.gates == 4 {
+				return &LSTM{newRecurrent(4, c, nil)}, nil
+			}
+			return &GRU{newRecurrent(3, c, nil)}, nil
+		})
+	}
 	nn.RegisterSizedLayer(KindMultiheadAttention, func(cfg json.RawMessage) (int64, error) {
 		c, err := attentionConfig(cfg)
 		if err != nil {

@@ -17,9 +17,10 @@ const maxIn = 1 << 17
 // every ungrouped nn.Conv2D becomes a Dense or Conv2D of this package, with
 // symmetric per-output-channel int8 weights, an nn.MultiheadAttention,
 // nn.TransformerEncoderLayer or nn.TransformerEncoder becomes its int8
-// counterpart, and an nn.GPT or
-// an LSTM nn.RNNLM becomes a GPT or RNNLM of this package (a GRU RNNLM is
-// an error). Inside nn.Sequential and
+// counterpart, an nn.LSTM or nn.GRU (any layers, bidirectional or not)
+// becomes an LSTM or GRU of this package with int8 weight_ih and
+// weight_hh, and an nn.GPT or an LSTM nn.RNNLM becomes a GPT or RNNLM of
+// this package (a GRU RNNLM is an error). Inside nn.Sequential and
 // nn.Residual containers (nested or not) the layers are replaced in a new
 // container;
 // any other module, such as Flatten, ReLU or BatchNorm, is kept as is and
@@ -30,7 +31,8 @@ const maxIn = 1 << 17
 // Quantize returns an error when it finds nothing to quantise, or when a
 // quantisable layer is not built (the zero value). A Dense or Conv2D with
 // more than 131072 inputs per output is kept in float, because its int32
-// sums could overflow.
+// sums could overflow, and so is a recurrent layer whose input or
+// directions·hidden exceed that.
 func Quantize(model nn.Module) (nn.Module, error) {
 	if model == nil {
 		return nil, errors.New("quant.Quantize: the model is nil")
@@ -112,6 +114,24 @@ func quantize(m nn.Module, n *int) (nn.Module, error) {
 		}
 		*n++
 		return NewRNNLM(l), nil
+	case *nn.LSTM:
+		if len(l.Weights) == 0 {
+			return nil, errors.New("quant.Quantize: an LSTM is not built (use nn.NewLSTM)")
+		}
+		if !recurrentFits(l.LayerConfig()) {
+			return m, nil
+		}
+		*n++
+		return NewLSTM(l), nil
+	case *nn.GRU:
+		if len(l.Weights) == 0 {
+			return nil, errors.New("quant.Quantize: a GRU is not built (use nn.NewGRU)")
+		}
+		if !recurrentFits(l.LayerConfig()) {
+			return m, nil
+		}
+		*n++
+		return NewGRU(l), nil
 	case *nn.Sequential:
 		layers := make([]nn.Module, l.Len())
 		for i := range layers {
@@ -133,6 +153,18 @@ func quantize(m nn.Module, n *int) (nn.Module, error) {
 		return nn.NewResidual(f), nil
 	}
 	return m, nil
+}
+
+// recurrentFits reports whether the int32 sums of a recurrent layer's
+// products cannot overflow (its configuration passes recurrentConfig's
+// size checks).
+func recurrentFits(_ string, cfg any) bool {
+	c := cfg.(nn.RecurrentConfig)
+	dirs := 1
+	if c.Bidirectional {
+		dirs = 2
+	}
+	return c.Input <= maxIn && dirs*c.Hidden <= maxIn
 }
 
 // quantizeRows quantises each row of the rows×cols matrix w to symmetric
