@@ -103,8 +103,13 @@
 // Forward and ForwardWith, so a model keeps working with them swapped in.
 // On unit-scale inputs and states their outputs and final states are
 // within 0.03 of the float layers' (measured: under 0.008;
-// TestRecurrentMatchesFloat). Kinds "quant.LSTM" and "quant.GRU" carry
-// nn.RecurrentConfig. The RNNLM's layers run the same code.
+// TestRecurrentMatchesFloat); briefly trained LSTM and GRU sequence
+// classifiers lose no test accuracy (TestTrainedSequenceClassifier). The
+// gates take their exponentials from the vector kernel, as the float
+// layers do; an LSTM of 256 units runs about twice as fast as the float
+// one on one thread (BenchmarkLSTMForward). Kinds "quant.LSTM" and
+// "quant.GRU" carry nn.RecurrentConfig. The RNNLM's layers run the same
+// code.
 //
 // # What stays float
 //
