@@ -297,7 +297,7 @@ func (c *Conv2D) Forward(x *autograd.Var) *autograd.Var {
 	cs.tmp = grow(cs.tmp, rows*c.l.out)
 	tmp := cs.tmp
 	relu := c.Activation == nn.ActReLU
-	c.l.forwardAct(cols, rows, tmp, relu) // ReLU fused into the scaling
+	c.l.forwardAct(cols, rows, tmp, relu)         // ReLU fused into the scaling
 	out := autograd.Output(x, n, c.l.out, oh, ow) // every element is written below
 	od := out.Data()
 	hw := oh * ow
