@@ -66,6 +66,7 @@ func quantSeeds(f testing.TB) [][]byte {
 		nn.NewSequential(nn.NewConv2D(1, 2, 3, nn.WithSeed(1)), nn.NewFlatten()),
 		nn.NewGPT(nn.GPTModelConfig{VocabSize: 5, BlockSize: 4, Layers: 1, Block: nn.GPTConfig{DModel: 4, Heads: 2}}, nn.WithSeed(1)),
 		nn.NewRNNLM(nn.RNNLMConfig{Vocab: 5, Embed: 3, Hidden: 4}, nn.WithSeed(1)),
+		nn.NewRNNLM(nn.RNNLMConfig{Vocab: 5, Embed: 3, Hidden: 4, Layers: 2, GRU: true}, nn.WithSeed(2)),
 		nn.NewSequential(nn.NewTransformerEncoderLayer(nn.TransformerConfig{DModel: 4, Heads: 2, DimFF: 4}, nn.WithSeed(1)),
 			nn.NewMultiheadAttention(4, 2, 0, nn.WithSeed(2))),
 		nn.NewTransformerEncoder(nn.TransformerConfig{DModel: 4, Heads: 1, DimFF: 2, NormFirst: true}, 2, true, nn.WithSeed(3)),

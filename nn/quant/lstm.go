@@ -8,33 +8,30 @@ import (
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
-// RNNLM is the int8 counterpart of an LSTM nn.RNNLM: the LSTM's input
-// weights weight_ih_lK [4H, in] and recurrent weights weight_hh_lK [4H, H]
+// RNNLM is the int8 counterpart of an nn.RNNLM, LSTM or GRU: the
+// recurrent layer's input weights weight_ih_lK [G·H, in] and recurrent
+// weights weight_hh_lK [G·H, H] (G = 4 gates for an LSTM, 3 for a GRU)
 // and the head are int8 with per-row scales, and run on the int8 kernels:
 // the input projection of every step as one product, then per step the
 // product of the hidden state, quantised per row like any activation. The
 // embedding, the biases, the gates (sigmoid, tanh) and the cell state stay
-// in float32. Its buffers carry nn.RNNLM's names (embed.weight,
+// in float32; the layers run the code of LSTM and GRU. Its buffers carry nn.RNNLM's names (embed.weight,
 // rnn.weight_ih_l0, ..., head.weight), each int8 weight with a
 // "..._scale" beside it.
 //
 // RNNLM is inference only and implements nn.IncrementalLM: NewDecoder
-// carries the hidden and cell states from one call to the next.
+// carries the recurrent state from one call to the next.
 type RNNLM struct {
 	cfg    nn.RNNLMFileConfig
 	embed  *nn.Embedding
-	layers []cell // the LSTM's layers, run by the code shared with LSTM
+	layers []cell // the recurrent layers, run by the code shared with LSTM and GRU
 	head   *Dense
 }
 
-// NewRNNLM quantises the float model m, whose recurrent layer must be an
-// LSTM. m is not changed.
+// NewRNNLM quantises the float model m (LSTM or GRU). m is not changed.
 func NewRNNLM(m *nn.RNNLM) *RNNLM {
 	if m.Embed == nil {
 		panic("quant.NewRNNLM: the nn.RNNLM is not built (use nn.NewRNNLM)")
-	}
-	if m.LSTM == nil {
-		panic("quant.NewRNNLM: only LSTM language models are quantised, this one is a GRU")
 	}
 	_, c := m.LayerConfig()
 	q := buildRNNLM(c.(nn.RNNLMFileConfig), m)
@@ -54,10 +51,13 @@ func buildRNNLM(c nn.RNNLMFileConfig, src *nn.RNNLM) *RNNLM {
 			in = h
 		}
 		var ly cell
-		if src != nil {
+		switch {
+		case src == nil:
+			ly = emptyCell(m.gates(), in, h, false)
+		case src.GRU != nil:
+			ly = quantCell(src.GRU.Weights[k])
+		default:
 			ly = quantCell(src.LSTM.Weights[k])
-		} else {
-			ly = emptyCell(4, in, h, false)
 		}
 		ly.nameCell("rnn.", fmt.Sprintf("_l%d", k))
 		m.layers = append(m.layers, ly)
@@ -68,6 +68,14 @@ func buildRNNLM(c nn.RNNLMFileConfig, src *nn.RNNLM) *RNNLM {
 		m.head = nn.Register("head", &Dense{l: emptyLinear([]int{c.Vocab, h}, false)})
 	}
 	return m
+}
+
+// gates is 4 for an LSTM model, 3 for a GRU.
+func (m *RNNLM) gates() int {
+	if m.cfg.GRU {
+		return 3
+	}
+	return 4
 }
 
 func cloneOrNil(p *nn.Param) *tensor.Tensor {
@@ -128,10 +136,10 @@ func (m *RNNLM) run(ids *autograd.Var, st *lstmState) *autograd.Var {
 	}
 	x := m.embed.Forward(ids).Value().Data() // [B, T, E]
 	for k, ly := range m.layers {
-		st.xp[k] = grow(st.xp[k], b*t*4*h)
-		st.hp[k] = grow(st.hp[k], b*4*h)
+		st.xp[k] = grow(st.xp[k], b*t*m.gates()*h)
+		st.hp[k] = grow(st.hp[k], b*m.gates()*h)
 		st.out[k] = grow(st.out[k], b*t*h)
-		ly.run(4, x, seqLayout{b: b, t: t, batchFirst: true}, nil, false, st.h[k], st.c[k], st.xp[k], st.hp[k], st.out[k], h, 0)
+		ly.run(m.gates(), x, seqLayout{b: b, t: t, batchFirst: true}, nil, false, st.h[k], st.c[k], st.xp[k], st.hp[k], st.out[k], h, 0)
 		x = st.out[k] // [B, T, H]
 	}
 	return m.head.Forward(autograd.NoGrad(tensor.New(x, b, t, h))) // [B, T, V]
@@ -188,7 +196,11 @@ func (m *RNNLM) StateLoaded() {
 // String describes the model, like "quant.RNNLM(vocab 65, embed 32, LSTM
 // 128, 1 layer, int8)".
 func (m *RNNLM) String() string {
-	return fmt.Sprintf("quant.RNNLM(vocab %d, embed %d, LSTM %d, %d layers, int8)", m.cfg.Vocab, m.cfg.Embed, m.cfg.Hidden, len(m.layers))
+	kind := "LSTM"
+	if m.cfg.GRU {
+		kind = "GRU"
+	}
+	return fmt.Sprintf("quant.RNNLM(vocab %d, embed %d, %s %d, %d layers, int8)", m.cfg.Vocab, m.cfg.Embed, kind, m.cfg.Hidden, len(m.layers))
 }
 
 // LayerConfig returns "quant.RNNLM" and the float model's

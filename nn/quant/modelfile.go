@@ -67,7 +67,13 @@ func init() {
 		if err != nil {
 			return 0, err
 		}
-		return n + int64(max(c.Layers, 1))*8*int64(c.Hidden) + int64(c.Vocab), nil
+		gates := int64(4)
+		if c.GRU {
+			gates = 3
+		}
+		// One scale per gate row of weight_ih and weight_hh, and per
+		// output of the head.
+		return n + int64(max(c.Layers, 1))*2*gates*int64(c.Hidden) + int64(c.Vocab), nil
 	}, func(cfg json.RawMessage) (nn.Module, error) {
 		c, _, err := rnnlmConfig(cfg)
 		if err != nil {
@@ -334,15 +340,12 @@ func gptConfig(raw json.RawMessage) (nn.GPTFileConfig, int64, error) {
 	return c, n, nil
 }
 
-// rnnlmConfig decodes and checks a quant.RNNLM configuration (always an
-// LSTM) and returns the values of the float model it came from.
+// rnnlmConfig decodes and checks a quant.RNNLM configuration (an LSTM,
+// or a GRU with gru set) and returns the values of the float model it came from.
 func rnnlmConfig(raw json.RawMessage) (nn.RNNLMFileConfig, int64, error) {
 	var c nn.RNNLMFileConfig
 	if err := decodeStrict(raw, &c); err != nil {
 		return c, 0, err
-	}
-	if c.GRU {
-		return c, 0, errors.New("config: a quant.RNNLM is an LSTM; gru must be false")
 	}
 	n, err := nn.RNNLMValues(c)
 	if err != nil {

@@ -19,8 +19,8 @@ const maxIn = 1 << 17
 // nn.TransformerEncoderLayer or nn.TransformerEncoder becomes its int8
 // counterpart, an nn.LSTM or nn.GRU (any layers, bidirectional or not)
 // becomes an LSTM or GRU of this package with int8 weight_ih and
-// weight_hh, and an nn.GPT or an LSTM nn.RNNLM becomes a GPT or RNNLM of
-// this package (a GRU RNNLM is an error). Inside nn.Sequential and
+// weight_hh, and an nn.GPT or nn.RNNLM (LSTM or GRU) becomes a GPT or
+// RNNLM of this package. Inside nn.Sequential and
 // nn.Residual containers (nested or not) the layers are replaced in a new
 // container;
 // any other module, such as Flatten, ReLU or BatchNorm, is kept as is and
@@ -134,9 +134,6 @@ func quantize(m nn.Module, n *int) (nn.Module, error) {
 	case *nn.RNNLM:
 		if l.Embed == nil {
 			return nil, errors.New("quant.Quantize: the RNNLM is not built (use nn.NewRNNLM)")
-		}
-		if l.LSTM == nil {
-			return nil, errors.New("quant.Quantize: only LSTM language models are quantised; this RNNLM is a GRU")
 		}
 		if _, c := l.LayerConfig(); c.(nn.RNNLMFileConfig).Hidden > maxIn || c.(nn.RNNLMFileConfig).Embed > maxIn {
 			return m, nil
