@@ -1,6 +1,8 @@
 package autograd
 
 import (
+	"sync/atomic"
+
 	"github.com/shoshin-ml/shoshin/internal/kernel"
 	"github.com/shoshin-ml/shoshin/internal/parallel"
 )
@@ -37,6 +39,36 @@ func (g *convGeom) chunk() int {
 	per = min(per, (g.n+convMinChunks-1)/convMinChunks)
 	chunks := (g.n + per - 1) / per
 	return (g.n + chunks - 1) / chunks
+}
+
+// convGroups is the number of groups of chunks a parallel training pass
+// hands out to the workers one at a time: more groups than workers, so
+// that a worker slowed by other load on the machine takes fewer, and few
+// enough that the partial weight gradients (one per group) stay small.
+// The groups depend on the geometry alone, so that the sums, added in
+// group order, do not depend on the workers or their scheduling.
+const convGroups = 8
+
+// chunkGroups returns the number of groups the chunks of a parallel pass
+// form and the chunks per group.
+func chunkGroups(chunks int) (groups, per int) {
+	per = (chunks + convGroups - 1) / convGroups
+	return (chunks + per - 1) / per, per
+}
+
+// runGroups calls fn for each group in [0, groups) on the workers, which
+// take the next group as they finish one.
+func runGroups(groups int, fn func(gi int)) {
+	var next atomic.Int64
+	parallel.For(min(groups, parallel.Workers()), 1, func(int, int) {
+		for {
+			gi := int(next.Add(1)) - 1
+			if gi >= groups {
+				return
+			}
+			fn(gi)
+		}
+	})
 }
 
 // chunkSpan returns the first sample and the number of samples of chunk
@@ -88,8 +120,11 @@ func (g *convGeom) forwardTrain(y, x, w, b []float32, pool poolGeom, idx []int32
 		g.forwardChunks(0, chunks, per, y, x, wa, k, pool, idx, saved)
 		return
 	}
+	groups, gsz := chunkGroups(chunks)
 	gg := *g
-	parallel.For(chunks, 1, func(lo, hi int) { gg.forwardChunks(lo, hi, per, y, x, wa, k, pool, idx, saved) })
+	runGroups(groups, func(gi int) {
+		gg.forwardChunks(gi*gsz, min((gi+1)*gsz, chunks), per, y, x, wa, k, pool, idx, saved)
+	})
 }
 
 // forwardChunks computes chunks [c0, c1) of per samples with the filters
@@ -162,9 +197,10 @@ func (g *convGeom) forwardChunks(c0, c1, per int, y, x, wa []float32, k int, poo
 // accumulates the weight gradient gw and bias gradient gb (when non-nil)
 // from the output gradient that src gives, chunk by chunk.
 //
-// Chunks are spread over the workers. Each run of chunks sums its weight
-// and bias gradients into a partial buffer, and the partials are added in
-// chunk order afterwards, so that results do not depend on scheduling.
+// Chunks are spread over the workers in groups (see convGroups). Each
+// group sums its weight and bias gradients into a partial buffer, and the
+// partials are added in group order afterwards, so that results depend
+// neither on the number of workers nor on their scheduling.
 // The bias gradient comes out of the weight-gradient GEMM as the product
 // with a row of ones. The weight-gradient GEMM packs the transposed
 // operand; it is oriented so that the smaller of the columns (cg·kh·kw
@@ -197,38 +233,22 @@ func (g *convGeom) backward(gx, gw, gb []float32, src convGrad, x, w []float32) 
 	}
 	per := g.chunk()
 	chunks := (g.n + per - 1) / per
-	if chunks == 1 || parallel.Workers() == 1 {
-		var part *[]float32
-		if wp.size > 0 {
-			part = getScratch(wp.size)
-			clear(*part)
-			defer scratch.Put(part)
-			g.backwardChunks(0, chunks, per, gx, *part, wp, &src, x, w)
-			g.addWeightGrad(gw, gb, *part, wp)
-			return
-		}
-		g.backwardChunks(0, chunks, per, gx, nil, wp, &src, x, w)
-		return
-	}
-	var partsBuf [64]*[]float32
+	groups, gsz := chunkGroups(chunks)
 	var parts []*[]float32
 	if wp.size > 0 {
-		parts = partsBuf[:0]
-		if chunks > len(partsBuf) {
-			parts = make([]*[]float32, chunks)
-		}
-		parts = parts[:chunks]
+		parts = make([]*[]float32, groups)
 	}
 	gg := *g
-	parallel.For(chunks, 1, func(lo, hi int) {
+	runGroups(groups, func(gi int) {
+		c0, c1 := gi*gsz, min((gi+1)*gsz, chunks)
 		var pd []float32
 		if parts != nil {
 			p := getScratch(wp.size)
 			clear(*p)
-			parts[lo] = p
+			parts[gi] = p
 			pd = *p
 		}
-		gg.backwardChunks(lo, hi, per, gx, pd, wp, &src, x, w)
+		gg.backwardChunks(c0, c1, per, gx, pd, wp, &src, x, w)
 	})
 	for _, p := range parts {
 		if p != nil {

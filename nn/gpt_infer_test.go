@@ -17,8 +17,12 @@ import (
 // scales included, is drawn at random, so that no term of the forward
 // vanishes.
 func randomGPT(vocab, block, layers, e, heads int) *GPT {
-	g := NewGPT(GPTModelConfig{VocabSize: vocab, BlockSize: block, Layers: layers,
-		Block: GPTConfig{DModel: e, Heads: heads}}, WithSeed(7))
+	return randomGPTConfig(GPTModelConfig{VocabSize: vocab, BlockSize: block, Layers: layers,
+		Block: GPTConfig{DModel: e, Heads: heads}})
+}
+
+func randomGPTConfig(cfg GPTModelConfig) *GPT {
+	g := NewGPT(cfg, WithSeed(7))
 	r := rand.New(rand.NewPCG(8, 9))
 	for _, p := range g.Params() {
 		d := p.Value().Data()
@@ -63,6 +67,23 @@ func TestGPTPackedForwardMatchesTraining(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// TestGPTPackedForwardNoBias covers nanoGPT's bias=False (no biases in
+// the products or the layer norms) with dropout configured, which
+// inference ignores, against the training path in evaluation mode.
+func TestGPTPackedForwardNoBias(t *testing.T) {
+	g := randomGPTConfig(GPTModelConfig{VocabSize: 9, BlockSize: 24, Layers: 3,
+		Block: GPTConfig{DModel: 24, Heads: 3, NoBias: true, Dropout: 0.2}})
+	SetTraining(g, false)
+	ids := randomIDs(rand.New(rand.NewPCG(9, 9)), 9, 3, 19)
+	want := g.Forward(autograd.Constant(ids)).Value()
+	PackForInference(g)
+	require.True(t, g.inferReady(autograd.NoGrad(ids)))
+	got := g.Forward(autograd.NoGrad(ids)).Value()
+	for i, w := range want.Data() {
+		require.InDelta(t, w, got.Data()[i], 2e-5*(1+math.Abs(float64(w))), "logit %d", i)
 	}
 }
 

@@ -13,6 +13,8 @@ import (
 // the blocks above the diagonal and no T×T matrix is ever stored.
 const attnQueryBlock = 32
 
+var negInf = float32(math.Inf(-1))
+
 // attnScratchPool holds per-worker score blocks of CausalSelfAttention.
 var attnScratchPool = sync.Pool{New: func() any { return new([]float32) }}
 
@@ -69,12 +71,19 @@ func causalHead(out, qkv, sc []float32, bi, h, t, e, d int) {
 		Gemm(false, true, i1-i0, kn, d, alpha, q[i0*ld:], ld, k, ld, 0, sc, kn)
 		for i := i0; i < i1; i++ {
 			r := sc[(i-i0)*kn : (i-i0+1)*kn]
-			row := r[:i+1]
-			m := maxOf(row)
-			axpy(-m, one[:i+1], row)
+			m := maxOf(r[:i+1])
+			// Keys after i get probability 0: up to the next multiple
+			// of 8 as −Inf, whose exp is 0, so that the vector exp
+			// covers the row without a scalar tail; beyond, zeros.
+			n := min((i+8)&^7, kn)
+			for j := i + 1; j < n; j++ {
+				r[j] = negInf
+			}
+			row := r[:n]
+			axpy(-m, one[:n], row)
 			exp(row, row)
 			inv[i-i0] = 1 / sum(row)
-			clear(r[i+1:]) // keys after i: probability 0
+			clear(r[n:])
 		}
 		Gemm(false, false, i1-i0, d, kn, 1, sc, kn, v, ld, 0, o[i0*e:], e)
 		for i := i0; i < i1; i++ {

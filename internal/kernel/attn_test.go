@@ -126,3 +126,20 @@ func TestLayerNormRowsMatchesReference(t *testing.T) {
 	}
 	require.Panics(t, func() { LayerNormRows(make([]float32, 6), make([]float32, 6), make([]float32, 2), nil, 3, 1e-5) })
 }
+
+// BenchmarkCausalSelfAttention times the char-GPT's attention: one
+// sequence of 128 positions, 4 heads of 32 features.
+func BenchmarkCausalSelfAttention(b *testing.B) {
+	const bt, t, e, heads = 1, 128, 128, 4
+	rng := rand.New(rand.NewPCG(1, 2))
+	qkv := randSlice(rng, bt*t*3*e)
+	out := make([]float32, bt*t*e)
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	for b.Loop() {
+		CausalSelfAttention(out, qkv, bt, t, e, heads)
+	}
+	if c := cpuTime() - cpu0; c > 0 {
+		b.ReportMetric(float64(c.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	}
+}

@@ -434,6 +434,31 @@ func moveRow(d, s unsafe.Pointer, nr int) {
 	}
 }
 
+// scatter6 copies n runs of six floats, run q from s+24q to d+q·ps (ps
+// in bytes). It is a function of its own so that its few variables stay
+// in registers: inside packByRows they spill, and the loop then waits on
+// its own stores. Offsets, not advancing pointers, which would end past
+// the block (see packTransposed).
+//
+//go:noinline
+func scatter6(d, s unsafe.Pointer, n int, ps uintptr) {
+	for q, do, so := 0, uintptr(0), uintptr(0); q < n; q, do, so = q+1, do+ps, so+24 {
+		*(*[4]float32)(unsafe.Add(d, do)) = *(*[4]float32)(unsafe.Add(s, so))
+		*(*[2]float32)(unsafe.Add(d, do+16)) = *(*[2]float32)(unsafe.Add(s, so+16))
+	}
+}
+
+// scatter4s is scatter6 for runs of w bytes, a multiple of 16.
+//
+//go:noinline
+func scatter4s(d, s unsafe.Pointer, n int, ps, w uintptr) {
+	for q, do, so := 0, uintptr(0), uintptr(0); q < n; q, do, so = q+1, do+ps, so+w {
+		for o := uintptr(0); o < w; o += 16 {
+			*(*[4]float32)(unsafe.Add(d, do+o)) = *(*[4]float32)(unsafe.Add(s, so+o))
+		}
+	}
+}
+
 // packByRows packs the panels of a kb×mb block whose stored rows run
 // across the panels (a transposed A, or B as stored) in one pass over
 // those rows: row p of the block, the mb contiguous floats at x[off+p·sp:],
@@ -453,18 +478,20 @@ func packByRows(dst, x []float32, off, sp, kb, mb, mr int) {
 	if rest > 0 {
 		clear(dst[full*kb*mr : np*kb*mr])
 	}
-	fast := mr == 6 || mr%4 == 0
 	d0, s0 := unsafe.Pointer(&dst[0]), unsafe.Pointer(&x[off])
+	ps := uintptr(kb * mr * 4) // bytes from one panel to the next
 	for p := 0; p < kb; p++ {
 		s := unsafe.Add(s0, p*sp*4)
 		d := unsafe.Add(d0, p*mr*4)
-		for q := 0; q < full; q++ {
-			dq, sq := unsafe.Add(d, q*kb*mr*4), unsafe.Add(s, q*mr*4)
-			if fast {
-				moveRow(dq, sq, mr)
-				continue
+		switch {
+		case mr == 6:
+			scatter6(d, s, full, ps)
+		case mr%4 == 0:
+			scatter4s(d, s, full, ps, uintptr(mr*4))
+		default:
+			for q := 0; q < full; q++ {
+				copy(unsafe.Slice((*float32)(unsafe.Add(d, uintptr(q)*ps)), mr), unsafe.Slice((*float32)(unsafe.Add(s, q*mr*4)), mr))
 			}
-			copy(unsafe.Slice((*float32)(dq), mr), unsafe.Slice((*float32)(sq), mr))
 		}
 		if rest > 0 {
 			copy(unsafe.Slice((*float32)(unsafe.Add(d, full*kb*mr*4)), rest), unsafe.Slice((*float32)(unsafe.Add(s, full*mr*4)), rest))

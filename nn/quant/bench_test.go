@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/shoshin-ml/shoshin/autograd"
 	"github.com/shoshin-ml/shoshin/internal/kernel"
 	"github.com/shoshin-ml/shoshin/nn"
 	"github.com/shoshin-ml/shoshin/train"
@@ -81,5 +82,24 @@ func BenchmarkGenerate(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkLSTMForward runs a one-layer LSTM (input 128, hidden 256) over
+// 32 sequences of 50 steps, float32 against int8 (the same weights). On
+// one thread of a shared Zen 4 (go test -run '^$' -bench LSTMForward -cpu
+// 1 -benchtime 10x -count 3) int8 took 14–16 ms against float32's 28–31 ms.
+func BenchmarkLSTMForward(b *testing.B) {
+	f := nn.NewLSTM(128, 256, nn.RNNConfig{BatchFirst: true}, nn.WithSeed(1))
+	x := autograd.NoGrad(randTensor(rand.New(rand.NewPCG(1, 2)), 32, 50, 128))
+	for _, m := range []struct {
+		name string
+		m    nn.Module
+	}{{"float32", f}, {"int8", NewLSTM(f)}} {
+		b.Run(m.name, func(b *testing.B) {
+			for b.Loop() {
+				m.m.Forward(x)
+			}
+		})
 	}
 }

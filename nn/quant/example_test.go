@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/shoshin-ml/shoshin/autograd"
 	"github.com/shoshin-ml/shoshin/nn"
 	"github.com/shoshin-ml/shoshin/nn/quant"
 	"github.com/shoshin-ml/shoshin/tensor"
@@ -76,4 +77,36 @@ func Example_modelFile() {
 	// Output:
 	// quant.Dense(784 → 128, int8, ReLU) [1 28 28]
 	// identical predictions: true
+}
+
+// An LSTM sequence model quantised whole: the LSTM becomes a quant.LSTM
+// with int8 weight_ih and weight_hh, the Dense a quant.Dense, and the
+// model takes the same inputs.
+func Example_lstm() {
+	model := nn.NewSequential(
+		nn.NewLSTM(8, 32, nn.RNNConfig{Layers: 2, BatchFirst: true}, nn.WithSeed(1)),
+		nn.NewFlatten(),
+		nn.NewDense(5*32, 3, nn.WithSeed(2)),
+	)
+	// ... train model ...
+	q, err := quant.Quantize(model)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(q.(*nn.Sequential).Layer(0))
+
+	x := tensor.Full(0.5, 4, 5, 8) // 4 sequences of 5 steps
+	want, _ := train.Predict(model, x, 4)
+	got, _ := train.Predict(q, x, 4)
+	fmt.Printf("outputs %v, largest difference below 0.05: %v\n", got.Shape(), tensor.MaxAbsDiff(want, got) < 0.05)
+
+	// A recurrent layer can also be quantised on its own, and keeps its
+	// ForwardWith.
+	l := quant.NewLSTM(nn.NewLSTM(8, 16, nn.RNNConfig{}, nn.WithSeed(3)))
+	out, st := l.ForwardWith(autograd.NoGrad(tensor.Full(0.5, 5, 4, 8)), nn.LSTMState{}, []int{5, 4, 2, 1})
+	fmt.Println(l, out.Shape(), st.H.Shape(), st.C.Shape())
+	// Output:
+	// quant.LSTM(8 → 32, layers=2, batch first, int8)
+	// outputs [4 3], largest difference below 0.05: true
+	// quant.LSTM(8 → 16, int8) [5 4 16] [1 4 16] [1 4 16]
 }

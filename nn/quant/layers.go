@@ -123,20 +123,6 @@ func (l *linear) forwardAct(x []float32, rows int, y []float32, relu bool) {
 	kernel.DequantI32Rows(y, l.out, s.c, l.out, rows, l.out, s.zp, s.sa, l.wsum, sw, b, relu)
 }
 
-// result wraps a computed tensor as an op output, so that it inherits the
-// input's inference mode and arena. It is never recorded: the input
-// requires no gradient.
-type result struct {
-	name string
-	t    *tensor.Tensor
-}
-
-func (r result) Forward(...*tensor.Tensor) *tensor.Tensor { return r.t }
-func (r result) Backward(*tensor.Tensor) []*tensor.Tensor {
-	panic(r.name + ": quantised layers have no backward")
-}
-func (r result) Name() string { return r.name }
-
 func rejectTaped(op string, x *autograd.Var) {
 	if x.RequiresGrad() {
 		panic(op + ": quantised layers run inference only, and this input requires a gradient; run the model through train.Predict or on autograd.NoGrad inputs, and train the float model")
@@ -279,7 +265,10 @@ func (c *Conv2D) Forward(x *autograd.Var) *autograd.Var {
 	rows := n * oh * ow
 	// im2col: one row of inC·kh·kw values per output position, in the
 	// weight's (channel, ky, kx) order; padding reads as zero.
-	cols := make([]float32, rows*c.l.in)
+	cs := convScratches.Get().(*convScratch)
+	defer convScratches.Put(cs)
+	cs.cols = grow(cs.cols, rows*c.l.in)
+	cols := cs.cols
 	r := 0
 	for b := range n {
 		for y := range oh {
@@ -294,6 +283,8 @@ func (c *Conv2D) Forward(x *autograd.Var) *autograd.Var {
 							ix := xo*st[1] - pd[1] + kx*dl[1]
 							if iy >= 0 && iy < h && ix >= 0 && ix < w {
 								row[i] = plane[iy*w+ix]
+							} else {
+								row[i] = 0 // the pooled buffer is stale
 							}
 							i++
 						}
@@ -303,9 +294,11 @@ func (c *Conv2D) Forward(x *autograd.Var) *autograd.Var {
 			}
 		}
 	}
-	tmp := make([]float32, rows*c.l.out)
-	c.l.forward(cols, rows, tmp)
-	out := tensor.Zeros(n, c.l.out, oh, ow)
+	cs.tmp = grow(cs.tmp, rows*c.l.out)
+	tmp := cs.tmp
+	relu := c.Activation == nn.ActReLU
+	c.l.forwardAct(cols, rows, tmp, relu)         // ReLU fused into the scaling
+	out := autograd.Output(x, n, c.l.out, oh, ow) // every element is written below
 	od := out.Data()
 	hw := oh * ow
 	for b := range n {
@@ -316,8 +309,18 @@ func (c *Conv2D) Forward(x *autograd.Var) *autograd.Var {
 			}
 		}
 	}
-	return c.Activation.Apply(autograd.Apply(result{"quant.Conv2D", out}, x))
+	y := autograd.Result(out, x)
+	if relu {
+		return y
+	}
+	return c.Activation.Apply(y)
 }
+
+// convScratch holds one Conv2D call's im2col rows and its outputs in
+// row order.
+type convScratch struct{ cols, tmp []float32 }
+
+var convScratches = sync.Pool{New: func() any { return new(convScratch) }}
 
 // Params returns nothing: a quantised layer is not trainable.
 func (c *Conv2D) Params() []*nn.Param { return nil }

@@ -2,6 +2,7 @@ package quant
 
 import (
 	"bytes"
+	"encoding/json"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -177,5 +178,75 @@ func TestModelFileErrors(t *testing.T) {
 			_, _, err := nn.ReadModel(&buf)
 			require.ErrorContains(t, err, c.want)
 		})
+	}
+}
+
+// TestModelFileRoundTripRecurrent saves a model of int8 LSTM (two
+// bidirectional layers, no bias) and GRU layers with nn.SaveModel, loads
+// it with nn.LoadModel and ReadModel, and checks that the loaded model
+// gives bit-identical outputs and saves to the same bytes.
+func TestModelFileRoundTripRecurrent(t *testing.T) {
+	float := nn.NewSequential(
+		nn.NewLSTM(3, 5, nn.RNNConfig{Layers: 2, Bidirectional: true, BatchFirst: true}, nn.WithSeed(1), nn.WithoutBias()),
+		nn.NewGRU(10, 7, nn.RNNConfig{BatchFirst: true}, nn.WithSeed(2)),
+		nn.NewFlatten(),
+		nn.NewDense(4*7, 2, nn.WithSeed(3)),
+	)
+	q, err := Quantize(float)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "rnn-int8.safetensors")
+	info := nn.ModelInfo{InputShape: []int{4, 3}}
+	require.NoError(t, nn.SaveModel(path, q, info))
+	x := randTensor(rand.New(rand.NewPCG(1, 2)), 3, 4, 3)
+	want := predictions(t, q, x)
+
+	loaded, _, err := nn.LoadModel(path)
+	require.NoError(t, err)
+	seq := loaded.(*nn.Sequential)
+	require.Equal(t, "quant.LSTM(3 → 5, layers=2, bidirectional, batch first, no bias, int8)", seq.Layer(0).(*LSTM).String())
+	require.Equal(t, "quant.GRU(10 → 7, batch first, int8)", seq.Layer(1).(*GRU).String())
+	require.Equal(t, want, predictions(t, loaded, x))
+
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	read, _, err := nn.ReadModel(bytes.NewReader(b))
+	require.NoError(t, err)
+	require.Equal(t, want, predictions(t, read, x))
+	var again bytes.Buffer
+	require.NoError(t, nn.WriteModel(&again, loaded, info))
+	require.Equal(t, b, again.Bytes())
+}
+
+// TestRecurrentConfigValues: the values a quant.LSTM or quant.GRU
+// configuration claims (which nn.ReadModel checks against the bytes in
+// the file before allocating) are exactly those of the layer it builds,
+// and bad configurations are errors naming the field.
+func TestRecurrentConfigValues(t *testing.T) {
+	for _, c := range []nn.RecurrentConfig{
+		{Input: 3, Hidden: 5},
+		{Input: 4, Hidden: 7, Layers: 3, Bidirectional: true},
+		{Input: 1, Hidden: 2, Layers: 2, NoBias: true, BatchFirst: true, Dropout: 0.5},
+	} {
+		for _, gates := range []int{4, 3} {
+			_, n, err := recurrentConfig(mustJSON(c), gates)
+			require.NoError(t, err)
+			r := newRecurrent(gates, c, nil)
+			var have int64
+			for _, p := range r.buffers() {
+				have += int64(p.Value().Size())
+			}
+			require.Equal(t, have, n, "%+v, %d gates", c, gates)
+		}
+	}
+	for raw, msg := range map[string]string{
+		`{"input": 0, "hidden": 3}`:                            "input must be between 1 and 131072",
+		`{"input": 2, "hidden": 70000, "bidirectional": true}`: "hidden·directions must be between 1 and 131072",
+		`{"input": 2, "hidden": 3, "layers": -1}`:              "layers must be between 0 and 65536",
+		`{"input": 2, "hidden": 3, "dropout": 1}`:              "dropout must be in [0, 1)",
+		`{"input": 2, "hidden": 3, "nonlinearity": "relu"}`:    "nonlinearity applies only to RNN",
+		`{"input": 2, "hidden": 3, "cells": 1}`:                "unknown field",
+	} {
+		_, _, err := recurrentConfig(json.RawMessage(raw), 4)
+		require.ErrorContains(t, err, msg, raw)
 	}
 }

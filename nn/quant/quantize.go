@@ -28,8 +28,12 @@ const maxIn = 1 << 17
 // unchanged, and each quantised layer adds a "weight_scale" next to its
 // "weight".
 //
-// Quantize returns an error when it finds nothing to quantise, or when a
-// quantisable layer is not built (the zero value). A Dense or Conv2D with
+// Quantize returns an error when it finds nothing to quantise, when a
+// quantisable layer is not built (the zero value), or when an nn.LSTM or
+// nn.GRU sits inside a module of another type (found through
+// nn.Container), which it cannot replace: rather than leave it float32
+// unnoticed, it names it, and the module's own code can build the int8
+// layer with NewLSTM or NewGRU. A Dense or Conv2D with
 // more than 131072 inputs per output is kept in float, because its int32
 // sums could overflow, and so is a recurrent layer whose input or
 // directions·hidden exceed that.
@@ -42,10 +46,35 @@ func Quantize(model nn.Module) (nn.Module, error) {
 	if err != nil {
 		return nil, err
 	}
+	if where := floatRecurrent(q, nil); where != "" {
+		return nil, fmt.Errorf("quant.Quantize: %s, which Quantize cannot replace (it rebuilds only nn.Sequential and nn.Residual); quantise it in the module's own code with quant.NewLSTM or quant.NewGRU", where)
+	}
 	if n == 0 {
 		return nil, fmt.Errorf("quant.Quantize: %T has no Dense or Conv2D layer to quantise", model)
 	}
 	return q, nil
+}
+
+// floatRecurrent looks through the children (nn.Container) of modules
+// that Quantize kept for an nn.LSTM or nn.GRU left in float32, and
+// describes the first it finds ("" for none). parent is the module
+// holding m, nil at the top.
+func floatRecurrent(m, parent nn.Module) string {
+	switch m.(type) {
+	case *nn.LSTM, *nn.GRU:
+		return fmt.Sprintf("a %T holds an %T", parent, m)
+	}
+	if c, ok := m.(nn.Container); ok {
+		for _, ch := range c.Children() {
+			if ch == nil {
+				continue
+			}
+			if s := floatRecurrent(ch, m); s != "" {
+				return s
+			}
+		}
+	}
+	return ""
 }
 
 func quantize(m nn.Module, n *int) (nn.Module, error) {

@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 
 	"github.com/shoshin-ml/shoshin/autograd"
+	"github.com/shoshin-ml/shoshin/internal/kernel"
 	"github.com/shoshin-ml/shoshin/nn"
 	"github.com/shoshin-ml/shoshin/tensor"
 )
@@ -86,6 +86,11 @@ func (c cell) run(gates int, x []float32, lay seqLayout, lengths []int, reverse 
 			clear(out[lay.row(r, s)*ldo+off:][:h])
 		}
 	}
+	// The gates take their exponentials from vector calls (kernel.Exp)
+	// over a row, as the float layers do: with e = exp(−v), sigmoid(v) =
+	// 1/(1+e), and with e = exp(−2v), tanh(v) = 2/(1+e) − 1 (an
+	// exponential that overflows to +Inf gives the limits 0 and −1).
+	e := make([]float32, g+h)
 	for k := range t {
 		c.hh.forward(hs, b, hp) // h·W_hhᵀ + b_hh
 		for r := range b {
@@ -103,33 +108,70 @@ func (c cell) run(gates int, x []float32, lay seqLayout, lengths []int, reverse 
 			hr := hs[r*h : (r+1)*h]
 			o := out[row*ldo+off:][:h]
 			if gates == 4 {
-				cr := cs[r*h : (r+1)*h]
-				for j := range h {
-					i := sigmoid(gx[j] + gh[j])
-					f := sigmoid(gx[h+j] + gh[h+j])
-					gg := tanh(gx[2*h+j] + gh[2*h+j])
-					og := sigmoid(gx[3*h+j] + gh[3*h+j])
-					cv := f*cr[j] + i*gg
-					cr[j] = cv
-					hr[j] = og * tanh(cv)
-					o[j] = hr[j]
-				}
-				continue
-			}
-			for j := range h {
-				rg := sigmoid(gx[j] + gh[j])
-				z := sigmoid(gx[h+j] + gh[h+j])
-				nv := tanh(gx[2*h+j] + rg*gh[2*h+j])
-				hr[j] = (1-z)*nv + z*hr[j]
-				o[j] = hr[j]
+				lstmGates(gx, gh, hr, cs[r*h:(r+1)*h], o, e)
+			} else {
+				gruGates(gx, gh, hr, o, e)
 			}
 		}
 	}
 }
 
-func sigmoid(v float32) float32 { return float32(1 / (1 + math.Exp(-float64(v)))) }
+// lstmGates advances one sequence's LSTM state h, c [H] from the gate
+// pre-activations gx + gh [4H] (i, f, g, o) and writes h to o; e [5H] is
+// scratch.
+func lstmGates(gx, gh, hr, cr, o, e []float32) {
+	h := len(hr)
+	ex, et := e[:4*h], e[4*h:5*h]
+	gx, gh = gx[:4*h], gh[:4*h]
+	for j := range ex {
+		ex[j] = -(gx[j] + gh[j])
+	}
+	for j := 2 * h; j < 3*h; j++ {
+		ex[j] *= 2 // tanh for the cell gate
+	}
+	kernel.Exp(ex, ex)
+	cr = cr[:h]
+	for j := range cr {
+		i := 1 / (1 + ex[j])
+		f := 1 / (1 + ex[h+j])
+		gg := 2/(1+ex[2*h+j]) - 1
+		cv := f*cr[j] + i*gg
+		cr[j] = cv
+		et[j] = -2 * cv
+	}
+	kernel.Exp(et, et)
+	o = o[:h]
+	for j := range o {
+		og := 1 / (1 + ex[3*h+j])
+		hr[j] = og * (2/(1+et[j]) - 1)
+		o[j] = hr[j]
+	}
+}
 
-func tanh(v float32) float32 { return float32(math.Tanh(float64(v))) }
+// gruGates advances one sequence's GRU state h [H] from the gate parts
+// gx and gh [3H] (r, z, n; gh holds W_hn h + b_hn for n) and writes h to
+// o; e [4H] is scratch.
+func gruGates(gx, gh, hr, o, e []float32) {
+	h := len(hr)
+	ex, en := e[:2*h], e[2*h:3*h]
+	gx, gh = gx[:3*h], gh[:3*h]
+	for j := range ex {
+		ex[j] = -(gx[j] + gh[j])
+	}
+	kernel.Exp(ex, ex)
+	for j := range en {
+		rg := 1 / (1 + ex[j])
+		en[j] = -2 * (gx[2*h+j] + rg*gh[2*h+j])
+	}
+	kernel.Exp(en, en)
+	o = o[:h]
+	for j := range o {
+		z := 1 / (1 + ex[h+j])
+		nv := 2/(1+en[j]) - 1
+		hr[j] = (1-z)*nv + z*hr[j]
+		o[j] = hr[j]
+	}
+}
 
 // recurrent is the stack of layers and directions shared by LSTM and GRU.
 type recurrent struct {

@@ -159,3 +159,36 @@ func TestRecurrentErrors(t *testing.T) {
 	_, err := Quantize(&nn.GRU{})
 	require.ErrorContains(t, err, "GRU is not built")
 }
+
+// encoder is a program's own module holding a recurrent layer, which
+// Quantize cannot rebuild.
+type encoder struct {
+	rnn  nn.Module
+	head *nn.Dense
+}
+
+func (e *encoder) Forward(x *autograd.Var) *autograd.Var { return e.head.Forward(e.rnn.Forward(x)) }
+func (e *encoder) Params() []*nn.Param {
+	return append(nn.Prefix("rnn", e.rnn.Params()), nn.Prefix("head", e.head.Params())...)
+}
+func (e *encoder) Children() []nn.Module { return []nn.Module{e.rnn, e.head} }
+
+// TestRecurrentInsideOwnModule: an LSTM or GRU inside a module of the
+// program's own type (even inside a Sequential) is an error naming it, not
+// a layer silently left float32; the module's code can quantise it with
+// NewLSTM, and then Quantize accepts the model.
+func TestRecurrentInsideOwnModule(t *testing.T) {
+	lstm := nn.NewLSTM(4, 8, nn.RNNConfig{}, nn.WithSeed(1))
+	m := nn.NewSequential(&encoder{rnn: lstm, head: nn.NewDense(8, 2, nn.WithSeed(2))}, nn.NewDense(2, 2, nn.WithSeed(3)))
+	_, err := Quantize(m)
+	require.EqualError(t, err, "quant.Quantize: a *quant.encoder holds an *nn.LSTM, which Quantize cannot replace (it rebuilds only nn.Sequential and nn.Residual); quantise it in the module's own code with quant.NewLSTM or quant.NewGRU")
+	_, err = Quantize(&encoder{rnn: nn.NewGRU(4, 8, nn.RNNConfig{}), head: nn.NewDense(8, 2)})
+	require.ErrorContains(t, err, "a *quant.encoder holds an *nn.GRU")
+
+	x := autograd.NoGrad(randTensor(rand.New(rand.NewPCG(1, 1)), 3, 2, 4))
+	want := m.Forward(x).Value().Data()
+	m.Layer(0).(*encoder).rnn = NewLSTM(lstm)
+	q, err := Quantize(m)
+	require.NoError(t, err)
+	require.LessOrEqual(t, maxDiff(want, q.Forward(x).Value().Data()), 0.05)
+}
