@@ -58,55 +58,27 @@ var stackChunkRows = 256
 // saves. (A variable for the tests.)
 var stackMinWork = 1 << 16
 
-// progress counts the steps a layer has finished, for the layer that
-// waits on it. A layer that fails marks its progress failed, so that the
-// waiting layer stops instead of waiting for ever.
-type progress struct {
-	mu     sync.Mutex
-	cond   sync.Cond
-	n      int  // steps done
-	want   int  // the waiter needs n ≥ want; 0: nobody waits
-	failed bool // the layer stopped early (it panicked or its input did)
+// layerState is what the scheduler of a pass knows of a layer (guarded
+// by stackRun.mu).
+type layerState struct {
+	busy     bool // a goroutine is running one of its chunks
+	complete bool // every step has run
+	done     int  // steps handed on to the next layer, in the pass's order
 }
 
-// set records that n steps are done, waking the waiter once it has what
-// it asked for.
-func (p *progress) set(n int) {
-	p.mu.Lock()
-	p.n = n
-	wake := p.want > 0 && n >= p.want
-	p.mu.Unlock()
-	if wake {
-		p.cond.Signal()
-	}
-}
-
-// fail marks the layer as stopped early and wakes the waiter.
-func (p *progress) fail() {
-	p.mu.Lock()
-	p.failed = true
-	p.mu.Unlock()
-	p.cond.Signal()
-}
-
-// wait blocks until at least n steps are done and returns the steps done,
-// or returns ok false when the layer failed.
-func (p *progress) wait(n int) (done int, ok bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for p.n < n && !p.failed {
-		p.want = n
-		p.cond.Wait()
-	}
-	p.want = 0
-	return p.n, !p.failed
+// layerWork is where a layer stands in a pass, counted in the pass's
+// order of steps (backward: from the last): steps run, steps whose input
+// (forward: projection; backward: output gradient) is ready, and steps
+// handed on. Only the goroutine running one of the layer's chunks touches
+// it.
+type layerWork struct {
+	next, ready, shared int
 }
 
 // stackRun holds one fused stack: its layers and what flows between them.
 type stackRun struct {
 	layers []*recurrence
-	prog   []progress
-	chunk  int         // steps per projection (see stackChunkRows)
+	chunk  int         // steps per hand-on (see stackChunkRows)
 	ins    [][]float32 // each layer's input [T, B, I_l]: x, then the outputs below
 	// concurrent is set when the layers run as a wavefront.
 	concurrent bool
@@ -115,46 +87,123 @@ type stackRun struct {
 	split  []int
 	splitH int // the columns of an output gradient the layer above computes
 	// Backward: each layer's output gradient [T, B, H], the input's
-	// gradient (nil when not needed), whether the layers' goroutines
-	// compute their weights' gradients.
+	// gradient (nil when not needed), whether the layers' tasks compute
+	// their weights' gradients.
 	gOut     [][]float32
 	gx       []float32
 	ownGrads bool
+
+	// The scheduler of a pass: mu guards state and failed; cond signals
+	// every change.
+	mu     sync.Mutex
+	cond   sync.Cond
+	state  []layerState
+	work   []layerWork
+	failed bool
 }
 
-// runLayers calls fn(l) for every layer: concurrently as a wavefront when
-// the pool has several workers and the stack is large enough, in order on
-// the caller otherwise. Layer order is bottom up, or top down when down
-// is set. fn(l) may wait only on the progress of the layer before it in
-// that order: For hands out layer indices in order, so that layer is
-// already running (or done) on another goroutine whenever fn waits.
-func (st *stackRun) runLayers(down bool, fn func(l int)) {
+// runPass runs every layer's steps as chunks of work: task(l) runs the
+// next chunk of layer l and reports whether the layer is complete. Layers
+// are ordered bottom up, or top down when down is set; ready(l), called
+// with mu held, reports whether layer l has what its next chunk needs from
+// the layer before it in that order. When the stack is concurrent, the
+// pool's goroutines take chunks as they become ready, each preferring a
+// layer of its own, so that the layers run as a wavefront; a goroutine
+// that finds no work waits, and one whose layer is done takes the others'
+// chunks, so that a pass never waits on a goroutine the system has not
+// scheduled yet. Otherwise the caller runs the chunks in order.
+func (st *stackRun) runPass(down bool, ready func(l int) bool, task func(l int) bool) {
 	L := len(st.layers)
-	layer := func(i int) int {
+	st.failed = false
+	for l := range st.state {
+		st.state[l], st.work[l] = layerState{}, layerWork{}
+	}
+	order := func(i int) int {
 		if down {
 			return L - 1 - i
 		}
 		return i
 	}
-	if !st.concurrent {
-		for i := range L {
-			fn(layer(i))
+	// pick returns a layer whose next chunk may run (−1 for none) and
+	// whether every layer is complete; mu must be held.
+	pick := func(id int) (l int, finished bool) {
+		finished = true
+		try := func(i int) bool {
+			ll := order(i)
+			ls := &st.state[ll]
+			if ls.complete {
+				return false
+			}
+			finished = false
+			return !ls.busy && ready(ll)
 		}
+		if id < L && try(id) {
+			return order(id), false
+		}
+		for i := range L {
+			if i != id && try(i) {
+				return order(i), false
+			}
+		}
+		return -1, finished
+	}
+	worker := func(id int) {
+		// mu is held except while a chunk runs (a chunk that panics leaves
+		// it unlocked, so no deferred Unlock).
+		st.mu.Lock()
+		for !st.failed {
+			l, finished := pick(id)
+			if finished {
+				break
+			}
+			if l < 0 {
+				st.cond.Wait()
+				continue
+			}
+			st.state[l].busy = true
+			st.mu.Unlock()
+			complete := st.runTask(task, l)
+			st.mu.Lock()
+			st.state[l].busy, st.state[l].complete = false, complete
+			st.cond.Broadcast()
+		}
+		st.mu.Unlock()
+	}
+	if !st.concurrent {
+		worker(0)
 		return
 	}
-	parallel.For(L, 1, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			fn(layer(i))
+	parallel.For(min(L, parallel.Workers()), 1, func(lo, hi int) {
+		for id := lo; id < hi; id++ {
+			worker(id)
 		}
 	})
 }
 
-// guard marks layer l's progress failed unless the layer finished; use it
-// deferred at the top of a layer's work.
-func (st *stackRun) guard(l int, finished *bool) {
-	if !*finished {
-		st.prog[l].fail()
-	}
+// runTask runs task(l), marking the pass failed if it panics, so that the
+// other goroutines stop instead of waiting for ever.
+func (st *stackRun) runTask(task func(l int) bool, l int) bool {
+	ok := false
+	defer func() {
+		if !ok {
+			st.mu.Lock()
+			st.failed = true
+			st.cond.Broadcast()
+			st.mu.Unlock()
+		}
+	}()
+	complete := task(l)
+	ok = true
+	return complete
+}
+
+// handOn records that layer l has handed on n steps, waking the
+// goroutines waiting for work.
+func (st *stackRun) handOn(l, n int) {
+	st.mu.Lock()
+	st.state[l].done = n
+	st.cond.Broadcast()
+	st.mu.Unlock()
 }
 
 // halfCols returns about half of n columns, a multiple of 16 when n is
@@ -196,7 +245,8 @@ func recurrentStack(kind recurrentKind, x *Var, h0, c0 []*Var, ws []RecurrentWei
 	G := kindGates[kind]
 	xs := x.value.Shape()
 	var T, B, H int
-	st := &stackRun{layers: make([]*recurrence, L), prog: make([]progress, L), ins: make([][]float32, L)}
+	st := &stackRun{layers: make([]*recurrence, L), ins: make([][]float32, L), state: make([]layerState, L), work: make([]layerWork, L)}
+	st.cond.L = &st.mu
 	inputs := []*Var{x}
 	for l, w := range ws {
 		var I, Hl int
@@ -228,13 +278,13 @@ func recurrentStack(kind recurrentKind, x *Var, h0, c0 []*Var, ws []RecurrentWei
 	st.concurrent = T > st.chunk && B*G*H*H >= stackMinWork && parallel.Workers() >= 2
 	// Layer l hands on split[l] columns of layer l + 1's projection: half,
 	// except that the first layer, which also projects its own input
-	// chunk by chunk when concurrent (I columns against H), hands on
-	// fewer, so that both goroutines do the same work per step.
+	// chunk by chunk (I columns against H), hands on fewer, so that both
+	// goroutines do the same work per step.
 	st.split = make([]int, L)
 	for l := range st.split {
 		st.split[l] = halfCols(G * H)
 	}
-	if I0 := st.layers[0].I; st.concurrent && I0 < H {
+	if I0 := st.layers[0].I; I0 < H {
 		st.split[0] = roundCols(G*H*(H-I0)/(2*H), G*H)
 	}
 	st.splitH = halfCols(H)
@@ -258,9 +308,8 @@ func recurrentStack(kind recurrentKind, x *Var, h0, c0 []*Var, ws []RecurrentWei
 			c = dst[(T+L+l)*B*H : (T+L+l+1)*B*H]
 		}
 		r.begin(out, h, c, at(h0, l), at(c0, l), ws[l], grad)
-		st.prog[l].cond.L = &st.prog[l].mu
 	}
-	st.runLayers(false, func(l int) { st.forwardLayer(l) })
+	st.runPass(false, st.forwardReady, st.forwardChunk)
 	for _, r := range st.layers {
 		r.end()
 	}
@@ -281,44 +330,56 @@ func recurrentStack(kind recurrentKind, x *Var, h0, c0 []*Var, ws []RecurrentWei
 	return outs
 }
 
-// forwardLayer runs every step of layer l. The input projection of a
-// layer above the first is split by columns: the layer below computes the
-// first columns for each chunk of steps it finishes, and the layer itself
-// the rest once the chunk is ready, which balances the two goroutines.
-func (st *stackRun) forwardLayer(l int) {
-	finished := false
-	defer st.guard(l, &finished)
-	r := st.layers[l]
+// forwardReady reports whether layer l's next chunk may run: the first
+// layer's always, a later one's once the layer below has handed on the
+// steps it needs (a chunk's worth, or the rest). mu is held.
+func (st *stackRun) forwardReady(l int) bool {
+	w := &st.work[l]
+	if l == 0 || w.next < w.ready {
+		return true
+	}
+	return st.state[l-1].done >= min(st.layers[l].T, w.ready+st.chunk)
+}
+
+// forwardChunk runs layer l's steps up to its next hand-on and reports
+// whether the layer is complete. The input projection of a layer above
+// the first is split by columns: the layer below computes the first
+// columns for each chunk of steps it finishes, and the layer itself the
+// rest once the chunk is ready, which balances the two goroutines.
+func (st *stackRun) forwardChunk(l int) bool {
+	r, w := st.layers[l], &st.work[l]
 	T, GH := r.T, r.G*r.H
+	if w.next == w.ready {
+		avail, j0 := T, 0
+		if l > 0 {
+			st.mu.Lock()
+			avail = st.state[l-1].done
+			st.mu.Unlock()
+			j0 = st.split[l-1]
+		} else {
+			// Chunk by chunk, so that the layer above starts early (and
+			// the same way on one worker, so that the results are too).
+			avail = min(T, w.next+st.chunk)
+		}
+		r.projectCols(st.ins[l], w.ready, avail, j0, GH)
+		w.ready = avail
+	}
 	var up *recurrence
 	if l+1 < len(st.layers) {
 		up = st.layers[l+1]
 	}
-	projected, shared := 0, 0 // steps projected for this layer, and for the next
-	for s := 0; s < T; s++ {
-		if s == projected {
-			avail, j0 := T, 0
-			if l > 0 {
-				var ok bool
-				if avail, ok = st.prog[l-1].wait(min(T, s+st.chunk)); !ok {
-					return
-				}
-				j0 = st.split[l-1]
-			} else if st.concurrent {
-				// Chunk by chunk, so that the layer above starts early.
-				avail = min(T, s+st.chunk)
-			}
-			r.projectCols(st.ins[l], projected, avail, j0, GH)
-			projected = avail
-		}
+	for w.next < w.ready {
+		s := w.next
 		r.step(s)
-		if up != nil && (s+1-shared == st.chunk || s+1 == T) {
-			up.projectCols(st.ins[l+1], shared, s+1, 0, st.split[l])
-			shared = s + 1
-			st.prog[l].set(s + 1)
+		w.next++
+		if up != nil && (s+1-w.shared == st.chunk || s+1 == T) {
+			up.projectCols(st.ins[l+1], w.shared, s+1, 0, st.split[l])
+			w.shared = s + 1
+			st.handOn(l, s+1)
+			break
 		}
 	}
-	finished = true
+	return w.next == T
 }
 
 // backward maps the gradient of the packed output to the gradients of the
@@ -337,7 +398,6 @@ func (st *stackRun) backward(g []float32, x *Var, h0, c0 []*Var, ws []RecurrentW
 	st.ownGrads = true
 	seen := make(map[*Var]bool, 4*L)
 	for l, r := range st.layers {
-		st.prog[l].n, st.prog[l].want, st.prog[l].failed = 0, 0, false
 		var gc []float32
 		if r.kind == kindLSTM {
 			gc = g[(T+L+l)*B*H : (T+L+l+1)*B*H]
@@ -366,7 +426,7 @@ func (st *stackRun) backward(g []float32, x *Var, h0, c0 []*Var, ws []RecurrentW
 		gx = gradBuf(x.value.Shape(), x)
 		st.gx = gx.Data()
 	}
-	st.runLayers(true, func(l int) { st.backwardLayer(l) })
+	st.runPass(true, st.backwardReady, st.backwardChunk)
 
 	grads := make([]*tensor.Tensor, 0, 1+6*L)
 	grads = append(grads, gx)
@@ -400,34 +460,50 @@ func (st *stackRun) backward(g []float32, x *Var, h0, c0 []*Var, ws []RecurrentW
 	return grads
 }
 
-// backwardLayer runs every step of layer l backwards, then computes its
-// weights' gradients (and, for the first layer, the input's). The
-// gradient of a layer's outputs comes from the layer above, split by
+// backwardReady reports whether layer l's next chunk may run backwards:
+// the top layer's always, a lower one's once the layer above has handed
+// on the steps it needs. mu is held.
+func (st *stackRun) backwardReady(l int) bool {
+	w := &st.work[l]
+	if l == len(st.layers)-1 || w.next < w.ready {
+		return true
+	}
+	return st.state[l+1].done >= min(st.layers[l].T, w.ready+st.chunk)
+}
+
+// backwardChunk runs layer l's steps backwards up to its next hand-on and,
+// after its last step, computes its weights' gradients (and, for the
+// first layer, the input's); it reports whether the layer is complete.
+// The gradient of a layer's outputs comes from the layer above, split by
 // columns like the forward projection: the layer above computes the first
-// half for each chunk of steps it finishes, this layer the rest.
-func (st *stackRun) backwardLayer(l int) {
-	finished := false
-	defer st.guard(l, &finished)
-	r := st.layers[l]
+// columns for each chunk of steps it finishes, this layer the rest.
+func (st *stackRun) backwardChunk(l int) bool {
+	r, w := st.layers[l], &st.work[l]
 	T, I := r.T, r.I
-	// Steps are counted from the last: done of this layer's have their
-	// output gradient ready, shared of its own are passed down.
-	done, shared := 0, 0
-	for s := T - 1; s >= 0; s-- {
-		if T-1-s == done && l < len(st.layers)-1 {
-			avail, ok := st.prog[l+1].wait(min(T, done+st.chunk))
-			if !ok {
-				return
-			}
-			st.layers[l+1].inputGradCols(st.gOut[l], T-avail, T-done, st.splitH, st.layers[l+1].I)
-			done = avail
+	// Steps are counted from the last.
+	if w.next == w.ready {
+		avail := T
+		if l < len(st.layers)-1 {
+			st.mu.Lock()
+			avail = st.state[l+1].done
+			st.mu.Unlock()
+			st.layers[l+1].inputGradCols(st.gOut[l], T-avail, T-w.ready, st.splitH, st.layers[l+1].I)
 		}
-		r.stepBackward(s, st.gOut[l])
-		if n := T - s; l > 0 && (n-shared == st.chunk || n == T) {
-			r.inputGradCols(st.gOut[l-1], T-n, T-shared, 0, st.splitH)
-			shared = n
-			st.prog[l].set(n)
+		w.ready = avail
+	}
+	for w.next < w.ready {
+		n := w.next + 1
+		r.stepBackward(T-n, st.gOut[l])
+		w.next = n
+		if l > 0 && (n-w.shared == st.chunk || n == T) {
+			r.inputGradCols(st.gOut[l-1], T-n, T-w.shared, 0, st.splitH)
+			w.shared = n
+			st.handOn(l, n)
+			break
 		}
+	}
+	if w.next < T {
+		return false
 	}
 	if st.ownGrads {
 		r.computeWeightGrads(st.ins[l])
@@ -435,5 +511,5 @@ func (st *stackRun) backwardLayer(l int) {
 	if l == 0 && st.gx != nil {
 		r.inputGradCols(st.gx, 0, T, 0, I)
 	}
-	finished = true
+	return true
 }

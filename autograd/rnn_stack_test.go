@@ -238,3 +238,30 @@ func ExampleLSTMStack() {
 	// [5 2 3] 2 [2 3] 2
 	// 0
 }
+
+// TestStackPassPanic checks that a chunk that panics stops the pass: the
+// panic reaches the caller, and the goroutine waiting for the failed
+// layer's steps stops instead of waiting for ever.
+func TestStackPassPanic(t *testing.T) {
+	wavefront(t, 2, 1)
+	for _, failing := range []int{0, 1} {
+		t.Run(fmt.Sprint("layer", failing), func(t *testing.T) {
+			st := &stackRun{layers: []*recurrence{{T: 4}, {T: 4}}, chunk: 1, concurrent: true,
+				state: make([]layerState, 2), work: make([]layerWork, 2)}
+			st.cond.L = &st.mu
+			ready := func(l int) bool { return l == 0 || st.state[0].done > st.work[1].next }
+			task := func(l int) bool {
+				w := &st.work[l]
+				if l == failing && w.next == 2 {
+					panic(fmt.Sprint("layer ", l, " fails"))
+				}
+				w.next++
+				if l == 0 {
+					st.handOn(0, w.next)
+				}
+				return w.next == 4
+			}
+			require.PanicsWithValue(t, fmt.Sprint("layer ", failing, " fails"), func() { st.runPass(false, ready, task) })
+		})
+	}
+}
