@@ -11,6 +11,7 @@ import (
 	"github.com/shoshin-ml/shoshin/autograd"
 	"github.com/shoshin-ml/shoshin/nn"
 	"github.com/shoshin-ml/shoshin/tensor"
+	"github.com/shoshin-ml/shoshin/train"
 )
 
 // maxDiff returns the largest |a − b|, or +Inf when the lengths differ.
@@ -191,4 +192,37 @@ func TestRecurrentInsideOwnModule(t *testing.T) {
 	q, err := Quantize(m)
 	require.NoError(t, err)
 	require.LessOrEqual(t, maxDiff(want, q.Forward(x).Value().Data()), 0.05)
+}
+
+// TestConcurrentPredictRecurrent runs Predict of an int8 LSTM and GRU
+// model from several goroutines at once, each with its own batch size:
+// with every row quantised on its own, each sequence's outputs are the
+// same bits whatever batch it runs in (and the race detector sees the
+// shared layers only read).
+func TestConcurrentPredictRecurrent(t *testing.T) {
+	q, err := Quantize(nn.NewSequential(
+		nn.NewLSTM(3, 9, nn.RNNConfig{Layers: 2, Bidirectional: true, BatchFirst: true}, nn.WithSeed(1)),
+		nn.NewGRU(18, 5, nn.RNNConfig{BatchFirst: true}, nn.WithSeed(2)),
+		nn.NewFlatten(),
+		nn.NewDense(6*5, 2, nn.WithSeed(3)),
+	))
+	require.NoError(t, err)
+	x := randTensor(rand.New(rand.NewPCG(4, 4)), 17, 6, 3)
+	want, err := train.Predict(q, x, 17)
+	require.NoError(t, err)
+	errs := make(chan error, 4)
+	outs := make([]*tensor.Tensor, 4)
+	for g := range outs {
+		go func() {
+			var err error
+			outs[g], err = train.Predict(q, x, 1+g*5)
+			errs <- err
+		}()
+	}
+	for range outs {
+		require.NoError(t, <-errs)
+	}
+	for _, o := range outs {
+		require.Equal(t, want.Data(), o.Data())
+	}
 }
