@@ -35,8 +35,8 @@ const maxIn = 1 << 17
 // unnoticed, it names it, and the module's own code can build the int8
 // layer with NewLSTM or NewGRU. A Dense or Conv2D with
 // more than 131072 inputs per output is kept in float, because its int32
-// sums could overflow, and so is a recurrent layer whose input or
-// directions·hidden exceed that.
+// sums could overflow; an nn.LSTM or nn.GRU whose input or
+// directions·hidden exceed that is an error.
 func Quantize(model nn.Module) (nn.Module, error) {
 	if model == nil {
 		return nil, errors.New("quant.Quantize: the model is nil")
@@ -63,6 +63,8 @@ func floatRecurrent(m, parent nn.Module) string {
 	switch m.(type) {
 	case *nn.LSTM, *nn.GRU:
 		return fmt.Sprintf("a %T holds an %T", parent, m)
+	case *nn.RNNLM:
+		return "" // kept whole, in float32, only when too large for int8
 	}
 	if c, ok := m.(nn.Container); ok {
 		for _, ch := range c.Children() {
@@ -145,7 +147,7 @@ func quantize(m nn.Module, n *int) (nn.Module, error) {
 			return nil, errors.New("quant.Quantize: an LSTM is not built (use nn.NewLSTM)")
 		}
 		if !recurrentFits(l.LayerConfig()) {
-			return m, nil
+			return nil, fmt.Errorf("quant.Quantize: %v is too large for int8 (the int32 sums of rows over %d inputs could overflow)", l, maxIn)
 		}
 		*n++
 		return NewLSTM(l), nil
@@ -154,7 +156,7 @@ func quantize(m nn.Module, n *int) (nn.Module, error) {
 			return nil, errors.New("quant.Quantize: a GRU is not built (use nn.NewGRU)")
 		}
 		if !recurrentFits(l.LayerConfig()) {
-			return m, nil
+			return nil, fmt.Errorf("quant.Quantize: %v is too large for int8 (the int32 sums of rows over %d inputs could overflow)", l, maxIn)
 		}
 		*n++
 		return NewGRU(l), nil

@@ -226,3 +226,11 @@ func TestConcurrentPredictRecurrent(t *testing.T) {
 		require.Equal(t, want.Data(), o.Data())
 	}
 }
+
+// TestQuantizeRecurrentTooLarge: a recurrent layer whose int32 sums could
+// overflow is an error naming it, not a layer silently kept in float32.
+func TestQuantizeRecurrentTooLarge(t *testing.T) {
+	_, err := Quantize(nn.NewSequential(nn.NewGRU(maxIn+1, 1, nn.RNNConfig{})))
+	require.ErrorContains(t, err, "GRU(131073 → 1) is too large for int8")
+	require.ErrorContains(t, err, "(layer 0)")
+}
