@@ -114,8 +114,10 @@
 // # What stays float
 //
 // Quantize looks inside nn.Sequential and nn.Residual, and converts GPT
-// and recurrent (LSTM or GRU) language models whole. nn.GPTBlock used on
-// its own keeps its float weights, as do nn.RNN and the cells (nn.LSTMCell, nn.GRUCell). A module of the
+// and recurrent (LSTM or GRU) language models whole, and an nn.GPTBlock
+// used on its own becomes a GPTBlock (kind "quant.GPTBlock"), which runs
+// the code of GPT's blocks. nn.RNN keeps its float weights, as do the
+// cells (nn.LSTMCell, nn.GRUCell). A module of the
 // program's own type is kept as it is, since Quantize cannot rebuild it:
 // quantise its layers in its own code with NewLSTM, NewGRU, NewDense and
 // the other constructors. So that a recurrent layer is never left float32

@@ -70,6 +70,7 @@ func quantSeeds(f testing.TB) [][]byte {
 		nn.NewSequential(nn.NewTransformerEncoderLayer(nn.TransformerConfig{DModel: 4, Heads: 2, DimFF: 4}, nn.WithSeed(1)),
 			nn.NewMultiheadAttention(4, 2, 0, nn.WithSeed(2))),
 		nn.NewTransformerEncoder(nn.TransformerConfig{DModel: 4, Heads: 1, DimFF: 2, NormFirst: true}, 2, true, nn.WithSeed(3)),
+		nn.NewSequential(nn.NewGPTBlock(nn.GPTConfig{DModel: 4, Heads: 2, Rotary: true}, nn.WithSeed(4))),
 		nn.NewSequential(nn.NewLSTM(3, 2, nn.RNNConfig{Layers: 2, Bidirectional: true}, nn.WithSeed(1)),
 			nn.NewGRU(4, 3, nn.RNNConfig{BatchFirst: true}, nn.WithSeed(2), nn.WithoutBias())),
 	} {

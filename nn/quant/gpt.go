@@ -146,24 +146,37 @@ func (g *GPT) run(idx *autograd.Var, caches []*nn.KVCache) *autograd.Var {
 		if caches != nil {
 			c = caches[i]
 		}
-		x = g.block(&g.blocks[i], x, c) // [B, T, E]
+		x = g.blocks[i].run(g.shape(), x, c) // [B, T, E]
 	}
 	return g.head.Forward(g.lnf.Forward(x)) // [B, T, V]
 }
 
-// block runs one pre-norm block: x + attn(ln_1(x)), then + mlp(ln_2(x)).
-func (g *GPT) block(b *gptBlock, x *autograd.Var, c *nn.KVCache) *autograd.Var {
-	heads := g.cfg.Block.Heads
-	e := g.cfg.Block.DModel
+// blockShape is what a block's attention needs besides its layers.
+type blockShape struct {
+	op     string // the panics' prefix
+	heads  int
+	e      int
+	rotary bool
+	base   float64 // RoPE base
+}
+
+func (g *GPT) shape() blockShape {
+	return blockShape{op: "quant.GPT", heads: g.cfg.Block.Heads, e: g.cfg.Block.DModel, rotary: g.wpe == nil, base: g.base}
+}
+
+// run runs one pre-norm block: x + attn(ln_1(x)), then + mlp(ln_2(x)),
+// over the cache c when it is not nil.
+func (b *gptBlock) run(s blockShape, x *autograd.Var, c *nn.KVCache) *autograd.Var {
+	heads, e := s.heads, s.e
 	qkv := b.cattn.Forward(b.ln1.Forward(x)) // [B, T, 3E]
 	var y *autograd.Var
 	switch {
 	case c != nil:
-		y = g.decodeAttention(qkv, c)
-	case g.wpe == nil:
+		y = s.decodeAttention(qkv, c)
+	case s.rotary:
 		p := autograd.Split(qkv, 2, e, e, e)
-		q := autograd.Rotary(p[0], heads, g.base, 0)
-		k := autograd.Rotary(p[1], heads, g.base, 0)
+		q := autograd.Rotary(p[0], heads, s.base, 0)
+		k := autograd.Rotary(p[1], heads, s.base, 0)
 		y = autograd.ScaledDotProductAttention(q, k, p[2], autograd.AttentionOptions{Heads: heads, Causal: true})
 	default:
 		y = autograd.SelfAttention(qkv, autograd.AttentionOptions{Heads: heads, Causal: true}) // [B, T, E]
@@ -176,18 +189,18 @@ func (g *GPT) block(b *gptBlock, x *autograd.Var, c *nn.KVCache) *autograd.Var {
 // decodeAttention attends from the new positions' qkv [B, t, 3E] over the
 // cached positions and themselves, appending their keys and values to c
 // (as nn.GPTBlock.Decode does).
-func (g *GPT) decodeAttention(qkv *autograd.Var, c *nn.KVCache) *autograd.Var {
-	heads, e := g.cfg.Block.Heads, g.cfg.Block.DModel
+func (s blockShape) decodeAttention(qkv *autograd.Var, c *nn.KVCache) *autograd.Var {
+	heads, e := s.heads, s.e
 	qs, cs := qkv.Shape(), c.K.Shape()
 	b, t := qs[0], qs[1]
 	if b != cs[0] || e != cs[2] || c.Len+t > cs[1] {
-		panic(fmt.Sprintf("quant.GPT: %d new positions of %v do not fit a cache %v holding %d", t, qs, cs, c.Len))
+		panic(fmt.Sprintf("%s: %d new positions of %v do not fit a cache %v holding %d", s.op, t, qs, cs, c.Len))
 	}
 	p := autograd.Split(qkv, 2, e, e, e) // 3 × [B, t, E]
 	q, k := p[0], p[1]
-	if g.wpe == nil {
-		q = autograd.Rotary(q, heads, g.base, c.Len)
-		k = autograd.Rotary(k, heads, g.base, c.Len)
+	if s.rotary {
+		q = autograd.Rotary(q, heads, s.base, c.Len)
+		k = autograd.Rotary(k, heads, s.base, c.Len)
 	}
 	maxLen := cs[1]
 	kd, vd := k.Value().Data(), p[2].Value().Data()

@@ -23,6 +23,8 @@ const (
 	KindLSTM   = "quant.LSTM"
 	KindGRU    = "quant.GRU"
 
+	KindGPTBlock = "quant.GPTBlock"
+
 	KindMultiheadAttention      = "quant.MultiheadAttention"
 	KindTransformerEncoderLayer = "quant.TransformerEncoderLayer"
 	KindTransformerEncoder      = "quant.TransformerEncoder"
@@ -99,6 +101,16 @@ func init() {
 			return &GRU{newRecurrent(3, c, nil)}, nil
 		})
 	}
+	nn.RegisterSizedLayer(KindGPTBlock, func(cfg json.RawMessage) (int64, error) {
+		_, n, err := gptBlockConfig(cfg)
+		return n, err
+	}, func(cfg json.RawMessage) (nn.Module, error) {
+		c, _, err := gptBlockConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return buildGPTBlock(c, nil), nil
+	})
 	nn.RegisterSizedLayer(KindMultiheadAttention, func(cfg json.RawMessage) (int64, error) {
 		c, err := attentionConfig(cfg)
 		if err != nil {

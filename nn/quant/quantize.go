@@ -19,8 +19,8 @@ const maxIn = 1 << 17
 // nn.TransformerEncoderLayer or nn.TransformerEncoder becomes its int8
 // counterpart, an nn.LSTM or nn.GRU (any layers, bidirectional or not)
 // becomes an LSTM or GRU of this package with int8 weight_ih and
-// weight_hh, and an nn.GPT or nn.RNNLM (LSTM or GRU) becomes a GPT or
-// RNNLM of this package. Inside nn.Sequential and
+// weight_hh, an nn.GPTBlock becomes a GPTBlock, and an nn.GPT or
+// nn.RNNLM (LSTM or GRU) becomes a GPT or RNNLM of this package. Inside nn.Sequential and
 // nn.Residual containers (nested or not) the layers are replaced in a new
 // container;
 // any other module, such as Flatten, ReLU or BatchNorm, is kept as is and
@@ -142,6 +142,15 @@ func quantize(m nn.Module, n *int) (nn.Module, error) {
 		}
 		*n++
 		return NewRNNLM(l), nil
+	case *nn.GPTBlock:
+		if l.Attn == nil {
+			return nil, errors.New("quant.Quantize: a GPTBlock is not built (use nn.NewGPTBlock)")
+		}
+		if 4*l.LN1.Shape[0] > maxIn {
+			return m, nil
+		}
+		*n++
+		return NewGPTBlock(l), nil
 	case *nn.LSTM:
 		if len(l.Weights) == 0 {
 			return nil, errors.New("quant.Quantize: an LSTM is not built (use nn.NewLSTM)")
