@@ -402,17 +402,9 @@ func (g *convGeom) forward(y, x, w, b []float32, pool poolGeom, idx []int32, sav
 		g.winoForward(y, x, w, b, pool, idx)
 		return
 	}
-	k := g.ckk
-	wa := w
-	if b != nil {
-		k++
-		buf := getScratch(g.oc * k)
+	wa, k, buf := g.biasFilters(w, b)
+	if buf != nil {
 		defer scratch.Put(buf)
-		wa = *buf
-		for o := 0; o < g.oc; o++ {
-			copy(wa[o*k:o*k+g.ckk], w[o*g.ckk:(o+1)*g.ckk])
-			wa[o*k+g.ckk] = b[o]
-		}
 	}
 	if g.n == 1 || parallel.Workers() == 1 {
 		g.forwardRange(0, g.n, y, x, wa, k, pool, idx, saved)
@@ -420,6 +412,24 @@ func (g *convGeom) forward(y, x, w, b []float32, pool poolGeom, idx []int32, sav
 	}
 	gg := *g
 	parallel.For(g.n, 1, func(lo, hi int) { gg.forwardRange(lo, hi, y, x, wa, k, pool, idx, saved) })
+}
+
+// biasFilters returns the filters w with the bias b appended to each
+// output channel's row when b is non-nil (the GEMM then adds the bias
+// through a row of ones in the columns), with the row length k; buf, when
+// non-nil, is the scratch buffer holding them, for the caller to return.
+func (g *convGeom) biasFilters(w, b []float32) (wa []float32, k int, buf *[]float32) {
+	if b == nil {
+		return w, g.ckk, nil
+	}
+	k = g.ckk + 1
+	buf = getScratch(g.oc * k)
+	wa = *buf
+	for o := 0; o < g.oc; o++ {
+		copy(wa[o*k:o*k+g.ckk], w[o*g.ckk:(o+1)*g.ckk])
+		wa[o*k+g.ckk] = b[o]
+	}
+	return wa, k, buf
 }
 
 // columns returns a scratch buffer for the column matrices of one sample

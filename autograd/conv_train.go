@@ -102,17 +102,9 @@ func (g *convGeom) forwardTrain(y, x, w, b []float32, pool poolGeom, idx []int32
 		g.winoForward(y, x, w, b, pool, idx)
 		return
 	}
-	k := g.ckk
-	wa := w
-	if b != nil {
-		k++
-		buf := getScratch(g.oc * k)
+	wa, k, buf := g.biasFilters(w, b)
+	if buf != nil {
 		defer scratch.Put(buf)
-		wa = *buf
-		for o := 0; o < g.oc; o++ {
-			copy(wa[o*k:o*k+g.ckk], w[o*g.ckk:(o+1)*g.ckk])
-			wa[o*k+g.ckk] = b[o]
-		}
 	}
 	per := g.chunk()
 	chunks := (g.n + per - 1) / per

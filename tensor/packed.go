@@ -79,7 +79,7 @@ func MatMulPacked(a *Tensor, b *Packed, ep Epilogue) *Tensor {
 	s := cloneShape(a.shape)
 	s[len(s)-1] = b.Cols()
 	out := Zeros(s...)
-	matMulPacked(out, a, b, ep)
+	matMulPacked(out, a, b, ep, 0)
 	return out
 }
 
@@ -87,17 +87,8 @@ func MatMulPacked(a *Tensor, b *Packed, ep Epilogue) *Tensor {
 // result shape (a's shape with the last axis n); see MatMulPacked. dst
 // must not share data with a.
 func MatMulPackedTo(dst, a *Tensor, b *Packed, ep Epilogue) {
-	checkPacked("MatMulPackedTo", a, b, ep)
-	r := len(a.shape)
-	ok := len(dst.shape) == r && dst.shape[r-1] == b.Cols()
-	for i := 0; ok && i < r-1; i++ {
-		ok = dst.shape[i] == a.shape[i]
-	}
-	if !ok {
-		panic(fmt.Sprintf("tensor.MatMulPackedTo: %v times packed [%d %d] gives [... %d], dst has shape %v",
-			a.shape, b.Rows(), b.Cols(), b.Cols(), dst.shape))
-	}
-	matMulPacked(dst, a, b, ep)
+	checkPackedDst("MatMulPackedTo", dst, a, b, ep)
+	matMulPacked(dst, a, b, ep, 0)
 }
 
 func checkPacked(name string, a *Tensor, b *Packed, ep Epilogue) {
@@ -114,7 +105,23 @@ func checkPacked(name string, a *Tensor, b *Packed, ep Epilogue) {
 	}
 }
 
-func matMulPacked(dst, a *Tensor, b *Packed, ep Epilogue) {
+// checkPackedDst panics unless a, b and ep make a valid packed product
+// and dst has its result shape.
+func checkPackedDst(name string, dst, a *Tensor, b *Packed, ep Epilogue) {
+	checkPacked(name, a, b, ep)
+	r := len(a.shape)
+	ok := len(dst.shape) == r && dst.shape[r-1] == b.Cols()
+	for i := 0; ok && i < r-1; i++ {
+		ok = dst.shape[i] == a.shape[i]
+	}
+	if !ok {
+		panic(fmt.Sprintf("tensor.%s: %v times packed [%d %d] gives [... %d], dst has shape %v",
+			name, a.shape, b.Rows(), b.Cols(), b.Cols(), dst.shape))
+	}
+}
+
+// matMulPacked computes dst = a·b + beta·dst with ep applied (beta 0 or 1).
+func matMulPacked(dst, a *Tensor, b *Packed, ep Epilogue, beta float32) {
 	k, n := b.Rows(), b.Cols()
 	m := prod(a.shape[:len(a.shape)-1])
 	var kep kernel.Epilogue
@@ -127,5 +134,5 @@ func matMulPacked(dst, a *Tensor, b *Packed, ep Epilogue) {
 	case ActGELU:
 		kep.Act = kernel.ActGELU
 	}
-	kernel.GemmPacked(false, m, 1, a.data, max(k, 1), b.p, 0, dst.data, max(n, 1), kep)
+	kernel.GemmPacked(false, m, 1, a.data, max(k, 1), b.p, beta, dst.data, max(n, 1), kep)
 }

@@ -163,20 +163,36 @@ func gemmPacked(m int, a []uint8, lda int, p *PackedI8, c []int32, ldc int) {
 	}
 	panels := (n + i8Panel - 1) / i8Panel
 	rb, cb := (m+i8MR-1)/i8MR, (panels+im.nv-1)/im.nv
-	tiles := func(lo, hi int) {
-		tmp := i8Scratch.Get().(*i8Tile)
-		defer i8Scratch.Put(tmp)
-		for t := lo; t < hi; t++ {
-			i, pj := (t/cb)*i8MR, (t%cb)*im.nv
-			gemmTile(im, min(i8MR, m-i), min(im.nv, panels-pj), a[i*lda:], lda, p, pj, c[i*ldc:], ldc, tmp)
-		}
-	}
+	j := i8Job{im: im, m: m, a: a, lda: lda, p: p, c: c, ldc: ldc, panels: panels, cb: cb}
 	if m*n*p.K < int8ParallelWork {
-		tiles(0, rb*cb)
+		j.tiles(0, rb*cb) // j stays on the stack: no allocation at small sizes
 		return
 	}
 	grain := max(1, int8ParallelWork/(i8MR*i8Panel*im.nv*p.kp))
-	parallel.For(rb*cb, grain, tiles)
+	jp := j // the method value escapes to the workers; only this copy moves to the heap
+	parallel.For(rb*cb, grain, jp.tiles)
+}
+
+// i8Job is one packed int8 product, split into tiles of i8MR rows by
+// im.nv panels.
+type i8Job struct {
+	im         *int8Impl
+	m, lda     int
+	a          []uint8
+	p          *PackedI8
+	c          []int32
+	ldc        int
+	panels, cb int
+}
+
+// tiles computes tiles [lo, hi), in row-major order.
+func (j *i8Job) tiles(lo, hi int) {
+	tmp := i8Scratch.Get().(*i8Tile)
+	defer i8Scratch.Put(tmp)
+	for t := lo; t < hi; t++ {
+		i, pj := (t/j.cb)*i8MR, (t%j.cb)*j.im.nv
+		gemmTile(j.im, min(i8MR, j.m-i), min(j.im.nv, j.panels-pj), j.a[i*j.lda:], j.lda, j.p, pj, j.c[i*j.ldc:], j.ldc, tmp)
+	}
 }
 
 // i8Tile is scratch for a tile that overhangs the last column. It comes
