@@ -20,12 +20,14 @@ import (
 //
 // The fast path serves ungrouped convolutions with unit stride (any
 // padding and dilation) and, for Conv2DReLUMaxPool, 2×2 windows at stride
-// 2, there in the Winograd F(2×2, 3×3) form for 3×3 filters over many
-// channels (conv_wino_infer.go); everything else, every call that may
+// 2, there in the Winograd F(2×2, 3×3) form for 3×3 filters over 8 input
+// channels or more (conv_wino_infer.go); everything else, every call that may
 // record a gradient, and the convolutions for which the package functions
 // take their own Winograd form (3×3 over 64 channels and more, many
 // tiles; ConvCache's own replaces it under 2×2 pooling unless Direct),
-// runs the package functions. Its outputs equal theirs
+// runs the package functions. Which of these forms runs depends on the
+// shape, batch size included, so one sample's output can differ in the
+// last bits between batches of different sizes. Its outputs equal theirs
 // up to float32 rounding: the same products summed in another order
 // (filter tap by tap), or the Winograd transforms' rounding.
 //

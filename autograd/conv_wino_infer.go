@@ -3,7 +3,7 @@ package autograd
 import "github.com/shoshin-ml/shoshin/internal/kernel"
 
 // The Winograd F(2×2, 3×3) form of ConvCache's fast path, for a 3×3
-// convolution with many input channels followed by 2×2 pooling (the
+// convolution with 8 input channels or more followed by 2×2 pooling (the
 // second layer of an MNIST convnet). Each 2×2 block of the convolution's
 // output is one pooling window, so that every pooled output is one
 // Winograd tile: the 4×4 input block d under it is transformed to Bᵀ·d·B

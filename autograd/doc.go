@@ -101,6 +101,6 @@
 // direction in time; nn's recurrent layers and cells are built on them.
 // LSTMStack, GRUStack and RNNStack run several such layers as one op, a
 // wavefront in which each layer works a few steps behind the one below
-// (and, backwards, ahead of it) on its own core, with results bit for bit
-// those of chaining the single-layer ops.
+// (and, backwards, ahead of it) on its own core, with the results of
+// chaining the single-layer ops to float32 rounding.
 package autograd

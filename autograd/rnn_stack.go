@@ -15,8 +15,12 @@ import (
 // out [T, B, H] and every layer's final states h[l] and c[l] [B, H]. Every
 // layer has the same hidden size H; opt applies to every layer.
 //
-// The result, and every gradient, equals that of chaining LSTM calls
-// bit for bit. The layers run as a wavefront: with two or more workers
+// The result, and every gradient, equals that of chaining LSTM calls to
+// float32 rounding (bit for bit at the sizes of our tests): the stack
+// computes each layer's input projection in chunks of steps, and a chunk's
+// matrix product can take another kernel path than one product over all
+// steps (a one-row chunk, for instance, runs as a matrix-vector product).
+// The layers run as a wavefront: with two or more workers
 // (internal/parallel), layer l + 1 works on step t while layer l works on
 // later steps, and the backward pass runs the same way from the top layer
 // down, so that a stack keeps several cores busy where the one small
@@ -30,7 +34,7 @@ func LSTMStack(x *Var, h0, c0 []*Var, w []RecurrentWeights, opt RecurrentOptions
 // GRUStack runs len(w) GRU layers as LSTMStack runs LSTM layers, from the
 // initial states h0[l] (nil for zeros), and returns the last layer's
 // outputs out [T, B, H] and every layer's final state h[l] [B, H]. It
-// equals chaining GRU calls bit for bit.
+// equals chaining GRU calls to float32 rounding, as LSTMStack explains.
 func GRUStack(x *Var, h0 []*Var, w []RecurrentWeights, opt RecurrentOptions) (out *Var, h []*Var) {
 	outs := recurrentStack(kindGRU, x, h0, nil, w, opt)
 	return outs[0], outs[1:]
@@ -39,7 +43,7 @@ func GRUStack(x *Var, h0 []*Var, w []RecurrentWeights, opt RecurrentOptions) (ou
 // RNNStack runs len(w) Elman layers as LSTMStack runs LSTM layers, from
 // the initial states h0[l] (nil for zeros), and returns the last layer's
 // outputs out [T, B, H] and every layer's final state h[l] [B, H]. It
-// equals chaining RNN calls bit for bit.
+// equals chaining RNN calls to float32 rounding, as LSTMStack explains.
 func RNNStack(x *Var, h0 []*Var, w []RecurrentWeights, opt RecurrentOptions) (out *Var, h []*Var) {
 	outs := recurrentStack(kindRNN, x, h0, nil, w, opt)
 	return outs[0], outs[1:]

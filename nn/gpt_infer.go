@@ -74,12 +74,15 @@ func (g *GPT) inferReady(idx *autograd.Var) bool {
 		return false
 	}
 	e := g.Cfg.Block.DModel
+	if g.WTE == nil || g.WTE.Weight == nil || g.WPE.Weight == nil || g.H[0] == nil || g.H[0].MLP == nil || g.H[0].MLP.CFC == nil || g.H[0].MLP.CFC.Weight == nil {
+		return false // an unbuilt model: the layers' own path reports it
+	}
 	hidden := g.H[0].MLP.CFC.Weight.Value().Dim(0)
 	if !packedDense(g.LMHead, -1, e) || !vecLayerNorm(g.LNF, e) || g.WTE.Weight.Value().Dim(1) != e || g.WPE.Weight.Value().Dim(1) != e || g.WPE.Weight.Value().Dim(0) < s[1] {
 		return false
 	}
 	for _, b := range g.H {
-		if b.Attn == nil || b.Attn.Rotary || !packedDense(b.Attn.CAttn, 3*e, e) || !packedDense(b.Attn.CProj, e, e) ||
+		if b == nil || b.Attn == nil || b.MLP == nil || b.Attn.Rotary || !packedDense(b.Attn.CAttn, 3*e, e) || !packedDense(b.Attn.CProj, e, e) ||
 			!packedDense(b.MLP.CFC, hidden, e) || !packedDense(b.MLP.CProj, e, hidden) ||
 			!vecLayerNorm(b.LN1, e) || !vecLayerNorm(b.LN2, e) || b.Attn.Heads < 1 || e%b.Attn.Heads != 0 {
 			return false

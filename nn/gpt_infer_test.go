@@ -104,6 +104,13 @@ func TestGPTPackedForwardFallsBack(t *testing.T) {
 	long := tensor.Zeros(1, 9)
 	require.False(t, g.inferReady(autograd.NoGrad(long)))
 	require.Panics(t, func() { g.Forward(autograd.NoGrad(long)) })
+	// A zero-value block (no layers of its own) reaches the block's own
+	// unbuilt message, not a nil dereference on the fused path.
+	h0 := g.H[0]
+	g.H[0] = &GPTBlock{}
+	require.False(t, g.inferReady(autograd.NoGrad(tensor.Zeros(1, 3))), "unbuilt block")
+	require.Panics(t, func() { g.Forward(autograd.NoGrad(tensor.Zeros(1, 3))) })
+	g.H[0] = h0
 	unpack(g)
 	require.False(t, g.inferReady(autograd.NoGrad(tensor.Zeros(1, 3))), "weights not packed")
 }
