@@ -157,14 +157,18 @@ type gemmPlan struct {
 	ldc         int
 	packA       bool
 	packB       bool
-	workers     int
+	kc          int // k block, the same for every worker
 }
 
 // run chooses packing and threading and walks the Goto/BLIS loops: jc over
-// column blocks, pc over k blocks (B block packed once and shared), then a
-// parallel split over row panels (or column panels when there are few rows),
-// each worker walking ic over mc rows (A block packed per worker), jr over
-// NR panels and ir over MR panels.
+// column blocks, pc over k blocks (B block packed), ic over mc rows (A block
+// packed), jr over NR panels and ir over MR panels. With several workers the
+// product is handed to the pool once: each worker owns a range of row panels
+// of C (or of column panels when there are few rows) and walks every k block
+// of it alone, packing the B (or A) it needs itself, so that no worker waits
+// for another between k blocks. The k blocking does not depend on the number
+// of workers and every tile is computed as on one worker, so the result is
+// the same bit for bit.
 func (g *gemmPlan) run() {
 	im := g.im
 	m, n, k := g.m, g.n, g.k
@@ -184,78 +188,82 @@ func (g *gemmPlan) run() {
 	case packOnlyB:
 		g.packA, g.packB = false, true
 	}
-	g.workers = 1
+	workers := 1
 	if m*n*k >= gemmParallelFlops {
-		g.workers = parallel.Workers()
+		workers = parallel.Workers()
 	}
-	kc, nc := im.kc, im.nc
+	kc := im.kc
 	if small && k <= 2*kc && m <= 2*im.mc {
 		// One k block: a small product of few rows is then one packing
-		// pass and one parallel pass, not two of each per block (each
-		// pass is a hand-off to the pool), and C is read and written once.
-		// Many rows keep the blocks, whose B panels stay in L1.
+		// pass per worker, and C is read and written once. Many rows keep
+		// the blocks, whose B panels stay in L1.
 		kc = k
 	}
 	// Balance k blocks: no tiny last block.
 	if nkb := (k + kc - 1) / kc; nkb > 1 {
 		kc = (k + nkb - 1) / nkb
 	}
-	bbuf := getBuf(min(kc, k) * roundUp(min(nc, n), im.nr))
+	g.kc = kc
+	mp := (m + im.mr - 1) / im.mr // row panels
+	np := (n + im.nr - 1) / im.nr // column panels
+	byRows := mp >= 2*workers || mp >= np
+	parts := min(workers, mp)
+	if !byRows {
+		parts = min(workers, np)
+	}
+	if parts <= 1 {
+		g.part(0, mp, 0, np)
+		return
+	}
+	// The pool's workers get a recycled task whose closure is bound once,
+	// so that a threaded call allocates nothing either.
+	t := getTask()
+	t.g, t.parts, t.byRows, t.mp, t.np = *g, parts, byRows, mp, np
+	parallel.For(parts, 1, t.fn)
+	putTask(t)
+}
+
+// split returns the range [lo, hi) of n panels that part w of parts owns;
+// the parts differ by at most one panel.
+func split(n, parts, w int) (lo, hi int) {
+	return w * n / parts, (w + 1) * n / parts
+}
+
+// part computes the C tiles in row panels [r0, r1) and column panels
+// [q0, q1) over all of k, packing into buffers of its own.
+func (g *gemmPlan) part(r0, r1, q0, q1 int) {
+	im := g.im
+	nr, kc, nc := im.nr, g.kc, im.nc
+	j0, j1 := q0*nr, min(q1*nr, g.n)
+	if j0 >= j1 || r0 >= r1 {
+		return
+	}
+	bbuf := getBuf(min(kc, g.k) * roundUp(min(nc, j1-j0), nr))
 	defer putBuf(bbuf)
-	for jc := 0; jc < n; jc += nc {
-		nb := min(nc, n-jc)
-		nbp := (nb + im.nr - 1) / im.nr // column panels
-		for pc := 0; pc < k; pc += kc {
-			kb := min(kc, k-pc)
+	for jc := j0; jc < j1; jc += nc {
+		nb := min(nc, j1-jc)
+		nbp := (nb + nr - 1) / nr // column panels
+		for pc := 0; pc < g.k; pc += kc {
+			kb := min(kc, g.k-pc)
 			beta := g.beta
 			if pc > 0 {
 				beta = 1
 			}
 			bp := bbuf.s
 			if g.packB {
-				g.packBPanels(bp, pc, kb, jc, nb, 0, nbp)
-			} else if nb%im.nr != 0 {
+				g.packBRange(bp, pc, kb, jc, nb, 0, nbp)
+			} else if nb%nr != 0 {
 				// Only the ragged last panel needs zero padding.
-				g.packBPanels(bp, pc, kb, jc, nb, nbp-1, nbp)
+				g.packBRange(bp, pc, kb, jc, nb, nbp-1, nbp)
 			}
-			mp := (g.m + im.mr - 1) / im.mr // row panels
-			if g.workers <= 1 {
-				blk := blockTask{g: *g, bp: bp, pc: pc, kb: kb, jc: jc, nb: nb, beta: beta}
-				blk.do(0, mp, 0, nbp)
-				continue
-			}
-			// The pool's workers get a recycled task whose closures are
-			// bound once, so that a threaded call allocates nothing either.
-			t := getTask()
-			t.blockTask = blockTask{g: *g, bp: bp, pc: pc, kb: kb, jc: jc, nb: nb, beta: beta}
-			t.mp, t.nbp = mp, nbp
-			if mp >= 2*g.workers || mp >= nbp {
-				parallel.For(mp, 1, t.rows)
-			} else {
-				parallel.For(nbp, 1, t.cols)
-			}
-			putTask(t)
+			blk := blockTask{g: *g, bp: bp, pc: pc, kb: kb, jc: jc, nb: nb, beta: beta}
+			blk.do(r0, r1, 0, nbp)
 		}
 	}
 }
 
-// packBPanels packs column panels [p0, p1) of the kb×nb block of op(B) at
-// (pc, jc) into bp, panel q at bp[q·kb·nr:], zero-padding the last one. Large
-// blocks are packed in parallel.
-func (g *gemmPlan) packBPanels(bp []float32, pc, kb, jc, nb, p0, p1 int) {
-	nr := g.im.nr
-	if g.workers > 1 && (p1-p0)*kb*nr >= 1<<15 {
-		t := getTask() // g stays on the stack; the task's closure is bound once
-		t.blockTask = blockTask{g: *g, bp: bp, pc: pc, kb: kb, jc: jc, nb: nb}
-		t.p0 = p0
-		parallel.For(p1-p0, 1, t.pack)
-		putTask(t)
-	} else {
-		g.packBRange(bp, pc, kb, jc, nb, p0, p1)
-	}
-}
-
-// packBRange packs column panels [lo, hi) for packBPanels.
+// packBRange packs column panels [lo, hi) of the kb×nb block of op(B) at
+// (pc, jc) into bp, panel q at bp[q·kb·nr:], zero-padding the last one.
 func (g *gemmPlan) packBRange(bp []float32, pc, kb, jc, nb, lo, hi int) {
 	nr := g.im.nr
 	if g.csB == 1 {
@@ -278,19 +286,29 @@ type blockTask struct {
 	beta   float32
 }
 
-// poolTask is a blockTask handed to the worker pool, with the closures
-// the pool calls bound to it once, when it is first made.
+// poolTask is a product handed to the worker pool, with the closure the
+// pool calls bound to it once, when it is first made: part w of parts
+// takes its share of the row panels (or column panels) of C.
 type poolTask struct {
-	blockTask
-	mp, nbp, p0      int
-	rows, cols, pack func(lo, hi int)
+	g             gemmPlan
+	parts, mp, np int
+	byRows        bool
+	fn            func(lo, hi int)
 }
 
 var tasks = sync.Pool{New: func() any {
 	t := new(poolTask)
-	t.rows = func(lo, hi int) { t.do(lo, hi, 0, t.nbp) }
-	t.cols = func(lo, hi int) { t.do(0, t.mp, lo, hi) }
-	t.pack = func(lo, hi int) { t.g.packBRange(t.bp, t.pc, t.kb, t.jc, t.nb, t.p0+lo, t.p0+hi) }
+	t.fn = func(lo, hi int) {
+		for w := lo; w < hi; w++ {
+			if t.byRows {
+				r0, r1 := split(t.mp, t.parts, w)
+				t.g.part(r0, r1, 0, t.np)
+			} else {
+				q0, q1 := split(t.np, t.parts, w)
+				t.g.part(0, t.mp, q0, q1)
+			}
+		}
+	}
 	return t
 }}
 
@@ -299,7 +317,7 @@ func getTask() *poolTask { return tasks.Get().(*poolTask) }
 // putTask drops the task's references to the caller's matrices and
 // recycles it.
 func putTask(t *poolTask) {
-	t.blockTask = blockTask{}
+	t.g = gemmPlan{}
 	tasks.Put(t)
 }
 

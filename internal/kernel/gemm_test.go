@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 
+	"github.com/shoshin-ml/shoshin/internal/parallel"
 	"github.com/stretchr/testify/require"
 )
 
@@ -271,4 +273,45 @@ func TestPickImpl(t *testing.T) {
 	require.Same(t, short, pickImpl(128, 784))
 	require.Same(t, active, pickImpl(72, 128))  // 6 full panels of 12
 	require.Same(t, active, pickImpl(512, 512)) // past shortRows
+}
+
+// TestGemmWorkersSplit checks that a product split over 2 and 3 workers
+// (by row panels, or by column panels when there are few rows) equals the
+// one-worker product bit for bit, on awkward sizes with ragged last panels
+// in both directions and with beta ≠ 0, so that a tile skipped or computed
+// twice shows, on every kernel and packing policy.
+func TestGemmWorkersSplit(t *testing.T) {
+	defer parallel.SetWorkers(parallel.SetWorkers(1))
+	defer func(p int) { packMode = p }(packMode)
+	shapes := [][3]int{ // m, n, k; all but the first reach gemmParallelFlops
+		{1, 513, 1025}, {513, 513, 257}, {257, 33, 513}, {7, 513, 257},
+		{17, 513, 129}, {513, 7, 257}, {513, 1, 1025}, {33, 257, 65},
+	}
+	if testing.Short() {
+		shapes = [][3]int{{257, 33, 513}, {7, 513, 257}, {33, 257, 65}}
+	}
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, s := range shapes {
+		for _, tr := range transCombos {
+			g := newGemmCase(rng, tr[0], tr[1], s[0], s[1], s[2], 3, 1.5, 0.5)
+			for _, im := range gemmImpls() {
+				for _, mode := range []int{packAuto, packAlways} {
+					packMode = mode
+					var want []float32
+					for _, w := range []int{1, 2, 3} {
+						parallel.SetWorkers(w)
+						got := append([]float32(nil), g.c...)
+						gemmWith(im, g.transA, g.transB, g.m, g.n, g.k, g.alpha, g.a, g.lda, g.b, g.ldb, g.beta, got, g.ldc)
+						if w == 1 {
+							want = got
+							continue
+						}
+						if !slices.Equal(want, got) {
+							t.Fatalf("%s %s pack mode %d: %d workers differ from one", im.name, g, mode, w)
+						}
+					}
+				}
+			}
+		}
+	}
 }
