@@ -164,9 +164,9 @@ type gemmPlan struct {
 // column blocks, pc over k blocks (B block packed), ic over mc rows (A block
 // packed), jr over NR panels and ir over MR panels. With several workers the
 // product is handed to the pool once: each worker owns a range of row panels
-// of C (or of column panels when there are few rows) and walks every k block
-// of it alone, packing the B (or A) it needs itself, so that no worker waits
-// for another between k blocks. The k blocking does not depend on the number
+// of C (or of column panels) and walks every k block of it alone, packing
+// the B (or A) it needs itself, so that no worker waits for another between
+// k blocks. The k blocking does not depend on the number
 // of workers and every tile is computed as on one worker, so the result is
 // the same bit for bit.
 func (g *gemmPlan) run() {
@@ -206,7 +206,16 @@ func (g *gemmPlan) run() {
 	g.kc = kc
 	mp := (m + im.mr - 1) / im.mr // row panels
 	np := (n + im.nr - 1) / im.nr // column panels
+	// Split the panels of the operand that is read in place, so that each
+	// worker packs only its own share of the other: by columns when only B
+	// is packed (each worker packs its own B panels), by rows when only A
+	// is. Otherwise by rows, unless there are too few of them.
 	byRows := mp >= 2*workers || mp >= np
+	if g.packB && !g.packA && np >= 2*workers {
+		byRows = false
+	} else if g.packA && !g.packB && mp >= 2*workers {
+		byRows = true
+	}
 	parts := min(workers, mp)
 	if !byRows {
 		parts = min(workers, np)
