@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // job is one For call shared by the caller and the helping workers: each
@@ -50,13 +51,44 @@ func newPool(size int) *pool {
 	p := &pool{size: size, tasks: make(chan *job, size)}
 	for i := 1; i < size; i++ { // the caller is the size-th participant
 		go func() {
-			for j := range p.tasks {
+			for {
+				j, ok := p.next()
+				if !ok {
+					return
+				}
 				j.run()
 				j.wg.Done()
 			}
 		}()
 	}
 	return p
+}
+
+// spinWait is how long an idle worker polls for the next job before it
+// blocks.
+const spinWait = 50 * time.Microsecond
+
+// next returns the next job, or false once the pool is closed. It polls
+// for up to spinWait before blocking: the loops of a training step come
+// back to back, and a worker still polling takes the next job at once,
+// where a blocked one waits for the caller to wake it.
+func (p *pool) next() (*job, bool) {
+	deadline := time.Now().Add(spinWait)
+	for i := 1; ; i++ {
+		select {
+		case j, ok := <-p.tasks:
+			return j, ok
+		default:
+		}
+		if i%64 == 0 {
+			if time.Now().After(deadline) {
+				break
+			}
+			runtime.Gosched() // let a goroutine waiting for this P run
+		}
+	}
+	j, ok := <-p.tasks
+	return j, ok
 }
 
 var (
