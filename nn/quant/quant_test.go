@@ -195,7 +195,15 @@ func TestConcurrentPredict(t *testing.T) {
 	q, err := Quantize(mlp(3))
 	require.NoError(t, err)
 	x := randTensor(rand.New(rand.NewPCG(4, 4)), 33, 1, 28, 28)
-	want, err := train.Predict(q, x, 8)
+	requireConcurrentPredict(t, q, x, 8)
+}
+
+// requireConcurrentPredict predicts x with q at batch size batch, then
+// from four goroutines at once at batch sizes 1, 6, 11 and 16, and
+// requires every result to equal the first bit for bit.
+func requireConcurrentPredict(t *testing.T, q nn.Module, x *tensor.Tensor, batch int) {
+	t.Helper()
+	want, err := train.Predict(q, x, batch)
 	require.NoError(t, err)
 	errs := make(chan error, 4)
 	outs := make([]*tensor.Tensor, 4)

@@ -11,7 +11,6 @@ import (
 	"github.com/shoshin-ml/shoshin/autograd"
 	"github.com/shoshin-ml/shoshin/nn"
 	"github.com/shoshin-ml/shoshin/tensor"
-	"github.com/shoshin-ml/shoshin/train"
 )
 
 // maxDiff returns the largest |a − b|, or +Inf when the lengths differ.
@@ -208,23 +207,7 @@ func TestConcurrentPredictRecurrent(t *testing.T) {
 	))
 	require.NoError(t, err)
 	x := randTensor(rand.New(rand.NewPCG(4, 4)), 17, 6, 3)
-	want, err := train.Predict(q, x, 17)
-	require.NoError(t, err)
-	errs := make(chan error, 4)
-	outs := make([]*tensor.Tensor, 4)
-	for g := range outs {
-		go func() {
-			var err error
-			outs[g], err = train.Predict(q, x, 1+g*5)
-			errs <- err
-		}()
-	}
-	for range outs {
-		require.NoError(t, <-errs)
-	}
-	for _, o := range outs {
-		require.Equal(t, want.Data(), o.Data())
-	}
+	requireConcurrentPredict(t, q, x, 17)
 }
 
 // TestQuantizeRecurrentTooLarge: a recurrent layer whose int32 sums could
