@@ -34,7 +34,15 @@ type gemmImpl struct {
 	// packing them pays back, as in a transformer's [tokens, 128..512]
 	// activations and their gradients.
 	inPlaceA bool
+	// packAbove is the work m·n·k above which both operands are packed
+	// whatever their layout (zero: defaultPackAbove).
+	packAbove int
 }
+
+// defaultPackAbove is the work m·n·k above which a product packs both
+// operands unless its implementation says otherwise: smaller ones read
+// row-major operands in place.
+const defaultPackAbove = 1 << 27
 
 // inPlaceALd is the longest row stride of A that inPlaceA reads in place;
 // beyond it (1024 and up) packing wins again by a few percent.
@@ -172,22 +180,7 @@ type gemmPlan struct {
 func (g *gemmPlan) run() {
 	im := g.im
 	m, n, k := g.m, g.n, g.k
-	// B is read in place when it is row-major and small enough that packing
-	// would not pay: its rows then feed the micro-kernel directly. A is read
-	// in place (any layout) unless it is reused across many column panels.
-	small := m*n*k <= 1<<27 || m <= 4*im.mr || n <= 2*im.nr
-	g.packB = g.csB != 1 || !small || im.packB && m > 4
-	g.packA = !small && !(im.inPlaceA && max(g.rsA, g.csA) <= inPlaceALd) || im.packTransA && g.csA != 1 && m > 4*im.mr
-	switch packMode {
-	case packNever:
-		g.packA, g.packB = false, g.csB != 1
-	case packAlways:
-		g.packA, g.packB = true, true
-	case packOnlyA:
-		g.packA, g.packB = true, g.csB != 1
-	case packOnlyB:
-		g.packA, g.packB = false, true
-	}
+	small := g.choosePacking()
 	workers := 1
 	if m*n*k >= gemmParallelFlops {
 		workers = parallel.Workers()
@@ -206,20 +199,7 @@ func (g *gemmPlan) run() {
 	g.kc = kc
 	mp := (m + im.mr - 1) / im.mr // row panels
 	np := (n + im.nr - 1) / im.nr // column panels
-	// Split the panels of the operand that is read in place, so that each
-	// worker packs only its own share of the other: by columns when only B
-	// is packed (each worker packs its own B panels), by rows when only A
-	// is. Otherwise by rows, unless there are too few of them.
-	byRows := mp >= 2*workers || mp >= np
-	if g.packB && !g.packA && np >= 2*workers {
-		byRows = false
-	} else if g.packA && !g.packB && mp >= 2*workers {
-		byRows = true
-	}
-	parts := min(workers, mp)
-	if !byRows {
-		parts = min(workers, np)
-	}
+	parts, byRows := splitPanels(workers, mp, np, g.packA, g.packB)
 	if parts <= 1 {
 		g.part(0, mp, 0, np)
 		return
@@ -230,6 +210,62 @@ func (g *gemmPlan) run() {
 	t.g, t.parts, t.byRows, t.mp, t.np = *g, parts, byRows, mp, np
 	parallel.For(parts, 1, t.fn)
 	putTask(t)
+}
+
+// choosePacking sets packA and packB for the plan's shape, layout and
+// packMode, and reports whether the product counts as small (at most the
+// implementation's packAbove): B is read in place when it is row-major
+// and small enough that packing would not pay, its rows then feeding the
+// micro-kernel directly; A is read in place (any layout) unless it is
+// reused across many column panels.
+func (g *gemmPlan) choosePacking() (small bool) {
+	im, m, n, k := g.im, g.m, g.n, g.k
+	packAbove := im.packAbove
+	if packAbove == 0 {
+		packAbove = defaultPackAbove
+	}
+	small = m*n*k <= packAbove || m <= 4*im.mr || n <= 2*im.nr
+	g.packB = g.csB != 1 || !small || im.packB && m > 4
+	g.packA = !small && !(im.inPlaceA && max(g.rsA, g.csA) <= inPlaceALd) || im.packTransA && g.csA != 1 && m > 4*im.mr
+	switch packMode {
+	case packNever:
+		g.packA, g.packB = false, g.csB != 1
+	case packAlways:
+		g.packA, g.packB = true, true
+	case packOnlyA:
+		g.packA, g.packB = true, g.csB != 1
+	case packOnlyB:
+		g.packA, g.packB = false, true
+	}
+	return small
+}
+
+// splitPanels returns how many parts (at most workers) a product of mp
+// row panels and np column panels is split into, and whether by rows.
+// It splits the panels of the operand that is read in place, so that each
+// worker packs only its own share of the other: by columns when only B is
+// packed (each worker packs its own B panels), by rows when only A is.
+// When both are packed, by rows unless there are too few of them. When
+// neither is, nothing is packed twice either way, and the direction whose
+// largest share is the smaller part of its panels wins (ties to rows): 11
+// row panels of 6 go to two workers as 6 and 5, but 8 column panels as 4
+// and 4.
+func splitPanels(workers, mp, np int, packA, packB bool) (parts int, byRows bool) {
+	byRows = mp >= 2*workers || mp >= np
+	switch {
+	case packB && !packA && np >= 2*workers:
+		byRows = false
+	case packA && !packB && mp >= 2*workers:
+		byRows = true
+	case !packA && !packB:
+		rowShare := (mp + workers - 1) / workers // panels of the largest part
+		colShare := (np + workers - 1) / workers
+		byRows = rowShare*np <= colShare*mp
+	}
+	if byRows {
+		return min(workers, mp), true
+	}
+	return min(workers, np), false
 }
 
 // split returns the range [lo, hi) of n panels that part w of parts owns;
