@@ -296,6 +296,32 @@ func fillOnes(x []float32) {
 	}
 }
 
+// attnSmall is the size (m·n·k) up to which a product of the attention
+// runs through kernel.SmallGemm, reading its operands in place, rather
+// than kernel.Gemm, whose planning and packing cost more than such a
+// product below it.
+const attnSmall = 1 << 20
+
+// attnGemm computes C = alpha·op(A)·B + beta·C (op transposes A when
+// transA is set; B is row-major) for one block of attention.
+func attnGemm(transA bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m*n*k > attnSmall {
+		kernel.Gemm(transA, false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	rsA, csA := lda, 1
+	if transA {
+		rsA, csA = 1, lda
+	}
+	kernel.SmallGemm(m, n, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc)
+}
+
+// attnLD returns the row stride of the per-worker score and key blocks for
+// s keys: s rounded up to 16 plus 16 more, so that the rows a product
+// reads together do not fall into the same few cache sets, as rows a
+// power of two apart do.
+func attnLD(s int) int { return (s+15)&^15 + 16 }
+
 // each runs fn over the (batch, head) pairs, spread over the workers when
 // the work is large enough to pay for it.
 func (g *attnGeom) each(fn func(lo, hi int)) {
@@ -332,22 +358,23 @@ func (g *attnGeom) rowKeys(i, kn int) int {
 }
 
 // scores fills rows [i0, i1), columns [0, kn) of the [T, S] block sc with
-// q·kᵀ·scale plus the masks for batch element b, head h. Only the first
+// q·kᵀ·scale plus the masks for batch element b, head h; kt holds that
+// pair's keys transposed, D×S; both have rows ld apart. Only the first
 // rowKeys(i, kn) columns of row i carry masks: the columns after them are
 // causally masked and left as the product wrote them (expRow zeroes them).
-func (g *attnGeom) scores(sc, qd, kd []float32, b, h, i0, i1, kn int) {
+func (g *attnGeom) scores(sc []float32, ld int, qd, kt []float32, b, h, i0, i1, kn int) {
 	s := g.s
 	if i1 <= i0 || kn == 0 {
 		return
 	}
-	kernel.Gemm(false, true, i1-i0, kn, g.d, g.scale, qd[g.q.at(b, h)+i0*g.q.ld:], g.q.ld, kd[g.k.at(b, h):], g.k.ld, 0, sc[i0*s:], s)
+	attnGemm(false, i1-i0, kn, g.d, g.scale, qd[g.q.at(b, h)+i0*g.q.ld:], g.q.ld, kt, ld, 0, sc[i0*ld:], ld)
 	if g.mask == nil && g.kpm == nil {
 		return
 	}
 	negInf := float32(math.Inf(-1))
 	for i := i0; i < i1; i++ {
 		n := g.rowKeys(i, kn)
-		row := sc[i*s : i*s+n]
+		row := sc[i*ld : i*ld+n]
 		if g.mask != nil {
 			kernel.Add(row, row, g.mask[i*s:i*s+n])
 		}
@@ -376,16 +403,15 @@ func expRow(row []float32, n int, shift float32, ones []float32) float32 {
 	return kernel.Sum(row[:n])
 }
 
-// softmaxRows turns rows [i0, i1) of sc (row stride s, first kn columns,
+// softmaxRows turns rows [i0, i1) of sc (row stride ld, first kn columns,
 // row i's first rowKeys(i, kn) columns unmasked) into unnormalised
 // probabilities exp(score − max) in place, zero where masked. It stores
 // each row's log-sum-exp in lse[i] (when lse is non-nil) and the inverse
 // of its sum in inv[i−i0]. A row with no finite score becomes zeros, with
 // lse +Inf and inv 0.
-func (g *attnGeom) softmaxRows(sc []float32, i0, i1, kn int, lse, inv, ones []float32) {
-	s := g.s
+func (g *attnGeom) softmaxRows(sc []float32, ld, i0, i1, kn int, lse, inv, ones []float32) {
 	for i := i0; i < i1; i++ {
-		row := sc[i*s : i*s+kn]
+		row := sc[i*ld : i*ld+kn]
 		n := g.rowKeys(i, kn)
 		m := kernel.Max(row[:n])
 		if math.IsInf(float64(m), -1) {
@@ -426,13 +452,15 @@ func (k *keepBits) next() bool { return uint32(k.src.Uint64()>>32) >= k.threshol
 // normalising the longer probability rows).
 func (g *attnGeom) forward(qd, kd, vd, od, lse []float32) {
 	t, s := g.t, g.s
+	ld := attnLD(s)
 	g.each(func(lo, hi int) {
-		buf := attnScratch(t*s + s + t)
+		buf := attnScratch(t*ld + s + t + g.d*ld)
 		defer attnPool.Put(buf)
-		sc, ones, inv := (*buf)[:t*s], (*buf)[t*s:t*s+s], (*buf)[t*s+s:]
+		sc, ones, inv, kt := (*buf)[:t*ld], (*buf)[t*ld:t*ld+s], (*buf)[t*ld+s:t*ld+s+t], (*buf)[t*ld+s+t:]
 		fillOnes(ones)
 		for bh := lo; bh < hi; bh++ {
 			b, h := bh/g.h, bh%g.h
+			kernel.Transpose(kt, kd, g.k.at(b, h), g.k.ld, s, g.d, ld)
 			var l []float32
 			if lse != nil {
 				l = lse[bh*t : (bh+1)*t]
@@ -454,13 +482,13 @@ func (g *attnGeom) forward(qd, kd, vd, od, lse []float32) {
 					i0 = i1
 					continue
 				}
-				g.scores(sc, qd, kd, b, h, i0, i1, kn)
-				g.softmaxRows(sc, i0, i1, kn, l, inv, ones)
+				g.scores(sc, ld, qd, kt, b, h, i0, i1, kn)
+				g.softmaxRows(sc, ld, i0, i1, kn, l, inv, ones)
 				if g.dropout > 0 {
 					// One draw per computed score, masked or not, in
 					// row-major order (the backward repeats them).
 					for i := i0; i < i1; i++ {
-						row := sc[i*s : i*s+kn]
+						row := sc[i*ld : i*ld+kn]
 						for j := range row {
 							if keep.next() {
 								row[j] *= dinv
@@ -470,7 +498,7 @@ func (g *attnGeom) forward(qd, kd, vd, od, lse []float32) {
 						}
 					}
 				}
-				kernel.Gemm(false, false, i1-i0, g.dv, kn, 1, sc[i0*s:], max(s, 1), vd[g.v.at(b, h):], g.v.ld, 0, o, g.o.ld)
+				attnGemm(false, i1-i0, g.dv, kn, 1, sc[i0*ld:], ld, vd[g.v.at(b, h):], g.v.ld, 0, o, g.o.ld)
 				for i := range i1 - i0 {
 					kernel.Scale(inv[i], o[i*g.o.ld:i*g.o.ld+g.dv])
 				}
@@ -488,18 +516,23 @@ func (g *attnGeom) forward(qd, kd, vd, od, lse []float32) {
 // blocks add to them) and only keys no query sees need clearing.
 func (g *attnGeom) backward(qd, kd, vd, gy, lse, gq, gk, gv []float32) {
 	t, s := g.t, g.s
+	ld := attnLD(s)
 	nb := 1
 	if g.causal {
 		nb = (t + attnRowBlock - 1) / attnRowBlock
 	}
 	g.each(func(lo, hi int) {
-		buf := attnScratch(2*t*s + 2*s)
+		tl := t * ld
+		buf := attnScratch(2*tl + 2*s + (g.d+g.dv)*ld)
 		defer attnPool.Put(buf)
-		p, dp := (*buf)[:t*s], (*buf)[t*s:2*t*s]
-		tmp, ones := (*buf)[2*t*s:2*t*s+s], (*buf)[2*t*s+s:]
+		p, dp := (*buf)[:tl], (*buf)[tl:2*tl]
+		tmp, ones := (*buf)[2*tl:2*tl+s], (*buf)[2*tl+s:2*tl+2*s]
+		kt, vt := (*buf)[2*tl+2*s:2*tl+2*s+g.d*ld], (*buf)[2*tl+2*s+g.d*ld:]
 		fillOnes(ones)
 		for bh := lo; bh < hi; bh++ {
 			b, h := bh/g.h, bh%g.h
+			kernel.Transpose(kt, kd, g.k.at(b, h), g.k.ld, s, g.d, ld)
+			kernel.Transpose(vt, vd, g.v.at(b, h), g.v.ld, s, g.dv, ld)
 			l := lse[bh*t : (bh+1)*t]
 			gyo := gy[g.o.at(b, h):]
 			first := true // no block has written the key and value gradients yet
@@ -517,9 +550,9 @@ func (g *attnGeom) backward(qd, kd, vd, gy, lse, gq, gk, gv []float32) {
 					continue
 				}
 				// P = exp(scores − lse), row by row.
-				g.scores(p, qd, kd, b, h, i0, i1, kn)
+				g.scores(p, ld, qd, kt, b, h, i0, i1, kn)
 				for i := i0; i < i1; i++ {
-					row := p[i*s : i*s+kn]
+					row := p[i*ld : i*ld+kn]
 					if math.IsInf(float64(l[i]), 1) {
 						clear(row)
 						continue
@@ -527,17 +560,17 @@ func (g *attnGeom) backward(qd, kd, vd, gy, lse, gq, gk, gv []float32) {
 					expRow(row, g.rowKeys(i, kn), l[i], ones)
 				}
 				// dP = dO·vᵀ.
-				kernel.Gemm(false, true, m, kn, g.dv, 1, gyo[i0*g.o.ld:], g.o.ld, vd[g.v.at(b, h):], g.v.ld, 0, dp[i0*s:], max(s, 1))
+				attnGemm(false, m, kn, g.dv, 1, gyo[i0*g.o.ld:], g.o.ld, vt, ld, 0, dp[i0*ld:], ld)
 				if g.dropout > 0 {
-					g.dropBack(p, dp, tmp, b, h, i0, i1, kn)
+					g.dropBack(p, dp, ld, tmp, b, h, i0, i1, kn)
 				} else {
 					for i := i0; i < i1; i++ {
 						// dS = P∘(dP − Σ_j P·dP), zero where P is.
 						n := g.rowKeys(i, kn)
-						pr, dr := p[i*s:i*s+n], dp[i*s:i*s+n]
+						pr, dr := p[i*ld:i*ld+n], dp[i*ld:i*ld+n]
 						kernel.Axpy(-kernel.Dot(pr, dr), ones[:n], dr)
 						kernel.Mul(dr, dr, pr)
-						clear(dp[i*s+n : i*s+kn])
+						clear(dp[i*ld+n : i*ld+kn])
 					}
 				}
 				beta := float32(1)
@@ -545,13 +578,13 @@ func (g *attnGeom) backward(qd, kd, vd, gy, lse, gq, gk, gv []float32) {
 					beta = 0
 				}
 				if gv != nil { // dV += Pᵀ·dO
-					kernel.Gemm(true, false, kn, g.dv, m, 1, p[i0*s:], max(s, 1), gyo[i0*g.o.ld:], g.o.ld, beta, gv[g.v.at(b, h):], g.v.ld)
+					attnGemm(true, kn, g.dv, m, 1, p[i0*ld:], ld, gyo[i0*g.o.ld:], g.o.ld, beta, gv[g.v.at(b, h):], g.v.ld)
 				}
 				if gq != nil { // dQ = dS·k·scale
-					kernel.Gemm(false, false, m, g.d, kn, g.scale, dp[i0*s:], max(s, 1), kd[g.k.at(b, h):], g.k.ld, 0, gq[g.q.at(b, h)+i0*g.q.ld:], g.q.ld)
+					attnGemm(false, m, g.d, kn, g.scale, dp[i0*ld:], ld, kd[g.k.at(b, h):], g.k.ld, 0, gq[g.q.at(b, h)+i0*g.q.ld:], g.q.ld)
 				}
 				if gk != nil { // dK += dSᵀ·q·scale
-					kernel.Gemm(true, false, kn, g.d, m, g.scale, dp[i0*s:], max(s, 1), qd[g.q.at(b, h)+i0*g.q.ld:], g.q.ld, beta, gk[g.k.at(b, h):], g.k.ld)
+					attnGemm(true, kn, g.d, m, g.scale, dp[i0*ld:], ld, qd[g.q.at(b, h)+i0*g.q.ld:], g.q.ld, beta, gk[g.k.at(b, h):], g.k.ld)
 				}
 				first = false
 			}
@@ -562,8 +595,7 @@ func (g *attnGeom) backward(qd, kd, vd, gy, lse, gq, gk, gv []float32) {
 // dropBack turns rows [i0, i1) of p (the probabilities) and dp (dO·vᵀ)
 // into the dropped probabilities (for dV) and dS, redrawing the forward's
 // dropout decisions of the block. tmp holds one row.
-func (g *attnGeom) dropBack(p, dp, tmp []float32, b, h, i0, i1, kn int) {
-	s := g.s
+func (g *attnGeom) dropBack(p, dp []float32, ld int, tmp []float32, b, h, i0, i1, kn int) {
 	// The decisions of the rows before i0, in the forward's order.
 	keep := g.newKeep(b, h)
 	for i := 0; i < i0; i++ { // i0 > 0 only under the causal mask
@@ -574,7 +606,7 @@ func (g *attnGeom) dropBack(p, dp, tmp []float32, b, h, i0, i1, kn int) {
 	}
 	inv := 1 / (1 - g.dropout)
 	for i := i0; i < i1; i++ {
-		pr, dr := p[i*s:i*s+kn], dp[i*s:i*s+kn]
+		pr, dr := p[i*ld:i*ld+kn], dp[i*ld:i*ld+kn]
 		// dP sees the dropped probabilities; dV needs them too, while dS
 		// needs the undropped ones (kept in tmp).
 		copy(tmp, pr)
@@ -607,17 +639,19 @@ func AttentionWeights(q, k *Var, opt AttentionOptions) *Var {
 	qd, kd, wd := q.value.Data(), k.value.Data(), out.value.Data()
 	ts := g.t * g.s
 	g.each(func(lo, hi int) {
-		buf := attnScratch(g.t + g.s)
+		buf := attnScratch(g.t + g.s + g.d*g.s)
 		defer attnPool.Put(buf)
-		inv, ones := (*buf)[:g.t], (*buf)[g.t:]
+		inv, ones, kt := (*buf)[:g.t], (*buf)[g.t:g.t+g.s], (*buf)[g.t+g.s:]
 		fillOnes(ones)
 		for bh := lo; bh < hi; bh++ {
 			blk := wd[bh*ts : (bh+1)*ts]
 			if g.s == 0 {
 				continue
 			}
-			g.scores(blk, qd, kd, bh/g.h, bh%g.h, 0, g.t, g.s)
-			g.softmaxRows(blk, 0, g.t, g.s, nil, inv, ones)
+			b, h := bh/g.h, bh%g.h
+			kernel.Transpose(kt, kd, g.k.at(b, h), g.k.ld, g.s, g.d, g.s)
+			g.scores(blk, g.s, qd, kt, b, h, 0, g.t, g.s)
+			g.softmaxRows(blk, g.s, 0, g.t, g.s, nil, inv, ones)
 			for i := range g.t {
 				kernel.Scale(inv[i], blk[i*g.s:(i+1)*g.s])
 			}

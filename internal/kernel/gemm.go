@@ -5,6 +5,7 @@ package kernel
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/shoshin-ml/shoshin/internal/parallel"
@@ -208,7 +209,8 @@ func (g *gemmPlan) run() {
 	// so that a threaded call allocates nothing either.
 	t := getTask()
 	t.g, t.parts, t.byRows, t.mp, t.np = *g, parts, byRows, mp, np
-	parallel.For(parts, 1, t.fn)
+	t.next.Store(0)
+	parallel.For(min(workers, parts), 1, t.fn)
 	putTask(t)
 }
 
@@ -240,16 +242,20 @@ func (g *gemmPlan) choosePacking() (small bool) {
 	return small
 }
 
-// splitPanels returns how many parts (at most workers) a product of mp
-// row panels and np column panels is split into, and whether by rows.
-// It splits the panels of the operand that is read in place, so that each
-// worker packs only its own share of the other: by columns when only B is
-// packed (each worker packs its own B panels), by rows when only A is.
-// When both are packed, by rows unless there are too few of them. When
-// neither is, nothing is packed twice either way, and the direction whose
-// largest share is the smaller part of its panels wins (ties to rows): 11
-// row panels of 6 go to two workers as 6 and 5, but 8 column panels as 4
-// and 4.
+// splitPanels returns how many parts a product of mp row panels and np
+// column panels is split into for workers, and whether by rows. It splits
+// the panels of the operand that is read in place, so that each part packs
+// only its own share of the other: by columns when only B is packed (each
+// part packs its own B panels), by rows when only A is. When both are
+// packed, by rows unless there are too few of them. When neither is,
+// nothing is packed twice either way, and the direction whose largest
+// share is the smaller part of its panels wins (ties to rows): 11 row
+// panels of 6 go to two workers as 6 and 5, but 8 column panels as 4 and
+// 4.
+//
+// Where no part packs what another packs too, there are up to overSplit
+// parts per worker, taken in turn (see poolTask), so that a worker that
+// falls behind is made up for; otherwise one part per worker.
 func splitPanels(workers, mp, np int, packA, packB bool) (parts int, byRows bool) {
 	byRows = mp >= 2*workers || mp >= np
 	switch {
@@ -262,11 +268,19 @@ func splitPanels(workers, mp, np int, packA, packB bool) (parts int, byRows bool
 		colShare := (np + workers - 1) / workers
 		byRows = rowShare*np <= colShare*mp
 	}
+	panels, twice := np, packA
 	if byRows {
-		return min(workers, mp), true
+		panels, twice = mp, packB
 	}
-	return min(workers, np), false
+	if workers <= 1 || twice {
+		return min(workers, panels), byRows
+	}
+	return min(overSplit*workers, panels), byRows
 }
+
+// overSplit is the most parts per worker when the split packs nothing
+// twice.
+const overSplit = 4
 
 // split returns the range [lo, hi) of n panels that part w of parts owns;
 // the parts differ by at most one panel.
@@ -332,19 +346,26 @@ type blockTask struct {
 }
 
 // poolTask is a product handed to the worker pool, with the closure the
-// pool calls bound to it once, when it is first made: part w of parts
-// takes its share of the row panels (or column panels) of C.
+// pool calls bound to it once, when it is first made. Each participant
+// takes the next part (a share of the row panels or column panels of C)
+// until none is left, so that a worker that starts late, or is descheduled
+// on a busy machine, takes fewer parts rather than holding up the caller.
 type poolTask struct {
 	g             gemmPlan
 	parts, mp, np int
 	byRows        bool
+	next          atomic.Int64 // the next part to take
 	fn            func(lo, hi int)
 }
 
 var tasks = sync.Pool{New: func() any {
 	t := new(poolTask)
-	t.fn = func(lo, hi int) {
-		for w := lo; w < hi; w++ {
+	t.fn = func(_, _ int) {
+		for {
+			w := int(t.next.Add(1) - 1)
+			if w >= t.parts {
+				return
+			}
 			if t.byRows {
 				r0, r1 := split(t.mp, t.parts, w)
 				t.g.part(r0, r1, 0, t.np)

@@ -318,7 +318,9 @@ func TestGemmWorkersSplit(t *testing.T) {
 
 // TestSplitPanels checks how a product is shared among workers: the
 // operand read in place is split so that no worker packs another's share,
-// and with nothing packed the direction that balances better wins.
+// with nothing packed the direction that balances better wins, and the
+// parts are smaller than one per worker only where that packs nothing
+// twice.
 func TestSplitPanels(t *testing.T) {
 	cases := []struct {
 		name                 string
@@ -328,13 +330,13 @@ func TestSplitPanels(t *testing.T) {
 	}{
 		// The MLP's 64×784×128 on the 6×16 tile: 11 row panels split 6
 		// and 5, 8 column panels 4 and 4.
-		{"mlp avx2", 2, 11, 8, false, false, false, 2},
-		{"mlp avx512 tie", 2, 8, 4, false, false, true, 2},
-		{"few rows", 2, 3, 100, false, false, false, 2},
+		{"mlp avx2", 2, 11, 8, false, false, false, 8},
+		{"mlp avx512 tie", 2, 8, 4, false, false, true, 8},
+		{"few rows", 2, 3, 100, false, false, false, 8},
 		{"two by three", 2, 2, 3, false, false, true, 2},
-		{"only B packed", 2, 8, 4, false, true, false, 2},
-		{"only B, few columns", 2, 8, 3, false, true, true, 2},
-		{"only A packed", 2, 4, 100, true, false, true, 2},
+		{"only B packed", 2, 8, 4, false, true, false, 4},
+		{"only B, few columns", 2, 8, 3, false, true, true, 2}, // B packed by each part
+		{"only A packed", 2, 4, 100, true, false, true, 4},
 		{"both packed", 2, 86, 32, true, true, true, 2},
 		{"both, one row panel", 3, 1, 32, true, true, false, 3},
 		{"more workers than panels", 4, 3, 2, false, false, true, 3},
