@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/shoshin-ml/shoshin/internal/kernel"
+	"github.com/shoshin-ml/shoshin/internal/parallel"
 )
 
 // The training step of a 3×3 convolution in the Winograd domain (F(2×2,
@@ -137,22 +138,74 @@ func (g *convGeom) winoInputTiles(v, xp, x []float32, s0, sc int, p *winoTrainPl
 	}
 }
 
+// winoJob is one Winograd training pass over the batch: what the groups
+// of passes share. A one-worker pass keeps it on the stack; a parallel one
+// hands a copy to the workers.
+type winoJob struct {
+	g      convGeom
+	p      winoTrainPlan
+	gsz    int // passes per group
+	y, x   []float32
+	u, b   []float32
+	pool   poolGeom // with pooled, the pooling after the convolution
+	pooled bool
+	idx    []int32
+	gx     []float32
+	src    convGrad
+	partSz int
+	parts  [convGroups]*[]float32
+}
+
+// run computes each group of passes of the forward or of the backward, on
+// the workers when there are several.
+func (j *winoJob) run(groups int, backward bool) {
+	if parallel.Workers() == 1 || groups == 1 {
+		for gi := range groups {
+			j.group(gi, backward)
+		}
+		return
+	}
+	jj := *j // escapes to the workers; j stays on the caller's stack
+	runGroups(groups, func(gi int) { jj.group(gi, backward) })
+	j.parts = jj.parts
+}
+
+// group computes the passes of group gi.
+func (j *winoJob) group(gi int, backward bool) {
+	i0, i1 := gi*j.gsz, min((gi+1)*j.gsz, j.p.passes)
+	if !backward {
+		var pp *poolGeom
+		if j.pooled {
+			pp = &j.pool
+		}
+		j.g.winoForwardPasses(i0, i1, &j.p, j.y, j.x, j.u, j.b, pp, j.idx)
+		return
+	}
+	var part []float32
+	if j.partSz > 0 {
+		pb := getScratch(j.partSz)
+		clear(*pb)
+		j.parts[gi] = pb
+		part = *pb
+	}
+	j.g.winoBackwardPasses(i0, i1, &j.p, j.gx, part, &j.src, j.x, j.u)
+}
+
 // winoForwardTrain is forwardTrain on the Winograd path.
 func (g *convGeom) winoForwardTrain(y, x, w, b []float32, pool poolGeom, idx []int32) {
+	j := winoJob{g: *g, y: y, x: x, b: b, pool: pool, pooled: pool.kh > 0, idx: idx}
 	var pp *poolGeom
-	if pool.kh > 0 {
-		pp = &pool
+	if j.pooled {
+		pp = &j.pool
 	}
-	p := g.winoTrainPlan(pp)
+	j.p = g.winoTrainPlan(pp)
 	ub := getScratch(16 * g.oc * g.c)
 	defer scratch.Put(ub)
 	winoWeights(*ub, w, g.oc, g.c)
-	u := *ub
-	groups, gsz := chunkGroups(p.passes)
-	gg := *g
-	runGroups(groups, func(gi int) {
-		gg.winoForwardPasses(gi*gsz, min((gi+1)*gsz, p.passes), &p, y, x, u, b, pp, idx)
-	})
+	j.u = *ub
+	groups, gsz := chunkGroups(j.p.passes)
+	j.gsz = gsz
+	j.run(groups, false)
 }
 
 // winoForwardPasses computes passes [i0, i1).
@@ -273,34 +326,24 @@ func (g *convGeom) winoStoreTile(ys, q, b []float32, r, col int) {
 // gradients are added in group order, so that results do not depend on
 // the workers.
 func (g *convGeom) winoBackward(gx, gw, gb []float32, src *convGrad, x, w []float32) {
-	p := g.winoTrainPlan(src.pool)
 	c, oc := g.c, g.oc
+	j := winoJob{g: *g, x: x, gx: gx, src: *src}
+	j.p = g.winoTrainPlan(src.pool)
 	ub := getScratch(16 * oc * c)
 	defer scratch.Put(ub)
 	winoWeights(*ub, w, oc, c)
-	u := *ub
-	partSz := 0
+	j.u = *ub
 	if gw != nil || gb != nil {
-		partSz = 16*oc*c + oc
+		j.partSz = 16*oc*c + oc
 	}
-	groups, gsz := chunkGroups(p.passes)
-	var parts [convGroups]*[]float32
-	gg := *g
-	runGroups(groups, func(gi int) {
-		var part []float32
-		if partSz > 0 {
-			pb := getScratch(partSz)
-			clear(*pb)
-			parts[gi] = pb
-			part = *pb
-		}
-		gg.winoBackwardPasses(gi*gsz, min((gi+1)*gsz, p.passes), &p, gx, part, src, x, u)
-	})
-	if partSz == 0 {
+	groups, gsz := chunkGroups(j.p.passes)
+	j.gsz = gsz
+	j.run(groups, true)
+	if j.partSz == 0 {
 		return
 	}
-	sum := *parts[0]
-	for _, pb := range parts[1:groups] {
+	sum := *j.parts[0]
+	for _, pb := range j.parts[1:groups] {
 		for i, v := range *pb {
 			sum[i] += v
 		}
@@ -314,7 +357,7 @@ func (g *convGeom) winoBackward(gx, gw, gb []float32, src *convGrad, x, w []floa
 			gb[o] += v
 		}
 	}
-	scratch.Put(parts[0])
+	scratch.Put(j.parts[0])
 }
 
 // winoBackwardPasses is winoBackward for passes [i0, i1), summing the
@@ -336,7 +379,7 @@ func (g *convGeom) winoBackwardPasses(i0, i1 int, p *winoTrainPlan, gx, part []f
 		zb = getScratch(g.outSz)
 		defer scratch.Put(zb)
 	}
-	v, m, dy, xp := *vb, *mb, *db, *xb
+	v, m, xp := *vb, *mb, *xb
 	var pu, pb []float32
 	if part != nil {
 		pu, pb = part[:16*oc*c], part[16*oc*c:]
@@ -345,7 +388,7 @@ func (g *convGeom) winoBackwardPasses(i0, i1 int, p *winoTrainPlan, gx, part []f
 		s0, sc := p.span(i, g.n)
 		nt := sc * p.tpi
 		// The output gradient of each tile, [nt][4][outC].
-		dy = (*db)[:4*nt*oc]
+		dy := (*db)[:4*nt*oc]
 		if p.pooled {
 			winoPooledGrad(dy, pb, src, s0, sc, p, g.oc, g.ow)
 		} else {

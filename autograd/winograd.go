@@ -21,15 +21,14 @@ import (
 // rounding only (the transforms multiply by 0, ±½ and ±1).
 
 // winoMinChannels is the number of input and output channels from which a
-// 3×3 layer takes the Winograd path, and winoMinTiles the number of output
-// tiles (samples × tiles per sample) it needs: below them the transforms,
-// done here with scalar code, cost more than the multiplications they
-// save. Measured on one Zen 4 core (BenchmarkWinograd,
-// BenchmarkWinogradTrain): 64→64 channels on 28×28 planes gain 15–25 % in
-// inference and about 15 % per training step, on 13×13 planes about 10 %
-// in inference and nothing in training; 32→64 on 13×13 (the Keras
-// convnet's second layer) is level at batch 64 and loses at batch 1,
-// where the 16 small GEMMs cost as much as the one im2col GEMM. Tests
+// 3×3 layer takes the Winograd path in inference, and winoMinTiles the
+// number of output tiles (samples × tiles per sample) it needs, there and
+// in training: below them the 16 small GEMMs cost as much as the one
+// im2col GEMM. Measured on one Zen 4 core (BenchmarkWinograd): 64→64
+// channels on 28×28 planes gain 15–25 %, on 13×13 planes about 10 %;
+// 32→64 on 13×13 is level at batch 64 and loses at batch 1. Training
+// takes the Winograd passes from fewer channels (winoTrainMinChannels,
+// conv_wino_train.go), whose transforms run over channel vectors. Tests
 // lower both to exercise small shapes.
 var (
 	winoMinChannels = 64
