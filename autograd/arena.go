@@ -35,7 +35,9 @@ type Arena struct {
 	vars  []*Var
 	nodes []*node
 	views []*tensor.Tensor
+	objs  []any // op state (see arenaState)
 	nw    int
+	no    int
 	nb    int
 	ni    int
 	nv    int
@@ -85,7 +87,53 @@ func (a *Arena) Constant(t *tensor.Tensor) *Var {
 // Reset returns every buffer to the arena. Values obtained since the last
 // Reset must not be used afterwards.
 func (a *Arena) Reset() {
-	a.nb, a.ni, a.nv, a.nn, a.nw = 0, 0, 0, 0, 0
+	a.nb, a.ni, a.nv, a.nn, a.nw, a.no = 0, 0, 0, 0, 0, 0
+}
+
+// arenaState returns the next op-state slot of a as a *T: the one left in
+// that slot by the same op in the previous step when it has that type, a
+// new one otherwise (always a new one when a is nil). Ops whose record
+// does not fit in a node (the fused recurrent stack) keep it there, with
+// the closures they hand on bound to it once, so that a step repeated with
+// the same ops allocates nothing for them. The caller must set every field
+// it reads; slices may keep their capacity.
+func arenaState[T any](a *Arena) *T {
+	if a == nil {
+		return new(T)
+	}
+	if a.no < len(a.objs) {
+		p, ok := a.objs[a.no].(*T)
+		if !ok {
+			p = new(T)
+			a.objs[a.no] = p
+		}
+		a.no++
+		return p
+	}
+	p := new(T)
+	a.objs = append(a.objs, p)
+	a.no++
+	return p
+}
+
+// slab returns data viewed with the given shape (the caller has checked
+// the sizes), reusing the view in the same slot when it already shows the
+// same elements with that shape: the fused recurrent ops hand out views of
+// their packed output this way without allocating.
+func (a *Arena) slab(data []float32, shape []int) *tensor.Tensor {
+	if a.nw < len(a.views) {
+		v := a.views[a.nw]
+		if d := v.Data(); len(d) != len(data) || (len(d) > 0 && &d[0] != &data[0]) || !tensor.EqualShape(v.Shape(), shape) {
+			v = tensor.New(data, shape...)
+			a.views[a.nw] = v
+		}
+		a.nw++
+		return v
+	}
+	v := tensor.New(data, shape...)
+	a.views = append(a.views, v)
+	a.nw++
+	return v
 }
 
 // view returns t reshaped (one axis may be -1), reusing the view in the

@@ -71,7 +71,6 @@ type attnGeom struct {
 	offset       int // CausalOffset
 	mask         []float32
 	dropout      float32
-	clearGrads   bool // backward clears each pair's gradient blocks first (their union is the whole gradient)
 	seed         uint64
 	q, k, v, o   attnOperand
 	outShape     []int
@@ -203,16 +202,23 @@ func ScaledDotProductAttention(q, k, v *Var, opt AttentionOptions) *Var {
 	return out.record("ScaledDotProductAttention", func(gy *tensor.Tensor) []*tensor.Tensor {
 		grads := make([]*tensor.Tensor, 3)
 		var gq, gk, gv []float32
+		// The backward writes every query row and the first g.s key and
+		// value rows; with KeyLen shorter than the keys (g.kpmStride), the
+		// rest of k and v must start from zero.
+		kvBuf := gradBuf
+		if g.s < g.kpmStride {
+			kvBuf = zeroGradBuf
+		}
 		if q.requiresGrad {
-			grads[0] = zeroGradBuf(g.qShape, q, k, v)
+			grads[0] = gradBuf(g.qShape, q, k, v)
 			gq = grads[0].Data()
 		}
 		if k.requiresGrad {
-			grads[1] = zeroGradBuf(g.kShape, q, k, v)
+			grads[1] = kvBuf(g.kShape, q, k, v)
 			gk = grads[1].Data()
 		}
 		if v.requiresGrad {
-			grads[2] = zeroGradBuf(g.vShape, q, k, v)
+			grads[2] = kvBuf(g.vShape, q, k, v)
 			gv = grads[2].Data()
 		}
 		g.backward(qd, kd, vd, gy.Data(), lse, gq, gk, gv)
@@ -251,11 +257,10 @@ func SelfAttention(qkv *Var, opt AttentionOptions) *Var {
 		return out
 	}
 	return out.record("SelfAttention", func(gy *tensor.Tensor) []*tensor.Tensor {
-		// Each (batch, head) pair clears its own blocks of the gradient
-		// before summing into them, on the worker that computes it.
+		// Each (batch, head) pair writes every value of its own blocks of
+		// the gradient, on the worker that computes it.
 		gx := gradBuf(s, qkv)
 		d := gx.Data()
-		g.clearGrads = true
 		g.backward(xd, xd, xd, gy.Data(), lse, d, d, d)
 		return []*tensor.Tensor{gx}
 	}, qkv)
@@ -283,6 +288,40 @@ func attnScratch(n int) *[]float32 {
 	return p
 }
 
+// fillOnes sets every element of x to 1 (the vector that turns Axpy into
+// "add a scalar").
+func fillOnes(x []float32) {
+	for i := range x {
+		x[i] = 1
+	}
+}
+
+// attnSmall is the size (m·n·k) up to which a product of the attention
+// runs through kernel.SmallGemm, reading its operands in place, rather
+// than kernel.Gemm, whose planning and packing cost more than such a
+// product below it.
+const attnSmall = 1 << 20
+
+// attnGemm computes C = alpha·op(A)·B + beta·C (op transposes A when
+// transA is set; B is row-major) for one block of attention.
+func attnGemm(transA bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m*n*k > attnSmall {
+		kernel.Gemm(transA, false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	rsA, csA := lda, 1
+	if transA {
+		rsA, csA = 1, lda
+	}
+	kernel.SmallGemm(m, n, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc)
+}
+
+// attnLD returns the row stride of the per-worker score and key blocks for
+// s keys: s rounded up to 16 plus 16 more, so that the rows a product
+// reads together do not fall into the same few cache sets, as rows a
+// power of two apart do.
+func attnLD(s int) int { return (s+15)&^15 + 16 }
+
 // each runs fn over the (batch, head) pairs, spread over the workers when
 // the work is large enough to pay for it.
 func (g *attnGeom) each(fn func(lo, hi int)) {
@@ -306,36 +345,87 @@ func (g *attnGeom) rowBlock(i0 int) (i1, kn int) {
 		return g.t, g.s
 	}
 	i1 = min(i0+attnRowBlock, g.t)
-	return i1, min(i1+g.offset, g.s)
+	return i1, max(min(i1+g.offset, g.s), 0)
+}
+
+// rowKeys returns how many leading keys of the kn a row block computes
+// query row i may see under the causal mask (all kn without it).
+func (g *attnGeom) rowKeys(i, kn int) int {
+	if !g.causal {
+		return kn
+	}
+	return max(min(i+g.offset+1, kn), 0)
 }
 
 // scores fills rows [i0, i1), columns [0, kn) of the [T, S] block sc with
-// q·kᵀ·scale plus the masks for batch element b, head h.
-func (g *attnGeom) scores(sc, qd, kd []float32, b, h, i0, i1, kn int) {
+// q·kᵀ·scale plus the masks for batch element b, head h; kt holds that
+// pair's keys transposed, D×S; both have rows ld apart. Only the first
+// rowKeys(i, kn) columns of row i carry masks: the columns after them are
+// causally masked and left as the product wrote them (expRow zeroes them).
+func (g *attnGeom) scores(sc []float32, ld int, qd, kt []float32, b, h, i0, i1, kn int) {
 	s := g.s
 	if i1 <= i0 || kn == 0 {
 		return
 	}
-	kernel.Gemm(false, true, i1-i0, kn, g.d, g.scale, qd[g.q.at(b, h)+i0*g.q.ld:], g.q.ld, kd[g.k.at(b, h):], g.k.ld, 0, sc[i0*s:], s)
-	negInf := float32(math.Inf(-1))
-	var pad []bool
-	if g.kpm != nil {
-		pad = g.kpm[b*g.kpmStride : b*g.kpmStride+kn]
+	attnGemm(false, i1-i0, kn, g.d, g.scale, qd[g.q.at(b, h)+i0*g.q.ld:], g.q.ld, kt, ld, 0, sc[i0*ld:], ld)
+	if g.mask == nil && g.kpm == nil {
+		return
 	}
+	negInf := float32(math.Inf(-1))
 	for i := i0; i < i1; i++ {
-		row := sc[i*s : i*s+kn]
+		n := g.rowKeys(i, kn)
+		row := sc[i*ld : i*ld+n]
 		if g.mask != nil {
-			kernel.Add(row, row, g.mask[i*s:i*s+kn])
+			kernel.Add(row, row, g.mask[i*s:i*s+n])
 		}
-		if g.causal {
-			for j := i + g.offset + 1; j < kn; j++ {
-				row[j] = negInf
+		if g.kpm != nil {
+			for j, p := range g.kpm[b*g.kpmStride : b*g.kpmStride+n] {
+				if p {
+					row[j] = negInf
+				}
 			}
 		}
-		for j, p := range pad {
-			if p {
-				row[j] = negInf
+	}
+}
+
+// expRow sets row[j] = exp(row[j] − shift) for j < n and row[j] = 0 for
+// the rest, and returns the sum of the first n. ones holds at least n
+// ones. The columns from n up to the next multiple of eight go through
+// the vector exp as zeros (and are cleared after), so that the row needs
+// no scalar tail and no masked score reaches exp: exp of a score far below
+// the shift is a slow denormal case.
+func expRow(row []float32, n int, shift float32, ones []float32) float32 {
+	kernel.Axpy(-shift, ones[:n], row[:n])
+	n8 := min((n+7)&^7, len(row))
+	clear(row[n:n8])
+	kernel.Exp(row[:n8], row[:n8])
+	clear(row[n:])
+	return kernel.Sum(row[:n])
+}
+
+// softmaxRows turns rows [i0, i1) of sc (row stride ld, first kn columns,
+// row i's first rowKeys(i, kn) columns unmasked) into unnormalised
+// probabilities exp(score − max) in place, zero where masked. It stores
+// each row's log-sum-exp in lse[i] (when lse is non-nil) and the inverse
+// of its sum in inv[i−i0]. A row with no finite score becomes zeros, with
+// lse +Inf and inv 0.
+func (g *attnGeom) softmaxRows(sc []float32, ld, i0, i1, kn int, lse, inv, ones []float32) {
+	for i := i0; i < i1; i++ {
+		row := sc[i*ld : i*ld+kn]
+		n := g.rowKeys(i, kn)
+		m := kernel.Max(row[:n])
+		if math.IsInf(float64(m), -1) {
+			clear(row)
+			inv[i-i0] = 0
+			if lse != nil {
+				lse[i] = float32(math.Inf(1))
 			}
+			continue
+		}
+		sum := expRow(row, n, m, ones)
+		inv[i-i0] = 1 / sum
+		if lse != nil {
+			lse[i] = m + float32(math.Log(float64(sum)))
 		}
 	}
 }
@@ -356,154 +446,184 @@ func (g *attnGeom) newKeep(b, h int) keepBits {
 
 func (k *keepBits) next() bool { return uint32(k.src.Uint64()>>32) >= k.threshold }
 
-// softmaxRows turns rows [i0, i1) of sc (row stride s, first kn columns)
-// into probabilities in place and stores their log-sum-exp in lse[i] (when
-// lse is non-nil). A row with no finite score becomes zeros, with lse +Inf.
-func softmaxRows(sc []float32, s, i0, i1, kn int, lse []float32) {
-	for i := i0; i < i1; i++ {
-		row := sc[i*s : i*s+kn]
-		m := kernel.Max(row)
-		if math.IsInf(float64(m), -1) || kn == 0 {
-			clear(row)
-			if lse != nil {
-				lse[i] = float32(math.Inf(1))
-			}
-			continue
-		}
-		for j := range row {
-			row[j] -= m
-		}
-		kernel.Exp(row, row)
-		sum := kernel.Sum(row)
-		kernel.Scale(1/sum, row)
-		if lse != nil {
-			lse[i] = m + float32(math.Log(float64(sum)))
-		}
-	}
-}
-
+// forward writes the output rows and, when lse is non-nil, each query
+// row's log-sum-exp. Per row block: the scores, their exponentials, the
+// product with v, then each output row scaled by its 1/Σ (cheaper than
+// normalising the longer probability rows).
 func (g *attnGeom) forward(qd, kd, vd, od, lse []float32) {
 	t, s := g.t, g.s
+	ld := attnLD(s)
 	g.each(func(lo, hi int) {
-		buf := attnScratch(t * s)
+		buf := attnScratch(t*ld + s + t + g.d*ld)
 		defer attnPool.Put(buf)
-		sc := *buf
+		sc, ones, inv, kt := (*buf)[:t*ld], (*buf)[t*ld:t*ld+s], (*buf)[t*ld+s:t*ld+s+t], (*buf)[t*ld+s+t:]
+		fillOnes(ones)
 		for bh := lo; bh < hi; bh++ {
 			b, h := bh/g.h, bh%g.h
+			kernel.Transpose(kt, kd, g.k.at(b, h), g.k.ld, s, g.d, ld)
 			var l []float32
 			if lse != nil {
 				l = lse[bh*t : (bh+1)*t]
 			}
 			var keep keepBits
-			inv := float32(1)
+			dinv := float32(1)
 			if g.dropout > 0 {
 				keep = g.newKeep(b, h)
-				inv = 1 / (1 - g.dropout)
+				dinv = 1 / (1 - g.dropout)
 			}
 			for i0 := 0; i0 < t; {
 				i1, kn := g.rowBlock(i0)
-				g.scores(sc, qd, kd, b, h, i0, i1, kn)
-				softmaxRows(sc, s, i0, i1, kn, l)
+				o := od[g.o.at(b, h)+i0*g.o.ld:]
+				if kn == 0 {
+					clearRows(o, 0, g.o.ld, i1-i0, g.dv)
+					for i := i0; i < i1 && l != nil; i++ {
+						l[i] = float32(math.Inf(1))
+					}
+					i0 = i1
+					continue
+				}
+				g.scores(sc, ld, qd, kt, b, h, i0, i1, kn)
+				g.softmaxRows(sc, ld, i0, i1, kn, l, inv, ones)
 				if g.dropout > 0 {
+					// One draw per computed score, masked or not, in
+					// row-major order (the backward repeats them).
 					for i := i0; i < i1; i++ {
-						row := sc[i*s : i*s+kn]
+						row := sc[i*ld : i*ld+kn]
 						for j := range row {
 							if keep.next() {
-								row[j] *= inv
+								row[j] *= dinv
 							} else {
 								row[j] = 0
 							}
 						}
 					}
 				}
-				kernel.Gemm(false, false, i1-i0, g.dv, kn, 1, sc[i0*s:], max(s, 1), vd[g.v.at(b, h):], g.v.ld, 0, od[g.o.at(b, h)+i0*g.o.ld:], g.o.ld)
+				attnGemm(false, i1-i0, g.dv, kn, 1, sc[i0*ld:], ld, vd[g.v.at(b, h):], g.v.ld, 0, o, g.o.ld)
+				for i := range i1 - i0 {
+					kernel.Scale(inv[i], o[i*g.o.ld:i*g.o.ld+g.dv])
+				}
 				i0 = i1
 			}
 		}
 	})
 }
 
-// backward accumulates the gradients of q, k and v (each when non-nil,
-// zero on entry) from the output gradient gy, recomputing the
-// probabilities from lse.
+// backward writes the gradients of q, k and v (each when non-nil; every
+// value of each (batch, head) pair's blocks is written, so the buffers may
+// hold anything on entry) from the output gradient gy, recomputing the
+// probabilities from lse. The row blocks run last to first: the last one
+// sees the most keys, so it writes the key and value gradients (the later
+// blocks add to them) and only keys no query sees need clearing.
 func (g *attnGeom) backward(qd, kd, vd, gy, lse, gq, gk, gv []float32) {
 	t, s := g.t, g.s
+	ld := attnLD(s)
+	nb := 1
+	if g.causal {
+		nb = (t + attnRowBlock - 1) / attnRowBlock
+	}
 	g.each(func(lo, hi int) {
-		buf := attnScratch(2*t*s + s)
+		tl := t * ld
+		buf := attnScratch(2*tl + 2*s + (g.d+g.dv)*ld)
 		defer attnPool.Put(buf)
-		p, dp, tmp := (*buf)[:t*s], (*buf)[t*s:2*t*s], (*buf)[2*t*s:]
+		p, dp := (*buf)[:tl], (*buf)[tl:2*tl]
+		tmp, ones := (*buf)[2*tl:2*tl+s], (*buf)[2*tl+s:2*tl+2*s]
+		kt, vt := (*buf)[2*tl+2*s:2*tl+2*s+g.d*ld], (*buf)[2*tl+2*s+g.d*ld:]
+		fillOnes(ones)
 		for bh := lo; bh < hi; bh++ {
 			b, h := bh/g.h, bh%g.h
-			if g.clearGrads {
-				clearRows(gq, g.q.at(b, h), g.q.ld, t, g.d)
-				clearRows(gk, g.k.at(b, h), g.k.ld, s, g.d)
-				clearRows(gv, g.v.at(b, h), g.v.ld, s, g.dv)
-			}
+			kernel.Transpose(kt, kd, g.k.at(b, h), g.k.ld, s, g.d, ld)
+			kernel.Transpose(vt, vd, g.v.at(b, h), g.v.ld, s, g.dv, ld)
 			l := lse[bh*t : (bh+1)*t]
 			gyo := gy[g.o.at(b, h):]
-			var keep keepBits
-			inv := float32(1)
-			if g.dropout > 0 {
-				keep = g.newKeep(b, h)
-				inv = 1 / (1 - g.dropout)
-			}
-			for i0 := 0; i0 < t; {
+			first := true // no block has written the key and value gradients yet
+			for blk := nb - 1; blk >= 0; blk-- {
+				i0 := blk * attnRowBlock
 				i1, kn := g.rowBlock(i0)
 				m := i1 - i0
+				if first {
+					// Keys beyond kn get no gradient from any block.
+					clearRows(gk, g.k.at(b, h)+kn*g.k.ld, g.k.ld, s-kn, g.d)
+					clearRows(gv, g.v.at(b, h)+kn*g.v.ld, g.v.ld, s-kn, g.dv)
+				}
 				if kn == 0 {
-					i0 = i1
+					clearRows(gq, g.q.at(b, h)+i0*g.q.ld, g.q.ld, m, g.d)
 					continue
 				}
 				// P = exp(scores − lse), row by row.
-				g.scores(p, qd, kd, b, h, i0, i1, kn)
+				g.scores(p, ld, qd, kt, b, h, i0, i1, kn)
 				for i := i0; i < i1; i++ {
-					row := p[i*s : i*s+kn]
+					row := p[i*ld : i*ld+kn]
 					if math.IsInf(float64(l[i]), 1) {
 						clear(row)
 						continue
 					}
-					for j := range row {
-						row[j] -= l[i]
-					}
-					kernel.Exp(row, row)
+					expRow(row, g.rowKeys(i, kn), l[i], ones)
 				}
 				// dP = dO·vᵀ.
-				kernel.Gemm(false, true, m, kn, g.dv, 1, gyo[i0*g.o.ld:], g.o.ld, vd[g.v.at(b, h):], g.v.ld, 0, dp[i0*s:], max(s, 1))
-				for i := i0; i < i1; i++ {
-					pr, dr := p[i*s:i*s+kn], dp[i*s:i*s+kn]
-					if g.dropout > 0 {
-						// dP sees the dropped probabilities; dV needs them
-						// too, while dS needs the undropped ones (kept in tmp).
-						copy(tmp, pr)
-						for j := range pr {
-							if keep.next() {
-								dr[j] *= inv
-								pr[j] *= inv
-							} else {
-								dr[j], pr[j] = 0, 0
-							}
-						}
-						pr = tmp[:kn]
+				attnGemm(false, m, kn, g.dv, 1, gyo[i0*g.o.ld:], g.o.ld, vt, ld, 0, dp[i0*ld:], ld)
+				if g.dropout > 0 {
+					g.dropBack(p, dp, ld, tmp, b, h, i0, i1, kn)
+				} else {
+					for i := i0; i < i1; i++ {
+						// dS = P∘(dP − Σ_j P·dP), zero where P is.
+						n := g.rowKeys(i, kn)
+						pr, dr := p[i*ld:i*ld+n], dp[i*ld:i*ld+n]
+						kernel.Axpy(-kernel.Dot(pr, dr), ones[:n], dr)
+						kernel.Mul(dr, dr, pr)
+						clear(dp[i*ld+n : i*ld+kn])
 					}
-					// dS = P∘(dP − Σ_j P·dP).
-					dsum := kernel.Dot(pr, dr)
-					for j, pv := range pr {
-						dr[j] = pv * (dr[j] - dsum)
-					}
+				}
+				beta := float32(1)
+				if first {
+					beta = 0
 				}
 				if gv != nil { // dV += Pᵀ·dO
-					kernel.Gemm(true, false, kn, g.dv, m, 1, p[i0*s:], max(s, 1), gyo[i0*g.o.ld:], g.o.ld, 1, gv[g.v.at(b, h):], g.v.ld)
+					attnGemm(true, kn, g.dv, m, 1, p[i0*ld:], ld, gyo[i0*g.o.ld:], g.o.ld, beta, gv[g.v.at(b, h):], g.v.ld)
 				}
 				if gq != nil { // dQ = dS·k·scale
-					kernel.Gemm(false, false, m, g.d, kn, g.scale, dp[i0*s:], max(s, 1), kd[g.k.at(b, h):], g.k.ld, 1, gq[g.q.at(b, h)+i0*g.q.ld:], g.q.ld)
+					attnGemm(false, m, g.d, kn, g.scale, dp[i0*ld:], ld, kd[g.k.at(b, h):], g.k.ld, 0, gq[g.q.at(b, h)+i0*g.q.ld:], g.q.ld)
 				}
 				if gk != nil { // dK += dSᵀ·q·scale
-					kernel.Gemm(true, false, kn, g.d, m, g.scale, dp[i0*s:], max(s, 1), qd[g.q.at(b, h)+i0*g.q.ld:], g.q.ld, 1, gk[g.k.at(b, h):], g.k.ld)
+					attnGemm(true, kn, g.d, m, g.scale, dp[i0*ld:], ld, qd[g.q.at(b, h)+i0*g.q.ld:], g.q.ld, beta, gk[g.k.at(b, h):], g.k.ld)
 				}
-				i0 = i1
+				first = false
 			}
 		}
 	})
+}
+
+// dropBack turns rows [i0, i1) of p (the probabilities) and dp (dO·vᵀ)
+// into the dropped probabilities (for dV) and dS, redrawing the forward's
+// dropout decisions of the block. tmp holds one row.
+func (g *attnGeom) dropBack(p, dp []float32, ld int, tmp []float32, b, h, i0, i1, kn int) {
+	// The decisions of the rows before i0, in the forward's order.
+	keep := g.newKeep(b, h)
+	for i := 0; i < i0; i++ { // i0 > 0 only under the causal mask
+		_, ki := g.rowBlock(i - i%attnRowBlock)
+		for range ki {
+			keep.next()
+		}
+	}
+	inv := 1 / (1 - g.dropout)
+	for i := i0; i < i1; i++ {
+		pr, dr := p[i*ld:i*ld+kn], dp[i*ld:i*ld+kn]
+		// dP sees the dropped probabilities; dV needs them too, while dS
+		// needs the undropped ones (kept in tmp).
+		copy(tmp, pr)
+		for j := range pr {
+			if keep.next() {
+				dr[j] *= inv
+				pr[j] *= inv
+			} else {
+				dr[j], pr[j] = 0, 0
+			}
+		}
+		pu := tmp[:kn]
+		dsum := kernel.Dot(pu, dr)
+		for j, pv := range pu {
+			dr[j] = pv * (dr[j] - dsum)
+		}
+	}
 }
 
 // AttentionWeights returns the attention probabilities
@@ -519,10 +639,22 @@ func AttentionWeights(q, k *Var, opt AttentionOptions) *Var {
 	qd, kd, wd := q.value.Data(), k.value.Data(), out.value.Data()
 	ts := g.t * g.s
 	g.each(func(lo, hi int) {
+		buf := attnScratch(g.t + g.s + g.d*g.s)
+		defer attnPool.Put(buf)
+		inv, ones, kt := (*buf)[:g.t], (*buf)[g.t:g.t+g.s], (*buf)[g.t+g.s:]
+		fillOnes(ones)
 		for bh := lo; bh < hi; bh++ {
 			blk := wd[bh*ts : (bh+1)*ts]
-			g.scores(blk, qd, kd, bh/g.h, bh%g.h, 0, g.t, g.s)
-			softmaxRows(blk, g.s, 0, g.t, g.s, nil)
+			if g.s == 0 {
+				continue
+			}
+			b, h := bh/g.h, bh%g.h
+			kernel.Transpose(kt, kd, g.k.at(b, h), g.k.ld, g.s, g.d, g.s)
+			g.scores(blk, g.s, qd, kt, b, h, 0, g.t, g.s)
+			g.softmaxRows(blk, g.s, 0, g.t, g.s, nil, inv, ones)
+			for i := range g.t {
+				kernel.Scale(inv[i], blk[i*g.s:(i+1)*g.s])
+			}
 		}
 	})
 	if !out.requiresGrad {

@@ -74,30 +74,37 @@ func EmbeddingIDs(weight, ids *Var, paddingIdx int) *Var {
 		idx[i] = id
 	}
 	xs := ids.value.Shape()
-	shape := append(append(make([]int, 0, len(xs)+1), xs...), dim)
+	var buf [8]int
+	shape := append(append(buf[:0], xs...), dim)
 	out := wrap(alloc(shape, ids, weight), ids, weight)
 	od, wd := out.value.Data(), weight.value.Data()
 	for i, id := range idx {
 		copy(od[i*dim:(i+1)*dim], wd[int(id)*dim:(int(id)+1)*dim])
 	}
-	if !out.requiresGrad {
-		return out
+	if s := out.recordFn("EmbeddingIDs", embeddingIDsBackward, ids, weight); s != nil {
+		s.i32s, s.i[0] = idx, paddingIdx
 	}
-	return out.record("EmbeddingIDs", func(g *tensor.Tensor) []*tensor.Tensor {
-		// Straight into the table's gradient when it is a parameter.
-		gw := leafGrad(weight)
-		grads := []*tensor.Tensor{nil, nil}
-		if gw == nil {
-			gw = zeroGradBuf(ws, ids)
-			grads[1] = gw
+	return out
+}
+
+// embeddingIDsBackward scatter-adds the gradient rows into the table's
+// gradient: straight into it when the table is a parameter.
+func embeddingIDsBackward(n *node, g *tensor.Tensor) []*tensor.Tensor {
+	ids, weight := n.inputs[0], n.inputs[1]
+	idx, paddingIdx := n.saved.i32s, n.saved.i[0]
+	dim := weight.value.Dim(1)
+	grads := n.saved.out(2)
+	gw := leafGrad(weight)
+	if gw == nil {
+		gw = zeroGradBuf(weight.value.Shape(), ids)
+		grads[1] = gw
+	}
+	gwd, gd := gw.Data(), g.Data()
+	for i, id := range idx {
+		if int(id) == paddingIdx {
+			continue
 		}
-		gwd, gd := gw.Data(), g.Data()
-		for i, id := range idx {
-			if int(id) == paddingIdx {
-				continue
-			}
-			kernel.Axpy(1, gd[i*dim:(i+1)*dim], gwd[int(id)*dim:(int(id)+1)*dim])
-		}
-		return grads
-	}, ids, weight)
+		kernel.Axpy(1, gd[i*dim:(i+1)*dim], gwd[int(id)*dim:(int(id)+1)*dim])
+	}
+	return grads
 }

@@ -27,6 +27,7 @@ type saved struct {
 	t     [2]*tensor.Tensor // tensors the backward reads
 	ints  []int             // class indices and the like (not copied)
 	f32s  []float32
+	i32s  []int32 // ids drawn from an arena (not copied)
 	i     [2]int
 	f     float32
 	elem  func(gx, g, x, y []float32) // an element-wise derivative

@@ -142,26 +142,10 @@ func BatchNorm(x, weight, bias *Var, eps float32) (y *Var, mean, variance *tenso
 	invStd := make([]float32, c)
 	xd, yd := x.value.Data(), out.value.Data()
 	wd, bd := dataOf(weight), dataOf(bias)
-	for ch := 0; ch < c; ch++ {
-		var s float64
-		for s0 := 0; s0 < n; s0++ {
-			for _, v := range xd[(s0*c+ch)*inner : (s0*c+ch+1)*inner] {
-				s += float64(v)
-			}
-		}
-		mu := s / float64(m)
-		var q float64
-		for s0 := 0; s0 < n; s0++ {
-			for _, v := range xd[(s0*c+ch)*inner : (s0*c+ch+1)*inner] {
-				d := float64(v) - mu
-				q += d * d
-			}
-		}
-		va := q / float64(m)
-		md[ch], vd[ch] = float32(mu), float32(va)
-		invStd[ch] = float32(1 / math.Sqrt(va+float64(eps)))
-	}
-	normAffine(yd, xd, md, invStd, wd, bd, n, c, inner)
+	forChannels(c, len(xd), func(lo, hi int) {
+		batchMoments(md, vd, invStd, xd, n, c, inner, eps, lo, hi)
+		normAffine(yd, xd, md, invStd, wd, bd, n, c, inner, lo, hi)
+	})
 	if !out.requiresGrad {
 		return out, mean, variance
 	}
@@ -226,10 +210,10 @@ func BatchNormWithStats(x, weight, bias *Var, mean, variance *tensor.Tensor, eps
 	return recordBatchNorm(out, inputs, x, weight, bias, append([]float32(nil), md...), invStd, false, n, c, inner)
 }
 
-// normAffine writes y = (x − mean)·invStd·w + b channel by channel.
-func normAffine(yd, xd, md, invStd, wd, bd []float32, n, c, inner int) {
+// normAffine writes y = (x − mean)·invStd·w + b for channels [lo, hi).
+func normAffine(yd, xd, md, invStd, wd, bd []float32, n, c, inner, lo, hi int) {
 	for s0 := 0; s0 < n; s0++ {
-		for ch := 0; ch < c; ch++ {
+		for ch := lo; ch < hi; ch++ {
 			o := (s0*c + ch) * inner
 			a := invStd[ch]
 			if wd != nil {
@@ -256,25 +240,14 @@ func recordBatchNorm(out *Var, inputs []*Var, x, weight, bias *Var, md, invStd [
 	if weight != nil {
 		wd = weight.value.Data()
 	}
-	m := float32(n * inner)
 	return out.record("BatchNorm", func(gy *tensor.Tensor) []*tensor.Tensor {
 		grads := make([]*tensor.Tensor, len(saved))
 		gyd, xd := gy.Data(), xv.Data()
 		sumG := make([]float32, c)  // Σ g per channel
 		sumGX := make([]float32, c) // Σ g·x̂ per channel
-		for ch := 0; ch < c; ch++ {
-			var sg, sgx float64
-			mu, inv := md[ch], invStd[ch]
-			for s0 := 0; s0 < n; s0++ {
-				o := (s0*c + ch) * inner
-				xs := xd[o : o+inner]
-				for i, g := range gyd[o : o+inner] {
-					sg += float64(g)
-					sgx += float64(g) * float64((xs[i]-mu)*inv)
-				}
-			}
-			sumG[ch], sumGX[ch] = float32(sg), float32(sgx)
-		}
+		forChannels(c, len(xd), func(lo, hi int) {
+			batchGradSums(sumG, sumGX, gyd, xd, md, invStd, n, c, inner, lo, hi)
+		})
 		k := 1
 		if weight != nil {
 			if weight.requiresGrad {
@@ -290,28 +263,9 @@ func recordBatchNorm(out *Var, inputs []*Var, x, weight, bias *Var, md, invStd [
 		}
 		gx := gradBuf(xv.Shape(), saved...) // every element is written below
 		gxd := gx.Data()
-		for ch := 0; ch < c; ch++ {
-			w := float32(1)
-			if wd != nil {
-				w = wd[ch]
-			}
-			mu, inv := md[ch], invStd[ch]
-			a := w * inv
-			// Batch statistics: dx = w·inv/M · (M·g − Σg − x̂·Σg·x̂).
-			// Constant statistics: dx = w·inv·g.
-			var mg, mgx float32
-			if batchStats {
-				mg, mgx = sumG[ch]/m, sumGX[ch]/m
-			}
-			for s0 := 0; s0 < n; s0++ {
-				o := (s0*c + ch) * inner
-				xs, dst := xd[o:o+inner], gxd[o:o+inner]
-				for i, g := range gyd[o : o+inner] {
-					xh := (xs[i] - mu) * inv
-					dst[i] = a * (g - mg - xh*mgx)
-				}
-			}
-		}
+		forChannels(c, len(xd), func(lo, hi int) {
+			batchInputGrad(gxd, gyd, xd, md, invStd, wd, sumG, sumGX, batchStats, n, c, inner, lo, hi)
+		})
 		grads[0] = gx
 		return grads
 	}, saved...)

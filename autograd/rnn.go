@@ -155,50 +155,58 @@ func (r *recurrence) timeAt(s int) int {
 	return s
 }
 
-// checkRecurrent panics, naming the op, unless the input shape xs, the
-// weights, the initial states and the options fit together; it returns
-// the sizes T, B, I and H.
-func checkRecurrent(name string, kind recurrentKind, xs []int, h0, c0 *Var, w RecurrentWeights, opt RecurrentOptions) (T, B, I, H int) {
+// checkRecurrent panics, naming the op (and its layer when layer ≥ 0),
+// unless the input shape xs, the weights, the initial states and the
+// options fit together; it returns the sizes T, B, I and H.
+func checkRecurrent(op string, layer int, kind recurrentKind, xs []int, h0, c0 *Var, w RecurrentWeights, opt RecurrentOptions) (T, B, I, H int) {
 	if w.IH == nil || w.HH == nil {
-		panic(name + ": input and both weights are required")
+		panic(recName(op, layer) + ": input and both weights are required")
 	}
 	wis, whs := w.IH.value.Shape(), w.HH.value.Shape()
 	if len(xs) != 3 || xs[0] < 1 {
-		panic(fmt.Sprintf("%s: input has shape %v, want [T, B, I] with T ≥ 1", name, xs))
+		panic(fmt.Sprintf("%s: input has shape %v, want [T, B, I] with T ≥ 1", recName(op, layer), xs))
 	}
 	G := kindGates[kind]
 	T, B, I = xs[0], xs[1], xs[2]
 	if len(whs) != 2 || whs[0] != G*whs[1] || whs[1] < 1 {
-		panic(fmt.Sprintf("%s: weight_hh has shape %v, want [%d·H, H]", name, whs, G))
+		panic(fmt.Sprintf("%s: weight_hh has shape %v, want [%d·H, H]", recName(op, layer), whs, G))
 	}
 	H = whs[1]
 	if len(wis) != 2 || wis[0] != G*H || wis[1] != I {
-		panic(fmt.Sprintf("%s: weight_ih has shape %v, want [%d, %d] for input %v and weight_hh %v", name, wis, G*H, I, xs, whs))
+		panic(fmt.Sprintf("%s: weight_ih has shape %v, want [%d, %d] for input %v and weight_hh %v", recName(op, layer), wis, G*H, I, xs, whs))
 	}
 	for _, bv := range []*Var{w.BiasIH, w.BiasHH} {
 		if bv != nil && (bv.value.Rank() != 1 || bv.value.Dim(0) != G*H) {
-			panic(fmt.Sprintf("%s: bias has shape %v, want [%d]", name, bv.value.Shape(), G*H))
+			panic(fmt.Sprintf("%s: bias has shape %v, want [%d]", recName(op, layer), bv.value.Shape(), G*H))
 		}
 	}
 	for i, s := range []*Var{h0, c0} {
 		if s != nil && !tensor.EqualShape(s.value.Shape(), []int{B, H}) {
-			panic(fmt.Sprintf("%s: initial state %d has shape %v, want [%d, %d]", name, i, s.value.Shape(), B, H))
+			panic(fmt.Sprintf("%s: initial state %d has shape %v, want [%d, %d]", recName(op, layer), i, s.value.Shape(), B, H))
 		}
 	}
 	if kind != kindLSTM && c0 != nil {
-		panic(name + ": only an LSTM has a cell state")
+		panic(recName(op, layer) + ": only an LSTM has a cell state")
 	}
 	if opt.Lengths != nil {
 		if len(opt.Lengths) != B {
-			panic(fmt.Sprintf("%s: %d lengths for a batch of %d", name, len(opt.Lengths), B))
+			panic(fmt.Sprintf("%s: %d lengths for a batch of %d", recName(op, layer), len(opt.Lengths), B))
 		}
 		for b, l := range opt.Lengths {
 			if l < 0 || l > T {
-				panic(fmt.Sprintf("%s: length %d of sequence %d outside [0, %d]", name, l, b, T))
+				panic(fmt.Sprintf("%s: length %d of sequence %d outside [0, %d]", recName(op, layer), l, b, T))
 			}
 		}
 	}
 	return T, B, I, H
+}
+
+// recName names layer l of the op for a panic (l < 0: a single layer).
+func recName(op string, l int) string {
+	if l < 0 {
+		return op
+	}
+	return fmt.Sprintf("%s layer %d", op, l)
 }
 
 func recurrent(kind recurrentKind, x, h0, c0 *Var, w RecurrentWeights, opt RecurrentOptions) []*Var {
@@ -208,7 +216,7 @@ func recurrent(kind recurrentKind, x, h0, c0 *Var, w RecurrentWeights, opt Recur
 	}
 	G := kindGates[kind]
 	xs := x.value.Shape()
-	T, B, I, H := checkRecurrent(name, kind, xs, h0, c0, w, opt)
+	T, B, I, H := checkRecurrent(name, -1, kind, xs, h0, c0, w, opt)
 	r := &recurrence{kind: kind, T: T, B: B, I: I, H: H, G: G, reverse: opt.Reverse, relu: opt.ReLU && kind == kindRNN, arena: x.arena}
 	if opt.Lengths != nil {
 		r.lengths = append([]int(nil), opt.Lengths...)

@@ -23,15 +23,32 @@ func leadingView(a *Var, lo, hi int, shape ...int) *Var {
 	if lo < 0 || hi > as[0] || lo > hi {
 		panic(fmt.Sprintf("autograd.leadingView: rows [%d, %d) outside shape %v", lo, hi, as))
 	}
-	out := wrap(tensor.New(a.value.Data()[lo*inner:hi*inner], shape...), a)
-	if !out.requiresGrad {
-		return out
+	data := a.value.Data()[lo*inner : hi*inner]
+	var t *tensor.Tensor
+	if ar := arenaOf(a); ar != nil {
+		t = ar.slab(data, shape)
+	} else {
+		t = tensor.New(data, shape...)
 	}
-	return out.record("RecurrentView", func(g *tensor.Tensor) []*tensor.Tensor {
-		ga := zeroGradBuf(as, a)
-		copy(ga.Data()[lo*inner:], g.Data())
-		return []*tensor.Tensor{ga}
-	}, a)
+	out := wrap(t, a)
+	if s := out.recordFn("RecurrentView", leadingViewBackward, a); s != nil {
+		s.i[0] = lo * inner
+		if !s.setShape(as) {
+			panic(fmt.Sprintf("autograd.leadingView: %d axes, more than a node keeps", len(as)))
+		}
+	}
+	return out
+}
+
+// leadingViewBackward places the gradient of a view at its offset in a
+// zero tensor shaped like the packed input.
+func leadingViewBackward(n *node, g *tensor.Tensor) []*tensor.Tensor {
+	a := n.inputs[0]
+	ga := zeroGradBuf(n.saved.shape[:n.saved.rank], a)
+	copy(ga.Data()[n.saved.i[0]:], g.Data())
+	grads := n.saved.out(1)
+	grads[0] = ga
+	return grads
 }
 
 // The gate activations below take their exponentials from one vector call
@@ -133,17 +150,36 @@ func SwapLeadingAxes(x *Var) *Var {
 	for _, d := range s[2:] {
 		inner *= d
 	}
-	shape := append([]int{b, a}, s[2:]...)
+	var buf [8]int
+	shape := append(append(buf[:0], b, a), s[2:]...)
 	out := wrap(alloc(shape, x), x)
 	swapLeading(out.value.Data(), x.value.Data(), a, b, inner)
-	if !out.requiresGrad {
-		return out
+	if sv := out.recordFn("SwapLeadingAxes", swapLeadingBackward, x); sv != nil && !sv.setShape(s) {
+		// Too many axes to keep in the node: fall back to a closure.
+		out.node.fn = nil
+		out.node.backward = func(g *tensor.Tensor) []*tensor.Tensor {
+			gx := gradBuf(s, x)
+			swapLeading(gx.Data(), g.Data(), b, a, inner)
+			return []*tensor.Tensor{gx}
+		}
 	}
-	return out.record("SwapLeadingAxes", func(g *tensor.Tensor) []*tensor.Tensor {
-		gx := gradBuf(s, x)
-		swapLeading(gx.Data(), g.Data(), b, a, inner)
-		return []*tensor.Tensor{gx}
-	}, x)
+	return out
+}
+
+// swapLeadingBackward swaps the gradient's leading axes back.
+func swapLeadingBackward(n *node, g *tensor.Tensor) []*tensor.Tensor {
+	x := n.inputs[0]
+	s := n.saved.shape[:n.saved.rank]
+	a, b := s[0], s[1]
+	inner := 1
+	for _, d := range s[2:] {
+		inner *= d
+	}
+	gx := gradBuf(s, x)
+	swapLeading(gx.Data(), g.Data(), b, a, inner)
+	grads := n.saved.out(1)
+	grads[0] = gx
+	return grads
 }
 
 // swapLeading copies src [a, b, inner] into dst as [b, a, inner].

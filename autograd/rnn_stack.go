@@ -104,6 +104,28 @@ type stackRun struct {
 	state  []layerState
 	work   []layerWork
 	failed bool
+
+	// The pass running (see runPass): its direction and functions.
+	down        bool
+	ready, task func(l int) bool
+	// Bound to the record once, when it is first made, so that a step
+	// under an arena, which reuses the record, allocates none of them.
+	workers           func(lo, hi int)
+	fwdReady, fwdTask func(l int) bool
+	bwdReady, bwdTask func(l int) bool
+	backwardFn        func(g *tensor.Tensor) []*tensor.Tensor
+
+	// What the backward pass reads (set by the forward pass), and scratch
+	// kept for the next step under an arena.
+	x        *Var
+	h0, c0   []*Var
+	ws       []RecurrentWeights
+	xs       [3]int
+	inputs   []*Var
+	outs     []*Var
+	dhs, dcs []*tensor.Tensor
+	grads    []*tensor.Tensor
+	seen     map[*Var]bool
 }
 
 // runPass runs every layer's steps as chunks of work: task(l) runs the
@@ -116,72 +138,88 @@ type stackRun struct {
 // that finds no work waits, and one whose layer is done takes the others'
 // chunks, so that a pass never waits on a goroutine the system has not
 // scheduled yet. Otherwise the caller runs the chunks in order.
-func (st *stackRun) runPass(down bool, ready func(l int) bool, task func(l int) bool) {
-	L := len(st.layers)
+func (st *stackRun) runPass(down bool, ready, task func(l int) bool) {
 	st.failed = false
 	for l := range st.state {
 		st.state[l], st.work[l] = layerState{}, layerWork{}
 	}
-	order := func(i int) int {
-		if down {
-			return L - 1 - i
-		}
-		return i
-	}
-	// pick returns a layer whose next chunk may run (−1 for none) and
-	// whether every layer is complete; mu must be held.
-	pick := func(id int) (l int, finished bool) {
-		finished = true
-		try := func(i int) bool {
-			ll := order(i)
-			ls := &st.state[ll]
-			if ls.complete {
-				return false
-			}
-			finished = false
-			return !ls.busy && ready(ll)
-		}
-		if id < L && try(id) {
-			return order(id), false
-		}
-		for i := range L {
-			if i != id && try(i) {
-				return order(i), false
-			}
-		}
-		return -1, finished
-	}
-	worker := func(id int) {
-		// mu is held except while a chunk runs (a chunk that panics leaves
-		// it unlocked, so no deferred Unlock).
-		st.mu.Lock()
-		for !st.failed {
-			l, finished := pick(id)
-			if finished {
-				break
-			}
-			if l < 0 {
-				st.cond.Wait()
-				continue
-			}
-			st.state[l].busy = true
-			st.mu.Unlock()
-			complete := st.runTask(task, l)
-			st.mu.Lock()
-			st.state[l].busy, st.state[l].complete = false, complete
-			st.cond.Broadcast()
-		}
-		st.mu.Unlock()
-	}
+	st.down, st.ready, st.task = down, ready, task
+	defer func() { st.ready, st.task = nil, nil }()
 	if !st.concurrent {
-		worker(0)
+		st.worker(0)
 		return
 	}
-	parallel.For(min(L, parallel.Workers()), 1, func(lo, hi int) {
-		for id := lo; id < hi; id++ {
-			worker(id)
+	if st.workers == nil {
+		st.workers = func(lo, hi int) {
+			for id := lo; id < hi; id++ {
+				st.worker(id)
+			}
 		}
-	})
+	}
+	parallel.For(min(len(st.layers), parallel.Workers()), 1, st.workers)
+}
+
+// order maps the i-th layer of the pass's order to its index.
+func (st *stackRun) order(i int) int {
+	if st.down {
+		return len(st.layers) - 1 - i
+	}
+	return i
+}
+
+// try reports whether the i-th layer of the pass's order may run its next
+// chunk, and clears *finished unless the layer is complete; mu must be
+// held.
+func (st *stackRun) try(i int, finished *bool) bool {
+	ll := st.order(i)
+	ls := &st.state[ll]
+	if ls.complete {
+		return false
+	}
+	*finished = false
+	return !ls.busy && st.ready(ll)
+}
+
+// pick returns a layer whose next chunk may run (−1 for none), trying
+// goroutine id's own layer first, and whether every layer is complete; mu
+// must be held.
+func (st *stackRun) pick(id int) (l int, finished bool) {
+	finished = true
+	L := len(st.layers)
+	if id < L && st.try(id, &finished) {
+		return st.order(id), false
+	}
+	for i := range L {
+		if i != id && st.try(i, &finished) {
+			return st.order(i), false
+		}
+	}
+	return -1, finished
+}
+
+// worker is goroutine id of a pass: it runs chunks until every layer is
+// complete or one has failed.
+func (st *stackRun) worker(id int) {
+	// mu is held except while a chunk runs (a chunk that panics leaves
+	// it unlocked, so no deferred Unlock).
+	st.mu.Lock()
+	for !st.failed {
+		l, finished := st.pick(id)
+		if finished {
+			break
+		}
+		if l < 0 {
+			st.cond.Wait()
+			continue
+		}
+		st.state[l].busy = true
+		st.mu.Unlock()
+		complete := st.runTask(st.task, l)
+		st.mu.Lock()
+		st.state[l].busy, st.state[l].complete = false, complete
+		st.cond.Broadcast()
+	}
+	st.mu.Unlock()
 }
 
 // runTask runs task(l), marking the pass failed if it panics, so that the
@@ -229,7 +267,7 @@ func roundCols(k, n int) int {
 }
 
 func recurrentStack(kind recurrentKind, x *Var, h0, c0 []*Var, ws []RecurrentWeights, opt RecurrentOptions) []*Var {
-	name := "autograd." + kindNames[kind] + "Stack"
+	name := stackNames[kind]
 	L := len(ws)
 	if x == nil || L == 0 {
 		panic(name + ": input and at least one layer are required")
@@ -249,42 +287,57 @@ func recurrentStack(kind recurrentKind, x *Var, h0, c0 []*Var, ws []RecurrentWei
 	G := kindGates[kind]
 	xs := x.value.Shape()
 	var T, B, H int
-	st := &stackRun{layers: make([]*recurrence, L), ins: make([][]float32, L), state: make([]layerState, L), work: make([]layerWork, L)}
+	// Under an arena the record, its layers and its slices are those of
+	// the same op in the previous step.
+	st := arenaState[stackRun](x.arena)
+	st.bind()
+	st.layers = resize(st.layers, L)
+	st.ins = resize(st.ins, L)
+	st.state = resize(st.state, L)
+	st.work = resize(st.work, L)
+	st.split = resize(st.split, L)
 	st.cond.L = &st.mu
-	inputs := []*Var{x}
+	st.x, st.h0, st.c0, st.ws = x, h0, c0, ws
+	inputs := append(st.inputs[:0], x)
 	for l, w := range ws {
 		var I, Hl int
-		T, B, I, Hl = checkRecurrent(fmt.Sprintf("%s layer %d", name, l), kind, xs, at(h0, l), at(c0, l), w, opt)
+		T, B, I, Hl = checkRecurrent(name, l, kind, xs, at(h0, l), at(c0, l), w, opt)
 		if l > 0 && Hl != H {
 			panic(fmt.Sprintf("%s: layer %d has hidden size %d, layer 0 %d", name, l, Hl, H))
 		}
 		H = Hl
-		xs = []int{T, B, H}
-		r := &recurrence{kind: kind, T: T, B: B, I: I, H: H, G: G, reverse: opt.Reverse, relu: opt.ReLU && kind == kindRNN, arena: x.arena}
-		if opt.Lengths != nil {
-			r.lengths = append([]int(nil), opt.Lengths...)
+		st.xs = [3]int{T, B, H}
+		xs = st.xs[:]
+		r := st.layers[l]
+		if r == nil {
+			r = new(recurrence)
+			st.layers[l] = r
 		}
-		st.layers[l] = r
-		for _, v := range []*Var{w.IH, w.HH, w.BiasIH, w.BiasHH} {
+		lengths := r.lengths[:0]
+		*r = recurrence{kind: kind, T: T, B: B, I: I, H: H, G: G, reverse: opt.Reverse, relu: opt.ReLU && kind == kindRNN, arena: x.arena}
+		if opt.Lengths != nil {
+			r.lengths = append(lengths, opt.Lengths...)
+		}
+		for _, v := range [...]*Var{w.IH, w.HH, w.BiasIH, w.BiasHH} {
 			if v != nil {
 				inputs = append(inputs, v)
 			}
 		}
 	}
-	for _, s := range [][]*Var{h0, c0} {
+	for _, s := range [...][]*Var{h0, c0} {
 		for _, v := range s {
 			if v != nil {
 				inputs = append(inputs, v)
 			}
 		}
 	}
+	st.inputs = inputs
 	st.chunk = max(1, stackChunkRows/B)
 	st.concurrent = T > st.chunk && B*G*H*H >= stackMinWork && parallel.Workers() >= 2
 	// Layer l hands on split[l] columns of layer l + 1's projection: half,
 	// except that the first layer, which also projects its own input
 	// chunk by chunk (I columns against H), hands on fewer, so that both
 	// goroutines do the same work per step.
-	st.split = make([]int, L)
 	for l := range st.split {
 		st.split[l] = halfCols(G * H)
 	}
@@ -313,25 +366,54 @@ func recurrentStack(kind recurrentKind, x *Var, h0, c0 []*Var, ws []RecurrentWei
 		}
 		r.begin(out, h, c, at(h0, l), at(c0, l), ws[l], grad)
 	}
-	st.runPass(false, st.forwardReady, st.forwardChunk)
+	st.runPass(false, st.fwdReady, st.fwdTask)
 	for _, r := range st.layers {
 		r.end()
 	}
 	if grad {
-		packed.record(name, func(g *tensor.Tensor) []*tensor.Tensor {
-			return st.backward(g.Data(), x, h0, c0, ws)
-		}, inputs...)
+		packed.record(name, st.backwardFn, inputs...)
 	} else {
 		for l := 0; l < L-1; l++ {
 			st.layers[l].putBuf(st.ins[l+1])
 		}
+		st.x, st.h0, st.c0, st.ws = nil, nil, nil, nil
 	}
-	outs := make([]*Var, 0, 1+nState)
+	// Under an arena the slice of results is the record's too: it is
+	// valid until the arena's next Reset, like the results.
+	outs := st.outs[:0]
+	if x.arena == nil {
+		outs = make([]*Var, 0, 1+nState)
+	}
 	outs = append(outs, leadingView(packed, 0, T, T, B, H))
 	for i := range nState {
 		outs = append(outs, leadingView(packed, T+i, T+i+1, B, H))
 	}
+	if x.arena != nil {
+		st.outs = outs
+	}
 	return outs
+}
+
+// stackNames are the names of the fused stacks, by kind.
+var stackNames = [...]string{kindRNN: "autograd.RNNStack", kindLSTM: "autograd.LSTMStack", kindGRU: "autograd.GRUStack"}
+
+// resize returns s with length n, reusing its storage when large enough.
+// The elements are stale.
+func resize[E any](s []E, n int) []E {
+	if cap(s) >= n {
+		return s[:n]
+	}
+	return make([]E, n)
+}
+
+// bind makes the closures the record hands on, once.
+func (st *stackRun) bind() {
+	if st.backwardFn != nil {
+		return
+	}
+	st.fwdReady, st.fwdTask = st.forwardReady, st.forwardChunk
+	st.bwdReady, st.bwdTask = st.backwardReady, st.backwardChunk
+	st.backwardFn = func(g *tensor.Tensor) []*tensor.Tensor { return st.backward(g.Data()) }
 }
 
 // forwardReady reports whether layer l's next chunk may run: the first
@@ -388,19 +470,25 @@ func (st *stackRun) forwardChunk(l int) bool {
 
 // backward maps the gradient of the packed output to the gradients of the
 // inputs in the order recurrentStack recorded them.
-func (st *stackRun) backward(g []float32, x *Var, h0, c0 []*Var, ws []RecurrentWeights) []*tensor.Tensor {
+func (st *stackRun) backward(g []float32) []*tensor.Tensor {
+	x, h0, c0, ws := st.x, st.h0, st.c0, st.ws
 	L := len(st.layers)
 	r0 := st.layers[0]
 	T, B, H := r0.T, r0.B, r0.H
-	dhs := make([]*tensor.Tensor, L)
-	dcs := make([]*tensor.Tensor, L)
-	st.gOut = make([][]float32, L)
+	st.dhs = resize(st.dhs, L)
+	st.dcs = resize(st.dcs, L)
+	dhs, dcs := st.dhs, st.dcs
+	st.gOut = resize(st.gOut, L)
 	// The weights' gradients are computed by each layer's goroutine as
 	// soon as its steps are done, unless two layers share a weight (their
 	// sums would then race): they are computed afterwards, top down, in
 	// the order of chained single-layer ops.
 	st.ownGrads = true
-	seen := make(map[*Var]bool, 4*L)
+	if st.seen == nil {
+		st.seen = make(map[*Var]bool, 4*L)
+	}
+	seen := st.seen
+	defer clear(seen)
 	for l, r := range st.layers {
 		var gc []float32
 		if r.kind == kindLSTM {
@@ -412,7 +500,7 @@ func (st *stackRun) backward(g []float32, x *Var, h0, c0 []*Var, ws []RecurrentW
 		} else {
 			st.gOut[l] = r.getBuf(T * B * H)
 		}
-		for _, v := range []*Var{ws[l].IH, ws[l].HH, ws[l].BiasIH, ws[l].BiasHH} {
+		for _, v := range [...]*Var{ws[l].IH, ws[l].HH, ws[l].BiasIH, ws[l].BiasHH} {
 			if v != nil {
 				st.ownGrads = st.ownGrads && !seen[v]
 				seen[v] = true
@@ -430,9 +518,9 @@ func (st *stackRun) backward(g []float32, x *Var, h0, c0 []*Var, ws []RecurrentW
 		gx = gradBuf(x.value.Shape(), x)
 		st.gx = gx.Data()
 	}
-	st.runPass(true, st.backwardReady, st.backwardChunk)
+	st.runPass(true, st.bwdReady, st.bwdTask)
 
-	grads := make([]*tensor.Tensor, 0, 1+6*L)
+	grads := st.grads[:0]
 	grads = append(grads, gx)
 	if !st.ownGrads {
 		for l := L - 1; l >= 0; l-- {
@@ -443,7 +531,7 @@ func (st *stackRun) backward(g []float32, x *Var, h0, c0 []*Var, ws []RecurrentW
 	for l, r := range st.layers {
 		grads = r.appendWeightGrads(grads, ws[l])
 	}
-	for _, s := range []struct {
+	for _, s := range [...]struct {
 		v []*Var
 		d []*tensor.Tensor
 	}{{h0, dhs}, {c0, dcs}} {
@@ -460,7 +548,14 @@ func (st *stackRun) backward(g []float32, x *Var, h0, c0 []*Var, ws []RecurrentW
 		}
 		r.release()
 	}
-	st.gOut, st.ins, st.gx = nil, nil, nil
+	// Keep the storage of the slices, not what they held.
+	clear(st.gOut)
+	clear(st.ins)
+	clear(dhs)
+	clear(dcs)
+	st.gx = nil
+	st.x, st.h0, st.c0, st.ws = nil, nil, nil, nil
+	st.grads = grads
 	return grads
 }
 

@@ -105,26 +105,87 @@ func Concat(axis int, vs ...*Var) *Var {
 	}, vs...)
 }
 
-// Stack joins vs, which must share one shape, along a new axis.
+// Stack joins vs, which must share one shape, along a new axis. Its
+// output, and its gradients, come from the inputs' arena when they have
+// one; stacked along axis 0, the gradients are views of the output's.
 func Stack(axis int, vs ...*Var) *Var {
-	vals := make([]*tensor.Tensor, len(vs))
-	for i, v := range vs {
-		vals[i] = v.value
+	if len(vs) == 0 {
+		panic("autograd.Stack: no inputs")
 	}
-	out := wrap(tensor.Stack(axis, vals...), vs...)
-	if !out.requiresGrad {
-		return out
-	}
-	ax := normAxis(axis, out.value.Rank())
-	return out.record("Stack", func(g *tensor.Tensor) []*tensor.Tensor {
-		grads := make([]*tensor.Tensor, len(vs))
-		for i, v := range vs {
-			if v.requiresGrad {
-				grads[i] = tensor.Slice(g, ax, i, i+1).Reshape(v.value.Shape()...)
-			}
+	first := vs[0].value.Shape()
+	ax := normAxis(axis, len(first)+1)
+	for _, v := range vs[1:] {
+		if !tensor.EqualShape(v.value.Shape(), first) {
+			panic(fmt.Sprintf("autograd.Stack: shapes %v and %v differ", first, v.value.Shape()))
 		}
-		return grads
-	}, vs...)
+	}
+	var buf [8]int
+	shape := append(buf[:0], first[:ax]...)
+	shape = append(shape, len(vs))
+	shape = append(shape, first[ax:]...)
+	out := wrap(alloc(shape, vs...), vs...)
+	outer, inner := stackSplit(first, ax)
+	od, n := out.value.Data(), len(vs)
+	for i, v := range vs {
+		d := v.value.Data()
+		for o := range outer {
+			copy(od[(o*n+i)*inner:(o*n+i+1)*inner], d[o*inner:(o+1)*inner])
+		}
+	}
+	if s := out.recordFn("Stack", stackBackward, vs...); s != nil {
+		s.i[0] = ax
+	}
+	return out
+}
+
+// stackSplit returns the number of elements of a stacked input before
+// axis ax (outer) and from it on (inner).
+func stackSplit(shape []int, ax int) (outer, inner int) {
+	outer, inner = 1, 1
+	for _, d := range shape[:ax] {
+		outer *= d
+	}
+	for _, d := range shape[ax:] {
+		inner *= d
+	}
+	return outer, inner
+}
+
+// stackBackward gives each input its slice of the gradient.
+func stackBackward(nd *node, g *tensor.Tensor) []*tensor.Tensor {
+	vs := nd.inputs
+	n := len(vs)
+	var grads []*tensor.Tensor
+	if n <= len(nd.saved.grads) {
+		grads = nd.saved.out(n)
+	} else {
+		grads = make([]*tensor.Tensor, n)
+	}
+	shape := vs[0].value.Shape()
+	outer, inner := stackSplit(shape, nd.saved.i[0])
+	gd := g.Data()
+	for i, v := range vs {
+		if !v.requiresGrad {
+			continue
+		}
+		if outer == 1 {
+			// Stacked along the first axis: the gradient is a slab of g.
+			slab := gd[i*inner : (i+1)*inner]
+			if ar := arenaOf(v); ar != nil {
+				grads[i] = ar.slab(slab, shape)
+			} else {
+				grads[i] = tensor.New(slab, shape...)
+			}
+			continue
+		}
+		gi := gradBuf(shape, v)
+		d := gi.Data()
+		for o := range outer {
+			copy(d[o*inner:(o+1)*inner], gd[(o*n+i)*inner:(o*n+i+1)*inner])
+		}
+		grads[i] = gi
+	}
+	return grads
 }
 
 // Index gathers the rows of a (along axis 0) listed in rows; rows may repeat.

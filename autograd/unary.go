@@ -100,13 +100,7 @@ func Sigmoid(a *Var) *Var {
 // NaN and, as in PyTorch (whose backward tests y <= 0), passes the
 // gradient through.
 func ReLU(a *Var) *Var {
-	return unary("ReLU", a, tensor.ReLUTo, func(gx, g, x, _ []float32) {
-		for i := range gx {
-			if !(x[i] <= 0) {
-				gx[i] = g[i]
-			}
-		}
-	})
+	return unary("ReLU", a, tensor.ReLUTo, reluGrad)
 }
 
 // LeakyReLU returns a where a > 0 and slope·a elsewhere.

@@ -1,7 +1,5 @@
 package kernel
 
-import "github.com/shoshin-ml/shoshin/internal/parallel"
-
 // parallelGELUElems is the length from which GELU and GELUGrad spread over
 // the worker pool.
 const parallelGELUElems = 1 << 14
@@ -27,7 +25,7 @@ const (
 func GELU(dst, x []float32) {
 	x = x[:len(dst)]
 	if len(dst) >= parallelGELUElems {
-		parallel.For(len(dst), parallelGELUElems/2, func(lo, hi int) { gelu(dst[lo:hi], x[lo:hi]) })
+		parallelVec(parallelGELUElems/2, func(_ float32, dst, x, _ []float32) { gelu(dst, x) }, 0, dst, x, nil)
 		return
 	}
 	gelu(dst, x)
@@ -38,7 +36,7 @@ func GELU(dst, x []float32) {
 func GELUGrad(dst, x, dy []float32) {
 	x, dy = x[:len(dst)], dy[:len(dst)]
 	if len(dst) >= parallelGELUElems {
-		parallel.For(len(dst), parallelGELUElems/2, func(lo, hi int) { geluGrad(dst[lo:hi], x[lo:hi], dy[lo:hi]) })
+		parallelVec(parallelGELUElems/2, func(_ float32, dst, x, dy []float32) { geluGrad(dst, x, dy) }, 0, dst, x, dy)
 		return
 	}
 	geluGrad(dst, x, dy)

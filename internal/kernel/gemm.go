@@ -5,6 +5,7 @@ package kernel
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/shoshin-ml/shoshin/internal/parallel"
@@ -34,7 +35,15 @@ type gemmImpl struct {
 	// packing them pays back, as in a transformer's [tokens, 128..512]
 	// activations and their gradients.
 	inPlaceA bool
+	// packAbove is the work m·n·k above which both operands are packed
+	// whatever their layout (zero: defaultPackAbove).
+	packAbove int
 }
+
+// defaultPackAbove is the work m·n·k above which a product packs both
+// operands unless its implementation says otherwise: smaller ones read
+// row-major operands in place.
+const defaultPackAbove = 1 << 27
 
 // inPlaceALd is the longest row stride of A that inPlaceA reads in place;
 // beyond it (1024 and up) packing wins again by a few percent.
@@ -172,22 +181,7 @@ type gemmPlan struct {
 func (g *gemmPlan) run() {
 	im := g.im
 	m, n, k := g.m, g.n, g.k
-	// B is read in place when it is row-major and small enough that packing
-	// would not pay: its rows then feed the micro-kernel directly. A is read
-	// in place (any layout) unless it is reused across many column panels.
-	small := m*n*k <= 1<<27 || m <= 4*im.mr || n <= 2*im.nr
-	g.packB = g.csB != 1 || !small || im.packB && m > 4
-	g.packA = !small && !(im.inPlaceA && max(g.rsA, g.csA) <= inPlaceALd) || im.packTransA && g.csA != 1 && m > 4*im.mr
-	switch packMode {
-	case packNever:
-		g.packA, g.packB = false, g.csB != 1
-	case packAlways:
-		g.packA, g.packB = true, true
-	case packOnlyA:
-		g.packA, g.packB = true, g.csB != 1
-	case packOnlyB:
-		g.packA, g.packB = false, true
-	}
+	small := g.choosePacking()
 	workers := 1
 	if m*n*k >= gemmParallelFlops {
 		workers = parallel.Workers()
@@ -206,20 +200,7 @@ func (g *gemmPlan) run() {
 	g.kc = kc
 	mp := (m + im.mr - 1) / im.mr // row panels
 	np := (n + im.nr - 1) / im.nr // column panels
-	// Split the panels of the operand that is read in place, so that each
-	// worker packs only its own share of the other: by columns when only B
-	// is packed (each worker packs its own B panels), by rows when only A
-	// is. Otherwise by rows, unless there are too few of them.
-	byRows := mp >= 2*workers || mp >= np
-	if g.packB && !g.packA && np >= 2*workers {
-		byRows = false
-	} else if g.packA && !g.packB && mp >= 2*workers {
-		byRows = true
-	}
-	parts := min(workers, mp)
-	if !byRows {
-		parts = min(workers, np)
-	}
+	parts, byRows := splitPanels(workers, mp, np, g.packA, g.packB)
 	if parts <= 1 {
 		g.part(0, mp, 0, np)
 		return
@@ -228,9 +209,78 @@ func (g *gemmPlan) run() {
 	// so that a threaded call allocates nothing either.
 	t := getTask()
 	t.g, t.parts, t.byRows, t.mp, t.np = *g, parts, byRows, mp, np
-	parallel.For(parts, 1, t.fn)
+	t.next.Store(0)
+	parallel.For(min(workers, parts), 1, t.fn)
 	putTask(t)
 }
+
+// choosePacking sets packA and packB for the plan's shape, layout and
+// packMode, and reports whether the product counts as small (at most the
+// implementation's packAbove): B is read in place when it is row-major
+// and small enough that packing would not pay, its rows then feeding the
+// micro-kernel directly; A is read in place (any layout) unless it is
+// reused across many column panels.
+func (g *gemmPlan) choosePacking() (small bool) {
+	im, m, n, k := g.im, g.m, g.n, g.k
+	packAbove := im.packAbove
+	if packAbove == 0 {
+		packAbove = defaultPackAbove
+	}
+	small = m*n*k <= packAbove || m <= 4*im.mr || n <= 2*im.nr
+	g.packB = g.csB != 1 || !small || im.packB && m > 4
+	g.packA = !small && !(im.inPlaceA && max(g.rsA, g.csA) <= inPlaceALd) || im.packTransA && g.csA != 1 && m > 4*im.mr
+	switch packMode {
+	case packNever:
+		g.packA, g.packB = false, g.csB != 1
+	case packAlways:
+		g.packA, g.packB = true, true
+	case packOnlyA:
+		g.packA, g.packB = true, g.csB != 1
+	case packOnlyB:
+		g.packA, g.packB = false, true
+	}
+	return small
+}
+
+// splitPanels returns how many parts a product of mp row panels and np
+// column panels is split into for workers, and whether by rows. It splits
+// the panels of the operand that is read in place, so that each part packs
+// only its own share of the other: by columns when only B is packed (each
+// part packs its own B panels), by rows when only A is. When both are
+// packed, by rows unless there are too few of them. When neither is,
+// nothing is packed twice either way, and the direction whose largest
+// share is the smaller part of its panels wins (ties to rows): 11 row
+// panels of 6 go to two workers as 6 and 5, but 8 column panels as 4 and
+// 4.
+//
+// Where no part packs what another packs too, there are up to overSplit
+// parts per worker, taken in turn (see poolTask), so that a worker that
+// falls behind is made up for; otherwise one part per worker.
+func splitPanels(workers, mp, np int, packA, packB bool) (parts int, byRows bool) {
+	byRows = mp >= 2*workers || mp >= np
+	switch {
+	case packB && !packA && np >= 2*workers:
+		byRows = false
+	case packA && !packB && mp >= 2*workers:
+		byRows = true
+	case !packA && !packB:
+		rowShare := (mp + workers - 1) / workers // panels of the largest part
+		colShare := (np + workers - 1) / workers
+		byRows = rowShare*np <= colShare*mp
+	}
+	panels, twice := np, packA
+	if byRows {
+		panels, twice = mp, packB
+	}
+	if workers <= 1 || twice {
+		return min(workers, panels), byRows
+	}
+	return min(overSplit*workers, panels), byRows
+}
+
+// overSplit is the most parts per worker when the split packs nothing
+// twice.
+const overSplit = 4
 
 // split returns the range [lo, hi) of n panels that part w of parts owns;
 // the parts differ by at most one panel.
@@ -296,19 +346,26 @@ type blockTask struct {
 }
 
 // poolTask is a product handed to the worker pool, with the closure the
-// pool calls bound to it once, when it is first made: part w of parts
-// takes its share of the row panels (or column panels) of C.
+// pool calls bound to it once, when it is first made. Each participant
+// takes the next part (a share of the row panels or column panels of C)
+// until none is left, so that a worker that starts late, or is descheduled
+// on a busy machine, takes fewer parts rather than holding up the caller.
 type poolTask struct {
 	g             gemmPlan
 	parts, mp, np int
 	byRows        bool
+	next          atomic.Int64 // the next part to take
 	fn            func(lo, hi int)
 }
 
 var tasks = sync.Pool{New: func() any {
 	t := new(poolTask)
-	t.fn = func(lo, hi int) {
-		for w := lo; w < hi; w++ {
+	t.fn = func(_, _ int) {
+		for {
+			w := int(t.next.Add(1) - 1)
+			if w >= t.parts {
+				return
+			}
 			if t.byRows {
 				r0, r1 := split(t.mp, t.parts, w)
 				t.g.part(r0, r1, 0, t.np)

@@ -315,3 +315,73 @@ func TestGemmWorkersSplit(t *testing.T) {
 		}
 	}
 }
+
+// TestSplitPanels checks how a product is shared among workers: the
+// operand read in place is split so that no worker packs another's share,
+// with nothing packed the direction that balances better wins, and the
+// parts are smaller than one per worker only where that packs nothing
+// twice.
+func TestSplitPanels(t *testing.T) {
+	cases := []struct {
+		name                 string
+		workers, mp, np      int
+		packA, packB, byRows bool
+		parts                int
+	}{
+		// The MLP's 64×784×128 on the 6×16 tile: 11 row panels split 6
+		// and 5, 8 column panels 4 and 4.
+		{"mlp avx2", 2, 11, 8, false, false, false, 8},
+		{"mlp avx512 tie", 2, 8, 4, false, false, true, 8},
+		{"few rows", 2, 3, 100, false, false, false, 8},
+		{"two by three", 2, 2, 3, false, false, true, 2},
+		{"only B packed", 2, 8, 4, false, true, false, 4},
+		{"only B, few columns", 2, 8, 3, false, true, true, 2}, // B packed by each part
+		{"only A packed", 2, 4, 100, true, false, true, 4},
+		{"both packed", 2, 86, 32, true, true, true, 2},
+		{"both, one row panel", 3, 1, 32, true, true, false, 3},
+		{"more workers than panels", 4, 3, 2, false, false, true, 3},
+		{"one worker", 1, 11, 8, false, false, true, 1},
+	}
+	for _, c := range cases {
+		parts, byRows := splitPanels(c.workers, c.mp, c.np, c.packA, c.packB)
+		require.Equal(t, c.byRows, byRows, c.name)
+		require.Equal(t, c.parts, parts, c.name)
+	}
+}
+
+// TestChoosePacking checks the packing policy by shape and implementation:
+// a tile that sets packAbove lower packs both operands of 512³, which
+// others read in place, and a transposed B is packed at any size.
+func TestChoosePacking(t *testing.T) {
+	defer func(p int) { packMode = p }(packMode)
+	packMode = packAuto
+	wide := &gemmImpl{mr: 12, nr: 32, kc: 384, mc: 240, nc: 2048, inPlaceA: true}
+	lowered := &gemmImpl{mr: 6, nr: 16, kc: 256, mc: 96, nc: 2048, packTransA: true, packAbove: 1 << 26}
+	cases := []struct {
+		name           string
+		im             *gemmImpl
+		m, n, k        int
+		transA, transB bool
+		packA, packB   bool
+	}{
+		{"512 default", wide, 512, 512, 512, false, false, false, false},
+		{"512 lowered", lowered, 512, 512, 512, false, false, true, true},
+		{"400 lowered", lowered, 400, 400, 400, false, false, false, false},
+		{"1024 default", wide, 1024, 1024, 1024, false, false, true, true}, // A rows beyond inPlaceALd
+		{"NT small", wide, 64, 128, 784, false, true, false, true},
+		{"TN lowered small", lowered, 128, 784, 64, true, false, true, false},
+	}
+	for _, c := range cases {
+		rsA, csA, rsB, csB := c.k, 1, c.n, 1
+		if c.transA {
+			rsA, csA = 1, c.m
+		}
+		if c.transB {
+			rsB, csB = 1, c.k
+		}
+		g := gemmPlan{im: c.im, m: c.m, n: c.n, k: c.k, rsA: rsA, csA: csA, rsB: rsB, csB: csB}
+		g.choosePacking()
+		require.Equal(t, c.packA, g.packA, c.name+": packA")
+		require.Equal(t, c.packB, g.packB, c.name+": packB")
+	}
+}

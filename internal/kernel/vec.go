@@ -1,7 +1,5 @@
 package kernel
 
-import "github.com/shoshin-ml/shoshin/internal/parallel"
-
 // Element-wise kernels longer than this many floats are split across the
 // worker pool.
 const (
@@ -13,7 +11,7 @@ const (
 func Axpy(alpha float32, x, y []float32) {
 	y = y[:len(x)]
 	if len(x) >= parallelElems {
-		parallel.For(len(x), parallelElems/2, func(lo, hi int) { axpy(alpha, x[lo:hi], y[lo:hi]) })
+		parallelVec(parallelElems/2, func(alpha float32, y, x, _ []float32) { axpy(alpha, x, y) }, alpha, y, x, nil)
 		return
 	}
 	axpy(alpha, x, y)
@@ -22,7 +20,7 @@ func Axpy(alpha float32, x, y []float32) {
 // Scale computes x *= alpha.
 func Scale(alpha float32, x []float32) {
 	if len(x) >= parallelElems {
-		parallel.For(len(x), parallelElems/2, func(lo, hi int) { scale(alpha, x[lo:hi]) })
+		parallelVec(parallelElems/2, func(alpha float32, x, _, _ []float32) { scale(alpha, x) }, alpha, x, nil, nil)
 		return
 	}
 	scale(alpha, x)
@@ -42,7 +40,7 @@ func Max(x []float32) float32 { return maxOf(x) }
 func Add(dst, a, b []float32) {
 	a, b = a[:len(dst)], b[:len(dst)]
 	if len(dst) >= parallelElems {
-		parallel.For(len(dst), parallelElems/2, func(lo, hi int) { add(dst[lo:hi], a[lo:hi], b[lo:hi]) })
+		parallelVec(parallelElems/2, func(_ float32, dst, a, b []float32) { add(dst, a, b) }, 0, dst, a, b)
 		return
 	}
 	add(dst, a, b)
@@ -52,7 +50,7 @@ func Add(dst, a, b []float32) {
 func Mul(dst, a, b []float32) {
 	a, b = a[:len(dst)], b[:len(dst)]
 	if len(dst) >= parallelElems {
-		parallel.For(len(dst), parallelElems/2, func(lo, hi int) { mul(dst[lo:hi], a[lo:hi], b[lo:hi]) })
+		parallelVec(parallelElems/2, func(_ float32, dst, a, b []float32) { mul(dst, a, b) }, 0, dst, a, b)
 		return
 	}
 	mul(dst, a, b)
@@ -63,7 +61,7 @@ func Mul(dst, a, b []float32) {
 func Relu(dst, x []float32) {
 	x = x[:len(dst)]
 	if len(dst) >= parallelElems {
-		parallel.For(len(dst), parallelElems/2, func(lo, hi int) { relu(dst[lo:hi], x[lo:hi]) })
+		parallelVec(parallelElems/2, func(_ float32, dst, x, _ []float32) { relu(dst, x) }, 0, dst, x, nil)
 		return
 	}
 	relu(dst, x)
@@ -75,7 +73,7 @@ func Relu(dst, x []float32) {
 func Exp(dst, x []float32) {
 	x = x[:len(dst)]
 	if len(dst) >= parallelExpElems {
-		parallel.For(len(dst), parallelExpElems/2, func(lo, hi int) { exp(dst[lo:hi], x[lo:hi]) })
+		parallelVec(parallelExpElems/2, func(_ float32, dst, x, _ []float32) { exp(dst, x) }, 0, dst, x, nil)
 		return
 	}
 	exp(dst, x)
