@@ -99,12 +99,12 @@ func (g *convGeom) winoPad(xp, xs []float32, p *winoTrainPlan) {
 	c, h, w := g.c, g.h, g.w
 	if p.flat(g) {
 		clear(xp[h*w*c : p.hp*p.wp*c])
-		kernel.Transpose(xp, c, xs, h*w, c, h*w)
+		kernel.Transpose(xp, xs, 0, h*w, c, h*w, c)
 		return
 	}
 	clear(xp[:p.hp*p.wp*c])
 	for r := range h {
-		kernel.Transpose(xp[((r+g.ph)*p.wp+g.pw)*c:], c, xs[r*w:], h*w, c, w)
+		kernel.Transpose(xp[((r+g.ph)*p.wp+g.pw)*c:], xs, r*w, h*w, c, w, c)
 	}
 }
 
@@ -113,11 +113,11 @@ func (g *convGeom) winoPad(xp, xs []float32, p *winoTrainPlan) {
 func (g *convGeom) winoUnpad(gxs, gp []float32, p *winoTrainPlan) {
 	c, h, w := g.c, g.h, g.w
 	if p.flat(g) {
-		kernel.Transpose(gxs, h*w, gp, c, h*w, c)
+		kernel.Transpose(gxs, gp, 0, c, h*w, c, h*w)
 		return
 	}
 	for r := range h {
-		kernel.Transpose(gxs[r*w:], h*w, gp[((r+g.ph)*p.wp+g.pw)*c:], c, w, c)
+		kernel.Transpose(gxs[r*w:], gp, ((r+g.ph)*p.wp+g.pw)*c, c, w, c, h*w)
 	}
 }
 

@@ -197,29 +197,3 @@ func winoPoolPortable(dst []float32, off []int32, q []float32, qs int, b []float
 		dst[o], off[o] = best, offs[k]
 	}
 }
-
-// Transpose writes dst[j·ldd + i] = src[i·lds + j] for i < rows, j < cols
-// (the assembly moves blocks of 8×8).
-func Transpose(dst []float32, ldd int, src []float32, lds, rows, cols int) {
-	if rows <= 0 || cols <= 0 {
-		return
-	}
-	if lds < cols || ldd < rows || len(src) < (rows-1)*lds+cols || len(dst) < (cols-1)*ldd+rows {
-		panic(fmt.Sprintf("kernel.Transpose: %d×%d with strides %d, %d, src %d, dst %d", rows, cols, lds, ldd, len(src), len(dst)))
-	}
-	r := transposeAsm(dst, ldd, src, lds, rows, cols)
-	if r > 0 {
-		transposePortable(dst, ldd, src, lds, 0, r, cols&^7, cols)
-	}
-	transposePortable(dst, ldd, src, lds, r, rows, 0, cols)
-}
-
-// transposePortable transposes rows [i0, i1) and columns [j0, j1).
-func transposePortable(dst []float32, ldd int, src []float32, lds, i0, i1, j0, j1 int) {
-	for i := i0; i < i1; i++ {
-		row := src[i*lds+j0 : i*lds+j1]
-		for j, v := range row {
-			dst[(j0+j)*ldd+i] = v
-		}
-	}
-}

@@ -54,23 +54,7 @@ func winoInGradAddAsm(dst []float32, rs, cs int, src []float32, ss, n int) int {
 }
 
 //go:noescape
-func winoTransposeAVX2(dst *float32, ldd int, src *float32, lds, nb int)
-
-//go:noescape
 func winoPoolAVX2(dst *float32, off *int32, q *float32, qs int, b *float32, base, ow, nb int)
-
-// transposeAsm transposes the first 8·(rows/8) rows of src, on the first
-// 8·(cols/8) columns, and reports those rows.
-func transposeAsm(dst []float32, ldd int, src []float32, lds, rows, cols int) int {
-	if !hasAVX2 || rows < 8 || cols < 8 {
-		return 0
-	}
-	r := rows &^ 7
-	for i := 0; i < r; i += 8 {
-		winoTransposeAVX2(&dst[i], ldd, &src[i*lds], lds, cols/8)
-	}
-	return r
-}
 
 func winoPoolAsm(dst []float32, off []int32, q []float32, qs int, b []float32, base, ow int) int {
 	n := len(dst)

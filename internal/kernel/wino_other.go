@@ -10,6 +10,4 @@ func winoOutGradAsm([]float32, int, []float32, int, int) int { return 0 }
 
 func winoInGradAddAsm([]float32, int, int, []float32, int, int) int { return 0 }
 
-func transposeAsm([]float32, int, []float32, int, int, int) int { return 0 }
-
 func winoPoolAsm([]float32, []int32, []float32, int, []float32, int, int) int { return 0 }

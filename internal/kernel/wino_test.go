@@ -191,29 +191,6 @@ func TestWinoKernelsPanicOnShortBuffers(t *testing.T) {
 	require.NotPanics(t, func() { WinoIn(buf, 3, buf, 12, 3, 3) })
 }
 
-// TestTransposeMatchesPortable checks Transpose against the portable loop,
-// on sizes below, at and past the 8×8 blocks, with strides wider than the
-// rows and nothing written outside the transposed block.
-func TestTransposeMatchesPortable(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 8))
-	for _, rows := range []int{1, 7, 8, 17, 33} {
-		for _, cols := range []int{1, 7, 8, 17, 33} {
-			lds, ldd := cols+3, rows+5
-			src := winoRand(rng, rows*lds)
-			dst := winoRand(rng, cols*ldd)
-			want := append([]float32(nil), dst...)
-			for i := range rows {
-				for j := range cols {
-					want[j*ldd+i] = src[i*lds+j]
-				}
-			}
-			Transpose(dst, ldd, src, lds, rows, cols)
-			require.Equal(t, want, dst, "%d×%d", rows, cols)
-		}
-	}
-	require.Panics(t, func() { Transpose(make([]float32, 9), 2, make([]float32, 10), 5, 2, 5) })
-}
-
 // TestWinoPoolMatchesReference checks WinoPool (assembly on the first
 // multiple of 8 lanes, where the CPU has it) against a plain reference,
 // bit for bit in value and offset, on windows holding ties, signed zeros
