@@ -110,8 +110,8 @@ func (g *convGeom) savedColumns(out, x, w, b *Var) []float32 {
 	if b != nil {
 		inputs = append(inputs, b)
 	}
-	if arenaOf(inputs...) == nil || g.winograd() {
-		return nil // the Winograd forward makes no columns; the backward unfolds
+	if arenaOf(inputs...) == nil || g.winoTrain() {
+		return nil // the Winograd passes make no columns
 	}
 	return alloc([]int{g.n, g.groups * k * g.l}, inputs...).Data()
 }
