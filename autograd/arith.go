@@ -2,7 +2,9 @@ package autograd
 
 import (
 	"fmt"
+	"slices"
 
+	"github.com/shoshin-ml/shoshin/internal/kernel"
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
@@ -26,16 +28,84 @@ func reduceTo(g *tensor.Tensor, v *Var) *tensor.Tensor {
 	return tensor.SumTo(g, v.value.Shape()...)
 }
 
-// Add returns a + b with NumPy broadcasting.
+// Add returns a + b with NumPy broadcasting. When the operands have the
+// same shape, or one's shape is a trailing part of the other's (a bias or
+// a positional table added to every sample), it records an
+// allocation-free backward, whose gradients come from the arena.
 func Add(a, b *Var) *Var {
 	out := wrap(broadcastOut("Add", a, b), a, b)
-	tensor.AddTo(out.value, a.value, b.value)
-	if !out.requiresGrad {
-		return out
+	od, ad, bd := out.value.Data(), a.value.Data(), b.value.Data()
+	switch {
+	case len(ad) == len(od) && len(bd) == len(od):
+		kernel.Add(od, ad, bd)
+	case len(ad) == len(od) && isSuffix(b.value.Shape(), a.value.Shape()):
+		addBlocks(od, ad, bd)
+	case len(bd) == len(od) && isSuffix(a.value.Shape(), b.value.Shape()):
+		addBlocks(od, bd, ad)
+	default:
+		tensor.AddTo(out.value, a.value, b.value)
+		if !out.requiresGrad {
+			return out
+		}
+		return out.record("Add", func(g *tensor.Tensor) []*tensor.Tensor {
+			return []*tensor.Tensor{gradIf(a, func() *tensor.Tensor { return reduceTo(g, a) }), gradIf(b, func() *tensor.Tensor { return reduceTo(g, b) })}
+		}, a, b)
 	}
-	return out.record("Add", func(g *tensor.Tensor) []*tensor.Tensor {
-		return []*tensor.Tensor{gradIf(a, func() *tensor.Tensor { return reduceTo(g, a) }), gradIf(b, func() *tensor.Tensor { return reduceTo(g, b) })}
-	}, a, b)
+	out.recordFn("Add", addBackward, a, b)
+	return out
+}
+
+// isSuffix reports whether shape s is a trailing part of shape of, so
+// that an operand of shape s broadcasts to of by repeating whole blocks.
+func isSuffix(s, of []int) bool {
+	return len(s) <= len(of) && slices.Equal(s, of[len(of)-len(s):])
+}
+
+// addBlocks writes dst = big + small, with small repeated over every
+// block of len(small) elements of big.
+func addBlocks(dst, big, small []float32) {
+	n := len(small)
+	if n == 0 {
+		return
+	}
+	for o := 0; o < len(dst); o += n {
+		kernel.Add(dst[o:o+n], big[o:o+n], small)
+	}
+}
+
+// addBackward passes the gradient to an input of the output's shape and
+// sums it over the repeated blocks for a broadcast one, in the order of
+// tensor.SumTo (block by block, from zero).
+func addBackward(n *node, g *tensor.Tensor) []*tensor.Tensor {
+	grads := n.saved.out(2)
+	gd := g.Data()
+	for i, v := range n.inputs {
+		if !v.requiresGrad {
+			continue
+		}
+		if v.value.Size() == len(gd) {
+			grads[i] = reshapeGrad(g, v)
+			continue
+		}
+		gi := zeroGradBuf(v.value.Shape(), v)
+		d := gi.Data()
+		for o := 0; o < len(gd); o += len(d) {
+			kernel.Add(d, d, gd[o:o+len(d)])
+		}
+		grads[i] = gi
+	}
+	return grads
+}
+
+// reshapeGrad returns g with v's shape (g itself when it has it already).
+func reshapeGrad(g *tensor.Tensor, v *Var) *tensor.Tensor {
+	if tensor.SameShape(g, v.value) {
+		return g
+	}
+	if ar := arenaOf(v); ar != nil {
+		return ar.view(g, v.value.Shape())
+	}
+	return g.Reshape(v.value.Shape()...)
 }
 
 // Sub returns a - b with NumPy broadcasting.

@@ -95,11 +95,11 @@ func (g *convGeom) fillOnesLd(cols []float32, rows, ld int) {
 
 // forwardTrain is forward for a training step: the same outputs (y, idx,
 // and saved when non-nil, laid out by chunk), computed chunk by chunk.
-// Without saved columns a layer on the Winograd path takes it, as in
-// inference.
+// A 3×3 layer on the Winograd training path (winoTrain) takes it, in
+// the forward and in backward.
 func (g *convGeom) forwardTrain(y, x, w, b []float32, pool poolGeom, idx []int32, saved []float32) {
-	if saved == nil && g.winograd() {
-		g.winoForward(y, x, w, b, pool, idx)
+	if g.winoTrain() {
+		g.winoForwardTrain(y, x, w, b, pool, idx)
 		return
 	}
 	wa, k, buf := g.biasFilters(w, b)
@@ -199,8 +199,9 @@ func (g *convGeom) forwardChunks(c0, c1, per int, y, x, wa []float32, k int, poo
 // rows) and the output gradient (outC/groups rows) is packed, except for
 // fewer than 16 unfolded rows.
 func (g *convGeom) backward(gx, gw, gb []float32, src convGrad, x, w []float32) {
-	if gx != nil && g.winoInputGrad(gx, &src, w) {
-		gx = nil
+	if g.winoTrain() {
+		g.winoBackward(gx, gw, gb, &src, x, w)
+		return
 	}
 	if gx == nil && gw == nil && gb == nil {
 		return

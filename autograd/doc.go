@@ -33,7 +33,12 @@
 // outputs, their graph records, the gradients they pass to each other and
 // Backward's bookkeeping from the arena. The buffers are recycled at the
 // next Reset, so a step repeated with the same shapes allocates no tensor
-// data once warm (a few small closures per op remain). The rule: what the
+// data once warm, and the ops of a language model's step (Linear, Reshape,
+// Add, EmbeddingIDs, AddPositions, the recurrent stacks, Stack,
+// SwapLeadingAxes, the element-wise activations, SoftmaxCrossEntropy)
+// allocate no records either: they keep what their backward needs in the
+// arena's recycled graph records, or, like the recurrent stacks, in an op
+// state the arena hands back the next step. The rule: what the
 // arena handed out since the last Reset — op outputs, the loss, passed
 // gradients — is valid until the next Reset; gradients accumulated into
 // leaves (parameters' Grad) belong to the leaves and stay valid. train.Fit
@@ -45,7 +50,8 @@
 // [B,T,D]·[D,E]) and passes transposes to GEMM as flags; the gradient of a
 // broadcast operand is summed inside the GEMM calls. Embedding gathers rows
 // and scatter-adds their gradient (repeated ids accumulate, a padding id
-// gets none). Split, Chunk, MaskedFill, Where, Tril, Triu and CausalMask
+// gets none); AddPositions adds a positional table's rows to a batch of
+// sequences. Split, Chunk, MaskedFill, Where, Tril, Triu and CausalMask
 // cover masking and slicing. ScaledDotProductAttention computes
 // softmax(q·kᵀ/√d + mask)·v as one op over 4-D [B, H, T, D] or heads-last
 // 3-D [B, T, E] inputs, with causal, key-padding and additive masks and

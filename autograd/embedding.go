@@ -108,3 +108,58 @@ func embeddingIDsBackward(n *node, g *tensor.Tensor) []*tensor.Tensor {
 	}
 	return grads
 }
+
+// AddPositions returns x [B, T, E] + table[offset : offset+T]: the rows of
+// a positional-embedding table [maxLen, E] for positions offset …
+// offset+T−1 added to every sequence of the batch (the values of
+// Add(x, Embedding(table, positions, -1))). Its output, and its gradients,
+// come from x's arena, and the table's gradient is accumulated straight
+// into it when it is a parameter, so that a training step under an arena
+// allocates nothing for it. It panics when the shapes do not fit or the
+// positions run past the table.
+func AddPositions(x, table *Var, offset int) *Var {
+	xs, ts := x.value.Shape(), table.value.Shape()
+	if len(xs) != 3 || len(ts) != 2 || xs[2] != ts[1] {
+		panic(fmt.Sprintf("autograd.AddPositions: input %v and table %v are not [B, T, E] and [maxLen, E]", xs, ts))
+	}
+	T, E := xs[1], xs[2]
+	if offset < 0 || offset+T > ts[0] {
+		panic(fmt.Sprintf("autograd.AddPositions: positions [%d, %d) outside the table's %d", offset, offset+T, ts[0]))
+	}
+	out := wrap(alloc(xs, x, table), x, table)
+	addBlocks(out.value.Data(), x.value.Data(), table.value.Data()[offset*E:(offset+T)*E])
+	if s := out.recordFn("AddPositions", addPositionsBackward, x, table); s != nil {
+		s.i[0] = offset
+	}
+	return out
+}
+
+// addPositionsBackward passes the gradient to x and its sum over the
+// batch (from zero, sample by sample, as Add sums it) to the table's rows.
+func addPositionsBackward(n *node, g *tensor.Tensor) []*tensor.Tensor {
+	x, table := n.inputs[0], n.inputs[1]
+	grads := n.saved.out(2)
+	if x.requiresGrad {
+		grads[0] = g
+	}
+	if !table.requiresGrad {
+		return grads
+	}
+	xs := x.value.Shape()
+	T, E := xs[1], xs[2]
+	off := n.saved.i[0] * E
+	sum := zeroGradBuf(xs[1:], x, table)
+	sd, gd := sum.Data(), g.Data()
+	for o := 0; o < len(gd); o += len(sd) {
+		kernel.Add(sd, sd, gd[o:o+len(sd)])
+	}
+	if gt := leafGrad(table); gt != nil {
+		rows := gt.Data()[off : off+T*E]
+		kernel.Add(rows, rows, sd)
+		return grads
+	}
+	gt := zeroGradBuf(table.value.Shape(), x, table)
+	copy(gt.Data()[off:], sd)
+	grads[1] = gt
+	return grads
+}

@@ -112,6 +112,10 @@ func colSumAcc(dst, m []float32, rows, cols int) {
 // training loop does not fault in fresh memory for them on every step.
 var bufPools [64]sync.Pool
 
+// bufHolders recycles the *[]float32 that carry a buffer through its pool,
+// so that giving a buffer back allocates nothing either.
+var bufHolders sync.Pool
+
 // getBuf returns a slice of n float32s with unspecified contents.
 func getBuf(n int) []float32 {
 	if n == 0 {
@@ -119,7 +123,10 @@ func getBuf(n int) []float32 {
 	}
 	k := bits.Len(uint(n - 1))
 	if p, ok := bufPools[k].Get().(*[]float32); ok {
-		return (*p)[:n]
+		b := (*p)[:n]
+		*p = nil
+		bufHolders.Put(p)
+		return b
 	}
 	return make([]float32, n, 1<<k)
 }
@@ -131,8 +138,12 @@ func putBuf(b []float32) {
 	if c == 0 || c&(c-1) != 0 {
 		return
 	}
-	b = b[:c]
-	bufPools[bits.Len(uint(c-1))].Put(&b)
+	p, _ := bufHolders.Get().(*[]float32)
+	if p == nil {
+		p = new([]float32)
+	}
+	*p = b[:c]
+	bufPools[bits.Len(uint(c-1))].Put(p)
 }
 
 // SwapLeadingAxes returns x [A, B, ...] as [B, A, ...], the values of

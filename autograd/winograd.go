@@ -21,15 +21,14 @@ import (
 // rounding only (the transforms multiply by 0, ±½ and ±1).
 
 // winoMinChannels is the number of input and output channels from which a
-// 3×3 layer takes the Winograd path, and winoMinTiles the number of output
-// tiles (samples × tiles per sample) it needs: below them the transforms,
-// done here with scalar code, cost more than the multiplications they
-// save. Measured on one Zen 4 core (BenchmarkWinograd,
-// BenchmarkWinogradTrain): 64→64 channels on 28×28 planes gain 15–25 % in
-// inference and about 15 % per training step, on 13×13 planes about 10 %
-// in inference and nothing in training; 32→64 on 13×13 (the Keras
-// convnet's second layer) is level at batch 64 and loses at batch 1,
-// where the 16 small GEMMs cost as much as the one im2col GEMM. Tests
+// 3×3 layer takes the Winograd path in inference, and winoMinTiles the
+// number of output tiles (samples × tiles per sample) it needs, there and
+// in training: below them the 16 small GEMMs cost as much as the one
+// im2col GEMM. Measured on one Zen 4 core (BenchmarkWinograd): 64→64
+// channels on 28×28 planes gain 15–25 %, on 13×13 planes about 10 %;
+// 32→64 on 13×13 is level at batch 64 and loses at batch 1. Training
+// takes the Winograd passes from fewer channels (winoTrainMinChannels,
+// conv_wino_train.go), whose transforms run over channel vectors. Tests
 // lower both to exercise small shapes.
 var (
 	winoMinChannels = 64
@@ -319,43 +318,4 @@ func winoRowOut(row, p0, p1, p2, p3 []float32, bias float32) {
 	if full < n {
 		row[2*full] = p0[full] + p1[full] + p2[full] + bias
 	}
-}
-
-// winoInputGrad computes the input gradient gx (overwritten) of a layer on
-// the Winograd path from the output gradient that src gives, and reports
-// whether it did. The input gradient of a 3×3 unit-stride convolution is
-// itself one: the output gradient, padded by 2 − padding, convolved with
-// the filters flipped in both directions and with input and output
-// channels swapped. Paddings over 2 (which would need cropping) are left
-// to the GEMM path.
-func (g *convGeom) winoInputGrad(gx []float32, src *convGrad, w []float32) bool {
-	if !g.winograd() || g.ph > 2 || g.pw > 2 {
-		return false
-	}
-	t := newConvGeom([]int{g.n, g.oc, g.oh, g.ow}, []int{g.c, g.oc, 3, 3},
-		Conv2DOptions{Padding: [2]int{2 - g.ph, 2 - g.pw}})
-	dy := src.gy
-	if src.y != nil || src.pool != nil {
-		db := getScratch(g.n * g.outSz)
-		defer scratch.Put(db)
-		dy = *db
-		for s := 0; s < g.n; s++ {
-			src.sample(g, s, dy[s*g.outSz:(s+1)*g.outSz])
-		}
-	}
-	wb := getScratch(len(w))
-	defer scratch.Put(wb)
-	wt := *wb
-	c, oc := g.c, g.oc
-	for o := 0; o < oc; o++ {
-		for ci := 0; ci < c; ci++ {
-			f := w[(o*c+ci)*9 : (o*c+ci)*9+9 : (o*c+ci)*9+9]
-			d := wt[(ci*oc+o)*9 : (ci*oc+o)*9+9 : (ci*oc+o)*9+9]
-			for k := range d {
-				d[k] = f[8-k]
-			}
-		}
-	}
-	t.winoForward(gx, dy, wt, nil, poolGeom{}, nil)
-	return true
 }

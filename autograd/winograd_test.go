@@ -11,12 +11,12 @@ import (
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
-// withWinograd runs f with the Winograd path taken from minC channels and
-// any number of tiles.
+// withWinograd runs f with the Winograd path, in inference and training,
+// taken from minC channels and any number of tiles.
 func withWinograd(minC int, f func()) {
-	prevC, prevT := winoMinChannels, winoMinTiles
-	winoMinChannels, winoMinTiles = minC, 1
-	defer func() { winoMinChannels, winoMinTiles = prevC, prevT }()
+	prevC, prevTC, prevT := winoMinChannels, winoTrainMinChannels, winoMinTiles
+	winoMinChannels, winoTrainMinChannels, winoMinTiles = minC, minC, 1
+	defer func() { winoMinChannels, winoTrainMinChannels, winoMinTiles = prevC, prevTC, prevT }()
 	f()
 }
 

@@ -103,7 +103,8 @@ func (d *Dense) Forward(x *autograd.Var) *autograd.Var {
 	} else {
 		lead := xs[:len(xs)-1]
 		y = autograd.Linear(autograd.Reshape(x, -1, in), d.Weight.Var, varOf(d.Bias))
-		y = autograd.Reshape(y, append(append([]int(nil), lead...), d.Weight.Value().Dim(0))...)
+		var shape [8]int // Reshape keeps no reference to it
+		y = autograd.Reshape(y, append(append(shape[:0], lead...), d.Weight.Value().Dim(0))...)
 	}
 	return d.Activation.Apply(y)
 }

@@ -32,15 +32,11 @@ func (p *PositionalEmbedding) ForwardAt(x *autograd.Var, offset int) *autograd.V
 		panic(unbuilt("PositionalEmbedding", "NewPositionalEmbedding"))
 	}
 	maxLen := p.Weight.Value().Dim(0)
-	t := seqLen("PositionalEmbedding", x, maxLen-max(offset, 0), p.Weight.Value().Dim(1))
+	seqLen("PositionalEmbedding", x, maxLen-max(offset, 0), p.Weight.Value().Dim(1))
 	if offset < 0 {
 		panic(fmt.Sprintf("nn.PositionalEmbedding.ForwardAt: negative offset %d", offset))
 	}
-	pos := make([]int, t)
-	for i := range pos {
-		pos[i] = offset + i
-	}
-	return autograd.Add(x, autograd.Embedding(p.Weight.Var, pos, -1)) // [B, T, E] + [T, E]
+	return autograd.AddPositions(x, p.Weight.Var, offset) // [B, T, E] + [T, E]
 }
 
 // Params returns the table.

@@ -56,6 +56,7 @@ type Adam struct {
 type adamJob struct {
 	p, g, m, v []float32
 	a          kernel.AdamParams
+	shrink     float32 // AdamW's decoupled decay, applied to each chunk first
 	run        func(lo, hi int)
 }
 
@@ -67,15 +68,31 @@ func newAdamJob() *adamJob {
 	j := new(adamJob)
 	j.run = func(lo, hi int) {
 		lo, hi = lo*8, min(hi*8, len(j.p))
+		if j.shrink != 1 {
+			shrinkBy(j.shrink, j.p[lo:hi])
+		}
 		kernel.Adam(j.p[lo:hi], j.g[lo:hi], j.m[lo:hi], j.v[lo:hi], j.a)
 	}
 	return j
 }
 
-// adamStep is kernel.Adam over p, split across the pool when p is large.
-func (o *Adam) adamStep(p, g, m, v []float32, a kernel.AdamParams) {
+// shrinkBy multiplies every element of p by s (AdamW's decoupled weight
+// decay).
+func shrinkBy(s float32, p []float32) {
+	for i := range p {
+		p[i] *= s
+	}
+}
+
+// adamStep multiplies p by shrink (when it is not 1), then runs kernel.Adam
+// over it, chunk by chunk across the pool when p is large: every element
+// gets the same operations in the same order either way.
+func (o *Adam) adamStep(p, g, m, v []float32, a kernel.AdamParams, shrink float32) {
 	n := len(p)
 	if n < adamParallel || parallel.Workers() < 2 {
+		if shrink != 1 {
+			shrinkBy(shrink, p)
+		}
 		kernel.Adam(p, g, m, v, a)
 		return
 	}
@@ -83,7 +100,7 @@ func (o *Adam) adamStep(p, g, m, v []float32, a kernel.AdamParams) {
 		o.job = newAdamJob()
 	}
 	j := o.job
-	j.p, j.g, j.m, j.v, j.a = p, g[:n], m[:n], v[:n], a
+	j.p, j.g, j.m, j.v, j.a, j.shrink = p, g[:n], m[:n], v[:n], a, shrink
 	parallel.For((n+7)/8, adamParallel/16, j.run)
 	j.p, j.g, j.m, j.v = nil, nil, nil, nil
 }
@@ -133,16 +150,17 @@ func (o *Adam) update(lr, wd float32, st *paramState, p, g []float32) {
 	stepSize := float32(float64(lr) / bc1)
 	invBC2 := float32(1 / bc2sqrt)
 	c1, c2 := 1-b1, 1-b2
+	shrink := float32(1)
 	if o.decoupled {
 		if wd != 0 {
-			shrink := 1 - lr*wd
-			for i := range p {
-				p[i] *= shrink
-			}
+			shrink = 1 - lr*wd
 		}
 		wd = 0
 	}
 	if o.cfg.AMSGrad {
+		if shrink != 1 {
+			shrinkBy(shrink, p)
+		}
 		vmax := st.slots[2][:n]
 		for i, gi := range g {
 			gi += wd * p[i]
@@ -155,5 +173,5 @@ func (o *Adam) update(lr, wd float32, st *paramState, p, g []float32) {
 		}
 		return
 	}
-	o.adamStep(p, g, m, v, kernel.AdamParams{Beta1: b1, Beta2: b2, StepSize: stepSize, InvBC2: invBC2, Eps: eps, WeightDecay: wd})
+	o.adamStep(p, g, m, v, kernel.AdamParams{Beta1: b1, Beta2: b2, StepSize: stepSize, InvBC2: invBC2, Eps: eps, WeightDecay: wd}, shrink)
 }

@@ -2,7 +2,10 @@ package optim
 
 import (
 	"math"
+	"sync"
 
+	"github.com/shoshin-ml/shoshin/internal/kernel"
+	"github.com/shoshin-ml/shoshin/internal/parallel"
 	"github.com/shoshin-ml/shoshin/nn"
 )
 
@@ -18,28 +21,98 @@ import (
 // NaN) the gradients are left untouched and the Inf or NaN norm is
 // returned, so the caller can skip the step.
 func ClipGradNorm(params []*nn.Param, maxNorm float32) float32 {
-	var ss float64
+	j := getClipJob()
+	defer putClipJob(j)
+	total := 0
 	for _, p := range params {
 		if g := p.Grad(); g != nil {
-			ss += sumSquares(g.Data())
+			j.grads = append(j.grads, g.Data())
+			total += g.Size()
 		}
+	}
+	j.sums = append(j.sums[:0], make([]float64, len(j.grads))...)
+	spread := total >= clipParallel && parallel.Workers() > 1 && len(j.grads) > 1
+	if spread {
+		parallel.For(len(j.grads), 1, j.sum)
+	} else {
+		j.sum(0, len(j.grads))
+	}
+	// The per-gradient sums are added in parameter order whatever the
+	// split, so the norm has the same bits on any number of workers.
+	var ss float64
+	for _, s := range j.sums {
+		ss += s
 	}
 	norm := math.Sqrt(ss)
 	if math.IsNaN(norm) || math.IsInf(norm, 0) {
 		return float32(norm)
 	}
 	if norm > float64(maxNorm) {
-		scale := float32(float64(maxNorm) / (norm + 1e-6))
-		for _, p := range params {
-			if g := p.Grad(); g != nil {
-				d := g.Data()
-				for i := range d {
-					d[i] *= scale
-				}
-			}
+		j.scale = float32(float64(maxNorm) / (norm + 1e-6))
+		if spread {
+			parallel.For(len(j.grads), 1, j.mul)
+		} else {
+			j.mul(0, len(j.grads))
 		}
 	}
 	return float32(norm)
+}
+
+// clipParallel is the number of gradient values from which ClipGradNorm
+// spreads its two passes over the worker pool.
+const clipParallel = 1 << 16
+
+// clipJob is one ClipGradNorm call: the gradients, their sums of squares
+// and the scale, with the chunk functions the pool calls bound once, so
+// that a call allocates nothing once the pool holds a job.
+type clipJob struct {
+	grads    [][]float32
+	sums     []float64
+	scale    float32
+	sum, mul func(lo, hi int)
+}
+
+// clipFree keeps one released job (a sync.Pool may drop it, and the
+// next call would allocate).
+var clipFree struct {
+	sync.Mutex
+	j *clipJob
+}
+
+func getClipJob() *clipJob {
+	clipFree.Lock()
+	j := clipFree.j
+	clipFree.j = nil
+	clipFree.Unlock()
+	if j != nil {
+		return j
+	}
+	return newClipJob()
+}
+
+// putClipJob drops the job's references to the gradients and keeps it
+// for the next call.
+func putClipJob(j *clipJob) {
+	clear(j.grads)
+	j.grads = j.grads[:0]
+	clipFree.Lock()
+	clipFree.j = j
+	clipFree.Unlock()
+}
+
+func newClipJob() *clipJob {
+	j := new(clipJob)
+	j.sum = func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			j.sums[i] = sumSquares(j.grads[i])
+		}
+	}
+	j.mul = func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			kernel.Scale(j.scale, j.grads[i])
+		}
+	}
+	return j
 }
 
 // sumSquares returns Σ x² accumulated in float64, with four partial sums

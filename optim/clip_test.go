@@ -1,9 +1,12 @@
 package optim
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 
+	"github.com/shoshin-ml/shoshin/internal/parallel"
 	"github.com/shoshin-ml/shoshin/nn"
 	"github.com/stretchr/testify/require"
 )
@@ -62,4 +65,51 @@ func TestClipGradValue(t *testing.T) {
 	require.Equal(t, []float32{-1, -0.5, 0.5, 1}, a.Grad().Data())
 	require.Nil(t, b.Grad())
 	require.Panics(t, func() { ClipGradValue(nil, -1) })
+}
+
+// TestClipGradNormSameBitsOnAnyWorkers checks that ClipGradNorm, which
+// spreads whole gradients over the pool, returns the same norm and leaves
+// the same gradients bit for bit on one and on three workers, and that
+// the norm is the per-gradient sums added in parameter order.
+func TestClipGradNormSameBitsOnAnyWorkers(t *testing.T) {
+	sizes := []int{3, clipParallel / 2, 17, clipParallel/2 + 1, 1000, 5}
+	mk := func() []*nn.Param {
+		r := rand.New(rand.NewPCG(9, 9))
+		var ps []*nn.Param
+		for i, n := range sizes {
+			g := make([]float32, n)
+			for j := range g {
+				g[j] = float32(r.NormFloat64())
+			}
+			p := newParam(fmt.Sprint(i), make([]float32, n)...)
+			setGrad(p, g...)
+			ps = append(ps, p)
+		}
+		return ps
+	}
+	var want float64
+	for _, p := range mk() {
+		want += sumSquares(p.Grad().Data())
+	}
+	run := func(workers int) (float32, [][]float32) {
+		defer parallel.SetWorkers(parallel.SetWorkers(workers))
+		ps := mk()
+		norm := ClipGradNorm(ps, 1)
+		var gs [][]float32
+		for _, p := range ps {
+			gs = append(gs, p.Grad().Data())
+		}
+		return norm, gs
+	}
+	n1, g1 := run(1)
+	n3, g3 := run(3)
+	require.Equal(t, float32(math.Sqrt(want)), n1)
+	require.Equal(t, math.Float32bits(n1), math.Float32bits(n3))
+	require.Equal(t, g1, g3)
+	scale := float32(1 / (math.Sqrt(want) + 1e-6))
+	for i, p := range mk() {
+		for j, v := range p.Grad().Data() {
+			require.Equal(t, v*scale, g1[i][j])
+		}
+	}
 }

@@ -46,8 +46,10 @@ func TestLMStepAllocations(t *testing.T) {
 		build func() nn.Module
 		max   float64
 	}{
-		{"lstm", func() nn.Module { return charLSTM() }, 12},
-		{"gru", func() nn.Module { return charGRU() }, 12},
+		{"lstm", func() nn.Module { return charLSTM() }, 10},
+		{"gru", func() nn.Module { return charGRU() }, 10},
+		// Most of the GPT's are the closures of LayerNorm and attention.
+		{"gpt", func() nn.Module { return charGPT() }, 80},
 	} {
 		for _, workers := range []int{1, 2} {
 			t.Run(fmt.Sprint(c.name, "/workers", workers), func(t *testing.T) {
@@ -73,7 +75,11 @@ func TestLMStepAllocations(t *testing.T) {
 				}
 				allocs := testalloc.PerRun(5, step)
 				t.Logf("%v allocations per step", allocs)
-				require.LessOrEqual(t, allocs, c.max)
+				limit := c.max
+				if c.name == "gpt" {
+					limit += 40 * float64(workers-1) // LayerNorm's parallel loops
+				}
+				require.LessOrEqual(t, allocs, limit)
 			})
 		}
 	}

@@ -1,0 +1,128 @@
+package autograd
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shoshin-ml/shoshin/internal/testalloc"
+	"github.com/shoshin-ml/shoshin/tensor"
+)
+
+// TestAddBlocksMatchesBroadcast checks Add's block paths (one operand's
+// shape a trailing part of the other's, either side, and equal sizes with
+// extra unit axes) against the general broadcasting add and tensor.SumTo,
+// bit for bit, with and without an arena, and numerically.
+func TestAddBlocksMatchesBroadcast(t *testing.T) {
+	cases := []struct{ a, b []int }{
+		{[]int{3, 4, 5}, []int{4, 5}},
+		{[]int{5}, []int{2, 3, 5}},
+		{[]int{2, 3}, []int{1, 2, 3}},
+		{[]int{3, 4, 5}, []int{3, 4, 5}},
+		{[]int{3, 1, 5}, []int{4, 5}}, // not blocks: the general path
+	}
+	for i, c := range cases {
+		t.Run(fmt.Sprint(c.a, c.b), func(t *testing.T) {
+			at, bt := rnd(uint64(2*i+1), -1, 1, c.a...), rnd(uint64(2*i+2), -1, 1, c.b...)
+			want := tensor.Add(at, bt)
+			ar := NewArena()
+			for _, arena := range []*Arena{nil, ar, ar} {
+				av, bv := NewVar(at), NewVar(bt)
+				x := av
+				if arena != nil {
+					arena.Reset()
+					// Through the arena, as a model's activation is.
+					x = Mul(arena.Constant(tensor.Full(1, c.a...)), av)
+				}
+				out := Add(x, bv)
+				require.Equal(t, want.Shape(), out.Shape())
+				require.Equal(t, want.Data(), out.Value().Data())
+				g := rnd(9, -1, 1, out.Shape()...)
+				out.BackwardWith(g)
+				require.Equal(t, tensor.SumTo(g, c.a...).Data(), av.Grad().Data(), "gradient of a")
+				require.Equal(t, tensor.SumTo(g, c.b...).Data(), bv.Grad().Data(), "gradient of b")
+			}
+			res, err := CheckGrad(func(xs ...*Var) *Var { return Add(xs[0], xs[1]) }, []*tensor.Tensor{at, bt}, GradCheckOptions{})
+			require.NoError(t, err, "%v", res)
+		})
+	}
+}
+
+// TestAddPositions checks AddPositions against Add(x, Embedding(table,
+// positions)) bit for bit — values, the input's gradient and the table's,
+// a parameter's and an op output's — numerically, and that it allocates
+// nothing in a warm step under an arena.
+func TestAddPositions(t *testing.T) {
+	const B, T, E, maxLen, offset = 3, 4, 5, 9, 2
+	xt, tt := rnd(1, -1, 1, B, T, E), rnd(2, -1, 1, maxLen, E)
+	pos := make([]int, T)
+	for i := range pos {
+		pos[i] = offset + i
+	}
+	g := rnd(3, -1, 1, B, T, E)
+	xw, tw := NewVar(xt), NewVar(tt)
+	want := Add(xw, Embedding(tw, pos, -1))
+	want.BackwardWith(g)
+
+	xv, tv := NewVar(xt), NewVar(tt)
+	got := AddPositions(xv, tv, offset)
+	require.Equal(t, want.Value().Data(), got.Value().Data())
+	got.BackwardWith(g)
+	require.Equal(t, xw.Grad().Data(), xv.Grad().Data())
+	require.Equal(t, tw.Grad().Data(), tv.Grad().Data())
+
+	// The table as an op's output: its gradient goes back through the
+	// engine.
+	tv2 := NewVar(tt)
+	AddPositions(NewVar(xt), Mul(tv2, Constant(tensor.Full(1, maxLen, E))), offset).BackwardWith(g)
+	require.Equal(t, tw.Grad().Data(), tv2.Grad().Data())
+
+	res, err := CheckGrad(func(xs ...*Var) *Var { return AddPositions(xs[0], xs[1], 1) }, []*tensor.Tensor{rnd(4, -1, 1, 2, 3, 2), rnd(5, -1, 1, 5, 2)}, GradCheckOptions{})
+	require.NoError(t, err, "%v", res)
+
+	require.PanicsWithValue(t, "autograd.AddPositions: positions [7, 11) outside the table's 9", func() { AddPositions(xv, tv, 7) })
+	require.PanicsWithValue(t, "autograd.AddPositions: input [3 4 5] and table [9 4] are not [B, T, E] and [maxLen, E]", func() {
+		AddPositions(xv, Constant(tensor.Zeros(maxLen, 4)), 0)
+	})
+
+	if raceEnabled {
+		return
+	}
+	a := NewArena()
+	step := func() {
+		a.Reset()
+		AddPositions(a.Constant(xt), tv, offset).BackwardWith(g)
+	}
+	step()
+	require.Zero(t, testalloc.PerRun(10, step))
+}
+
+// TestBufPoolNoAllocs checks that a scratch buffer taken from and given
+// back to the recurrent ops' pools costs nothing once warm.
+func TestBufPoolNoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's sync.Pool drops items at random")
+	}
+	run := func() {
+		b := getBuf(1000)
+		b[999] = 1
+		putBuf(b)
+	}
+	run()
+	require.Zero(t, testalloc.PerRun(20, run))
+}
+
+// ExampleAddPositions adds the rows of a learned positional table for
+// positions 1 and 2 to a batch of one sequence of two tokens.
+func ExampleAddPositions() {
+	x := Constant(tensor.New([]float32{1, 1, 2, 2}, 1, 2, 2))                  // [B=1, T=2, E=2]
+	table := NewVar(tensor.New([]float32{0, 0, 10, 20, 30, 40, 50, 60}, 4, 2)) // [maxLen=4, E=2]
+	y := AddPositions(x, table, 1)
+	fmt.Println(y.Value().Data())
+	Sum(y, false).Backward()
+	fmt.Println(table.Grad().Data())
+	// Output:
+	// [11 21 32 42]
+	// [0 0 1 1 1 1 0 0]
+}

@@ -1,0 +1,509 @@
+package autograd
+
+import (
+	"math"
+
+	"github.com/shoshin-ml/shoshin/internal/kernel"
+	"github.com/shoshin-ml/shoshin/internal/parallel"
+)
+
+// The training step of a 3×3 convolution in the Winograd domain (F(2×2,
+// 3×3), see winograd.go): the forward, the input gradient and the weight
+// gradient all work on 2×2 output tiles and the 4×4 input blocks under
+// them. With U = G·g·Gᵀ the transformed filters, V = Bᵀ·d·B the
+// transformed input blocks and M[ξ] = Σ_c U[ξ]·V[ξ] (16 GEMMs over the
+// channels), the output tile is Y = Aᵀ·M·A. The backward runs the same
+// transforms transposed: dM = A·dY·Aᵀ for each tile, dU[ξ] = Σ_tiles
+// dM[ξ]·V[ξ]ᵀ (16 GEMMs over the tiles) and dg = Gᵀ·dU·G, dV[ξ] =
+// U[ξ]ᵀ·dM[ξ] and the input gradient the sum of B·dV·Bᵀ over the
+// overlapping 4×4 blocks. All of it is exact in real arithmetic; in
+// float32 the results differ from the direct convolution by rounding
+// only.
+//
+// Tiles and channels are laid out with the channels innermost ([ξ][tile]
+// [channel]), so that each transform runs over the channels of one tile
+// as contiguous vectors (kernel.WinoIn and its kin); the input is first
+// copied, zero-padded, into a [row][column][channel] plane per sample,
+// where every 4×4 block lies inside.
+//
+// When a 2×2, stride-2 pooling follows (Conv2DReLUMaxPool), the tiles are
+// the pooling windows: only those are computed, in the forward and in every
+// gradient, and a last odd output row or column that the pooling leaves
+// out costs nothing (the Keras convnet's second layer: 25 tiles per sample
+// instead of the 36 that cover its 11×11 output). Otherwise the tiles
+// cover the whole output, and the parts past its edges are dropped (and
+// get a zero gradient).
+
+// winoTrainMinChannels is the number of input and output channels from
+// which a 3×3 layer trains on the Winograd path (with winoMinTiles tiles
+// at least). It is at most winoMinChannels, so that every layer the
+// Winograd inference takes trains here too. Tests lower it.
+var winoTrainMinChannels = 16
+
+// winoTrainPassFloats is about how many values the transformed input and
+// products of one pass take (16·(C+outC) per tile); whole samples are
+// grouped up to it.
+const winoTrainPassFloats = 1 << 17
+
+// winoTrain reports whether the training passes of this convolution run
+// in the Winograd domain.
+func (g *convGeom) winoTrain() bool {
+	if g.kh != 3 || g.kw != 3 || g.sh != 1 || g.sw != 1 || g.dh != 1 || g.dw != 1 || g.groups != 1 ||
+		g.c < min(winoTrainMinChannels, winoMinChannels) || g.oc < min(winoTrainMinChannels, winoMinChannels) {
+		return false
+	}
+	th, tw := g.winoTiles()
+	return g.n*th*tw >= winoMinTiles
+}
+
+// winoTrainPlan is the layout of the Winograd training passes.
+type winoTrainPlan struct {
+	pooled bool // the tiles are the windows of a 2×2, stride-2 pooling
+	th, tw int  // tiles down and across per sample
+	tpi    int  // tiles per sample
+	hp, wp int  // the padded [row][column][channel] input plane
+	per    int  // samples per pass
+	passes int
+}
+
+func (g *convGeom) winoTrainPlan(pool *poolGeom) winoTrainPlan {
+	var p winoTrainPlan
+	if pool != nil && pool.is2x2() {
+		p.pooled = true
+		p.th, p.tw = pool.oh, pool.ow
+	} else {
+		p.th, p.tw = g.winoTiles()
+	}
+	p.tpi = p.th * p.tw
+	// Every 4×4 block and every input row and column fit.
+	p.hp, p.wp = max(2*p.th+2, g.h+2*g.ph), max(2*p.tw+2, g.w+2*g.pw)
+	p.per = max(1, winoTrainPassFloats/(16*(g.c+g.oc)*max(p.tpi, 1)))
+	p.per = min(p.per, (g.n+convMinChunks-1)/convMinChunks)
+	p.passes = (g.n + p.per - 1) / p.per
+	return p
+}
+
+// flat reports whether the input planes are the padded planes' leading
+// rows (no padding, as wide), so that one transposition copies a plane.
+func (p *winoTrainPlan) flat(g *convGeom) bool { return g.ph == 0 && g.pw == 0 && p.wp == g.w }
+
+// span returns the first sample and the number of samples of pass i.
+func (p *winoTrainPlan) span(i, n int) (s0, sc int) {
+	s0 = i * p.per
+	return s0, min(p.per, n-s0)
+}
+
+// winoPad copies the input sample xs [C, H, W] into xp [hp, wp, C],
+// shifted by the padding, with zeros around.
+func (g *convGeom) winoPad(xp, xs []float32, p *winoTrainPlan) {
+	c, h, w := g.c, g.h, g.w
+	if p.flat(g) {
+		clear(xp[h*w*c : p.hp*p.wp*c])
+		kernel.Transpose(xp, xs, 0, h*w, c, h*w, c)
+		return
+	}
+	clear(xp[:p.hp*p.wp*c])
+	for r := range h {
+		kernel.Transpose(xp[((r+g.ph)*p.wp+g.pw)*c:], xs, r*w, h*w, c, w, c)
+	}
+}
+
+// winoUnpad writes the input gradient gxs [C, H, W] (overwritten) from its
+// padded form gp [hp, wp, C].
+func (g *convGeom) winoUnpad(gxs, gp []float32, p *winoTrainPlan) {
+	c, h, w := g.c, g.h, g.w
+	if p.flat(g) {
+		kernel.Transpose(gxs, gp, 0, c, h*w, c, h*w)
+		return
+	}
+	for r := range h {
+		kernel.Transpose(gxs[r*w:], gp, ((r+g.ph)*p.wp+g.pw)*c, c, w, c, h*w)
+	}
+}
+
+// winoInputTiles writes the transformed blocks of the samples of a pass
+// into v [16][nt][C] (nt tiles in the pass), using xp as the padded plane.
+func (g *convGeom) winoInputTiles(v, xp, x []float32, s0, sc int, p *winoTrainPlan) {
+	c := g.c
+	nt := sc * p.tpi
+	for j := range sc {
+		s := s0 + j
+		g.winoPad(xp, x[s*g.inSize:(s+1)*g.inSize], p)
+		for ty := range p.th {
+			for tx := range p.tw {
+				t := j*p.tpi + ty*p.tw + tx
+				kernel.WinoIn(v[t*c:], nt*c, xp[(2*ty*p.wp+2*tx)*c:], p.wp*c, c, c)
+			}
+		}
+	}
+}
+
+// winoJob is one Winograd training pass over the batch: what the groups
+// of passes share. A one-worker pass keeps it on the stack; a parallel one
+// hands a copy to the workers.
+type winoJob struct {
+	g      convGeom
+	p      winoTrainPlan
+	gsz    int // passes per group
+	y, x   []float32
+	u, b   []float32
+	pool   poolGeom // with pooled, the pooling after the convolution
+	pooled bool
+	idx    []int32
+	gx     []float32
+	src    convGrad
+	partSz int
+	parts  [convGroups]*[]float32
+}
+
+// run computes each group of passes of the forward or of the backward, on
+// the workers when there are several.
+func (j *winoJob) run(groups int, backward bool) {
+	if parallel.Workers() == 1 || groups == 1 {
+		for gi := range groups {
+			j.group(gi, backward)
+		}
+		return
+	}
+	jj := *j // escapes to the workers; j stays on the caller's stack
+	runGroups(groups, func(gi int) { jj.group(gi, backward) })
+	j.parts = jj.parts
+}
+
+// group computes the passes of group gi.
+func (j *winoJob) group(gi int, backward bool) {
+	i0, i1 := gi*j.gsz, min((gi+1)*j.gsz, j.p.passes)
+	if !backward {
+		var pp *poolGeom
+		if j.pooled {
+			pp = &j.pool
+		}
+		j.g.winoForwardPasses(i0, i1, &j.p, j.y, j.x, j.u, j.b, pp, j.idx)
+		return
+	}
+	var part []float32
+	if j.partSz > 0 {
+		pb := getScratch(j.partSz)
+		clear(*pb)
+		j.parts[gi] = pb
+		part = *pb
+	}
+	j.g.winoBackwardPasses(i0, i1, &j.p, j.gx, part, &j.src, j.x, j.u)
+}
+
+// winoForwardTrain is forwardTrain on the Winograd path.
+func (g *convGeom) winoForwardTrain(y, x, w, b []float32, pool poolGeom, idx []int32) {
+	j := winoJob{g: *g, y: y, x: x, b: b, pool: pool, pooled: pool.kh > 0, idx: idx}
+	var pp *poolGeom
+	if j.pooled {
+		pp = &j.pool
+	}
+	j.p = g.winoTrainPlan(pp)
+	ub := getScratch(16 * g.oc * g.c)
+	defer scratch.Put(ub)
+	winoWeights(*ub, w, g.oc, g.c)
+	j.u = *ub
+	groups, gsz := chunkGroups(j.p.passes)
+	j.gsz = gsz
+	j.run(groups, false)
+}
+
+// winoForwardPasses computes passes [i0, i1).
+func (g *convGeom) winoForwardPasses(i0, i1 int, p *winoTrainPlan, y, x, u, b []float32, pool *poolGeom, idx []int32) {
+	c, oc := g.c, g.oc
+	maxT := p.per * p.tpi
+	vb := getScratch(16 * maxT * c)
+	defer scratch.Put(vb)
+	mb := getScratch(16 * maxT * oc)
+	defer scratch.Put(mb)
+	xb := getScratch(p.hp * p.wp * c)
+	defer scratch.Put(xb)
+	qb := getScratch(4 * oc)
+	defer scratch.Put(qb)
+	var zb *[]float32
+	if !p.pooled {
+		zb = getScratch(g.outSz)
+		defer scratch.Put(zb)
+	}
+	v, m, q := *vb, *mb, *qb
+	ySz := g.outSz
+	if pool != nil {
+		ySz = oc * pool.oh * pool.ow
+	}
+	for i := i0; i < i1; i++ {
+		s0, sc := p.span(i, g.n)
+		nt := sc * p.tpi
+		g.winoInputTiles(v, *xb, x, s0, sc, p)
+		for xi := range 16 {
+			kernel.Gemm(false, true, nt, oc, c, 1, v[xi*nt*c:], c, u[xi*oc*c:], c, 0, m[xi*nt*oc:], oc)
+		}
+		for j := range sc {
+			s := s0 + j
+			ys := y[s*ySz : (s+1)*ySz]
+			var ids []int32
+			if idx != nil {
+				ids = idx[s*ySz : (s+1)*ySz]
+			}
+			dst := ys
+			if !p.pooled && pool != nil {
+				dst = *zb
+			}
+			for ty := range p.th {
+				for tx := range p.tw {
+					t := j*p.tpi + ty*p.tw + tx
+					kernel.WinoOut(q, oc, m[t*oc:], nt*oc, oc)
+					if p.pooled {
+						winoPoolTile(ys, ids, ty*p.tw+tx, q, b, p.tpi, 2*ty*g.ow+2*tx, g.ow)
+					} else {
+						g.winoStoreTile(dst, q, b, 2*ty, 2*tx)
+					}
+				}
+			}
+			switch {
+			case p.pooled:
+			case pool != nil:
+				pool.maxRange(0, oc, ys, dst, ids)
+				kernel.Relu(ys, ys)
+			case g.relu:
+				kernel.Relu(ys, ys)
+			}
+		}
+	}
+}
+
+// winoPoolTile writes the pooled, rectified output of one tile (a 2×2
+// pooling window whose top left output is at offset base of the ow-wide
+// convolution plane) for every channel o to ys[o·plane + at] and its
+// winner, an offset into the convolution plane, to ids[o·plane + at] when
+// ids is not nil. q holds the window's four outputs [4][outC], b the bias
+// (or nil); see kernel.WinoPool.
+func winoPoolTile(ys []float32, ids []int32, at int, q, b []float32, plane, base, ow int) {
+	oc := len(q) / 4
+	var pv [256]float32
+	var po [256]int32
+	for o0 := 0; o0 < oc; o0 += len(pv) {
+		n := min(len(pv), oc-o0)
+		var bo []float32
+		if b != nil {
+			bo = b[o0:]
+		}
+		kernel.WinoPool(pv[:n], po[:n], q[o0:], oc, bo, base, ow)
+		for o, v := range pv[:n] {
+			ys[at+(o0+o)*plane] = v
+		}
+		if ids != nil {
+			for o, v := range po[:n] {
+				ids[at+(o0+o)*plane] = v
+			}
+		}
+	}
+}
+
+// winoStoreTile writes one tile's outputs q [4][outC] plus the bias b (or
+// nil) into the output planes ys [outC, oh, ow] from row r, column col,
+// dropping what falls past the edges.
+func (g *convGeom) winoStoreTile(ys, q, b []float32, r, col int) {
+	oc, oh, ow := g.oc, g.oh, g.ow
+	for k := range 4 {
+		i, j := r+k>>1, col+k&1
+		if i >= oh || j >= ow {
+			continue
+		}
+		qk := q[k*oc : (k+1)*oc]
+		for o, v := range qk {
+			if b != nil {
+				v += b[o]
+			}
+			ys[(o*oh+i)*ow+j] = v
+		}
+	}
+}
+
+// winoBackward is backward on the Winograd path: the input gradient gx
+// (when non-nil; overwritten) and the weight and bias gradients gw and gb
+// (when non-nil; accumulated) from the output gradient that src gives.
+// Passes are spread over the workers in fixed groups whose weight
+// gradients are added in group order, so that results do not depend on
+// the workers.
+func (g *convGeom) winoBackward(gx, gw, gb []float32, src *convGrad, x, w []float32) {
+	c, oc := g.c, g.oc
+	j := winoJob{g: *g, x: x, gx: gx, src: *src}
+	j.p = g.winoTrainPlan(src.pool)
+	ub := getScratch(16 * oc * c)
+	defer scratch.Put(ub)
+	winoWeights(*ub, w, oc, c)
+	j.u = *ub
+	if gw != nil || gb != nil {
+		j.partSz = 16*oc*c + oc
+	}
+	groups, gsz := chunkGroups(j.p.passes)
+	j.gsz = gsz
+	j.run(groups, true)
+	if j.partSz == 0 {
+		return
+	}
+	sum := *j.parts[0]
+	for _, pb := range j.parts[1:groups] {
+		for i, v := range *pb {
+			sum[i] += v
+		}
+		scratch.Put(pb)
+	}
+	if gw != nil {
+		winoWeightGrad(gw, sum[:16*oc*c], oc, c)
+	}
+	if gb != nil {
+		for o, v := range sum[16*oc*c:] {
+			gb[o] += v
+		}
+	}
+	scratch.Put(j.parts[0])
+}
+
+// winoBackwardPasses is winoBackward for passes [i0, i1), summing the
+// transformed weight gradient [16][outC][C] and then the bias gradient
+// into part when it is non-nil.
+func (g *convGeom) winoBackwardPasses(i0, i1 int, p *winoTrainPlan, gx, part []float32, src *convGrad, x, u []float32) {
+	c, oc := g.c, g.oc
+	maxT := p.per * p.tpi
+	vb := getScratch(16 * maxT * c)
+	defer scratch.Put(vb)
+	mb := getScratch(16 * maxT * oc)
+	defer scratch.Put(mb)
+	db := getScratch(4 * maxT * oc)
+	defer scratch.Put(db)
+	xb := getScratch(p.hp * p.wp * c)
+	defer scratch.Put(xb)
+	var zb *[]float32
+	if !p.pooled {
+		zb = getScratch(g.outSz)
+		defer scratch.Put(zb)
+	}
+	v, m, xp := *vb, *mb, *xb
+	var pu, pb []float32
+	if part != nil {
+		pu, pb = part[:16*oc*c], part[16*oc*c:]
+	}
+	for i := i0; i < i1; i++ {
+		s0, sc := p.span(i, g.n)
+		nt := sc * p.tpi
+		// The output gradient of each tile, [nt][4][outC].
+		dy := (*db)[:4*nt*oc]
+		if p.pooled {
+			winoPooledGrad(dy, pb, src, s0, sc, p, g.oc, g.ow)
+		} else {
+			for j := range sc {
+				g.winoGatherGrad(dy[j*p.tpi*4*oc:], pb, src.sample(g, s0+j, *zb), p)
+			}
+		}
+		for t := range nt {
+			kernel.WinoOutGrad(m[t*oc:], nt*oc, dy[t*4*oc:], oc, oc)
+		}
+		if part != nil || gx != nil {
+			g.winoInputTiles(v, xp, x, s0, sc, p)
+		}
+		if part != nil {
+			for xi := range 16 {
+				kernel.Gemm(true, false, oc, c, nt, 1, m[xi*nt*oc:], oc, v[xi*nt*c:], c, 1, pu[xi*oc*c:], c)
+			}
+		}
+		if gx == nil {
+			continue
+		}
+		for xi := range 16 {
+			kernel.Gemm(false, false, nt, c, oc, 1, m[xi*nt*oc:], oc, u[xi*oc*c:], c, 0, v[xi*nt*c:], c)
+		}
+		for j := range sc {
+			clear(xp)
+			for ty := range p.th {
+				for tx := range p.tw {
+					t := j*p.tpi + ty*p.tw + tx
+					kernel.WinoInGradAdd(xp[(2*ty*p.wp+2*tx)*c:], p.wp*c, c, v[t*c:], nt*c, c)
+				}
+			}
+			s := s0 + j
+			g.winoUnpad(gx[s*g.inSize:(s+1)*g.inSize], xp, p)
+		}
+	}
+}
+
+// winoPooledGrad writes the output gradient of the tiles of samples [s0,
+// s0+sc) into dy [tiles][4][outC] when the tiles are the windows of a 2×2
+// pooling: each window passes its pooled gradient to its winner when its
+// rectified maximum is not zero, and nothing else. The passed gradients
+// are summed into the bias gradient pb when it is non-nil.
+func winoPooledGrad(dy, pb []float32, src *convGrad, s0, sc int, p *winoTrainPlan, oc, ow int) {
+	clear(dy)
+	plane := p.tpi
+	for j := range sc {
+		at := (s0 + j) * oc * plane
+		for o := range oc {
+			gys := src.gy[at+o*plane : at+(o+1)*plane]
+			ps := src.p[at+o*plane : at+(o+1)*plane]
+			ids := src.idx[at+o*plane : at+(o+1)*plane]
+			for tp, gv := range gys {
+				if math.Float32bits(ps[tp]) == 0 {
+					continue
+				}
+				ty, tx := tp/p.tw, tp%p.tw
+				id := int(ids[tp])
+				k := 2*(id/ow-2*ty) + id%ow - 2*tx
+				dy[((j*plane+tp)*4+k)*oc+o] = gv
+				if pb != nil {
+					pb[o] += gv
+				}
+			}
+		}
+	}
+}
+
+// winoGatherGrad writes the output gradient gs [outC, oh, ow] of one sample
+// into its tiles dy [tiles][4][outC], zero past the edges, and sums it
+// into the bias gradient pb when it is non-nil.
+func (g *convGeom) winoGatherGrad(dy, pb, gs []float32, p *winoTrainPlan) {
+	oc, oh, ow := g.oc, g.oh, g.ow
+	for ty := range p.th {
+		for tx := range p.tw {
+			d := dy[(ty*p.tw+tx)*4*oc : (ty*p.tw+tx+1)*4*oc]
+			for k := range 4 {
+				i, j := 2*ty+k>>1, 2*tx+k&1
+				dk := d[k*oc : (k+1)*oc]
+				if i >= oh || j >= ow {
+					clear(dk)
+					continue
+				}
+				for o := range dk {
+					dk[o] = gs[(o*oh+i)*ow+j]
+				}
+			}
+		}
+	}
+	if pb != nil {
+		for o := range oc {
+			pb[o] += kernel.Sum(gs[o*oh*ow : (o+1)*oh*ow])
+		}
+	}
+}
+
+// winoWeightGrad adds Gᵀ·dU·G, the gradient of the filters, onto gw [outC,
+// C, 3, 3] from the gradient du [16][outC][C] of the transformed filters
+// (see winoWeights). Gᵀ's rows are [1 ½ ½ 0], [0 ½ −½ 0], [0 ½ ½ 1].
+func winoWeightGrad(gw, du []float32, oc, c int) {
+	plane := oc * c
+	for at := range plane {
+		var t [4][3]float64
+		for r := range 4 {
+			u0, u1 := float64(du[(4*r)*plane+at]), float64(du[(4*r+1)*plane+at])
+			u2, u3 := float64(du[(4*r+2)*plane+at]), float64(du[(4*r+3)*plane+at])
+			s, d := 0.5*(u1+u2), 0.5*(u1-u2)
+			t[r] = [3]float64{u0 + s, d, s + u3}
+		}
+		f := gw[at*9 : at*9+9 : at*9+9]
+		for k := range 3 {
+			s, d := 0.5*(t[1][k]+t[2][k]), 0.5*(t[1][k]-t[2][k])
+			f[k] += float32(t[0][k] + s)
+			f[3+k] += float32(d)
+			f[6+k] += float32(s + t[3][k])
+		}
+	}
+}
