@@ -219,6 +219,10 @@ func (g *convGeom) im2col(dst, src []float32, rows int) { g.im2colLd(dst, src, r
 func (g *convGeom) im2colLd(dst, src []float32, rows, ld int) {
 	hw, l := g.h*g.w, g.l
 	_ = dst[(g.groups*rows-1)*ld+l-1]
+	if g.sw == 1 && (g.ph > 0 || g.pw > 0) {
+		g.im2colPadded(dst, src, rows, ld)
+		return
+	}
 	h, w, oh, ow := g.h, g.w, g.oh, g.ow
 	kh, kw, sh, sw, ph, pw, dh, dw := g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw
 	for c := 0; c < g.c; c++ {
@@ -260,6 +264,42 @@ func (g *convGeom) im2colLd(dst, src []float32, rows, ld int) {
 					for i := range seg {
 						seg[i] = srow[i*sw]
 					}
+				}
+			}
+		}
+	}
+}
+
+// im2colPadded is im2colLd for a padded input at unit horizontal stride:
+// each channel is copied once into a zero-bordered plane, from which every
+// segment of every unfolded row is a full-width copy (the fixed-size moves
+// of copyRowsWide), where the clipped segments at the border would
+// otherwise each take a clear and a short copy.
+func (g *convGeom) im2colPadded(dst, src []float32, rows, ld int) {
+	hw, l := g.h*g.w, g.l
+	hp, wp := g.h+2*g.ph, g.w+2*g.pw
+	// 32 values of slack after the plane: copyRowsWide's moves may read
+	// past a segment's end.
+	pb := getScratch(hp*wp + 32)
+	defer scratch.Put(pb)
+	xp := *pb
+	clear(xp) // the border and the slack stay zero: every channel writes the same interior
+	oh, ow, sh := g.oh, g.ow, g.sh
+	for c := 0; c < g.c; c++ {
+		plane := src[c*hw : (c+1)*hw]
+		for i := 0; i < g.h; i++ {
+			copy(xp[(i+g.ph)*wp+g.pw:(i+g.ph)*wp+g.pw+g.w], plane[i*g.w:(i+1)*g.w])
+		}
+		gi := c / g.cg
+		base := (gi*rows + (c-gi*g.cg)*g.kh*g.kw) * ld
+		for ki := 0; ki < g.kh; ki++ {
+			for kj := 0; kj < g.kw; kj++ {
+				row := dst[base+(ki*g.kw+kj)*ld : base+(ki*g.kw+kj)*ld+l]
+				ih0, off := ki*g.dh, kj*g.dw
+				o := copyRowsWide(row, xp, ow, oh, wp, sh, ih0, off, hp)
+				for ; o < oh; o++ {
+					at := (o*sh+ih0)*wp + off
+					copySmall(row[o*ow:(o+1)*ow], xp[at:at+ow])
 				}
 			}
 		}

@@ -36,7 +36,10 @@ func Conv2DReLUMaxPool(x, w, b *Var, opt Conv2DOptions, pool Pool2DOptions) *Var
 		return out
 	}
 	idx := int32Buf(out.value.Size(), inputs...)
-	saved := g.savedColumns(out, x, w, b)
+	var saved []float32
+	if x.requiresGrad || !g.poolWgradGeom() {
+		saved = g.savedColumns(out, x, w, b) // the winners' sums need no columns
+	}
 	g.forwardTrain(out.value.Data(), x.value.Data(), w.value.Data(), bd, pg, idx, saved)
 	return recordConvPool(out, g, pg, idx, x, w, b, saved)
 }

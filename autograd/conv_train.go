@@ -199,6 +199,10 @@ func (g *convGeom) forwardChunks(c0, c1, per int, y, x, wa []float32, k int, poo
 // rows) and the output gradient (outC/groups rows) is packed, except for
 // fewer than 16 unfolded rows.
 func (g *convGeom) backward(gx, gw, gb []float32, src convGrad, x, w []float32) {
+	if g.poolWgrad(gx, src.pool) {
+		g.poolWeightGrad(gw, gb, &src, x)
+		return
+	}
 	if g.winoTrain() {
 		g.winoBackward(gx, gw, gb, &src, x, w)
 		return

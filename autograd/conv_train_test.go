@@ -220,6 +220,13 @@ func TestIm2colLd(t *testing.T) {
 		{x: []int{2, 1, 7, 34}, w: []int{1, 1, 2, 3}, opt: Conv2DOptions{Dilation: [2]int{2, 1}}},
 		{x: []int{2, 4, 9, 40}, w: []int{4, 2, 3, 3}, opt: Conv2DOptions{Stride: [2]int{2, 1}, Groups: 2, Padding: [2]int{1, 0}}},
 		{x: []int{2, 1, 9, 40}, w: []int{1, 1, 3, 3}, opt: Conv2DOptions{Stride: [2]int{1, 2}}},
+		// Padded at unit horizontal stride: through a zero-bordered plane.
+		{x: []int{2, 1, 28, 28}, w: []int{2, 1, 3, 3}, opt: Conv2DOptions{Padding: [2]int{1, 1}}},
+		{x: []int{3, 3, 14, 14}, w: []int{2, 3, 3, 3}, opt: Conv2DOptions{Padding: [2]int{1, 1}}},
+		{x: []int{2, 2, 7, 5}, w: []int{2, 2, 3, 3}, opt: Conv2DOptions{Padding: [2]int{2, 3}}},
+		{x: []int{2, 1, 11, 33}, w: []int{1, 1, 3, 3}, opt: Conv2DOptions{Padding: [2]int{1, 1}, Dilation: [2]int{2, 2}}},
+		{x: []int{2, 2, 13, 31}, w: []int{2, 1, 3, 3}, opt: Conv2DOptions{Padding: [2]int{1, 1}, Stride: [2]int{2, 1}, Groups: 2}},
+		{x: []int{1, 1, 1, 1}, w: []int{1, 1, 3, 3}, opt: Conv2DOptions{Padding: [2]int{1, 1}}},
 	}
 	sentinel := float32(math.Inf(-1))
 	for i, tc := range cases {

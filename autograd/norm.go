@@ -3,6 +3,8 @@ package autograd
 import (
 	"fmt"
 	"math"
+	"sync"
+	"sync/atomic"
 
 	"github.com/shoshin-ml/shoshin/internal/kernel"
 	"github.com/shoshin-ml/shoshin/internal/parallel"
@@ -29,6 +31,10 @@ func normLayout(op string, x, weight, bias *Var) (n, c, inner int) {
 }
 
 // affineInputs lists x with the non-nil affine parameters.
+// lnChunkRows is the number of rows whose weight and bias gradients
+// LayerNorm's backward sums into one partial.
+const lnChunkRows = 64
+
 // layerNormParallel is the size (rows × features) from which LayerNorm
 // spreads its rows over the worker pool.
 const layerNormParallel = 1 << 15
@@ -45,16 +51,19 @@ func rowChunks(rows, d int) int {
 
 // layerNormRows normalises rows [r0, r1) of x (d values each) into y,
 // scaling by w and shifting by b when present, and records each row's
-// mean and inverse deviation when mean is not nil.
+// mean and inverse deviation when mean is not nil. Every pass is a vector
+// kernel: the mean, x − μ, the variance of that (two passes, as
+// PyTorch), the scaling and the affine parts.
 func layerNormRows(x, y, w, b, mean, invStd []float32, d int, eps float32, r0, r1 int) {
+	one := onesOf(d)
+	fd := float32(d)
 	for r := r0; r < r1; r++ {
 		row, dst := x[r*d:(r+1)*d], y[r*d:(r+1)*d]
-		mu, inv := rowMoments(row, eps)
-		// y = (x − μ)·σ⁻¹, then the affine parts as vector passes.
-		c := -mu * inv
-		for i, v := range row {
-			dst[i] = v*inv + c
-		}
+		mu := kernel.Sum(row) / fd
+		copy(dst, row)
+		kernel.Axpy(-mu, one, dst) // x − μ
+		inv := float32(1 / math.Sqrt(float64(kernel.Dot(dst, dst)/fd)+float64(eps)))
+		kernel.Scale(inv, dst) // x̂
 		if w != nil {
 			kernel.Mul(dst, dst, w)
 		}
@@ -67,39 +76,27 @@ func layerNormRows(x, y, w, b, mean, invStd []float32, d int, eps float32, r0, r
 	}
 }
 
-// rowMoments returns the mean of row and 1/√(biased variance + eps), with
-// float64 sums as before but four running partial sums, so that the loops
-// pipeline.
-func rowMoments(row []float32, eps float32) (mu, inv float32) {
-	var s0, s1, s2, s3 float64
-	i := 0
-	for ; i+4 <= len(row); i += 4 {
-		r := row[i : i+4 : i+4]
-		s0 += float64(r[0])
-		s1 += float64(r[1])
-		s2 += float64(r[2])
-		s3 += float64(r[3])
+// onesBuf holds a read-only vector of ones, grown on demand, for the
+// broadcast adds that row kernels express as Axpy(c, ones, row).
+var (
+	onesBuf  atomic.Pointer[[]float32]
+	onesGrow sync.Mutex
+)
+
+// onesOf returns n ones; the slice must not be written.
+func onesOf(n int) []float32 {
+	if p := onesBuf.Load(); p != nil && len(*p) >= n {
+		return (*p)[:n]
 	}
-	for ; i < len(row); i++ {
-		s0 += float64(row[i])
+	onesGrow.Lock()
+	defer onesGrow.Unlock()
+	if p := onesBuf.Load(); p != nil && len(*p) >= n {
+		return (*p)[:n]
 	}
-	m := (s0 + s1 + s2 + s3) / float64(len(row))
-	var q0, q1, q2, q3 float64
-	i = 0
-	for ; i+4 <= len(row); i += 4 {
-		r := row[i : i+4 : i+4]
-		d0, d1, d2, d3 := float64(r[0])-m, float64(r[1])-m, float64(r[2])-m, float64(r[3])-m
-		q0 += d0 * d0
-		q1 += d1 * d1
-		q2 += d2 * d2
-		q3 += d3 * d3
-	}
-	for ; i < len(row); i++ {
-		dv := float64(row[i]) - m
-		q0 += dv * dv
-	}
-	q := (q0 + q1 + q2 + q3) / float64(len(row))
-	return float32(m), float32(1 / math.Sqrt(q+float64(eps)))
+	v := make([]float32, max(n, 1024))
+	fillOnes(v)
+	onesBuf.Store(&v)
+	return v[:n]
 }
 
 func affineInputs(ins *[3]*Var, x, weight, bias *Var) []*Var {
@@ -316,27 +313,6 @@ func LayerNorm(x, weight, bias *Var, dims int, eps float32) *Var {
 	return recordLayerNorm(out, inputs, x, weight, bias, mean, invStd, rows, d)
 }
 
-// affineGradCols adds to the columns [j0, j1) of gw and gb (either may be
-// nil) the gradients of a layer norm's weight and bias, Σ_r g·x̂ and Σ_r g,
-// summing over the rows in order as the one-chunk backward does.
-func affineGradCols(gw, gb, xd, gyd, mean, invStd []float32, rows, d, j0, j1 int) {
-	for r := 0; r < rows; r++ {
-		row, g := xd[r*d+j0:r*d+j1], gyd[r*d+j0:r*d+j1]
-		if gw != nil {
-			inv := invStd[r]
-			c := -mean[r] * inv
-			pw := gw[j0:j1]
-			for i, v := range row {
-				xh := v*inv + c
-				pw[i] += g[i] * xh
-			}
-		}
-		if gb != nil {
-			kernel.Add(gb[j0:j1], gb[j0:j1], g)
-		}
-	}
-}
-
 func recordLayerNorm(out *Var, inputs []*Var, x, weight, bias *Var, mean, invStd []float32, rows, d int) *Var {
 	saved := append([]*Var(nil), inputs...)
 	xv := x.value
@@ -371,63 +347,75 @@ func recordLayerNorm(out *Var, inputs []*Var, x, weight, bias *Var, mean, invStd
 			gxd = grads[0].Data()
 		}
 		fd := float32(d)
-		// rowsBack handles rows [r0, r1), adding the weight and bias
-		// gradients into pw and pb: per row, x̂ and ĝ = g·w in scratch
-		// rows, then Σĝ and Σĝ·x̂ as vector reductions.
-		rowsBack := func(r0, r1 int, pw, pb []float32) {
+		one := onesOf(d)
+		// The rows go in chunks of lnChunkRows, whatever the number of
+		// workers; each chunk sums its rows' weight and bias gradients,
+		// in row order, into partials of its own, and the partials are
+		// then added in chunk order: the same bits on any number of
+		// workers, in one pass over the rows.
+		nc := (rows + lnChunkRows - 1) / lnChunkRows
+		var part []float32
+		if gw != nil || gb != nil {
+			part = getBuf(nc * 2 * d)
+			defer putBuf(part)
+		}
+		chunksBack := func(c0, c1 int) {
 			scratch := getBuf(2 * d)
 			defer putBuf(scratch)
 			xh, gh := scratch[:d], scratch[d:]
-			for r := r0; r < r1; r++ {
-				row, g := xd[r*d:(r+1)*d], gyd[r*d:(r+1)*d]
-				mu, inv := mean[r], invStd[r]
-				c := -mu * inv
-				for i, v := range row {
-					xh[i] = v*inv + c
+			for c := c0; c < c1; c++ {
+				var pw, pb []float32
+				if gw != nil {
+					pw = part[c*2*d : c*2*d+d]
+					clear(pw)
 				}
-				if pw != nil {
-					for i, gv := range g {
-						pw[i] += gv * xh[i]
+				if gb != nil {
+					pb = part[c*2*d+d : (c+1)*2*d]
+					clear(pb)
+				}
+				for r := c * lnChunkRows; r < min((c+1)*lnChunkRows, rows); r++ {
+					row, g := xd[r*d:(r+1)*d], gyd[r*d:(r+1)*d]
+					inv := invStd[r]
+					copy(xh, row)
+					kernel.Axpy(-mean[r], one, xh)
+					kernel.Scale(inv, xh) // x̂
+					if pw != nil {
+						kernel.Mul(gh, g, xh)
+						kernel.Add(pw, pw, gh)
 					}
-				}
-				if pb != nil {
-					kernel.Add(pb, pb, g)
-				}
-				if gxd == nil {
-					continue
-				}
-				gn := g // ĝ = g·w
-				if wd != nil {
-					kernel.Mul(gh, g, wd)
-					gn = gh
-				}
-				s1, s2 := kernel.Sum(gn)/fd, kernel.Dot(gn, xh)/fd
-				dst := gxd[r*d : (r+1)*d]
-				a, b := -inv*s1, -inv*s2
-				for i, gv := range gn {
-					dst[i] = inv*gv + a + b*xh[i]
+					if pb != nil {
+						kernel.Add(pb, pb, g)
+					}
+					if gxd == nil {
+						continue
+					}
+					gn := g // ĝ = g·w
+					if wd != nil {
+						kernel.Mul(gh, g, wd)
+						gn = gh
+					}
+					// dx = σ⁻¹·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)).
+					s1, s2 := kernel.Sum(gn)/fd, kernel.Dot(gn, xh)/fd
+					dst := gxd[r*d : (r+1)*d]
+					copy(dst, gn)
+					kernel.Scale(inv, dst)
+					kernel.Axpy(-inv*s2, xh, dst)
+					kernel.Axpy(-inv*s1, one, dst)
 				}
 			}
 		}
-		chunks := rowChunks(rows, d)
-		if chunks == 1 {
-			rowsBack(0, rows, gw, gb)
-			return grads
+		if rowChunks(rows, d) == 1 || nc == 1 {
+			chunksBack(0, nc)
+		} else {
+			parallel.For(nc, 1, chunksBack)
 		}
-		// The input gradient row by row, spread over the workers; then the
-		// weight and bias gradients column by column, each column summed
-		// over the rows in order, so that they are the same bit for bit
-		// whatever the number of workers.
-		if gxd != nil {
-			parallel.For(chunks, 1, func(lo, hi int) {
-				rowsBack(lo*rows/chunks, hi*rows/chunks, nil, nil)
-			})
-		}
-		if gw != nil || gb != nil {
-			cols := (d + 15) / 16
-			parallel.For(cols, 1, func(lo, hi int) {
-				affineGradCols(gw, gb, xd, gyd, mean, invStd, rows, d, lo*16, min(hi*16, d))
-			})
+		for c := range nc {
+			if gw != nil {
+				kernel.Add(gw, gw, part[c*2*d:c*2*d+d])
+			}
+			if gb != nil {
+				kernel.Add(gb, gb, part[c*2*d+d:(c+1)*2*d])
+			}
 		}
 		return grads
 	}, saved...)

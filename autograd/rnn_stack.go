@@ -119,6 +119,8 @@ type stackRun struct {
 	// kept for the next step under an arena.
 	x        *Var
 	h0, c0   []*Var
+	h0buf    []*Var
+	c0buf    []*Var
 	ws       []RecurrentWeights
 	xs       [3]int
 	inputs   []*Var
@@ -297,7 +299,10 @@ func recurrentStack(kind recurrentKind, x *Var, h0, c0 []*Var, ws []RecurrentWei
 	st.work = resize(st.work, L)
 	st.split = resize(st.split, L)
 	st.cond.L = &st.mu
-	st.x, st.h0, st.c0, st.ws = x, h0, c0, ws
+	// Copies, so that the caller may reuse its slices (and keep them on
+	// its stack) before Backward.
+	st.x, st.ws = x, append(st.ws[:0], ws...)
+	st.h0, st.c0 = keepVars(&st.h0buf, h0), keepVars(&st.c0buf, c0)
 	inputs := append(st.inputs[:0], x)
 	for l, w := range ws {
 		var I, Hl int
@@ -376,7 +381,7 @@ func recurrentStack(kind recurrentKind, x *Var, h0, c0 []*Var, ws []RecurrentWei
 		for l := 0; l < L-1; l++ {
 			st.layers[l].putBuf(st.ins[l+1])
 		}
-		st.x, st.h0, st.c0, st.ws = nil, nil, nil, nil
+		st.drop()
 	}
 	// Under an arena the slice of results is the record's too: it is
 	// valid until the arena's next Reset, like the results.
@@ -404,6 +409,25 @@ func resize[E any](s []E, n int) []E {
 		return s[:n]
 	}
 	return make([]E, n)
+}
+
+// keepVars copies s into *buf, reusing its storage, and returns the
+// copy; nil stays nil.
+func keepVars(buf *[]*Var, s []*Var) []*Var {
+	if s == nil {
+		return nil
+	}
+	*buf = append((*buf)[:0], s...)
+	return *buf
+}
+
+// drop forgets the inputs the backward pass would read, keeping the
+// storage of their copies.
+func (st *stackRun) drop() {
+	clear(st.ws)
+	clear(st.h0buf)
+	clear(st.c0buf)
+	st.x, st.h0, st.c0, st.ws = nil, nil, nil, st.ws[:0]
 }
 
 // bind makes the closures the record hands on, once.
@@ -554,7 +578,7 @@ func (st *stackRun) backward(g []float32) []*tensor.Tensor {
 	clear(dhs)
 	clear(dcs)
 	st.gx = nil
-	st.x, st.h0, st.c0, st.ws = nil, nil, nil, nil
+	st.drop()
 	st.grads = grads
 	return grads
 }

@@ -106,8 +106,8 @@ func TestSelfAttentionGradInArena(t *testing.T) {
 
 // TestLayerNormSplitExact checks that LayerNorm's backward, split across
 // workers for large inputs, gives the one-worker gradients bit for bit
-// (the weight and bias gradients are summed column by column, each over
-// the rows in order), with a width that is not a multiple of 16.
+// (the weight and bias gradients are summed per fixed chunk of rows, the
+// chunks then in order), with a width that is not a multiple of 16.
 func TestLayerNormSplitExact(t *testing.T) {
 	const n, d = 600, 131
 	x, w, b := rnd(21, -2, 2, n, d), rnd(22, 0.5, 1.5, d), rnd(23, -1, 1, d)

@@ -204,9 +204,10 @@ func (s *recurrentStack) run(op string, x, h0, c0 *autograd.Var, lengths []int) 
 // as a wavefront across cores; x is time-major.
 func (s *recurrentStack) runStack(x, h0, c0 *autograd.Var, lengths []int, pick func(*autograd.Var, int) *autograd.Var) (out, hN, cN *autograd.Var) {
 	L := s.cfg.Layers
-	ws := make([]autograd.RecurrentWeights, L)
-	for l := range ws {
-		ws[l] = s.Weights[l].weights()
+	var wbuf [4]autograd.RecurrentWeights // the stack keeps no reference to ws
+	ws := wbuf[:0]
+	for l := range L {
+		ws = append(ws, s.Weights[l].weights())
 	}
 	states := func(st *autograd.Var) []*autograd.Var {
 		if st == nil {

@@ -130,6 +130,8 @@ var asmFeatures = map[string]isaReq{
 	"VSUBSS": vexFP, "VDIVSS": vexFP, "VMOVSS": vexFP, "VMOVSD": vexFP, "VMULSS": vexFP, "VADDSS": vexFP,
 	"VSUBSD": vexFP, "VADDSD": vexFP, "VROUNDSD": vexFP, "VCVTSS2SD": vexFP, "VCVTSD2SS": vexFP,
 	"VCVTTSS2SI": vexFP,
+	// Pooled weight gradient (poolwgrad_amd64.s).
+	"MOVLQSX": baseline, "CMOVQGE": baseline,
 }
 
 var (

@@ -22,6 +22,7 @@ func main() {
 	write(filepath.Join(*out, "int8_decl_amd64.go"), genInt8Decl())
 	write(filepath.Join(*out, "gelu_amd64.s"), genGELU())
 	write(filepath.Join(*out, "pool_amd64.s"), genPool())
+	write(filepath.Join(*out, "poolwgrad_amd64.s"), genPoolWgrad())
 	write(filepath.Join(*out, "gemm_arm64.s"), genGemmARM64())
 	write(filepath.Join(*out, "vec_arm64.s"), genVecARM64())
 }

@@ -9,6 +9,11 @@ It runs each shape with 1 and 2 OpenBLAS threads (through threadpoolctl when
 it is installed, else by re-running itself with OPENBLAS_NUM_THREADS) and
 prints GFLOP/s, best of several repeats, in the same naming as the Go
 benchmark.
+
+    bench_openblas.py --threads 1 --shapes 512x512x512,512TN
+
+runs only the named shapes with the given thread count (bench/gemm_ab.sh
+interleaves such short runs with the Go benchmark).
 """
 import os
 import subprocess
@@ -63,11 +68,13 @@ def bench(m, k, n, ta, tb, rng):
     return best, best_cpu
 
 
-def run(threads):
+def run(threads, only=None):
     # With one thread OpenBLAS computes on this thread, so its CPU time is
     # the work's: "cpu" GFLOP/s stay steady on a shared machine.
     rng = np.random.default_rng(1)
     for name, m, k, n, ta, tb in SHAPES:
+        if only is not None and name not in only:
+            continue
         g, gc = bench(m, k, n, ta, tb, rng)
         line = f"openblas threads={threads} {name:16s} {g:8.2f} GFLOP/s"
         if threads == 1:
@@ -76,24 +83,38 @@ def run(threads):
 
 
 def main():
-    if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        run(int(os.environ.get("OPENBLAS_NUM_THREADS", "1")))
+    args = sys.argv[1:]
+    if args and args[0] == "--child":
+        only = set(args[1].split(",")) if len(args) > 1 and args[1] else None
+        run(int(os.environ.get("OPENBLAS_NUM_THREADS", "1")), only)
         return
+    threads, only = (1, 2), None
+    while args:
+        if args[0] == "--threads" and len(args) > 1:
+            threads = (int(args[1]),)
+        elif args[0] == "--shapes" and len(args) > 1:
+            only = set(args[1].split(","))
+            unknown = only - {s[0] for s in SHAPES}
+            if unknown:
+                sys.exit("bench_openblas.py: unknown shapes %s" % ",".join(sorted(unknown)))
+        else:
+            sys.exit("usage: bench_openblas.py [--threads N] [--shapes a,b,...]")
+        args = args[2:]
     try:
         from threadpoolctl import threadpool_info, threadpool_limits
     except ImportError:
         threadpool_limits = None
     if threadpool_limits is None:
-        for t in (1, 2):
+        for t in threads:
             env = dict(os.environ, OPENBLAS_NUM_THREADS=str(t))
-            subprocess.run([sys.executable, __file__, "--child"], env=env, check=True)
+            subprocess.run([sys.executable, __file__, "--child", ",".join(sorted(only or ()))], env=env, check=True)
         return
     for info in threadpool_info():
         print("# %s %s: %s, coretype %s" % (info.get("internal_api"), info.get("version"),
               info.get("filepath"), info.get("architecture")), flush=True)
-    for t in (1, 2):
+    for t in threads:
         with threadpool_limits(limits=t, user_api="blas"):
-            run(t)
+            run(t, only)
 
 
 if __name__ == "__main__":
