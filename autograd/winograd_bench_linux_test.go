@@ -69,3 +69,35 @@ func BenchmarkWinogradTrain(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWinogradTrainPooled compares the Winograd and im2col training
+// passes on the Keras convnet's second layer as it trains: Conv2D 32→64
+// on 13×13 planes fused with the ReLU and 2×2 pooling, then the input,
+// weight and bias gradients, at batch 128.
+func BenchmarkWinogradTrainPooled(b *testing.B) {
+	const n = 128
+	x, w, bias := convRand(1, n, 32, 13, 13), NewVar(convRand(2, 64, 32, 3, 3)), NewVar(convRand(3, 64))
+	gy := convRand(4, n, 64, 5, 5)
+	pool := Pool2DOptions{Kernel: [2]int{2, 2}}
+	for _, on := range []bool{true, false} {
+		name := "winograd"
+		if !on {
+			name = "im2col"
+		}
+		b.Run(name, func(b *testing.B) {
+			a := NewArena()
+			t0 := processCPU()
+			withWinoTrain(on, func() {
+				for b.Loop() {
+					a.Reset()
+					xv := a.Constant(x)
+					xv.SetRequiresGrad(true)
+					Conv2DReLUMaxPool(xv, w, bias, Conv2DOptions{}, pool).BackwardWith(gy)
+					w.ZeroGrad()
+					bias.ZeroGrad()
+				}
+			})
+			b.ReportMetric(float64(processCPU()-t0)/float64(b.N)/1e3, "cpuµs/op")
+		})
+	}
+}

@@ -200,7 +200,7 @@ func (g *gemmPlan) run() {
 	g.kc = kc
 	mp := (m + im.mr - 1) / im.mr // row panels
 	np := (n + im.nr - 1) / im.nr // column panels
-	parts, byRows := splitPanels(workers, mp, np, g.packA, g.packB)
+	parts, byRows := splitPanels(workers, m, n, mp, np, g.packA, g.packB)
 	if parts <= 1 {
 		g.part(0, mp, 0, np)
 		return
@@ -242,21 +242,23 @@ func (g *gemmPlan) choosePacking() (small bool) {
 	return small
 }
 
-// splitPanels returns how many parts a product of mp row panels and np
-// column panels is split into for workers, and whether by rows. It splits
-// the panels of the operand that is read in place, so that each part packs
-// only its own share of the other: by columns when only B is packed (each
-// part packs its own B panels), by rows when only A is. When both are
-// packed, by rows unless there are too few of them. When neither is,
-// nothing is packed twice either way, and the direction whose largest
-// share is the smaller part of its panels wins (ties to rows): 11 row
-// panels of 6 go to two workers as 6 and 5, but 8 column panels as 4 and
-// 4.
+// splitPanels returns how many parts an m×n product of mp row panels and
+// np column panels is split into for workers, and whether by rows. It
+// splits the panels of the operand that is read in place, so that each
+// part packs only its own share of the other: by columns when only B is
+// packed (each part packs its own B panels), by rows when only A is. When
+// both are packed, by rows unless there are too few of them. When neither
+// is, each part reads the whole of the operand it does not split (all of
+// B when split by rows, all of A by columns): the smaller one is read
+// again, A when m < n, unless that direction has fewer than two panels
+// per worker and the other more. The MLP's 64×784×128 goes by columns
+// (B, 400 KB, read once) and its weight gradient 128×64×784 too (A, the
+// 32 KB output gradient, read by every part rather than the 200 KB input).
 //
 // Where no part packs what another packs too, there are up to overSplit
 // parts per worker, taken in turn (see poolTask), so that a worker that
 // falls behind is made up for; otherwise one part per worker.
-func splitPanels(workers, mp, np int, packA, packB bool) (parts int, byRows bool) {
+func splitPanels(workers, m, n, mp, np int, packA, packB bool) (parts int, byRows bool) {
 	byRows = mp >= 2*workers || mp >= np
 	switch {
 	case packB && !packA && np >= 2*workers:
@@ -264,9 +266,12 @@ func splitPanels(workers, mp, np int, packA, packB bool) (parts int, byRows bool
 	case packA && !packB && mp >= 2*workers:
 		byRows = true
 	case !packA && !packB:
-		rowShare := (mp + workers - 1) / workers // panels of the largest part
-		colShare := (np + workers - 1) / workers
-		byRows = rowShare*np <= colShare*mp
+		byRows = m >= n
+		if byRows && mp < 2*workers && np > mp {
+			byRows = false
+		} else if !byRows && np < 2*workers && mp > np {
+			byRows = true
+		}
 	}
 	panels, twice := np, packA
 	if byRows {

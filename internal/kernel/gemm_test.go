@@ -317,33 +317,37 @@ func TestGemmWorkersSplit(t *testing.T) {
 }
 
 // TestSplitPanels checks how a product is shared among workers: the
-// operand read in place is split so that no worker packs another's share,
-// with nothing packed the direction that balances better wins, and the
-// parts are smaller than one per worker only where that packs nothing
-// twice.
+// operand read in place is split so that no part packs another's share;
+// with nothing packed the smaller operand is the one every part reads,
+// unless that leaves too few panels to share; and there are more parts
+// than workers only where that packs nothing twice.
 func TestSplitPanels(t *testing.T) {
 	cases := []struct {
 		name                 string
-		workers, mp, np      int
+		workers, m, n        int
+		mr, nr               int
 		packA, packB, byRows bool
 		parts                int
 	}{
-		// The MLP's 64×784×128 on the 6×16 tile: 11 row panels split 6
-		// and 5, 8 column panels 4 and 4.
-		{"mlp avx2", 2, 11, 8, false, false, false, 8},
-		{"mlp avx512 tie", 2, 8, 4, false, false, true, 8},
-		{"few rows", 2, 3, 100, false, false, false, 8},
-		{"two by three", 2, 2, 3, false, false, true, 2},
-		{"only B packed", 2, 8, 4, false, true, false, 4},
-		{"only B, few columns", 2, 8, 3, false, true, true, 2}, // B packed by each part
-		{"only A packed", 2, 4, 100, true, false, true, 4},
-		{"both packed", 2, 86, 32, true, true, true, 2},
-		{"both, one row panel", 3, 1, 32, true, true, false, 3},
-		{"more workers than panels", 4, 3, 2, false, false, true, 3},
-		{"one worker", 1, 11, 8, false, false, true, 1},
+		// The MLP's products, nothing packed: A is the smaller operand.
+		{"mlp forward avx2", 2, 64, 128, 6, 16, false, false, false, 8},
+		{"mlp forward avx512", 2, 64, 128, 8, 32, false, false, false, 4},
+		{"mlp weight gradient", 2, 128, 784, 8, 32, false, false, false, 8},
+		{"tall", 2, 784, 128, 8, 32, false, false, true, 8},
+		{"m ≥ n but too few row panels", 2, 16, 16, 8, 4, false, false, false, 4},
+		{"few columns for m < n", 2, 17, 30, 6, 16, false, false, true, 3},
+		{"one by two panels", 2, 6, 32, 6, 16, false, false, false, 2},
+		{"only B packed", 2, 64, 128, 8, 32, false, true, false, 4},
+		{"only B, few columns", 2, 64, 96, 8, 32, false, true, true, 2}, // B packed by each part
+		{"only A packed", 2, 24, 1600, 6, 16, true, false, true, 4},
+		{"both packed", 2, 512, 512, 6, 16, true, true, true, 2},
+		{"both, one row panel", 3, 6, 512, 6, 16, true, true, false, 3},
+		{"more workers than panels", 4, 18, 32, 6, 16, false, false, true, 3},
+		{"one worker", 1, 64, 128, 6, 16, false, false, false, 1},
 	}
 	for _, c := range cases {
-		parts, byRows := splitPanels(c.workers, c.mp, c.np, c.packA, c.packB)
+		mp, np := (c.m+c.mr-1)/c.mr, (c.n+c.nr-1)/c.nr
+		parts, byRows := splitPanels(c.workers, c.m, c.n, mp, np, c.packA, c.packB)
 		require.Equal(t, c.byRows, byRows, c.name)
 		require.Equal(t, c.parts, parts, c.name)
 	}
