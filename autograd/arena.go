@@ -77,8 +77,11 @@ func (a *Arena) Input(t *tensor.Tensor) *Var {
 // step allocates no tensor data for the ops that support arenas (all
 // forward outputs; the backward of Linear, Conv2D, pooling and the
 // engine's own bookkeeping), and a step made of Reshape/Flatten, Linear,
-// the element-wise activations and SoftmaxCrossEntropy allocates nothing
-// at all. See Arena for how long the values stay valid.
+// the element-wise activations, Add (of equal shapes, or of a shape and
+// its trailing part), SoftmaxCrossEntropy and the ops of a
+// recurrent language model (EmbeddingIDs, SwapLeadingAxes, the recurrent
+// stacks, Stack) or of a GPT's embeddings (AddPositions) allocates
+// nothing at all. See Arena for how long the values stay valid.
 func (a *Arena) Constant(t *tensor.Tensor) *Var {
 	v := a.variable()
 	v.value = t

@@ -79,6 +79,14 @@
 // stored, and the backward scatters the pooled gradient back sample by
 // sample; values and gradients equal the three ops', bit for bit.
 //
+// A 3×3, unit-stride layer with 16 channels or more in and out trains in
+// the Winograd F(2×2, 3×3) form instead (the forward, the input gradient
+// and the weight gradient as 16 GEMMs each over transformed tiles, with
+// the channels innermost so that the transforms run as vector code): 4
+// multiply-adds per output instead of 9, and under Conv2DReLUMaxPool's
+// 2×2 pooling only the tiles under its windows, one per pooled output.
+// Its results equal the im2col path's up to float32 rounding.
+//
 // At inference, a ConvCache runs both with the filters packed once (for a
 // weight marked cacheable, Var.SetCacheable) as an implicit GEMM: each
 // filter tap multiplies a shifted view of the zero-padded image, read in

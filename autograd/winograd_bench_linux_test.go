@@ -47,7 +47,7 @@ func BenchmarkWinograd(b *testing.B) {
 // layer (forward with the fused ReLU, then the input, weight and bias
 // gradients).
 func BenchmarkWinogradTrain(b *testing.B) {
-	for _, sh := range [][4]int{{32, 64, 13, 128}, {64, 64, 13, 64}, {64, 64, 28, 16}} {
+	for _, sh := range [][4]int{{32, 64, 13, 128}, {64, 64, 13, 64}, {64, 64, 28, 16}, {16, 16, 28, 32}, {8, 16, 28, 32}, {16, 32, 14, 64}} {
 		c, oc, hw, n := sh[0], sh[1], sh[2], sh[3]
 		for _, minC := range []int{1, 1 << 30} {
 			name := "winograd"

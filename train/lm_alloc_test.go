@@ -84,9 +84,12 @@ func TestLMStepAllocations(t *testing.T) {
 					}
 					allocs := testalloc.PerRun(5, step)
 					t.Logf("%v allocations per step", allocs)
-					limit := c.max
+					// On two workers the runtime may refill its cache of
+					// goroutine wait records when the handoffs between
+					// workers fall differently.
+					limit := c.max + 5*float64(workers-1)
 					if c.name == "gpt" {
-						limit += 40 * float64(workers-1) // LayerNorm's parallel loops
+						limit += 35 * float64(workers-1) // LayerNorm's parallel loops
 					}
 					require.LessOrEqual(t, allocs, limit)
 				})
