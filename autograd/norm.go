@@ -126,10 +126,24 @@ func dataOf(v *Var) []float32 {
 // also returns the batch mean and the biased batch variance per channel,
 // from which a layer updates its running estimates.
 func BatchNorm(x, weight, bias *Var, eps float32) (y *Var, mean, variance *tensor.Tensor) {
-	n, c, inner := normLayout("BatchNorm", x, weight, bias)
+	return batchNorm("BatchNorm", x, weight, bias, eps, false)
+}
+
+// BatchNormReLU returns ReLU(BatchNorm(x, weight, bias, eps)) in one op,
+// with the batch statistics: values and gradients are those of the two
+// ops one after the other (up to float32 rounding in the gradient's
+// sums), without the ReLU's tensor and its passes over memory in the
+// forward and the backward.
+func BatchNormReLU(x, weight, bias *Var, eps float32) (y *Var, mean, variance *tensor.Tensor) {
+	return batchNorm("BatchNormReLU", x, weight, bias, eps, true)
+}
+
+// batchNorm is BatchNorm, followed by a ReLU when relu is set.
+func batchNorm(op string, x, weight, bias *Var, eps float32, relu bool) (y *Var, mean, variance *tensor.Tensor) {
+	n, c, inner := normLayout(op, x, weight, bias)
 	m := n * inner
 	if m == 0 {
-		panic(fmt.Sprintf("autograd.BatchNorm: input %v has no elements per channel", x.value.Shape()))
+		panic(fmt.Sprintf("autograd.%s: input %v has no elements per channel", op, x.value.Shape()))
 	}
 	var ins [3]*Var
 	inputs := affineInputs(&ins, x, weight, bias)
@@ -141,12 +155,20 @@ func BatchNorm(x, weight, bias *Var, eps float32) (y *Var, mean, variance *tenso
 	wd, bd := dataOf(weight), dataOf(bias)
 	forChannels(c, len(xd), func(lo, hi int) {
 		batchMoments(md, vd, invStd, xd, n, c, inner, eps, lo, hi)
-		normAffine(yd, xd, md, invStd, wd, bd, n, c, inner, lo, hi)
+		if relu {
+			normAffineReLU(yd, xd, md, invStd, wd, bd, n, c, inner, lo, hi)
+		} else {
+			normAffine(yd, xd, md, invStd, wd, bd, n, c, inner, lo, hi)
+		}
 	})
 	if !out.requiresGrad {
 		return out, mean, variance
 	}
-	return recordBatchNorm(out, inputs, x, weight, bias, md, invStd, true, n, c, inner), mean, variance
+	var relued []float32
+	if relu {
+		relued = yd
+	}
+	return recordBatchNorm(op, out, inputs, x, weight, bias, md, invStd, true, relued, n, c, inner), mean, variance
 }
 
 // BatchNormWithStats normalises x [N, C, ...] per channel with the given
@@ -204,7 +226,7 @@ func BatchNormWithStats(x, weight, bias *Var, mean, variance *tensor.Tensor, eps
 	for ch := range invStd {
 		invStd[ch] = float32(1 / math.Sqrt(float64(vd[ch])+float64(eps)))
 	}
-	return recordBatchNorm(out, inputs, x, weight, bias, append([]float32(nil), md...), invStd, false, n, c, inner)
+	return recordBatchNorm("BatchNorm", out, inputs, x, weight, bias, append([]float32(nil), md...), invStd, false, nil, n, c, inner)
 }
 
 // normAffine writes y = (x − mean)·invStd·w + b for channels [lo, hi).
@@ -229,22 +251,36 @@ func normAffine(yd, xd, md, invStd, wd, bd []float32, n, c, inner, lo, hi int) {
 }
 
 // recordBatchNorm attaches the backward of BatchNorm (batch statistics,
-// which depend on x) or BatchNormWithStats (constant statistics).
-func recordBatchNorm(out *Var, inputs []*Var, x, weight, bias *Var, md, invStd []float32, batchStats bool, n, c, inner int) *Var {
+// which depend on x) or BatchNormWithStats (constant statistics); with
+// relued (the output of BatchNormReLU) the output's gradient passes only
+// where relued is positive or NaN.
+func recordBatchNorm(op string, out *Var, inputs []*Var, x, weight, bias *Var, md, invStd []float32, batchStats bool, relued []float32, n, c, inner int) *Var {
 	saved := append([]*Var(nil), inputs...)
 	xv := x.value
 	var wd []float32
 	if weight != nil {
 		wd = weight.value.Data()
 	}
-	return out.record("BatchNorm", func(gy *tensor.Tensor) []*tensor.Tensor {
+	return out.record(op, func(gy *tensor.Tensor) []*tensor.Tensor {
 		grads := make([]*tensor.Tensor, len(saved))
 		gyd, xd := gy.Data(), xv.Data()
 		sumG := make([]float32, c)  // Σ g per channel
 		sumGX := make([]float32, c) // Σ g·x̂ per channel
-		forChannels(c, len(xd), func(lo, hi int) {
-			batchGradSums(sumG, sumGX, gyd, xd, md, invStd, n, c, inner, lo, hi)
-		})
+		var gx *tensor.Tensor
+		if relued != nil {
+			// The rectified gradient is written where the input gradient
+			// goes (every element), and read from there.
+			gx = gradBuf(xv.Shape(), saved...)
+			gxd := gx.Data()
+			forChannels(c, len(xd), func(lo, hi int) {
+				batchGradSumsReLU(sumG, sumGX, gxd, gyd, relued, xd, md, invStd, n, c, inner, lo, hi)
+			})
+			gyd = gxd
+		} else {
+			forChannels(c, len(xd), func(lo, hi int) {
+				batchGradSums(sumG, sumGX, gyd, xd, md, invStd, n, c, inner, lo, hi)
+			})
+		}
 		k := 1
 		if weight != nil {
 			if weight.requiresGrad {
@@ -258,7 +294,9 @@ func recordBatchNorm(out *Var, inputs []*Var, x, weight, bias *Var, md, invStd [
 		if !x.requiresGrad {
 			return grads
 		}
-		gx := gradBuf(xv.Shape(), saved...) // every element is written below
+		if gx == nil {
+			gx = gradBuf(xv.Shape(), saved...) // every element is written below
+		}
 		gxd := gx.Data()
 		forChannels(c, len(xd), func(lo, hi int) {
 			batchInputGrad(gxd, gyd, xd, md, invStd, wd, sumG, sumGX, batchStats, n, c, inner, lo, hi)
