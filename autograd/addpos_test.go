@@ -126,3 +126,47 @@ func ExampleAddPositions() {
 	// [11 21 32 42]
 	// [0 0 1 1 1 1 0 0]
 }
+
+// TestScratchInts checks that ScratchInts hands out the arena's slots in
+// call order, reuses them after Reset (growing one that is too short), and
+// allocates a fresh slice without an arena.
+func TestScratchInts(t *testing.T) {
+	a := NewArena()
+	v := a.Constant(tensor.Zeros(1))
+	s1, s2 := ScratchInts(v, 3), ScratchInts(v, 5)
+	require.Len(t, s1, 3)
+	require.Len(t, s2, 5)
+	s1[0], s2[0] = 7, 8
+	a.Reset()
+	r1, r2 := ScratchInts(v, 2), ScratchInts(v, 9)
+	require.Equal(t, 7, r1[0], "the first slot is reused")
+	require.Len(t, r2, 9)
+	r2[8] = 1 // grown: the whole length is writable
+	free := Constant(tensor.Zeros(1))
+	f1, f2 := ScratchInts(free, 2), ScratchInts(free, 2)
+	f1[0] = 1
+	require.Zero(t, f2[0], "without an arena every call gets its own slice")
+	if !raceEnabled {
+		require.Zero(t, testalloc.PerRun(10, func() {
+			a.Reset()
+			ScratchInts(v, 3)
+			ScratchInts(v, 9)
+		}))
+	}
+}
+
+// ExampleScratchInts converts class ids held as floats (a batch's targets)
+// into the indices SoftmaxCrossEntropy takes, drawing the slice from the
+// logits' arena.
+func ExampleScratchInts() {
+	a := NewArena()
+	logits := a.Constant(tensor.New([]float32{2, 0, 0, 0, 3, 0}, 2, 3))
+	targets := []float32{0, 1}
+	ids := ScratchInts(logits, len(targets))
+	for i, v := range targets {
+		ids[i] = int(v)
+	}
+	loss := SoftmaxCrossEntropy(logits, ids, 0, ReduceMean)
+	fmt.Printf("%.4f\n", loss.Value().Item()) // the mean of log(1 + 2e⁻²) and log(1 + 2e⁻³)
+	// Output: 0.1672
+}

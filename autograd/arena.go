@@ -36,8 +36,10 @@ type Arena struct {
 	nodes []*node
 	views []*tensor.Tensor
 	objs  []any // op state (see arenaState)
+	idx   [][]int
 	nw    int
 	no    int
+	nx    int
 	nb    int
 	ni    int
 	nv    int
@@ -75,8 +77,11 @@ func (a *Arena) Input(t *tensor.Tensor) *Var {
 // step allocates no tensor data for the ops that support arenas (all
 // forward outputs; the backward of Linear, Conv2D, pooling and the
 // engine's own bookkeeping), and a step made of Reshape/Flatten, Linear,
-// the element-wise activations and SoftmaxCrossEntropy allocates nothing
-// at all. See Arena for how long the values stay valid.
+// the element-wise activations, Add (of equal shapes, or of a shape and
+// its trailing part), SoftmaxCrossEntropy and the ops of a
+// recurrent language model (EmbeddingIDs, SwapLeadingAxes, the recurrent
+// stacks, Stack) or of a GPT's embeddings (AddPositions) allocates
+// nothing at all. See Arena for how long the values stay valid.
 func (a *Arena) Constant(t *tensor.Tensor) *Var {
 	v := a.variable()
 	v.value = t
@@ -87,7 +92,7 @@ func (a *Arena) Constant(t *tensor.Tensor) *Var {
 // Reset returns every buffer to the arena. Values obtained since the last
 // Reset must not be used afterwards.
 func (a *Arena) Reset() {
-	a.nb, a.ni, a.nv, a.nn, a.nw, a.no = 0, 0, 0, 0, 0, 0
+	a.nb, a.ni, a.nv, a.nn, a.nw, a.no, a.nx = 0, 0, 0, 0, 0, 0, 0
 }
 
 // arenaState returns the next op-state slot of a as a *T: the one left in
@@ -287,4 +292,30 @@ func int32Buf(n int, inputs ...*Var) []int32 {
 		return a.int32s(n)
 	}
 	return make([]int32, n)
+}
+
+// ScratchInts returns n ints with unspecified contents from the arena of
+// like when it has one — valid, like the arena's other buffers, until its
+// next Reset — and a fresh slice otherwise. A loss uses it for the class
+// indices it converts from a target tensor and hands to
+// SoftmaxCrossEntropy or NLL (which keep them until Backward), so that a
+// training step under an arena allocates nothing for them.
+func ScratchInts(like *Var, n int) []int {
+	a := like.arena
+	if a == nil {
+		return make([]int, n)
+	}
+	if a.nx < len(a.idx) {
+		b := a.idx[a.nx]
+		if cap(b) < n {
+			b = make([]int, n)
+			a.idx[a.nx] = b
+		}
+		a.nx++
+		return b[:n]
+	}
+	b := make([]int, n)
+	a.idx = append(a.idx, b)
+	a.nx++
+	return b
 }

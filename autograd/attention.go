@@ -237,16 +237,10 @@ func SelfAttention(qkv *Var, opt AttentionOptions) *Var {
 	if len(s) != 3 || s[2]%3 != 0 || opt.Heads < 1 || (s[2]/3)%opt.Heads != 0 {
 		panic(fmt.Sprintf("autograd.SelfAttention: input %v is not [B, T, 3E] with E divisible by %d heads", s, opt.Heads))
 	}
-	e := s[2] / 3
-	g := attnGeom{op: "SelfAttention", causal: opt.Causal, kpm: opt.KeyPadding, dropout: opt.Dropout,
-		b: s[0], h: opt.Heads, t: s[1], s: s[1], d: e / opt.Heads, dv: e / opt.Heads}
-	g.q = headsLast(0, 3*e, g.t, g.d)
-	g.k = headsLast(e, 3*e, g.t, g.d)
-	g.v = headsLast(2*e, 3*e, g.t, g.d)
-	g.o = headsLast(0, e, g.t, g.d)
-	g.outShape = []int{g.b, g.t, e}
+	g := selfAttnGeom(s, opt.Heads, opt.Causal)
+	g.kpm, g.dropout = opt.KeyPadding, opt.Dropout
 	g.finish(&opt)
-	out := wrap(alloc(g.outShape, qkv), qkv)
+	out := wrap(alloc([]int{g.b, g.t, s[2] / 3}, qkv), qkv)
 	xd := qkv.value.Data()
 	var lse []float32
 	if out.requiresGrad {
@@ -256,14 +250,59 @@ func SelfAttention(qkv *Var, opt AttentionOptions) *Var {
 	if !out.requiresGrad {
 		return out
 	}
+	if g.kpm == nil && g.mask == nil && g.dropout == 0 {
+		// Everything the backward needs fits the node's saved record.
+		if sv := out.recordFn("SelfAttention", selfAttentionBackward, qkv); sv != nil {
+			sv.t[0], sv.f32s, sv.f = qkv.value, lse, g.scale
+			sv.i = [2]int{opt.Heads, g.offset}
+			sv.rank = 0
+			if g.causal {
+				sv.rank = 1
+			}
+		}
+		return out
+	}
+	gg := g // the masks and the dropout seed, kept by the closure
 	return out.record("SelfAttention", func(gy *tensor.Tensor) []*tensor.Tensor {
 		// Each (batch, head) pair writes every value of its own blocks of
 		// the gradient, on the worker that computes it.
 		gx := gradBuf(s, qkv)
 		d := gx.Data()
-		g.backward(xd, xd, xd, gy.Data(), lse, d, d, d)
+		gg.backward(xd, xd, xd, gy.Data(), lse, d, d, d)
 		return []*tensor.Tensor{gx}
 	}, qkv)
+}
+
+// selfAttnGeom lays out SelfAttention over qkv of shape s [B, T, 3E]
+// (checked by the caller) with the given heads; masks, dropout and scale
+// are left for finish, and outShape to the caller.
+func selfAttnGeom(s []int, heads int, causal bool) attnGeom {
+	e := s[2] / 3
+	g := attnGeom{op: "SelfAttention", causal: causal, b: s[0], h: heads, t: s[1], s: s[1], d: e / heads, dv: e / heads}
+	g.q = headsLast(0, 3*e, g.t, g.d)
+	g.k = headsLast(e, 3*e, g.t, g.d)
+	g.v = headsLast(2*e, 3*e, g.t, g.d)
+	g.o = headsLast(0, e, g.t, g.d)
+	g.kpmStride = g.s
+	return g
+}
+
+// selfAttentionBackward is SelfAttention's backward without masks or
+// dropout, from the node's saved record: the input, the rows'
+// log-sum-exps, the scale, the heads and causal offset, the causal flag.
+func selfAttentionBackward(n *node, gy *tensor.Tensor) []*tensor.Tensor {
+	sv := &n.saved
+	xv := sv.t[0]
+	g := selfAttnGeom(xv.Shape(), sv.i[0], sv.rank == 1)
+	g.scale, g.offset = sv.f, sv.i[1]
+	// Each (batch, head) pair writes every value of its own blocks of the
+	// gradient, on the worker that computes it.
+	gx := gradBuf(xv.Shape(), n.inputs[0])
+	xd, d := xv.Data(), gx.Data()
+	g.backward(xd, xd, xd, gy.Data(), sv.f32s, d, d, d)
+	grads := sv.out(1)
+	grads[0] = gx
+	return grads
 }
 
 // clearRows zeroes rows × width values of x from off, rows ld apart.
@@ -286,6 +325,45 @@ func attnScratch(n int) *[]float32 {
 	}
 	*p = (*p)[:n]
 	return p
+}
+
+// attnJob is one forward or backward of attention spread over the pool,
+// with the chunk functions bound once, so that a call allocates nothing
+// once the free list holds a job.
+type attnJob struct {
+	g                                   attnGeom
+	qd, kd, vd, od, gy, lse, gq, gk, gv []float32
+	fwd, back                           func(lo, hi int)
+}
+
+var attnFree struct {
+	sync.Mutex
+	jobs []*attnJob
+}
+
+func getAttnJob() *attnJob {
+	attnFree.Lock()
+	defer attnFree.Unlock()
+	if n := len(attnFree.jobs); n > 0 {
+		j := attnFree.jobs[n-1]
+		attnFree.jobs = attnFree.jobs[:n-1]
+		return j
+	}
+	j := new(attnJob)
+	j.fwd = func(lo, hi int) { j.g.forwardRange(lo, hi, j.qd, j.kd, j.vd, j.od, j.lse) }
+	j.back = func(lo, hi int) { j.g.backwardRange(lo, hi, j.qd, j.kd, j.vd, j.gy, j.lse, j.gq, j.gk, j.gv) }
+	return j
+}
+
+// putAttnJob drops the job's references to the caller's data and keeps it.
+func putAttnJob(j *attnJob) {
+	fwd, back := j.fwd, j.back
+	*j = attnJob{fwd: fwd, back: back}
+	attnFree.Lock()
+	if len(attnFree.jobs) < 16 {
+		attnFree.jobs = append(attnFree.jobs, j)
+	}
+	attnFree.Unlock()
 }
 
 // fillOnes sets every element of x to 1 (the vector that turns Axpy into
@@ -451,61 +529,66 @@ func (k *keepBits) next() bool { return uint32(k.src.Uint64()>>32) >= k.threshol
 // product with v, then each output row scaled by its 1/Σ (cheaper than
 // normalising the longer probability rows).
 func (g *attnGeom) forward(qd, kd, vd, od, lse []float32) {
+	j := getAttnJob()
+	j.g, j.qd, j.kd, j.vd, j.od, j.lse = *g, qd, kd, vd, od, lse
+	j.g.each(j.fwd)
+	putAttnJob(j)
+}
+
+func (g *attnGeom) forwardRange(lo, hi int, qd, kd, vd, od, lse []float32) {
 	t, s := g.t, g.s
 	ld := attnLD(s)
-	g.each(func(lo, hi int) {
-		buf := attnScratch(t*ld + s + t + g.d*ld)
-		defer attnPool.Put(buf)
-		sc, ones, inv, kt := (*buf)[:t*ld], (*buf)[t*ld:t*ld+s], (*buf)[t*ld+s:t*ld+s+t], (*buf)[t*ld+s+t:]
-		fillOnes(ones)
-		for bh := lo; bh < hi; bh++ {
-			b, h := bh/g.h, bh%g.h
-			kernel.Transpose(kt, kd, g.k.at(b, h), g.k.ld, s, g.d, ld)
-			var l []float32
-			if lse != nil {
-				l = lse[bh*t : (bh+1)*t]
-			}
-			var keep keepBits
-			dinv := float32(1)
-			if g.dropout > 0 {
-				keep = g.newKeep(b, h)
-				dinv = 1 / (1 - g.dropout)
-			}
-			for i0 := 0; i0 < t; {
-				i1, kn := g.rowBlock(i0)
-				o := od[g.o.at(b, h)+i0*g.o.ld:]
-				if kn == 0 {
-					clearRows(o, 0, g.o.ld, i1-i0, g.dv)
-					for i := i0; i < i1 && l != nil; i++ {
-						l[i] = float32(math.Inf(1))
-					}
-					i0 = i1
-					continue
+	buf := attnScratch(t*ld + s + t + g.d*ld)
+	defer attnPool.Put(buf)
+	sc, ones, inv, kt := (*buf)[:t*ld], (*buf)[t*ld:t*ld+s], (*buf)[t*ld+s:t*ld+s+t], (*buf)[t*ld+s+t:]
+	fillOnes(ones)
+	for bh := lo; bh < hi; bh++ {
+		b, h := bh/g.h, bh%g.h
+		kernel.Transpose(kt, kd, g.k.at(b, h), g.k.ld, s, g.d, ld)
+		var l []float32
+		if lse != nil {
+			l = lse[bh*t : (bh+1)*t]
+		}
+		var keep keepBits
+		dinv := float32(1)
+		if g.dropout > 0 {
+			keep = g.newKeep(b, h)
+			dinv = 1 / (1 - g.dropout)
+		}
+		for i0 := 0; i0 < t; {
+			i1, kn := g.rowBlock(i0)
+			o := od[g.o.at(b, h)+i0*g.o.ld:]
+			if kn == 0 {
+				clearRows(o, 0, g.o.ld, i1-i0, g.dv)
+				for i := i0; i < i1 && l != nil; i++ {
+					l[i] = float32(math.Inf(1))
 				}
-				g.scores(sc, ld, qd, kt, b, h, i0, i1, kn)
-				g.softmaxRows(sc, ld, i0, i1, kn, l, inv, ones)
-				if g.dropout > 0 {
-					// One draw per computed score, masked or not, in
-					// row-major order (the backward repeats them).
-					for i := i0; i < i1; i++ {
-						row := sc[i*ld : i*ld+kn]
-						for j := range row {
-							if keep.next() {
-								row[j] *= dinv
-							} else {
-								row[j] = 0
-							}
+				i0 = i1
+				continue
+			}
+			g.scores(sc, ld, qd, kt, b, h, i0, i1, kn)
+			g.softmaxRows(sc, ld, i0, i1, kn, l, inv, ones)
+			if g.dropout > 0 {
+				// One draw per computed score, masked or not, in
+				// row-major order (the backward repeats them).
+				for i := i0; i < i1; i++ {
+					row := sc[i*ld : i*ld+kn]
+					for j := range row {
+						if keep.next() {
+							row[j] *= dinv
+						} else {
+							row[j] = 0
 						}
 					}
 				}
-				attnGemm(false, i1-i0, g.dv, kn, 1, sc[i0*ld:], ld, vd[g.v.at(b, h):], g.v.ld, 0, o, g.o.ld)
-				for i := range i1 - i0 {
-					kernel.Scale(inv[i], o[i*g.o.ld:i*g.o.ld+g.dv])
-				}
-				i0 = i1
 			}
+			attnGemm(false, i1-i0, g.dv, kn, 1, sc[i0*ld:], ld, vd[g.v.at(b, h):], g.v.ld, 0, o, g.o.ld)
+			for i := range i1 - i0 {
+				kernel.Scale(inv[i], o[i*g.o.ld:i*g.o.ld+g.dv])
+			}
+			i0 = i1
 		}
-	})
+	}
 }
 
 // backward writes the gradients of q, k and v (each when non-nil; every
@@ -515,81 +598,86 @@ func (g *attnGeom) forward(qd, kd, vd, od, lse []float32) {
 // sees the most keys, so it writes the key and value gradients (the later
 // blocks add to them) and only keys no query sees need clearing.
 func (g *attnGeom) backward(qd, kd, vd, gy, lse, gq, gk, gv []float32) {
+	j := getAttnJob()
+	j.g, j.qd, j.kd, j.vd, j.gy, j.lse, j.gq, j.gk, j.gv = *g, qd, kd, vd, gy, lse, gq, gk, gv
+	j.g.each(j.back)
+	putAttnJob(j)
+}
+
+func (g *attnGeom) backwardRange(lo, hi int, qd, kd, vd, gy, lse, gq, gk, gv []float32) {
 	t, s := g.t, g.s
 	ld := attnLD(s)
 	nb := 1
 	if g.causal {
 		nb = (t + attnRowBlock - 1) / attnRowBlock
 	}
-	g.each(func(lo, hi int) {
-		tl := t * ld
-		buf := attnScratch(2*tl + 2*s + (g.d+g.dv)*ld)
-		defer attnPool.Put(buf)
-		p, dp := (*buf)[:tl], (*buf)[tl:2*tl]
-		tmp, ones := (*buf)[2*tl:2*tl+s], (*buf)[2*tl+s:2*tl+2*s]
-		kt, vt := (*buf)[2*tl+2*s:2*tl+2*s+g.d*ld], (*buf)[2*tl+2*s+g.d*ld:]
-		fillOnes(ones)
-		for bh := lo; bh < hi; bh++ {
-			b, h := bh/g.h, bh%g.h
-			kernel.Transpose(kt, kd, g.k.at(b, h), g.k.ld, s, g.d, ld)
-			kernel.Transpose(vt, vd, g.v.at(b, h), g.v.ld, s, g.dv, ld)
-			l := lse[bh*t : (bh+1)*t]
-			gyo := gy[g.o.at(b, h):]
-			first := true // no block has written the key and value gradients yet
-			for blk := nb - 1; blk >= 0; blk-- {
-				i0 := blk * attnRowBlock
-				i1, kn := g.rowBlock(i0)
-				m := i1 - i0
-				if first {
-					// Keys beyond kn get no gradient from any block.
-					clearRows(gk, g.k.at(b, h)+kn*g.k.ld, g.k.ld, s-kn, g.d)
-					clearRows(gv, g.v.at(b, h)+kn*g.v.ld, g.v.ld, s-kn, g.dv)
-				}
-				if kn == 0 {
-					clearRows(gq, g.q.at(b, h)+i0*g.q.ld, g.q.ld, m, g.d)
+	tl := t * ld
+	buf := attnScratch(2*tl + 2*s + (g.d+g.dv)*ld)
+	defer attnPool.Put(buf)
+	p, dp := (*buf)[:tl], (*buf)[tl:2*tl]
+	tmp, ones := (*buf)[2*tl:2*tl+s], (*buf)[2*tl+s:2*tl+2*s]
+	kt, vt := (*buf)[2*tl+2*s:2*tl+2*s+g.d*ld], (*buf)[2*tl+2*s+g.d*ld:]
+	fillOnes(ones)
+	for bh := lo; bh < hi; bh++ {
+		b, h := bh/g.h, bh%g.h
+		kernel.Transpose(kt, kd, g.k.at(b, h), g.k.ld, s, g.d, ld)
+		kernel.Transpose(vt, vd, g.v.at(b, h), g.v.ld, s, g.dv, ld)
+		l := lse[bh*t : (bh+1)*t]
+		gyo := gy[g.o.at(b, h):]
+		first := true // no block has written the key and value gradients yet
+		for blk := nb - 1; blk >= 0; blk-- {
+			i0 := blk * attnRowBlock
+			i1, kn := g.rowBlock(i0)
+			m := i1 - i0
+			if first {
+				// Keys beyond kn get no gradient from any block.
+				clearRows(gk, g.k.at(b, h)+kn*g.k.ld, g.k.ld, s-kn, g.d)
+				clearRows(gv, g.v.at(b, h)+kn*g.v.ld, g.v.ld, s-kn, g.dv)
+			}
+			if kn == 0 {
+				clearRows(gq, g.q.at(b, h)+i0*g.q.ld, g.q.ld, m, g.d)
+				continue
+			}
+			// P = exp(scores − lse), row by row.
+			g.scores(p, ld, qd, kt, b, h, i0, i1, kn)
+			for i := i0; i < i1; i++ {
+				row := p[i*ld : i*ld+kn]
+				if math.IsInf(float64(l[i]), 1) {
+					clear(row)
 					continue
 				}
-				// P = exp(scores − lse), row by row.
-				g.scores(p, ld, qd, kt, b, h, i0, i1, kn)
-				for i := i0; i < i1; i++ {
-					row := p[i*ld : i*ld+kn]
-					if math.IsInf(float64(l[i]), 1) {
-						clear(row)
-						continue
-					}
-					expRow(row, g.rowKeys(i, kn), l[i], ones)
-				}
-				// dP = dO·vᵀ.
-				attnGemm(false, m, kn, g.dv, 1, gyo[i0*g.o.ld:], g.o.ld, vt, ld, 0, dp[i0*ld:], ld)
-				if g.dropout > 0 {
-					g.dropBack(p, dp, ld, tmp, b, h, i0, i1, kn)
-				} else {
-					for i := i0; i < i1; i++ {
-						// dS = P∘(dP − Σ_j P·dP), zero where P is.
-						n := g.rowKeys(i, kn)
-						pr, dr := p[i*ld:i*ld+n], dp[i*ld:i*ld+n]
-						kernel.Axpy(-kernel.Dot(pr, dr), ones[:n], dr)
-						kernel.Mul(dr, dr, pr)
-						clear(dp[i*ld+n : i*ld+kn])
-					}
-				}
-				beta := float32(1)
-				if first {
-					beta = 0
-				}
-				if gv != nil { // dV += Pᵀ·dO
-					attnGemm(true, kn, g.dv, m, 1, p[i0*ld:], ld, gyo[i0*g.o.ld:], g.o.ld, beta, gv[g.v.at(b, h):], g.v.ld)
-				}
-				if gq != nil { // dQ = dS·k·scale
-					attnGemm(false, m, g.d, kn, g.scale, dp[i0*ld:], ld, kd[g.k.at(b, h):], g.k.ld, 0, gq[g.q.at(b, h)+i0*g.q.ld:], g.q.ld)
-				}
-				if gk != nil { // dK += dSᵀ·q·scale
-					attnGemm(true, kn, g.d, m, g.scale, dp[i0*ld:], ld, qd[g.q.at(b, h)+i0*g.q.ld:], g.q.ld, beta, gk[g.k.at(b, h):], g.k.ld)
-				}
-				first = false
+				expRow(row, g.rowKeys(i, kn), l[i], ones)
 			}
+			// dP = dO·vᵀ.
+			attnGemm(false, m, kn, g.dv, 1, gyo[i0*g.o.ld:], g.o.ld, vt, ld, 0, dp[i0*ld:], ld)
+			if g.dropout > 0 {
+				g.dropBack(p, dp, ld, tmp, b, h, i0, i1, kn)
+			} else {
+				for i := i0; i < i1; i++ {
+					// dS = P∘(dP − Σ_j P·dP), zero where P is.
+					n := g.rowKeys(i, kn)
+					pr, dr := p[i*ld:i*ld+n], dp[i*ld:i*ld+n]
+					kernel.Axpy(-kernel.Dot(pr, dr), ones[:n], dr)
+					kernel.Mul(dr, dr, pr)
+					clear(dp[i*ld+n : i*ld+kn])
+				}
+			}
+			beta := float32(1)
+			if first {
+				beta = 0
+			}
+			if gv != nil { // dV += Pᵀ·dO
+				attnGemm(true, kn, g.dv, m, 1, p[i0*ld:], ld, gyo[i0*g.o.ld:], g.o.ld, beta, gv[g.v.at(b, h):], g.v.ld)
+			}
+			if gq != nil { // dQ = dS·k·scale
+				attnGemm(false, m, g.d, kn, g.scale, dp[i0*ld:], ld, kd[g.k.at(b, h):], g.k.ld, 0, gq[g.q.at(b, h)+i0*g.q.ld:], g.q.ld)
+			}
+			if gk != nil { // dK += dSᵀ·q·scale
+				attnGemm(true, kn, g.d, m, g.scale, dp[i0*ld:], ld, qd[g.q.at(b, h)+i0*g.q.ld:], g.q.ld, beta, gk[g.k.at(b, h):], g.k.ld)
+			}
+			first = false
 		}
-	})
+	}
 }
 
 // dropBack turns rows [i0, i1) of p (the probabilities) and dp (dO·vᵀ)

@@ -77,7 +77,23 @@
 // Conv2D with ReLU followed by MaxPool2D as one op: each sample's
 // convolution output is pooled in a per-worker scratch buffer and never
 // stored, and the backward scatters the pooled gradient back sample by
-// sample; values and gradients equal the three ops', bit for bit.
+// sample; values and gradients equal the three ops', bit for bit. When
+// its input wants no gradient (a first layer) and its filters are small,
+// the weight gradient is summed over the pooled windows' winners alone,
+// without scattering the pooled gradient or unfolding the input again
+// (equal to the dense sums up to float32 rounding).
+//
+// BatchNormReLU is BatchNorm followed by ReLU as one op (nn.Sequential
+// runs a training-mode BatchNorm and a ReLU with it), without the ReLU's
+// tensor and its passes over memory.
+//
+// A 3×3, unit-stride layer with 16 channels or more in and out trains in
+// the Winograd F(2×2, 3×3) form instead (the forward, the input gradient
+// and the weight gradient as 16 GEMMs each over transformed tiles, with
+// the channels innermost so that the transforms run as vector code): 4
+// multiply-adds per output instead of 9, and under Conv2DReLUMaxPool's
+// 2×2 pooling only the tiles under its windows, one per pooled output.
+// Its results equal the im2col path's up to float32 rounding.
 //
 // At inference, a ConvCache runs both with the filters packed once (for a
 // weight marked cacheable, Var.SetCacheable) as an implicit GEMM: each

@@ -126,10 +126,24 @@ func dataOf(v *Var) []float32 {
 // also returns the batch mean and the biased batch variance per channel,
 // from which a layer updates its running estimates.
 func BatchNorm(x, weight, bias *Var, eps float32) (y *Var, mean, variance *tensor.Tensor) {
-	n, c, inner := normLayout("BatchNorm", x, weight, bias)
+	return batchNorm("BatchNorm", x, weight, bias, eps, false)
+}
+
+// BatchNormReLU returns ReLU(BatchNorm(x, weight, bias, eps)) in one op,
+// with the batch statistics: values and gradients are those of the two
+// ops one after the other (up to float32 rounding in the gradient's
+// sums), without the ReLU's tensor and its passes over memory in the
+// forward and the backward.
+func BatchNormReLU(x, weight, bias *Var, eps float32) (y *Var, mean, variance *tensor.Tensor) {
+	return batchNorm("BatchNormReLU", x, weight, bias, eps, true)
+}
+
+// batchNorm is BatchNorm, followed by a ReLU when relu is set.
+func batchNorm(op string, x, weight, bias *Var, eps float32, relu bool) (y *Var, mean, variance *tensor.Tensor) {
+	n, c, inner := normLayout(op, x, weight, bias)
 	m := n * inner
 	if m == 0 {
-		panic(fmt.Sprintf("autograd.BatchNorm: input %v has no elements per channel", x.value.Shape()))
+		panic(fmt.Sprintf("autograd.%s: input %v has no elements per channel", op, x.value.Shape()))
 	}
 	var ins [3]*Var
 	inputs := affineInputs(&ins, x, weight, bias)
@@ -141,12 +155,20 @@ func BatchNorm(x, weight, bias *Var, eps float32) (y *Var, mean, variance *tenso
 	wd, bd := dataOf(weight), dataOf(bias)
 	forChannels(c, len(xd), func(lo, hi int) {
 		batchMoments(md, vd, invStd, xd, n, c, inner, eps, lo, hi)
-		normAffine(yd, xd, md, invStd, wd, bd, n, c, inner, lo, hi)
+		if relu {
+			normAffineReLU(yd, xd, md, invStd, wd, bd, n, c, inner, lo, hi)
+		} else {
+			normAffine(yd, xd, md, invStd, wd, bd, n, c, inner, lo, hi)
+		}
 	})
 	if !out.requiresGrad {
 		return out, mean, variance
 	}
-	return recordBatchNorm(out, inputs, x, weight, bias, md, invStd, true, n, c, inner), mean, variance
+	var relued []float32
+	if relu {
+		relued = yd
+	}
+	return recordBatchNorm(op, out, inputs, x, weight, bias, md, invStd, true, relued, n, c, inner), mean, variance
 }
 
 // BatchNormWithStats normalises x [N, C, ...] per channel with the given
@@ -204,7 +226,7 @@ func BatchNormWithStats(x, weight, bias *Var, mean, variance *tensor.Tensor, eps
 	for ch := range invStd {
 		invStd[ch] = float32(1 / math.Sqrt(float64(vd[ch])+float64(eps)))
 	}
-	return recordBatchNorm(out, inputs, x, weight, bias, append([]float32(nil), md...), invStd, false, n, c, inner)
+	return recordBatchNorm("BatchNorm", out, inputs, x, weight, bias, append([]float32(nil), md...), invStd, false, nil, n, c, inner)
 }
 
 // normAffine writes y = (x − mean)·invStd·w + b for channels [lo, hi).
@@ -229,22 +251,36 @@ func normAffine(yd, xd, md, invStd, wd, bd []float32, n, c, inner, lo, hi int) {
 }
 
 // recordBatchNorm attaches the backward of BatchNorm (batch statistics,
-// which depend on x) or BatchNormWithStats (constant statistics).
-func recordBatchNorm(out *Var, inputs []*Var, x, weight, bias *Var, md, invStd []float32, batchStats bool, n, c, inner int) *Var {
+// which depend on x) or BatchNormWithStats (constant statistics); with
+// relued (the output of BatchNormReLU) the output's gradient passes only
+// where relued is positive or NaN.
+func recordBatchNorm(op string, out *Var, inputs []*Var, x, weight, bias *Var, md, invStd []float32, batchStats bool, relued []float32, n, c, inner int) *Var {
 	saved := append([]*Var(nil), inputs...)
 	xv := x.value
 	var wd []float32
 	if weight != nil {
 		wd = weight.value.Data()
 	}
-	return out.record("BatchNorm", func(gy *tensor.Tensor) []*tensor.Tensor {
+	return out.record(op, func(gy *tensor.Tensor) []*tensor.Tensor {
 		grads := make([]*tensor.Tensor, len(saved))
 		gyd, xd := gy.Data(), xv.Data()
 		sumG := make([]float32, c)  // Σ g per channel
 		sumGX := make([]float32, c) // Σ g·x̂ per channel
-		forChannels(c, len(xd), func(lo, hi int) {
-			batchGradSums(sumG, sumGX, gyd, xd, md, invStd, n, c, inner, lo, hi)
-		})
+		var gx *tensor.Tensor
+		if relued != nil {
+			// The rectified gradient is written where the input gradient
+			// goes (every element), and read from there.
+			gx = gradBuf(xv.Shape(), saved...)
+			gxd := gx.Data()
+			forChannels(c, len(xd), func(lo, hi int) {
+				batchGradSumsReLU(sumG, sumGX, gxd, gyd, relued, xd, md, invStd, n, c, inner, lo, hi)
+			})
+			gyd = gxd
+		} else {
+			forChannels(c, len(xd), func(lo, hi int) {
+				batchGradSums(sumG, sumGX, gyd, xd, md, invStd, n, c, inner, lo, hi)
+			})
+		}
 		k := 1
 		if weight != nil {
 			if weight.requiresGrad {
@@ -258,7 +294,9 @@ func recordBatchNorm(out *Var, inputs []*Var, x, weight, bias *Var, md, invStd [
 		if !x.requiresGrad {
 			return grads
 		}
-		gx := gradBuf(xv.Shape(), saved...) // every element is written below
+		if gx == nil {
+			gx = gradBuf(xv.Shape(), saved...) // every element is written below
+		}
 		gxd := gx.Data()
 		forChannels(c, len(xd), func(lo, hi int) {
 			batchInputGrad(gxd, gyd, xd, md, invStd, wd, sumG, sumGX, batchStats, n, c, inner, lo, hi)
@@ -294,129 +332,191 @@ func LayerNorm(x, weight, bias *Var, dims int, eps float32) *Var {
 	var ins [3]*Var
 	inputs := affineInputs(&ins, x, weight, bias)
 	out := wrap(alloc(xs, inputs...), inputs...)
-	xd, yd := x.value.Data(), out.value.Data()
-	wd, bd := dataOf(weight), dataOf(bias)
-	var mean, invStd []float32
+	j := getLNJob()
+	defer putLNJob(j)
+	j.x, j.y, j.w, j.b, j.d, j.rows, j.eps = x.value.Data(), out.value.Data(), dataOf(weight), dataOf(bias), d, rows, eps
+	var stats []float32 // the rows' means, then their inverse deviations
 	if out.requiresGrad {
-		mean, invStd = alloc([]int{rows}, inputs...).Data(), alloc([]int{rows}, inputs...).Data()
+		stats = alloc([]int{2 * rows}, inputs...).Data()
+		j.mean, j.invStd = stats[:rows], stats[rows:]
 	}
-	if chunks := rowChunks(rows, d); chunks == 1 {
-		layerNormRows(xd, yd, wd, bd, mean, invStd, d, eps, 0, rows)
+	if j.chunks = rowChunks(rows, d); j.chunks == 1 {
+		j.fwd(0, 1)
 	} else {
-		parallel.For(chunks, 1, func(lo, hi int) {
-			layerNormRows(xd, yd, wd, bd, mean, invStd, d, eps, lo*rows/chunks, hi*rows/chunks)
-		})
+		parallel.For(j.chunks, 1, j.fwd)
 	}
-	if !out.requiresGrad {
-		return out
+	if s := out.recordFn("LayerNorm", layerNormBackward, inputs...); s != nil {
+		s.t[0], s.f32s, s.i = x.value, stats, [2]int{rows, d}
+		s.rank = 0 // bit 0: a weight follows x in the inputs; bit 1: a bias
+		if weight != nil {
+			s.rank |= 1
+		}
+		if bias != nil {
+			s.rank |= 2
+		}
 	}
-	return recordLayerNorm(out, inputs, x, weight, bias, mean, invStd, rows, d)
+	return out
 }
 
-func recordLayerNorm(out *Var, inputs []*Var, x, weight, bias *Var, mean, invStd []float32, rows, d int) *Var {
-	saved := append([]*Var(nil), inputs...)
-	xv := x.value
-	wd := dataOf(weight)
-	return out.record("LayerNorm", func(gy *tensor.Tensor) []*tensor.Tensor {
-		grads := make([]*tensor.Tensor, len(saved))
-		gyd, xd := gy.Data(), xv.Data()
-		var gw, gb, gxd []float32
-		k := 1
-		if weight != nil {
-			if weight.requiresGrad {
-				// Straight into the parameter's gradient when it is one.
-				if lg := leafGrad(weight); lg != nil {
-					gw = lg.Data()
-				} else {
-					grads[k] = zeroGradBuf(weight.value.Shape(), saved...)
-					gw = grads[k].Data()
-				}
-			}
-			k++
-		}
-		if bias != nil && bias.requiresGrad {
-			if lg := leafGrad(bias); lg != nil {
-				gb = lg.Data()
+// lnJob is one LayerNorm forward or backward spread over the pool, with
+// the chunk functions bound once, so that a call allocates nothing once
+// the free list holds a job.
+type lnJob struct {
+	x, y, w, b, mean, invStd []float32 // forward: input, output, affine, statistics
+	gy, gx, gw, gb, part     []float32 // backward: gradients and per-chunk partials
+	d, rows, chunks          int
+	eps                      float32
+	fwd, back                func(lo, hi int)
+}
+
+var lnFree struct {
+	sync.Mutex
+	jobs []*lnJob
+}
+
+func getLNJob() *lnJob {
+	lnFree.Lock()
+	defer lnFree.Unlock()
+	if n := len(lnFree.jobs); n > 0 {
+		j := lnFree.jobs[n-1]
+		lnFree.jobs = lnFree.jobs[:n-1]
+		return j
+	}
+	j := new(lnJob)
+	j.fwd = func(lo, hi int) {
+		layerNormRows(j.x, j.y, j.w, j.b, j.mean, j.invStd, j.d, j.eps, lo*j.rows/j.chunks, hi*j.rows/j.chunks)
+	}
+	j.back = j.chunksBack
+	return j
+}
+
+// putLNJob drops the job's references to the caller's data and keeps it.
+func putLNJob(j *lnJob) {
+	fwd, back := j.fwd, j.back
+	*j = lnJob{fwd: fwd, back: back}
+	lnFree.Lock()
+	if len(lnFree.jobs) < 16 {
+		lnFree.jobs = append(lnFree.jobs, j)
+	}
+	lnFree.Unlock()
+}
+
+// layerNormBackward is LayerNorm's backward. The rows go in chunks of
+// lnChunkRows, whatever the number of workers; each chunk sums its rows'
+// weight and bias gradients, in row order, into partials of its own, and
+// the partials are then added in chunk order: the same bits on any number
+// of workers, in one pass over the rows.
+func layerNormBackward(n *node, gy *tensor.Tensor) []*tensor.Tensor {
+	rows, d := n.saved.i[0], n.saved.i[1]
+	stats := n.saved.f32s
+	x := n.inputs[0]
+	var weight, bias *Var
+	k := 1
+	if n.saved.rank&1 != 0 {
+		weight = n.inputs[k]
+		k++
+	}
+	if n.saved.rank&2 != 0 {
+		bias = n.inputs[k]
+	}
+	grads := n.saved.out(len(n.inputs))
+	j := getLNJob()
+	defer putLNJob(j)
+	j.x, j.gy, j.w, j.d, j.rows = n.saved.t[0].Data(), gy.Data(), dataOf(weight), d, rows
+	j.mean, j.invStd = stats[:rows], stats[rows:]
+	k = 1
+	if weight != nil {
+		if weight.requiresGrad {
+			// Straight into the parameter's gradient when it is one.
+			if lg := leafGrad(weight); lg != nil {
+				j.gw = lg.Data()
 			} else {
-				grads[k] = zeroGradBuf(bias.value.Shape(), saved...)
-				gb = grads[k].Data()
+				grads[k] = zeroGradBuf(weight.value.Shape(), n.inputs...)
+				j.gw = grads[k].Data()
 			}
 		}
-		if x.requiresGrad {
-			grads[0] = gradBuf(xv.Shape(), saved...) // every row is written
-			gxd = grads[0].Data()
-		}
-		fd := float32(d)
-		one := onesOf(d)
-		// The rows go in chunks of lnChunkRows, whatever the number of
-		// workers; each chunk sums its rows' weight and bias gradients,
-		// in row order, into partials of its own, and the partials are
-		// then added in chunk order: the same bits on any number of
-		// workers, in one pass over the rows.
-		nc := (rows + lnChunkRows - 1) / lnChunkRows
-		var part []float32
-		if gw != nil || gb != nil {
-			part = getBuf(nc * 2 * d)
-			defer putBuf(part)
-		}
-		chunksBack := func(c0, c1 int) {
-			scratch := getBuf(2 * d)
-			defer putBuf(scratch)
-			xh, gh := scratch[:d], scratch[d:]
-			for c := c0; c < c1; c++ {
-				var pw, pb []float32
-				if gw != nil {
-					pw = part[c*2*d : c*2*d+d]
-					clear(pw)
-				}
-				if gb != nil {
-					pb = part[c*2*d+d : (c+1)*2*d]
-					clear(pb)
-				}
-				for r := c * lnChunkRows; r < min((c+1)*lnChunkRows, rows); r++ {
-					row, g := xd[r*d:(r+1)*d], gyd[r*d:(r+1)*d]
-					inv := invStd[r]
-					copy(xh, row)
-					kernel.Axpy(-mean[r], one, xh)
-					kernel.Scale(inv, xh) // x̂
-					if pw != nil {
-						kernel.Mul(gh, g, xh)
-						kernel.Add(pw, pw, gh)
-					}
-					if pb != nil {
-						kernel.Add(pb, pb, g)
-					}
-					if gxd == nil {
-						continue
-					}
-					gn := g // ĝ = g·w
-					if wd != nil {
-						kernel.Mul(gh, g, wd)
-						gn = gh
-					}
-					// dx = σ⁻¹·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)).
-					s1, s2 := kernel.Sum(gn)/fd, kernel.Dot(gn, xh)/fd
-					dst := gxd[r*d : (r+1)*d]
-					copy(dst, gn)
-					kernel.Scale(inv, dst)
-					kernel.Axpy(-inv*s2, xh, dst)
-					kernel.Axpy(-inv*s1, one, dst)
-				}
-			}
-		}
-		if rowChunks(rows, d) == 1 || nc == 1 {
-			chunksBack(0, nc)
+		k++
+	}
+	if bias != nil && bias.requiresGrad {
+		if lg := leafGrad(bias); lg != nil {
+			j.gb = lg.Data()
 		} else {
-			parallel.For(nc, 1, chunksBack)
+			grads[k] = zeroGradBuf(bias.value.Shape(), n.inputs...)
+			j.gb = grads[k].Data()
 		}
-		for c := range nc {
-			if gw != nil {
-				kernel.Add(gw, gw, part[c*2*d:c*2*d+d])
-			}
-			if gb != nil {
-				kernel.Add(gb, gb, part[c*2*d+d:(c+1)*2*d])
-			}
+	}
+	if x.requiresGrad {
+		grads[0] = gradBuf(n.saved.t[0].Shape(), n.inputs...) // every row is written
+		j.gx = grads[0].Data()
+	}
+	nc := (rows + lnChunkRows - 1) / lnChunkRows
+	if j.gw != nil || j.gb != nil {
+		j.part = getBuf(nc * 2 * d)
+		defer putBuf(j.part)
+	}
+	if rowChunks(rows, d) == 1 || nc == 1 {
+		j.back(0, nc)
+	} else {
+		parallel.For(nc, 1, j.back)
+	}
+	for c := range nc {
+		if j.gw != nil {
+			kernel.Add(j.gw, j.gw, j.part[c*2*d:c*2*d+d])
 		}
-		return grads
-	}, saved...)
+		if j.gb != nil {
+			kernel.Add(j.gb, j.gb, j.part[c*2*d+d:(c+1)*2*d])
+		}
+	}
+	return grads
+}
+
+// chunksBack runs the backward of the row chunks [c0, c1): the input
+// gradient of each row, and each chunk's weight and bias partials.
+func (j *lnJob) chunksBack(c0, c1 int) {
+	d, rows := j.d, j.rows
+	fd := float32(d)
+	one := onesOf(d)
+	scratch := getBuf(2 * d)
+	defer putBuf(scratch)
+	xh, gh := scratch[:d], scratch[d:]
+	for c := c0; c < c1; c++ {
+		var pw, pb []float32
+		if j.gw != nil {
+			pw = j.part[c*2*d : c*2*d+d]
+			clear(pw)
+		}
+		if j.gb != nil {
+			pb = j.part[c*2*d+d : (c+1)*2*d]
+			clear(pb)
+		}
+		for r := c * lnChunkRows; r < min((c+1)*lnChunkRows, rows); r++ {
+			row, g := j.x[r*d:(r+1)*d], j.gy[r*d:(r+1)*d]
+			inv := j.invStd[r]
+			copy(xh, row)
+			kernel.Axpy(-j.mean[r], one, xh)
+			kernel.Scale(inv, xh) // x̂
+			if pw != nil {
+				kernel.Mul(gh, g, xh)
+				kernel.Add(pw, pw, gh)
+			}
+			if pb != nil {
+				kernel.Add(pb, pb, g)
+			}
+			if j.gx == nil {
+				continue
+			}
+			gn := g // ĝ = g·w
+			if j.w != nil {
+				kernel.Mul(gh, g, j.w)
+				gn = gh
+			}
+			// dx = σ⁻¹·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)).
+			s1, s2 := kernel.Sum(gn)/fd, kernel.Dot(gn, xh)/fd
+			dst := j.gx[r*d : (r+1)*d]
+			copy(dst, gn)
+			kernel.Scale(inv, dst)
+			kernel.Axpy(-inv*s2, xh, dst)
+			kernel.Axpy(-inv*s1, one, dst)
+		}
+	}
 }

@@ -100,3 +100,56 @@ func TestBatchNormMatchesFloat64(t *testing.T) {
 		})
 	}
 }
+
+// TestBatchNormReLUMatchesSeparate checks the fused op against BatchNorm
+// then ReLU on awkward shapes: the same output and statistics bit for
+// bit, gradients to float32 rounding (the sums are taken in another
+// order), and bit-identical results on one and two workers.
+func TestBatchNormReLUMatchesSeparate(t *testing.T) {
+	shapes := [][]int{{1, 3, 5, 7}, {7, 4, 3, 3}, {17, 5, 9, 9}, {33, 8, 13, 11}, {9, 6}, {2, 3, 31}}
+	for si, s := range shapes {
+		t.Run(fmt.Sprint(s), func(t *testing.T) {
+			x, gy := convRand(uint64(si+1), s...), convRand(uint64(si+30), s...)
+			w, b := convRand(uint64(si+10), s[1]), convRand(uint64(si+20), s[1])
+			run := func(workers int, fused bool) []*tensor.Tensor {
+				prev := parallel.SetWorkers(workers)
+				defer parallel.SetWorkers(prev)
+				xv, wv, bv := NewVar(x), NewVar(w), NewVar(b)
+				var y *Var
+				var mean, variance *tensor.Tensor
+				if fused {
+					y, mean, variance = BatchNormReLU(xv, wv, bv, 1e-5)
+				} else {
+					y, mean, variance = BatchNorm(xv, wv, bv, 1e-5)
+					y = ReLU(y)
+				}
+				y.BackwardWith(gy)
+				return []*tensor.Tensor{y.Value(), mean, variance, xv.Grad(), wv.Grad(), bv.Grad()}
+			}
+			want, got := run(1, false), run(1, true)
+			for j := range 3 {
+				require.Equal(t, want[j].Data(), got[j].Data(), "tensor %d", j)
+			}
+			for j := 3; j < len(want); j++ {
+				for i, v := range want[j].Data() {
+					require.InDelta(t, v, got[j].Data()[i], 1e-5*float64(max(abs32(v), 1)), "tensor %d at %d", j, i)
+				}
+			}
+			two := run(2, true)
+			for j := range got {
+				require.Equal(t, got[j].Data(), two[j].Data(), "tensor %d: two workers differ from one", j)
+			}
+		})
+	}
+}
+
+func TestBatchNormReLUGrad(t *testing.T) {
+	for i, s := range [][]int{{5, 3}, {4, 2, 3}, {3, 2, 3, 4}} {
+		c := s[1]
+		res, err := CheckGrad(func(xs ...*Var) *Var {
+			y, _, _ := BatchNormReLU(xs[0], xs[1], xs[2], 1e-5)
+			return y
+		}, []*tensor.Tensor{convRand(uint64(i+1), s...), convRand(uint64(i+10), c), convRand(uint64(i+20), c)}, GradCheckOptions{})
+		require.NoError(t, err, "%v: %v", s, res)
+	}
+}

@@ -209,21 +209,48 @@ func recName(op string, l int) string {
 	return fmt.Sprintf("%s layer %d", op, l)
 }
 
-func recurrent(kind recurrentKind, x, h0, c0 *Var, w RecurrentWeights, opt RecurrentOptions) []*Var {
-	name := "autograd." + kindNames[kind]
+// single is the record of a single-layer recurrent op: its recurrence,
+// what its backward reads and the closure the tape calls, bound once. Under
+// an arena it is an op state (see arenaState) that the next step reuses.
+type single struct {
+	r          recurrence
+	x, h0, c0  *Var
+	w          RecurrentWeights
+	grads      [7]*tensor.Tensor
+	backwardFn func(g *tensor.Tensor) []*tensor.Tensor
+}
+
+// singleNames are the names of the single-layer ops, by kind.
+var singleNames = [...]string{kindRNN: "autograd.RNN", kindLSTM: "autograd.LSTM", kindGRU: "autograd.GRU"}
+
+// recurrent runs one layer and returns its outputs, final h and (LSTM)
+// final c.
+func recurrent(kind recurrentKind, x, h0, c0 *Var, w RecurrentWeights, opt RecurrentOptions) (outs [3]*Var) {
+	name := singleNames[kind]
 	if x == nil {
 		panic(name + ": input is required")
 	}
 	G := kindGates[kind]
 	xs := x.value.Shape()
 	T, B, I, H := checkRecurrent(name, -1, kind, xs, h0, c0, w, opt)
-	r := &recurrence{kind: kind, T: T, B: B, I: I, H: H, G: G, reverse: opt.Reverse, relu: opt.ReLU && kind == kindRNN, arena: x.arena}
+	sg := arenaState[single](x.arena)
+	if sg.backwardFn == nil {
+		sg.backwardFn = func(g *tensor.Tensor) []*tensor.Tensor {
+			grads := sg.r.backward(g.Data(), sg.x, sg.h0, sg.c0, sg.w, sg.grads[:0])
+			sg.x, sg.h0, sg.c0, sg.w = nil, nil, nil, RecurrentWeights{}
+			return grads
+		}
+	}
+	r := &sg.r
+	lengths := r.lengths[:0]
+	*r = recurrence{kind: kind, T: T, B: B, I: I, H: H, G: G, reverse: opt.Reverse, relu: opt.ReLU && kind == kindRNN, arena: x.arena}
 	if opt.Lengths != nil {
-		r.lengths = append([]int(nil), opt.Lengths...)
+		r.lengths = append(lengths, opt.Lengths...)
 	}
 
-	inputs := []*Var{x, w.IH, w.HH}
-	for _, v := range []*Var{w.BiasIH, w.BiasHH, h0, c0} {
+	var ibuf [7]*Var
+	inputs := append(ibuf[:0], x, w.IH, w.HH)
+	for _, v := range [...]*Var{w.BiasIH, w.BiasHH, h0, c0} {
 		if v != nil {
 			inputs = append(inputs, v)
 		}
@@ -236,13 +263,12 @@ func recurrent(kind recurrentKind, x, h0, c0 *Var, w RecurrentWeights, opt Recur
 	grad := packed.requiresGrad
 	r.forward(packed.value.Data(), x, h0, c0, w, grad)
 	if grad {
-		packed.record(name, func(g *tensor.Tensor) []*tensor.Tensor {
-			return r.backward(g.Data(), x, h0, c0, w)
-		}, inputs...)
+		sg.x, sg.h0, sg.c0, sg.w = x, h0, c0, w
+		packed.record(name, sg.backwardFn, inputs...)
 	}
-	outs := []*Var{leadingView(packed, 0, T, T, B, H), leadingView(packed, T, T+1, B, H)}
+	outs[0], outs[1] = leadingView(packed, 0, T, T, B, H), leadingView(packed, T, T+1, B, H)
 	if kind == kindLSTM {
-		outs = append(outs, leadingView(packed, T+1, T+2, B, H))
+		outs[2] = leadingView(packed, T+1, T+2, B, H)
 	}
 	return outs
 }
@@ -556,8 +582,8 @@ func (r *recurrence) rnnStep(g, h, ot, scratch []float32, t int) {
 // backward maps the gradient of the packed output (outputs, final h, final
 // c) to the gradients of the op's inputs, in the order recurrent recorded
 // them: x, weight_ih, weight_hh, then the present ones of bias_ih,
-// bias_hh, h0, c0.
-func (r *recurrence) backward(g []float32, x, h0, c0 *Var, w RecurrentWeights) []*tensor.Tensor {
+// bias_hh, h0, c0, appended to grads.
+func (r *recurrence) backward(g []float32, x, h0, c0 *Var, w RecurrentWeights, grads []*tensor.Tensor) []*tensor.Tensor {
 	T, B, I, H := r.T, r.B, r.I, r.H
 	var gc []float32
 	if r.kind == kindLSTM {
@@ -568,7 +594,6 @@ func (r *recurrence) backward(g []float32, x, h0, c0 *Var, w RecurrentWeights) [
 	for s := T - 1; s >= 0; s-- {
 		r.stepBackward(s, gOut)
 	}
-	grads := make([]*tensor.Tensor, 0, 7)
 	var gx *tensor.Tensor
 	if x.requiresGrad {
 		gx = gradBuf([]int{T, B, I}, x)

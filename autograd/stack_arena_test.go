@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shoshin-ml/shoshin/internal/testalloc"
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
@@ -108,4 +109,66 @@ func TestStackGrad(t *testing.T) {
 	require.PanicsWithValue(t, "autograd.Stack: shapes [2 3] and [3 2] differ", func() {
 		Stack(0, Constant(tensor.Zeros(2, 3)), Constant(tensor.Zeros(3, 2)))
 	})
+}
+
+// TestRecurrentArenaReuse is TestRecurrentStackArenaReuse for the
+// single-layer ops, whose record an arena also hands to the next step, and
+// checks that a warm step of one allocates nothing.
+func TestRecurrentArenaReuse(t *testing.T) {
+	a := NewArena()
+	steps := []struct {
+		c          recurrentCase
+		T, B, I, H int
+	}{
+		{recurrentCase{kind: kindLSTM, state: true}, 5, 2, 3, 4},
+		{recurrentCase{kind: kindLSTM, lengths: []int{4, 1, 5}}, 5, 3, 3, 4},
+		{recurrentCase{kind: kindGRU, state: true, reverse: true}, 4, 2, 2, 3},
+		{recurrentCase{kind: kindLSTM}, 6, 2, 3, 4},
+		{recurrentCase{kind: kindRNN, relu: true, state: true}, 3, 1, 2, 2},
+	}
+	for i, s := range steps {
+		ins := s.c.stackInputs(uint64(i+1), 1, s.T, s.B, s.I, s.H)
+		run := func(ar *Arena) ([]*tensor.Tensor, []*tensor.Tensor) {
+			vars := make([]*Var, len(ins))
+			for j, v := range ins {
+				vars[j] = NewVar(v)
+			}
+			if ar != nil {
+				ar.Reset()
+				vars[0] = ar.Constant(ins[0])
+			}
+			outs := s.c.runChain(1, vars...)
+			var vals []*tensor.Tensor
+			for _, o := range outs {
+				vals = append(vals, o.Value().Clone())
+			}
+			y := flatCat(outs)
+			y.BackwardWith(rnd(99, -1, 1, y.Shape()...))
+			var grads []*tensor.Tensor
+			for _, v := range vars[1:] {
+				grads = append(grads, v.Grad().Clone())
+			}
+			return vals, grads
+		}
+		wantV, wantG := run(nil)
+		gotV, gotG := run(a)
+		for k := range wantV {
+			require.Equal(t, wantV[k].Data(), gotV[k].Data(), "step %d (%v) output %d", i, s.c, k)
+		}
+		for k := range wantG {
+			require.Equal(t, wantG[k].Data(), gotG[k].Data(), "step %d (%v) gradient of input %d", i, s.c, k+1)
+		}
+	}
+	if raceEnabled {
+		return
+	}
+	ws := RecurrentWeights{IH: NewVar(rnd(1, -1, 1, 16, 3)), HH: NewVar(rnd(2, -1, 1, 16, 4)), BiasIH: NewVar(rnd(3, -1, 1, 16))}
+	x, g := rnd(4, -1, 1, 5, 2, 3), rnd(5, -1, 1, 5, 2, 4)
+	step := func() {
+		a.Reset()
+		out, _, _ := LSTM(a.Constant(x), nil, nil, ws, RecurrentOptions{})
+		out.BackwardWith(g)
+	}
+	step()
+	require.Zero(t, testalloc.PerRun(10, step))
 }

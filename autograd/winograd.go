@@ -160,6 +160,7 @@ func (g *convGeom) winoRange(lo, hi, per int, y, x, u, b []float32, pool poolGeo
 				pool.maxReLU2x2(0, g.oc, ys, zs, ids)
 			} else {
 				pool.maxRange(0, g.oc, ys, zs, ids)
+				kernel.Relu(ys, ys) // max and ReLU commute
 			}
 		}
 	}

@@ -47,7 +47,7 @@ func BenchmarkWinograd(b *testing.B) {
 // layer (forward with the fused ReLU, then the input, weight and bias
 // gradients).
 func BenchmarkWinogradTrain(b *testing.B) {
-	for _, sh := range [][4]int{{32, 64, 13, 128}, {64, 64, 13, 64}, {64, 64, 28, 16}} {
+	for _, sh := range [][4]int{{32, 64, 13, 128}, {64, 64, 13, 64}, {64, 64, 28, 16}, {16, 16, 28, 32}, {8, 16, 28, 32}, {16, 32, 14, 64}} {
 		c, oc, hw, n := sh[0], sh[1], sh[2], sh[3]
 		for _, minC := range []int{1, 1 << 30} {
 			name := "winograd"
@@ -67,5 +67,37 @@ func BenchmarkWinogradTrain(b *testing.B) {
 				b.ReportMetric(float64(processCPU()-t0)/float64(b.N)/1e3, "cpuµs/op")
 			})
 		}
+	}
+}
+
+// BenchmarkWinogradTrainPooled compares the Winograd and im2col training
+// passes on the Keras convnet's second layer as it trains: Conv2D 32→64
+// on 13×13 planes fused with the ReLU and 2×2 pooling, then the input,
+// weight and bias gradients, at batch 128.
+func BenchmarkWinogradTrainPooled(b *testing.B) {
+	const n = 128
+	x, w, bias := convRand(1, n, 32, 13, 13), NewVar(convRand(2, 64, 32, 3, 3)), NewVar(convRand(3, 64))
+	gy := convRand(4, n, 64, 5, 5)
+	pool := Pool2DOptions{Kernel: [2]int{2, 2}}
+	for _, on := range []bool{true, false} {
+		name := "winograd"
+		if !on {
+			name = "im2col"
+		}
+		b.Run(name, func(b *testing.B) {
+			a := NewArena()
+			t0 := processCPU()
+			withWinoTrain(on, func() {
+				for b.Loop() {
+					a.Reset()
+					xv := a.Constant(x)
+					xv.SetRequiresGrad(true)
+					Conv2DReLUMaxPool(xv, w, bias, Conv2DOptions{}, pool).BackwardWith(gy)
+					w.ZeroGrad()
+					bias.ZeroGrad()
+				}
+			})
+			b.ReportMetric(float64(processCPU()-t0)/float64(b.N)/1e3, "cpuµs/op")
+		})
 	}
 }

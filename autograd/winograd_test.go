@@ -126,6 +126,20 @@ func TestWinogradFusedPoolMatchesUnfused(t *testing.T) {
 	}
 }
 
+// TestWinogradInferencePoolReLU checks Conv2DReLUMaxPool at inference on
+// the Winograd path with a pooling other than 2×2 against the three ops
+// run separately: the outputs are rectified.
+func TestWinogradInferencePoolReLU(t *testing.T) {
+	x, w, b := convRand(1, 2, 4, 9, 9), convRand(2, 8, 4, 3, 3), convRand(3, 8)
+	pool := Pool2DOptions{Kernel: [2]int{3, 3}, Stride: [2]int{2, 2}}
+	var got *tensor.Tensor
+	withWinograd(1, func() {
+		got = Conv2DReLUMaxPool(Constant(x), Constant(w), Constant(b), Conv2DOptions{}, pool).Value()
+	})
+	want := MaxPool2D(ReLU(Conv2D(Constant(x), Constant(w), Constant(b), Conv2DOptions{})), pool).Value()
+	require.True(t, tensor.AllClose(want, got, 1e-5, 1e-5), "max diff %v", tensor.MaxAbsDiff(want, got))
+}
+
 // TestWinogradArenaTraining trains one step under an arena, where the
 // Winograd forward keeps no columns and the backward unfolds the input
 // itself, spread over workers, and checks the output and every gradient

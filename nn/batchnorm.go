@@ -77,6 +77,30 @@ func newBatchNorm(name string, c int, ranks []int, opts []Option) *BatchNorm {
 // Forward normalises x with batch statistics in training mode, or with the
 // running estimates in evaluation mode or when x is in inference mode.
 func (b *BatchNorm) Forward(x *autograd.Var) *autograd.Var {
+	if b.evaluating(x) {
+		return autograd.BatchNormWithStats(x, varOf(b.Weight), varOf(b.Bias), b.RunningMean.Value(), b.RunningVar.Value(), b.Eps)
+	}
+	return b.train(x, false)
+}
+
+// forwardWithNext runs a training-mode BatchNorm and a ReLU after it as
+// one op (autograd.BatchNormReLU: the same values, without the ReLU's
+// tensor and passes over memory).
+func (b *BatchNorm) forwardWithNext(x *autograd.Var, next Module) (*autograd.Var, bool) {
+	switch next.(type) {
+	case ReLU, *ReLU:
+	default:
+		return nil, false
+	}
+	if b.evaluating(x) {
+		return nil, false
+	}
+	return b.train(x, true), true
+}
+
+// evaluating checks that b is built and fits x, and reports whether it
+// normalises with the running estimates.
+func (b *BatchNorm) evaluating(x *autograd.Var) bool {
 	if b.RunningMean == nil || b.RunningVar == nil || b.NumBatchesTracked == nil {
 		panic(unbuilt("BatchNorm", "NewBatchNorm1D or nn.NewBatchNorm2D"))
 	}
@@ -85,14 +109,23 @@ func (b *BatchNorm) Forward(x *autograd.Var) *autograd.Var {
 	if !slices.Contains(b.ranks, len(xs)) || xs[1] != c {
 		panic(fmt.Sprintf("nn.%s.Forward: input %v does not have %d channels on axis 1 (want rank %v)", b.name, xs, c, b.ranks))
 	}
-	if b.eval || x.Inference() {
-		return autograd.BatchNormWithStats(x, varOf(b.Weight), varOf(b.Bias), b.RunningMean.Value(), b.RunningVar.Value(), b.Eps)
-	}
+	return b.eval || x.Inference()
+}
+
+// train normalises x with its batch statistics (rectified when relu is
+// set) and updates the running estimates.
+func (b *BatchNorm) train(x *autograd.Var, relu bool) *autograd.Var {
+	xs := x.Shape()
+	c := b.RunningMean.Value().Size()
 	m := x.Value().Size() / c
 	if m < 2 {
 		panic(fmt.Sprintf("nn.%s.Forward: input %v has one value per channel; training needs more", b.name, xs))
 	}
-	y, mean, variance := autograd.BatchNorm(x, varOf(b.Weight), varOf(b.Bias), b.Eps)
+	norm := autograd.BatchNorm
+	if relu {
+		norm = autograd.BatchNormReLU
+	}
+	y, mean, variance := norm(x, varOf(b.Weight), varOf(b.Bias), b.Eps)
 	mom := b.Momentum
 	unbias := float32(m) / float32(m-1)
 	rm, rv := b.RunningMean.Value().Data(), b.RunningVar.Value().Data()

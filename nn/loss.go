@@ -81,7 +81,7 @@ func (l CrossEntropyLoss) Forward(pred *autograd.Var, target *tensor.Tensor) *au
 		panic(fmt.Sprintf("%s: target shape %v fits neither class indices [%d] nor class probabilities %v for prediction shape %v",
 			op, target.Shape(), ps[0], ps, ps))
 	}
-	return autograd.SoftmaxCrossEntropy(pred, classIndices(op, target, ps[1]), l.LabelSmoothing, l.Reduction)
+	return autograd.SoftmaxCrossEntropy(pred, classIndices(op, target, ps[1], pred), l.LabelSmoothing, l.Reduction)
 }
 
 // sequence scores logits [..., C] against class ids [...] (a language
@@ -90,7 +90,8 @@ func (l CrossEntropyLoss) sequence(pred *autograd.Var, target *tensor.Tensor) *a
 	ps := pred.Shape()
 	c := ps[len(ps)-1]
 	n := target.Size()
-	out := l.Forward(autograd.Reshape(pred, n, c), target.Reshape(n))
+	// Forward's class-index path, without a reshaped copy of the target.
+	out := autograd.SoftmaxCrossEntropy(autograd.Reshape(pred, n, c), classIndices("nn.CrossEntropyLoss", target, c, pred), l.LabelSmoothing, l.Reduction)
 	if l.Reduction == ReduceNone {
 		return autograd.Reshape(out, ps[:len(ps)-1]...)
 	}
@@ -117,7 +118,7 @@ func (l NLLLoss) Forward(pred *autograd.Var, target *tensor.Tensor) *autograd.Va
 	if len(ps) != 2 || !isClassVector(target.Shape(), ps[0]) {
 		panic(fmt.Sprintf("%s: prediction shape %v and target shape %v are not [batch, classes] and [batch]", op, ps, target.Shape()))
 	}
-	return autograd.NLL(pred, classIndices(op, target, ps[1]), l.Reduction)
+	return autograd.NLL(pred, classIndices(op, target, ps[1], pred), l.Reduction)
 }
 
 // Name returns "NLLLoss".
@@ -256,10 +257,11 @@ func isClassVector(shape []int, b int) bool {
 }
 
 // classIndices converts a float32 target of class ids into indices,
-// checking that each is a whole number in [0, classes).
-func classIndices(op string, target *tensor.Tensor, classes int) []int {
+// checking that each is a whole number in [0, classes); the slice comes
+// from pred's arena when it has one.
+func classIndices(op string, target *tensor.Tensor, classes int, pred *autograd.Var) []int {
 	td := target.Data()
-	idx := make([]int, len(td))
+	idx := autograd.ScratchInts(pred, len(td)) // from pred's arena, if any
 	for i, v := range td {
 		if !(v >= 0 && v < float32(classes)) || v != float32(int(v)) {
 			panic(fmt.Sprintf("%s: target %v of sample %d is not a class index in [0, %d)", op, v, i, classes))

@@ -44,8 +44,8 @@ func (s *Sequential) Add(l Module) *Sequential {
 }
 
 // Forward runs the layers in order. A layer that can run together with
-// the next one as a single op (a Conv2D with ReLU before a MaxPool2D) does
-// so, with the same result.
+// the next one as a single op (a Conv2D with ReLU before a MaxPool2D, a
+// training-mode BatchNorm before a ReLU) does so, with the same result.
 func (s *Sequential) Forward(x *autograd.Var) *autograd.Var {
 	for i := 0; i < len(s.layers); i++ {
 		if f, ok := s.layers[i].(nextFuser); ok && i+1 < len(s.layers) {

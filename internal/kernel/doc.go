@@ -25,6 +25,12 @@
 // keeps the scores of 32 queries at a time (only the keys they may see),
 // so no T×T matrix is stored. LayerNormRows normalises rows with vector
 // passes (mean, deviations, their squares, scale, affine).
+// Training attention (autograd's) multiplies its blocks of 32 queries with
+// SmallGemm, which runs the micro-kernel on operands where they lie (A in
+// any layout, B row-major), copying only ragged edge tiles: for products
+// of a few dozen rows, columns and steps it saves Gemm's planning and
+// packing. Transpose turns a head's keys (or values) into the row-major
+// right operand those products need, once per head.
 //
 // MaxPool2x2 pools a plane with 2×2 windows at stride 2, recording each
 // window's winner (the first maximal element, or the first NaN) and

@@ -99,3 +99,13 @@ func TestPoolTapGrad3x3(t *testing.T) {
 		PoolTapGrad3x3(make([]float32, 10), make([]float32, 15), []float32{1}, []float32{1}, []int32{0}, 1, 1, 2, 4)
 	})
 }
+
+// BenchmarkPoolTapGrad3x3 sums one output channel of the Keras convnet's
+// first layer: 13×13 windows over a 26×26 output of a 28×28 input.
+func BenchmarkPoolTapGrad3x3(b *testing.B) {
+	x, gp, p, idx := poolTapCase(rand.New(rand.NewPCG(1, 2)), 13, 13, 26, 28)
+	acc := make([]float32, 10)
+	for b.Loop() {
+		PoolTapGrad3x3(acc, x, gp, p, idx, 13, 13, 26, 28)
+	}
+}

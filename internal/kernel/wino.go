@@ -157,43 +157,85 @@ func winoInGradAddPortable(dst []float32, rs, cs int, src []float32, ss, n int) 
 // o < len(dst), the window's outputs in row-major order are
 // q[c·qs + o] + b[o] (c = 0…3; without the bias when b is nil); dst[o]
 // receives the first maximal one, or the first NaN, rectified (NaN kept,
-// −0 made +0), as kernel.MaxPool2x2 with relu does, and off[o] its offset
-// base, base+1, base+ow or base+ow+1.
-func WinoPool(dst []float32, off []int32, q []float32, qs int, b []float32, base, ow int) {
+// −0 made +0), as kernel.MaxPool2x2 with relu does, and win[o] the
+// winner's position c, or −1 when the result is +0 (the window passes no
+// gradient; see WinoPoolGrad).
+func WinoPool(dst []float32, win []int32, q []float32, qs int, b []float32) {
 	n := len(dst)
 	if n == 0 {
 		return
 	}
-	if len(off) < n || qs < n || len(q) < 3*qs+n || (b != nil && len(b) < n) {
-		panic(fmt.Sprintf("kernel.WinoPool: %d lanes, stride %d, off %d, q %d, b %d", n, qs, len(off), len(q), len(b)))
+	if len(win) < n || qs < n || len(q) < 3*qs+n || (b != nil && len(b) < n) {
+		panic(fmt.Sprintf("kernel.WinoPool: %d lanes, stride %d, win %d, q %d, b %d", n, qs, len(win), len(q), len(b)))
 	}
-	k := winoPoolAsm(dst, off, q, qs, b, base, ow)
+	k := winoPoolAsm(dst, win, q, qs, b)
 	if k < n {
 		var bk []float32
 		if b != nil {
 			bk = b[k:n]
 		}
-		winoPoolPortable(dst[k:], off[k:n], q[k:], qs, bk, base, ow)
+		winoPoolPortable(dst[k:], win[k:n], q[k:], qs, bk)
 	}
 }
 
-func winoPoolPortable(dst []float32, off []int32, q []float32, qs int, b []float32, base, ow int) {
-	offs := [4]int32{int32(base), int32(base + 1), int32(base + ow), int32(base + ow + 1)}
+func winoPoolPortable(dst []float32, win []int32, q []float32, qs int, b []float32) {
 	for o := range dst {
 		v := [4]float32{q[o], q[qs+o], q[2*qs+o], q[3*qs+o]}
 		if b != nil {
 			bo := b[o]
 			v = [4]float32{v[0] + bo, v[1] + bo, v[2] + bo, v[3] + bo}
 		}
-		best, k := v[0], 0
+		best, k := v[0], int32(0)
 		for c := 1; c < 4; c++ {
 			if best == best && !(v[c] <= best) {
-				best, k = v[c], c
+				best, k = v[c], int32(c)
 			}
 		}
 		if !(best > 0) && best == best {
-			best = 0
+			best, k = 0, -1
 		}
-		dst[o], off[o] = best, offs[k]
+		dst[o], win[o] = best, k
+	}
+}
+
+// WinoPoolGrad writes the output gradient of the 2×2 tiles that WinoPool
+// pooled, from the pooled gradient g and the winners win: for each lane
+// o < len(g), dy[c·ds + o] is g[o] at the winner (c = win[o]) and +0 at
+// the other positions, all four +0 when win[o] is −1. When gb is not nil,
+// the passed gradient (or +0) is added to gb[o], the bias gradient.
+func WinoPoolGrad(dy []float32, ds int, g []float32, win []int32, gb []float32) {
+	n := len(g)
+	if n == 0 {
+		return
+	}
+	if len(win) < n || ds < n || len(dy) < 3*ds+n || (gb != nil && len(gb) < n) {
+		panic(fmt.Sprintf("kernel.WinoPoolGrad: %d lanes, stride %d, win %d, dy %d, gb %d", n, ds, len(win), len(dy), len(gb)))
+	}
+	k := winoPoolGradAsm(dy, ds, g, win, gb)
+	if k < n {
+		var gbk []float32
+		if gb != nil {
+			gbk = gb[k:n]
+		}
+		winoPoolGradPortable(dy[k:], ds, g[k:n], win[k:n], gbk)
+	}
+}
+
+func winoPoolGradPortable(dy []float32, ds int, g []float32, win []int32, gb []float32) {
+	for o, v := range g {
+		k := win[o]
+		for c := range int32(4) {
+			d := v
+			if k != c {
+				d = 0
+			}
+			dy[int(c)*ds+o] = d
+		}
+		if gb != nil {
+			if k < 0 {
+				v = 0
+			}
+			gb[o] += v
+		}
 	}
 }

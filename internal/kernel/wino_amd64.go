@@ -54,13 +54,25 @@ func winoInGradAddAsm(dst []float32, rs, cs int, src []float32, ss, n int) int {
 }
 
 //go:noescape
-func winoPoolAVX2(dst *float32, off *int32, q *float32, qs int, b *float32, base, ow, nb int)
+func winoPoolAVX2(dst *float32, win *int32, q *float32, qs int, b *float32, nb int)
 
-func winoPoolAsm(dst []float32, off []int32, q []float32, qs int, b []float32, base, ow int) int {
+//go:noescape
+func winoPoolGradAVX2(dy *float32, ds int, gy *float32, win *int32, gb *float32, nb int)
+
+func winoPoolAsm(dst []float32, win []int32, q []float32, qs int, b []float32) int {
 	n := len(dst)
 	if !hasAVX2 || n < 8 || b == nil {
 		return 0
 	}
-	winoPoolAVX2(&dst[0], &off[0], &q[0], qs, &b[0], base, ow, n/8)
+	winoPoolAVX2(&dst[0], &win[0], &q[0], qs, &b[0], n/8)
+	return n &^ 7
+}
+
+func winoPoolGradAsm(dy []float32, ds int, g []float32, win []int32, gb []float32) int {
+	n := len(g)
+	if !hasAVX2 || n < 8 || gb == nil {
+		return 0
+	}
+	winoPoolGradAVX2(&dy[0], ds, &g[0], &win[0], &gb[0], n/8)
 	return n &^ 7
 }

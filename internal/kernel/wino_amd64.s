@@ -384,34 +384,25 @@ winoInGradAdd_loop:
 	VZEROUPPER
 	RET
 
-// func winoPoolAVX2(dst *float32, off *int32, q *float32, qs int, b *float32, base, ow, nb int)
+// func winoPoolAVX2(dst *float32, win *int32, q *float32, qs int, b *float32, nb int)
 //
 // For each lane: the four outputs q[c·qs] plus the bias, the first
-// maximal one (or the first NaN) rectified into dst and its offset base,
-// base+1, base+ow or base+ow+1 into off. Y12–Y14 hold the offsets of
-// outputs 1 to 3, Y15 zero.
-TEXT ·winoPoolAVX2(SB), NOSPLIT, $0-64
+// maximal one (or the first NaN) rectified into dst and its position into
+// win, −1 where the result is +0. Y12–Y14 hold the positions 1 to 3, Y15
+// zero.
+TEXT ·winoPoolAVX2(SB), NOSPLIT, $0-48
 	MOVQ dst+0(FP), DI
-	MOVQ off+8(FP), R8
+	MOVQ win+8(FP), R8
 	MOVQ q+16(FP), SI
 	MOVQ qs+24(FP), AX
 	MOVQ b+32(FP), R9
-	MOVQ base+40(FP), BX
-	MOVQ ow+48(FP), CX
-	MOVQ nb+56(FP), DX
+	MOVQ nb+40(FP), DX
 	SHLQ $2, AX
 	LEAQ (AX)(AX*2), R10
-	MOVQ BX, X11
-	VPBROADCASTD X11, Y11
 	VPCMPEQD Y12, Y12, Y12
 	VPSRLD   $31, Y12, Y12
-	VPADDD   Y11, Y12, Y12
-	ADDQ     CX, BX
-	MOVQ     BX, X13
-	VPBROADCASTD X13, Y13
-	ADDQ     $1, BX
-	MOVQ     BX, X14
-	VPBROADCASTD X14, Y14
+	VPADDD   Y12, Y12, Y13
+	VPADDD   Y12, Y13, Y14
 	VXORPS   Y15, Y15, Y15
 
 winoPool_loop:
@@ -420,7 +411,7 @@ winoPool_loop:
 	VADDPS  (SI)(AX*1), Y8, Y1
 	VADDPS  (SI)(AX*2), Y8, Y2
 	VADDPS  (SI)(R10*1), Y8, Y3
-	VMOVAPS Y11, Y4
+	VXORPS  Y4, Y4, Y4
 	// A later output replaces the best when the best is not NaN and the
 	// output is not ≤ it.
 	VCMPPS    $7, Y0, Y0, Y5
@@ -438,16 +429,67 @@ winoPool_loop:
 	VANDPS    Y5, Y6, Y6
 	VBLENDVPS Y6, Y3, Y0, Y0
 	VBLENDVPS Y6, Y14, Y4, Y4
-	// The ReLU keeps what is not ≤ 0 (positive or NaN).
-	VCMPPS  $6, Y15, Y0, Y5
-	VANDPS  Y5, Y0, Y0
-	VMOVUPS Y0, (DI)
-	VMOVDQU Y4, (R8)
+	// The ReLU keeps what is not ≤ 0 (positive or NaN); a +0 result
+	// makes the position −1.
+	VCMPPS   $6, Y15, Y0, Y5
+	VANDPS   Y5, Y0, Y0
+	VPCMPEQD Y15, Y0, Y6
+	VPOR     Y6, Y4, Y4
+	VMOVUPS  Y0, (DI)
+	VMOVDQU  Y4, (R8)
 	ADDQ $32, DI
 	ADDQ $32, R8
 	ADDQ $32, SI
 	ADDQ $32, R9
 	DECQ DX
 	JNZ  winoPool_loop
+	VZEROUPPER
+	RET
+
+// func winoPoolGradAVX2(dy *float32, ds int, gy *float32, win *int32, gb *float32, nb int)
+//
+// For each lane: g where win is c, else +0, into dy[c·ds] (c = 0…3), and
+// g where win is not −1, else +0, added to gb. Y12–Y14 hold the positions
+// 1 to 3, Y11 zero, Y15 all ones (−1).
+TEXT ·winoPoolGradAVX2(SB), NOSPLIT, $0-48
+	MOVQ dy+0(FP), DI
+	MOVQ ds+8(FP), AX
+	MOVQ gy+16(FP), SI
+	MOVQ win+24(FP), R8
+	MOVQ gb+32(FP), R9
+	MOVQ nb+40(FP), DX
+	SHLQ $2, AX
+	LEAQ (AX)(AX*2), R10
+	VPCMPEQD Y15, Y15, Y15
+	VPSRLD   $31, Y15, Y12
+	VPADDD   Y12, Y12, Y13
+	VPADDD   Y12, Y13, Y14
+	VXORPS   Y11, Y11, Y11
+
+winoPoolGrad_loop:
+	VMOVUPS  (SI), Y0
+	VMOVDQU  (R8), Y1
+	VPCMPEQD Y11, Y1, Y2
+	VANDPS   Y0, Y2, Y2
+	VMOVUPS  Y2, (DI)
+	VPCMPEQD Y12, Y1, Y3
+	VANDPS   Y0, Y3, Y3
+	VMOVUPS  Y3, (DI)(AX*1)
+	VPCMPEQD Y13, Y1, Y4
+	VANDPS   Y0, Y4, Y4
+	VMOVUPS  Y4, (DI)(AX*2)
+	VPCMPEQD Y14, Y1, Y5
+	VANDPS   Y0, Y5, Y5
+	VMOVUPS  Y5, (DI)(R10*1)
+	VPCMPEQD Y15, Y1, Y6
+	VANDNPS  Y0, Y6, Y6
+	VADDPS   (R9), Y6, Y6
+	VMOVUPS  Y6, (R9)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	DECQ DX
+	JNZ  winoPoolGrad_loop
 	VZEROUPPER
 	RET

@@ -10,4 +10,6 @@ func winoOutGradAsm([]float32, int, []float32, int, int) int { return 0 }
 
 func winoInGradAddAsm([]float32, int, int, []float32, int, int) int { return 0 }
 
-func winoPoolAsm([]float32, []int32, []float32, int, []float32, int, int) int { return 0 }
+func winoPoolAsm([]float32, []int32, []float32, int, []float32) int { return 0 }
+
+func winoPoolGradAsm([]float32, int, []float32, []int32, []float32) int { return 0 }

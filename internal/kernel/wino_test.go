@@ -193,7 +193,7 @@ func TestWinoKernelsPanicOnShortBuffers(t *testing.T) {
 
 // TestWinoPoolMatchesReference checks WinoPool (assembly on the first
 // multiple of 8 lanes, where the CPU has it) against a plain reference,
-// bit for bit in value and offset, on windows holding ties, signed zeros
+// bit for bit in value and winner, on windows holding ties, signed zeros
 // and NaNs, with and without the bias.
 func TestWinoPoolMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
@@ -217,26 +217,69 @@ func TestWinoPoolMatchesReference(t *testing.T) {
 					b[i] = vals[rng.IntN(len(vals)-1)] // no NaN bias
 				}
 			}
-			const base, ow = 40, 11
-			dst, off := make([]float32, n), make([]int32, n)
-			WinoPool(dst, off, q, qs, b, base, ow)
+			dst, win := make([]float32, n), make([]int32, n)
+			WinoPool(dst, win, q, qs, b)
 			for o := range n {
 				bi := -1
 				var best float32
-				for c, at := range []int32{base, base + 1, base + ow, base + ow + 1} {
+				for c := range 4 {
 					v := q[c*qs+o]
 					if b != nil {
 						v += b[o]
 					}
 					if bi < 0 || (best == best && (v != v || v > best)) {
-						best, bi = v, int(at)
+						best, bi = v, c
 					}
 				}
 				if best == best && best <= 0 {
-					best = 0
+					best, bi = 0, -1
 				}
 				require.Equal(t, math.Float32bits(best), math.Float32bits(dst[o]), "n %d, bias %v, lane %d", n, bias, o)
-				require.Equal(t, int32(bi), off[o], "n %d, bias %v, lane %d", n, bias, o)
+				require.Equal(t, int32(bi), win[o], "n %d, bias %v, lane %d", n, bias, o)
+			}
+		}
+	}
+}
+
+// TestWinoPoolGradMatchesPortable checks WinoPoolGrad (assembly on the
+// first multiple of 8 lanes, where the CPU has it) against its portable
+// twin, bit for bit, and the twin against its definition: the gradient
+// at the winner only, none for a window that passed nothing, the passed
+// gradient added to the bias gradient.
+func TestWinoPoolGradMatchesPortable(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, n := range winoLaneCounts {
+		for _, bias := range []bool{false, true} {
+			ds := n + 5
+			g := winoRand(rng, n)
+			g[0] = float32(math.Copysign(0, -1))
+			win := make([]int32, n)
+			for i := range win {
+				win[i] = int32(rng.IntN(5)) - 1
+			}
+			var gb, gbWant []float32
+			if bias {
+				gb = winoRand(rng, n)
+				gbWant = append([]float32(nil), gb...)
+			}
+			dy := winoRand(rng, 3*ds+n+3)
+			want := append([]float32(nil), dy...)
+			winoPoolGradPortable(want, ds, g, win, gbWant)
+			WinoPoolGrad(dy, ds, g, win, gb)
+			for i := range want {
+				require.Equal(t, math.Float32bits(want[i]), math.Float32bits(dy[i]), "n %d, element %d", n, i)
+			}
+			for i := range gb {
+				require.Equal(t, math.Float32bits(gbWant[i]), math.Float32bits(gb[i]), "n %d, bias %d", n, i)
+			}
+			for o := range n {
+				for c := range 4 {
+					v := float32(0)
+					if int(win[o]) == c {
+						v = g[o]
+					}
+					require.Equal(t, v, dy[c*ds+o], "n %d, lane %d, position %d", n, o, c)
+				}
 			}
 		}
 	}
