@@ -47,7 +47,7 @@ var (
 // without pooling), paddings 0 and 1 (and unequal), channel counts below,
 // at and past the 8 lanes of the transforms' assembly, the 2×2 pooling
 // (tiles under its windows) and other poolings (tiles over the whole
-// output, pooled afterwards).
+// output, pooled afterwards), and planes of a single tile.
 var winoTrainCases = []winoTrainCase{
 	{x: []int{1, 5, 13, 13}, oc: 9, pool: pool2x2},
 	{x: []int{7, 5, 12, 10}, oc: 9, pad: [2]int{1, 1}, pool: pool2x2},
@@ -59,6 +59,9 @@ var winoTrainCases = []winoTrainCase{
 	{x: []int{7, 5, 12, 13}, oc: 8, pool: pool3s2},
 	{x: []int{1, 8, 10, 10}, oc: 8, pad: [2]int{1, 1}, pool: pool2p1},
 	{x: []int{7, 4, 7, 6}, oc: 5, pool: pool2x2, gradOnly: true},
+	{x: []int{3, 4, 4, 5}, oc: 5, pool: pool2x2},                   // one window, a column left out
+	{x: []int{2, 5, 3, 3}, oc: 6, relu: true},                      // one output, in one tile
+	{x: []int{4, 3, 1, 2}, oc: 9, pad: [2]int{1, 1}, noBias: true}, // a 1×2 input, padded
 }
 
 // run returns the output and the gradients of the input, the filters and
