@@ -147,5 +147,7 @@ func TestReLUMaskSums(t *testing.T) {
 			require.InDelta(t, wsx, float64(sx), 1e-4, "%s n=%d: sum of products", name, n)
 		}
 	}
-	require.Panics(t, func() { ReLUMaskSums(make([]float32, 4), make([]float32, 4), make([]float32, 3), make([]float32, 4), 0) })
+	require.Panics(t, func() {
+		ReLUMaskSums(make([]float32, 4), make([]float32, 4), make([]float32, 3), make([]float32, 4), 0)
+	})
 }
