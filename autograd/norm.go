@@ -242,10 +242,7 @@ func normAffine(yd, xd, md, invStd, wd, bd []float32, n, c, inner, lo, hi int) {
 			if bd != nil {
 				b += bd[ch]
 			}
-			dst := yd[o : o+inner]
-			for i, v := range xd[o : o+inner] {
-				dst[i] = v*a + b
-			}
+			kernel.ScaleShift(yd[o:o+inner], xd[o:o+inner], a, b, false)
 		}
 	}
 }

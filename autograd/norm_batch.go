@@ -120,16 +120,13 @@ func batchInputGrad(gxd, gyd, xd, md, invStd, wd, sumG, sumGX []float32, batchSt
 		if batchStats {
 			mg, mgx = sumG[ch]/m, sumGX[ch]/m
 		}
+		// a·((g − mg) − (x − mu)·k) as a·g + (b·x + c0).
 		k := inv * mgx
+		b := -a * k
+		c0 := a*k*mu - a*mg
 		for s0 := range n {
 			o := (s0*c + ch) * inner
-			xs, dst := xd[o:o+inner], gxd[o:o+inner]
-			gs := gyd[o : o+inner]
-			xs = xs[:len(gs)]
-			dst = dst[:len(gs)]
-			for i, g := range gs {
-				dst[i] = a * ((g - mg) - (xs[i]-mu)*k)
-			}
+			kernel.ScaleAdd2(gxd[o:o+inner], gyd[o:o+inner], xd[o:o+inner], a, b, c0)
 		}
 	}
 }
@@ -149,10 +146,7 @@ func normAffineReLU(yd, xd, md, invStd, wd, bd []float32, n, c, inner, lo, hi in
 			if bd != nil {
 				b += bd[ch]
 			}
-			dst := yd[o : o+inner]
-			for i, v := range xd[o : o+inner] {
-				dst[i] = max(v*a+b, 0)
-			}
+			kernel.ScaleShift(yd[o:o+inner], xd[o:o+inner], a, b, true)
 		}
 	}
 }

@@ -200,7 +200,7 @@ func (g *gemmPlan) run() {
 	g.kc = kc
 	mp := (m + im.mr - 1) / im.mr // row panels
 	np := (n + im.nr - 1) / im.nr // column panels
-	parts, byRows := splitPanels(workers, m, n, mp, np, g.packA, g.packB)
+	parts, byRows := splitPanels(workers, m, n, k, mp, np, g.packA, g.packB)
 	if parts <= 1 {
 		g.part(0, mp, 0, np)
 		return
@@ -255,10 +255,12 @@ func (g *gemmPlan) choosePacking() (small bool) {
 // (B, 400 KB, read once) and its weight gradient 128×64×784 too (A, the
 // 32 KB output gradient, read by every part rather than the 200 KB input).
 //
-// Where no part packs what another packs too, there are up to overSplit
-// parts per worker, taken in turn (see poolTask), so that a worker that
-// falls behind is made up for; otherwise one part per worker.
-func splitPanels(workers, m, n, mp, np int, packA, packB bool) (parts int, byRows bool) {
+// Where no part packs what another packs too, and the operand that every
+// part reads whole is at most overSplitMax floats (it then stays in L2
+// between parts), there are up to overSplit parts per worker, taken in
+// turn (see poolTask), so that a worker that falls behind is made up for;
+// otherwise one part per worker.
+func splitPanels(workers, m, n, k, mp, np int, packA, packB bool) (parts int, byRows bool) {
 	byRows = mp >= 2*workers || mp >= np
 	switch {
 	case packB && !packA && np >= 2*workers:
@@ -273,19 +275,23 @@ func splitPanels(workers, m, n, mp, np int, packA, packB bool) (parts int, byRow
 			byRows = true
 		}
 	}
-	panels, twice := np, packA
+	panels, twice, whole := np, packA, m*k
 	if byRows {
-		panels, twice = mp, packB
+		panels, twice, whole = mp, packB, k*n
 	}
-	if workers <= 1 || twice {
+	if workers <= 1 || twice || whole > overSplitMax {
 		return min(workers, panels), byRows
 	}
 	return min(overSplit*workers, panels), byRows
 }
 
 // overSplit is the most parts per worker when the split packs nothing
-// twice.
-const overSplit = 4
+// twice; overSplitMax is the largest operand (in floats, 256 KB) that each
+// of them may read whole.
+const (
+	overSplit    = 4
+	overSplitMax = 1 << 16
+)
 
 // split returns the range [lo, hi) of n panels that part w of parts owns;
 // the parts differ by at most one panel.

@@ -320,34 +320,38 @@ func TestGemmWorkersSplit(t *testing.T) {
 // operand read in place is split so that no part packs another's share;
 // with nothing packed the smaller operand is the one every part reads,
 // unless that leaves too few panels to share; and there are more parts
-// than workers only where that packs nothing twice.
+// than workers only where that packs nothing twice and the operand every
+// part reads whole is small.
 func TestSplitPanels(t *testing.T) {
 	cases := []struct {
 		name                 string
-		workers, m, n        int
+		workers, m, n, k     int
 		mr, nr               int
 		packA, packB, byRows bool
 		parts                int
 	}{
 		// The MLP's products, nothing packed: A is the smaller operand.
-		{"mlp forward avx2", 2, 64, 128, 6, 16, false, false, false, 8},
-		{"mlp forward avx512", 2, 64, 128, 8, 32, false, false, false, 4},
-		{"mlp weight gradient", 2, 128, 784, 8, 32, false, false, false, 8},
-		{"tall", 2, 784, 128, 8, 32, false, false, true, 8},
-		{"m ≥ n but too few row panels", 2, 16, 16, 8, 4, false, false, false, 4},
-		{"few columns for m < n", 2, 17, 30, 6, 16, false, false, true, 3},
-		{"one by two panels", 2, 6, 32, 6, 16, false, false, false, 2},
-		{"only B packed", 2, 64, 128, 8, 32, false, true, false, 4},
-		{"only B, few columns", 2, 64, 96, 8, 32, false, true, true, 2}, // B packed by each part
-		{"only A packed", 2, 24, 1600, 6, 16, true, false, true, 4},
-		{"both packed", 2, 512, 512, 6, 16, true, true, true, 2},
-		{"both, one row panel", 3, 6, 512, 6, 16, true, true, false, 3},
-		{"more workers than panels", 4, 18, 32, 6, 16, false, false, true, 3},
-		{"one worker", 1, 64, 128, 6, 16, false, false, false, 1},
+		{"mlp forward avx2", 2, 64, 128, 784, 6, 16, false, false, false, 8},
+		{"mlp forward avx512", 2, 64, 128, 784, 8, 32, false, false, false, 4},
+		{"mlp weight gradient", 2, 128, 784, 64, 8, 32, false, false, false, 8},
+		{"tall", 2, 784, 128, 64, 8, 32, false, false, true, 8},
+		{"m ≥ n but too few row panels", 2, 16, 16, 16, 8, 4, false, false, false, 4},
+		{"few columns for m < n", 2, 17, 30, 100, 6, 16, false, false, true, 3},
+		{"one by two panels", 2, 6, 32, 100, 6, 16, false, false, false, 2},
+		// 512³ in place: every part would read all 1 MB of B.
+		{"512 in place", 2, 512, 512, 512, 12, 32, false, false, true, 2},
+		{"only B packed", 2, 64, 128, 784, 8, 32, false, true, false, 4},
+		{"only B, A too large to read by every part", 2, 1024, 4096, 256, 12, 32, false, true, false, 2},
+		{"only B, few columns", 2, 64, 96, 784, 8, 32, false, true, true, 2}, // B packed by each part
+		{"only A packed", 2, 24, 1600, 32, 6, 16, true, false, true, 4},
+		{"both packed", 2, 512, 512, 512, 6, 16, true, true, true, 2},
+		{"both, one row panel", 3, 6, 512, 512, 6, 16, true, true, false, 3},
+		{"more workers than panels", 4, 18, 32, 100, 6, 16, false, false, true, 3},
+		{"one worker", 1, 64, 128, 784, 6, 16, false, false, false, 1},
 	}
 	for _, c := range cases {
 		mp, np := (c.m+c.mr-1)/c.mr, (c.n+c.nr-1)/c.nr
-		parts, byRows := splitPanels(c.workers, c.m, c.n, mp, np, c.packA, c.packB)
+		parts, byRows := splitPanels(c.workers, c.m, c.n, c.k, mp, np, c.packA, c.packB)
 		require.Equal(t, c.byRows, byRows, c.name)
 		require.Equal(t, c.parts, parts, c.name)
 	}

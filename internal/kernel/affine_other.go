@@ -1,0 +1,7 @@
+//go:build !amd64 || purego
+
+package kernel
+
+func scaleShiftAsm([]float32, []float32, float32, float32, bool) bool { return false }
+
+func scaleAdd2Asm([]float32, []float32, []float32, float32, float32, float32) bool { return false }
