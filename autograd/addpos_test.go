@@ -170,3 +170,57 @@ func ExampleScratchInts() {
 	fmt.Printf("%.4f\n", loss.Value().Item()) // the mean of log(1 + 2e⁻²) and log(1 + 2e⁻³)
 	// Output: 0.1672
 }
+
+// TestSliceMulSubArena checks Slice (along every axis, empty and whole
+// ranges too), Mul and Sub of equal shapes under an arena against the
+// same ops without one, values and gradients bit for bit, numerically,
+// and that a warm step of them allocates nothing.
+func TestSliceMulSubArena(t *testing.T) {
+	x, y := rnd(1, -1, 1, 3, 4, 5), rnd(2, -1, 1, 3, 4, 5)
+	ranges := [][3]int{{0, 1, 3}, {1, 0, 4}, {2, 2, 5}, {-1, 0, 2}, {1, 2, 2}, {0, 0, 3}}
+	f := func(a *Arena, xv, yv *Var) *Var {
+		var in *Var = xv
+		if a != nil {
+			a.Reset()
+			in = Mul(a.Constant(tensor.Full(1, 3, 4, 5)), xv) // from the arena
+		}
+		p := Sub(Mul(in, yv), yv)
+		var parts []*Var
+		for _, r := range ranges {
+			parts = append(parts, Reshape(Slice(p, r[0], r[1], r[2]), -1))
+		}
+		return Concat(0, parts...)
+	}
+	g := rnd(3, -1, 1, f(nil, Constant(x), Constant(y)).Shape()...)
+	run := func(a *Arena) []*tensor.Tensor {
+		xv, yv := NewVar(x), NewVar(y)
+		out := f(a, xv, yv)
+		v := out.Value().Clone()
+		out.BackwardWith(g)
+		return []*tensor.Tensor{v, xv.Grad(), yv.Grad()}
+	}
+	want := run(nil)
+	a := NewArena()
+	for range 2 {
+		got := run(a)
+		for k := range want {
+			require.Equal(t, want[k].Data(), got[k].Data(), "tensor %d", k)
+		}
+	}
+	res, err := CheckGrad(func(xs ...*Var) *Var { return f(nil, xs[0], xs[1]) }, []*tensor.Tensor{x, y}, GradCheckOptions{})
+	require.NoError(t, err, "%v", res)
+	require.PanicsWithValue(t, "tensor.Slice: range [2, 6) out of bounds for axis 1 of shape [3 4 5]", func() {
+		Slice(a.Constant(x), 1, 2, 6)
+	})
+	if raceEnabled {
+		return
+	}
+	xv, yv := NewVar(x), NewVar(y)
+	step := func() {
+		a.Reset()
+		in := Mul(a.Constant(x), xv)
+		Slice(Sub(in, yv), 1, 1, 3).BackwardWith(a.tensor([]int{3, 2, 5}))
+	}
+	step()
+	require.Zero(t, testalloc.PerRun(10, step))
+}

@@ -97,6 +97,42 @@ func addBackward(n *node, g *tensor.Tensor) []*tensor.Tensor {
 	return grads
 }
 
+// subBackward passes g to a and −g to b (operands of the output's size).
+func subBackward(n *node, g *tensor.Tensor) []*tensor.Tensor {
+	a, b := n.inputs[0], n.inputs[1]
+	grads := n.saved.out(2)
+	if a.requiresGrad {
+		grads[0] = reshapeGrad(g, a)
+	}
+	if b.requiresGrad {
+		gb := gradBuf(b.value.Shape(), a, b)
+		d := gb.Data()
+		for i, v := range g.Data() {
+			d[i] = -v
+		}
+		grads[1] = gb
+	}
+	return grads
+}
+
+// mulBackward gives a the gradient g·b and b the gradient g·a (operands
+// of the output's size).
+func mulBackward(n *node, g *tensor.Tensor) []*tensor.Tensor {
+	a, b := n.inputs[0], n.inputs[1]
+	grads := n.saved.out(2)
+	if a.requiresGrad {
+		ga := gradBuf(a.value.Shape(), a, b)
+		kernel.Mul(ga.Data(), g.Data(), b.value.Data())
+		grads[0] = ga
+	}
+	if b.requiresGrad {
+		gb := gradBuf(b.value.Shape(), a, b)
+		kernel.Mul(gb.Data(), g.Data(), a.value.Data())
+		grads[1] = gb
+	}
+	return grads
+}
+
 // reshapeGrad returns g with v's shape (g itself when it has it already).
 func reshapeGrad(g *tensor.Tensor, v *Var) *tensor.Tensor {
 	if tensor.SameShape(g, v.value) {
@@ -108,10 +144,15 @@ func reshapeGrad(g *tensor.Tensor, v *Var) *tensor.Tensor {
 	return g.Reshape(v.value.Shape()...)
 }
 
-// Sub returns a - b with NumPy broadcasting.
+// Sub returns a - b with NumPy broadcasting. Operands of one size (equal
+// shapes) record an allocation-free backward.
 func Sub(a, b *Var) *Var {
 	out := wrap(broadcastOut("Sub", a, b), a, b)
 	tensor.SubTo(out.value, a.value, b.value)
+	if n := out.value.Size(); a.value.Size() == n && b.value.Size() == n {
+		out.recordFn("Sub", subBackward, a, b)
+		return out
+	}
 	if !out.requiresGrad {
 		return out
 	}
@@ -124,8 +165,14 @@ func Sub(a, b *Var) *Var {
 }
 
 // Mul returns the element-wise product a · b with NumPy broadcasting.
+// Operands of one size (equal shapes) record an allocation-free backward.
 func Mul(a, b *Var) *Var {
 	out := wrap(broadcastOut("Mul", a, b), a, b)
+	if n := out.value.Size(); a.value.Size() == n && b.value.Size() == n {
+		kernel.Mul(out.value.Data(), a.value.Data(), b.value.Data())
+		out.recordFn("Mul", mulBackward, a, b)
+		return out
+	}
 	tensor.MulTo(out.value, a.value, b.value)
 	if !out.requiresGrad {
 		return out

@@ -205,30 +205,70 @@ func Index(a *Var, rows []int) *Var {
 
 // Slice returns the elements of a with start <= index < end along axis.
 func Slice(a *Var, axis, start, end int) *Var {
-	out := wrap(tensor.Slice(a.value, axis, start, end), a)
-	if !out.requiresGrad {
-		return out
+	ar := arenaOf(a)
+	if ar == nil {
+		return sliceRecord(wrap(tensor.Slice(a.value, axis, start, end), a), a, axis, start)
 	}
-	ax := normAxis(axis, a.value.Rank())
-	shape := a.value.Shape()
-	return out.record("Slice", func(g *tensor.Tensor) []*tensor.Tensor {
-		parts := []*tensor.Tensor{}
-		if start > 0 {
-			s := append([]int(nil), shape...)
-			s[ax] = start
-			parts = append(parts, tensor.Zeros(s...))
-		}
-		parts = append(parts, g)
-		if end < shape[ax] {
-			s := append([]int(nil), shape...)
-			s[ax] = shape[ax] - end
-			parts = append(parts, tensor.Zeros(s...))
-		}
-		if len(parts) == 1 {
-			return []*tensor.Tensor{g}
-		}
-		return []*tensor.Tensor{tensor.Concat(ax, parts...)}
-	}, a)
+	as := a.value.Shape()
+	ax := normAxis(axis, len(as))
+	if start < 0 || start > end || end > as[ax] {
+		tensor.Slice(a.value, axis, start, end) // panics, saying why
+	}
+	var buf [8]int
+	shape := append(buf[:0], as...)
+	shape[ax] = end - start
+	out := wrap(ar.tensor(shape), a)
+	pre, inner := sliceSplit(as, ax)
+	n, w := as[ax], (end-start)*inner
+	od, ad := out.value.Data(), a.value.Data()
+	for o := range pre {
+		copy(od[o*w:(o+1)*w], ad[(o*n+start)*inner:(o*n+end)*inner])
+	}
+	return sliceRecord(out, a, axis, start)
+}
+
+// sliceSplit returns the number of elements of shape before axis ax
+// (pre) and after it (inner).
+func sliceSplit(shape []int, ax int) (pre, inner int) {
+	pre, inner = 1, 1
+	for _, d := range shape[:ax] {
+		pre *= d
+	}
+	for _, d := range shape[ax+1:] {
+		inner *= d
+	}
+	return pre, inner
+}
+
+// sliceRecord records Slice's allocation-free backward on out.
+func sliceRecord(out, a *Var, axis, start int) *Var {
+	if s := out.recordFn("Slice", sliceBackward, a); s != nil {
+		s.i = [2]int{normAxis(axis, a.value.Rank()), start}
+	}
+	return out
+}
+
+// sliceBackward places the gradient of the slice in a zero tensor shaped
+// like the input.
+func sliceBackward(nd *node, g *tensor.Tensor) []*tensor.Tensor {
+	a := nd.inputs[0]
+	ax, start := nd.saved.i[0], nd.saved.i[1]
+	as := a.value.Shape()
+	grads := nd.saved.out(1)
+	if g.Size() == a.value.Size() {
+		grads[0] = reshapeGrad(g, a)
+		return grads
+	}
+	ga := zeroGradBuf(as, a)
+	pre, inner := sliceSplit(as, ax)
+	n := as[ax]
+	w := g.Shape()[ax] * inner
+	gd, d := g.Data(), ga.Data()
+	for o := range pre {
+		copy(d[(o*n+start)*inner:], gd[o*w:(o+1)*w])
+	}
+	grads[0] = ga
+	return grads
 }
 
 func normAxis(axis, rank int) int {
