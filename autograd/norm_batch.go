@@ -161,36 +161,10 @@ func batchGradSumsReLU(sumG, sumGX, g, gyd, y, xd, md, invStd []float32, n, c, i
 		mu := md[ch]
 		for s0 := range n {
 			o := (s0*c + ch) * inner
-			s, sx := reluDevSums(g[o:o+inner], gyd[o:o+inner], y[o:o+inner], xd[o:o+inner], mu)
+			s, sx := kernel.ReLUMaskSums(g[o:o+inner], gyd[o:o+inner], y[o:o+inner], xd[o:o+inner], mu)
 			sg += float64(s)
 			sgx += float64(sx)
 		}
 		sumG[ch], sumGX[ch] = float32(sg), float32(sgx*float64(invStd[ch]))
 	}
-}
-
-// reluDevSums writes dst = gy where y's bits are not zero and +0
-// elsewhere, and returns Σ dst and Σ dst·(x − mu), over two partial sums
-// each.
-func reluDevSums(dst, gy, y, x []float32, mu float32) (sg, sgx float32) {
-	n := len(dst)
-	gy, y, x = gy[:n], y[:n], x[:n]
-	var s0, s1, t0, t1 float32
-	i := 0
-	for ; i+2 <= n; i += 2 {
-		g0 := math.Float32frombits(math.Float32bits(gy[i]) & mask(math.Float32bits(y[i]) != 0))
-		g1 := math.Float32frombits(math.Float32bits(gy[i+1]) & mask(math.Float32bits(y[i+1]) != 0))
-		dst[i], dst[i+1] = g0, g1
-		s0 += g0
-		s1 += g1
-		t0 += g0 * (x[i] - mu)
-		t1 += g1 * (x[i+1] - mu)
-	}
-	if i < n {
-		g0 := math.Float32frombits(math.Float32bits(gy[i]) & mask(math.Float32bits(y[i]) != 0))
-		dst[i] = g0
-		s0 += g0
-		t0 += g0 * (x[i] - mu)
-	}
-	return s0 + s1, t0 + t1
 }

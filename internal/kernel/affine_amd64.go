@@ -37,3 +37,21 @@ func scaleAdd2Asm(dst, g, x []float32, a, b, c float32) bool {
 	scaleAdd2AVX2(&dst[0], &g[0], &x[0], a, b, c, len(g))
 	return true
 }
+
+//go:noescape
+func reluMaskSumsAVX2(dst, gy, y, x *float32, mu float32, n int, out *float32)
+
+// reluMaskSumsAsm runs the AVX2 kernel on len(gy) (a multiple of 8)
+// values, reporting false when the machine has none.
+func reluMaskSumsAsm(dst, gy, y, x []float32, mu float32) (s, sx float32, ok bool) {
+	if !hasAVX2 {
+		return 0, 0, false
+	}
+	var out [16]float32
+	reluMaskSumsAVX2(&dst[0], &gy[0], &y[0], &x[0], mu, len(gy), &out[0])
+	for i := range 8 {
+		s += out[i]
+		sx += out[8+i]
+	}
+	return s, sx, true
+}

@@ -66,3 +66,35 @@ scaleAdd2_loop:
 	JNZ scaleAdd2_loop
 	VZEROUPPER
 	RET
+
+// func reluMaskSumsAVX2(dst, gy, y, x *float32, mu float32, n int, out *float32)
+TEXT ·reluMaskSumsAVX2(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), DI
+	MOVQ gy+8(FP), DX
+	MOVQ y+16(FP), R8
+	MOVQ x+24(FP), SI
+	VBROADCASTSS mu+32(FP), Y15
+	MOVQ n+40(FP), CX
+	VXORPS Y14, Y14, Y14
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+reluMaskSums_loop:
+	VMOVUPS (R8), Y2
+	VPCMPEQD Y14, Y2, Y2
+	VANDNPS (DX), Y2, Y3
+	VMOVUPS Y3, (DI)
+	VADDPS Y3, Y0, Y0
+	VMOVUPS (SI), Y4
+	VSUBPS Y15, Y4, Y4
+	VFMADD231PS Y4, Y3, Y1
+	ADDQ $32, DI
+	ADDQ $32, DX
+	ADDQ $32, R8
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JNZ reluMaskSums_loop
+	MOVQ out+48(FP), AX
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VZEROUPPER
+	RET

@@ -96,3 +96,58 @@ func TestScaleAdd2(t *testing.T) {
 	}
 	require.Panics(t, func() { ScaleAdd2(make([]float32, 4), make([]float32, 4), make([]float32, 3), 1, 1, 0) })
 }
+
+// TestReLUMaskSums checks ReLUMaskSums and its twin against the
+// definition at sizes around the vector width: the gradient passes where
+// y is positive or NaN (of either sign), is +0 where y is +0 (a −0
+// gradient too), and the sums are those of the masked gradient.
+func TestReLUMaskSums(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	negZero := float32(math.Copysign(0, -1))
+	for _, n := range []int{0, 1, 7, 8, 9, 16, 17, 33, 100} {
+		gy, y, x := make([]float32, n), make([]float32, n), make([]float32, n)
+		for i := range gy {
+			gy[i], x[i] = r.Float32()*2-1, r.Float32()*4+3
+			if r.IntN(2) == 0 {
+				y[i] = r.Float32() + 0.1
+			}
+			if i%5 == 3 {
+				gy[i] = negZero
+			}
+			if i%7 == 4 {
+				y[i] = float32(math.NaN())
+			}
+			if i%11 == 6 {
+				y[i] = math.Float32frombits(math.Float32bits(float32(math.NaN())) | 1<<31)
+			}
+		}
+		const mu = 5
+		want := make([]float32, n)
+		var ws, wsx float64
+		for i := range n {
+			if math.Float32bits(y[i]) != 0 {
+				want[i] = gy[i]
+			}
+			ws += float64(want[i])
+			wsx += float64(want[i]) * (float64(x[i]) - mu)
+		}
+		for name, f := range map[string]func(dst []float32) (float32, float32){
+			"kernel":   func(dst []float32) (float32, float32) { return ReLUMaskSums(dst, gy, y, x, mu) },
+			"portable": func(dst []float32) (float32, float32) { return reluMaskSumsPortable(dst[:n], gy, y, x, mu) },
+			"in place": func(dst []float32) (float32, float32) { copy(dst, gy); return ReLUMaskSums(dst[:n], dst[:n], y, x, mu) },
+		} {
+			dst := make([]float32, n+1)
+			dst[n] = 42
+			s, sx := f(dst)
+			require.Equal(t, float32(42), dst[n], "%s n=%d wrote past the end", name, n)
+			for i := range n {
+				require.Equal(t, math.Float32bits(want[i]), math.Float32bits(dst[i]), "%s n=%d at %d: y=%g gy=%g", name, n, i, y[i], gy[i])
+			}
+			require.InDelta(t, ws, float64(s), 1e-5, "%s n=%d: sum", name, n)
+			require.InDelta(t, wsx, float64(sx), 1e-4, "%s n=%d: sum of products", name, n)
+		}
+	}
+	require.Panics(t, func() {
+		ReLUMaskSums(make([]float32, 4), make([]float32, 4), make([]float32, 3), make([]float32, 4), 0)
+	})
+}

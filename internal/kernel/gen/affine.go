@@ -1,8 +1,8 @@
 package main
 
-// genAffine writes affine_amd64.s: the element-wise affine maps of the
-// batch-norm passes (see kernel.ScaleShift and kernel.ScaleAdd2), eight
-// values a step, n a positive multiple of 8.
+// genAffine writes affine_amd64.s: the element-wise passes of batch norm
+// (see kernel.ScaleShift, kernel.ScaleAdd2 and kernel.ReLUMaskSums),
+// eight values a step, n a positive multiple of 8.
 func genAffine() []byte {
 	var w asm
 	w.raw(header)
@@ -62,6 +62,45 @@ func genAffine() []byte {
 		"ADDQ $32, DI",
 		"SUBQ $8, CX",
 		"JNZ scaleAdd2_loop",
+		"VZEROUPPER",
+		"RET",
+	} {
+		w.p("%s", l)
+	}
+	w.raw("\n// func reluMaskSumsAVX2(dst, gy, y, x *float32, mu float32, n int, out *float32)\n")
+	w.raw("TEXT ·reluMaskSumsAVX2(SB), NOSPLIT, $0-56\n")
+	for _, l := range []string{
+		"MOVQ dst+0(FP), DI",
+		"MOVQ gy+8(FP), DX",
+		"MOVQ y+16(FP), R8",
+		"MOVQ x+24(FP), SI",
+		"VBROADCASTSS mu+32(FP), Y15",
+		"MOVQ n+40(FP), CX",
+		"VXORPS Y14, Y14, Y14",
+		"VXORPS Y0, Y0, Y0", // Σ dst
+		"VXORPS Y1, Y1, Y1", // Σ dst·(x − mu)
+	} {
+		w.p("%s", l)
+	}
+	w.label("reluMaskSums_loop")
+	for _, l := range []string{
+		"VMOVUPS (R8), Y2",
+		"VPCMPEQD Y14, Y2, Y2", // all ones where y's bits are zero
+		"VANDNPS (DX), Y2, Y3", // gy elsewhere
+		"VMOVUPS Y3, (DI)",
+		"VADDPS Y3, Y0, Y0",
+		"VMOVUPS (SI), Y4",
+		"VSUBPS Y15, Y4, Y4",
+		"VFMADD231PS Y4, Y3, Y1",
+		"ADDQ $32, DI",
+		"ADDQ $32, DX",
+		"ADDQ $32, R8",
+		"ADDQ $32, SI",
+		"SUBQ $8, CX",
+		"JNZ reluMaskSums_loop",
+		"MOVQ out+48(FP), AX",
+		"VMOVUPS Y0, (AX)",
+		"VMOVUPS Y1, 32(AX)",
 		"VZEROUPPER",
 		"RET",
 	} {
