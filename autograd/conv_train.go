@@ -199,12 +199,12 @@ func (g *convGeom) forwardChunks(c0, c1, per int, y, x, wa []float32, k int, poo
 // rows) and the output gradient (outC/groups rows) is packed, except for
 // fewer than 16 unfolded rows.
 func (g *convGeom) backward(gx, gw, gb []float32, src convGrad, x, w []float32) {
-	if g.poolWgrad(gx, src.pool) {
-		g.poolWeightGrad(gw, gb, &src, x)
+	if g.winoTrain() { // first: its forward kept the winners in its own layout
+		g.winoBackward(gx, gw, gb, &src, x, w)
 		return
 	}
-	if g.winoTrain() {
-		g.winoBackward(gx, gw, gb, &src, x, w)
+	if g.poolWgrad(gx, src.pool) {
+		g.poolWeightGrad(gw, gb, &src, x)
 		return
 	}
 	if gx == nil && gw == nil && gb == nil {

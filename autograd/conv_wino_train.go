@@ -210,16 +210,24 @@ func (g *convGeom) winoForwardTrain(y, x, w, b []float32, pool poolGeom, idx []i
 		pp = &j.pool
 	}
 	j.p = g.winoTrainPlan(pp)
-	ub := getScratch(16 * g.oc * g.c)
+	// The filters transformed, [16][outC][C], then transposed to
+	// [16][C][outC]: the right operand of the products as stored.
+	plane := g.oc * g.c
+	ub := getScratch(32 * plane)
 	defer scratch.Put(ub)
-	winoWeights(*ub, w, g.oc, g.c)
-	j.u = *ub
+	u, ut := (*ub)[:16*plane], (*ub)[16*plane:]
+	winoWeights(u, w, g.oc, g.c)
+	for xi := range 16 {
+		kernel.Transpose(ut[xi*plane:], u, xi*plane, g.c, g.oc, g.c, g.oc)
+	}
+	j.u = ut
 	groups, gsz := chunkGroups(j.p.passes)
 	j.gsz = gsz
 	j.run(groups, false)
 }
 
-// winoForwardPasses computes passes [i0, i1).
+// winoForwardPasses computes passes [i0, i1) with the transformed filters
+// u laid out [16][C][outC].
 func (g *convGeom) winoForwardPasses(i0, i1 int, p *winoTrainPlan, y, x, u, b []float32, pool *poolGeom, idx []int32) {
 	c, oc := g.c, g.oc
 	maxT := p.per * p.tpi
@@ -253,7 +261,7 @@ func (g *convGeom) winoForwardPasses(i0, i1 int, p *winoTrainPlan, y, x, u, b []
 		nt := sc * p.tpi
 		g.winoInputTiles(v, *xb, x, s0, sc, p)
 		for xi := range 16 {
-			kernel.Gemm(false, true, nt, oc, c, 1, v[xi*nt*c:], c, u[xi*oc*c:], c, 0, m[xi*nt*oc:], oc)
+			kernel.Gemm(false, false, nt, oc, c, 1, v[xi*nt*c:], c, u[xi*c*oc:], oc, 0, m[xi*nt*oc:], oc)
 		}
 		for j := range sc {
 			s := s0 + j

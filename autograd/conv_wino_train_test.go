@@ -59,6 +59,7 @@ var winoTrainCases = []winoTrainCase{
 	{x: []int{7, 5, 12, 13}, oc: 8, pool: pool3s2},
 	{x: []int{1, 8, 10, 10}, oc: 8, pad: [2]int{1, 1}, pool: pool2p1},
 	{x: []int{7, 4, 7, 6}, oc: 5, pool: pool2x2, gradOnly: true},
+	{x: []int{5, 1, 8, 8}, oc: 4, pool: pool2x2, gradOnly: true},   // a first layer's few taps
 	{x: []int{3, 4, 4, 5}, oc: 5, pool: pool2x2},                   // one window, a column left out
 	{x: []int{2, 5, 3, 3}, oc: 6, relu: true},                      // one output, in one tile
 	{x: []int{4, 3, 1, 2}, oc: 9, pad: [2]int{1, 1}, noBias: true}, // a 1×2 input, padded
