@@ -44,3 +44,39 @@ func TestLayerNormAttentionAllocations(t *testing.T) {
 		}
 	}
 }
+
+// TestSoftmaxCrossEntropySplitAllocations checks that a warm forward and
+// backward of the cross-entropy, large enough to split its rows across the
+// pool on two workers, allocates nothing through an arena reset per step:
+// the split loops take their work from pooled tasks, not new closures.
+func TestSoftmaxCrossEntropySplitAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's sync.Pool drops items at random")
+	}
+	const b, c = 384, 96 // 36864 ≥ ceParallelWork
+	x, q := rnd(910, -3, 3, b, c), rnd(911, 0, 1, b, c)
+	targets := make([]int, b)
+	for i := range targets {
+		targets[i] = (7 * i) % c
+	}
+	w := NewVar(rnd(912, -1, 1, b, c))
+	a := NewArena()
+	for _, probs := range []bool{false, true} {
+		for _, workers := range []int{1, 2} {
+			t.Run(fmt.Sprint("probabilities ", probs, "/workers", workers), func(t *testing.T) {
+				defer parallel.SetWorkers(parallel.SetWorkers(workers))
+				step := func() {
+					a.Reset()
+					in := Add(a.Constant(x), w)
+					if probs {
+						SoftmaxCrossEntropyProbs(in, q, 0.1, ReduceMean).Backward()
+					} else {
+						SoftmaxCrossEntropy(in, targets, 0.1, ReduceMean).Backward()
+					}
+				}
+				step()
+				require.Zero(t, testalloc.PerRun(10, step))
+			})
+		}
+	}
+}

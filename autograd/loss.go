@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/chewxy/math32"
 
@@ -183,8 +184,11 @@ func softmaxCE(op string, logits *Var, targets []int, q []float32, eps float32, 
 	if b*c < ceParallelWork || blocks < 2 {
 		ce.run(0, b)
 	} else {
-		shared := ce // only the parallel path moves a copy to the heap
-		parallel.For(blocks, 1, func(lo, hi int) { shared.run(lo*ceBlock, min(hi*ceBlock, b)) })
+		t := ceTasks.Get().(*ceTask)
+		t.rows, t.b = ce, b
+		parallel.For(blocks, 1, t.fwd)
+		t.rows = ceRows{}
+		ceTasks.Put(t)
 	}
 	var total float64
 	for _, l := range losses[:b] {
@@ -199,6 +203,26 @@ func softmaxCE(op string, logits *Var, targets []int, q []float32, eps float32, 
 	}
 	return out
 }
+
+// ceTask carries a split softmaxCE or softmaxCEBackward to the workers;
+// its funcs are bound once, when it is first made, so that a split call
+// allocates nothing.
+type ceTask struct {
+	rows     ceRows
+	b        int      // rows of the forward
+	u        upstream // the backward's upstream gradient
+	fwd, bwd func(lo, hi int)
+}
+
+var ceTasks = sync.Pool{New: func() any {
+	t := new(ceTask)
+	t.fwd = func(lo, hi int) { t.rows.run(lo*ceBlock, min(hi*ceBlock, t.b)) }
+	t.bwd = func(lo, hi int) {
+		r := &t.rows
+		ceGradRows(r.p, r.targets, r.q, r.eps, t.u, r.c, lo, hi)
+	}
+	return t
+}}
 
 // ceRows is the work of softmaxCE over the logits x [b, c]: each row's
 // loss into losses and its exponentials (normalised when keep) into p.
@@ -286,7 +310,12 @@ func softmaxCEBackward(n *node, g *tensor.Tensor) []*tensor.Tensor {
 	if b*c < ceParallelWork {
 		ceGradRows(pd, targets, q, eps, u, c, 0, b)
 	} else {
-		parallel.For(b, ceBlock, func(lo, hi int) { ceGradRows(pd, targets, q, eps, u, c, lo, hi) })
+		t := ceTasks.Get().(*ceTask)
+		t.rows = ceRows{p: pd, targets: targets, q: q, eps: eps, c: c}
+		t.u = u
+		parallel.For(b, ceBlock, t.bwd)
+		t.rows, t.u = ceRows{}, upstream{}
+		ceTasks.Put(t)
 	}
 	grads := n.saved.out(1)
 	grads[0] = probs
