@@ -234,6 +234,12 @@ func (v *Var) accumulate(g *tensor.Tensor) {
 		v.grad = g.Clone()
 		return
 	}
+	if v.gradStale && tensor.SameShape(v.grad, g) {
+		copy(v.grad.Data(), g.Data())
+		v.gradStale = false
+		return
+	}
+	v.settleGrad()
 	if tensor.SameShape(v.grad, g) {
 		d := v.grad.Data()
 		kernel.Add(d, d, g.Data())
@@ -255,7 +261,24 @@ func leafGrad(v *Var) *tensor.Tensor {
 	} else if !tensor.SameShape(v.grad, v.value) {
 		return nil
 	}
+	v.settleGrad()
 	return v.grad
+}
+
+// leafGradOverwrite is leafGrad for a caller that adds into the buffer
+// with a GEMM: it also returns the GEMM's beta, 0 when the gradient was
+// cleared by ZeroGrad and not touched since (the GEMM then overwrites it
+// whole without reading the stale values), 1 otherwise. A parameter used
+// twice in one graph gets 0 at its first use only.
+func leafGradOverwrite(v *Var) (*tensor.Tensor, float32) {
+	if !v.requiresGrad || v.node != nil || v.freed {
+		return nil, 1
+	}
+	if v.grad != nil && v.gradStale && tensor.SameShape(v.grad, v.value) {
+		v.gradStale = false
+		return v.grad, 0
+	}
+	return leafGrad(v), 1
 }
 
 // topoSort returns the Vars reachable from root that require a gradient,

@@ -103,7 +103,7 @@ func CheckGrad(f func(xs ...*Var) *Var, inputs []*tensor.Tensor, opts GradCheckO
 	worst.Excess = -1
 	for i, t := range inputs {
 		an := make([]float64, t.Size())
-		if g := vars[i].grad; g != nil {
+		if g := vars[i].Grad(); g != nil {
 			for j, v := range g.Data() {
 				an[j] = float64(v)
 			}

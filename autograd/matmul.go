@@ -214,8 +214,8 @@ func linearBackward(nd *node, g *tensor.Tensor) []*tensor.Tensor {
 		tensor.MatMulTo(grads[0], g, wv, false, false)
 	}
 	if w.requiresGrad {
-		if acc := leafGrad(w); acc != nil {
-			tensor.MatMulAcc(acc, g, xv, true, false, 1, 1)
+		if acc, beta := leafGradOverwrite(w); acc != nil {
+			tensor.MatMulAcc(acc, g, xv, true, false, 1, beta)
 		} else {
 			grads[1] = gradBuf(wv.Shape(), inputs...)
 			tensor.MatMulTo(grads[1], g, xv, true, false)

@@ -25,6 +25,12 @@ type Var struct {
 	arena *Arena
 	// freed marks an op output whose graph Backward has released.
 	freed bool
+	// gradStale marks a gradient that ZeroGrad has cleared in name only:
+	// its buffer holds old values, and whoever first reads it (Grad,
+	// leafGrad, accumulate) clears it, or overwrites it whole
+	// (leafGradOverwrite), so that clearing and then accumulating does not
+	// pass over a weight gradient twice.
+	gradStale bool
 	// version counts the changes to value (SetValue, MarkChanged).
 	version atomic.Uint64
 	// cacheable lets layers keep forms derived from value between calls
@@ -43,8 +49,20 @@ func Constant(t *tensor.Tensor) *Var { return &Var{value: t} }
 func (v *Var) Value() *tensor.Tensor { return v.value }
 
 // Grad returns the gradient accumulated by Backward, or nil when Backward
-// has never reached v.
-func (v *Var) Grad() *tensor.Tensor { return v.grad }
+// has never reached v. After ZeroGrad it holds zeros until Backward
+// reaches v again.
+func (v *Var) Grad() *tensor.Tensor {
+	v.settleGrad()
+	return v.grad
+}
+
+// settleGrad clears a gradient that ZeroGrad left stale.
+func (v *Var) settleGrad() {
+	if v.gradStale {
+		clear(v.grad.Data())
+		v.gradStale = false
+	}
+}
 
 // Shape is shorthand for v.Value().Shape().
 func (v *Var) Shape() []int { return v.value.Shape() }
@@ -102,10 +120,13 @@ func (v *Var) Cacheable() bool { return v.cacheable.Load() }
 func (v *Var) MarkChanged() { v.version.Add(1) }
 
 // ZeroGrad sets the accumulated gradient to zero, keeping its buffer so that
-// the next Backward allocates nothing for it.
+// the next Backward allocates nothing for it. The buffer is cleared when
+// the gradient is next read or added to; a weight gradient that Backward
+// forms with a matrix product is overwritten instead, which saves a pass
+// over it. Grad and ZeroGrad are not safe to call concurrently on one Var.
 func (v *Var) ZeroGrad() {
 	if v.grad != nil {
-		clear(v.grad.Data())
+		v.gradStale = true // cleared when next read or accumulated into
 	}
 }
 
