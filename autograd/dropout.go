@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"unsafe"
+
+	"github.com/shoshin-ml/shoshin/internal/parallel"
 
 	"github.com/shoshin-ml/shoshin/tensor"
 )
@@ -35,28 +38,38 @@ func Dropout(a *Var, p float32, r *rand.Rand) *Var {
 }
 
 // dropoutMask fills md with 0 (probability p) or 1/(1−p), drawing 32 bits
-// per element from r, and writes y = x·md in the same pass. The select is
-// on bits, without a data-dependent branch.
+// per element from r, and writes y = x·md. The bits are drawn first, in
+// element order, into md (seen as uint32), since r is sequential; turning
+// them into the mask and the products is spread over the workers, each
+// element on its own, so that the results do not depend on the workers.
+// The select is on bits, without a data-dependent branch.
 func dropoutMask(md, y, x []float32, p float32, r *rand.Rand) {
 	n := len(md)
-	y, x = y[:n], x[:n]
-	t := uint32(min(float64(p)*(1<<32), math.MaxUint32))
-	scale := math.Float32bits(1 / (1 - p))
-	keep := func(u uint32) uint32 {
-		// All ones when u ≥ t, computed from the borrow of u − t.
-		d := uint64(u) - uint64(t)
-		return uint32(d>>63) - 1
+	if n == 0 {
+		return
 	}
+	y, x = y[:n], x[:n]
+	bits := unsafe.Slice((*uint32)(unsafe.Pointer(&md[0])), n)
 	i := 0
 	for ; i+2 <= n; i += 2 {
 		u := r.Uint64()
-		m0 := math.Float32frombits(scale & keep(uint32(u)))
-		m1 := math.Float32frombits(scale & keep(uint32(u>>32)))
-		md[i], md[i+1] = m0, m1
-		y[i], y[i+1] = x[i]*m0, x[i+1]*m1
+		bits[i], bits[i+1] = uint32(u), uint32(u>>32)
 	}
 	if i < n {
-		m := math.Float32frombits(scale & keep(uint32(r.Uint64())))
-		md[i], y[i] = m, x[i]*m
+		bits[i] = uint32(r.Uint64())
 	}
+	t := uint32(min(float64(p)*(1<<32), math.MaxUint32))
+	scale := math.Float32bits(1 / (1 - p))
+	parallel.For(n, dropoutGrain, func(lo, hi int) {
+		for i, u := range bits[lo:hi] {
+			// All ones when u ≥ t, computed from the borrow of u − t.
+			keep := uint32((uint64(u)-uint64(t))>>63) - 1
+			m := math.Float32frombits(scale & keep)
+			md[lo+i], y[lo+i] = m, x[lo+i]*m
+		}
+	})
 }
+
+// dropoutGrain is the number of elements below which Dropout's mask stays
+// on one worker.
+const dropoutGrain = 1 << 14
