@@ -54,8 +54,7 @@ func (g *convGeom) poolWeightGrad(gw, gb []float32, src *convGrad, x []float32) 
 	}
 	rows := g.ckk + 1 // the taps, then the bias
 	size := g.oc * rows
-	per := (g.n + convGroups - 1) / convGroups
-	groups := (g.n + per - 1) / per
+	groups := chunkGroups(g.n)
 	pb := getScratch(groups * size)
 	defer scratch.Put(pb)
 	parts := *pb
@@ -65,7 +64,8 @@ func (g *convGeom) poolWeightGrad(gw, gb []float32, src *convGrad, x []float32) 
 		clear(part)
 		var offs [poolWgradMaxTaps]int
 		gg.tapOffsets(offs[:gg.ckk])
-		for n := gi * per; n < min((gi+1)*per, gg.n); n++ {
+		n0, n1 := groupSpan(gi, groups, gg.n)
+		for n := n0; n < n1; n++ {
 			gg.poolWgradSample(part, rows, &s, x, n, offs[:gg.ckk])
 		}
 	})

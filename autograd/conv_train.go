@@ -50,10 +50,15 @@ func (g *convGeom) chunk() int {
 const convGroups = 8
 
 // chunkGroups returns the number of groups the chunks of a parallel pass
-// form and the chunks per group.
-func chunkGroups(chunks int) (groups, per int) {
-	per = (chunks + convGroups - 1) / convGroups
-	return (chunks + per - 1) / per, per
+// form: convGroups, or one per chunk when there are fewer.
+func chunkGroups(chunks int) int { return min(chunks, convGroups) }
+
+// groupSpan returns the chunks [c0, c1) of group gi of groups over chunks
+// chunks. The groups differ by at most one chunk, so that the workers
+// finish together (43 chunks make groups of 5 and 6, where groups of 6
+// would leave a last group of one and two workers 24 and 19 chunks).
+func groupSpan(gi, groups, chunks int) (c0, c1 int) {
+	return gi * chunks / groups, (gi + 1) * chunks / groups
 }
 
 // runGroups calls fn for each group in [0, groups) on the workers, which
@@ -112,10 +117,11 @@ func (g *convGeom) forwardTrain(y, x, w, b []float32, pool poolGeom, idx []int32
 		g.forwardChunks(0, chunks, per, y, x, wa, k, pool, idx, saved)
 		return
 	}
-	groups, gsz := chunkGroups(chunks)
+	groups := chunkGroups(chunks)
 	gg := *g
 	runGroups(groups, func(gi int) {
-		gg.forwardChunks(gi*gsz, min((gi+1)*gsz, chunks), per, y, x, wa, k, pool, idx, saved)
+		c0, c1 := groupSpan(gi, groups, chunks)
+		gg.forwardChunks(c0, c1, per, y, x, wa, k, pool, idx, saved)
 	})
 }
 
@@ -230,14 +236,14 @@ func (g *convGeom) backward(gx, gw, gb []float32, src convGrad, x, w []float32) 
 	}
 	per := g.chunk()
 	chunks := (g.n + per - 1) / per
-	groups, gsz := chunkGroups(chunks)
+	groups := chunkGroups(chunks)
 	var parts []*[]float32
 	if wp.size > 0 {
 		parts = make([]*[]float32, groups)
 	}
 	gg := *g
 	runGroups(groups, func(gi int) {
-		c0, c1 := gi*gsz, min((gi+1)*gsz, chunks)
+		c0, c1 := groupSpan(gi, groups, chunks)
 		var pd []float32
 		if parts != nil {
 			p := getScratch(wp.size)

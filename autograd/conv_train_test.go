@@ -330,3 +330,22 @@ func TestConvGradientsIndependentOfWorkers(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupSpan checks that the groups of a parallel pass cover the chunks
+// in order, each chunk once, and differ in size by at most one chunk.
+func TestGroupSpan(t *testing.T) {
+	for _, chunks := range []int{1, 2, 7, 8, 9, 15, 43, 128} {
+		groups := chunkGroups(chunks)
+		require.Equal(t, min(chunks, convGroups), groups, "chunks %d", chunks)
+		next, lo, hi := 0, chunks, 0
+		for gi := range groups {
+			c0, c1 := groupSpan(gi, groups, chunks)
+			require.Equal(t, next, c0, "chunks %d group %d", chunks, gi)
+			require.Less(t, c0, c1, "chunks %d group %d", chunks, gi)
+			lo, hi = min(lo, c1-c0), max(hi, c1-c0)
+			next = c1
+		}
+		require.Equal(t, chunks, next, "chunks %d", chunks)
+		require.LessOrEqual(t, hi-lo, 1, "chunks %d: groups of %d to %d chunks", chunks, lo, hi)
+	}
+}

@@ -155,7 +155,7 @@ func (g *convGeom) winoInputTiles(v, xp, x []float32, s0, sc int, p *winoTrainPl
 type winoJob struct {
 	g      convGeom
 	p      winoTrainPlan
-	gsz    int // passes per group
+	groups int // groups of passes (groupSpan)
 	y, x   []float32
 	u, b   []float32
 	pool   poolGeom // with pooled, the pooling after the convolution
@@ -183,7 +183,7 @@ func (j *winoJob) run(groups int, backward bool) {
 
 // group computes the passes of group gi.
 func (j *winoJob) group(gi int, backward bool) {
-	i0, i1 := gi*j.gsz, min((gi+1)*j.gsz, j.p.passes)
+	i0, i1 := groupSpan(gi, j.groups, j.p.passes)
 	if !backward {
 		var pp *poolGeom
 		if j.pooled {
@@ -221,8 +221,8 @@ func (g *convGeom) winoForwardTrain(y, x, w, b []float32, pool poolGeom, idx []i
 		kernel.Transpose(ut[xi*plane:], u, xi*plane, g.c, g.oc, g.c, g.oc)
 	}
 	j.u = ut
-	groups, gsz := chunkGroups(j.p.passes)
-	j.gsz = gsz
+	groups := chunkGroups(j.p.passes)
+	j.groups = groups
 	j.run(groups, false)
 }
 
@@ -356,21 +356,31 @@ func (g *convGeom) winoBackward(gx, gw, gb []float32, src *convGrad, x, w []floa
 	if gw != nil || gb != nil {
 		j.partSz = 16*oc*c + oc
 	}
-	groups, gsz := chunkGroups(j.p.passes)
-	j.gsz = gsz
+	groups := chunkGroups(j.p.passes)
+	j.groups = groups
 	j.run(groups, true)
 	if j.partSz == 0 {
 		return
 	}
-	sum := *j.parts[0]
-	for _, pb := range j.parts[1:groups] {
-		for i, v := range *pb {
-			sum[i] += v
+	// The partials are added element by element in group order, the
+	// elements spread over the workers: the sums do not depend on them.
+	sum, rest := *j.parts[0], j.parts[1:groups]
+	parallel.For(len(sum), winoSumGrain, func(lo, hi int) {
+		s := sum[lo:hi]
+		for _, pb := range rest {
+			for i, v := range (*pb)[lo:hi] {
+				s[i] += v
+			}
 		}
+	})
+	for _, pb := range rest {
 		scratch.Put(pb)
 	}
 	if gw != nil {
-		winoWeightGrad(gw, sum[:16*oc*c], oc, c)
+		du := sum[:16*oc*c]
+		parallel.For(oc*c, winoSumGrain/16, func(lo, hi int) {
+			winoWeightGrad(gw, du, oc*c, lo, hi)
+		})
 	}
 	if gb != nil {
 		for o, v := range sum[16*oc*c:] {
@@ -495,12 +505,17 @@ func (g *convGeom) winoGatherGrad(dy, pb, gs []float32, p *winoTrainPlan) {
 	}
 }
 
+// winoSumGrain is the number of elements below which the sums of the
+// partial weight gradients stay on one worker.
+const winoSumGrain = 1 << 13
+
 // winoWeightGrad adds Gᵀ·dU·G, the gradient of the filters, onto gw [outC,
 // C, 3, 3] from the gradient du [16][outC][C] of the transformed filters
-// (see winoWeights). Gᵀ's rows are [1 ½ ½ 0], [0 ½ −½ 0], [0 ½ ½ 1].
-func winoWeightGrad(gw, du []float32, oc, c int) {
-	plane := oc * c
-	for at := range plane {
+// (see winoWeights), for the filters (output and input channel pairs)
+// [lo, hi) of the plane outC·C. Gᵀ's rows are [1 ½ ½ 0], [0 ½ −½ 0],
+// [0 ½ ½ 1].
+func winoWeightGrad(gw, du []float32, plane, lo, hi int) {
+	for at := lo; at < hi; at++ {
 		var t [4][3]float64
 		for r := range 4 {
 			u0, u1 := float64(du[(4*r)*plane+at]), float64(du[(4*r+1)*plane+at])

@@ -168,6 +168,9 @@ func TestWinogradTrainIndependentOfWorkers(t *testing.T) {
 	for _, tc := range []winoTrainCase{
 		{x: []int{33, 5, 13, 13}, oc: 9, pool: pool2x2},
 		{x: []int{33, 4, 9, 8}, oc: 6, pad: [2]int{1, 1}, relu: true},
+		// 16·40·16 partial weight gradients: their sum and the filters'
+		// gradient are spread over the workers too.
+		{x: []int{9, 16, 6, 6}, oc: 40, pool: pool2x2},
 	} {
 		withWinoTrain(true, func() {
 			run := func(workers int) []*tensor.Tensor {
