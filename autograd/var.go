@@ -123,7 +123,9 @@ func (v *Var) MarkChanged() { v.version.Add(1) }
 // the next Backward allocates nothing for it. The buffer is cleared when
 // the gradient is next read or added to; a weight gradient that Backward
 // forms with a matrix product is overwritten instead, which saves a pass
-// over it. Grad and ZeroGrad are not safe to call concurrently on one Var.
+// over it. So read the gradient through Grad after ZeroGrad: a tensor that
+// Grad returned before it holds the old values until then. Grad and
+// ZeroGrad are not safe to call concurrently on one Var.
 func (v *Var) ZeroGrad() {
 	if v.grad != nil {
 		v.gradStale = true // cleared when next read or accumulated into
