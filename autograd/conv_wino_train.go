@@ -73,7 +73,7 @@ type winoTrainPlan struct {
 	th, tw int  // tiles down and across per sample
 	tpi    int  // tiles per sample
 	hp, wp int  // the padded [row][column][channel] input plane
-	per    int  // samples per pass
+	per    int  // samples per pass, at most
 	passes int
 }
 
@@ -88,9 +88,18 @@ func (g *convGeom) winoTrainPlan(pool *poolGeom) winoTrainPlan {
 	p.tpi = p.th * p.tw
 	// Every 4×4 block and every input row and column fit.
 	p.hp, p.wp = max(2*p.th+2, g.h+2*g.ph), max(2*p.tw+2, g.w+2*g.pw)
-	p.per = max(1, winoTrainPassFloats/(16*(g.c+g.oc)*max(p.tpi, 1)))
-	p.per = min(p.per, (g.n+convMinChunks-1)/convMinChunks)
-	p.passes = (g.n + p.per - 1) / p.per
+	per := max(1, winoTrainPassFloats/(16*(g.c+g.oc)*max(p.tpi, 1)))
+	per = min(per, (g.n+convMinChunks-1)/convMinChunks)
+	p.passes = (g.n + per - 1) / per
+	// More passes than groups: as many passes in every group, and the
+	// samples spread evenly over the passes, so that the groups hold
+	// samples alike (128 samples at 3 a pass: 48 passes of 2 or 3, six
+	// to a group of 16 samples, where 43 passes of 3 make groups of 5 and
+	// 6 passes, 15 to 18 samples).
+	if p.passes > convGroups {
+		p.passes = min(g.n, (p.passes+convGroups-1)/convGroups*convGroups)
+	}
+	p.per = (g.n + p.passes - 1) / p.passes
 	return p
 }
 
@@ -98,10 +107,11 @@ func (g *convGeom) winoTrainPlan(pool *poolGeom) winoTrainPlan {
 // rows (no padding, as wide), so that one transposition copies a plane.
 func (p *winoTrainPlan) flat(g *convGeom) bool { return g.ph == 0 && g.pw == 0 && p.wp == g.w }
 
-// span returns the first sample and the number of samples of pass i.
+// span returns the first sample and the number of samples (at most per)
+// of pass i of a batch of n samples.
 func (p *winoTrainPlan) span(i, n int) (s0, sc int) {
-	s0 = i * p.per
-	return s0, min(p.per, n-s0)
+	s0 = i * n / p.passes
+	return s0, (i+1)*n/p.passes - s0
 }
 
 // winoPad copies the input sample xs [C, H, W] into xp [hp, wp, C],

@@ -212,3 +212,33 @@ func TestWinogradTrainDispatch(t *testing.T) {
 		require.Equal(t, tc.want, g.winoTrain(), "input %v, weight %v, %+v", tc.x, tc.w, tc.opt)
 	}
 }
+
+// TestWinogradTrainPlanBalanced checks that the passes of the Winograd
+// training path cover the batch in order with at most per samples each,
+// and that the groups of passes the workers take hold as many samples,
+// give or take one.
+func TestWinogradTrainPlanBalanced(t *testing.T) {
+	for _, n := range []int{1, 7, 9, 33, 100, 128, 131} {
+		g := newConvGeom([]int{n, 32, 13, 13}, []int{64, 32, 3, 3}, Conv2DOptions{})
+		pool := newPoolGeom("MaxPool2D", []int{n, 64, 11, 11}, Pool2DOptions{Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}})
+		require.True(t, pool.is2x2())
+		p := g.winoTrainPlan(&pool)
+		next := 0
+		for i := range p.passes {
+			s0, sc := p.span(i, n)
+			require.Equal(t, next, s0, "n %d pass %d", n, i)
+			require.True(t, sc >= 1 && sc <= p.per, "n %d pass %d: %d samples, per %d", n, i, sc, p.per)
+			next = s0 + sc
+		}
+		require.Equal(t, n, next, "n %d", n)
+		groups := chunkGroups(p.passes)
+		lo, hi := n, 0
+		for gi := range groups {
+			i0, i1 := groupSpan(gi, groups, p.passes)
+			s0, _ := p.span(i0, n)
+			s1, sc := p.span(i1-1, n)
+			lo, hi = min(lo, s1+sc-s0), max(hi, s1+sc-s0)
+		}
+		require.LessOrEqual(t, hi-lo, 1, "n %d: %d passes in %d groups of %d to %d samples", n, p.passes, groups, lo, hi)
+	}
+}
