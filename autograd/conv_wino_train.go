@@ -47,8 +47,9 @@ import (
 // and BenchmarkWinogradTrainPooled): the Keras convnet's second layer,
 // 32→64 channels on 13×13 planes at batch 128, 2.3–2.6× faster fused with
 // the ReLU and 2×2 pooling, 1.3× without the pooling; 64→64 on 28×28
-// 1.8×; 16→16 and 8→16 on 28×28 about 10 % (kept on the im2col path, as
-// within the noise of a loaded machine). Tests lower it.
+// 1.8×; 16→16 and 8→16 on 28×28 about 10 % (within the noise of a loaded
+// machine: 16→16 takes this path, 8→16, with fewer input channels, stays
+// on im2col). Tests lower it.
 var winoTrainMinChannels = 16
 
 // winoTrainPassFloats is about how many values the transformed input and

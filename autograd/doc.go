@@ -77,7 +77,9 @@
 // Conv2D with ReLU followed by MaxPool2D as one op: each sample's
 // convolution output is pooled in a per-worker scratch buffer and never
 // stored, and the backward scatters the pooled gradient back sample by
-// sample; values and gradients equal the three ops', bit for bit. When
+// sample; on this path values and gradients equal the three ops', bit
+// for bit (a layer on the Winograd path below equals them up to float32
+// rounding). When
 // its input wants no gradient (a first layer) and its filters are small,
 // the weight gradient is summed over the pooled windows' winners alone,
 // without scattering the pooled gradient or unfolding the input again

@@ -30,7 +30,6 @@ func normLayout(op string, x, weight, bias *Var) (n, c, inner int) {
 	return n, c, inner
 }
 
-// affineInputs lists x with the non-nil affine parameters.
 // lnChunkRows is the number of rows whose weight and bias gradients
 // LayerNorm's backward sums into one partial.
 const lnChunkRows = 64
@@ -99,6 +98,7 @@ func onesOf(n int) []float32 {
 	return v[:n]
 }
 
+// affineInputs lists x with the non-nil affine parameters.
 func affineInputs(ins *[3]*Var, x, weight, bias *Var) []*Var {
 	ins[0] = x
 	k := 1

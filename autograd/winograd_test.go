@@ -141,8 +141,8 @@ func TestWinogradInferencePoolReLU(t *testing.T) {
 }
 
 // TestWinogradArenaTraining trains one step under an arena, where the
-// Winograd forward keeps no columns and the backward unfolds the input
-// itself, spread over workers, and checks the output and every gradient
+// Winograd forward keeps no columns and the backward runs the Winograd
+// passes, spread over workers, and checks the output and every gradient
 // against the im2col path without an arena.
 func TestWinogradArenaTraining(t *testing.T) {
 	prev := parallel.SetWorkers(3)

@@ -47,5 +47,9 @@ func TestSequentialFusesBatchNormReLU(t *testing.T) {
 		for j := range wantG {
 			require.InDeltaSlice(t, wantG[j].Data(), gotG[j].Data(), 1e-5, "eval %v: gradient %d", eval, j)
 		}
+		// The Sequential above takes the fused path exactly when this does
+		// (after the comparisons: it updates the running statistics).
+		_, fuses := gotBN.forwardWithNext(autograd.NewVar(x), NewReLU())
+		require.Equal(t, !eval, fuses, "eval %v: fused", eval)
 	}
 }

@@ -59,7 +59,7 @@ var (
 	avx512Impl = &gemmImpl{name: "avx512-12x32", mr: 12, nr: 32, kern: kern12x32AVX512, kc: 384, mc: 240, nc: 2048, inPlaceA: true}
 	// avx512x8Impl serves row counts that 8 divides better than 12.
 	avx512x8Impl = &gemmImpl{name: "avx512-8x32", mr: 8, nr: 32, kern: kern8x32AVX512, kc: 384, mc: 240, nc: 2048, inPlaceA: true}
-	// avx2Impl packs from 2²⁶ (400³): 16-float B panels read in place
+	// avx2Impl packs from 2²⁶ flops (about 406³): 16-float B panels read in place
 	// from rows 2 KiB apart (512³) fall into two L1 sets and stream from
 	// L2 at every pass, which the six-row tile, reusing each panel less
 	// than the AVX-512 tiles, does not hide.

@@ -25,8 +25,10 @@
 // keeps the scores of 32 queries at a time (only the keys they may see),
 // so no T×T matrix is stored. LayerNormRows normalises rows with vector
 // passes (mean, deviations, their squares, scale, affine).
-// Training attention (autograd's) multiplies its blocks of 32 queries with
-// SmallGemm, which runs the micro-kernel on operands where they lie (A in
+// Training attention (autograd's) multiplies its blocks of 32 queries
+// (under the causal mask; all rows without it) with SmallGemm while a
+// product stays under about a million multiply-adds, and with Gemm above;
+// SmallGemm runs the micro-kernel on operands where they lie (A in
 // any layout, B row-major), copying only ragged edge tiles: for products
 // of a few dozen rows, columns and steps it saves Gemm's planning and
 // packing. Transpose turns a head's keys (or values) into the row-major

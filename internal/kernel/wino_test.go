@@ -15,9 +15,7 @@ var (
 	winoAT = [2][4]float64{{1, 1, 1, 0}, {0, 1, -1, -1}}
 )
 
-// winoGuard fills a buffer of n values with lanes of random values and a
-// sentinel everywhere else, so that a kernel that reads or writes the wrong
-// element shows.
+// winoRand returns n random values in [−2, 2).
 func winoRand(rng *rand.Rand, n int) []float32 {
 	x := make([]float32, n)
 	for i := range x {
