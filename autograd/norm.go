@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"sync"
-	"sync/atomic"
 
 	"github.com/shoshin-ml/shoshin/internal/kernel"
 	"github.com/shoshin-ml/shoshin/internal/parallel"
@@ -54,7 +53,7 @@ func rowChunks(rows, d int) int {
 // kernel: the mean, x − μ, the variance of that (two passes, as
 // PyTorch), the scaling and the affine parts.
 func layerNormRows(x, y, w, b, mean, invStd []float32, d int, eps float32, r0, r1 int) {
-	one := onesOf(d)
+	one := kernel.Ones(d)
 	fd := float32(d)
 	for r := r0; r < r1; r++ {
 		row, dst := x[r*d:(r+1)*d], y[r*d:(r+1)*d]
@@ -73,29 +72,6 @@ func layerNormRows(x, y, w, b, mean, invStd []float32, d int, eps float32, r0, r
 			mean[r], invStd[r] = mu, inv
 		}
 	}
-}
-
-// onesBuf holds a read-only vector of ones, grown on demand, for the
-// broadcast adds that row kernels express as Axpy(c, ones, row).
-var (
-	onesBuf  atomic.Pointer[[]float32]
-	onesGrow sync.Mutex
-)
-
-// onesOf returns n ones; the slice must not be written.
-func onesOf(n int) []float32 {
-	if p := onesBuf.Load(); p != nil && len(*p) >= n {
-		return (*p)[:n]
-	}
-	onesGrow.Lock()
-	defer onesGrow.Unlock()
-	if p := onesBuf.Load(); p != nil && len(*p) >= n {
-		return (*p)[:n]
-	}
-	v := make([]float32, max(n, 1024))
-	fillOnes(v)
-	onesBuf.Store(&v)
-	return v[:n]
 }
 
 // affineInputs lists x with the non-nil affine parameters.
@@ -472,7 +448,7 @@ func layerNormBackward(n *node, gy *tensor.Tensor) []*tensor.Tensor {
 func (j *lnJob) chunksBack(c0, c1 int) {
 	d, rows := j.d, j.rows
 	fd := float32(d)
-	one := onesOf(d)
+	one := kernel.Ones(d)
 	scratch := getBuf(2 * d)
 	defer putBuf(scratch)
 	xh, gh := scratch[:d], scratch[d:]

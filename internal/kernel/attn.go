@@ -64,7 +64,7 @@ func causalHead(out, qkv, sc []float32, bi, h, t, e, d int) {
 	o := out[bi*t*e+h*d:]
 	alpha := float32(1 / math.Sqrt(float64(d)))
 	inv := sc[attnQueryBlock*t:]
-	one := ones(t)
+	one := Ones(t)
 	for i0 := 0; i0 < t; i0 += attnQueryBlock {
 		i1 := min(i0+attnQueryBlock, t)
 		kn := i1 // keys the block may see

@@ -14,8 +14,10 @@ var (
 	onesGrow sync.Mutex
 )
 
-// ones returns n ones; the slice must not be written.
-func ones(n int) []float32 {
+// Ones returns a slice of n ones, shared by every caller and grown on
+// demand; it must not be written. Row kernels use it to broadcast a scalar
+// add as Axpy(c, ones, row).
+func Ones(n int) []float32 {
 	if p := onesBuf.Load(); p != nil && len(*p) >= n {
 		return (*p)[:n]
 	}
@@ -41,7 +43,7 @@ func LayerNormRows(dst, x, w, b []float32, d int, eps float32) {
 	if d < 1 || len(x)%d != 0 || len(dst) != len(x) || w != nil && len(w) != d || b != nil && len(b) != d {
 		panic(fmt.Sprintf("kernel.LayerNormRows: dst %d, x %d, w %d, b %d values for rows of %d", len(dst), len(x), len(w), len(b), d))
 	}
-	one := ones(d)
+	one := Ones(d)
 	inv := 1 / float32(d)
 	for r := 0; r < len(x); r += d {
 		row, y := x[r:r+d], dst[r:r+d]
