@@ -131,11 +131,7 @@ func batchNorm(op string, x, weight, bias *Var, eps float32, relu bool) (y *Var,
 	wd, bd := dataOf(weight), dataOf(bias)
 	forChannels(c, len(xd), func(lo, hi int) {
 		batchMoments(md, vd, invStd, xd, n, c, inner, eps, lo, hi)
-		if relu {
-			normAffineReLU(yd, xd, md, invStd, wd, bd, n, c, inner, lo, hi)
-		} else {
-			normAffine(yd, xd, md, invStd, wd, bd, n, c, inner, lo, hi)
-		}
+		normAffine(yd, xd, md, invStd, wd, bd, relu, n, c, inner, lo, hi)
 	})
 	if !out.requiresGrad {
 		return out, mean, variance
@@ -205,8 +201,10 @@ func BatchNormWithStats(x, weight, bias *Var, mean, variance *tensor.Tensor, eps
 	return recordBatchNorm("BatchNorm", out, inputs, x, weight, bias, append([]float32(nil), md...), invStd, false, nil, n, c, inner)
 }
 
-// normAffine writes y = (x − mean)·invStd·w + b for channels [lo, hi).
-func normAffine(yd, xd, md, invStd, wd, bd []float32, n, c, inner, lo, hi int) {
+// normAffine writes y = (x − mean)·invStd·w + b for channels [lo, hi);
+// with relu, max(that, 0) instead: NaN stays NaN, and a non-positive value
+// (−0 too) gives +0, as ReLU after it.
+func normAffine(yd, xd, md, invStd, wd, bd []float32, relu bool, n, c, inner, lo, hi int) {
 	for s0 := 0; s0 < n; s0++ {
 		for ch := lo; ch < hi; ch++ {
 			o := (s0*c + ch) * inner
@@ -218,7 +216,7 @@ func normAffine(yd, xd, md, invStd, wd, bd []float32, n, c, inner, lo, hi int) {
 			if bd != nil {
 				b += bd[ch]
 			}
-			kernel.ScaleShift(yd[o:o+inner], xd[o:o+inner], a, b, false)
+			kernel.ScaleShift(yd[o:o+inner], xd[o:o+inner], a, b, relu)
 		}
 	}
 }

@@ -131,26 +131,6 @@ func batchInputGrad(gxd, gyd, xd, md, invStd, wd, sumG, sumGX []float32, batchSt
 	}
 }
 
-// normAffineReLU writes y = max((x − mean)·invStd·w + b, 0) for channels
-// [lo, hi): NaN stays NaN, and a non-positive value (−0 too) gives +0, as
-// ReLU after normAffine.
-func normAffineReLU(yd, xd, md, invStd, wd, bd []float32, n, c, inner, lo, hi int) {
-	for s0 := 0; s0 < n; s0++ {
-		for ch := lo; ch < hi; ch++ {
-			o := (s0*c + ch) * inner
-			a := invStd[ch]
-			if wd != nil {
-				a *= wd[ch]
-			}
-			b := -md[ch] * a
-			if bd != nil {
-				b += bd[ch]
-			}
-			kernel.ScaleShift(yd[o:o+inner], xd[o:o+inner], a, b, true)
-		}
-	}
-}
-
 // batchGradSumsReLU is batchGradSums for BatchNormReLU: the output
 // gradient gyd passes where the rectified output y is positive or NaN (its
 // bits are not zero) and is +0 elsewhere; it is written into g (which may
