@@ -336,17 +336,10 @@ type attnJob struct {
 	fwd, back                           func(lo, hi int)
 }
 
-var attnFree struct {
-	sync.Mutex
-	jobs []*attnJob
-}
+var attnFree freeList[attnJob]
 
 func getAttnJob() *attnJob {
-	attnFree.Lock()
-	defer attnFree.Unlock()
-	if n := len(attnFree.jobs); n > 0 {
-		j := attnFree.jobs[n-1]
-		attnFree.jobs = attnFree.jobs[:n-1]
+	if j := attnFree.get(); j != nil {
 		return j
 	}
 	j := new(attnJob)
@@ -359,11 +352,36 @@ func getAttnJob() *attnJob {
 func putAttnJob(j *attnJob) {
 	fwd, back := j.fwd, j.back
 	*j = attnJob{fwd: fwd, back: back}
-	attnFree.Lock()
-	if len(attnFree.jobs) < 16 {
-		attnFree.jobs = append(attnFree.jobs, j)
+	attnFree.put(j)
+}
+
+// freeList keeps up to 16 reusable records of one kind (jobs whose
+// closures are bound once), unlike a sync.Pool, which a collection empties.
+type freeList[T any] struct {
+	sync.Mutex
+	items []*T
+}
+
+// get returns a kept record, or nil when there is none.
+func (f *freeList[T]) get() *T {
+	f.Lock()
+	defer f.Unlock()
+	n := len(f.items)
+	if n == 0 {
+		return nil
 	}
-	attnFree.Unlock()
+	x := f.items[n-1]
+	f.items = f.items[:n-1]
+	return x
+}
+
+// put keeps x unless 16 records are kept already.
+func (f *freeList[T]) put(x *T) {
+	f.Lock()
+	if len(f.items) < 16 {
+		f.items = append(f.items, x)
+	}
+	f.Unlock()
 }
 
 // fillOnes sets every element of x to 1 (the vector that turns Axpy into

@@ -3,7 +3,6 @@ package autograd
 import (
 	"fmt"
 	"math"
-	"sync"
 
 	"github.com/shoshin-ml/shoshin/internal/kernel"
 	"github.com/shoshin-ml/shoshin/internal/parallel"
@@ -340,17 +339,10 @@ type lnJob struct {
 	fwd, back                func(lo, hi int)
 }
 
-var lnFree struct {
-	sync.Mutex
-	jobs []*lnJob
-}
+var lnFree freeList[lnJob]
 
 func getLNJob() *lnJob {
-	lnFree.Lock()
-	defer lnFree.Unlock()
-	if n := len(lnFree.jobs); n > 0 {
-		j := lnFree.jobs[n-1]
-		lnFree.jobs = lnFree.jobs[:n-1]
+	if j := lnFree.get(); j != nil {
 		return j
 	}
 	j := new(lnJob)
@@ -365,11 +357,7 @@ func getLNJob() *lnJob {
 func putLNJob(j *lnJob) {
 	fwd, back := j.fwd, j.back
 	*j = lnJob{fwd: fwd, back: back}
-	lnFree.Lock()
-	if len(lnFree.jobs) < 16 {
-		lnFree.jobs = append(lnFree.jobs, j)
-	}
-	lnFree.Unlock()
+	lnFree.put(j)
 }
 
 // layerNormBackward is LayerNorm's backward. The rows go in chunks of
