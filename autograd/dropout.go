@@ -4,22 +4,26 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"unsafe"
 
 	"github.com/shoshin-ml/shoshin/internal/parallel"
 
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
-// Dropout zeroes each element of a with probability p, drawing the mask from
-// r, and scales the survivors by 1/(1−p) so that the expected value is
-// unchanged (inverted dropout, as in PyTorch). Layers call it only in
-// training mode and never for an inference-mode input (see Var.Inference),
-// so that prediction draws nothing from r; with p = 0 it returns a
-// unchanged.
+// Dropout zeroes each element of a with probability p and scales the
+// survivors by 1/(1−p) so that the expected value is unchanged (inverted
+// dropout, as in PyTorch). Layers call it only in training mode and never
+// for an inference-mode input (see Var.Inference), so that prediction
+// draws nothing from r; with p = 0 it returns a unchanged.
 //
-// Each element draws 32 random bits (two elements per r.Uint64) and is
-// dropped when they fall below p·2³², so p is honoured to 2⁻³².
+// Each call takes one value s = r.Uint64() and derives the mask from it
+// with a counter-based generator, so that the workers draw their parts of
+// the mask at once and the mask is the same on any number of them: the
+// elements 2k and 2k+1 take the low and high 32 bits of the SplitMix64
+// output mix(s + (k+1)·0x9e3779b97f4a7c15), and an element is dropped when
+// its 32 bits fall below p·2³², so p is honoured to 2⁻³². (Before, each
+// element drew its bits from r directly: a given seed of r now gives a
+// different mask, and r advances by one value per call.)
 func Dropout(a *Var, p float32, r *rand.Rand) *Var {
 	if p < 0 || p >= 1 {
 		panic(fmt.Sprintf("autograd.Dropout: probability %v outside [0, 1)", p))
@@ -29,7 +33,7 @@ func Dropout(a *Var, p float32, r *rand.Rand) *Var {
 	}
 	mask := alloc(a.value.Shape(), a)
 	out := wrap(alloc(a.value.Shape(), a), a)
-	dropoutMask(mask.Data(), out.value.Data(), a.value.Data(), p, r)
+	dropoutMask(mask.Data(), out.value.Data(), a.value.Data(), p, r.Uint64())
 	return out.record("Dropout", func(g *tensor.Tensor) []*tensor.Tensor {
 		gx := gradBuf(g.Shape(), a)
 		tensor.MulTo(gx, g, mask)
@@ -37,37 +41,46 @@ func Dropout(a *Var, p float32, r *rand.Rand) *Var {
 	}, a)
 }
 
-// dropoutMask fills md with 0 (probability p) or 1/(1−p), drawing 32 bits
-// per element from r, and writes y = x·md. The bits are drawn first, in
-// element order, into md (seen as uint32), since r is sequential; turning
-// them into the mask and the products is spread over the workers, each
-// element on its own, so that the results do not depend on the workers.
+// dropoutMask fills md with 0 (probability p) or 1/(1−p) from the
+// counter-based bits of seed (see Dropout) and writes y = x·md. The pairs
+// of elements are spread over the workers, each pair drawing its own 64
+// bits from its index, so that the results do not depend on the workers.
 // The select is on bits, without a data-dependent branch.
-func dropoutMask(md, y, x []float32, p float32, r *rand.Rand) {
+func dropoutMask(md, y, x []float32, p float32, seed uint64) {
 	n := len(md)
 	if n == 0 {
 		return
 	}
 	y, x = y[:n], x[:n]
-	bits := unsafe.Slice((*uint32)(unsafe.Pointer(&md[0])), n)
-	i := 0
-	for ; i+2 <= n; i += 2 {
-		u := r.Uint64()
-		bits[i], bits[i+1] = uint32(u), uint32(u>>32)
-	}
-	if i < n {
-		bits[i] = uint32(r.Uint64())
-	}
-	t := uint32(min(float64(p)*(1<<32), math.MaxUint32))
+	t := uint64(min(float64(p)*(1<<32), math.MaxUint32))
 	scale := math.Float32bits(1 / (1 - p))
-	parallel.For(n, dropoutGrain, func(lo, hi int) {
-		for i, u := range bits[lo:hi] {
-			// All ones when u ≥ t, computed from the borrow of u − t.
-			keep := uint32((uint64(u)-uint64(t))>>63) - 1
-			m := math.Float32frombits(scale & keep)
-			md[lo+i], y[lo+i] = m, x[lo+i]*m
+	parallel.For((n+1)/2, dropoutGrain/2, func(lo, hi int) {
+		for k := lo; k < hi; k++ {
+			u := splitmix(seed + uint64(k+1)*splitmixGamma)
+			// All ones when the bits are ≥ t, from the borrow of bits − t.
+			keep0 := uint32((u&0xffffffff-t)>>63) - 1
+			keep1 := uint32((u>>32-t)>>63) - 1
+			i := 2 * k
+			m := math.Float32frombits(scale & keep0)
+			md[i], y[i] = m, x[i]*m
+			if i+1 < n {
+				m = math.Float32frombits(scale & keep1)
+				md[i+1], y[i+1] = m, x[i+1]*m
+			}
 		}
 	})
+}
+
+// splitmixGamma is SplitMix64's increment, the odd integer nearest 2⁶⁴/φ.
+const splitmixGamma = 0x9e3779b97f4a7c15
+
+// splitmix is SplitMix64's output function (Steele, Lea and Flood, 2014):
+// a bijective mix of the 64-bit state z whose outputs over z = s + k·γ
+// pass BigCrush.
+func splitmix(z uint64) uint64 {
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
 }
 
 // dropoutGrain is the number of elements below which Dropout's mask stays

@@ -31,6 +31,8 @@ var matMulShapes = []struct {
 	{"64x128x10T", 64, 128, 10, false, true},    // forward, last layer: H·W2ᵀ
 	{"10x64x128TA", 10, 64, 128, true, false},   // weight gradient of the last layer
 	{"64x10x128", 64, 10, 128, false, false},    // input gradient of the last layer: dY·W2
+	{"128x64x10TA", 128, 64, 10, true, false},   // weight gradient, W2 as [in, out]: Hᵀ·dY
+	{"64x10x128T", 64, 10, 128, false, true},    // input gradient, W2 as [in, out]: dY·W2ᵀ
 	// Every transpose combination at N = 512 and 1024 (TN: op(A) = Aᵀ).
 	{"512TN", 512, 512, 512, true, false},
 	{"512NT", 512, 512, 512, false, true},

@@ -17,12 +17,21 @@ import (
 // count elements. When beta is zero C is written without being read.
 type microKernel func(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32)
 
+// maskedKernel is a microKernel that computes only the columns of its tile
+// whose bits are set in mask (bit j for column j), reading no other column
+// of B or C: a ragged last column panel is then read in place and written
+// straight to C.
+type maskedKernel func(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, mask int)
+
 // gemmImpl is one GEMM implementation: a micro-kernel, its tile and the
 // cache blocking that suits it.
 type gemmImpl struct {
-	name       string
-	mr, nr     int
-	kern       microKernel
+	name   string
+	mr, nr int
+	kern   microKernel
+	// masked, when set, is the kernel with a column mask, which computes
+	// every tile (kern then serves nothing but the full-mask case).
+	masked     maskedKernel
 	kc, mc, nc int
 	packB      bool // pack B whatever the shape
 	// packTransA packs a transposed A whatever the shape: a kernel whose
@@ -322,8 +331,9 @@ func (g *gemmPlan) part(r0, r1, q0, q1 int) {
 			bp := bbuf.s
 			if g.packB {
 				g.packBRange(bp, pc, kb, jc, nb, 0, nbp)
-			} else if nb%nr != 0 {
-				// Only the ragged last panel needs zero padding.
+			} else if nb%nr != 0 && im.masked == nil {
+				// Only the ragged last panel needs zero padding (a masked
+				// kernel reads it in place).
 				g.packBRange(bp, pc, kb, jc, nb, nbp-1, nbp)
 			}
 			blk := blockTask{g: *g, bp: bp, pc: pc, kb: kb, jc: jc, nb: nb, beta: beta}
@@ -428,7 +438,7 @@ func (t *blockTask) do(r0, r1, q0, q1 int) {
 			w := min(nr, t.nb-j0)
 			var bptr *float32
 			csB := nr
-			if g.packB || w < nr {
+			if g.packB || w < nr && im.masked == nil {
 				bptr = &t.bp[q*kb*nr]
 			} else {
 				bptr = &g.b[t.pc*g.rsB+t.jc+j0]
@@ -446,6 +456,16 @@ func (t *blockTask) do(r0, r1, q0, q1 int) {
 					rs, cs = g.rsA, g.csA
 				}
 				ci := (rowLo+ir)*g.ldc + t.jc + j0
+				if im.masked != nil {
+					mask := 1<<w - 1
+					if h == mr {
+						im.masked(kb, aptr, rs, cs, bptr, csB, &g.c[ci], g.ldc, g.alpha, t.beta, mask)
+						continue
+					}
+					im.masked(kb, aptr, rs, cs, bptr, csB, &scratch[0], nr, g.alpha, 0, mask)
+					mergeTile(g.c[ci:], g.ldc, scratch, nr, h, w, t.beta)
+					continue
+				}
 				if h == mr && w == nr {
 					im.kern(kb, aptr, rs, cs, bptr, csB, &g.c[ci], g.ldc, g.alpha, t.beta)
 					continue
