@@ -46,6 +46,13 @@
 //
 // # Sequence ops
 //
+// LinearGELU is Linear followed by the exact GELU as one op, as a
+// transformer's feed-forward block uses it: the bias and the GELU are
+// applied to each product row while it is in cache, and the GELU's
+// derivative, kept in place of the pre-activation, turns the backward's
+// GELU into one product per element, with the bias gradient summed in the
+// same pass.
+//
 // MatMul broadcasts batch axes like torch.matmul ([B,H,T,D]·[B,H,D,S],
 // [B,T,D]·[D,E]) and passes transposes to GEMM as flags; the gradient of a
 // broadcast operand is summed inside the GEMM calls. Embedding gathers rows
