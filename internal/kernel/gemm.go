@@ -248,7 +248,9 @@ func (g *gemmPlan) choosePacking() (small bool) {
 	// inPlaceALd apart, B's panels stay in L2.
 	inPlaceB := im.inPlaceA && m <= inPlaceBRows && g.rsB <= inPlaceALd
 	g.packB = g.csB != 1 || !small && !inPlaceB || im.packB && m > 4
-	g.packA = !small && !(im.inPlaceA && max(g.rsA, g.csA) <= inPlaceALd) || im.packTransA && g.csA != 1 && m > 4*im.mr
+	// A packed transposed A pays only when its panels serve several
+	// column panels: with one (n ≤ nr) each is read once either way.
+	g.packA = !small && !(im.inPlaceA && max(g.rsA, g.csA) <= inPlaceALd) || im.packTransA && g.csA != 1 && m > 4*im.mr && n > im.nr
 	switch packMode {
 	case packNever:
 		g.packA, g.packB = false, g.csB != 1
