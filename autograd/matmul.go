@@ -18,15 +18,17 @@ const rowsParallelWork = 1 << 16
 // workers; its funcs are bound once, so that a split call allocates
 // nothing.
 type rowsTask struct {
-	m, v       []float32 // the [n, out] matrix and the [out] vector
-	n, out     int
-	seed, sums func(lo, hi int)
+	m, v             []float32 // the [n, out] matrix and the [out] vector
+	g, der           []float32 // LinearGELU's output gradient and GELU'
+	n, out           int
+	seed, sums, gelu func(lo, hi int)
 }
 
 var rowsTasks = sync.Pool{New: func() any {
 	t := new(rowsTask)
 	t.seed = func(lo, hi int) { seedRows(t.m, t.v, lo, hi) }
 	t.sums = func(lo, hi int) { colSums(t.v, t.m, t.n, t.out, lo*16, min(hi*16, t.out)) }
+	t.gelu = t.geluSums
 	return t
 }}
 
@@ -37,7 +39,7 @@ func getRowsTask(m, v []float32, n, out int) *rowsTask {
 }
 
 func putRowsTask(t *rowsTask) {
-	t.m, t.v = nil, nil
+	t.m, t.v, t.g, t.der = nil, nil, nil, nil
 	rowsTasks.Put(t)
 }
 
@@ -240,4 +242,93 @@ func linearBackward(nd *node, g *tensor.Tensor) []*tensor.Tensor {
 		}
 	}
 	return grads
+}
+
+// LinearGELU returns GELU(x·wᵀ + b) (exact GELU, as GELU computes it) for
+// x [N, in], w [out, in] and b [out], as one op: the bias and the GELU
+// are applied to each row of the product while it is in cache, and the
+// GELU's derivative is kept, in place of the pre-activation, for the
+// backward, which then needs one product per element instead of the
+// GELU's second evaluation; the bias gradient is summed in the same pass.
+// The product is formed before the bias is added (x·wᵀ, then + b), so the
+// result may differ from GELU(Linear(x, w, b)) in the last bits. With a
+// nil b it is GELU(Linear(x, w, nil)).
+func LinearGELU(x, w, b *Var) *Var {
+	if b == nil {
+		return GELU(Linear(x, w, nil))
+	}
+	xs, ws := x.value.Shape(), w.value.Shape()
+	if len(xs) != 2 || len(ws) != 2 || xs[1] != ws[1] {
+		panic(fmt.Sprintf("autograd.LinearGELU: input %v does not match weight %v (want [N, in] and [out, in])", xs, ws))
+	}
+	n, out := xs[0], ws[0]
+	if b.value.Rank() != 1 || b.value.Dim(0) != out {
+		panic(fmt.Sprintf("autograd.LinearGELU: bias %v does not match weight %v (want [%d])", b.value.Shape(), ws, out))
+	}
+	shape := []int{n, out}
+	y := wrap(alloc(shape, x, w, b), x, w, b)
+	der := alloc(shape, x, w, b) // the product, then GELU's derivative
+	tensor.MatMulTo(der, x.value, w.value, false, true)
+	dd := der.Data()
+	kernel.GELUBiasDeriv(y.value.Data(), dd, dd, b.value.Data())
+	if s := y.recordFn("LinearGELU", linearGELUBackward, x, w, b); s != nil {
+		s.t[0], s.t[1], s.f32s = x.value, w.value, dd
+	}
+	return y
+}
+
+// linearGELUBackward is LinearGELU's backward: the pre-activation's
+// gradient g∘GELU'(pre), with the bias gradient summed in the same pass,
+// then Linear's products from it.
+func linearGELUBackward(nd *node, g *tensor.Tensor) []*tensor.Tensor {
+	inputs := nd.inputs
+	x, w, b := inputs[0], inputs[1], inputs[2]
+	xv, wv, der := nd.saved.t[0], nd.saved.t[1], nd.saved.f32s
+	n, out := g.Dim(0), g.Dim(1)
+	grads := nd.saved.out(3)
+	gp := gradBuf([]int{n, out}, inputs...) // the pre-activation's gradient
+	gpd, gd := gp.Data(), g.Data()
+	if b.requiresGrad {
+		gb := leafGrad(b)
+		if gb == nil {
+			gb = zeroGradBuf(b.value.Shape(), inputs...)
+			grads[2] = gb
+		}
+		t := getRowsTask(gpd, gb.Data(), n, out)
+		t.g, t.der = gd, der
+		if n*out < rowsParallelWork || out < 32 {
+			t.geluSums(0, (out+15)/16)
+		} else {
+			// Each worker takes whole columns, in row order: the sums do
+			// not depend on the split.
+			parallel.For((out+15)/16, 1, t.gelu)
+		}
+		putRowsTask(t)
+	} else {
+		kernel.Mul(gpd, gd, der)
+	}
+	if x.requiresGrad {
+		grads[0] = gradBuf(xv.Shape(), inputs...)
+		tensor.MatMulTo(grads[0], gp, wv, false, false)
+	}
+	if w.requiresGrad {
+		if acc, beta := leafGradOverwrite(w); acc != nil {
+			tensor.MatMulAcc(acc, gp, xv, true, false, 1, beta)
+		} else {
+			grads[1] = gradBuf(wv.Shape(), inputs...)
+			tensor.MatMulTo(grads[1], gp, xv, true, false)
+		}
+	}
+	return grads
+}
+
+// geluSums sets columns [16·lo, 16·hi) of m = g∘der and adds their sums
+// over the rows to v, row by row.
+func (t *rowsTask) geluSums(lo, hi int) {
+	j0, j1 := lo*16, min(hi*16, t.out)
+	for i := 0; i < t.n; i++ {
+		r := i * t.out
+		kernel.Mul(t.m[r+j0:r+j1], t.g[r+j0:r+j1], t.der[r+j0:r+j1])
+		kernel.Axpy(1, t.m[r+j0:r+j1], t.v[j0:j1])
+	}
 }

@@ -117,8 +117,14 @@ func (l *TransformerEncoderLayer) selfAttention(x *autograd.Var, o AttendOptions
 }
 
 func (l *TransformerEncoderLayer) feedForward(x *autograd.Var) *autograd.Var {
-	h := l.Dropout.Forward(l.Activation.Apply(l.Linear1.Forward(x))) // [B, T, DimFF]
-	return l.Dropout2.Forward(l.Linear2.Forward(h))                  // [B, T, E]
+	var h *autograd.Var
+	if l.Activation == ActGELU {
+		h = denseGELU(l.Linear1, x) // [B, T, DimFF]
+	} else {
+		h = l.Activation.Apply(l.Linear1.Forward(x))
+	}
+	h = l.Dropout.Forward(h)
+	return l.Dropout2.Forward(l.Linear2.Forward(h)) // [B, T, E]
 }
 
 // Params returns the parameters in PyTorch's state_dict order.
@@ -236,13 +242,27 @@ func (m *GPTMLP) Forward(x *autograd.Var) *autograd.Var {
 // denseGELU returns gelu(d(x)) for a Dense without an activation of its
 // own. On an inference input with a packed weight (PackForInference) the
 // GELU runs in the product's epilogue, with the bias, instead of as a
-// second pass over the [N, 4E] activations.
+// second pass over the [N, 4E] activations; otherwise, with a bias, it is
+// one autograd.LinearGELU, which adds the bias and applies the GELU in one
+// pass and keeps the GELU's derivative for the backward.
 func denseGELU(d *Dense, x *autograd.Var) *autograd.Var {
 	xs := x.Shape()
-	if d.Activation == ActNone && x.Inference() && len(xs) >= 2 && d.Weight.Cacheable() && xs[len(xs)-1] == d.Weight.Value().Dim(1) {
+	in := d.Weight.Value().Dim(1)
+	if d.Activation != ActNone || len(xs) < 2 || xs[len(xs)-1] != in {
+		return autograd.GELU(d.Forward(x))
+	}
+	if x.Inference() && d.Weight.Cacheable() {
 		return autograd.LinearPacked(x, d.packed.Get(d.Weight.Var, true), varOf(d.Bias), tensor.ActGELU)
 	}
-	return autograd.GELU(d.Forward(x))
+	if d.Bias == nil {
+		return autograd.GELU(d.Forward(x))
+	}
+	if len(xs) == 2 {
+		return autograd.LinearGELU(x, d.Weight.Var, d.Bias.Var)
+	}
+	y := autograd.LinearGELU(autograd.Reshape(x, -1, in), d.Weight.Var, d.Bias.Var)
+	var shape [8]int // Reshape keeps no reference to it
+	return autograd.Reshape(y, append(append(shape[:0], xs[:len(xs)-1]...), d.Weight.Value().Dim(0))...)
 }
 
 // Params returns c_fc and c_proj's parameters.

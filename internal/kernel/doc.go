@@ -20,6 +20,10 @@
 // pass over each finished block of output rows (an Epilogue): the inference path of dense
 // layers, whose weights do not change between calls.
 //
+// GELUBiasDeriv is the training counterpart of a GELU epilogue: it adds a
+// bias to product rows and writes both the GELU and its derivative (which
+// may overwrite the pre-activation) in one pass.
+//
 // CausalSelfAttention is a transformer's attention at inference: it reads
 // queries, keys and values in place from a fused projection's output and
 // keeps the scores of 32 queries at a time (only the keys they may see),

@@ -1,5 +1,12 @@
 package kernel
 
+import (
+	"fmt"
+	"sync"
+
+	"github.com/shoshin-ml/shoshin/internal/parallel"
+)
+
 // parallelGELUElems is the length from which GELU and GELUGrad spread over
 // the worker pool.
 const parallelGELUElems = 1 << 14
@@ -96,6 +103,73 @@ func geluGradPortable(dst, x, dy []float32) {
 		d, g := dst[lo:lo+len(xs)], dy[lo:lo+len(xs)]
 		for i, v := range xs {
 			d[i] = g[i] * (cdf[i] + v*(geluInvSqrt2Pi*e[i]))
+		}
+	}
+}
+
+// GELUBiasDeriv computes, for each row of pre (rows of len(bias) values,
+// as many as fit len(dst)), x = pre + bias, dst = x·Φ(x) (GELU's value,
+// as GELU computes it) and der = Φ(x) + x·φ(x) (its derivative, as
+// GELUGrad computes it with dy = 1): the forward of a linear layer's bias
+// and GELU, keeping what the backward needs, in one pass while the row
+// is in cache. der may be pre (it then overwrites the pre-activation);
+// dst must not overlap either. Large inputs are split by rows across the
+// worker pool, so every value is the same whatever the number of workers.
+// It panics when the lengths do not match.
+func GELUBiasDeriv(dst, der, pre, bias []float32) {
+	out := len(bias)
+	if out == 0 || len(dst)%out != 0 || len(der) != len(dst) || len(pre) != len(dst) {
+		panic(fmt.Sprintf("kernel.GELUBiasDeriv: dst %d, der %d, pre %d values for rows of %d (bias)", len(dst), len(der), len(pre), out))
+	}
+	rows := len(dst) / out
+	if len(dst) < parallelGELUElems || parallel.Workers() == 1 {
+		geluBiasDerivRows(dst, der, pre, bias, 0, rows)
+		return
+	}
+	t := geluBDTasks.Get().(*geluBDTask)
+	t.dst, t.der, t.pre, t.bias = dst, der, pre, bias
+	parallel.For(rows, max(1, parallelGELUElems/2/out), t.fn)
+	t.dst, t.der, t.pre, t.bias = nil, nil, nil, nil
+	geluBDTasks.Put(t)
+}
+
+// geluBDTask is a split GELUBiasDeriv, its closure bound once.
+type geluBDTask struct {
+	dst, der, pre, bias []float32
+	fn                  func(lo, hi int)
+}
+
+var geluBDTasks = sync.Pool{New: func() any {
+	t := new(geluBDTask)
+	t.fn = func(lo, hi int) { geluBiasDerivRows(t.dst, t.der, t.pre, t.bias, lo, hi) }
+	return t
+}}
+
+// geluBiasDerivRows runs geluBiasDeriv on rows [lo, hi), one call per row,
+// so that a value does not depend on which rows a call covers.
+func geluBiasDerivRows(dst, der, pre, bias []float32, lo, hi int) {
+	out := len(bias)
+	for i := lo; i < hi; i++ {
+		r := i * out
+		geluBiasDeriv(dst[r:r+out], der[r:r+out], pre[r:r+out], bias)
+	}
+}
+
+// geluBiasDerivPortable is the portable twin of the biased GELU and
+// derivative kernel: one row of len(bias) values.
+func geluBiasDerivPortable(dst, der, pre, bias []float32) {
+	var cdf, e, x [geluChunk]float32
+	for lo := 0; lo < len(bias); lo += geluChunk {
+		n := min(geluChunk, len(bias)-lo)
+		xs := x[:n]
+		for i := range xs {
+			xs[i] = pre[lo+i] + bias[lo+i]
+		}
+		geluCDFPortable(cdf[:], e[:], xs)
+		d, g := dst[lo:lo+n], der[lo:lo+n]
+		for i, v := range xs {
+			d[i] = v * cdf[i]
+			g[i] = cdf[i] + v*(geluInvSqrt2Pi*e[i])
 		}
 	}
 }

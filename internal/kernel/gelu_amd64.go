@@ -11,6 +11,9 @@ func geluAVX2(dst, x *float32, n int)
 //go:noescape
 func geluGradAVX2(dst, x, dy *float32, n int)
 
+//go:noescape
+func geluBiasDerivAVX2(dst, der, pre, bias *float32, n int)
+
 func gelu(dst, x []float32) {
 	n := len(dst) &^ 7
 	if hasAVX2 && n > 0 {
@@ -25,4 +28,14 @@ func geluGrad(dst, x, dy []float32) {
 		geluGradAVX2(&dst[0], &x[0], &dy[0], n)
 	}
 	geluGradPortable(dst[n:], x[n:len(dst)], dy[n:len(dst)])
+}
+
+// geluBiasDeriv is one row of GELUBiasDeriv: len(bias) values.
+func geluBiasDeriv(dst, der, pre, bias []float32) {
+	m := len(bias)
+	n := m &^ 7
+	if hasAVX2 && n > 0 {
+		geluBiasDerivAVX2(&dst[0], &der[0], &pre[0], &bias[0], n)
+	}
+	geluBiasDerivPortable(dst[n:m], der[n:m], pre[n:m], bias[n:])
 }

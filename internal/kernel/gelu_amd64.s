@@ -128,6 +128,74 @@ gelugrad_loop:
 	VZEROUPPER
 	RET
 
+// func geluBiasDerivAVX2(dst, der, pre, bias *float32, n int)
+TEXT ·geluBiasDerivAVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ der+8(FP), R8
+	MOVQ pre+16(FP), SI
+	MOVQ bias+24(FP), DX
+	MOVQ n+32(FP), CX
+	VXORPS Y14, Y14, Y14
+	VMOVUPS expOne<>(SB), Y15
+	VMOVUPS expLo<>(SB), Y13
+gelubd_loop:
+	VMOVUPS (SI), Y0
+	VADDPS (DX), Y0, Y0
+	VANDPS geluAbs<>(SB), Y0, Y1
+	VMOVAPS Y15, Y2
+	VFMADD231PS geluP<>(SB), Y1, Y2
+	VDIVPS Y2, Y15, Y3
+	VMOVUPS geluA5<>(SB), Y4
+	VFMADD213PS geluA4<>(SB), Y3, Y4
+	VFMADD213PS geluA3<>(SB), Y3, Y4
+	VFMADD213PS geluA2<>(SB), Y3, Y4
+	VFMADD213PS geluA1<>(SB), Y3, Y4
+	VMULPS Y3, Y4, Y4
+	VMULPS Y0, Y0, Y5
+	VMULPS geluNegHalf<>(SB), Y5, Y5
+	VMAXPS Y5, Y13, Y5
+	VMULPS expLog2e<>(SB), Y5, Y6
+	VROUNDPS $0, Y6, Y6
+	VMOVAPS Y5, Y7
+	VFNMADD231PS expLn2Hi<>(SB), Y6, Y7
+	VFNMADD231PS expLn2Lo<>(SB), Y6, Y7
+	VMOVUPS expC7<>(SB), Y8
+	VFMADD213PS expC6<>(SB), Y7, Y8
+	VFMADD213PS expC5<>(SB), Y7, Y8
+	VFMADD213PS expC4<>(SB), Y7, Y8
+	VFMADD213PS expC3<>(SB), Y7, Y8
+	VFMADD213PS expC2<>(SB), Y7, Y8
+	VFMADD213PS expOne<>(SB), Y7, Y8
+	VFMADD213PS expOne<>(SB), Y7, Y8
+	VCVTPS2DQ Y6, Y6
+	VPSRAD $1, Y6, Y9
+	VPSUBD Y9, Y6, Y6
+	VPADDD expBias<>(SB), Y9, Y9
+	VPSLLD $23, Y9, Y9
+	VPADDD expBias<>(SB), Y6, Y6
+	VPSLLD $23, Y6, Y6
+	VMULPS Y9, Y8, Y8
+	VMULPS Y6, Y8, Y8
+	VMULPS Y8, Y4, Y4
+	VCMPPS $2, Y0, Y14, Y10
+	VADDPS Y4, Y4, Y12
+	VSUBPS Y12, Y15, Y11
+	VANDPS Y10, Y11, Y11
+	VADDPS Y11, Y4, Y1
+	VMULPS Y1, Y0, Y2
+	VMOVUPS Y2, (DI)
+	VMULPS geluInvSqrt2Pi<>(SB), Y8, Y8
+	VFMADD213PS Y1, Y0, Y8
+	VMOVUPS Y8, (R8)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	ADDQ $32, R8
+	SUBQ $8, CX
+	JNZ gelubd_loop
+	VZEROUPPER
+	RET
+
 	DATA geluAbs<>+0(SB)/4, $0x7fffffff
 	DATA geluAbs<>+4(SB)/4, $0x7fffffff
 	DATA geluAbs<>+8(SB)/4, $0x7fffffff

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/shoshin-ml/shoshin/internal/parallel"
 	"github.com/stretchr/testify/require"
 )
 
@@ -138,4 +139,64 @@ func TestGELUKernelsMatchPortable(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestGELUBiasDeriv checks the biased GELU with its derivative against
+// the float64 reference and against its portable twin, on awkward row
+// widths, in place over pre, on one and two workers (the same bits), and
+// that the guards around the outputs stay untouched.
+func TestGELUBiasDeriv(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	const guard = float32(-12345)
+	for _, sz := range [][2]int{{1, 1}, {3, 7}, {2, 8}, {5, 9}, {4, 17}, {3, 33}, {2, 131}, {parallelGELUElems/40 + 3, 40}, {70, 512}} {
+		rows, out := sz[0], sz[1]
+		n := rows * out
+		pre := make([]float32, n)
+		bias := make([]float32, out)
+		for i := range pre {
+			pre[i] = float32(rng.NormFloat64() * 3)
+		}
+		for i := range bias {
+			bias[i] = float32(rng.NormFloat64())
+		}
+		run := func(workers int, inPlace bool) (dst, der []float32) {
+			prev := parallel.SetWorkers(workers)
+			defer parallel.SetWorkers(prev)
+			d := make([]float32, n+2)
+			d[0], d[n+1] = guard, guard
+			p := append([]float32(nil), pre...)
+			g := make([]float32, n+2)
+			g[0], g[n+1] = guard, guard
+			if inPlace {
+				GELUBiasDeriv(d[1:n+1], p, p, bias)
+				copy(g[1:n+1], p)
+			} else {
+				GELUBiasDeriv(d[1:n+1], g[1:n+1], p, bias)
+				require.Equal(t, pre, p, "pre changed")
+			}
+			require.Equal(t, guard, d[0])
+			require.Equal(t, guard, d[n+1])
+			require.Equal(t, guard, g[0])
+			require.Equal(t, guard, g[n+1])
+			return d[1 : n+1], g[1 : n+1]
+		}
+		dst, der := run(1, false)
+		dst2, der2 := run(2, true)
+		require.Equal(t, dst, dst2, "%dx%d: values differ on two workers or in place", rows, out)
+		require.Equal(t, der, der2, "%dx%d: derivatives differ on two workers or in place", rows, out)
+		wantD, wantG := make([]float32, n), make([]float32, n)
+		for r := range rows {
+			geluBiasDerivPortable(wantD[r*out:(r+1)*out], wantG[r*out:(r+1)*out], pre[r*out:(r+1)*out], bias)
+		}
+		for i := range n {
+			x := float64(pre[i] + bias[i%out])
+			y, dy := geluRef(x)
+			tol := 3e-7 * max(1, math.Abs(x))
+			require.InDelta(t, y, dst[i], tol, "%dx%d: GELU(%g)", rows, out, x)
+			require.InDelta(t, dy, der[i], tol, "%dx%d: GELU'(%g)", rows, out, x)
+			require.InDelta(t, wantD[i], dst[i], 4e-7*max(1, math.Abs(float64(wantD[i]))), "%dx%d: portable GELU(%g)", rows, out, x)
+			require.InDelta(t, wantG[i], der[i], 4e-7*max(1, math.Abs(float64(wantG[i]))), "%dx%d: portable GELU'(%g)", rows, out, x)
+		}
+	}
+	require.Panics(t, func() { GELUBiasDeriv(make([]float32, 6), make([]float32, 6), make([]float32, 6), make([]float32, 4)) })
 }

@@ -17,12 +17,21 @@ import (
 // count elements. When beta is zero C is written without being read.
 type microKernel func(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32)
 
+// maskedKernel is a microKernel that computes only the columns of its tile
+// whose bits are set in mask (bit j for column j), reading no other column
+// of B or C: a ragged last column panel is then read in place and written
+// straight to C.
+type maskedKernel func(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, mask int)
+
 // gemmImpl is one GEMM implementation: a micro-kernel, its tile and the
 // cache blocking that suits it.
 type gemmImpl struct {
-	name       string
-	mr, nr     int
-	kern       microKernel
+	name   string
+	mr, nr int
+	kern   microKernel
+	// masked, when set, is the kernel with a column mask, which computes
+	// every tile (kern then serves nothing but the full-mask case).
+	masked     maskedKernel
 	kc, mc, nc int
 	packB      bool // pack B whatever the shape
 	// packTransA packs a transposed A whatever the shape: a kernel whose
@@ -48,6 +57,10 @@ const defaultPackAbove = 1 << 27
 // inPlaceALd is the longest row stride of A that inPlaceA reads in place;
 // beyond it (1024 and up) packing wins again by a few percent.
 const inPlaceALd = 512
+
+// inPlaceBRows is the most rows of C for which an inPlaceA implementation
+// reads a row-major B in place at any size (see choosePacking).
+const inPlaceBRows = 512
 
 // portableImpl is the pure-Go implementation, available everywhere. It
 // always packs B: its narrow panels read in place from rows a power of two
@@ -227,7 +240,14 @@ func (g *gemmPlan) choosePacking() (small bool) {
 		packAbove = defaultPackAbove
 	}
 	small = m*n*k <= packAbove || m <= 4*im.mr || n <= 2*im.nr
-	g.packB = g.csB != 1 || !small || im.packB && m > 4
+	// A few rows against a long k (a weight gradient Xᵀ·dY over all
+	// tokens) reuse each B panel too little for its packing to pay: it
+	// costs a pass over all of B (6 MB for 4096×384) for each m/mr uses
+	// of it, and on two workers the two halves of every row of B are then
+	// packed at once, each pass slower. Read in place, with rows at most
+	// inPlaceALd apart, B's panels stay in L2.
+	inPlaceB := im.inPlaceA && m <= inPlaceBRows && g.rsB <= inPlaceALd
+	g.packB = g.csB != 1 || !small && !inPlaceB || im.packB && m > 4
 	g.packA = !small && !(im.inPlaceA && max(g.rsA, g.csA) <= inPlaceALd) || im.packTransA && g.csA != 1 && m > 4*im.mr
 	switch packMode {
 	case packNever:
@@ -246,14 +266,18 @@ func (g *gemmPlan) choosePacking() (small bool) {
 // np column panels is split into for workers, and whether by rows. It
 // splits the panels of the operand that is read in place, so that each
 // part packs only its own share of the other: by columns when only B is
-// packed (each part packs its own B panels), by rows when only A is. When
-// both are packed, by rows unless there are too few of them. When neither
-// is, each part reads the whole of the operand it does not split (all of
-// B when split by rows, all of A by columns): the smaller one is read
-// again, A when m < n, unless that direction has fewer than two panels
-// per worker and the other more. The MLP's 64×784×128 goes by columns
-// (B, 400 KB, read once) and its weight gradient 128×64×784 too (A, the
-// 32 KB output gradient, read by every part rather than the 200 KB input).
+// packed (each part packs its own B panels), unless m ≥ 8n, when every
+// part streaming all of A (m×k) would cost more than every part packing
+// all of B (k×n); by rows when only A is. When both are packed, each part
+// packs all of the operand it does not split, so the larger one is split:
+// by rows when m ≥ n, by columns when n > m (a weight gradient over many
+// tokens), unless that way has too few panels. When neither is, each part
+// reads the whole of the operand it does not split (all of B when split
+// by rows, all of A by columns): the smaller one is read again, A when
+// m < n, unless that direction has fewer than two panels per worker and
+// the other more. The MLP's 64×784×128 goes by columns (B, 400 KB, read
+// once) and its weight gradient 128×64×784 too (A, the 32 KB output
+// gradient, read by every part rather than the 200 KB input).
 //
 // Where no part packs what another packs too, and the operand that every
 // part reads whole is at most overSplitMax floats (it then stays in L2
@@ -264,9 +288,18 @@ func splitPanels(workers, m, n, k, mp, np int, packA, packB bool) (parts int, by
 	byRows = mp >= 2*workers || mp >= np
 	switch {
 	case packB && !packA && np >= 2*workers:
-		byRows = false
+		// Each part packs its own B panels and reads all of A, unless A
+		// is the far larger (a language model's 4096 tokens against a
+		// 128×384 weight): then every part packing all of B costs less
+		// than every part streaming all of A.
+		byRows = m >= 8*n && mp >= 2*workers
 	case packA && !packB && mp >= 2*workers:
 		byRows = true
+	case packA && packB:
+		// Each part packs all of the operand it does not split: split
+		// the larger, B when n > m (a weight gradient's k×n B against
+		// its k×m A), unless it has too few panels.
+		byRows = mp >= 2*workers && (m >= n || np < 2*workers) || mp >= np && np < 2*workers
 	case !packA && !packB:
 		byRows = m >= n
 		if byRows && mp < 2*workers && np > mp {
@@ -322,8 +355,9 @@ func (g *gemmPlan) part(r0, r1, q0, q1 int) {
 			bp := bbuf.s
 			if g.packB {
 				g.packBRange(bp, pc, kb, jc, nb, 0, nbp)
-			} else if nb%nr != 0 {
-				// Only the ragged last panel needs zero padding.
+			} else if nb%nr != 0 && im.masked == nil {
+				// Only the ragged last panel needs zero padding (a masked
+				// kernel reads it in place).
 				g.packBRange(bp, pc, kb, jc, nb, nbp-1, nbp)
 			}
 			blk := blockTask{g: *g, bp: bp, pc: pc, kb: kb, jc: jc, nb: nb, beta: beta}
@@ -428,7 +462,7 @@ func (t *blockTask) do(r0, r1, q0, q1 int) {
 			w := min(nr, t.nb-j0)
 			var bptr *float32
 			csB := nr
-			if g.packB || w < nr {
+			if g.packB || w < nr && im.masked == nil {
 				bptr = &t.bp[q*kb*nr]
 			} else {
 				bptr = &g.b[t.pc*g.rsB+t.jc+j0]
@@ -446,6 +480,16 @@ func (t *blockTask) do(r0, r1, q0, q1 int) {
 					rs, cs = g.rsA, g.csA
 				}
 				ci := (rowLo+ir)*g.ldc + t.jc + j0
+				if im.masked != nil {
+					mask := 1<<w - 1
+					if h == mr {
+						im.masked(kb, aptr, rs, cs, bptr, csB, &g.c[ci], g.ldc, g.alpha, t.beta, mask)
+						continue
+					}
+					im.masked(kb, aptr, rs, cs, bptr, csB, &scratch[0], nr, g.alpha, 0, mask)
+					mergeTile(g.c[ci:], g.ldc, scratch, nr, h, w, t.beta)
+					continue
+				}
 				if h == mr && w == nr {
 					im.kern(kb, aptr, rs, cs, bptr, csB, &g.c[ci], g.ldc, g.alpha, t.beta)
 					continue

@@ -130,6 +130,11 @@ var asmFeatures = map[string]isaReq{
 	"VSUBSS": vexFP, "VDIVSS": vexFP, "VMOVSS": vexFP, "VMOVSD": vexFP, "VMULSS": vexFP, "VADDSS": vexFP,
 	"VSUBSD": vexFP, "VADDSD": vexFP, "VROUNDSD": vexFP, "VCVTSS2SD": vexFP, "VCVTSD2SS": vexFP,
 	"VCVTTSS2SI": vexFP,
+	// The masked narrow GEMM kernel: zero-masking loads and broadcast
+	// FMAs are EVEX forms; the mask register moves are AVX512F.
+	"VMOVUPS.Z":        {xmm: featAVX512F | featAVX512VL, ymm: featAVX512F | featAVX512VL, zmm: featAVX512F},
+	"VFMADD231PS.BCST": {xmm: featAVX512F | featAVX512VL, ymm: featAVX512F | featAVX512VL, zmm: featAVX512F},
+	"KMOVW":            {gpr: featAVX512F},
 	// Pooled weight gradient (poolwgrad_amd64.s).
 	"MOVLQSX": baseline, "CMOVQGE": baseline,
 }

@@ -78,8 +78,9 @@ func geluPrologue(w *asm) {
 	w.p("VMOVUPS expLo<>(SB), Y13")
 }
 
-// genGELU writes gelu_amd64.s: the exact GELU x·Φ(x) and its gradient,
-// eight floats at a time (the callers pass a positive multiple of 8).
+// genGELU writes gelu_amd64.s: the exact GELU x·Φ(x), its gradient, and
+// the GELU of a biased input together with its derivative, eight floats at
+// a time (the callers pass a positive multiple of 8).
 func genGELU() []byte {
 	var w asm
 	w.raw(header)
@@ -120,6 +121,33 @@ func genGELU() []byte {
 	w.p("ADDQ $32, DI")
 	w.p("SUBQ $8, CX")
 	w.p("JNZ gelugrad_loop")
+	w.p("VZEROUPPER")
+	w.p("RET\n")
+
+	// x = pre + bias; dst = x·Φ(x); der = Φ(x) + x·φ(x). der may be pre:
+	// each group of eight is read before it is written.
+	text(&w, "geluBiasDerivAVX2(dst, der, pre, bias *float32, n int)", "geluBiasDerivAVX2", "$0-40")
+	w.p("MOVQ dst+0(FP), DI")
+	w.p("MOVQ der+8(FP), R8")
+	w.p("MOVQ pre+16(FP), SI")
+	w.p("MOVQ bias+24(FP), DX")
+	w.p("MOVQ n+32(FP), CX")
+	geluPrologue(&w)
+	w.label("gelubd_loop")
+	w.p("VMOVUPS (SI), Y0")
+	w.p("VADDPS (DX), Y0, Y0")
+	geluCDF(&w)
+	w.p("VMULPS Y1, Y0, Y2")
+	w.p("VMOVUPS Y2, (DI)")
+	w.p("VMULPS geluInvSqrt2Pi<>(SB), Y8, Y8")
+	w.p("VFMADD213PS Y1, Y0, Y8")
+	w.p("VMOVUPS Y8, (R8)")
+	w.p("ADDQ $32, SI")
+	w.p("ADDQ $32, DX")
+	w.p("ADDQ $32, DI")
+	w.p("ADDQ $32, R8")
+	w.p("SUBQ $8, CX")
+	w.p("JNZ gelubd_loop")
 	w.p("VZEROUPPER")
 	w.p("RET\n")
 

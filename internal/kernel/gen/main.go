@@ -218,11 +218,117 @@ func genGemm() []byte {
 		bregs: []string{"Y12", "Y13"},
 		tmps:  []string{"Y14", "Y15"},
 	})
+	genMaskedKernel(&w)
 	genTranspose8(&w)
 	genGemvN(&w, 64)
 	genGemvN(&w, 16)
 	genDot4(&w)
 	return w.Bytes()
+}
+
+// genMaskedKernel writes kern16x16MaskAVX512, the micro-kernel for narrow
+// outputs (N ≤ 16, such as a classifier's ten columns): a 16×16 tile, one
+// ZMM accumulator per row, whose columns beyond the mask (bit j for column
+// j) are neither read from B nor read or written in C. B may thus be read
+// in place from rows of fewer than 16 floats (masked-off lanes of an
+// AVX-512 load do not fault), and C is written directly, with no padded
+// B panel or scratch tile. A values are broadcast from memory inside the
+// FMA ({1to16}), one instruction per row and step.
+//
+// Registers: R8..R11 address rows 4g (R12 = 3·rsA reaches the fourth row
+// of a group), R13 = csA, SI walks B (R14 = csB), DI is C (BX = ldc), all
+// in bytes; K1 is the column mask, Z0..Z15 the accumulators, Z16/Z17 the
+// B rows of two steps, CX counts steps and AX pairs of steps.
+func genMaskedKernel(w *asm) {
+	const name = "kern16x16MaskAVX512"
+	fmt.Fprintf(&w.Buffer, "// func %s(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, mask int)\n", name)
+	fmt.Fprintf(&w.Buffer, "TEXT ·%s(SB), NOSPLIT, $0-80\n", name)
+	w.p("MOVQ k+0(FP), CX")
+	w.p("MOVQ a+8(FP), R8")
+	w.p("MOVQ rsA+16(FP), DX")
+	w.p("SHLQ $2, DX")
+	w.p("MOVQ csA+24(FP), R13")
+	w.p("SHLQ $2, R13")
+	w.p("MOVQ b+32(FP), SI")
+	w.p("MOVQ csB+40(FP), R14")
+	w.p("SHLQ $2, R14")
+	w.p("MOVQ c+48(FP), DI")
+	w.p("MOVQ ldc+56(FP), BX")
+	w.p("SHLQ $2, BX")
+	w.p("MOVQ mask+72(FP), AX")
+	w.p("KMOVW AX, K1")
+	w.p("LEAQ (DX)(DX*2), R12")
+	bases := []string{"R8", "R9", "R10", "R11"}
+	for g := 1; g < 4; g++ {
+		w.p("LEAQ (%s)(DX*4), %s", bases[g-1], bases[g])
+	}
+	row := func(r int) string {
+		b := bases[r/4]
+		return []string{"(" + b + ")", "(" + b + ")(DX*1)", "(" + b + ")(DX*2)", "(" + b + ")(R12*1)"}[r%4]
+	}
+	w.p("MOVQ DI, AX")
+	for r := 0; r < 16; r++ {
+		w.p("PREFETCHT0 (AX)")
+		if r < 15 {
+			w.p("ADDQ BX, AX")
+		}
+	}
+	for r := 0; r < 16; r++ {
+		w.p("VPXORD Z%d, Z%d, Z%d", r, r, r)
+	}
+	step := func(breg string) {
+		w.p("VMOVUPS.Z (SI), K1, %s", breg)
+		for r := 0; r < 16; r++ {
+			w.p("VFMADD231PS.BCST %s, %s, Z%d", row(r), breg, r)
+		}
+		for _, b := range bases {
+			w.p("ADDQ R13, %s", b)
+		}
+		w.p("ADDQ R14, SI")
+	}
+	w.p("MOVQ CX, AX")
+	w.p("SHRQ $1, AX")
+	w.p("JZ %s_tail", name)
+	w.label(name + "_loop")
+	step("Z16")
+	step("Z17")
+	w.p("DECQ AX")
+	w.p("JNZ %s_loop", name)
+	w.label(name + "_tail")
+	w.p("TESTQ $1, CX")
+	w.p("JZ %s_store", name)
+	step("Z16")
+	w.label(name + "_store")
+	w.p("MOVL alpha+64(FP), AX")
+	w.p("VPBROADCASTD AX, Z16")
+	for r := 0; r < 16; r++ {
+		w.p("VMULPS Z16, Z%d, Z%d", r, r)
+	}
+	w.p("MOVL beta+68(FP), AX")
+	w.p("ANDL $0x7fffffff, AX")
+	w.p("JZ %s_overwrite", name)
+	w.p("MOVL beta+68(FP), AX")
+	w.p("VPBROADCASTD AX, Z17")
+	for r := 0; r < 16; r++ {
+		w.p("VMOVUPS.Z (DI), K1, Z18")
+		w.p("VFMADD231PS Z17, Z18, Z%d", r)
+		w.p("VMOVUPS Z%d, K1, (DI)", r)
+		if r < 15 {
+			w.p("ADDQ BX, DI")
+		}
+	}
+	w.p("VZEROUPPER")
+	w.p("RET")
+	w.label(name + "_overwrite")
+	for r := 0; r < 16; r++ {
+		w.p("VMOVUPS Z%d, K1, (DI)", r)
+		if r < 15 {
+			w.p("ADDQ BX, DI")
+		}
+	}
+	w.p("VZEROUPPER")
+	w.p("RET")
+	w.raw("\n")
 }
 
 // genGemvN writes gemvN<width>AVX2, a block of columns of the batch-1

@@ -39,6 +39,8 @@ SHAPES = [
     ("64x128x10T", 64, 128, 10, False, True),
     ("10x64x128TA", 10, 64, 128, True, False),
     ("64x10x128", 64, 10, 128, False, False),
+    ("128x64x10TA", 128, 64, 10, True, False),
+    ("64x10x128T", 64, 10, 128, False, True),
     ("512TN", 512, 512, 512, True, False),
     ("512NT", 512, 512, 512, False, True),
     ("512TT", 512, 512, 512, True, True),
