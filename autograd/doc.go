@@ -94,7 +94,12 @@
 //
 // BatchNormReLU is BatchNorm followed by ReLU as one op (nn.Sequential
 // runs a training-mode BatchNorm and a ReLU with it), without the ReLU's
-// tensor and its passes over memory.
+// tensor and its passes over memory. BatchNormReLUMaxPool adds a 2×2
+// max-pooling with stride 2 (nn.Sequential runs BatchNorm2D, ReLU and
+// MaxPool2D with it): each plane is normalised into a cached scratch
+// plane and pooled from there, keeping the winners and their inputs, and
+// the backward takes BatchNorm's sums over the winners alone and writes
+// the input gradient in one pass per plane.
 //
 // A 3×3, unit-stride layer with 16 channels or more in and out trains in
 // the Winograd F(2×2, 3×3) form instead (the forward, the input gradient

@@ -98,6 +98,37 @@ func (b *BatchNorm) forwardWithNext(x *autograd.Var, next Module) (*autograd.Var
 	return b.train(x, true), true
 }
 
+// forwardWithNext2 runs a training-mode BatchNorm2D, a ReLU and a
+// MaxPool2D with 2×2 windows at stride 2 after them as one op
+// (autograd.BatchNormReLUMaxPool: the same values and pooling winners,
+// without the normalised tensor).
+func (b *BatchNorm) forwardWithNext2(x *autograd.Var, next, next2 Module) (*autograd.Var, bool) {
+	switch next.(type) {
+	case ReLU, *ReLU:
+	default:
+		return nil, false
+	}
+	p, ok := next2.(*MaxPool2D)
+	if !ok || !is2x2(p.Opts) || b.evaluating(x) {
+		return nil, false
+	}
+	xs := x.Shape()
+	if len(xs) != 4 || xs[2] < 2 || xs[3] < 2 {
+		return nil, false
+	}
+	m := b.checkTrain(x)
+	y, mean, variance := autograd.BatchNormReLUMaxPool(x, varOf(b.Weight), varOf(b.Bias), b.Eps)
+	b.track(mean, variance, m)
+	return y, true
+}
+
+// is2x2 reports whether o are 2×2 windows at stride 2 without padding or
+// dilation.
+func is2x2(o autograd.Pool2DOptions) bool {
+	one := func(v [2]int, def int) bool { return (v[0] == def || v[0] == 0) && (v[1] == def || v[1] == 0) }
+	return o.Kernel == [2]int{2, 2} && one(o.Stride, 2) && o.Padding == [2]int{} && one(o.Dilation, 1)
+}
+
 // evaluating checks that b is built and fits x, and reports whether it
 // normalises with the running estimates.
 func (b *BatchNorm) evaluating(x *autograd.Var) bool {
@@ -115,17 +146,30 @@ func (b *BatchNorm) evaluating(x *autograd.Var) bool {
 // train normalises x with its batch statistics (rectified when relu is
 // set) and updates the running estimates.
 func (b *BatchNorm) train(x *autograd.Var, relu bool) *autograd.Var {
-	xs := x.Shape()
-	c := b.RunningMean.Value().Size()
-	m := x.Value().Size() / c
-	if m < 2 {
-		panic(fmt.Sprintf("nn.%s.Forward: input %v has one value per channel; training needs more", b.name, xs))
-	}
+	m := b.checkTrain(x)
 	norm := autograd.BatchNorm
 	if relu {
 		norm = autograd.BatchNormReLU
 	}
 	y, mean, variance := norm(x, varOf(b.Weight), varOf(b.Bias), b.Eps)
+	b.track(mean, variance, m)
+	return y
+}
+
+// checkTrain returns the number of values per channel of x, and panics
+// when there are fewer than two.
+func (b *BatchNorm) checkTrain(x *autograd.Var) int {
+	c := b.RunningMean.Value().Size()
+	m := x.Value().Size() / c
+	if m < 2 {
+		panic(fmt.Sprintf("nn.%s.Forward: input %v has one value per channel; training needs more", b.name, x.Shape()))
+	}
+	return m
+}
+
+// track updates the running estimates with a training batch's mean and
+// biased variance over m values per channel, and counts the batch.
+func (b *BatchNorm) track(mean, variance *tensor.Tensor, m int) {
 	mom := b.Momentum
 	unbias := float32(m) / float32(m-1)
 	rm, rv := b.RunningMean.Value().Data(), b.RunningVar.Value().Data()
@@ -134,7 +178,6 @@ func (b *BatchNorm) train(x *autograd.Var, relu bool) *autograd.Var {
 		rv[i] = (1-mom)*rv[i] + mom*variance.Data()[i]*unbias
 	}
 	b.NumBatchesTracked.Value().Data()[0]++
-	return y
 }
 
 // Params returns the affine weight and bias (none WithoutAffine).

@@ -44,10 +44,19 @@ func (s *Sequential) Add(l Module) *Sequential {
 }
 
 // Forward runs the layers in order. A layer that can run together with
-// the next one as a single op (a Conv2D with ReLU before a MaxPool2D, a
-// training-mode BatchNorm before a ReLU) does so, with the same result.
+// the next two as a single op (a training-mode BatchNorm before a ReLU and
+// a 2×2 MaxPool2D) or with the next one (a Conv2D with ReLU before a
+// MaxPool2D, a training-mode BatchNorm before a ReLU) does so, with the
+// same result.
 func (s *Sequential) Forward(x *autograd.Var) *autograd.Var {
 	for i := 0; i < len(s.layers); i++ {
+		if f, ok := s.layers[i].(next2Fuser); ok && i+2 < len(s.layers) {
+			if y, ok := f.forwardWithNext2(x, s.layers[i+1], s.layers[i+2]); ok {
+				x = y
+				i += 2
+				continue
+			}
+		}
 		if f, ok := s.layers[i].(nextFuser); ok && i+1 < len(s.layers) {
 			if y, ok := f.forwardWithNext(x, s.layers[i+1]); ok {
 				x = y
@@ -64,6 +73,12 @@ func (s *Sequential) Forward(x *autograd.Var) *autograd.Var {
 // forwardWithNext returns false, computing nothing, when it cannot.
 type nextFuser interface {
 	forwardWithNext(x *autograd.Var, next Module) (*autograd.Var, bool)
+}
+
+// next2Fuser is a layer that may run together with the two layers after
+// it. forwardWithNext2 returns false, computing nothing, when it cannot.
+type next2Fuser interface {
+	forwardWithNext2(x *autograd.Var, next, next2 Module) (*autograd.Var, bool)
 }
 
 // Params returns the Params of every layer, in order, as views named

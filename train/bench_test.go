@@ -178,3 +178,31 @@ func BenchmarkCNNStep(b *testing.B) {
 		b.ReportMetric((cpu1-cpu0).Seconds()/float64(b.N)/steps*1e6, "cpuµs/step")
 	}
 }
+
+// BenchmarkCNNBNStep is one epoch of 20 training steps at batch 64 of
+// the BatchNorm CNN of BenchmarkEpochCNN (after a warm-up epoch);
+// µs/step and cpuµs/step are the per-step figures.
+func BenchmarkCNNBNStep(b *testing.B) {
+	const steps, batch = 20, 64
+	model := lenet()
+	ds := mnistLike(steps * batch)
+	opt := optim.NewAdam(model.Params(), optim.AdamConfig{LR: 1e-3})
+	cfg := Config{Epochs: 1, BatchSize: batch, Seed: 1, Quiet: true}
+	if _, err := Fit(context.Background(), model, opt, ds, cfg); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0, cpuOK := processCPU()
+	for range b.N {
+		if _, err := Fit(context.Background(), model, opt, ds, cfg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	cpu1, _ := processCPU()
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)/steps*1e6, "µs/step")
+	if cpuOK && cpu1 > cpu0 {
+		b.ReportMetric((cpu1-cpu0).Seconds()/float64(b.N)/steps*1e6, "cpuµs/step")
+	}
+}
