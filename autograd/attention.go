@@ -315,16 +315,35 @@ func clearRows(x []float32, off, ld, rows, width int) {
 	}
 }
 
-// attnPool holds per-worker score blocks.
-var attnPool = sync.Pool{New: func() any { return new([]float32) }}
+// attnBufs keeps the per-worker score blocks between calls: a free list
+// rather than a sync.Pool, so that a collection does not drop them and
+// the next step reallocate them.
+var attnBufs freeList[[]float32]
 
+// attnKeepMax is the largest scratch block (in floats, 16 MB) that
+// putAttnScratch keeps; larger ones, from unusually long sequences, are
+// left to the collector.
+const attnKeepMax = 1 << 22
+
+// attnScratch returns a kept scratch block of n floats (contents stale), or
+// a new one.
 func attnScratch(n int) *[]float32 {
-	p := attnPool.Get().(*[]float32)
+	p := attnBufs.get()
+	if p == nil {
+		p = new([]float32)
+	}
 	if cap(*p) < n {
 		*p = make([]float32, n)
 	}
 	*p = (*p)[:n]
 	return p
+}
+
+// putAttnScratch hands a block from attnScratch back for reuse.
+func putAttnScratch(p *[]float32) {
+	if cap(*p) <= attnKeepMax {
+		attnBufs.put(p)
+	}
 }
 
 // attnJob is one forward or backward of attention spread over the pool,
@@ -557,7 +576,7 @@ func (g *attnGeom) forwardRange(lo, hi int, qd, kd, vd, od, lse []float32) {
 	t, s := g.t, g.s
 	ld := attnLD(s)
 	buf := attnScratch(t*ld + s + t + g.d*ld)
-	defer attnPool.Put(buf)
+	defer putAttnScratch(buf)
 	sc, ones, inv, kt := (*buf)[:t*ld], (*buf)[t*ld:t*ld+s], (*buf)[t*ld+s:t*ld+s+t], (*buf)[t*ld+s+t:]
 	fillOnes(ones)
 	for bh := lo; bh < hi; bh++ {
@@ -631,7 +650,7 @@ func (g *attnGeom) backwardRange(lo, hi int, qd, kd, vd, gy, lse, gq, gk, gv []f
 	}
 	tl := t * ld
 	buf := attnScratch(2*tl + 2*s + (g.d+g.dv)*ld)
-	defer attnPool.Put(buf)
+	defer putAttnScratch(buf)
 	p, dp := (*buf)[:tl], (*buf)[tl:2*tl]
 	tmp, ones := (*buf)[2*tl:2*tl+s], (*buf)[2*tl+s:2*tl+2*s]
 	kt, vt := (*buf)[2*tl+2*s:2*tl+2*s+g.d*ld], (*buf)[2*tl+2*s+g.d*ld:]
@@ -746,7 +765,7 @@ func AttentionWeights(q, k *Var, opt AttentionOptions) *Var {
 	ts := g.t * g.s
 	g.each(func(lo, hi int) {
 		buf := attnScratch(g.t + g.s + g.d*g.s)
-		defer attnPool.Put(buf)
+		defer putAttnScratch(buf)
 		inv, ones, kt := (*buf)[:g.t], (*buf)[g.t:g.t+g.s], (*buf)[g.t+g.s:]
 		fillOnes(ones)
 		for bh := lo; bh < hi; bh++ {
@@ -780,7 +799,7 @@ func AttentionWeights(q, k *Var, opt AttentionOptions) *Var {
 		gyd := gy.Data()
 		g.each(func(lo, hi int) {
 			buf := attnScratch(ts)
-			defer attnPool.Put(buf)
+			defer putAttnScratch(buf)
 			ds := *buf
 			for bh := lo; bh < hi; bh++ {
 				b, h := bh/g.h, bh%g.h

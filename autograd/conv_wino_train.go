@@ -227,15 +227,40 @@ func (g *convGeom) winoForwardTrain(y, x, w, b []float32, pool poolGeom, idx []i
 	ub := getScratch(32 * plane)
 	defer scratch.Put(ub)
 	u, ut := (*ub)[:16*plane], (*ub)[16*plane:]
-	winoWeights(u, w, g.oc, g.c)
-	for xi := range 16 {
-		kernel.Transpose(ut[xi*plane:], u, xi*plane, g.c, g.oc, g.c, g.oc)
-	}
+	winoTrainWeights(u, ut, w, g.oc, g.c)
 	j.u = ut
 	groups := chunkGroups(j.p.passes)
 	j.groups = groups
 	j.run(groups, false)
 }
+
+// winoTrainWeights writes the transformed filters of w into u, laid out
+// [16][outC][C] (winoWeights), and, when ut is not nil, each of the
+// sixteen planes transposed into ut, [16][C][outC]. With several workers
+// the filters, then the planes, are spread over them; each value is
+// computed alike on any number of workers.
+func winoTrainWeights(u, ut, w []float32, oc, c int) {
+	plane := oc * c
+	if parallel.Workers() == 1 || plane < 2*winoWeightsGrain {
+		winoWeights(u, w, oc, c)
+		for xi := 0; ut != nil && xi < 16; xi++ {
+			kernel.Transpose(ut[xi*plane:], u, xi*plane, c, oc, c, oc)
+		}
+		return
+	}
+	parallel.For(plane, winoWeightsGrain, func(lo, hi int) { winoWeightsRange(u, w, plane, lo, hi) })
+	if ut != nil {
+		parallel.For(16, 1, func(lo, hi int) {
+			for xi := lo; xi < hi; xi++ {
+				kernel.Transpose(ut[xi*plane:], u, xi*plane, c, oc, c, oc)
+			}
+		})
+	}
+}
+
+// winoWeightsGrain is the number of filters below which their transform
+// stays on one worker (the Keras convnet's second layer has 2048).
+const winoWeightsGrain = 512
 
 // winoForwardPasses computes passes [i0, i1) with the transformed filters
 // u laid out [16][C][outC].
@@ -362,7 +387,7 @@ func (g *convGeom) winoBackward(gx, gw, gb []float32, src *convGrad, x, w []floa
 	j.p = g.winoTrainPlan(src.pool)
 	ub := getScratch(16 * oc * c)
 	defer scratch.Put(ub)
-	winoWeights(*ub, w, oc, c)
+	winoTrainWeights(*ub, nil, w, oc, c)
 	j.u = *ub
 	if gw != nil || gb != nil {
 		j.partSz = 16*oc*c + oc

@@ -171,6 +171,8 @@ func TestWinogradTrainIndependentOfWorkers(t *testing.T) {
 		// 16·40·16 partial weight gradients: their sum and the filters'
 		// gradient are spread over the workers too.
 		{x: []int{9, 16, 6, 6}, oc: 40, pool: pool2x2},
+		// 33·32 filters: their transforms are spread over the workers.
+		{x: []int{3, 32, 6, 6}, oc: 33, pool: pool2x2},
 	} {
 		withWinoTrain(true, func() {
 			run := func(workers int) []*tensor.Tensor {
@@ -240,5 +242,36 @@ func TestWinogradTrainPlanBalanced(t *testing.T) {
 			lo, hi = min(lo, s1+sc-s0), max(hi, s1+sc-s0)
 		}
 		require.LessOrEqual(t, hi-lo, 1, "n %d: %d passes in %d groups of %d to %d samples", n, p.passes, groups, lo, hi)
+	}
+}
+
+// TestWinoTrainWeightsIndependentOfWorkers checks that the transformed
+// filters and their transposed planes, spread over two and three workers
+// in uneven ranges (1073 filters), are winoWeights' values, bit for bit,
+// and that without ut only u is written.
+func TestWinoTrainWeightsIndependentOfWorkers(t *testing.T) {
+	const oc, c = 37, 29
+	plane := oc * c
+	w := rnd(3, -1, 1, oc*c*9).Data()
+	want := make([]float32, 16*plane)
+	winoWeights(want, w, oc, c)
+	wantT := make([]float32, 16*plane)
+	for xi := range 16 {
+		for o := range oc {
+			for ci := range c {
+				wantT[xi*plane+ci*oc+o] = want[xi*plane+o*c+ci]
+			}
+		}
+	}
+	for _, workers := range []int{1, 2, 3} {
+		prev := parallel.SetWorkers(workers)
+		u, ut := make([]float32, 16*plane), make([]float32, 16*plane)
+		winoTrainWeights(u, ut, w, oc, c)
+		u2 := make([]float32, 16*plane)
+		winoTrainWeights(u2, nil, w, oc, c)
+		parallel.SetWorkers(prev)
+		require.Equal(t, want, u, "workers %d", workers)
+		require.Equal(t, wantT, ut, "workers %d", workers)
+		require.Equal(t, want, u2, "workers %d, no ut", workers)
 	}
 }

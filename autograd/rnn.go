@@ -748,15 +748,18 @@ type paramGrad struct {
 }
 
 // weightDest returns where the gradient of w goes: into its own gradient
-// (beta 1, nothing returned) when w is a parameter, into a buffer from
-// x's arena (beta 0, returned) otherwise, nowhere (d nil) when w needs
-// none.
+// when w is a parameter (nothing returned; beta 0 when ZeroGrad left the
+// buffer stale and nothing has touched it since, so that it is overwritten
+// without being read or cleared first, as Linear's weight gradient is, and
+// 1 otherwise), into a buffer from x's arena (beta 0, returned) otherwise,
+// nowhere (d nil) when w needs none. The caller must then write the whole
+// gradient, which computeWeightGrads does.
 func weightDest(w, x *Var) paramGrad {
 	if w == nil || !w.requiresGrad {
 		return paramGrad{}
 	}
-	if lg := leafGrad(w); lg != nil {
-		return paramGrad{d: lg.Data(), beta: 1}
+	if lg, beta := leafGradOverwrite(w); lg != nil {
+		return paramGrad{d: lg.Data(), beta: beta}
 	}
 	t := gradBuf(w.value.Shape(), x)
 	return paramGrad{d: t.Data(), t: t}

@@ -63,19 +63,25 @@ func (g *convGeom) winoTiles() (th, tw int) { return (g.oh + 1) / 2, (g.ow + 1) 
 // laid out [16][outC][C]: u[xi·outC·C + o·C + c] is position xi of
 // G·g·Gᵀ for filter (o, c).
 func winoWeights(u, w []float32, oc, c int) {
-	plane := oc * c
-	_ = u[16*plane-1]
+	winoWeightsRange(u, w, oc*c, 0, oc*c)
+}
+
+// winoWeightsRange is winoWeights for the filters [lo, hi) of the plane
+// outC·C.
+func winoWeightsRange(u, w []float32, plane, lo, hi int) {
+	u = u[:16*plane]
 	w = w[:plane*9]
 	// Row i of G·g (rows of G: [1 0 0], [½ ½ ½], [½ −½ ½], [0 0 1]) times
 	// Gᵀ gives positions 4i…4i+3. One pass per row keeps the writes to
 	// four planes at a time: sixteen streams a power of two apart would
 	// fall into the same cache sets.
 	for i := 0; i < 4; i++ {
-		u0 := u[(4*i)*plane : (4*i+1)*plane]
-		u1 := u[(4*i+1)*plane : (4*i+2)*plane]
-		u2 := u[(4*i+2)*plane : (4*i+3)*plane]
-		u3 := u[(4*i+3)*plane : (4*i+4)*plane]
-		for at := range u0 {
+		u0 := u[(4*i)*plane+lo : (4*i)*plane+hi]
+		u1 := u[(4*i+1)*plane+lo : (4*i+1)*plane+hi]
+		u2 := u[(4*i+2)*plane+lo : (4*i+2)*plane+hi]
+		u3 := u[(4*i+3)*plane+lo : (4*i+3)*plane+hi]
+		for j := range u0 {
+			at := lo + j
 			f := w[at*9 : at*9+9 : at*9+9]
 			var r0, r1, r2 float32
 			switch i {
@@ -93,7 +99,7 @@ func winoWeights(u, w []float32, oc, c int) {
 				r0, r1, r2 = f[6], f[7], f[8]
 			}
 			s, h := 0.5*(r0+r2), 0.5*r1
-			u0[at], u1[at], u2[at], u3[at] = r0, s+h, s-h, r2
+			u0[j], u1[j], u2[j], u3[j] = r0, s+h, s-h, r2
 		}
 	}
 }

@@ -37,5 +37,7 @@ func geluBiasDeriv(dst, der, pre, bias []float32) {
 	if hasAVX2 && n > 0 {
 		geluBiasDerivAVX2(&dst[0], &der[0], &pre[0], &bias[0], n)
 	}
-	geluBiasDerivPortable(dst[n:m], der[n:m], pre[n:m], bias[n:])
+	if n < m {
+		geluBiasDerivPortable(dst[n:m], der[n:m], pre[n:m], bias[n:])
+	}
 }

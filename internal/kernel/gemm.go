@@ -58,6 +58,10 @@ const defaultPackAbove = 1 << 27
 // beyond it (1024 and up) packing wins again by a few percent.
 const inPlaceALd = 512
 
+// inPlaceBRows is the most rows of C for which an inPlaceA implementation
+// reads a row-major B in place at any size (see choosePacking).
+const inPlaceBRows = 512
+
 // portableImpl is the pure-Go implementation, available everywhere. It
 // always packs B: its narrow panels read in place from rows a power of two
 // apart fall into a few cache sets.
@@ -236,7 +240,14 @@ func (g *gemmPlan) choosePacking() (small bool) {
 		packAbove = defaultPackAbove
 	}
 	small = m*n*k <= packAbove || m <= 4*im.mr || n <= 2*im.nr
-	g.packB = g.csB != 1 || !small || im.packB && m > 4
+	// A few rows against a long k (a weight gradient Xᵀ·dY over all
+	// tokens) reuse each B panel too little for its packing to pay: it
+	// costs a pass over all of B (6 MB for 4096×384) for each m/mr uses
+	// of it, and on two workers the two halves of every row of B are then
+	// packed at once, each pass slower. Read in place, with rows at most
+	// inPlaceALd apart, B's panels stay in L2.
+	inPlaceB := im.inPlaceA && m <= inPlaceBRows && g.rsB <= inPlaceALd
+	g.packB = g.csB != 1 || !small && !inPlaceB || im.packB && m > 4
 	g.packA = !small && !(im.inPlaceA && max(g.rsA, g.csA) <= inPlaceALd) || im.packTransA && g.csA != 1 && m > 4*im.mr
 	switch packMode {
 	case packNever:
@@ -255,14 +266,18 @@ func (g *gemmPlan) choosePacking() (small bool) {
 // np column panels is split into for workers, and whether by rows. It
 // splits the panels of the operand that is read in place, so that each
 // part packs only its own share of the other: by columns when only B is
-// packed (each part packs its own B panels), by rows when only A is. When
-// both are packed, by rows unless there are too few of them. When neither
-// is, each part reads the whole of the operand it does not split (all of
-// B when split by rows, all of A by columns): the smaller one is read
-// again, A when m < n, unless that direction has fewer than two panels
-// per worker and the other more. The MLP's 64×784×128 goes by columns
-// (B, 400 KB, read once) and its weight gradient 128×64×784 too (A, the
-// 32 KB output gradient, read by every part rather than the 200 KB input).
+// packed (each part packs its own B panels), unless m ≥ 8n, when every
+// part streaming all of A (m×k) would cost more than every part packing
+// all of B (k×n); by rows when only A is. When both are packed, each part
+// packs all of the operand it does not split, so the larger one is split:
+// by rows when m ≥ n, by columns when n > m (a weight gradient over many
+// tokens), unless that way has too few panels. When neither is, each part
+// reads the whole of the operand it does not split (all of B when split
+// by rows, all of A by columns): the smaller one is read again, A when
+// m < n, unless that direction has fewer than two panels per worker and
+// the other more. The MLP's 64×784×128 goes by columns (B, 400 KB, read
+// once) and its weight gradient 128×64×784 too (A, the 32 KB output
+// gradient, read by every part rather than the 200 KB input).
 //
 // Where no part packs what another packs too, and the operand that every
 // part reads whole is at most overSplitMax floats (it then stays in L2
@@ -273,9 +288,18 @@ func splitPanels(workers, m, n, k, mp, np int, packA, packB bool) (parts int, by
 	byRows = mp >= 2*workers || mp >= np
 	switch {
 	case packB && !packA && np >= 2*workers:
-		byRows = false
+		// Each part packs its own B panels and reads all of A, unless A
+		// is the far larger (a language model's 4096 tokens against a
+		// 128×384 weight): then every part packing all of B costs less
+		// than every part streaming all of A.
+		byRows = m >= 8*n && mp >= 2*workers
 	case packA && !packB && mp >= 2*workers:
 		byRows = true
+	case packA && packB:
+		// Each part packs all of the operand it does not split: split
+		// the larger, B when n > m (a weight gradient's k×n B against
+		// its k×m A), unless it has too few panels.
+		byRows = mp >= 2*workers && (m >= n || np < 2*workers) || mp >= np && np < 2*workers
 	case !packA && !packB:
 		byRows = m >= n
 		if byRows && mp < 2*workers && np > mp {

@@ -343,7 +343,15 @@ func TestSplitPanels(t *testing.T) {
 		{"only B packed", 2, 64, 128, 784, 8, 32, false, true, false, 4},
 		{"only B, A too large to read by every part", 2, 1024, 4096, 256, 12, 32, false, true, false, 2},
 		{"only B, few columns", 2, 64, 96, 784, 8, 32, false, true, true, 2}, // B packed by each part
+		// A language model's 4096 tokens against a 128×384 weight: every
+		// part packs the 196 KB of B rather than streaming all 2 MB of A.
+		{"only B, A far larger", 2, 4096, 384, 128, 12, 32, false, true, true, 2},
+		{"only B, A not 8 times larger", 2, 2048, 384, 128, 12, 32, false, true, false, 2},
 		{"only A packed", 2, 24, 1600, 32, 6, 16, true, false, true, 4},
+		// A weight gradient Xᵀ·dY over 4096 tokens: B (4096×384) is the
+		// larger, so each part packs only its share of it.
+		{"both, B larger", 2, 128, 384, 4096, 6, 16, true, true, false, 2},
+		{"both, B larger, few column panels", 2, 128, 24, 4096, 6, 16, true, true, true, 2},
 		{"both packed", 2, 512, 512, 512, 6, 16, true, true, true, 2},
 		{"both, one row panel", 3, 6, 512, 512, 6, 16, true, true, false, 3},
 		{"more workers than panels", 4, 18, 32, 100, 6, 16, false, false, true, 3},
@@ -378,6 +386,13 @@ func TestChoosePacking(t *testing.T) {
 		{"1024 default", wide, 1024, 1024, 1024, false, false, true, true}, // A rows beyond inPlaceALd
 		{"NT small", wide, 64, 128, 784, false, true, false, true},
 		{"TN lowered small", lowered, 128, 784, 64, true, false, true, false},
+		// A weight gradient over 4096 tokens: B read in place on the
+		// wide tile, unless its rows are too far apart or C has many rows.
+		{"weight gradient", wide, 128, 384, 4096, true, false, false, false},
+		{"weight gradient, 512 rows", wide, 512, 128, 4096, true, false, false, false},
+		{"weight gradient, 513 rows", wide, 513, 128, 4096, true, false, true, true},
+		{"weight gradient, wide B", wide, 128, 1024, 4096, true, false, false, true},
+		{"weight gradient lowered", lowered, 128, 384, 4096, true, false, true, true},
 	}
 	for _, c := range cases {
 		rsA, csA, rsB, csB := c.k, 1, c.n, 1
