@@ -278,24 +278,25 @@ func LinearGELU(x, w, b *Var) *Var {
 }
 
 // linearGELUBackward is LinearGELU's backward: the pre-activation's
-// gradient g∘GELU'(pre), with the bias gradient summed in the same pass,
-// then Linear's products from it.
+// gradient g∘GELU'(pre), written over the saved derivative (the op's own
+// buffer, read only here: Backward runs once per forward), with the bias
+// gradient summed in the same pass, then Linear's products from it.
 func linearGELUBackward(nd *node, g *tensor.Tensor) []*tensor.Tensor {
 	inputs := nd.inputs
 	x, w, b := inputs[0], inputs[1], inputs[2]
-	xv, wv, der := nd.saved.t[0], nd.saved.t[1], nd.saved.f32s
+	xv, wv, gp := nd.saved.t[0], nd.saved.t[1], nd.saved.f32s
 	n, out := g.Dim(0), g.Dim(1)
+	in := xv.Dim(1)
 	grads := nd.saved.out(3)
-	gp := gradBuf([]int{n, out}, inputs...) // the pre-activation's gradient
-	gpd, gd := gp.Data(), g.Data()
+	gd := g.Data()
 	if b.requiresGrad {
 		gb := leafGrad(b)
 		if gb == nil {
 			gb = zeroGradBuf(b.value.Shape(), inputs...)
 			grads[2] = gb
 		}
-		t := getRowsTask(gpd, gb.Data(), n, out)
-		t.g, t.der = gd, der
+		t := getRowsTask(gp, gb.Data(), n, out)
+		t.g, t.der = gd, gp
 		if n*out < rowsParallelWork || out < 32 {
 			t.geluSums(0, (out+15)/16)
 		} else {
@@ -305,25 +306,25 @@ func linearGELUBackward(nd *node, g *tensor.Tensor) []*tensor.Tensor {
 		}
 		putRowsTask(t)
 	} else {
-		kernel.Mul(gpd, gd, der)
+		kernel.Mul(gp, gd, gp)
 	}
 	if x.requiresGrad {
 		grads[0] = gradBuf(xv.Shape(), inputs...)
-		tensor.MatMulTo(grads[0], gp, wv, false, false)
+		kernel.Gemm(false, false, n, in, out, 1, gp, out, wv.Data(), in, 0, grads[0].Data(), in)
 	}
 	if w.requiresGrad {
 		if acc, beta := leafGradOverwrite(w); acc != nil {
-			tensor.MatMulAcc(acc, gp, xv, true, false, 1, beta)
+			kernel.Gemm(true, false, out, in, n, 1, gp, out, xv.Data(), in, beta, acc.Data(), in)
 		} else {
 			grads[1] = gradBuf(wv.Shape(), inputs...)
-			tensor.MatMulTo(grads[1], gp, xv, true, false)
+			kernel.Gemm(true, false, out, in, n, 1, gp, out, xv.Data(), in, 0, grads[1].Data(), in)
 		}
 	}
 	return grads
 }
 
-// geluSums sets columns [16·lo, 16·hi) of m = g∘der and adds their sums
-// over the rows to v, row by row.
+// geluSums sets columns [16·lo, 16·hi) of m = g∘der (m may be der) and
+// adds their sums over the rows to v, row by row.
 func (t *rowsTask) geluSums(lo, hi int) {
 	j0, j1 := lo*16, min(hi*16, t.out)
 	for i := 0; i < t.n; i++ {

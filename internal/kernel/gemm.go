@@ -17,10 +17,10 @@ import (
 // count elements. When beta is zero C is written without being read.
 type microKernel func(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32)
 
-// maskedKernel is a microKernel that computes only the columns of its tile
-// whose bits are set in mask (bit j for column j), reading no other column
-// of B or C: a ragged last column panel is then read in place and written
-// straight to C.
+// maskedKernel is a microKernel that computes only the first w columns of
+// its tile, where mask = 2^w - 1, reading no other column of B or C: a
+// ragged last column panel is then read in place and written straight to
+// C.
 type maskedKernel func(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, mask int)
 
 // gemmImpl is one GEMM implementation: a micro-kernel, its tile and the
@@ -30,7 +30,7 @@ type gemmImpl struct {
 	mr, nr int
 	kern   microKernel
 	// masked, when set, is the kernel with a column mask, which computes
-	// every tile (kern then serves nothing but the full-mask case).
+	// the tiles of a ragged last column panel in place.
 	masked     maskedKernel
 	kc, mc, nc int
 	packB      bool // pack B whatever the shape
@@ -248,7 +248,9 @@ func (g *gemmPlan) choosePacking() (small bool) {
 	// inPlaceALd apart, B's panels stay in L2.
 	inPlaceB := im.inPlaceA && m <= inPlaceBRows && g.rsB <= inPlaceALd
 	g.packB = g.csB != 1 || !small && !inPlaceB || im.packB && m > 4
-	g.packA = !small && !(im.inPlaceA && max(g.rsA, g.csA) <= inPlaceALd) || im.packTransA && g.csA != 1 && m > 4*im.mr
+	// A packed transposed A pays only when its panels serve several
+	// column panels: with one (n ≤ nr) each is read once either way.
+	g.packA = !small && !(im.inPlaceA && max(g.rsA, g.csA) <= inPlaceALd) || im.packTransA && g.csA != 1 && m > 4*im.mr && n > im.nr
 	switch packMode {
 	case packNever:
 		g.packA, g.packB = false, g.csB != 1
@@ -480,7 +482,7 @@ func (t *blockTask) do(r0, r1, q0, q1 int) {
 					rs, cs = g.rsA, g.csA
 				}
 				ci := (rowLo+ir)*g.ldc + t.jc + j0
-				if im.masked != nil {
+				if im.masked != nil && w < nr {
 					mask := 1<<w - 1
 					if h == mr {
 						im.masked(kb, aptr, rs, cs, bptr, csB, &g.c[ci], g.ldc, g.alpha, t.beta, mask)

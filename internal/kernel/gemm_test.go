@@ -386,6 +386,8 @@ func TestChoosePacking(t *testing.T) {
 		{"1024 default", wide, 1024, 1024, 1024, false, false, true, true}, // A rows beyond inPlaceALd
 		{"NT small", wide, 64, 128, 784, false, true, false, true},
 		{"TN lowered small", lowered, 128, 784, 64, true, false, true, false},
+		// One column panel uses each A panel once: packing cannot pay.
+		{"TN lowered narrow", lowered, 128, 10, 64, true, false, false, false},
 		// A weight gradient over 4096 tokens: B read in place on the
 		// wide tile, unless its rows are too far apart or C has many rows.
 		{"weight gradient", wide, 128, 384, 4096, true, false, false, false},

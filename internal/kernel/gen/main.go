@@ -65,6 +65,15 @@ type kernelSpec struct {
 	// itself): VXORPS for VEX registers, but VPXORD for ZMM, because the
 	// EVEX form of VXORPS needs AVX512DQ while VPXORD is AVX512F.
 	zero string
+	// mask, when set (VEX registers only), is the register that holds the
+	// lane mask of the last vector of each row, loaded from the extra
+	// argument mask (a pointer to eight int32, -1 for each lane to
+	// compute): that vector's B and C are read and written with
+	// VMASKMOVPS, which touches no masked-off lane (and does not fault
+	// on one), so that a ragged last column panel is read in place and
+	// written straight to C. The broadcast then uses tmps[0] only, and
+	// the epilogue holds beta and C in the B registers.
+	mask string
 }
 
 func (s kernelSpec) acc(r, v int) string { return fmt.Sprintf("%s%d", s.reg, r*s.vecs+v) }
@@ -86,8 +95,33 @@ func aAddr(r int) string {
 func genKernel(w *asm, s kernelSpec) {
 	nb := (s.mr + 2) / 3
 	bytesPerVec := s.width * 4
-	fmt.Fprintf(&w.Buffer, "// func %s(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32)\n", s.name)
-	fmt.Fprintf(&w.Buffer, "TEXT ·%s(SB), NOSPLIT, $0-72\n", s.name)
+	if s.mask != "" {
+		fmt.Fprintf(&w.Buffer, "// func %s(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, mask *int32)\n", s.name)
+		fmt.Fprintf(&w.Buffer, "TEXT ·%s(SB), NOSPLIT, $0-80\n", s.name)
+		w.p("MOVQ mask+72(FP), AX")
+		w.p("VMOVUPS (AX), %s", s.mask)
+		s.tmps = s.tmps[:1]
+	} else {
+		fmt.Fprintf(&w.Buffer, "// func %s(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32)\n", s.name)
+		fmt.Fprintf(&w.Buffer, "TEXT ·%s(SB), NOSPLIT, $0-72\n", s.name)
+	}
+	last := s.vecs - 1
+	// load and store move vector v of a row, through the mask for the
+	// last vector of a masked kernel.
+	load := func(v int, addr, reg string) {
+		if s.mask != "" && v == last {
+			w.p("VMASKMOVPS %s, %s, %s", addr, s.mask, reg)
+			return
+		}
+		w.p("VMOVUPS %s, %s", addr, reg)
+	}
+	store := func(v int, reg, addr string) {
+		if s.mask != "" && v == last {
+			w.p("VMASKMOVPS %s, %s, %s", reg, s.mask, addr)
+			return
+		}
+		w.p("VMOVUPS %s, %s", reg, addr)
+	}
 	w.p("MOVQ k+0(FP), CX")
 	w.p("MOVQ a+8(FP), R8")
 	w.p("MOVQ rsA+16(FP), DX")
@@ -122,7 +156,7 @@ func genKernel(w *asm, s kernelSpec) {
 	}
 	step := func() {
 		for v := 0; v < s.vecs; v++ {
-			w.p("VMOVUPS %d(SI), %s", v*bytesPerVec, s.bregs[v])
+			load(v, fmt.Sprintf("%d(SI)", v*bytesPerVec), s.bregs[v])
 		}
 		for r := 0; r < s.mr; r++ {
 			t := s.tmps[r%len(s.tmps)]
@@ -151,7 +185,12 @@ func genKernel(w *asm, s kernelSpec) {
 	step()
 	w.label(s.name + "_store")
 	// Scale by alpha.
-	alpha, beta, tmp := s.tmps[0], s.tmps[1], s.bregs[0]
+	alpha, beta, tmp := s.tmps[0], "", s.bregs[0]
+	if s.mask != "" {
+		beta = s.bregs[len(s.bregs)-1]
+	} else {
+		beta = s.tmps[1]
+	}
 	if s.reg == "Z" {
 		w.p("MOVL alpha+64(FP), AX")
 		w.p("VPBROADCASTD AX, %s", alpha)
@@ -174,9 +213,9 @@ func genKernel(w *asm, s kernelSpec) {
 	}
 	for r := 0; r < s.mr; r++ {
 		for v := 0; v < s.vecs; v++ {
-			w.p("VMOVUPS %d(DI), %s", v*bytesPerVec, tmp)
+			load(v, fmt.Sprintf("%d(DI)", v*bytesPerVec), tmp)
 			w.p("VFMADD231PS %s, %s, %s", beta, tmp, s.acc(r, v))
-			w.p("VMOVUPS %s, %d(DI)", s.acc(r, v), v*bytesPerVec)
+			store(v, s.acc(r, v), fmt.Sprintf("%d(DI)", v*bytesPerVec))
 		}
 		if r < s.mr-1 {
 			w.p("ADDQ BX, DI")
@@ -187,7 +226,7 @@ func genKernel(w *asm, s kernelSpec) {
 	w.label(s.name + "_overwrite")
 	for r := 0; r < s.mr; r++ {
 		for v := 0; v < s.vecs; v++ {
-			w.p("VMOVUPS %s, %d(DI)", s.acc(r, v), v*bytesPerVec)
+			store(v, s.acc(r, v), fmt.Sprintf("%d(DI)", v*bytesPerVec))
 		}
 		if r < s.mr-1 {
 			w.p("ADDQ BX, DI")
@@ -217,6 +256,21 @@ func genGemm() []byte {
 		name: "kern6x16AVX2", mr: 6, vecs: 2, reg: "Y", width: 8, zero: "VXORPS",
 		bregs: []string{"Y12", "Y13"},
 		tmps:  []string{"Y14", "Y15"},
+	})
+	// The 6×16 tile with its second vector masked (a ragged panel 9 to 15
+	// wide) and the 6×8 one masked (1 to 8 wide): narrow outputs and
+	// ragged last panels on AVX2, without packing or a scratch tile.
+	genKernel(&w, kernelSpec{
+		name: "kern6x16MaskAVX2", mr: 6, vecs: 2, reg: "Y", width: 8, zero: "VXORPS",
+		bregs: []string{"Y12", "Y13"},
+		tmps:  []string{"Y14"},
+		mask:  "Y15",
+	})
+	genKernel(&w, kernelSpec{
+		name: "kern6x8MaskAVX2", mr: 6, vecs: 1, reg: "Y", width: 8, zero: "VXORPS",
+		bregs: []string{"Y12", "Y13"},
+		tmps:  []string{"Y14"},
+		mask:  "Y15",
 	})
 	genMaskedKernel(&w)
 	genTranspose8(&w)
