@@ -99,7 +99,12 @@
 // MaxPool2D with it): each plane is normalised into a cached scratch
 // plane and pooled from there, keeping the winners and their inputs, and
 // the backward takes BatchNorm's sums over the winners alone and writes
-// the input gradient in one pass per plane.
+// the input gradient in one pass per plane. Conv2DBatchNormReLUMaxPool
+// puts a convolution in front; for a first layer (one input channel, 3×3
+// filters, an input without gradient) it takes the statistics from the
+// 9×9 Gram matrix of the input's patches, folds the normalisation into the
+// filters, runs Conv2DReLUMaxPool's forward with them, and takes every
+// gradient from ten sums per channel over the pooling winners.
 //
 // A 3×3, unit-stride layer with 16 channels or more in and out trains in
 // the Winograd F(2×2, 3×3) form instead (the forward, the input gradient

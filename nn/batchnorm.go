@@ -98,28 +98,37 @@ func (b *BatchNorm) forwardWithNext(x *autograd.Var, next Module) (*autograd.Var
 	return b.train(x, true), true
 }
 
-// forwardWithNext2 runs a training-mode BatchNorm2D, a ReLU and a
-// MaxPool2D with 2×2 windows at stride 2 after them as one op
+// forwardChain runs a training-mode BatchNorm2D, a ReLU and a MaxPool2D
+// with 2×2 windows at stride 2 after them as one op
 // (autograd.BatchNormReLUMaxPool: the same values and pooling winners,
 // without the normalised tensor).
-func (b *BatchNorm) forwardWithNext2(x *autograd.Var, next, next2 Module) (*autograd.Var, bool) {
-	switch next.(type) {
-	case ReLU, *ReLU:
-	default:
-		return nil, false
-	}
-	p, ok := next2.(*MaxPool2D)
-	if !ok || !is2x2(p.Opts) || b.evaluating(x) {
-		return nil, false
+func (b *BatchNorm) forwardChain(x *autograd.Var, next []Module) (*autograd.Var, int) {
+	if !b.reluPoolNext(next) || b.evaluating(x) {
+		return nil, 0
 	}
 	xs := x.Shape()
 	if len(xs) != 4 || xs[2] < 2 || xs[3] < 2 {
-		return nil, false
+		return nil, 0
 	}
 	m := b.checkTrain(x)
 	y, mean, variance := autograd.BatchNormReLUMaxPool(x, varOf(b.Weight), varOf(b.Bias), b.Eps)
 	b.track(mean, variance, m)
-	return y, true
+	return y, 2
+}
+
+// reluPoolNext reports whether next starts with a ReLU and a MaxPool2D
+// with 2×2 windows at stride 2.
+func (b *BatchNorm) reluPoolNext(next []Module) bool {
+	if len(next) < 2 {
+		return false
+	}
+	switch next[0].(type) {
+	case ReLU, *ReLU:
+	default:
+		return false
+	}
+	p, ok := next[1].(*MaxPool2D)
+	return ok && is2x2(p.Opts)
 }
 
 // is2x2 reports whether o are 2×2 windows at stride 2 without padding or

@@ -30,8 +30,9 @@
 //     Sequential, a ReLU Conv2D and the MaxPool2D after it run as one op)
 //   - MaxPool2D, AvgPool2D, GlobalAvgPool2D
 //   - BatchNorm1D and BatchNorm2D (NewBatchNorm1D, NewBatchNorm2D; in a
-//     Sequential in training mode, a BatchNorm and the ReLU after it, or a
-//     BatchNorm2D, ReLU and 2×2 MaxPool2D, run as one op), LayerNorm
+//     Sequential in training mode, a BatchNorm and the ReLU after it, a
+//     BatchNorm2D, ReLU and 2×2 MaxPool2D, or a first one-channel 3×3
+//     Conv2D with those three, run as one op), LayerNorm
 //   - Dropout
 //   - Flatten
 //   - ReLU, LeakyReLU, GELU, Sigmoid, Tanh, Softmax, LogSoftmax

@@ -44,16 +44,22 @@ func (s *Sequential) Add(l Module) *Sequential {
 }
 
 // Forward runs the layers in order. A layer that can run together with
-// the next two as a single op (a training-mode BatchNorm before a ReLU and
-// a 2×2 MaxPool2D) or with the next one (a Conv2D with ReLU before a
+// the next ones as a single op (in training mode: a first Conv2D of one
+// input channel before a BatchNorm2D, a ReLU and a 2×2 MaxPool2D; a
+// BatchNorm2D before a ReLU and a 2×2 MaxPool2D) or with the next one (a Conv2D with ReLU before a
 // MaxPool2D, a training-mode BatchNorm before a ReLU) does so, with the
 // same result.
 func (s *Sequential) Forward(x *autograd.Var) *autograd.Var {
 	for i := 0; i < len(s.layers); i++ {
-		if f, ok := s.layers[i].(next2Fuser); ok && i+2 < len(s.layers) {
-			if y, ok := f.forwardWithNext2(x, s.layers[i+1], s.layers[i+2]); ok {
+		if y, k := forwardConvBlock(x, s.layers[i:]); k > 0 {
+			x = y
+			i += k - 1
+			continue
+		}
+		if f, ok := s.layers[i].(chainFuser); ok {
+			if y, k := f.forwardChain(x, s.layers[i+1:]); k > 0 {
 				x = y
-				i += 2
+				i += k
 				continue
 			}
 		}
@@ -75,10 +81,11 @@ type nextFuser interface {
 	forwardWithNext(x *autograd.Var, next Module) (*autograd.Var, bool)
 }
 
-// next2Fuser is a layer that may run together with the two layers after
-// it. forwardWithNext2 returns false, computing nothing, when it cannot.
-type next2Fuser interface {
-	forwardWithNext2(x *autograd.Var, next, next2 Module) (*autograd.Var, bool)
+// chainFuser is a layer that may run together with several of the layers
+// after it (next). forwardChain returns how many of them it ran, or 0,
+// computing nothing, when it cannot.
+type chainFuser interface {
+	forwardChain(x *autograd.Var, next []Module) (*autograd.Var, int)
 }
 
 // Params returns the Params of every layer, in order, as views named
