@@ -103,6 +103,11 @@ const shortRows = 256
 // 12).
 func pickImpl(m, n int) *gemmImpl {
 	if n <= 16 && narrow != nil {
+		// Below 64 rows the 16-row narrow tile may pad more than the
+		// tail kernel's 6 (10 rows: 16 against 12).
+		if tail != nil && m < 4*narrow.mr && roundUp(m, tail.mr) < roundUp(m, narrow.mr) {
+			return tail
+		}
 		return narrow
 	}
 	if short != nil && m <= shortRows && roundUp(m, short.mr) < roundUp(m, active.mr) {

@@ -264,6 +264,16 @@ func TestGemmBatchOne(t *testing.T) {
 func TestPickImpl(t *testing.T) {
 	if narrow != nil {
 		require.Same(t, narrow, pickImpl(64, 10))
+		require.Same(t, narrow, pickImpl(4096, 16))
+		if tail != nil && tail.mr < narrow.mr {
+			// Ten rows: 12 on the 6-row tile against 16.
+			require.Same(t, tail, pickImpl(10, 10))
+			require.Same(t, narrow, pickImpl(48, 10))
+		}
+	}
+	if hasTail := tail != nil && active.mr > tail.mr && active.nr%tail.nr == 0; hasTail {
+		// GemmPacked computes a short last row panel on the tail kernel.
+		require.Same(t, tail, tailImpl(active))
 	}
 	if short == nil {
 		require.Same(t, active, pickImpl(64, 128))
