@@ -404,7 +404,9 @@ func TestChoosePacking(t *testing.T) {
 		{"weight gradient, 512 rows", wide, 512, 128, 4096, true, false, false, false},
 		{"weight gradient, 513 rows", wide, 513, 128, 4096, true, false, true, true},
 		{"weight gradient, wide B", wide, 128, 1024, 4096, true, false, false, true},
-		{"weight gradient lowered", lowered, 128, 384, 4096, true, false, true, true},
+		{"weight gradient lowered", lowered, 128, 384, 4096, true, false, true, false},
+		{"weight gradient lowered, 512 rows", lowered, 512, 128, 4096, true, false, true, true},
+		{"lowered, k under 8m", lowered, 160, 512, 1000, true, false, true, true},
 	}
 	for _, c := range cases {
 		rsA, csA, rsB, csB := c.k, 1, c.n, 1
