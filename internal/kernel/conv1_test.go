@@ -114,3 +114,19 @@ func TestConv3x3ReLUPool2x2Narrow(t *testing.T) {
 	require.Equal(t, float32(42), dst[0])
 	require.Panics(t, func() { Conv3x3ReLUPool2x2(dst, nil, x, 5, 17, make([]float32, 9), []float32{1}, eo[:1]) })
 }
+
+// BenchmarkConv3x3ReLUPool2x2 runs the Keras convnet's first layer on one
+// 28×28 sample: 32 filters, pooled to 13×13, with winners.
+func BenchmarkConv3x3ReLUPool2x2(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	x := make([]float32, 28*28)
+	for i := range x {
+		x[i] = rng.Float32()
+	}
+	f, bias := conv3x3Filters(rng, 32, false)
+	dst, idx := make([]float32, 32*13*13), make([]int32, 32*13*13)
+	eo := make([]float32, Conv3x3PoolScratch(28, 28))
+	for b.Loop() {
+		Conv3x3ReLUPool2x2(dst, idx, x, 28, 28, f, bias, eo)
+	}
+}
