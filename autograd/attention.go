@@ -61,23 +61,38 @@ func (o attnOperand) at(b, h int) int { return o.off + b*o.bs + h*o.hs }
 
 // attnGeom holds the sizes, layouts and masks of one attention call.
 type attnGeom struct {
-	op           string
-	b, h, t, s   int
-	d, dv        int
-	scale        float32
-	causal       bool
-	kpm          []bool
-	kpmStride    int // keys per batch element in kpm (the full S)
-	offset       int // CausalOffset
-	mask         []float32
-	dropout      float32
-	seed         uint64
-	q, k, v, o   attnOperand
+	op         string
+	b, h, t, s int
+	d, dv      int
+	scale      float32
+	causal     bool
+	kpm        []bool
+	kpmStride  int // keys per batch element in kpm (the full S)
+	offset     int // CausalOffset
+	mask       []float32
+	dropout    float32
+	seed       uint64
+	q, k, v, o attnOperand
+	// probs, when not nil, keeps every pair's exponentials (its [T, ld]
+	// score block, ld = attnLD(S)) and then each query row's 1/Σ (B·H·T
+	// values): the forward writes them there instead of into scratch, and
+	// the backward reads them instead of recomputing the scores.
+	probs        []float32
 	outShape     []int
 	qShape       []int
 	kShape       []int
 	vShape       []int
 	weightsShape []int
+}
+
+// probsLen is the length of a probs buffer for g (see attnGeom.probs).
+func (g *attnGeom) probsLen() int { return g.b * g.h * g.t * (attnLD(g.s) + 1) }
+
+// probsAt returns pair bh's kept score block and row inverses.
+func (g *attnGeom) probsAt(bh int) (p, inv []float32) {
+	tl := g.t * attnLD(g.s)
+	n := g.b * g.h * tl
+	return g.probs[bh*tl : (bh+1)*tl], g.probs[n+bh*g.t : n+(bh+1)*g.t]
 }
 
 // headsFirst is the layout of a [B, H, R, D] tensor.
@@ -232,6 +247,12 @@ func ScaledDotProductAttention(q, k, v *Var, opt AttentionOptions) *Var {
 // result is [B, T, E]. Reading the blocks in place saves the three copies
 // (and the three full-size gradients) that splitting qkv first would cost.
 // opt.KeyLen does not apply (keys and queries are the same positions).
+//
+// Without a key padding mask, an additive mask or dropout, a SelfAttention
+// that needs a gradient keeps its exponentials, B·H·T rows of S+32 floats
+// (about 9 MB for B=32, 4 heads, T=128), and each row's 1/Σ, rather than
+// one log-sum-exp per row: the backward then skips the score products and
+// their exponentials.
 func SelfAttention(qkv *Var, opt AttentionOptions) *Var {
 	s := qkv.value.Shape()
 	if len(s) != 3 || s[2]%3 != 0 || opt.Heads < 1 || (s[2]/3)%opt.Heads != 0 {
@@ -242,18 +263,23 @@ func SelfAttention(qkv *Var, opt AttentionOptions) *Var {
 	g.finish(&opt)
 	out := wrap(alloc([]int{g.b, g.t, s[2] / 3}, qkv), qkv)
 	xd := qkv.value.Data()
+	plain := g.kpm == nil && g.mask == nil && g.dropout == 0
 	var lse []float32
-	if out.requiresGrad {
+	if out.requiresGrad && plain {
+		// The backward reads the forward's exponentials instead of
+		// recomputing the scores.
+		g.probs = alloc([]int{g.probsLen()}, qkv).Data()
+	} else if out.requiresGrad {
 		lse = alloc([]int{g.b * g.h * g.t}, qkv).Data() // every row is written
 	}
 	g.forward(xd, xd, xd, out.value.Data(), lse)
 	if !out.requiresGrad {
 		return out
 	}
-	if g.kpm == nil && g.mask == nil && g.dropout == 0 {
+	if plain {
 		// Everything the backward needs fits the node's saved record.
 		if sv := out.recordFn("SelfAttention", selfAttentionBackward, qkv); sv != nil {
-			sv.t[0], sv.f32s, sv.f = qkv.value, lse, g.scale
+			sv.t[0], sv.f32s, sv.f = qkv.value, g.probs, g.scale
 			sv.i = [2]int{opt.Heads, g.offset}
 			sv.rank = 0
 			if g.causal {
@@ -288,18 +314,19 @@ func selfAttnGeom(s []int, heads int, causal bool) attnGeom {
 }
 
 // selfAttentionBackward is SelfAttention's backward without masks or
-// dropout, from the node's saved record: the input, the rows'
-// log-sum-exps, the scale, the heads and causal offset, the causal flag.
+// dropout, from the node's saved record: the input, the forward's kept
+// exponentials and row inverses, the scale, the heads and causal offset,
+// the causal flag.
 func selfAttentionBackward(n *node, gy *tensor.Tensor) []*tensor.Tensor {
 	sv := &n.saved
 	xv := sv.t[0]
 	g := selfAttnGeom(xv.Shape(), sv.i[0], sv.rank == 1)
-	g.scale, g.offset = sv.f, sv.i[1]
+	g.scale, g.offset, g.probs = sv.f, sv.i[1], sv.f32s
 	// Each (batch, head) pair writes every value of its own blocks of the
 	// gradient, on the worker that computes it.
 	gx := gradBuf(xv.Shape(), n.inputs[0])
 	xd, d := xv.Data(), gx.Data()
-	g.backward(xd, xd, xd, gy.Data(), sv.f32s, d, d, d)
+	g.backward(xd, xd, xd, gy.Data(), nil, d, d, d)
 	grads := sv.out(1)
 	grads[0] = gx
 	return grads
@@ -581,6 +608,9 @@ func (g *attnGeom) forwardRange(lo, hi int, qd, kd, vd, od, lse []float32) {
 	fillOnes(ones)
 	for bh := lo; bh < hi; bh++ {
 		b, h := bh/g.h, bh%g.h
+		if g.probs != nil {
+			sc, inv = g.probsAt(bh)
+		}
 		kernel.Transpose(kt, kd, g.k.at(b, h), g.k.ld, s, g.d, ld)
 		var l []float32
 		if lse != nil {
@@ -597,6 +627,7 @@ func (g *attnGeom) forwardRange(lo, hi int, qd, kd, vd, od, lse []float32) {
 			o := od[g.o.at(b, h)+i0*g.o.ld:]
 			if kn == 0 {
 				clearRows(o, 0, g.o.ld, i1-i0, g.dv)
+				clear(inv[i0:i1])
 				for i := i0; i < i1 && l != nil; i++ {
 					l[i] = float32(math.Inf(1))
 				}
@@ -604,7 +635,7 @@ func (g *attnGeom) forwardRange(lo, hi int, qd, kd, vd, od, lse []float32) {
 				continue
 			}
 			g.scores(sc, ld, qd, kt, b, h, i0, i1, kn)
-			g.softmaxRows(sc, ld, i0, i1, kn, l, inv, ones)
+			g.softmaxRows(sc, ld, i0, i1, kn, l, inv[i0:], ones)
 			if g.dropout > 0 {
 				// One draw per computed score, masked or not, in
 				// row-major order (the backward repeats them).
@@ -621,7 +652,7 @@ func (g *attnGeom) forwardRange(lo, hi int, qd, kd, vd, od, lse []float32) {
 			}
 			attnGemm(false, i1-i0, g.dv, kn, 1, sc[i0*ld:], ld, vd[g.v.at(b, h):], g.v.ld, 0, o, g.o.ld)
 			for i := range i1 - i0 {
-				kernel.Scale(inv[i], o[i*g.o.ld:i*g.o.ld+g.dv])
+				kernel.Scale(inv[i0+i], o[i*g.o.ld:i*g.o.ld+g.dv])
 			}
 			i0 = i1
 		}
@@ -631,7 +662,8 @@ func (g *attnGeom) forwardRange(lo, hi int, qd, kd, vd, od, lse []float32) {
 // backward writes the gradients of q, k and v (each when non-nil; every
 // value of each (batch, head) pair's blocks is written, so the buffers may
 // hold anything on entry) from the output gradient gy, recomputing the
-// probabilities from lse. The row blocks run last to first: the last one
+// probabilities from lse, or, when g.probs holds the forward's, scaling
+// those (in place: a backward runs once). The row blocks run last to first: the last one
 // sees the most keys, so it writes the key and value gradients (the later
 // blocks add to them) and only keys no query sees need clearing.
 func (g *attnGeom) backward(qd, kd, vd, gy, lse, gq, gk, gv []float32) {
@@ -657,9 +689,14 @@ func (g *attnGeom) backwardRange(lo, hi int, qd, kd, vd, gy, lse, gq, gk, gv []f
 	fillOnes(ones)
 	for bh := lo; bh < hi; bh++ {
 		b, h := bh/g.h, bh%g.h
-		kernel.Transpose(kt, kd, g.k.at(b, h), g.k.ld, s, g.d, ld)
+		var l, pinv []float32
+		if g.probs != nil {
+			p, pinv = g.probsAt(bh)
+		} else {
+			kernel.Transpose(kt, kd, g.k.at(b, h), g.k.ld, s, g.d, ld)
+			l = lse[bh*t : (bh+1)*t]
+		}
 		kernel.Transpose(vt, vd, g.v.at(b, h), g.v.ld, s, g.dv, ld)
-		l := lse[bh*t : (bh+1)*t]
 		gyo := gy[g.o.at(b, h):]
 		first := true // no block has written the key and value gradients yet
 		for blk := nb - 1; blk >= 0; blk-- {
@@ -675,15 +712,23 @@ func (g *attnGeom) backwardRange(lo, hi int, qd, kd, vd, gy, lse, gq, gk, gv []f
 				clearRows(gq, g.q.at(b, h)+i0*g.q.ld, g.q.ld, m, g.d)
 				continue
 			}
-			// P = exp(scores − lse), row by row.
-			g.scores(p, ld, qd, kt, b, h, i0, i1, kn)
-			for i := i0; i < i1; i++ {
-				row := p[i*ld : i*ld+kn]
-				if math.IsInf(float64(l[i]), 1) {
-					clear(row)
-					continue
+			if pinv != nil {
+				// P = the forward's exponentials times the row's 1/Σ (0
+				// for a row with no key, whose exponentials are 0).
+				for i := i0; i < i1; i++ {
+					kernel.Scale(pinv[i], p[i*ld:i*ld+g.rowKeys(i, kn)])
 				}
-				expRow(row, g.rowKeys(i, kn), l[i], ones)
+			} else {
+				// P = exp(scores − lse), row by row.
+				g.scores(p, ld, qd, kt, b, h, i0, i1, kn)
+				for i := i0; i < i1; i++ {
+					row := p[i*ld : i*ld+kn]
+					if math.IsInf(float64(l[i]), 1) {
+						clear(row)
+						continue
+					}
+					expRow(row, g.rowKeys(i, kn), l[i], ones)
+				}
 			}
 			// dP = dO·vᵀ.
 			attnGemm(false, m, kn, g.dv, 1, gyo[i0*g.o.ld:], g.o.ld, vt, ld, 0, dp[i0*ld:], ld)

@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -101,5 +102,45 @@ func TestAttentionGradStaleBuffers(t *testing.T) {
 				require.Equal(t, want, step(a, opt, uint64(600+10*j)), "step %d", j)
 			}
 		})
+	}
+}
+
+// TestSelfAttentionKeptProbsStaleBuffers checks SelfAttention's kept
+// exponentials and row inverses, which come from the arena with old
+// values in them (here every buffer of the arena is filled with NaN
+// before the measured step): the gradient must be the one computed
+// without an arena, for causal and plain attention, with a sequence of
+// 33 (a partial last block).
+func TestSelfAttentionKeptProbsStaleBuffers(t *testing.T) {
+	const b, e, heads = 2, 6, 2
+	w := NewVar(rnd(510, 0.5, 1.5, b, 33, 3*e))
+	gy := rnd(511, -1, 1, b, 33, e)
+	nan := float32(math.NaN())
+	for _, causal := range []bool{true, false} {
+		step := func(a *Arena, seed uint64) []float32 {
+			w.ZeroGrad()
+			x := rnd(seed, -2, 2, b, 33, 3*e)
+			in := Constant(x)
+			if a != nil {
+				in = a.Constant(x)
+			}
+			SelfAttention(Mul(in, w), AttentionOptions{Heads: heads, Causal: causal}).BackwardWith(gy)
+			return append([]float32(nil), w.Grad().Data()...)
+		}
+		a := NewArena()
+		for j := range 3 {
+			want := step(nil, uint64(520+j))
+			a.Reset()
+			step(a, uint64(530+j))
+			a.Reset()
+			for _, buf := range a.bufs {
+				d := buf.Data()
+				d = d[:cap(d)]
+				for i := range d {
+					d[i] = nan
+				}
+			}
+			require.Equal(t, want, step(a, uint64(520+j)), "causal %v, step %d", causal, j)
+		}
 	}
 }

@@ -248,15 +248,37 @@ func winoTrainWeights(u, ut, w []float32, oc, c int) {
 		}
 		return
 	}
-	parallel.For(plane, winoWeightsGrain, func(lo, hi int) { winoWeightsRange(u, w, plane, lo, hi) })
+	j := winoWeightsJobs.Get().(*winoWeightsJob)
+	j.u, j.ut, j.w, j.oc, j.c = u, ut, w, oc, c
+	parallel.For(plane, winoWeightsGrain, j.filters)
 	if ut != nil {
-		parallel.For(16, 1, func(lo, hi int) {
-			for xi := lo; xi < hi; xi++ {
-				kernel.Transpose(ut[xi*plane:], u, xi*plane, c, oc, c, oc)
-			}
-		})
+		parallel.For(16, 1, j.planes)
 	}
+	*j = winoWeightsJob{filters: j.filters, planes: j.planes}
+	winoWeightsJobs.Put(j)
 }
+
+// winoWeightsJob is winoTrainWeights' work for the workers. Its chunk
+// functions are bound once, when the job is made, so that a training step
+// allocates nothing for them.
+type winoWeightsJob struct {
+	u, ut, w []float32
+	oc, c    int
+	filters  func(lo, hi int) // the filters [lo, hi) into u
+	planes   func(lo, hi int) // planes [lo, hi) of u transposed into ut
+}
+
+var winoWeightsJobs = sync.Pool{New: func() any {
+	j := new(winoWeightsJob)
+	j.filters = func(lo, hi int) { winoWeightsRange(j.u, j.w, j.oc*j.c, lo, hi) }
+	j.planes = func(lo, hi int) {
+		plane := j.oc * j.c
+		for xi := lo; xi < hi; xi++ {
+			kernel.Transpose(j.ut[xi*plane:], j.u, xi*plane, j.c, j.oc, j.c, j.oc)
+		}
+	}
+	return j
+}}
 
 // winoWeightsGrain is the number of filters below which their transform
 // stays on one worker (the Keras convnet's second layer has 2048).

@@ -66,7 +66,10 @@
 // per-worker scratch block, the forward saves one log-sum-exp per query and
 // the backward recomputes the probabilities (and regenerates the dropout
 // masks from a seed). SelfAttention reads q, k and v in place from a packed
-// [B, T, 3E] projection. AttentionWeights materialises the probabilities
+// [B, T, 3E] projection; without masks other than the causal one and
+// without dropout (a GPT's attention) it keeps the forward's exponentials
+// instead (B·H·T·(S+32) floats), and the backward reads them rather than
+// multiplying the scores again. AttentionWeights materialises the probabilities
 // when they are wanted. Rotary applies rotary position embeddings; Conv1D,
 // MaxPool1D and AvgPool1D run the 2-D machinery on a height-1 view.
 //

@@ -54,21 +54,25 @@ func dropoutMask(md, y, x []float32, p float32, seed uint64) {
 	y, x = y[:n], x[:n]
 	t := uint64(min(float64(p)*(1<<32), math.MaxUint32))
 	scale := math.Float32bits(1 / (1 - p))
-	parallel.For((n+1)/2, dropoutGrain/2, func(lo, hi int) {
-		for k := lo; k < hi; k++ {
-			u := splitmix(seed + uint64(k+1)*splitmixGamma)
+	parallel.For(n/2, dropoutGrain/2, func(lo, hi int) {
+		md, y, x := md[2*lo:2*hi], y[2*lo:2*hi], x[2*lo:2*hi]
+		z := seed + uint64(lo)*splitmixGamma // the state before pair lo
+		for i := 0; i+1 < len(md) && i+1 < len(y) && i+1 < len(x); i += 2 {
+			z += splitmixGamma
+			u := splitmix(z)
 			// All ones when the bits are ≥ t, from the borrow of bits − t.
-			keep0 := uint32((u&0xffffffff-t)>>63) - 1
-			keep1 := uint32((u>>32-t)>>63) - 1
-			i := 2 * k
-			m := math.Float32frombits(scale & keep0)
-			md[i], y[i] = m, x[i]*m
-			if i+1 < n {
-				m = math.Float32frombits(scale & keep1)
-				md[i+1], y[i+1] = m, x[i+1]*m
-			}
+			k0 := uint32((u&0xffffffff-t)>>63) - 1
+			k1 := uint32((u>>32-t)>>63) - 1
+			m0, m1 := math.Float32frombits(scale&k0), math.Float32frombits(scale&k1)
+			md[i], md[i+1] = m0, m1
+			y[i], y[i+1] = x[i]*m0, x[i+1]*m1
 		}
 	})
+	if n%2 == 1 { // the last element, alone, takes the low bits of its pair
+		u := splitmix(seed + uint64(n/2+1)*splitmixGamma)
+		m := math.Float32frombits(scale & (uint32((u&0xffffffff-t)>>63) - 1))
+		md[n-1], y[n-1] = m, x[n-1]*m
+	}
 }
 
 // splitmixGamma is SplitMix64's increment, the odd integer nearest 2⁶⁴/φ.

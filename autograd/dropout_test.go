@@ -61,6 +61,28 @@ func TestDropoutIndependentOfWorkers(t *testing.T) {
 	}
 }
 
+// TestDropoutShortInputs checks inputs too short to be spread over the
+// workers, odd lengths included (the last element alone takes the low
+// bits of its pair's output), against the documented draw for 20 seeds.
+func TestDropoutShortInputs(t *testing.T) {
+	const p = float32(0.5)
+	for _, n := range []int{1, 2, 3, 7, 8, 33} {
+		x := rnd(uint64(n), 1, 2, n)
+		for seed := range uint64(20) {
+			s := rand.New(rand.NewPCG(seed, 3)).Uint64()
+			want := make([]float32, n)
+			for i := range n {
+				u := splitmix(s + uint64(i/2+1)*splitmixGamma)
+				if uint32(u>>(32*(i%2))) >= 1<<31 {
+					want[i] = x.Data()[i] * 2
+				}
+			}
+			got := Dropout(Constant(x), p, rand.New(rand.NewPCG(seed, 3))).Value().Data()
+			require.Equal(t, want, got, "n=%d seed %d", n, seed)
+		}
+	}
+}
+
 // within reports whether count is within 5 standard deviations of a
 // binomial count of n trials with probability q.
 func within(count, n int, q float64) bool {

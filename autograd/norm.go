@@ -52,13 +52,11 @@ func rowChunks(rows, d int) int {
 // kernel: the mean, x − μ, the variance of that (two passes, as
 // PyTorch), the scaling and the affine parts.
 func layerNormRows(x, y, w, b, mean, invStd []float32, d int, eps float32, r0, r1 int) {
-	one := kernel.Ones(d)
 	fd := float32(d)
 	for r := r0; r < r1; r++ {
 		row, dst := x[r*d:(r+1)*d], y[r*d:(r+1)*d]
 		mu := kernel.Sum(row) / fd
-		copy(dst, row)
-		kernel.Axpy(-mu, one, dst) // x − μ
+		kernel.ScaleShift(dst, row, 1, -mu, false) // x − μ
 		inv := float32(1 / math.Sqrt(float64(kernel.Dot(dst, dst)/fd)+float64(eps)))
 		kernel.Scale(inv, dst) // x̂
 		if w != nil {
@@ -434,7 +432,6 @@ func layerNormBackward(n *node, gy *tensor.Tensor) []*tensor.Tensor {
 func (j *lnJob) chunksBack(c0, c1 int) {
 	d, rows := j.d, j.rows
 	fd := float32(d)
-	one := kernel.Ones(d)
 	scratch := getBuf(2 * d)
 	defer putBuf(scratch)
 	xh, gh := scratch[:d], scratch[d:]
@@ -451,8 +448,7 @@ func (j *lnJob) chunksBack(c0, c1 int) {
 		for r := c * lnChunkRows; r < min((c+1)*lnChunkRows, rows); r++ {
 			row, g := j.x[r*d:(r+1)*d], j.gy[r*d:(r+1)*d]
 			inv := j.invStd[r]
-			copy(xh, row)
-			kernel.Axpy(-j.mean[r], one, xh)
+			kernel.ScaleShift(xh, row, 1, -j.mean[r], false)
 			kernel.Scale(inv, xh) // x̂
 			if pw != nil {
 				kernel.Mul(gh, g, xh)
@@ -471,11 +467,7 @@ func (j *lnJob) chunksBack(c0, c1 int) {
 			}
 			// dx = σ⁻¹·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)).
 			s1, s2 := kernel.Sum(gn)/fd, kernel.Dot(gn, xh)/fd
-			dst := j.gx[r*d : (r+1)*d]
-			copy(dst, gn)
-			kernel.Scale(inv, dst)
-			kernel.Axpy(-inv*s2, xh, dst)
-			kernel.Axpy(-inv*s1, one, dst)
+			kernel.ScaleAdd2(j.gx[r*d:(r+1)*d], gn, xh, inv, -inv*s2, -inv*s1)
 		}
 	}
 }

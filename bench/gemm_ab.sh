@@ -15,6 +15,11 @@
 # -r N            rounds (default 6)
 # -s a,b,...      shapes of BenchmarkMatMul (default: the N >= 512 and MLP ones)
 # Without an old binary only the new one and OpenBLAS run.
+#
+# Each run passes a single -test.cpu value: with a list (-cpu 1,2) Go runs
+# every sub-benchmark of BenchmarkMatMul at the last GOMAXPROCS of the
+# list, so the "1 thread" rows would run on two workers (and report no
+# cpuGFLOP/s).
 set -eu
 cd "$(dirname "$0")/.."
 PY=${PY:-/usr/bin/python3}
@@ -26,7 +31,7 @@ while getopts p:t:r:s: o; do
 	t) th=$OPTARG ;;
 	r) rounds=$OPTARG ;;
 	s) shapes=$OPTARG ;;
-	*) sed -n '2,20p' "$0"; exit 2 ;;
+	*) sed -n '2,25p' "$0"; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))

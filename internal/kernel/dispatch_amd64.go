@@ -112,7 +112,19 @@ var (
 	// short, when not nil, replaces active for a few rows that its
 	// shorter tile covers with less padding (see pickImpl).
 	short = shortImpl()
+	// tail, when not nil, is a kernel of fewer rows than active and
+	// narrow whose 16-wide panels tile theirs: GemmPacked computes a short
+	// last row panel with it, and pickImpl takes it for a narrow output
+	// of few rows.
+	tail = tailKernel()
 )
+
+func tailKernel() *gemmImpl {
+	if hasAVX2 {
+		return avx2Impl
+	}
+	return nil
+}
 
 func shortImpl() *gemmImpl {
 	if hasAVX512 {

@@ -71,6 +71,8 @@ var (
 	narrow *gemmImpl
 	// short, when not nil, replaces active for a few rows (see pickImpl).
 	short *gemmImpl
+	// tail, when not nil, computes short last row panels (see tailImpl).
+	tail *gemmImpl
 )
 
 // gemmImpls lists every implementation this machine can run, best first.

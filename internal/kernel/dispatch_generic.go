@@ -11,6 +11,9 @@ var narrow *gemmImpl
 // short, when not nil, replaces active for a few rows (see pickImpl).
 var short *gemmImpl
 
+// tail, when not nil, computes short last row panels (see tailImpl).
+var tail *gemmImpl
+
 // gemmImpls lists every implementation this machine can run, for tests.
 func gemmImpls() []*gemmImpl { return []*gemmImpl{portableImpl} }
 

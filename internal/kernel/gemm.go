@@ -103,6 +103,11 @@ const shortRows = 256
 // 12).
 func pickImpl(m, n int) *gemmImpl {
 	if n <= 16 && narrow != nil {
+		// Below 64 rows the 16-row narrow tile may pad more than the
+		// tail kernel's 6 (10 rows: 16 against 12).
+		if tail != nil && m < 4*narrow.mr && roundUp(m, tail.mr) < roundUp(m, narrow.mr) {
+			return tail
+		}
 		return narrow
 	}
 	if short != nil && m <= shortRows && roundUp(m, short.mr) < roundUp(m, active.mr) {
@@ -245,8 +250,10 @@ func (g *gemmPlan) choosePacking() (small bool) {
 	// costs a pass over all of B (6 MB for 4096×384) for each m/mr uses
 	// of it, and on two workers the two halves of every row of B are then
 	// packed at once, each pass slower. Read in place, with rows at most
-	// inPlaceALd apart, B's panels stay in L2.
-	inPlaceB := im.inPlaceA && m <= inPlaceBRows && g.rsB <= inPlaceALd
+	// inPlaceALd apart, B's panels stay in L2. The six-row AVX2 tile
+	// reuses a panel less per pass and is held to 32 row panels and a k
+	// of at least 8m (its 512×4096×128 still gains from packing).
+	inPlaceB := m <= inPlaceBRows && g.rsB <= inPlaceALd && (im.inPlaceA || m <= 32*im.mr && k >= 8*m)
 	g.packB = g.csB != 1 || !small && !inPlaceB || im.packB && m > 4
 	// A packed transposed A pays only when its panels serve several
 	// column panels: with one (n ≤ nr) each is read once either way.

@@ -264,6 +264,16 @@ func TestGemmBatchOne(t *testing.T) {
 func TestPickImpl(t *testing.T) {
 	if narrow != nil {
 		require.Same(t, narrow, pickImpl(64, 10))
+		require.Same(t, narrow, pickImpl(4096, 16))
+		if tail != nil && tail.mr < narrow.mr {
+			// Ten rows: 12 on the 6-row tile against 16.
+			require.Same(t, tail, pickImpl(10, 10))
+			require.Same(t, narrow, pickImpl(48, 10))
+		}
+	}
+	if hasTail := tail != nil && active.mr > tail.mr && active.nr%tail.nr == 0; hasTail {
+		// GemmPacked computes a short last row panel on the tail kernel.
+		require.Same(t, tail, tailImpl(active))
 	}
 	if short == nil {
 		require.Same(t, active, pickImpl(64, 128))
@@ -394,7 +404,9 @@ func TestChoosePacking(t *testing.T) {
 		{"weight gradient, 512 rows", wide, 512, 128, 4096, true, false, false, false},
 		{"weight gradient, 513 rows", wide, 513, 128, 4096, true, false, true, true},
 		{"weight gradient, wide B", wide, 128, 1024, 4096, true, false, false, true},
-		{"weight gradient lowered", lowered, 128, 384, 4096, true, false, true, true},
+		{"weight gradient lowered", lowered, 128, 384, 4096, true, false, true, false},
+		{"weight gradient lowered, 512 rows", lowered, 512, 128, 4096, true, false, true, true},
+		{"lowered, k under 8m", lowered, 160, 512, 1000, true, false, true, true},
 	}
 	for _, c := range cases {
 		rsA, csA, rsB, csB := c.k, 1, c.n, 1

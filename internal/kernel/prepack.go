@@ -212,7 +212,7 @@ func splitRows(mp, np, workers int, packA, halfTail bool) bool {
 // the AVX-512 one), or nil. Both sum each output in the same order, so a
 // row's result does not depend on which of them computed it.
 func tailImpl(im *gemmImpl) *gemmImpl {
-	if tm := narrow; tm != nil && tm != im && tm.mr < im.mr && im.nr%tm.nr == 0 {
+	if tm := tail; tm != nil && tm != im && tm.mr < im.mr && im.nr%tm.nr == 0 {
 		return tm
 	}
 	return nil
