@@ -438,6 +438,9 @@ func getScratch(n int) *[]float32 {
 // pool travels by value so that an inference call allocates nothing for
 // it.
 func (g *convGeom) forward(y, x, w, b []float32, pool poolGeom, idx []int32, saved []float32) {
+	if saved == nil && g.forwardDirect(y, x, w, b, pool, idx) {
+		return
+	}
 	if saved == nil && g.winograd() {
 		g.winoForward(y, x, w, b, pool, idx)
 		return

@@ -56,9 +56,13 @@ func Conv2DBatchNormReLUMaxPool(x, w, b, gamma, beta *Var, opt Conv2DOptions, ep
 	}
 	k /= float64(n * h * wd)
 	k32 := float32(k)
-	xpb := getScratch(n * hp * wp)
-	defer scratch.Put(xpb)
-	xp := *xpb
+	inputs := []*Var{x, w}
+	for _, v := range []*Var{b, gamma, beta} {
+		if v != nil {
+			inputs = append(inputs, v)
+		}
+	}
+	xp := alloc([]int{n, hp, wp}, inputs...).Data() // the backward reads it too
 	padShifted(xp, x.value.Data(), n, h, wd, ph, pw, k32)
 
 	m := float64(n * g.oh * g.ow)
@@ -75,12 +79,6 @@ func Conv2DBatchNormReLUMaxPool(x, w, b, gamma, beta *Var, opt Conv2DOptions, ep
 		}
 	}
 
-	inputs := []*Var{x, w}
-	for _, v := range []*Var{b, gamma, beta} {
-		if v != nil {
-			inputs = append(inputs, v)
-		}
-	}
 	mean, variance = tensor.Zeros(oc), tensor.Zeros(oc)
 	md, vd := mean.Data(), variance.Data()
 	st := make([]gramChannel, oc)
@@ -136,10 +134,7 @@ func Conv2DBatchNormReLUMaxPool(x, w, b, gamma, beta *Var, opt Conv2DOptions, ep
 	}
 	idx := int32Buf(out.value.Size(), inputs...)
 	g.forwardTrain(out.value.Data(), xp, wf, bf, pool, idx, nil)
-	// The backward reads the shifted, padded input again.
-	xpKeep := alloc([]int{n, hp, wp}, inputs...).Data()
-	copy(xpKeep, xp)
-	gr := gramGrad{g: g, pool: pool, st: st, mbar: mbar, m: m, xp: xpKeep, idx: idx}
+	gr := gramGrad{g: g, pool: pool, st: st, mbar: mbar, m: m, xp: xp, idx: idx}
 	return gr.record(out, op, w, b, gamma, beta, inputs), mean, variance
 }
 

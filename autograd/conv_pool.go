@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/shoshin-ml/shoshin/internal/kernel"
+	"github.com/shoshin-ml/shoshin/internal/parallel"
 
 	"github.com/shoshin-ml/shoshin/tensor"
 )
@@ -109,4 +110,60 @@ func (g *poolGeom) reluPoolGrad(buf, gp, p []float32, idx []int32, c int) {
 			d[idx[j]] += math.Float32frombits(math.Float32bits(gp[j]) & m)
 		}
 	}
+}
+
+// directConv lets forwardDirect run; tests turn it off to compare with the
+// GEMM path.
+var directConv = true
+
+// forwardDirect computes the forward of Conv2DReLUMaxPool for a layer of
+// one input channel, 3×3 filters (stride 1, no padding or dilation) and
+// 2×2 pooling with kernel.Conv3x3ReLUPool2x2: each output channel is nine
+// multiply-adds per pixel over shifted rows of the input, pooled as it is
+// formed, and the convolution plane is never stored. Values and winners
+// are those of the GEMM path (the same fused multiply-adds in the same
+// order, the bias last). It reports false, doing nothing, when the layer
+// or the machine has no such kernel.
+func (g *convGeom) forwardDirect(y, x, w, b []float32, pool poolGeom, idx []int32) bool {
+	if !directConv || g.c != 1 || g.groups != 1 || g.kh != 3 || g.kw != 3 || g.sh != 1 || g.sw != 1 ||
+		g.ph != 0 || g.pw != 0 || g.dh != 1 || g.dw != 1 || !g.relu || g.n == 0 ||
+		pool.kh == 0 || !pool.is2x2() {
+		return false
+	}
+	op := g.oc * pool.oh * pool.ow
+	bias := b
+	if bias == nil {
+		zb := getScratch(g.oc)
+		defer scratch.Put(zb)
+		clear(*zb)
+		bias = *zb
+	}
+	if !g.directRange(0, 1, op, y, x, w, bias, idx) {
+		return false
+	}
+	if g.n > 1 && parallel.Workers() == 1 {
+		g.directRange(1, g.n, op, y, x, w, bias, idx)
+	} else if g.n > 1 {
+		gg := *g
+		parallel.For(g.n-1, 1, func(lo, hi int) { gg.directRange(lo+1, hi+1, op, y, x, w, bias, idx) })
+	}
+	return true
+}
+
+// directRange runs kernel.Conv3x3ReLUPool2x2 on samples [lo, hi) for
+// forwardDirect, op pooled values per sample, reporting false when the
+// kernel does not fit.
+func (g *convGeom) directRange(lo, hi, op int, y, x, w, b []float32, idx []int32) bool {
+	eo := getScratch(kernel.Conv3x3PoolScratch(g.h, g.w))
+	defer scratch.Put(eo)
+	for s := lo; s < hi; s++ {
+		var ids []int32
+		if idx != nil {
+			ids = idx[s*op : (s+1)*op]
+		}
+		if !kernel.Conv3x3ReLUPool2x2(y[s*op:(s+1)*op], ids, x[s*g.inSize:(s+1)*g.inSize], g.h, g.w, w, b, *eo) {
+			return false
+		}
+	}
+	return true
 }

@@ -168,3 +168,76 @@ func TestConv2DReLUMaxPoolInferenceAllocatesNothing(t *testing.T) {
 		require.Zero(t, testalloc.PerRun(20, run), "window %v", pool.Kernel)
 	}
 }
+
+// TestConv2DReLUMaxPoolDirectMatchesUnfused checks the single-channel 3×3
+// layers that take the direct kernel (the Keras convnet's first layer,
+// with an input that needs no gradient) against Conv2D with ReLU and
+// MaxPool2D on the GEMM path: values, winners (through the weight and bias
+// gradients) and inference outputs bit for bit, with and without a bias,
+// with ties (a run of zeros) and a NaN. The gradients are compared with
+// the same op on the GEMM path (the unfused ops' backward sums in another
+// order).
+func TestConv2DReLUMaxPoolDirectMatchesUnfused(t *testing.T) {
+	for i, tc := range []struct {
+		x, w []int
+		bias bool
+	}{
+		{x: []int{5, 1, 28, 28}, w: []int{32, 1, 3, 3}, bias: true},
+		{x: []int{3, 1, 29, 21}, w: []int{7, 1, 3, 3}},
+		{x: []int{2, 1, 6, 40}, w: []int{3, 1, 3, 3}, bias: true},
+	} {
+		for _, workers := range []int{1, 3} {
+			t.Run(fmt.Sprintf("%d/workers=%d", i, workers), func(t *testing.T) {
+				prev := parallel.SetWorkers(workers)
+				defer parallel.SetWorkers(prev)
+				x, w := convRand(uint64(i+1), tc.x...), convRand(uint64(i+50), tc.w...)
+				var b *tensor.Tensor
+				if tc.bias {
+					b = convRand(uint64(i+99), tc.w[0])
+				}
+				x.Data()[len(x.Data())/2] = float32(math.NaN())
+				clear(x.Data()[:len(x.Data())/4])
+				pool := Pool2DOptions{Kernel: [2]int{2, 2}}
+				run := func(fused, grad bool) []*tensor.Tensor {
+					directConv = fused
+					defer func() { directConv = true }()
+					mk := Constant
+					if grad {
+						mk = NewVar
+					}
+					xv, wv := Constant(x), mk(w)
+					var bv *Var
+					if b != nil {
+						bv = mk(b)
+					}
+					y := Conv2DReLUMaxPool(xv, wv, bv, Conv2DOptions{}, pool)
+					out := []*tensor.Tensor{y.Value().Clone()}
+					if fused {
+						unfused := MaxPool2D(Conv2D(xv, wv, bv, Conv2DOptions{ReLU: true}), pool)
+						out = append(out, unfused.Value().Clone())
+					}
+					if grad {
+						y.BackwardWith(convRand(uint64(i+7), y.Shape()...))
+						out = append(out, wv.Grad())
+						if bv != nil {
+							out = append(out, bv.Grad())
+						}
+					}
+					return out
+				}
+				for _, grad := range []bool{false, true} {
+					want, got := run(false, grad), run(true, grad)
+					require.Len(t, got, len(want)+1)
+					// The unfused ops' values, after the fused op's.
+					want = append([]*tensor.Tensor{want[0], want[0]}, want[1:]...)
+					for j := range want {
+						require.Equal(t, want[j].Shape(), got[j].Shape(), "tensor %d", j)
+						for k, v := range want[j].Data() {
+							require.Equal(t, math.Float32bits(v), math.Float32bits(got[j].Data()[k]), "grad %v tensor %d element %d", grad, j, k)
+						}
+					}
+				}
+			})
+		}
+	}
+}

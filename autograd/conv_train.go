@@ -107,6 +107,9 @@ func (g *convGeom) forwardTrain(y, x, w, b []float32, pool poolGeom, idx []int32
 		g.winoForwardTrain(y, x, w, b, pool, idx)
 		return
 	}
+	if saved == nil && g.forwardDirect(y, x, w, b, pool, idx) {
+		return
+	}
 	wa, k, buf := g.biasFilters(w, b)
 	if buf != nil {
 		defer scratch.Put(buf)

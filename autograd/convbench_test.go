@@ -74,3 +74,39 @@ func BenchmarkMax2x2(b *testing.B) {
 		g.maxRange(0, 32, y, x, idx)
 	}
 }
+
+// BenchmarkConv1ReLUPool times the Keras convnet's fused first layer
+// (Conv2DReLUMaxPool, 1→32, 3×3, 2×2 pooling, no input gradient) at batch
+// 128, forward alone and forward with backward, on the direct kernel and
+// on the GEMM path.
+func BenchmarkConv1ReLUPool(b *testing.B) {
+	x := convRand(1, 128, 1, 28, 28)
+	w, bias := NewVar(convRand(2, 32, 1, 3, 3)), NewVar(convRand(3, 32))
+	g := convRand(4, 128, 32, 13, 13)
+	pool := Pool2DOptions{Kernel: [2]int{2, 2}}
+	for _, direct := range []bool{true, false} {
+		name := "gemm"
+		if direct {
+			name = "direct"
+		}
+		for _, backward := range []bool{false, true} {
+			pass := "/forward"
+			if backward {
+				pass = "/step"
+			}
+			b.Run(name+pass, func(b *testing.B) {
+				directConv = direct
+				defer func() { directConv = true }()
+				a := NewArena()
+				b.ReportAllocs()
+				for b.Loop() {
+					a.Reset()
+					y := Conv2DReLUMaxPool(a.Constant(x), w, bias, Conv2DOptions{}, pool)
+					if backward {
+						y.BackwardWith(g)
+					}
+				}
+			})
+		}
+	}
+}
