@@ -132,15 +132,31 @@ func checkMat(name string, x []float32, rows, cols, ld int) {
 // (C is written without being read), each output row then becoming
 // act(row + ep.Bias) in the pass that finishes it, while the block of rows
 // is still in cache, rather than in a pass of its own over C. ep.Bias,
-// when not nil, holds at least n values, one per column of C. The
-// epilogue acts on each element's final value alone, so the result does
-// not depend on the number of workers. GemmEpilogue panics as Gemm does,
+// when not nil, holds at least n values, one per column of C. The bias and
+// the ReLU act on each element's final value alone, exactly, so the result
+// does not depend on the number of workers. The GELU's vector kernel
+// rounds the columns past its last full vector differently, so it runs
+// over whole rows after the product, in a pass of its own, where a block
+// split by columns cannot shift them. GemmEpilogue panics as Gemm does,
 // and when ep.Bias is shorter than n.
 func GemmEpilogue(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, ep Epilogue) {
+	gemmEpilogueWith(pickImpl(m, n), transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc, ep)
+}
+
+// gemmEpilogueWith is GemmEpilogue with the micro-kernel of im.
+func gemmEpilogueWith(im *gemmImpl, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, ep Epilogue) {
 	if ep.Bias != nil && len(ep.Bias) < n {
 		panic(fmt.Sprintf("kernel.GemmEpilogue: bias holds %d values, need %d", len(ep.Bias), n))
 	}
-	gemmWithEp(pickImpl(m, n), transA, transB, m, n, k, alpha, a, lda, b, ldb, 0, c, ldc, ep)
+	if ep.Act != ActGELU {
+		gemmWithEp(im, transA, transB, m, n, k, alpha, a, lda, b, ldb, 0, c, ldc, ep)
+		return
+	}
+	gemmWithEp(im, transA, transB, m, n, k, alpha, a, lda, b, ldb, 0, c, ldc, Epilogue{Bias: ep.Bias})
+	for i := range m {
+		row := c[i*ldc : i*ldc+n]
+		gelu(row, row)
+	}
 }
 
 func gemmWith(im *gemmImpl, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
