@@ -9,24 +9,22 @@ import (
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
-// rowsParallelWork is the size (rows × columns) from which Linear seeds
-// its output with the bias, and sums the bias gradient, across the worker
-// pool.
+// rowsParallelWork is the size (rows × columns) from which Linear sums
+// the bias gradient across the worker pool.
 const rowsParallelWork = 1 << 16
 
-// rowsTask carries the operands of a split seedRows or colSums to the
+// rowsTask carries the operands of a split colSums or geluSums to the
 // workers; its funcs are bound once, so that a split call allocates
 // nothing.
 type rowsTask struct {
-	m, v             []float32 // the [n, out] matrix and the [out] vector
-	g, der           []float32 // LinearGELU's output gradient and GELU'
-	n, out           int
-	seed, sums, gelu func(lo, hi int)
+	m, v       []float32 // the [n, out] matrix and the [out] vector
+	g, der     []float32 // LinearGELU's output gradient and GELU'
+	n, out     int
+	sums, gelu func(lo, hi int)
 }
 
 var rowsTasks = sync.Pool{New: func() any {
 	t := new(rowsTask)
-	t.seed = func(lo, hi int) { seedRows(t.m, t.v, lo, hi) }
 	t.sums = func(lo, hi int) { colSums(t.v, t.m, t.n, t.out, lo*16, min(hi*16, t.out)) }
 	t.gelu = t.geluSums
 	return t
@@ -41,14 +39,6 @@ func getRowsTask(m, v []float32, n, out int) *rowsTask {
 func putRowsTask(t *rowsTask) {
 	t.m, t.v, t.g, t.der = nil, nil, nil, nil
 	rowsTasks.Put(t)
-}
-
-// seedRows copies the bias b into rows [lo, hi) of y.
-func seedRows(y, b []float32, lo, hi int) {
-	out := len(b)
-	for i := lo; i < hi; i++ {
-		copy(y[i*out:(i+1)*out], b)
-	}
 }
 
 // colSums adds the sums over the n rows of g [n, out] of the columns
@@ -177,16 +167,11 @@ func Linear(x, w, b *Var) *Var {
 		y = wrap(alloc([]int{n, out}, x, w), x, w)
 	}
 	if b != nil {
-		// Seed C with the bias rows, then accumulate the product onto it.
-		yd, bd := y.value.Data(), b.value.Data()
-		if n*out < rowsParallelWork {
-			seedRows(yd, bd, 0, n)
-		} else {
-			t := getRowsTask(yd, bd, n, out)
-			parallel.For(n, rowsParallelWork/out, t.seed)
-			putRowsTask(t)
-		}
-		tensor.MatMulAcc(y.value, x.value, w.value, false, true, 1, 1)
+		// The bias is added to each block of rows of the product as the
+		// GEMM finishes it, while the block is in cache.
+		in := xs[1]
+		kernel.GemmEpilogue(false, true, n, out, in, 1, x.value.Data(), in, w.value.Data(), in,
+			y.value.Data(), out, kernel.Epilogue{Bias: b.value.Data()})
 	} else {
 		tensor.MatMulTo(y.value, x.value, w.value, false, true)
 	}

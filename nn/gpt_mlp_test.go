@@ -14,15 +14,16 @@ import (
 // GPTBlock and of a GELU TransformerEncoderLayer compute c_fc/linear1 and
 // the GELU as one autograd.LinearGELU when training (the same bits), that
 // this agrees with GELU(Dense(x)) in value and gradients, and that a
-// layer without a bias keeps the unfused op. The model size, 800, is more
-// than one k block of the product, so that adding the bias after the
-// product (the fused op) rounds differently from seeding the product
-// with it (Linear): the bits tell which op ran. Sizes are awkward: 3×7
-// tokens, a hidden width of 45 for the encoder layer.
+// layer without a bias keeps the unfused op. Linear and the fused op both
+// add the bias to the finished product, so the bits tell which op ran
+// through the GELU alone: the hidden widths, 3204 (4×801) and 45, end in
+// columns past the last full vector, which the fused op's GELU
+// (kernel.GELUBiasDeriv) and GELU's round differently. Sizes are awkward:
+// 3×7 tokens, a model size of 801 (more than one k block of the product).
 func TestDenseGELUFusedInTraining(t *testing.T) {
-	const e = 800
-	blk := NewGPTBlock(GPTConfig{DModel: e, Heads: 2}, WithSeed(3))
-	enc := NewTransformerEncoderLayer(TransformerConfig{DModel: e, Heads: 2, DimFF: 45, Activation: ActGELU}, WithSeed(4))
+	const e = 801
+	blk := NewGPTBlock(GPTConfig{DModel: e, Heads: 3}, WithSeed(3))
+	enc := NewTransformerEncoderLayer(TransformerConfig{DModel: e, Heads: 3, DimFF: 45, Activation: ActGELU}, WithSeed(4))
 	r := rand.New(rand.NewPCG(6, 7))
 	x := tensor.RandN(r, 0, 1, 3, 7, e)
 	fused := func(d *Dense, v *autograd.Var) *autograd.Var {

@@ -128,7 +128,28 @@ func checkMat(name string, x []float32, rows, cols, ld int) {
 	}
 }
 
+// GemmEpilogue computes C = ep(alpha·op(A)·op(B)): Gemm with beta zero
+// (C is written without being read), each output row then becoming
+// act(row + ep.Bias) in the pass that finishes it, while the block of rows
+// is still in cache, rather than in a pass of its own over C. ep.Bias,
+// when not nil, holds at least n values, one per column of C. The
+// epilogue acts on each element's final value alone, so the result does
+// not depend on the number of workers. GemmEpilogue panics as Gemm does,
+// and when ep.Bias is shorter than n.
+func GemmEpilogue(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, ep Epilogue) {
+	if ep.Bias != nil && len(ep.Bias) < n {
+		panic(fmt.Sprintf("kernel.GemmEpilogue: bias holds %d values, need %d", len(ep.Bias), n))
+	}
+	gemmWithEp(pickImpl(m, n), transA, transB, m, n, k, alpha, a, lda, b, ldb, 0, c, ldc, ep)
+}
+
 func gemmWith(im *gemmImpl, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	gemmWithEp(im, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, Epilogue{})
+}
+
+// gemmWithEp is gemmWith with an epilogue applied to each finished block
+// of C (none when ep is the zero Epilogue).
+func gemmWithEp(im *gemmImpl, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, ep Epilogue) {
 	if m < 0 || n < 0 || k < 0 {
 		panic(fmt.Sprintf("kernel.Gemm: negative dimension m=%d n=%d k=%d", m, n, k))
 	}
@@ -159,15 +180,21 @@ func gemmWith(im *gemmImpl, transA, transB bool, m, n, k int, alpha float32, a [
 			} else if beta != 1 {
 				scalePortable(beta, row)
 			}
+			if ep.hasWork() {
+				epilogueRow(row, ep)
+			}
 		}
 		return
 	}
 	if m == 1 && im != portableImpl {
 		gemv(transB, n, k, alpha, a, csA, b, ldb, beta, c)
+		if ep.hasWork() {
+			epilogueRow(c[:n], ep)
+		}
 		return
 	}
 	g := gemmPlan{im: im, m: m, n: n, k: k, alpha: alpha, beta: beta,
-		a: a, rsA: rsA, csA: csA, b: b, rsB: rsB, csB: csB, c: c, ldc: ldc}
+		a: a, rsA: rsA, csA: csA, b: b, rsB: rsB, csB: csB, c: c, ldc: ldc, ep: ep}
 	g.run()
 }
 
@@ -185,6 +212,7 @@ type gemmPlan struct {
 	packA       bool
 	packB       bool
 	kc          int // k block, the same for every worker
+	ep          Epilogue
 }
 
 // run chooses packing and threading and walks the Goto/BLIS loops: jc over
@@ -369,7 +397,7 @@ func (g *gemmPlan) part(r0, r1, q0, q1 int) {
 				// kernel reads it in place).
 				g.packBRange(bp, pc, kb, jc, nb, nbp-1, nbp)
 			}
-			blk := blockTask{g: *g, bp: bp, pc: pc, kb: kb, jc: jc, nb: nb, beta: beta}
+			blk := blockTask{g: *g, bp: bp, pc: pc, kb: kb, jc: jc, nb: nb, beta: beta, last: pc+kb == g.k}
 			blk.do(r0, r1, 0, nbp)
 		}
 	}
@@ -397,6 +425,7 @@ type blockTask struct {
 	pc, kb int
 	jc, nb int
 	beta   float32
+	last   bool // the last k block: the epilogue follows it
 }
 
 // poolTask is a product handed to the worker pool, with the closure the
@@ -507,6 +536,33 @@ func (t *blockTask) do(r0, r1, q0, q1 int) {
 				mergeTile(g.c[ci:], g.ldc, scratch, nr, h, w, t.beta)
 			}
 		}
+		// The epilogue runs over each finished row of the block, all its
+		// columns at once, while the block is in cache.
+		if t.last && g.ep.hasWork() {
+			if j0, j1 := t.jc+q0*nr, t.jc+min(q1*nr, t.nb); j1 > j0 {
+				for r := range mb {
+					ci := (rowLo+r)*g.ldc + j0
+					epilogueCols(g.c[ci:ci+j1-j0], g.ep, j0)
+				}
+			}
+		}
+	}
+}
+
+// hasWork reports whether the epilogue changes anything.
+func (ep Epilogue) hasWork() bool { return ep.Bias != nil || ep.Act != ActNone }
+
+// epilogueCols applies ep to row, the part of an output row whose first
+// column is j0.
+func epilogueCols(row []float32, ep Epilogue, j0 int) {
+	if ep.Bias != nil {
+		add(row, row, ep.Bias[j0:j0+len(row)])
+	}
+	switch ep.Act {
+	case ActReLU:
+		relu(row, row)
+	case ActGELU:
+		gelu(row, row)
 	}
 }
 

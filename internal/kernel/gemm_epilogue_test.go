@@ -1,0 +1,89 @@
+package kernel
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/shoshin-ml/shoshin/internal/parallel"
+	"github.com/stretchr/testify/require"
+)
+
+// TestGemmEpilogue checks GemmEpilogue against Gemm (beta zero) followed
+// by the epilogue over whole rows: bit for bit for a bias and a ReLU (the
+// elementwise add and max round the same however the rows are cut), to a
+// tight tolerance for the GELU, on every kernel, packing policy and worker
+// count, on awkward sizes with ragged panels, several k blocks and a C row
+// stride wider than n, whose padding must stay untouched.
+func TestGemmEpilogue(t *testing.T) {
+	defer parallel.SetWorkers(parallel.SetWorkers(1))
+	defer func(p int) { packMode = p }(packMode)
+	shapes := [][3]int{ // m, n, k
+		{1, 17, 33}, {7, 5, 1}, {17, 33, 7}, {33, 65, 2}, {65, 100, 600},
+		{130, 384, 128}, {257, 33, 513}, {7, 513, 257},
+	}
+	if testing.Short() {
+		shapes = [][3]int{{17, 33, 7}, {33, 65, 2}, {130, 384, 128}, {7, 513, 257}}
+	}
+	rng := rand.New(rand.NewPCG(31, 32))
+	for _, s := range shapes {
+		m, n, k := s[0], s[1], s[2]
+		bias := randSlice(rng, n+3) // longer than n: only the first n count
+		eps := []Epilogue{{Bias: bias}, {Bias: bias, Act: ActReLU}, {Act: ActGELU}}
+		for _, tr := range transCombos {
+			g := newGemmCase(rng, tr[0], tr[1], m, n, k, 3, 1.5, 0)
+			for _, im := range gemmImpls() {
+				for _, mode := range []int{packAuto, packAlways, packNever} {
+					packMode = mode
+					parallel.SetWorkers(1)
+					base := append([]float32(nil), g.c...)
+					gemmWith(im, g.transA, g.transB, m, n, k, g.alpha, g.a, g.lda, g.b, g.ldb, 0, base, g.ldc)
+					for ei, ep := range eps {
+						want := append([]float32(nil), base...)
+						for i := range m {
+							epilogueCols(want[i*g.ldc:i*g.ldc+n], ep, 0)
+						}
+						for _, w := range []int{1, 2, 3} {
+							parallel.SetWorkers(w)
+							got := append([]float32(nil), g.c...)
+							gemmWithEp(im, g.transA, g.transB, m, n, k, g.alpha, g.a, g.lda, g.b, g.ldb, 0, got, g.ldc, ep)
+							for i := range got {
+								wv, gv := want[i], got[i]
+								same := math.Float32bits(wv) == math.Float32bits(gv)
+								if ep.Act == ActGELU && !math.IsNaN(float64(wv)) {
+									same = math.Abs(float64(wv-gv)) <= 1e-6*(1+math.Abs(float64(wv)))
+								}
+								if !same {
+									t.Fatalf("%s %s pack mode %d, epilogue %d, %d workers: C[%d] = %v, want %v", im.name, g, mode, ei, w, i, gv, wv)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestGemmEpilogueEdges checks the products that skip the blocked loops:
+// with k = 0 (and alpha = 0) C becomes the bias, with one row the bias is
+// added to the vector product; and that a bias shorter than the output
+// rows is refused.
+func TestGemmEpilogueEdges(t *testing.T) {
+	bias := []float32{1, -2, 3}
+	c := []float32{9, 9, 9, 9, 9, 9, 9, 9}
+	GemmEpilogue(false, false, 2, 3, 0, 1, nil, 1, nil, 3, c, 4, Epilogue{Bias: bias, Act: ActReLU})
+	require.Equal(t, []float32{1, 0, 3, 9, 1, 0, 3, 9}, c)
+	c = []float32{9, 9, 9, 9, 9, 9, 9, 9}
+	GemmEpilogue(false, false, 2, 3, 2, 0, make([]float32, 4), 2, make([]float32, 6), 3, c, 4, Epilogue{Bias: bias})
+	require.Equal(t, []float32{1, -2, 3, 9, 1, -2, 3, 9}, c)
+	// One row: [1 2]·[[1 0 1] [0 1 1]] = [1 2 3], plus the bias.
+	c = []float32{9, 9, 9}
+	GemmEpilogue(false, false, 1, 3, 2, 1, []float32{1, 2}, 2, []float32{1, 0, 1, 0, 1, 1}, 3, c, 3, Epilogue{Bias: bias})
+	require.Equal(t, []float32{2, 0, 6}, c)
+
+	c = make([]float32, 4*5)
+	require.PanicsWithValue(t, "kernel.GemmEpilogue: bias holds 4 values, need 5", func() {
+		GemmEpilogue(false, false, 4, 5, 3, 1, make([]float32, 12), 3, make([]float32, 15), 5, c, 5, Epilogue{Bias: make([]float32, 4)})
+	})
+}
