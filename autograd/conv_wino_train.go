@@ -121,7 +121,13 @@ func (g *convGeom) winoPad(xp, xs []float32, p *winoTrainPlan) {
 	c, h, w := g.c, g.h, g.w
 	if p.flat(g) {
 		clear(xp[h*w*c : p.hp*p.wp*c])
-		kernel.Transpose(xp, xs, 0, h*w, c, h*w, c)
+		// The sample comes from memory: one sequential copy streams it
+		// into cache for the transposition, which would otherwise read
+		// C streams at once.
+		buf := getScratch(c * h * w)
+		copy(*buf, xs[:c*h*w])
+		kernel.Transpose(xp, *buf, 0, h*w, c, h*w, c)
+		scratch.Put(buf)
 		return
 	}
 	clear(xp[:p.hp*p.wp*c])
@@ -135,7 +141,12 @@ func (g *convGeom) winoPad(xp, xs []float32, p *winoTrainPlan) {
 func (g *convGeom) winoUnpad(gxs, gp []float32, p *winoTrainPlan) {
 	c, h, w := g.c, g.h, g.w
 	if p.flat(g) {
-		kernel.Transpose(gxs, gp, 0, c, h*w, c, h*w)
+		// Transposed in cache, then written out in one sequential copy
+		// rather than C streams at once.
+		buf := getScratch(c * h * w)
+		kernel.Transpose(*buf, gp, 0, c, h*w, c, h*w)
+		copy(gxs[:c*h*w], *buf)
+		scratch.Put(buf)
 		return
 	}
 	for r := range h {
