@@ -253,9 +253,8 @@ func LinearGELU(x, w, b *Var) *Var {
 	shape := []int{n, out}
 	y := wrap(alloc(shape, x, w, b), x, w, b)
 	der := alloc(shape, x, w, b) // the product, then GELU's derivative
-	tensor.MatMulTo(der, x.value, w.value, false, true)
-	dd := der.Data()
-	kernel.GELUBiasDeriv(y.value.Data(), dd, dd, b.value.Data())
+	dd, in := der.Data(), xs[1]
+	kernel.GemmGELUBiasDeriv(false, true, n, out, in, x.value.Data(), in, w.value.Data(), in, b.value.Data(), y.value.Data(), dd)
 	if s := y.recordFn("LinearGELU", linearGELUBackward, x, w, b); s != nil {
 		s.t[0], s.t[1], s.f32s = x.value, w.value, dd
 	}

@@ -149,10 +149,10 @@ func gemmEpilogueWith(im *gemmImpl, transA, transB bool, m, n, k int, alpha floa
 		panic(fmt.Sprintf("kernel.GemmEpilogue: bias holds %d values, need %d", len(ep.Bias), n))
 	}
 	if ep.Act != ActGELU {
-		gemmWithEp(im, transA, transB, m, n, k, alpha, a, lda, b, ldb, 0, c, ldc, ep)
+		gemmWithEp(im, transA, transB, m, n, k, alpha, a, lda, b, ldb, 0, c, ldc, ep, nil, nil)
 		return
 	}
-	gemmWithEp(im, transA, transB, m, n, k, alpha, a, lda, b, ldb, 0, c, ldc, Epilogue{Bias: ep.Bias})
+	gemmWithEp(im, transA, transB, m, n, k, alpha, a, lda, b, ldb, 0, c, ldc, Epilogue{Bias: ep.Bias}, nil, nil)
 	for i := range m {
 		row := c[i*ldc : i*ldc+n]
 		gelu(row, row)
@@ -160,12 +160,37 @@ func gemmEpilogueWith(im *gemmImpl, transA, transB bool, m, n, k int, alpha floa
 }
 
 func gemmWith(im *gemmImpl, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	gemmWithEp(im, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, Epilogue{})
+	gemmWithEp(im, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, Epilogue{}, nil, nil)
+}
+
+// GemmGELUBiasDeriv computes the forward of a linear layer's bias and
+// GELU from the product P = op(A)·op(B) (m×n): with X = P + bias (bias
+// holds n values), y = GELU(X) and der = GELU'(X), both m×n with rows n
+// apart, the same bits as Gemm into der followed by
+// GELUBiasDeriv(y, der, der, bias), whatever the number of workers. Each
+// block of rows gets its GELU as the product finishes it, while it is in
+// cache, where a worker's block spans whole rows (GELUBiasDeriv's vector
+// kernel rounds the columns past its last full vector differently, so a
+// block cut between columns would change bits); otherwise, a product
+// split by columns, it runs in a pass of its own after the product. It
+// panics as Gemm does, and when the lengths of bias, y or der do not fit.
+func GemmGELUBiasDeriv(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, bias, y, der []float32) {
+	gemmGELUBiasDerivWith(pickImpl(m, n), transA, transB, m, n, k, a, lda, b, ldb, bias, y, der)
+}
+
+// gemmGELUBiasDerivWith is GemmGELUBiasDeriv with the micro-kernel of im.
+func gemmGELUBiasDerivWith(im *gemmImpl, transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, bias, y, der []float32) {
+	if n < 1 || m < 0 || len(bias) != n || len(y) != m*n || len(der) != m*n {
+		panic(fmt.Sprintf("kernel.GemmGELUBiasDeriv: m=%d n=%d with bias %d, y %d, der %d values (want n, m·n, m·n)", m, n, len(bias), len(y), len(der)))
+	}
+	gemmWithEp(im, transA, transB, m, n, k, 1, a, lda, b, ldb, 0, der, n, Epilogue{}, y, bias)
 }
 
 // gemmWithEp is gemmWith with an epilogue applied to each finished block
-// of C (none when ep is the zero Epilogue).
-func gemmWithEp(im *gemmImpl, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, ep Epilogue) {
+// of C (none when ep is the zero Epilogue), and, when gy is not nil,
+// GemmGELUBiasDeriv's GELU with bias gb, gy its output (C's rows then
+// ldc = n apart).
+func gemmWithEp(im *gemmImpl, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, ep Epilogue, gy, gb []float32) {
 	if m < 0 || n < 0 || k < 0 {
 		panic(fmt.Sprintf("kernel.Gemm: negative dimension m=%d n=%d k=%d", m, n, k))
 	}
@@ -200,6 +225,9 @@ func gemmWithEp(im *gemmImpl, transA, transB bool, m, n, k int, alpha float32, a
 				epilogueRow(row, ep)
 			}
 		}
+		if gy != nil {
+			geluBiasDerivRows(gy, c, c, gb, 0, m)
+		}
 		return
 	}
 	if m == 1 && im != portableImpl {
@@ -207,10 +235,14 @@ func gemmWithEp(im *gemmImpl, transA, transB bool, m, n, k int, alpha float32, a
 		if ep.hasWork() {
 			epilogueRow(c[:n], ep)
 		}
+		if gy != nil {
+			geluBiasDerivRows(gy, c, c, gb, 0, m)
+		}
 		return
 	}
 	g := gemmPlan{im: im, m: m, n: n, k: k, alpha: alpha, beta: beta,
-		a: a, rsA: rsA, csA: csA, b: b, rsB: rsB, csB: csB, c: c, ldc: ldc, ep: ep}
+		a: a, rsA: rsA, csA: csA, b: b, rsB: rsB, csB: csB, c: c, ldc: ldc, ep: ep,
+		geluY: gy, geluBias: gb}
 	g.run()
 }
 
@@ -229,6 +261,11 @@ type gemmPlan struct {
 	packB       bool
 	kc          int // k block, the same for every worker
 	ep          Epilogue
+	// GemmGELUBiasDeriv's output and bias (geluY nil otherwise), and
+	// whether every block spans whole rows, so that the GELU runs on each
+	// as it is finished.
+	geluY, geluBias []float32
+	geluInLoop      bool
 }
 
 // run chooses packing and threading and walks the Goto/BLIS loops: jc over
@@ -263,6 +300,12 @@ func (g *gemmPlan) run() {
 	mp := (m + im.mr - 1) / im.mr // row panels
 	np := (n + im.nr - 1) / im.nr // column panels
 	parts, byRows := splitPanels(workers, m, n, k, mp, np, g.packA, g.packB)
+	if g.geluY != nil {
+		g.geluInLoop = (parts <= 1 || byRows) && n <= im.nc
+		if !g.geluInLoop {
+			defer geluBiasDerivRows(g.geluY, g.c, g.c, g.geluBias, 0, m)
+		}
+	}
 	if parts <= 1 {
 		g.part(0, mp, 0, np)
 		return
@@ -560,6 +603,13 @@ func (t *blockTask) do(r0, r1, q0, q1 int) {
 					ci := (rowLo+r)*g.ldc + j0
 					epilogueCols(g.c[ci:ci+j1-j0], g.ep, j0)
 				}
+			}
+		}
+		if t.last && g.geluInLoop {
+			// The block spans whole rows (see run).
+			for i := rowLo; i < rowLo+mb; i++ {
+				row := g.c[i*g.n : (i+1)*g.n]
+				geluBiasDeriv(g.geluY[i*g.n:(i+1)*g.n], row, row, g.geluBias)
 			}
 		}
 	}

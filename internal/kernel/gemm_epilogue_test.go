@@ -89,3 +89,54 @@ func TestGemmEpilogueEdges(t *testing.T) {
 		GemmEpilogue(false, false, 4, 5, 3, 1, make([]float32, 12), 3, make([]float32, 15), 5, c, 5, Epilogue{Bias: make([]float32, 4)})
 	})
 }
+
+// TestGemmGELUBiasDeriv checks GemmGELUBiasDeriv against Gemm followed by
+// GELUBiasDeriv, bit for bit, on every kernel, packing policy and worker
+// count, on awkward widths (tails past the last full vector), shapes
+// split by rows and by columns, several k blocks, and a width beyond the
+// portable kernel's column block.
+func TestGemmGELUBiasDeriv(t *testing.T) {
+	defer parallel.SetWorkers(parallel.SetWorkers(1))
+	defer func(p int) { packMode = p }(packMode)
+	shapes := [][3]int{ // m, n, k
+		{1, 17, 33}, {7, 5, 1}, {17, 33, 7}, {65, 100, 600}, {130, 260, 128},
+		{7, 513, 257}, {5, 1030, 70}, {257, 45, 300},
+	}
+	if testing.Short() {
+		shapes = [][3]int{{17, 33, 7}, {130, 260, 128}, {7, 513, 257}, {5, 1030, 70}}
+	}
+	rng := rand.New(rand.NewPCG(41, 42))
+	for _, s := range shapes {
+		m, n, k := s[0], s[1], s[2]
+		bias := randSlice(rng, n)
+		for _, tr := range transCombos {
+			g := newGemmCase(rng, tr[0], tr[1], m, n, k, 3, 1, 0)
+			for _, im := range gemmImpls() {
+				for _, mode := range []int{packAuto, packAlways, packNever} {
+					packMode = mode
+					parallel.SetWorkers(1)
+					wantDer := make([]float32, m*n)
+					gemmWith(im, g.transA, g.transB, m, n, k, 1, g.a, g.lda, g.b, g.ldb, 0, wantDer, n)
+					wantY := make([]float32, m*n)
+					GELUBiasDeriv(wantY, wantDer, wantDer, bias)
+					for _, w := range []int{1, 2, 3} {
+						parallel.SetWorkers(w)
+						y, der := make([]float32, m*n), make([]float32, m*n)
+						for i := range der {
+							der[i] = float32(math.NaN()) // written without being read
+						}
+						gemmGELUBiasDerivWith(im, g.transA, g.transB, m, n, k, g.a, g.lda, g.b, g.ldb, bias, y, der)
+						for i := range y {
+							if math.Float32bits(y[i]) != math.Float32bits(wantY[i]) || math.Float32bits(der[i]) != math.Float32bits(wantDer[i]) {
+								t.Fatalf("%s %s pack mode %d, %d workers: y[%d], der[%d] = %v, %v, want %v, %v", im.name, g, mode, w, i, i, y[i], der[i], wantY[i], wantDer[i])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	require.Panics(t, func() {
+		GemmGELUBiasDeriv(false, false, 2, 3, 1, make([]float32, 2), 1, make([]float32, 3), 3, make([]float32, 2), make([]float32, 6), make([]float32, 6))
+	})
+}
