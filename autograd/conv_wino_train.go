@@ -308,11 +308,13 @@ func (g *convGeom) winoForwardPasses(i0, i1 int, p *winoTrainPlan, y, x, u, b []
 	defer scratch.Put(xb)
 	qb := getScratch(4 * oc)
 	defer scratch.Put(qb)
-	var zb *[]float32
+	var zb, rb *[]float32
 	if p.pooled {
 		zb = getScratch(p.tpi * oc) // one sample's pooled values, [tile][outC]
 	} else {
 		zb = getScratch(g.outSz)
+		rb = getScratch(g.outSz) // one sample's outputs, [oh][ow][outC]
+		defer scratch.Put(rb)
 	}
 	defer scratch.Put(zb)
 	var wb *[]int32
@@ -357,13 +359,17 @@ func (g *convGeom) winoForwardPasses(i0, i1 int, p *winoTrainPlan, y, x, u, b []
 			if pool != nil {
 				dst = *zb
 			}
+			// The tiles' outputs are gathered channels innermost, then
+			// transposed into the planes in one pass that writes them
+			// in order.
 			for ty := range p.th {
 				for tx := range p.tw {
 					t := j*p.tpi + ty*p.tw + tx
 					kernel.WinoOut(q, oc, m[t*oc:], nt*oc, oc)
-					g.winoStoreTile(dst, q, b, 2*ty, 2*tx)
+					g.winoStoreTile(*rb, q, b, 2*ty, 2*tx)
 				}
 			}
+			kernel.Transpose(dst, *rb, 0, oc, g.oh*g.ow, oc, g.oh*g.ow)
 			switch {
 			case pool != nil:
 				pool.maxRange(0, oc, ys, dst, ids)
@@ -389,21 +395,20 @@ func getWinners(n int) *[]int32 {
 }
 
 // winoStoreTile writes one tile's outputs q [4][outC] plus the bias b (or
-// nil) into the output planes ys [outC, oh, ow] from row r, column col,
+// nil) into the outputs yt [oh][ow][outC] from row r, column col,
 // dropping what falls past the edges.
-func (g *convGeom) winoStoreTile(ys, q, b []float32, r, col int) {
+func (g *convGeom) winoStoreTile(yt, q, b []float32, r, col int) {
 	oc, oh, ow := g.oc, g.oh, g.ow
 	for k := range 4 {
 		i, j := r+k>>1, col+k&1
 		if i >= oh || j >= ow {
 			continue
 		}
-		qk := q[k*oc : (k+1)*oc]
-		for o, v := range qk {
-			if b != nil {
-				v += b[o]
-			}
-			ys[(o*oh+i)*ow+j] = v
+		d, qk := yt[(i*ow+j)*oc:(i*ow+j+1)*oc], q[k*oc:(k+1)*oc]
+		if b != nil {
+			kernel.Add(d, qk, b)
+		} else {
+			copy(d, qk)
 		}
 	}
 }
