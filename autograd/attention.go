@@ -88,6 +88,12 @@ type attnGeom struct {
 // probsLen is the length of a probs buffer for g (see attnGeom.probs).
 func (g *attnGeom) probsLen() int { return g.b * g.h * g.t * (attnLD(g.s) + 1) }
 
+// maxKeptProbs caps the probabilities a SelfAttention keeps for its
+// backward (32 MB of floats per call); past it the backward recomputes
+// the scores from one log-sum-exp per row, so memory stays linear in the
+// sequence length. A variable for tests.
+var maxKeptProbs = 1 << 23
+
 // probsAt returns pair bh's kept score block and row inverses.
 func (g *attnGeom) probsAt(bh int) (p, inv []float32) {
 	tl := g.t * attnLD(g.s)
@@ -252,7 +258,8 @@ func ScaledDotProductAttention(q, k, v *Var, opt AttentionOptions) *Var {
 // that needs a gradient keeps its exponentials, B·H·T rows of S+32 floats
 // (about 9 MB for B=32, 4 heads, T=128), and each row's 1/Σ, rather than
 // one log-sum-exp per row: the backward then skips the score products and
-// their exponentials.
+// their exponentials. Past 2²³ kept floats (32 MB) per call it keeps the
+// log-sum-exps instead, so memory stays linear in T.
 func SelfAttention(qkv *Var, opt AttentionOptions) *Var {
 	s := qkv.value.Shape()
 	if len(s) != 3 || s[2]%3 != 0 || opt.Heads < 1 || (s[2]/3)%opt.Heads != 0 {
@@ -263,7 +270,10 @@ func SelfAttention(qkv *Var, opt AttentionOptions) *Var {
 	g.finish(&opt)
 	out := wrap(alloc([]int{g.b, g.t, s[2] / 3}, qkv), qkv)
 	xd := qkv.value.Data()
-	plain := g.kpm == nil && g.mask == nil && g.dropout == 0
+	// plain: the backward reads the forward's exponentials, kept in the
+	// arena, instead of recomputing the scores; they grow as B·H·T², so
+	// long sequences keep one log-sum-exp per row instead.
+	plain := g.kpm == nil && g.mask == nil && g.dropout == 0 && g.probsLen() <= maxKeptProbs
 	var lse []float32
 	if out.requiresGrad && plain {
 		// The backward reads the forward's exponentials instead of

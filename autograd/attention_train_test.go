@@ -144,3 +144,37 @@ func TestSelfAttentionKeptProbsStaleBuffers(t *testing.T) {
 		}
 	}
 }
+
+// TestSelfAttentionProbsCap checks that a SelfAttention whose probabilities
+// would pass maxKeptProbs keeps the log-sum-exps instead (no probabilities
+// buffer) and gives the same values and, to rounding, the same gradients
+// as the path that keeps them. A fallback that mixed the two records would
+// fail it.
+func TestSelfAttentionProbsCap(t *testing.T) {
+	const b, e, heads = 2, 6, 2
+	x := rnd(540, -2, 2, b, 17, 3*e)
+	gy := rnd(541, -1, 1, b, 17, e)
+	for _, causal := range []bool{true, false} {
+		run := func(limit int) (y, g []float32, kept int) {
+			defer func(old int) { maxKeptProbs = old }(maxKeptProbs)
+			maxKeptProbs = limit
+			a := NewArena()
+			xv := NewVar(x)
+			out := SelfAttention(Mul(a.Constant(tensor.Ones(b, 17, 3*e)), xv), AttentionOptions{Heads: heads, Causal: causal})
+			out.BackwardWith(gy)
+			geom := selfAttnGeom(x.Shape(), heads, causal)
+			for _, buf := range a.bufs {
+				if len(buf.Data()) == geom.probsLen() {
+					kept++
+				}
+			}
+			return out.Value().Data(), xv.Grad().Data(), kept
+		}
+		wantY, wantG, kept := run(1 << 23)
+		require.Equal(t, 1, kept, "causal %v: the probabilities are not kept under the cap", causal)
+		gotY, gotG, kept := run(0)
+		require.Zero(t, kept, "causal %v: probabilities kept past the cap", causal)
+		require.Equal(t, wantY, gotY, "causal %v", causal)
+		require.InDeltaSlice(t, wantG, gotG, 1e-5, "causal %v", causal)
+	}
+}

@@ -18,7 +18,8 @@ import (
 // 3×3 filters at unit stride and dilation) the convolution's output is
 // never formed for the statistics: with P the 9 taps under an output
 // position, m their mean and C their covariance over the batch (from one
-// 9×9 Gram matrix, summed in float64 about the input's mean), channel c
+// 9×9 Gram matrix: each sample's sums in float32 about its own mean,
+// moved back and added in float64), channel c
 // has mean w_c·m + b_c and variance w_c·C·w_cᵀ. The normalisation then
 // folds into the filters, and the block runs as Conv2DReLUMaxPool with
 // the filters γ_c·w_c/σ_c and bias β_c − γ_c·w_c·m/σ_c. In the backward
@@ -150,7 +151,7 @@ func gramFits(x, w *Var, opt Conv2DOptions) bool {
 		return false
 	}
 	ph, pw := opt.Padding[0], opt.Padding[1]
-	return ph >= 0 && pw >= 0 && xs[0] > 0 && xs[2]+2*ph >= 4 && xs[3]+2*pw >= 4
+	return ph >= 0 && pw >= 0 && xs[0] > 0 && xs[2] > 0 && xs[3] > 0 && xs[2]+2*ph >= 4 && xs[3]+2*pw >= 4
 }
 
 // padShifted writes into xp the n h×w planes of x less k, padded by ph
@@ -177,7 +178,8 @@ type gramMoments struct {
 
 // sum adds the moments of the n padded hp×wp planes xp for an oh×ow
 // output. Each sample's sums are taken in float32 (vectorised dot
-// products over its tap rows) and added in float64; the samples are cut
+// products over its tap rows) about the sample's mean, moved back and
+// added in float64; the samples are cut
 // into groups that depend on n alone and the groups' sums are added in
 // order, so the result does not depend on the number of workers.
 func (mo *gramMoments) sum(xp []float32, n, hp, wp, oh, ow int) {
@@ -190,19 +192,28 @@ func (mo *gramMoments) sum(xp []float32, n, hp, wp, oh, ow int) {
 		rows := *cb
 		part := &parts[gi]
 		s0, s1 := groupSpan(gi, groups, n)
+		lf := float64(l)
+		var st [9]float64
 		for s := s0; s < s1; s++ {
 			plane := xp[s*hp*wp : (s+1)*hp*wp]
+			// The float32 sums are taken about the sample's own mean c,
+			// so that samples of different brightness do not cancel in
+			// float32; the shift by c is undone in float64.
+			c := kernel.Sum(plane) / float32(len(plane))
+			cf := float64(c)
 			for t := range 9 {
 				ki, kj := t/3, t%3
 				row := rows[t*l : (t+1)*l]
 				for r := range oh {
-					copy(row[r*ow:(r+1)*ow], plane[(r+ki)*wp+kj:])
+					kernel.ScaleShift(row[r*ow:(r+1)*ow], plane[(r+ki)*wp+kj:(r+ki)*wp+kj+ow], 1, -c, false)
 				}
-				part.s[t] += float64(kernel.Sum(row))
+				st[t] = float64(kernel.Sum(row))
+				part.s[t] += st[t] + lf*cf
 			}
 			for t := range 9 {
 				for u := t; u < 9; u++ {
-					part.q[t][u] += float64(kernel.Dot(rows[t*l:(t+1)*l], rows[u*l:(u+1)*l]))
+					d := float64(kernel.Dot(rows[t*l:(t+1)*l], rows[u*l:(u+1)*l]))
+					part.q[t][u] += d + cf*(st[t]+st[u]) + lf*cf*cf
 				}
 			}
 		}

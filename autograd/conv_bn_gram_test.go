@@ -139,3 +139,81 @@ func TestConv2DBatchNormReLUMaxPoolGrad(t *testing.T) {
 		require.NoError(t, err, "%v: %v", tc.x, res)
 	}
 }
+
+// TestConv2DBatchNormReLUMaxPoolBrightSamples checks the Gram statistics
+// when the samples differ in brightness by far more than their texture and
+// the filters sum to zero (edge filters): the batch mean and variance must
+// match a float64 reference to 1e-3 relative. Sums taken in float32 about
+// the batch's mean cancel here (errors of 20–100 % in the variance).
+func TestConv2DBatchNormReLUMaxPoolBrightSamples(t *testing.T) {
+	const n, h, wd, oc = 8, 12, 13, 5
+	for _, pad := range []int{0, 1} {
+		x := convRand(600, n, 1, h, wd)
+		xd := x.Data()
+		for s := range n {
+			for i := range h * wd {
+				xd[s*h*wd+i] = 30*float32(s) + 0.01*xd[s*h*wd+i]
+			}
+		}
+		w := convRand(601, oc, 1, 3, 3)
+		wdat := w.Data()
+		for c := range oc { // zero-sum filters
+			var m float32
+			for _, v := range wdat[c*9 : (c+1)*9] {
+				m += v / 9
+			}
+			for t := range 9 {
+				wdat[c*9+t] -= m
+			}
+		}
+		_, mean, variance := Conv2DBatchNormReLUMaxPool(Constant(x), NewVar(w), nil, nil, nil, Conv2DOptions{Padding: [2]int{pad, pad}}, 1e-5)
+		oh, ow := h+2*pad-2, wd+2*pad-2
+		for c := range oc {
+			var sum, sq float64
+			out := make([]float64, 0, n*oh*ow)
+			for s := range n {
+				for i := range oh {
+					for j := range ow {
+						var v float64
+						for t := range 9 {
+							r, q := i+t/3-pad, j+t%3-pad
+							if r >= 0 && r < h && q >= 0 && q < wd {
+								v += float64(wdat[c*9+t]) * float64(xd[(s*h+r)*wd+q])
+							}
+						}
+						out = append(out, v)
+						sum += v
+					}
+				}
+			}
+			mu := sum / float64(len(out))
+			for _, v := range out {
+				sq += (v - mu) * (v - mu)
+			}
+			va := sq / float64(len(out))
+			require.InDelta(t, mu, float64(mean.Data()[c]), 1e-3*(abs64(mu)+1e-3), "pad %d channel %d mean", pad, c)
+			require.InDelta(t, va, float64(variance.Data()[c]), 1e-3*va, "pad %d channel %d variance", pad, c)
+		}
+	}
+}
+
+func abs64(v float64) float64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// TestConv2DBatchNormReLUMaxPoolEmptyPlanes checks that an input with no
+// pixels, padded enough to have outputs, gets the statistics of its
+// padding (each channel's bias, variance 0), not the 0/0 of a Gram matrix
+// over no pixels.
+func TestConv2DBatchNormReLUMaxPoolEmptyPlanes(t *testing.T) {
+	x := Constant(tensor.Zeros(2, 1, 0, 3))
+	w, b := NewVar(convRand(610, 2, 1, 3, 3)), NewVar(convRand(611, 2))
+	_, mean, variance := Conv2DBatchNormReLUMaxPool(x, w, b, nil, nil, Conv2DOptions{Padding: [2]int{2, 2}}, 1e-5)
+	for c := range 2 {
+		require.Equal(t, b.Value().Data()[c], mean.Data()[c], "channel %d", c)
+		require.Zero(t, variance.Data()[c], "channel %d", c)
+	}
+}

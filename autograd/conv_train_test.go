@@ -269,8 +269,8 @@ func TestIm2colLd(t *testing.T) {
 // TestConvnetTrainingStepAllocations is a small Keras-convnet training
 // step (two Conv2DReLUMaxPool layers, Flatten, Dropout, Linear, softmax
 // cross-entropy, Backward) through an arena, on one worker and on two:
-// once warm, the step allocates only a few records per op and pass (27
-// on one worker, 37 on two), none per sample or chunk.
+// once warm, the step allocates only a few records per op and pass (25
+// on one worker, 35–38 on two), none per sample or chunk.
 func TestConvnetTrainingStepAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are not meaningful under the race detector")

@@ -235,9 +235,10 @@ func linearBackward(nd *node, g *tensor.Tensor) []*tensor.Tensor {
 // GELU's derivative is kept, in place of the pre-activation, for the
 // backward, which then needs one product per element instead of the
 // GELU's second evaluation; the bias gradient is summed in the same pass.
-// The product is formed before the bias is added (x·wᵀ, then + b), so the
-// result may differ from GELU(Linear(x, w, b)) in the last bits. With a
-// nil b it is GELU(Linear(x, w, nil)).
+// Like Linear, it adds the bias to the finished product; its GELU kernel
+// (kernel.GELUBiasDeriv) may round a row's last columns differently from
+// GELU's, so the result may differ from GELU(Linear(x, w, b)) in the last
+// bits. With a nil b it is GELU(Linear(x, w, nil)).
 func LinearGELU(x, w, b *Var) *Var {
 	if b == nil {
 		return GELU(Linear(x, w, nil))

@@ -46,9 +46,12 @@ func (s *Sequential) Add(l Module) *Sequential {
 // Forward runs the layers in order. A layer that can run together with
 // the next ones as a single op (in training mode: a first Conv2D of one
 // input channel before a BatchNorm2D, a ReLU and a 2×2 MaxPool2D; a
-// BatchNorm2D before a ReLU and a 2×2 MaxPool2D) or with the next one (a Conv2D with ReLU before a
-// MaxPool2D, a training-mode BatchNorm before a ReLU) does so, with the
-// same result.
+// BatchNorm2D before a ReLU and a 2×2 MaxPool2D) or with the next one
+// (a Conv2D with ReLU before a MaxPool2D, a training-mode BatchNorm
+// before a ReLU) does so. The result is the same, except for the first
+// convolution block, whose statistics come from a Gram matrix of the
+// input (autograd.Conv2DBatchNormReLUMaxPool) and agree to float32
+// rounding.
 func (s *Sequential) Forward(x *autograd.Var) *autograd.Var {
 	for i := 0; i < len(s.layers); i++ {
 		if y, k := forwardConvBlock(x, s.layers[i:]); k > 0 {

@@ -113,7 +113,8 @@ var (
 	// shorter tile covers with less padding (see pickImpl).
 	short = shortImpl()
 	// tail, when not nil, is a kernel of fewer rows than active and
-	// narrow whose 16-wide panels tile theirs: GemmPacked computes a short
+	// narrow whose 16-wide panels tile theirs (on an AVX2-only CPU it is
+	// active itself, which tailImpl and pickImpl allow for): GemmPacked computes a short
 	// last row panel with it, and pickImpl takes it for a narrow output
 	// of few rows.
 	tail = tailKernel()
