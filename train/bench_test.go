@@ -151,40 +151,17 @@ func kerasConvnet() *nn.Sequential {
 // BenchmarkCNNStep is one epoch of 20 training steps at batch 128 of the
 // Keras simple convnet (after a warm-up epoch); µs/step and B/step are
 // the per-step figures.
-func BenchmarkCNNStep(b *testing.B) {
-	const steps, batch = 20, 128
-	model := kerasConvnet()
-	ds := mnistLike(steps * batch)
-	opt := optim.NewAdam(model.Params(), optim.AdamConfig{LR: 1e-3})
-	cfg := Config{Epochs: 1, BatchSize: batch, Seed: 1, Quiet: true}
-	if _, err := Fit(context.Background(), model, opt, ds, cfg); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	cpu0, cpuOK := processCPU()
-	for range b.N {
-		if _, err := Fit(context.Background(), model, opt, ds, cfg); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	cpu1, _ := processCPU()
-	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)/steps*1e6, "µs/step")
-	// The process's CPU time per step: with -cpu 1 it is the time the
-	// step ran, steady on a shared machine where wall time is not; with
-	// more threads, the work of all of them.
-	if cpuOK && cpu1 > cpu0 {
-		b.ReportMetric((cpu1-cpu0).Seconds()/float64(b.N)/steps*1e6, "cpuµs/step")
-	}
-}
+func BenchmarkCNNStep(b *testing.B) { benchSteps(b, kerasConvnet(), 20, 128) }
 
 // BenchmarkCNNBNStep is one epoch of 20 training steps at batch 64 of
 // the BatchNorm CNN of BenchmarkEpochCNN (after a warm-up epoch);
 // µs/step and cpuµs/step are the per-step figures.
-func BenchmarkCNNBNStep(b *testing.B) {
-	const steps, batch = 20, 64
-	model := lenet()
+func BenchmarkCNNBNStep(b *testing.B) { benchSteps(b, lenet(), 20, 64) }
+
+// benchSteps times epochs of steps training steps of model at batch
+// batch with Adam, after a warm-up epoch, and reports µs/step and
+// cpuµs/step.
+func benchSteps(b *testing.B, model nn.Module, steps, batch int) {
 	ds := mnistLike(steps * batch)
 	opt := optim.NewAdam(model.Params(), optim.AdamConfig{LR: 1e-3})
 	cfg := Config{Epochs: 1, BatchSize: batch, Seed: 1, Quiet: true}
@@ -201,8 +178,11 @@ func BenchmarkCNNBNStep(b *testing.B) {
 	}
 	b.StopTimer()
 	cpu1, _ := processCPU()
-	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)/steps*1e6, "µs/step")
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)/float64(steps)*1e6, "µs/step")
+	// The process's CPU time per step: with -cpu 1 it is the time the
+	// step ran, steady on a shared machine where wall time is not; with
+	// more threads, the work of all of them.
 	if cpuOK && cpu1 > cpu0 {
-		b.ReportMetric((cpu1-cpu0).Seconds()/float64(b.N)/steps*1e6, "cpuµs/step")
+		b.ReportMetric((cpu1-cpu0).Seconds()/float64(b.N)/float64(steps)*1e6, "cpuµs/step")
 	}
 }
