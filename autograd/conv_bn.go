@@ -145,16 +145,7 @@ func recordBatchNormReLUMaxPool(out *Var, inputs []*Var, x, weight, bias *Var, m
 				}
 			}
 		})
-		k := 1
-		if weight != nil {
-			if weight.requiresGrad {
-				grads[k] = tensor.New(sumGX, c)
-			}
-			k++
-		}
-		if bias != nil && bias.requiresGrad {
-			grads[k] = tensor.New(sumG, c)
-		}
+		affineGrads(grads, weight, bias, sumGX, sumG)
 		return grads
 	}, saved...)
 }

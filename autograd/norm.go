@@ -218,6 +218,22 @@ func normAffine(yd, xd, md, invStd, wd, bd []float32, relu bool, n, c, inner, lo
 	}
 }
 
+// affineGrads stores a BatchNorm's weight and bias gradients, Σ g·x̂ and
+// Σ g per channel, in grads after the input's slot: the weight's at 1
+// when it is given, the bias's next, each only if it needs a gradient.
+func affineGrads(grads []*tensor.Tensor, weight, bias *Var, sumGX, sumG []float32) {
+	k := 1
+	if weight != nil {
+		if weight.requiresGrad {
+			grads[k] = tensor.New(sumGX, len(sumGX))
+		}
+		k++
+	}
+	if bias != nil && bias.requiresGrad {
+		grads[k] = tensor.New(sumG, len(sumG))
+	}
+}
+
 // recordBatchNorm attaches the backward of BatchNorm (batch statistics,
 // which depend on x) or BatchNormWithStats (constant statistics); with
 // relued (the output of BatchNormReLU) the output's gradient passes only
@@ -249,16 +265,7 @@ func recordBatchNorm(op string, out *Var, inputs []*Var, x, weight, bias *Var, m
 				batchGradSums(sumG, sumGX, gyd, xd, md, invStd, n, c, inner, lo, hi)
 			})
 		}
-		k := 1
-		if weight != nil {
-			if weight.requiresGrad {
-				grads[k] = tensor.New(sumGX, c)
-			}
-			k++
-		}
-		if bias != nil && bias.requiresGrad {
-			grads[k] = tensor.New(sumG, c)
-		}
+		affineGrads(grads, weight, bias, sumGX, sumG)
 		if !x.requiresGrad {
 			return grads
 		}

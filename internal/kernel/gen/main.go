@@ -122,18 +122,7 @@ func genKernel(w *asm, s kernelSpec) {
 		}
 		w.p("VMOVUPS %s, %s", reg, addr)
 	}
-	w.p("MOVQ k+0(FP), CX")
-	w.p("MOVQ a+8(FP), R8")
-	w.p("MOVQ rsA+16(FP), DX")
-	w.p("SHLQ $2, DX")
-	w.p("MOVQ csA+24(FP), R13")
-	w.p("SHLQ $2, R13")
-	w.p("MOVQ b+32(FP), SI")
-	w.p("MOVQ csB+40(FP), R14")
-	w.p("SHLQ $2, R14")
-	w.p("MOVQ c+48(FP), DI")
-	w.p("MOVQ ldc+56(FP), BX")
-	w.p("SHLQ $2, BX")
+	loadKernelArgs(w)
 	// Base registers for row groups: R8 + 3·g·rsA.
 	w.p("LEAQ (DX)(DX*2), AX")
 	for g := 1; g < nb; g++ {
@@ -280,6 +269,24 @@ func genGemm() []byte {
 	return w.Bytes()
 }
 
+// loadKernelArgs loads the arguments every micro-kernel shares (k, a,
+// rsA, csA, b, csB, c, ldc) into CX, R8, DX, R13, SI, R14, DI and BX,
+// strides in bytes.
+func loadKernelArgs(w *asm) {
+	w.p("MOVQ k+0(FP), CX")
+	w.p("MOVQ a+8(FP), R8")
+	w.p("MOVQ rsA+16(FP), DX")
+	w.p("SHLQ $2, DX")
+	w.p("MOVQ csA+24(FP), R13")
+	w.p("SHLQ $2, R13")
+	w.p("MOVQ b+32(FP), SI")
+	w.p("MOVQ csB+40(FP), R14")
+	w.p("SHLQ $2, R14")
+	w.p("MOVQ c+48(FP), DI")
+	w.p("MOVQ ldc+56(FP), BX")
+	w.p("SHLQ $2, BX")
+}
+
 // genMaskedKernel writes kern16x16MaskAVX512, the micro-kernel for narrow
 // outputs (N ≤ 16, such as a classifier's ten columns): a 16×16 tile, one
 // ZMM accumulator per row, whose columns beyond the mask (bit j for column
@@ -297,18 +304,7 @@ func genMaskedKernel(w *asm) {
 	const name = "kern16x16MaskAVX512"
 	fmt.Fprintf(&w.Buffer, "// func %s(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, mask int)\n", name)
 	fmt.Fprintf(&w.Buffer, "TEXT ·%s(SB), NOSPLIT, $0-80\n", name)
-	w.p("MOVQ k+0(FP), CX")
-	w.p("MOVQ a+8(FP), R8")
-	w.p("MOVQ rsA+16(FP), DX")
-	w.p("SHLQ $2, DX")
-	w.p("MOVQ csA+24(FP), R13")
-	w.p("SHLQ $2, R13")
-	w.p("MOVQ b+32(FP), SI")
-	w.p("MOVQ csB+40(FP), R14")
-	w.p("SHLQ $2, R14")
-	w.p("MOVQ c+48(FP), DI")
-	w.p("MOVQ ldc+56(FP), BX")
-	w.p("SHLQ $2, BX")
+	loadKernelArgs(w)
 	w.p("MOVQ mask+72(FP), AX")
 	w.p("KMOVW AX, K1")
 	w.p("LEAQ (DX)(DX*2), R12")
