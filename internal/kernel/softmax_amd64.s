@@ -128,48 +128,14 @@ DATA smBias<>+24(SB)/4, $0x0000007f
 DATA smBias<>+28(SB)/4, $0x0000007f
 GLOBL smBias<>(SB), RODATA|NOPTR, $32
 
-// EXP8 sets p = exp(x) on eight lanes as expAVX2 does: x clamped to
-// [Y15, Y14] = [−104, 89] (NaN kept), reduced by k = round(x·log2e), a
-// degree-7 polynomial, scaled by 2^k in two halves. x, k and h are
-// clobbered.
-#define EXP8(x, k, p, h) \
-	VMINPS x, Y14, x; \
-	VMAXPS x, Y15, x; \
-	VMULPS smLog2e<>(SB), x, k; \
-	VROUNDPS $0, k, k; \
-	VFNMADD231PS smLn2Hi<>(SB), k, x; \
-	VFNMADD231PS smLn2Lo<>(SB), k, x; \
-	VMOVUPS smC7<>(SB), p; \
-	VFMADD213PS smC6<>(SB), x, p; \
-	VFMADD213PS smC5<>(SB), x, p; \
-	VFMADD213PS smC4<>(SB), x, p; \
-	VFMADD213PS smC3<>(SB), x, p; \
-	VFMADD213PS smC2<>(SB), x, p; \
-	VFMADD213PS smOne<>(SB), x, p; \
-	VFMADD213PS smOne<>(SB), x, p; \
-	VCVTPS2DQ k, k; \
-	VPSRAD $1, k, h; \
-	VPSUBD h, k, k; \
-	VPADDD smBias<>(SB), h, h; \
-	VPSLLD $23, h, h; \
-	VPADDD smBias<>(SB), k, k; \
-	VPSLLD $23, k, k; \
-	VMULPS h, p, p; \
-	VMULPS k, p, p
-
-// HSUM8 leaves the sum of the eight lanes of Y (X its low half) in the
-// low lane of X0: the halves added, then pairs, then neighbours.
-#define HSUM8(Y, X) \
-	VEXTRACTF128 $1, Y, X1; \
-	VADDPS X1, X, X0; \
-	VPERMILPS $0x4e, X0, X1; \
-	VADDPS X1, X0, X0; \
-	VPERMILPS $0xb1, X0, X1; \
-	VADDPS X1, X0, X0
+// The exp of eight lanes is expAVX2's: x clamped to [Y15, Y14] =
+// [−104, 89] (NaN kept), reduced by k = round(x·log2e), a degree-7
+// polynomial, scaled by 2^k in two halves. The lanes of a sum are added
+// as dotAVX2 adds them: the halves, then pairs, then neighbours.
 
 // func expShiftSumAVX2(x *float32, n int, shift float32, mask *int32) float32
 // x[i] = exp(x[i] − shift); returns the sum, accumulated in one vector
-// in row order, then its lanes added by HSUM8.
+// in row order, then its lanes added.
 TEXT ·expShiftSumAVX2(SB), NOSPLIT, $0-36
 	MOVQ x+0(FP), SI
 	MOVQ n+8(FP), CX
@@ -183,12 +149,56 @@ TEXT ·expShiftSumAVX2(SB), NOSPLIT, $0-36
 ess_big:
 	VMOVUPS 0(SI), Y0
 	VSUBPS Y13, Y0, Y0
-	EXP8(Y0, Y1, Y2, Y3)
+	VMINPS Y0, Y14, Y0
+	VMAXPS Y0, Y15, Y0
+	VMULPS smLog2e<>(SB), Y0, Y1
+	VROUNDPS $0, Y1, Y1
+	VFNMADD231PS smLn2Hi<>(SB), Y1, Y0
+	VFNMADD231PS smLn2Lo<>(SB), Y1, Y0
+	VMOVUPS smC7<>(SB), Y2
+	VFMADD213PS smC6<>(SB), Y0, Y2
+	VFMADD213PS smC5<>(SB), Y0, Y2
+	VFMADD213PS smC4<>(SB), Y0, Y2
+	VFMADD213PS smC3<>(SB), Y0, Y2
+	VFMADD213PS smC2<>(SB), Y0, Y2
+	VFMADD213PS smOne<>(SB), Y0, Y2
+	VFMADD213PS smOne<>(SB), Y0, Y2
+	VCVTPS2DQ Y1, Y1
+	VPSRAD $1, Y1, Y3
+	VPSUBD Y3, Y1, Y1
+	VPADDD smBias<>(SB), Y3, Y3
+	VPSLLD $23, Y3, Y3
+	VPADDD smBias<>(SB), Y1, Y1
+	VPSLLD $23, Y1, Y1
+	VMULPS Y3, Y2, Y2
+	VMULPS Y1, Y2, Y2
 	VMOVUPS Y2, 0(SI)
 	VADDPS Y2, Y12, Y12
 	VMOVUPS 32(SI), Y4
 	VSUBPS Y13, Y4, Y4
-	EXP8(Y4, Y5, Y6, Y7)
+	VMINPS Y4, Y14, Y4
+	VMAXPS Y4, Y15, Y4
+	VMULPS smLog2e<>(SB), Y4, Y5
+	VROUNDPS $0, Y5, Y5
+	VFNMADD231PS smLn2Hi<>(SB), Y5, Y4
+	VFNMADD231PS smLn2Lo<>(SB), Y5, Y4
+	VMOVUPS smC7<>(SB), Y6
+	VFMADD213PS smC6<>(SB), Y4, Y6
+	VFMADD213PS smC5<>(SB), Y4, Y6
+	VFMADD213PS smC4<>(SB), Y4, Y6
+	VFMADD213PS smC3<>(SB), Y4, Y6
+	VFMADD213PS smC2<>(SB), Y4, Y6
+	VFMADD213PS smOne<>(SB), Y4, Y6
+	VFMADD213PS smOne<>(SB), Y4, Y6
+	VCVTPS2DQ Y5, Y5
+	VPSRAD $1, Y5, Y7
+	VPSUBD Y7, Y5, Y5
+	VPADDD smBias<>(SB), Y7, Y7
+	VPSLLD $23, Y7, Y7
+	VPADDD smBias<>(SB), Y5, Y5
+	VPSLLD $23, Y5, Y5
+	VMULPS Y7, Y6, Y6
+	VMULPS Y5, Y6, Y6
 	VMOVUPS Y6, 32(SI)
 	VADDPS Y6, Y12, Y12
 	ADDQ $64, SI
@@ -200,7 +210,29 @@ ess_one:
 	JZ ess_tail
 	VMOVUPS 0(SI), Y0
 	VSUBPS Y13, Y0, Y0
-	EXP8(Y0, Y1, Y2, Y3)
+	VMINPS Y0, Y14, Y0
+	VMAXPS Y0, Y15, Y0
+	VMULPS smLog2e<>(SB), Y0, Y1
+	VROUNDPS $0, Y1, Y1
+	VFNMADD231PS smLn2Hi<>(SB), Y1, Y0
+	VFNMADD231PS smLn2Lo<>(SB), Y1, Y0
+	VMOVUPS smC7<>(SB), Y2
+	VFMADD213PS smC6<>(SB), Y0, Y2
+	VFMADD213PS smC5<>(SB), Y0, Y2
+	VFMADD213PS smC4<>(SB), Y0, Y2
+	VFMADD213PS smC3<>(SB), Y0, Y2
+	VFMADD213PS smC2<>(SB), Y0, Y2
+	VFMADD213PS smOne<>(SB), Y0, Y2
+	VFMADD213PS smOne<>(SB), Y0, Y2
+	VCVTPS2DQ Y1, Y1
+	VPSRAD $1, Y1, Y3
+	VPSUBD Y3, Y1, Y1
+	VPADDD smBias<>(SB), Y3, Y3
+	VPSLLD $23, Y3, Y3
+	VPADDD smBias<>(SB), Y1, Y1
+	VPSLLD $23, Y1, Y1
+	VMULPS Y3, Y2, Y2
+	VMULPS Y1, Y2, Y2
 	VMOVUPS Y2, 0(SI)
 	VADDPS Y2, Y12, Y12
 	ADDQ $32, SI
@@ -213,12 +245,39 @@ ess_tail:
 	VMASKMOVPS (SI), Y8, Y0
 	VSUBPS Y13, Y0, Y0
 	VANDPS Y8, Y0, Y0
-	EXP8(Y0, Y1, Y2, Y3)
+	VMINPS Y0, Y14, Y0
+	VMAXPS Y0, Y15, Y0
+	VMULPS smLog2e<>(SB), Y0, Y1
+	VROUNDPS $0, Y1, Y1
+	VFNMADD231PS smLn2Hi<>(SB), Y1, Y0
+	VFNMADD231PS smLn2Lo<>(SB), Y1, Y0
+	VMOVUPS smC7<>(SB), Y2
+	VFMADD213PS smC6<>(SB), Y0, Y2
+	VFMADD213PS smC5<>(SB), Y0, Y2
+	VFMADD213PS smC4<>(SB), Y0, Y2
+	VFMADD213PS smC3<>(SB), Y0, Y2
+	VFMADD213PS smC2<>(SB), Y0, Y2
+	VFMADD213PS smOne<>(SB), Y0, Y2
+	VFMADD213PS smOne<>(SB), Y0, Y2
+	VCVTPS2DQ Y1, Y1
+	VPSRAD $1, Y1, Y3
+	VPSUBD Y3, Y1, Y1
+	VPADDD smBias<>(SB), Y3, Y3
+	VPSLLD $23, Y3, Y3
+	VPADDD smBias<>(SB), Y1, Y1
+	VPSLLD $23, Y1, Y1
+	VMULPS Y3, Y2, Y2
+	VMULPS Y1, Y2, Y2
 	VANDPS Y8, Y2, Y2
 	VMASKMOVPS Y2, Y8, (SI)
 	VADDPS Y2, Y12, Y12
 ess_done:
-	HSUM8(Y12, X12)
+	VEXTRACTF128 $1, Y12, X1
+	VADDPS X1, X12, X0
+	VPERMILPS $0x4e, X0, X1
+	VADDPS X1, X0, X0
+	VPERMILPS $0xb1, X0, X1
+	VADDPS X1, X0, X0
 	VZEROUPPER
 	MOVSS X0, ret+32(FP)
 	RET
@@ -226,7 +285,7 @@ ess_done:
 // func softmaxBackwardAVX2(e, dp *float32, n int, inv float32, mask *int32) float32
 // Pass 1: s = Σ (e[i]·inv)·dp[i] in four vector accumulators over 32
 // values at a time (the rest of the whole vectors in the first, the
-// masked tail in the second), added (0+1)+(2+3), then by HSUM8. Pass 2:
+// masked tail in the second), added (0+1)+(2+3), then its lanes. Pass 2:
 // p = e[i]·inv into e, p·(dp[i] − s) into dp. Returns s.
 TEXT ·softmaxBackwardAVX2(SB), NOSPLIT, $0-44
 	MOVQ e+0(FP), SI
@@ -279,7 +338,12 @@ smb_sum:
 	VADDPS Y1, Y0, Y0
 	VADDPS Y3, Y2, Y2
 	VADDPS Y2, Y0, Y2
-	HSUM8(Y2, X2)
+	VEXTRACTF128 $1, Y2, X1
+	VADDPS X1, X2, X0
+	VPERMILPS $0x4e, X0, X1
+	VADDPS X1, X0, X0
+	VPERMILPS $0xb1, X0, X1
+	VADDPS X1, X0, X0
 	VBROADCASTSS X0, Y13
 	MOVQ R9, SI
 	MOVQ R10, DX
