@@ -440,14 +440,6 @@ func (f *freeList[T]) put(x *T) {
 	f.Unlock()
 }
 
-// fillOnes sets every element of x to 1 (the vector that turns Axpy into
-// "add a scalar").
-func fillOnes(x []float32) {
-	for i := range x {
-		x[i] = 1
-	}
-}
-
 // attnSmall is the size (m·n·k) up to which a product of the attention
 // runs through kernel.SmallGemm, reading its operands in place, rather
 // than kernel.Gemm, whose planning and packing cost more than such a
@@ -541,18 +533,13 @@ func (g *attnGeom) scores(sc []float32, ld int, qd, kt []float32, b, h, i0, i1, 
 }
 
 // expRow sets row[j] = exp(row[j] − shift) for j < n and row[j] = 0 for
-// the rest, and returns the sum of the first n. ones holds at least n
-// ones. The columns from n up to the next multiple of eight go through
-// the vector exp as zeros (and are cleared after), so that the row needs
-// no scalar tail and no masked score reaches exp: exp of a score far below
-// the shift is a slow denormal case.
-func expRow(row []float32, n int, shift float32, ones []float32) float32 {
-	kernel.Axpy(-shift, ones[:n], row[:n])
-	n8 := min((n+7)&^7, len(row))
-	clear(row[n:n8])
-	kernel.Exp(row[:n8], row[:n8])
+// the rest, and returns the sum of the first n, in one pass over them
+// (kernel.ExpShiftSum): no masked score past n reaches exp, where a score
+// far below the shift would be a slow denormal case.
+func expRow(row []float32, n int, shift float32) float32 {
+	sum := kernel.ExpShiftSum(row[:n], shift)
 	clear(row[n:])
-	return kernel.Sum(row[:n])
+	return sum
 }
 
 // softmaxRows turns rows [i0, i1) of sc (row stride ld, first kn columns,
@@ -561,7 +548,7 @@ func expRow(row []float32, n int, shift float32, ones []float32) float32 {
 // each row's log-sum-exp in lse[i] (when lse is non-nil) and the inverse
 // of its sum in inv[i−i0]. A row with no finite score becomes zeros, with
 // lse +Inf and inv 0.
-func (g *attnGeom) softmaxRows(sc []float32, ld, i0, i1, kn int, lse, inv, ones []float32) {
+func (g *attnGeom) softmaxRows(sc []float32, ld, i0, i1, kn int, lse, inv []float32) {
 	for i := i0; i < i1; i++ {
 		row := sc[i*ld : i*ld+kn]
 		n := g.rowKeys(i, kn)
@@ -574,7 +561,7 @@ func (g *attnGeom) softmaxRows(sc []float32, ld, i0, i1, kn int, lse, inv, ones 
 			}
 			continue
 		}
-		sum := expRow(row, n, m, ones)
+		sum := expRow(row, n, m)
 		inv[i-i0] = 1 / sum
 		if lse != nil {
 			lse[i] = m + float32(math.Log(float64(sum)))
@@ -612,10 +599,9 @@ func (g *attnGeom) forward(qd, kd, vd, od, lse []float32) {
 func (g *attnGeom) forwardRange(lo, hi int, qd, kd, vd, od, lse []float32) {
 	t, s := g.t, g.s
 	ld := attnLD(s)
-	buf := attnScratch(t*ld + s + t + g.d*ld)
+	buf := attnScratch(t*ld + t + g.d*ld)
 	defer putAttnScratch(buf)
-	sc, ones, inv, kt := (*buf)[:t*ld], (*buf)[t*ld:t*ld+s], (*buf)[t*ld+s:t*ld+s+t], (*buf)[t*ld+s+t:]
-	fillOnes(ones)
+	sc, inv, kt := (*buf)[:t*ld], (*buf)[t*ld:t*ld+t], (*buf)[t*ld+t:]
 	for bh := lo; bh < hi; bh++ {
 		b, h := bh/g.h, bh%g.h
 		if g.probs != nil {
@@ -645,7 +631,7 @@ func (g *attnGeom) forwardRange(lo, hi int, qd, kd, vd, od, lse []float32) {
 				continue
 			}
 			g.scores(sc, ld, qd, kt, b, h, i0, i1, kn)
-			g.softmaxRows(sc, ld, i0, i1, kn, l, inv[i0:], ones)
+			g.softmaxRows(sc, ld, i0, i1, kn, l, inv[i0:])
 			if g.dropout > 0 {
 				// One draw per computed score, masked or not, in
 				// row-major order (the backward repeats them).
@@ -672,10 +658,12 @@ func (g *attnGeom) forwardRange(lo, hi int, qd, kd, vd, od, lse []float32) {
 // backward writes the gradients of q, k and v (each when non-nil; every
 // value of each (batch, head) pair's blocks is written, so the buffers may
 // hold anything on entry) from the output gradient gy, recomputing the
-// probabilities from lse, or, when g.probs holds the forward's, scaling
-// those (in place: a backward runs once). The row blocks run last to first: the last one
-// sees the most keys, so it writes the key and value gradients (the later
-// blocks add to them) and only keys no query sees need clearing.
+// probabilities from lse, or, when g.probs holds the forward's
+// exponentials, scaling those by each row's 1/Σ in the same pass that
+// forms dS (in place: a backward runs once). The row blocks run last to
+// first: the last one sees the most keys, so it writes the key and value
+// gradients (the later blocks add to them) and only keys no query sees
+// need clearing.
 func (g *attnGeom) backward(qd, kd, vd, gy, lse, gq, gk, gv []float32) {
 	j := getAttnJob()
 	j.g, j.qd, j.kd, j.vd, j.gy, j.lse, j.gq, j.gk, j.gv = *g, qd, kd, vd, gy, lse, gq, gk, gv
@@ -691,12 +679,10 @@ func (g *attnGeom) backwardRange(lo, hi int, qd, kd, vd, gy, lse, gq, gk, gv []f
 		nb = (t + attnRowBlock - 1) / attnRowBlock
 	}
 	tl := t * ld
-	buf := attnScratch(2*tl + 2*s + (g.d+g.dv)*ld)
+	buf := attnScratch(2*tl + s + (g.d+g.dv)*ld)
 	defer putAttnScratch(buf)
-	p, dp := (*buf)[:tl], (*buf)[tl:2*tl]
-	tmp, ones := (*buf)[2*tl:2*tl+s], (*buf)[2*tl+s:2*tl+2*s]
-	kt, vt := (*buf)[2*tl+2*s:2*tl+2*s+g.d*ld], (*buf)[2*tl+2*s+g.d*ld:]
-	fillOnes(ones)
+	p, dp, tmp := (*buf)[:tl], (*buf)[tl:2*tl], (*buf)[2*tl:2*tl+s]
+	kt, vt := (*buf)[2*tl+s:2*tl+s+g.d*ld], (*buf)[2*tl+s+g.d*ld:]
 	for bh := lo; bh < hi; bh++ {
 		b, h := bh/g.h, bh%g.h
 		var l, pinv []float32
@@ -722,13 +708,7 @@ func (g *attnGeom) backwardRange(lo, hi int, qd, kd, vd, gy, lse, gq, gk, gv []f
 				clearRows(gq, g.q.at(b, h)+i0*g.q.ld, g.q.ld, m, g.d)
 				continue
 			}
-			if pinv != nil {
-				// P = the forward's exponentials times the row's 1/Σ (0
-				// for a row with no key, whose exponentials are 0).
-				for i := i0; i < i1; i++ {
-					kernel.Scale(pinv[i], p[i*ld:i*ld+g.rowKeys(i, kn)])
-				}
-			} else {
+			if pinv == nil {
 				// P = exp(scores − lse), row by row.
 				g.scores(p, ld, qd, kt, b, h, i0, i1, kn)
 				for i := i0; i < i1; i++ {
@@ -737,20 +717,27 @@ func (g *attnGeom) backwardRange(lo, hi int, qd, kd, vd, gy, lse, gq, gk, gv []f
 						clear(row)
 						continue
 					}
-					expRow(row, g.rowKeys(i, kn), l[i], ones)
+					expRow(row, g.rowKeys(i, kn), l[i])
 				}
 			}
 			// dP = dO·vᵀ.
 			attnGemm(false, m, kn, g.dv, 1, gyo[i0*g.o.ld:], g.o.ld, vt, ld, 0, dp[i0*ld:], ld)
 			if g.dropout > 0 {
+				// (The forward keeps no probabilities under dropout.)
 				g.dropBack(p, dp, ld, tmp, b, h, i0, i1, kn)
 			} else {
 				for i := i0; i < i1; i++ {
-					// dS = P∘(dP − Σ_j P·dP), zero where P is.
+					// dS = P∘(dP − Σ_j P·dP), zero where P is, in two
+					// passes over the row. Kept exponentials become P here
+					// (times the row's 1/Σ, 0 for a row with no key, whose
+					// exponentials are 0), for dV below; recomputed ones
+					// are P already.
 					n := g.rowKeys(i, kn)
-					pr, dr := p[i*ld:i*ld+n], dp[i*ld:i*ld+n]
-					kernel.Axpy(-kernel.Dot(pr, dr), ones[:n], dr)
-					kernel.Mul(dr, dr, pr)
+					inv := float32(1)
+					if pinv != nil {
+						inv = pinv[i]
+					}
+					kernel.SoftmaxBackward(p[i*ld:i*ld+n], dp[i*ld:i*ld+n], inv)
 					clear(dp[i*ld+n : i*ld+kn])
 				}
 			}
@@ -819,10 +806,9 @@ func AttentionWeights(q, k *Var, opt AttentionOptions) *Var {
 	qd, kd, wd := q.value.Data(), k.value.Data(), out.value.Data()
 	ts := g.t * g.s
 	g.each(func(lo, hi int) {
-		buf := attnScratch(g.t + g.s + g.d*g.s)
+		buf := attnScratch(g.t + g.d*g.s)
 		defer putAttnScratch(buf)
-		inv, ones, kt := (*buf)[:g.t], (*buf)[g.t:g.t+g.s], (*buf)[g.t+g.s:]
-		fillOnes(ones)
+		inv, kt := (*buf)[:g.t], (*buf)[g.t:]
 		for bh := lo; bh < hi; bh++ {
 			blk := wd[bh*ts : (bh+1)*ts]
 			if g.s == 0 {
@@ -831,7 +817,7 @@ func AttentionWeights(q, k *Var, opt AttentionOptions) *Var {
 			b, h := bh/g.h, bh%g.h
 			kernel.Transpose(kt, kd, g.k.at(b, h), g.k.ld, g.s, g.d, g.s)
 			g.scores(blk, g.s, qd, kt, b, h, 0, g.t, g.s)
-			g.softmaxRows(blk, g.s, 0, g.t, g.s, nil, inv, ones)
+			g.softmaxRows(blk, g.s, 0, g.t, g.s, nil, inv)
 			for i := range g.t {
 				kernel.Scale(inv[i], blk[i*g.s:(i+1)*g.s])
 			}

@@ -1,0 +1,46 @@
+//go:build amd64 && !purego
+
+package kernel
+
+// The softmax row kernels (softmax_amd64.s): n is the multiple-of-8
+// prefix of the row, mask the VMASKMOVPS lanes of the rest (nil when the
+// row has no rest).
+
+//go:noescape
+func expShiftSumAVX2(x *float32, n int, shift float32, mask *int32) float32
+
+//go:noescape
+func softmaxBackwardAVX2(e, dp *float32, n int, inv float32, mask *int32) float32
+
+// tailMask returns the lane mask of the last n%8 values of a row of n, or
+// nil when n is a multiple of 8.
+func tailMask(n int) *int32 {
+	if w := n & 7; w > 0 {
+		return &maskLanes[8-w]
+	}
+	return nil
+}
+
+// expShiftSumAsm runs the AVX2 kernel over x, reporting false when the
+// machine has none.
+func expShiftSumAsm(x []float32, shift float32) (float32, bool) {
+	if !hasAVX2 {
+		return 0, false
+	}
+	if len(x) == 0 {
+		return 0, true
+	}
+	return expShiftSumAVX2(&x[0], len(x)&^7, shift, tailMask(len(x))), true
+}
+
+// softmaxBackwardAsm runs the AVX2 kernel over e and dp (as long as e),
+// reporting false when the machine has none.
+func softmaxBackwardAsm(e, dp []float32, inv float32) (float32, bool) {
+	if !hasAVX2 {
+		return 0, false
+	}
+	if len(e) == 0 {
+		return 0, true
+	}
+	return softmaxBackwardAVX2(&e[0], &dp[0], len(e)&^7, inv, tailMask(len(e))), true
+}

@@ -1,0 +1,377 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// The softmax row kernels (softmax_amd64.go). Each takes the
+// multiple-of-8 prefix of its row as n and the rest (0 to 7 values) through
+// VMASKMOVPS with the lane mask at mask (nil when there is none), so that
+// no value past the row is read or written. Sums run over fixed lanes in a
+// fixed order: a row gives the same bits whatever else runs.
+
+// The constants of the vector exp, the same values as vec_amd64.s's (see
+// expPortable).
+DATA smExpHi<>+0(SB)/4, $0x42b20000
+DATA smExpHi<>+4(SB)/4, $0x42b20000
+DATA smExpHi<>+8(SB)/4, $0x42b20000
+DATA smExpHi<>+12(SB)/4, $0x42b20000
+DATA smExpHi<>+16(SB)/4, $0x42b20000
+DATA smExpHi<>+20(SB)/4, $0x42b20000
+DATA smExpHi<>+24(SB)/4, $0x42b20000
+DATA smExpHi<>+28(SB)/4, $0x42b20000
+GLOBL smExpHi<>(SB), RODATA|NOPTR, $32
+DATA smExpLo<>+0(SB)/4, $0xc2d00000
+DATA smExpLo<>+4(SB)/4, $0xc2d00000
+DATA smExpLo<>+8(SB)/4, $0xc2d00000
+DATA smExpLo<>+12(SB)/4, $0xc2d00000
+DATA smExpLo<>+16(SB)/4, $0xc2d00000
+DATA smExpLo<>+20(SB)/4, $0xc2d00000
+DATA smExpLo<>+24(SB)/4, $0xc2d00000
+DATA smExpLo<>+28(SB)/4, $0xc2d00000
+GLOBL smExpLo<>(SB), RODATA|NOPTR, $32
+DATA smLog2e<>+0(SB)/4, $0x3fb8aa3b
+DATA smLog2e<>+4(SB)/4, $0x3fb8aa3b
+DATA smLog2e<>+8(SB)/4, $0x3fb8aa3b
+DATA smLog2e<>+12(SB)/4, $0x3fb8aa3b
+DATA smLog2e<>+16(SB)/4, $0x3fb8aa3b
+DATA smLog2e<>+20(SB)/4, $0x3fb8aa3b
+DATA smLog2e<>+24(SB)/4, $0x3fb8aa3b
+DATA smLog2e<>+28(SB)/4, $0x3fb8aa3b
+GLOBL smLog2e<>(SB), RODATA|NOPTR, $32
+DATA smLn2Hi<>+0(SB)/4, $0x3f318000
+DATA smLn2Hi<>+4(SB)/4, $0x3f318000
+DATA smLn2Hi<>+8(SB)/4, $0x3f318000
+DATA smLn2Hi<>+12(SB)/4, $0x3f318000
+DATA smLn2Hi<>+16(SB)/4, $0x3f318000
+DATA smLn2Hi<>+20(SB)/4, $0x3f318000
+DATA smLn2Hi<>+24(SB)/4, $0x3f318000
+DATA smLn2Hi<>+28(SB)/4, $0x3f318000
+GLOBL smLn2Hi<>(SB), RODATA|NOPTR, $32
+DATA smLn2Lo<>+0(SB)/4, $0xb95e8083
+DATA smLn2Lo<>+4(SB)/4, $0xb95e8083
+DATA smLn2Lo<>+8(SB)/4, $0xb95e8083
+DATA smLn2Lo<>+12(SB)/4, $0xb95e8083
+DATA smLn2Lo<>+16(SB)/4, $0xb95e8083
+DATA smLn2Lo<>+20(SB)/4, $0xb95e8083
+DATA smLn2Lo<>+24(SB)/4, $0xb95e8083
+DATA smLn2Lo<>+28(SB)/4, $0xb95e8083
+GLOBL smLn2Lo<>(SB), RODATA|NOPTR, $32
+DATA smC7<>+0(SB)/4, $0x39500d01
+DATA smC7<>+4(SB)/4, $0x39500d01
+DATA smC7<>+8(SB)/4, $0x39500d01
+DATA smC7<>+12(SB)/4, $0x39500d01
+DATA smC7<>+16(SB)/4, $0x39500d01
+DATA smC7<>+20(SB)/4, $0x39500d01
+DATA smC7<>+24(SB)/4, $0x39500d01
+DATA smC7<>+28(SB)/4, $0x39500d01
+GLOBL smC7<>(SB), RODATA|NOPTR, $32
+DATA smC6<>+0(SB)/4, $0x3ab60b61
+DATA smC6<>+4(SB)/4, $0x3ab60b61
+DATA smC6<>+8(SB)/4, $0x3ab60b61
+DATA smC6<>+12(SB)/4, $0x3ab60b61
+DATA smC6<>+16(SB)/4, $0x3ab60b61
+DATA smC6<>+20(SB)/4, $0x3ab60b61
+DATA smC6<>+24(SB)/4, $0x3ab60b61
+DATA smC6<>+28(SB)/4, $0x3ab60b61
+GLOBL smC6<>(SB), RODATA|NOPTR, $32
+DATA smC5<>+0(SB)/4, $0x3c088889
+DATA smC5<>+4(SB)/4, $0x3c088889
+DATA smC5<>+8(SB)/4, $0x3c088889
+DATA smC5<>+12(SB)/4, $0x3c088889
+DATA smC5<>+16(SB)/4, $0x3c088889
+DATA smC5<>+20(SB)/4, $0x3c088889
+DATA smC5<>+24(SB)/4, $0x3c088889
+DATA smC5<>+28(SB)/4, $0x3c088889
+GLOBL smC5<>(SB), RODATA|NOPTR, $32
+DATA smC4<>+0(SB)/4, $0x3d2aaaab
+DATA smC4<>+4(SB)/4, $0x3d2aaaab
+DATA smC4<>+8(SB)/4, $0x3d2aaaab
+DATA smC4<>+12(SB)/4, $0x3d2aaaab
+DATA smC4<>+16(SB)/4, $0x3d2aaaab
+DATA smC4<>+20(SB)/4, $0x3d2aaaab
+DATA smC4<>+24(SB)/4, $0x3d2aaaab
+DATA smC4<>+28(SB)/4, $0x3d2aaaab
+GLOBL smC4<>(SB), RODATA|NOPTR, $32
+DATA smC3<>+0(SB)/4, $0x3e2aaaab
+DATA smC3<>+4(SB)/4, $0x3e2aaaab
+DATA smC3<>+8(SB)/4, $0x3e2aaaab
+DATA smC3<>+12(SB)/4, $0x3e2aaaab
+DATA smC3<>+16(SB)/4, $0x3e2aaaab
+DATA smC3<>+20(SB)/4, $0x3e2aaaab
+DATA smC3<>+24(SB)/4, $0x3e2aaaab
+DATA smC3<>+28(SB)/4, $0x3e2aaaab
+GLOBL smC3<>(SB), RODATA|NOPTR, $32
+DATA smC2<>+0(SB)/4, $0x3f000000
+DATA smC2<>+4(SB)/4, $0x3f000000
+DATA smC2<>+8(SB)/4, $0x3f000000
+DATA smC2<>+12(SB)/4, $0x3f000000
+DATA smC2<>+16(SB)/4, $0x3f000000
+DATA smC2<>+20(SB)/4, $0x3f000000
+DATA smC2<>+24(SB)/4, $0x3f000000
+DATA smC2<>+28(SB)/4, $0x3f000000
+GLOBL smC2<>(SB), RODATA|NOPTR, $32
+DATA smOne<>+0(SB)/4, $0x3f800000
+DATA smOne<>+4(SB)/4, $0x3f800000
+DATA smOne<>+8(SB)/4, $0x3f800000
+DATA smOne<>+12(SB)/4, $0x3f800000
+DATA smOne<>+16(SB)/4, $0x3f800000
+DATA smOne<>+20(SB)/4, $0x3f800000
+DATA smOne<>+24(SB)/4, $0x3f800000
+DATA smOne<>+28(SB)/4, $0x3f800000
+GLOBL smOne<>(SB), RODATA|NOPTR, $32
+DATA smBias<>+0(SB)/4, $0x0000007f
+DATA smBias<>+4(SB)/4, $0x0000007f
+DATA smBias<>+8(SB)/4, $0x0000007f
+DATA smBias<>+12(SB)/4, $0x0000007f
+DATA smBias<>+16(SB)/4, $0x0000007f
+DATA smBias<>+20(SB)/4, $0x0000007f
+DATA smBias<>+24(SB)/4, $0x0000007f
+DATA smBias<>+28(SB)/4, $0x0000007f
+GLOBL smBias<>(SB), RODATA|NOPTR, $32
+
+// The exp of eight lanes is expAVX2's: x clamped to [Y15, Y14] =
+// [−104, 89] (NaN kept), reduced by k = round(x·log2e), a degree-7
+// polynomial, scaled by 2^k in two halves. The lanes of a sum are added
+// as dotAVX2 adds them: the halves, then pairs, then neighbours.
+
+// func expShiftSumAVX2(x *float32, n int, shift float32, mask *int32) float32
+// x[i] = exp(x[i] − shift); returns the sum, accumulated in one vector
+// in row order, then its lanes added.
+TEXT ·expShiftSumAVX2(SB), NOSPLIT, $0-36
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS shift+16(FP), Y13
+	MOVQ mask+24(FP), R8
+	VMOVUPS smExpHi<>(SB), Y14
+	VMOVUPS smExpLo<>(SB), Y15
+	VXORPS Y12, Y12, Y12
+	CMPQ CX, $16
+	JB ess_one
+ess_big:
+	VMOVUPS 0(SI), Y0
+	VSUBPS Y13, Y0, Y0
+	VMINPS Y0, Y14, Y0
+	VMAXPS Y0, Y15, Y0
+	VMULPS smLog2e<>(SB), Y0, Y1
+	VROUNDPS $0, Y1, Y1
+	VFNMADD231PS smLn2Hi<>(SB), Y1, Y0
+	VFNMADD231PS smLn2Lo<>(SB), Y1, Y0
+	VMOVUPS smC7<>(SB), Y2
+	VFMADD213PS smC6<>(SB), Y0, Y2
+	VFMADD213PS smC5<>(SB), Y0, Y2
+	VFMADD213PS smC4<>(SB), Y0, Y2
+	VFMADD213PS smC3<>(SB), Y0, Y2
+	VFMADD213PS smC2<>(SB), Y0, Y2
+	VFMADD213PS smOne<>(SB), Y0, Y2
+	VFMADD213PS smOne<>(SB), Y0, Y2
+	VCVTPS2DQ Y1, Y1
+	VPSRAD $1, Y1, Y3
+	VPSUBD Y3, Y1, Y1
+	VPADDD smBias<>(SB), Y3, Y3
+	VPSLLD $23, Y3, Y3
+	VPADDD smBias<>(SB), Y1, Y1
+	VPSLLD $23, Y1, Y1
+	VMULPS Y3, Y2, Y2
+	VMULPS Y1, Y2, Y2
+	VMOVUPS Y2, 0(SI)
+	VADDPS Y2, Y12, Y12
+	VMOVUPS 32(SI), Y4
+	VSUBPS Y13, Y4, Y4
+	VMINPS Y4, Y14, Y4
+	VMAXPS Y4, Y15, Y4
+	VMULPS smLog2e<>(SB), Y4, Y5
+	VROUNDPS $0, Y5, Y5
+	VFNMADD231PS smLn2Hi<>(SB), Y5, Y4
+	VFNMADD231PS smLn2Lo<>(SB), Y5, Y4
+	VMOVUPS smC7<>(SB), Y6
+	VFMADD213PS smC6<>(SB), Y4, Y6
+	VFMADD213PS smC5<>(SB), Y4, Y6
+	VFMADD213PS smC4<>(SB), Y4, Y6
+	VFMADD213PS smC3<>(SB), Y4, Y6
+	VFMADD213PS smC2<>(SB), Y4, Y6
+	VFMADD213PS smOne<>(SB), Y4, Y6
+	VFMADD213PS smOne<>(SB), Y4, Y6
+	VCVTPS2DQ Y5, Y5
+	VPSRAD $1, Y5, Y7
+	VPSUBD Y7, Y5, Y5
+	VPADDD smBias<>(SB), Y7, Y7
+	VPSLLD $23, Y7, Y7
+	VPADDD smBias<>(SB), Y5, Y5
+	VPSLLD $23, Y5, Y5
+	VMULPS Y7, Y6, Y6
+	VMULPS Y5, Y6, Y6
+	VMOVUPS Y6, 32(SI)
+	VADDPS Y6, Y12, Y12
+	ADDQ $64, SI
+	SUBQ $16, CX
+	CMPQ CX, $16
+	JAE ess_big
+ess_one:
+	TESTQ CX, CX
+	JZ ess_tail
+	VMOVUPS 0(SI), Y0
+	VSUBPS Y13, Y0, Y0
+	VMINPS Y0, Y14, Y0
+	VMAXPS Y0, Y15, Y0
+	VMULPS smLog2e<>(SB), Y0, Y1
+	VROUNDPS $0, Y1, Y1
+	VFNMADD231PS smLn2Hi<>(SB), Y1, Y0
+	VFNMADD231PS smLn2Lo<>(SB), Y1, Y0
+	VMOVUPS smC7<>(SB), Y2
+	VFMADD213PS smC6<>(SB), Y0, Y2
+	VFMADD213PS smC5<>(SB), Y0, Y2
+	VFMADD213PS smC4<>(SB), Y0, Y2
+	VFMADD213PS smC3<>(SB), Y0, Y2
+	VFMADD213PS smC2<>(SB), Y0, Y2
+	VFMADD213PS smOne<>(SB), Y0, Y2
+	VFMADD213PS smOne<>(SB), Y0, Y2
+	VCVTPS2DQ Y1, Y1
+	VPSRAD $1, Y1, Y3
+	VPSUBD Y3, Y1, Y1
+	VPADDD smBias<>(SB), Y3, Y3
+	VPSLLD $23, Y3, Y3
+	VPADDD smBias<>(SB), Y1, Y1
+	VPSLLD $23, Y1, Y1
+	VMULPS Y3, Y2, Y2
+	VMULPS Y1, Y2, Y2
+	VMOVUPS Y2, 0(SI)
+	VADDPS Y2, Y12, Y12
+	ADDQ $32, SI
+ess_tail:
+	TESTQ R8, R8
+	JZ ess_done
+	// The lanes past the row load as 0 and are masked to 0 before the
+	// exp (no huge negative argument) and after it (no 1 in the sum).
+	VMOVUPS (R8), Y8
+	VMASKMOVPS (SI), Y8, Y0
+	VSUBPS Y13, Y0, Y0
+	VANDPS Y8, Y0, Y0
+	VMINPS Y0, Y14, Y0
+	VMAXPS Y0, Y15, Y0
+	VMULPS smLog2e<>(SB), Y0, Y1
+	VROUNDPS $0, Y1, Y1
+	VFNMADD231PS smLn2Hi<>(SB), Y1, Y0
+	VFNMADD231PS smLn2Lo<>(SB), Y1, Y0
+	VMOVUPS smC7<>(SB), Y2
+	VFMADD213PS smC6<>(SB), Y0, Y2
+	VFMADD213PS smC5<>(SB), Y0, Y2
+	VFMADD213PS smC4<>(SB), Y0, Y2
+	VFMADD213PS smC3<>(SB), Y0, Y2
+	VFMADD213PS smC2<>(SB), Y0, Y2
+	VFMADD213PS smOne<>(SB), Y0, Y2
+	VFMADD213PS smOne<>(SB), Y0, Y2
+	VCVTPS2DQ Y1, Y1
+	VPSRAD $1, Y1, Y3
+	VPSUBD Y3, Y1, Y1
+	VPADDD smBias<>(SB), Y3, Y3
+	VPSLLD $23, Y3, Y3
+	VPADDD smBias<>(SB), Y1, Y1
+	VPSLLD $23, Y1, Y1
+	VMULPS Y3, Y2, Y2
+	VMULPS Y1, Y2, Y2
+	VANDPS Y8, Y2, Y2
+	VMASKMOVPS Y2, Y8, (SI)
+	VADDPS Y2, Y12, Y12
+ess_done:
+	VEXTRACTF128 $1, Y12, X1
+	VADDPS X1, X12, X0
+	VPERMILPS $0x4e, X0, X1
+	VADDPS X1, X0, X0
+	VPERMILPS $0xb1, X0, X1
+	VADDPS X1, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+32(FP)
+	RET
+
+// func softmaxBackwardAVX2(e, dp *float32, n int, inv float32, mask *int32) float32
+// Pass 1: s = Σ (e[i]·inv)·dp[i] in four vector accumulators over 32
+// values at a time (the rest of the whole vectors in the first, the
+// masked tail in the second), added (0+1)+(2+3), then its lanes. Pass 2:
+// p = e[i]·inv into e, p·(dp[i] − s) into dp. Returns s.
+TEXT ·softmaxBackwardAVX2(SB), NOSPLIT, $0-44
+	MOVQ e+0(FP), SI
+	MOVQ dp+8(FP), DX
+	MOVQ n+16(FP), CX
+	VBROADCASTSS inv+24(FP), Y15
+	MOVQ mask+32(FP), R8
+	MOVQ SI, R9
+	MOVQ DX, R10
+	MOVQ CX, R11
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	CMPQ CX, $32
+	JB smb_one
+smb_big:
+	VMULPS 0(SI), Y15, Y4
+	VFMADD231PS 0(DX), Y4, Y0
+	VMULPS 32(SI), Y15, Y5
+	VFMADD231PS 32(DX), Y5, Y1
+	VMULPS 64(SI), Y15, Y6
+	VFMADD231PS 64(DX), Y6, Y2
+	VMULPS 96(SI), Y15, Y7
+	VFMADD231PS 96(DX), Y7, Y3
+	ADDQ $128, SI
+	ADDQ $128, DX
+	SUBQ $32, CX
+	CMPQ CX, $32
+	JAE smb_big
+smb_one:
+	TESTQ CX, CX
+	JZ smb_tail
+smb_oneloop:
+	VMULPS 0(SI), Y15, Y4
+	VFMADD231PS 0(DX), Y4, Y0
+	ADDQ $32, SI
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JNZ smb_oneloop
+smb_tail:
+	TESTQ R8, R8
+	JZ smb_sum
+	VMOVUPS (R8), Y14
+	VMASKMOVPS (SI), Y14, Y4
+	VMASKMOVPS (DX), Y14, Y5
+	VMULPS Y4, Y15, Y4
+	VFMADD231PS Y5, Y4, Y1
+smb_sum:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y2
+	VEXTRACTF128 $1, Y2, X1
+	VADDPS X1, X2, X0
+	VPERMILPS $0x4e, X0, X1
+	VADDPS X1, X0, X0
+	VPERMILPS $0xb1, X0, X1
+	VADDPS X1, X0, X0
+	VBROADCASTSS X0, Y13
+	MOVQ R9, SI
+	MOVQ R10, DX
+	MOVQ R11, CX
+	TESTQ CX, CX
+	JZ smb_tail2
+smb_loop2:
+	VMULPS 0(SI), Y15, Y4
+	VMOVUPS 0(DX), Y5
+	VMOVUPS Y4, 0(SI)
+	VSUBPS Y13, Y5, Y5
+	VMULPS Y4, Y5, Y5
+	VMOVUPS Y5, 0(DX)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JNZ smb_loop2
+smb_tail2:
+	TESTQ R8, R8
+	JZ smb_done
+	VMASKMOVPS (SI), Y14, Y4
+	VMASKMOVPS (DX), Y14, Y5
+	VMULPS Y4, Y15, Y4
+	VMASKMOVPS Y4, Y14, (SI)
+	VSUBPS Y13, Y5, Y5
+	VMULPS Y4, Y5, Y5
+	VMASKMOVPS Y5, Y14, (DX)
+smb_done:
+	VZEROUPPER
+	MOVSS X0, ret+40(FP)
+	RET
