@@ -3,6 +3,7 @@ package autograd
 import (
 	"slices"
 
+	"github.com/shoshin-ml/shoshin/internal/parallel"
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
@@ -45,6 +46,17 @@ type Arena struct {
 	nv    int
 	nn    int
 	tape  tape
+	// sep holds the arena's own gradients of the parameters its graphs
+	// use, when SeparateGrads is on (nil otherwise).
+	sep *separateGrads
+}
+
+// separateGrads maps each parameter an arena's graphs used to the leaf
+// that stands in for it in those graphs: same value, own gradient.
+type separateGrads struct {
+	of    map[*Var]*Var
+	pairs [][2]*Var // (parameter, stand-in), in first-use order
+	merge func(lo, hi int)
 }
 
 // tape is the scratch of Backward, kept by an arena so that a training
@@ -87,6 +99,93 @@ func (a *Arena) Constant(t *tensor.Tensor) *Var {
 	v.value = t
 	v.arena = a
 	return v
+}
+
+// SeparateGrads sets whether the graphs recorded on a keep their own
+// gradients of the trainable leaves (parameters) they use, rather than
+// accumulating into each leaf's Grad; MergeGrads then adds them in. This
+// is how several goroutines train one model side by side on shares of a
+// batch (data parallelism, as package train's Config.Shards does): each
+// runs the forward and backward of its share under its own arena with
+// separate gradients — the model's values are read, never written, and
+// each arena's gradients are its own, so nothing is shared but what is
+// read — and once every share is done one goroutine merges the arenas'
+// gradients, in a fixed order, and steps the optimizer. The parameters'
+// values are shared, never copied. The model's training forward must be
+// safe for concurrent use, which nn's layers are except those that change
+// state while training (Dropout with P > 0, BatchNorm).
+func (a *Arena) SeparateGrads(on bool) {
+	switch {
+	case !on:
+		a.sep = nil
+	case a.sep == nil:
+		a.sep = &separateGrads{of: map[*Var]*Var{}}
+		a.sep.merge = a.mergeRange
+	}
+}
+
+// MergeGrads adds into each parameter's gradient the gradient that the
+// graphs recorded on a (with SeparateGrads on) accumulated for it since
+// the last MergeGrads, as their Backward would have added it without
+// SeparateGrads, and clears a's own gradients for the next step.
+// Parameters that no backward reached since the last merge are left
+// untouched. MergeGrads must not run while a graph of a is in Backward,
+// nor concurrently with another MergeGrads or Backward that touches the
+// same parameters.
+func (a *Arena) MergeGrads() {
+	if a.sep == nil {
+		return
+	}
+	parallel.For(len(a.sep.pairs), 1, a.sep.merge)
+}
+
+// mergeRange merges pairs [lo, hi) of a.sep.
+func (a *Arena) mergeRange(lo, hi int) {
+	for _, pr := range a.sep.pairs[lo:hi] {
+		p, own := pr[0], pr[1]
+		if own.grad == nil || own.gradStale {
+			continue
+		}
+		p.accumulate(own.grad)
+		own.gradStale = true
+	}
+}
+
+// param returns what stands for v in a graph recorded on a: v itself,
+// unless a keeps separate gradients and v is a trainable leaf, in which
+// case a's own leaf for it (made on first use, its value kept in step
+// with v's).
+func (a *Arena) param(v *Var) *Var {
+	if a == nil || a.sep == nil || v == nil || !v.requiresGrad || v.node != nil || v.freed || v.arena != nil {
+		return v
+	}
+	own, ok := a.sep.of[v]
+	if !ok {
+		own = &Var{requiresGrad: true}
+		a.sep.of[v] = own
+		a.sep.pairs = append(a.sep.pairs, [2]*Var{v, own})
+	}
+	own.value = v.value // SetValue may have replaced it
+	return own
+}
+
+// params applies param to each of vs in place.
+func (a *Arena) params(vs []*Var) {
+	if a == nil || a.sep == nil {
+		return
+	}
+	for i, v := range vs {
+		vs[i] = a.param(v)
+	}
+}
+
+// weights applies param to each of w's parameters: the recurrent ops
+// keep their weights beside their graph record, not only in its inputs.
+func (a *Arena) weights(w RecurrentWeights) RecurrentWeights {
+	if a == nil || a.sep == nil {
+		return w
+	}
+	return RecurrentWeights{IH: a.param(w.IH), HH: a.param(w.HH), BiasIH: a.param(w.BiasIH), BiasHH: a.param(w.BiasHH)}
 }
 
 // Reset returns every buffer to the arena. Values obtained since the last

@@ -118,6 +118,7 @@ func (v *Var) record(op string, backward func(g *tensor.Tensor) []*tensor.Tensor
 		n := v.arena.node()
 		n.op, n.backward = op, backward
 		n.inputs = append(n.inputs, inputs...)
+		v.arena.params(n.inputs)
 		v.node = n
 		return v
 	}
@@ -136,6 +137,7 @@ func (v *Var) recordFn(op string, fn func(n *node, g *tensor.Tensor) []*tensor.T
 	if v.arena != nil {
 		n = v.arena.node()
 		n.inputs = append(n.inputs, inputs...)
+		v.arena.params(n.inputs)
 	} else {
 		n = &node{inputs: append([]*Var(nil), inputs...)}
 	}

@@ -2,6 +2,7 @@ package autograd_test
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/shoshin-ml/shoshin/autograd"
 	"github.com/shoshin-ml/shoshin/tensor"
@@ -70,6 +71,39 @@ func ExampleArena_Constant() {
 	// 0 28.125 [-2.000 -3.000 16.500 23.500]
 	// 1 20.375 [-1.690 -2.560 14.030 19.995]
 	// 2 14.767 [-1.426 -2.186 11.929 17.013]
+}
+
+// ExampleArena_SeparateGrads trains two shares of a batch of four rows on
+// two goroutines, each under its own arena with separate gradients, each
+// share's mean loss weighted by its half of the rows; merged, the
+// gradient is the whole batch's (the first line of ExampleArena_Constant
+// for its two rows, here with the rows duplicated).
+func ExampleArena_SeparateGrads() {
+	w := autograd.NewVar(tensor.New([]float32{1, -1, 0.5, 2}, 2, 2))
+	shares := []*tensor.Tensor{
+		tensor.New([]float32{1, 2, 3, 4}, 2, 2),
+		tensor.New([]float32{1, 2, 3, 4}, 2, 2),
+	}
+	arenas := []*autograd.Arena{autograd.NewArena(), autograd.NewArena()}
+	var wg sync.WaitGroup
+	for i, a := range arenas {
+		a.SeparateGrads(true)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			loss := autograd.Mean(autograd.Square(autograd.Linear(a.Constant(shares[i]), w, nil)), false)
+			loss.BackwardWith(tensor.Full(0.5, loss.Value().Shape()...)) // two rows of four
+		}()
+	}
+	wg.Wait()
+	fmt.Println(w.Grad()) // nothing reached the parameter yet
+	for _, a := range arenas {
+		a.MergeGrads() // in share order
+	}
+	fmt.Printf("%.3f\n", w.Grad().Data())
+	// Output:
+	// <nil>
+	// [-2.000 -3.000 16.500 23.500]
 }
 
 // ExampleConv2DReLUMaxPool runs a 2×2 filter with ReLU and 2×2 max-pooling

@@ -376,6 +376,9 @@ func recurrentStack(kind recurrentKind, x *Var, h0, c0 []*Var, ws []RecurrentWei
 		r.end()
 	}
 	if grad {
+		for l, w := range st.ws {
+			st.ws[l] = x.arena.weights(w)
+		}
 		packed.record(name, st.backwardFn, inputs...)
 	} else {
 		for l := 0; l < L-1; l++ {

@@ -62,6 +62,23 @@ type Config struct {
 	// optimizer step so that their global L2 norm is at most this value
 	// (optim.ClipGradNorm), as language models are usually trained.
 	ClipGradNorm float32
+	// Shards, when more than 1, splits each training batch into this many
+	// shares of consecutive rows, as equal as can be, and runs their
+	// forward and backward passes side by side, one share per worker with
+	// the kernels inside it serial (data parallelism, as PyTorch's
+	// DistributedDataParallel does across processes); their gradients are
+	// added, in share order, before clipping and the optimizer step. Each
+	// share's loss counts by its share of the batch's rows when the loss
+	// averages (the whole batch's mean loss), whole when it sums, so the
+	// gradient is the whole batch's up to float32 rounding. A model with
+	// many small operations per step, like a small GPT, keeps two cores
+	// busier this way than by splitting every operation; set it to the
+	// number of cores. The result depends on Shards but not on the number
+	// of workers. The model's training forward must be safe for
+	// concurrent use: Fit refuses Dropout, attention dropout and BatchNorm
+	// layers (nn.CheckConcurrentTraining), and a loss without a Reduction
+	// field. 0 or 1 trains each batch whole.
+	Shards int
 }
 
 func (c *Config) withDefaults() (Config, error) {
@@ -83,6 +100,8 @@ func (c *Config) withDefaults() (Config, error) {
 		return cfg, fmt.Errorf("train: ValidationSplit is %v, want a fraction in [0, 1)", cfg.ValidationSplit)
 	case cfg.Prefetch < 0:
 		return cfg, fmt.Errorf("train: Prefetch is %d, want 0 or more", cfg.Prefetch)
+	case cfg.Shards < 0:
+		return cfg, fmt.Errorf("train: Shards is %d, want 0 (off) or more", cfg.Shards)
 	case !(cfg.ClipGradNorm >= 0) || math.IsInf(float64(cfg.ClipGradNorm), 0):
 		return cfg, fmt.Errorf("train: ClipGradNorm is %v, want 0 (off) or a finite positive norm", cfg.ClipGradNorm)
 	}

@@ -61,7 +61,9 @@ func ExampleBackupAndRestore() {
 	x, y := tensor.Zeros(8, 2), tensor.Zeros(8)
 	for i := range 8 {
 		x.Set(float32(i%2), i, 0)
-		y.Data()[i] = float32(i % 2)
+		if x.Data()[i*4] > 0.5 {
+			y.Data()[i] = 1
+		}
 	}
 	ds, err := data.NewTensorDataset(x, y)
 	if err != nil {
@@ -98,4 +100,39 @@ func ExampleBackupAndRestore() {
 	// epoch 3
 	// epoch 4
 	// 4 epochs, <nil>
+}
+
+// ExampleConfig_shards trains the same model twice, once on whole batches
+// and once with each batch split into two shares trained side by side:
+// the gradients are the whole batch's, so the losses agree to float32
+// rounding.
+func ExampleConfig_shards() {
+	x := tensor.Zeros(64, 4)
+	y := tensor.Zeros(64)
+	for i := range 64 {
+		for j := range 4 {
+			x.Data()[i*4+j] = float32((i*7+j*3)%11) / 11
+		}
+		if x.Data()[i*4] > 0.5 {
+			y.Data()[i] = 1
+		}
+	}
+	ds, err := data.NewTensorDataset(x, y)
+	if err != nil {
+		panic(err)
+	}
+	for _, shards := range []int{0, 2} {
+		model := nn.NewSequential(nn.NewDense(4, 16, nn.WithSeed(1)), nn.NewReLU(), nn.NewDense(16, 2, nn.WithSeed(2)))
+		opt := optim.NewAdam(model.Params(), optim.AdamConfig{LR: 0.01})
+		hist, err := train.Fit(context.Background(), model, opt, ds, train.Config{
+			Epochs: 20, BatchSize: 16, Seed: 1, Shards: shards, Quiet: true,
+		})
+		if err != nil {
+			panic(err)
+		}
+		fmt.Printf("shards %d: loss %.3f\n", shards, hist.Epochs[19]["loss"])
+	}
+	// Output:
+	// shards 0: loss 0.201
+	// shards 2: loss 0.201
 }

@@ -69,6 +69,8 @@ type fitRun struct {
 	// loss and passed gradients of a step stay valid until the next
 	// step's Reset (parameter gradients belong to the parameters).
 	arena *autograd.Arena
+	// shards runs each batch as shares side by side (Config.Shards > 1).
+	shards *sharder
 }
 
 // newFitRun checks Fit's arguments and prepares the run.
@@ -134,6 +136,11 @@ func newFitRun(ctx context.Context, model nn.Module, opt optim.Optimizer, trainS
 		ms:     newMetrics(c.Metrics, TakesLogits(c.Loss)),
 		prog:   newProgress(c.Progress, c.Quiet),
 		logs:   Logs{},
+	}
+	if c.Shards > 1 {
+		if r.shards, err = newSharder(c.Shards, model, c.Loss); err != nil {
+			return nil, err
+		}
 	}
 	if valDS != nil {
 		r.val = newEvaluator(model, valDS, c)
@@ -278,19 +285,33 @@ func (r *fitRun) step(b *data.Batch) (lv float64, err error) {
 			err = fmt.Errorf("train: at %s the %s failed on a batch of input shape %v (target shape %v): %v", where(), stage, b.X.Shape(), b.Y.Shape(), p)
 		}
 	}()
-	if r.arena == nil {
-		r.arena = autograd.NewArena()
+	var out *tensor.Tensor
+	if r.shards != nil {
+		var failed *share
+		lv, failed = r.shards.step(b)
+		switch {
+		case failed != nil && failed.panic != nil:
+			stage = failed.stage
+			panic(failed.panic)
+		case failed != nil:
+			return failed.loss, fmt.Errorf("train: loss is %v at %s (share %d of %d, rows %d to %d); training stopped", failed.loss, where(), failed.index(r.shards)+1, r.shards.used, failed.lo, failed.hi-1)
+		}
+	} else {
+		if r.arena == nil {
+			r.arena = autograd.NewArena()
+		}
+		r.arena.Reset()
+		o := r.model.Forward(r.arena.Constant(b.X))
+		stage = "loss"
+		loss := r.cfg.Loss.Forward(o, b.Y)
+		lv = float64(loss.Value().Item())
+		if !finite(lv) {
+			return lv, fmt.Errorf("train: loss is %v at %s; training stopped", lv, where())
+		}
+		stage = "backward pass"
+		loss.Backward()
+		out = o.Value()
 	}
-	r.arena.Reset()
-	out := r.model.Forward(r.arena.Constant(b.X))
-	stage = "loss"
-	loss := r.cfg.Loss.Forward(out, b.Y)
-	lv = float64(loss.Value().Item())
-	if !finite(lv) {
-		return lv, fmt.Errorf("train: loss is %v at %s; training stopped", lv, where())
-	}
-	stage = "backward pass"
-	loss.Backward()
 	if r.cfg.ClipGradNorm > 0 {
 		stage = "gradient clipping"
 		optim.ClipGradNorm(r.params, r.cfg.ClipGradNorm)
@@ -302,9 +323,15 @@ func (r *fitRun) step(b *data.Batch) (lv float64, err error) {
 		return lv, fmt.Errorf("train: after the optimizer step at %s, %w; training stopped (look for NaN or infinite features, or lower the learning rate)", where(), err)
 	}
 	stage = "metrics"
-	labels := labelsFor(&r.labels, b, out.Value())
+	if r.shards != nil {
+		if r.targets, err = r.shards.updateMetrics(r.ms, b); err != nil {
+			return lv, fmt.Errorf("train: at %s: %w", where(), err)
+		}
+		return lv, nil
+	}
+	labels := labelsFor(&r.labels, b, out)
 	r.targets = len(labels)
-	if err := r.ms.update(labels, out.Value()); err != nil {
+	if err := r.ms.update(labels, out); err != nil {
 		return lv, fmt.Errorf("train: at %s: %w", where(), err)
 	}
 	return lv, nil

@@ -99,7 +99,9 @@ func TestLMStepAllocations(t *testing.T) {
 // optimizer — as the growth from an epoch of 10 steps to one of 70: for
 // the MNIST MLP over an in-memory data set and for a GRU language model
 // over a text.Windows data set with per-token metrics and gradient
-// clipping. What an epoch costs once (its arena, loader and history) is
+// clipping, and for a small GPT trained as two shares side by side
+// (Shards: 2: the shares' views, arenas and merges reuse their buffers).
+// What an epoch costs once (its arena, loader and history) is
 // not counted; a step allocates nothing.
 func TestFitStepAllocations(t *testing.T) {
 	if raceEnabled {
@@ -126,6 +128,14 @@ func TestFitStepAllocations(t *testing.T) {
 				return ds
 			},
 			Config{Epochs: 1, BatchSize: batch, Seed: 1, Quiet: true, ClipGradNorm: 1,
+				Metrics: []func() metrics.Metric{BitsPerToken, Accuracy}}},
+		{"gpt-shards", nn.NewGPT(nn.GPTModelConfig{VocabSize: benchVocab, BlockSize: 16, Layers: 2, Block: nn.GPTConfig{DModel: 32, Heads: 2}}, nn.WithSeed(1)),
+			func(steps int) data.Dataset {
+				ds, err := text.NewWindows(stream, text.WindowsConfig{SeqLen: 16, VocabSize: benchVocab, PerEpoch: steps * batch, Seed: 1})
+				require.NoError(t, err)
+				return ds
+			},
+			Config{Epochs: 1, BatchSize: batch, Seed: 1, Quiet: true, ClipGradNorm: 1, Shards: 2,
 				Metrics: []func() metrics.Metric{BitsPerToken, Accuracy}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

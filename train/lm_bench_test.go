@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/shoshin-ml/shoshin/autograd"
+	"github.com/shoshin-ml/shoshin/data"
 	"github.com/shoshin-ml/shoshin/nn"
 	"github.com/shoshin-ml/shoshin/optim"
 )
@@ -27,7 +28,9 @@ func charLSTM() *nn.RNNLM {
 // BenchmarkLMStep times one training step of the example language models
 // on a batch of 32 windows of 128 tokens: forward, next-token
 // cross-entropy, backward, gradient clipping and AdamW, drawing its
-// buffers from one arena reset per step, as Fit does. One step runs before
+// buffers from one arena reset per step, as Fit does; the -shards variants
+// run each batch as two shares side by side, as Fit with Shards: 2 does.
+// One step runs before
 // the timed ones (it sizes the arena and the optimizer state), so B/op and
 // allocs/op are the steady state.
 func BenchmarkLMStep(b *testing.B) {
@@ -40,18 +43,30 @@ func BenchmarkLMStep(b *testing.B) {
 	x := nn.IDs(ids[:batch*seqLen], batch, seqLen)
 	y := nn.IDs(ids[batch:], batch, seqLen)
 	for _, m := range []struct {
-		name  string
-		model nn.Module
-	}{{"gpt", charGPT()}, {"lstm", charLSTM()}} {
+		name   string
+		model  nn.Module
+		shards int
+	}{{"gpt", charGPT(), 1}, {"gpt-shards", charGPT(), 2}, {"gpt-shards4", charGPT(), 4}, {"lstm", charLSTM(), 1}, {"lstm-shards", charLSTM(), 2}} {
 		b.Run(m.name, func(b *testing.B) {
 			nn.Train(m.model)
 			params := m.model.Params()
 			opt := optim.NewAdamW(params, optim.AdamWConfig{LR: 1e-3})
 			arena := autograd.NewArena()
+			sh, err := newSharder(m.shards, m.model, nn.CrossEntropyLoss{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			whole := &data.Batch{X: x, Y: y}
 			step := func() {
-				arena.Reset()
-				loss := nn.CrossEntropyLoss{}.Forward(m.model.Forward(arena.Constant(x)), y)
-				loss.Backward()
+				if m.shards > 1 {
+					if _, failed := sh.step(whole); failed != nil {
+						b.Fatalf("share %d failed in its %s: %v", failed.index(sh), failed.stage, failed.panic)
+					}
+				} else {
+					arena.Reset()
+					loss := nn.CrossEntropyLoss{}.Forward(m.model.Forward(arena.Constant(x)), y)
+					loss.Backward()
+				}
 				optim.ClipGradNorm(params, 1)
 				opt.Step()
 				opt.ZeroGrad()

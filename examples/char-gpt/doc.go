@@ -19,6 +19,10 @@
 // AdamW (weight decay 0.1, β₂ 0.99), gradient clipping at norm 1, and a
 // learning rate that rises linearly from 0 over the first 30 steps and
 // then falls along a cosine to a tenth of its peak (train.StepScheduler).
+// Each batch trains as two shares of 16 windows side by side, one per core
+// (train.Config.Shards: 2, data parallelism), which keeps two cores busier
+// than splitting every small operation of the model; the gradient is the
+// whole batch's, and the result is the same on any number of cores.
 // Every 25 steps it prints the training and validation loss in nats, in
 // bits per character and the next-character accuracy.
 //
@@ -40,6 +44,7 @@
 //	-context T        window length and model positions (default 128)
 //	-layers N, -heads N, -d N   model shape (default 4, 4, 128)
 //	-lr X, -warmup N, -clip X   peak learning rate 2e-3, 30 warm-up steps, norm 1
+//	-shards N         shares of each batch trained side by side (default 2; 1: whole)
 //	-every N          steps between validations (default 25)
 //	-val N            validation windows (default 128; 0: all)
 //	-seed N           weights, windows and sample (default 1)

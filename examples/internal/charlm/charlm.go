@@ -40,6 +40,7 @@ type Options struct {
 	LR      float64 // peak AdamW learning rate
 	Warmup  int     // warm-up steps
 	Clip    float64 // gradient clipping norm (0: off)
+	Shards  int     // shares of each batch trained side by side (train.Config.Shards)
 	Every   int     // steps between progress lines and validations
 	Val     int     // validation windows (0: the whole validation split)
 	Seed    uint64
@@ -156,7 +157,7 @@ func Run(ctx context.Context, o Options, build func(vocab int) nn.Module) (*Outc
 	}
 	hist, err := train.Fit(ctx, model, opt, trainSet, train.Config{
 		Epochs: epochs, BatchSize: o.Batch, Seed: o.Seed, Validation: valSet,
-		ClipGradNorm: float32(o.Clip), Metrics: lmMetrics, Progress: w,
+		ClipGradNorm: float32(o.Clip), Shards: o.Shards, Metrics: lmMetrics, Progress: w,
 		Callbacks: callbacks,
 	})
 	if err != nil && !errors.Is(err, context.Canceled) {
