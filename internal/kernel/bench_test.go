@@ -149,7 +149,7 @@ func BenchmarkMatMulPacking(b *testing.B) {
 }
 
 // lmShapes are the products of a language model's training step at 4096
-// tokens, model width 128 (attention's QKV 384 wide, the MLP's 512): the
+// tokens (and at 2048, one share of a batch split in two), model width 128 (attention's QKV 384 wide, the MLP's 512): the
 // forward products X·W, the input gradients dY·Wᵀ and the weight
 // gradients Xᵀ·dY over all tokens.
 var lmShapes = []struct {
@@ -167,6 +167,17 @@ var lmShapes = []struct {
 	{"128x4096x384TA", 128, 4096, 384, true, false},
 	{"128x4096x512TA", 128, 4096, 512, true, false},
 	{"512x4096x128TA", 512, 4096, 128, true, false},
+	// One share of a batch split in two (2048 tokens each).
+	{"2048x128x384", 2048, 128, 384, false, false},
+	{"2048x128x128", 2048, 128, 128, false, false},
+	{"2048x128x512", 2048, 128, 512, false, false},
+	{"2048x512x128", 2048, 512, 128, false, false},
+	{"2048x384x128T", 2048, 384, 128, false, true},
+	{"2048x512x128T", 2048, 512, 128, false, true},
+	{"2048x128x512T", 2048, 128, 512, false, true},
+	{"128x2048x384TA", 128, 2048, 384, true, false},
+	{"128x2048x512TA", 128, 2048, 512, true, false},
+	{"512x2048x128TA", 512, 2048, 128, true, false},
 }
 
 // BenchmarkMatMulLM reports, beside wall time, the process CPU time per
