@@ -708,7 +708,14 @@ func (g *attnGeom) backwardRange(lo, hi int, qd, kd, vd, gy, lse, gq, gk, gv []f
 				clearRows(gq, g.q.at(b, h)+i0*g.q.ld, g.q.ld, m, g.d)
 				continue
 			}
-			if pinv == nil {
+			if pinv != nil {
+				// The forward wrote the block's exponentials long before,
+				// and they have left the cache: ask for them now, so that
+				// they arrive while dP is computed.
+				for i := i0; i < i1; i++ {
+					kernel.Prefetch(p[i*ld : i*ld+g.rowKeys(i, kn)])
+				}
+			} else {
 				// P = exp(scores − lse), row by row.
 				g.scores(p, ld, qd, kt, b, h, i0, i1, kn)
 				for i := i0; i < i1; i++ {

@@ -36,6 +36,12 @@ func SoftmaxBackward(e, dp []float32, inv float32) float32 {
 	return softmaxBackwardPortable(e, dp, inv)
 }
 
+// Prefetch asks the processor to bring x into the cache without waiting
+// for it (a hint, a no-op without the assembly kernels): for data written
+// long ago that a computation will read once another, independent one
+// has run.
+func Prefetch(x []float32) { prefetch(x) }
+
 // expShiftSumPortable is the portable twin of ExpShiftSum's kernel: the
 // subtraction, expPortable and sumPortable in turn.
 func expShiftSumPortable(x []float32, shift float32) float32 {

@@ -12,6 +12,16 @@ func expShiftSumAVX2(x *float32, n int, shift float32, mask *int32) float32
 //go:noescape
 func softmaxBackwardAVX2(e, dp *float32, n int, inv float32, mask *int32) float32
 
+//go:noescape
+func prefetchAVX2(x *float32, n int)
+
+// prefetch asks for the cache lines of x.
+func prefetch(x []float32) {
+	if hasAVX2 && len(x) > 0 {
+		prefetchAVX2(&x[0], len(x))
+	}
+}
+
 // tailMask returns the lane mask of the last n%8 values of a row of n, or
 // nil when n is a multiple of 8.
 func tailMask(n int) *int32 {

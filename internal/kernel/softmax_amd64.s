@@ -375,3 +375,18 @@ smb_done:
 	VZEROUPPER
 	MOVSS X0, ret+40(FP)
 	RET
+
+// func prefetchAVX2(x *float32, n int)
+// Asks for the cache lines of x[0:n] (n > 0) with PREFETCHT0, from the
+// line that holds x[0] to the one that holds x[n−1].
+TEXT ·prefetchAVX2(SB), NOSPLIT, $0-16
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	LEAQ (SI)(CX*4), DX
+	ANDQ $-64, SI
+pf_loop:
+	PREFETCHT0 (SI)
+	ADDQ $64, SI
+	CMPQ SI, DX
+	JB pf_loop
+	RET

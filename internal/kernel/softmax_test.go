@@ -159,3 +159,19 @@ func TestExpShiftSum(t *testing.T) {
 		require.True(t, math.IsNaN(float64(x[2])), "%s: exp drops a NaN", name)
 	}
 }
+
+// TestPrefetch checks that Prefetch, a hint, returns and leaves every value
+// alone, at lengths and offsets that start and end inside cache lines.
+func TestPrefetch(t *testing.T) {
+	buf := make([]float32, 200)
+	for i := range buf {
+		buf[i] = float32(i)
+	}
+	want := append([]float32(nil), buf...)
+	for off := range 17 {
+		for _, n := range []int{0, 1, 15, 16, 17, 33, 150} {
+			Prefetch(buf[off : off+n])
+		}
+	}
+	require.Equal(t, want, buf)
+}
