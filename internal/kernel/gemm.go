@@ -56,6 +56,14 @@ type gemmImpl struct {
 	// six-row AVX2 tile, whose B panels are larger than its A panels, is
 	// faster the other way.
 	rowsOuter bool
+	// oneBlockK is the longest k that a small product of few rows takes
+	// in one k block (zero: 2·kc; see run). That choice depends on the
+	// shape, so a row of C computed in products of different heights is
+	// summed in different blocks when k lies between kc and oneBlockK.
+	// Callers that compute one product in pieces of different shapes
+	// (a convolution's fused and separate paths) are tested against the
+	// bound of 768 that blocks of 384 gave, so a longer kc keeps it.
+	oneBlockK int
 }
 
 // defaultPackAbove is the work m·n·k above which a product packs both
@@ -296,7 +304,11 @@ func (g *gemmPlan) run() {
 		workers = parallel.Workers()
 	}
 	kc := im.kc
-	if small && k <= 2*kc && m <= 2*im.mc {
+	oneBlockK := im.oneBlockK
+	if oneBlockK == 0 {
+		oneBlockK = 2 * kc
+	}
+	if small && k <= oneBlockK && m <= 2*im.mc {
 		// One k block: a small product of few rows is then one packing
 		// pass per worker, and C is read and written once. Many rows keep
 		// the blocks, whose B panels stay in L1.

@@ -19,7 +19,7 @@ func TestGemmTileOrder(t *testing.T) {
 	rng := rand.New(rand.NewPCG(31, 32))
 	shapes := [][3]int{ // m, n, k
 		{1, 33, 17}, {7, 65, 1}, {17, 7, 33}, {33, 97, 7}, {50, 33, 400},
-		{250, 70, 17}, {301, 65, 130}, {25, 130, 800},
+		{250, 70, 17}, {301, 65, 130}, {25, 130, 1100},
 	}
 	if testing.Short() {
 		shapes = shapes[:5]
@@ -43,6 +43,32 @@ func TestGemmTileOrder(t *testing.T) {
 				if !slices.Equal(out[0], out[1]) {
 					t.Fatalf("%s pack mode %d: %s differs between the two tile orders", base.name, mode, g)
 				}
+			}
+		}
+	}
+}
+
+// TestGemmRowsIndependentOfHeight checks that the rows a product of m
+// rows shares with a taller one over the same A, B and k come out with
+// the same bits, where pickImpl gives the two heights different kernels
+// (8 and 12 rows on AVX-512) and k takes several blocks: the kernels'
+// k blocks must agree, as callers that split a product by rows (a
+// recurrent layer's steps) rely on.
+func TestGemmRowsIndependentOfHeight(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	const n = 96
+	for _, k := range []int{300, 1000, 1100, 1600} {
+		for _, h := range [][2]int{{64, 72}, {200, 204}} {
+			a := randSlice(rng, h[1]*k)
+			b := randSlice(rng, k*n)
+			var out [2][]float32
+			for i, m := range h {
+				out[i] = make([]float32, m*n)
+				Gemm(false, false, m, n, k, 1, a, k, b, n, 0, out[i], n)
+			}
+			if !slices.Equal(out[0], out[1][:h[0]*n]) {
+				t.Fatalf("k=%d: the first %d rows of a %d-row product (%s) differ from a %d-row one (%s)",
+					k, h[0], h[1], pickImpl(h[1], n).name, h[0], pickImpl(h[0], n).name)
 			}
 		}
 	}
