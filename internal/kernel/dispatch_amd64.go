@@ -90,7 +90,7 @@ var (
 	hasAVX2   = hostFeatures.supports(setAVX2)
 	hasAVX512 = hostFeatures.supports(setAVX512)
 
-	avx512Impl = &gemmImpl{name: "avx512-12x32", mr: 12, nr: 32, kern: kern12x32AVX512, kc: 384, mc: 240, nc: 2048, inPlaceA: true}
+	avx512Impl = &gemmImpl{name: "avx512-12x32", mr: 12, nr: 32, kern: kern12x32AVX512, kc: 384, mc: 240, nc: 2048, inPlaceA: true, rowsOuter: true}
 	// avx512x8Impl serves row counts that 8 divides better than 12.
 	avx512x8Impl = &gemmImpl{name: "avx512-8x32", mr: 8, nr: 32, kern: kern8x32AVX512, kc: 384, mc: 240, nc: 2048, inPlaceA: true}
 	// avx512NarrowImpl serves outputs at most 16 wide (a classifier's ten

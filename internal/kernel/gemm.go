@@ -47,6 +47,15 @@ type gemmImpl struct {
 	// packAbove is the work m·n·k above which both operands are packed
 	// whatever their layout (zero: defaultPackAbove).
 	packAbove int
+	// rowsOuter walks the tiles of a block row panel by row panel, each
+	// A micro-panel then staying in L1 while the column panels of B
+	// stream past it from L2, rather than column panel by column panel.
+	// With A read in place (mr rows, each a stream of its own) the
+	// packed B panels, one sequential stream, are the cheaper operand to
+	// stream: 4096×128·128×512 takes about 10% less time, 512³ 8%. The
+	// six-row AVX2 tile, whose B panels are larger than its A panels, is
+	// faster the other way.
+	rowsOuter bool
 }
 
 // defaultPackAbove is the work m·n·k above which a product packs both
@@ -270,7 +279,8 @@ type gemmPlan struct {
 
 // run chooses packing and threading and walks the Goto/BLIS loops: jc over
 // column blocks, pc over k blocks (B block packed), ic over mc rows (A block
-// packed), jr over NR panels and ir over MR panels. With several workers the
+// packed), jr over NR panels and ir over MR panels (or ir
+// outside jr: see gemmImpl.rowsOuter). With several workers the
 // product is handed to the pool once: each worker owns a range of row panels
 // of C (or of column panels) and walks every k block of it alone, packing
 // the B (or A) it needs itself, so that no worker waits for another between
@@ -554,45 +564,17 @@ func (t *blockTask) do(r0, r1, q0, q1 int) {
 			i0 := rowLo + last*mr
 			packPanel(ap[last*kb*mr:(last+1)*kb*mr], g.a, i0*g.rsA+t.pc*g.csA, g.csA, g.rsA, kb, g.m-i0, mr)
 		}
-		for q := q0; q < q1; q++ {
-			j0 := q * nr
-			w := min(nr, t.nb-j0)
-			var bptr *float32
-			csB := nr
-			if g.packB || w < nr && im.masked == nil {
-				bptr = &t.bp[q*kb*nr]
-			} else {
-				bptr = &g.b[t.pc*g.rsB+t.jc+j0]
-				csB = g.rsB
-			}
+		if im.rowsOuter {
 			for ir := 0; ir < mb; ir += mr {
-				h := min(mr, mb-ir)
-				var aptr *float32
-				rs, cs := 1, mr
-				if g.packA || h < mr {
-					aptr = &ap[(ir/mr)*kb*mr]
-				} else {
-					i := rowLo + ir
-					aptr = &g.a[i*g.rsA+t.pc*g.csA]
-					rs, cs = g.rsA, g.csA
+				for q := q0; q < q1; q++ {
+					t.tile(ap, scratch, rowLo, mb, q, ir)
 				}
-				ci := (rowLo+ir)*g.ldc + t.jc + j0
-				if im.masked != nil && w < nr {
-					mask := 1<<w - 1
-					if h == mr {
-						im.masked(kb, aptr, rs, cs, bptr, csB, &g.c[ci], g.ldc, g.alpha, t.beta, mask)
-						continue
-					}
-					im.masked(kb, aptr, rs, cs, bptr, csB, &scratch[0], nr, g.alpha, 0, mask)
-					mergeTile(g.c[ci:], g.ldc, scratch, nr, h, w, t.beta)
-					continue
+			}
+		} else {
+			for q := q0; q < q1; q++ {
+				for ir := 0; ir < mb; ir += mr {
+					t.tile(ap, scratch, rowLo, mb, q, ir)
 				}
-				if h == mr && w == nr {
-					im.kern(kb, aptr, rs, cs, bptr, csB, &g.c[ci], g.ldc, g.alpha, t.beta)
-					continue
-				}
-				im.kern(kb, aptr, rs, cs, bptr, csB, &scratch[0], nr, g.alpha, 0)
-				mergeTile(g.c[ci:], g.ldc, scratch, nr, h, w, t.beta)
 			}
 		}
 		// The epilogue runs over each finished row of the block, all its
@@ -613,6 +595,50 @@ func (t *blockTask) do(r0, r1, q0, q1 int) {
 			}
 		}
 	}
+}
+
+// tile computes the C tile of row panel ir (rows from rowLo+ir) and
+// column panel q of the block.
+func (t *blockTask) tile(ap, scratch []float32, rowLo, mb, q, ir int) {
+	g, im := &t.g, t.g.im
+	mr, nr, kb := im.mr, im.nr, t.kb
+	j0 := q * nr
+	w := min(nr, t.nb-j0)
+	var bptr *float32
+	csB := nr
+	if g.packB || w < nr && im.masked == nil {
+		bptr = &t.bp[q*kb*nr]
+	} else {
+		bptr = &g.b[t.pc*g.rsB+t.jc+j0]
+		csB = g.rsB
+	}
+	h := min(mr, mb-ir)
+	var aptr *float32
+	rs, cs := 1, mr
+	if g.packA || h < mr {
+		aptr = &ap[(ir/mr)*kb*mr]
+	} else {
+		i := rowLo + ir
+		aptr = &g.a[i*g.rsA+t.pc*g.csA]
+		rs, cs = g.rsA, g.csA
+	}
+	ci := (rowLo+ir)*g.ldc + t.jc + j0
+	if im.masked != nil && w < nr {
+		mask := 1<<w - 1
+		if h == mr {
+			im.masked(kb, aptr, rs, cs, bptr, csB, &g.c[ci], g.ldc, g.alpha, t.beta, mask)
+			return
+		}
+		im.masked(kb, aptr, rs, cs, bptr, csB, &scratch[0], nr, g.alpha, 0, mask)
+		mergeTile(g.c[ci:], g.ldc, scratch, nr, h, w, t.beta)
+		return
+	}
+	if h == mr && w == nr {
+		im.kern(kb, aptr, rs, cs, bptr, csB, &g.c[ci], g.ldc, g.alpha, t.beta)
+		return
+	}
+	im.kern(kb, aptr, rs, cs, bptr, csB, &scratch[0], nr, g.alpha, 0)
+	mergeTile(g.c[ci:], g.ldc, scratch, nr, h, w, t.beta)
 }
 
 // hasWork reports whether the epilogue changes anything.
