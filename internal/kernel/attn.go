@@ -13,8 +13,6 @@ import (
 // the blocks above the diagonal and no T×T matrix is ever stored.
 const attnQueryBlock = 32
 
-var negInf = float32(math.Inf(-1))
-
 // attnScratchPool holds per-worker score blocks of CausalSelfAttention.
 var attnScratchPool = sync.Pool{New: func() any { return new([]float32) }}
 
@@ -64,26 +62,15 @@ func causalHead(out, qkv, sc []float32, bi, h, t, e, d int) {
 	o := out[bi*t*e+h*d:]
 	alpha := float32(1 / math.Sqrt(float64(d)))
 	inv := sc[attnQueryBlock*t:]
-	one := Ones(t)
 	for i0 := 0; i0 < t; i0 += attnQueryBlock {
 		i1 := min(i0+attnQueryBlock, t)
 		kn := i1 // keys the block may see
 		Gemm(false, true, i1-i0, kn, d, alpha, q[i0*ld:], ld, k, ld, 0, sc, kn)
 		for i := i0; i < i1; i++ {
 			r := sc[(i-i0)*kn : (i-i0+1)*kn]
-			m := maxOf(r[:i+1])
-			// Keys after i get probability 0: up to the next multiple
-			// of 8 as −Inf, whose exp is 0, so that the vector exp
-			// covers the row without a scalar tail; beyond, zeros.
-			n := min((i+8)&^7, kn)
-			for j := i + 1; j < n; j++ {
-				r[j] = negInf
-			}
-			row := r[:n]
-			axpy(-m, one[:n], row)
-			exp(row, row)
-			inv[i-i0] = 1 / sum(row)
-			clear(r[n:])
+			// Keys after i get probability 0.
+			inv[i-i0] = 1 / ExpShiftSum(r[:i+1], maxOf(r[:i+1]))
+			clear(r[i+1:])
 		}
 		Gemm(false, false, i1-i0, d, kn, 1, sc, kn, v, ld, 0, o[i0*e:], e)
 		for i := i0; i < i1; i++ {

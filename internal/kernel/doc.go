@@ -42,7 +42,12 @@
 // any layout, B row-major), copying only ragged edge tiles: for products
 // of a few dozen rows, columns and steps it saves Gemm's planning and
 // packing. Transpose turns a head's keys (or values) into the row-major
-// right operand those products need, once per head.
+// right operand those products need, once per head. The softmax between
+// them takes one pass forward (ExpShiftSum: exp(x − max) and its sum) and
+// two backward (SoftmaxBackward: Σ p·dP, then the probabilities and
+// dS = p∘(dP − Σ) together), the tails through masked loads and stores;
+// Prefetch asks for a block's kept exponentials while the product before
+// them runs.
 //
 // MaxPool2x2 pools a plane with 2×2 windows at stride 2, recording each
 // window's winner (the first maximal element, or the first NaN) and
