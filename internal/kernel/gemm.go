@@ -363,6 +363,14 @@ func (g *gemmPlan) choosePacking() (small bool) {
 	// reuses a panel less per pass and is held to 32 row panels and a k
 	// of at least 8m (its 512×4096×128 still gains from packing).
 	inPlaceB := m <= inPlaceBRows && g.rsB <= inPlaceALd && (im.inPlaceA || m <= 32*im.mr && k >= 8*m)
+	// A kernel that walks the row panels inside each column panel keeps
+	// that B panel in L1, which rows of B 2 KB apart (512 floats, the
+	// most inPlaceALd allows) defeat: each row's two lines fall into the
+	// same four L1 sets. Packed, 128×4096·4096×512 takes 5-10% less time
+	// on the 8-row AVX-512 tile.
+	if im.inPlaceA && !im.rowsOuter && g.rsB == inPlaceALd {
+		inPlaceB = false
+	}
 	g.packB = g.csB != 1 || !small && !inPlaceB || im.packB && m > 4
 	// A packed transposed A pays only when its panels serve several
 	// column panels: with one (n ≤ nr) each is read once either way.

@@ -381,7 +381,8 @@ func TestSplitPanels(t *testing.T) {
 func TestChoosePacking(t *testing.T) {
 	defer func(p int) { packMode = p }(packMode)
 	packMode = packAuto
-	wide := &gemmImpl{mr: 12, nr: 32, kc: 384, mc: 240, nc: 2048, inPlaceA: true}
+	wide := &gemmImpl{mr: 12, nr: 32, kc: 512, mc: 240, nc: 2048, inPlaceA: true, rowsOuter: true}
+	short := &gemmImpl{mr: 8, nr: 32, kc: 512, mc: 240, nc: 2048, inPlaceA: true, packTransA: true}
 	lowered := &gemmImpl{mr: 6, nr: 16, kc: 256, mc: 96, nc: 2048, packTransA: true, packAbove: 1 << 26}
 	cases := []struct {
 		name           string
@@ -407,6 +408,14 @@ func TestChoosePacking(t *testing.T) {
 		{"weight gradient lowered", lowered, 128, 384, 4096, true, false, true, false},
 		{"weight gradient lowered, 512 rows", lowered, 512, 128, 4096, true, false, true, true},
 		{"lowered, k under 8m", lowered, 160, 512, 1000, true, false, true, true},
+		// The 8-row tile packs a transposed A, and B rows 2 KB apart,
+		// which it would otherwise keep in L1 (it walks rows inside
+		// columns); the wide tile streams B panels past its A panels.
+		{"weight gradient short", short, 128, 384, 4096, true, false, true, false},
+		{"weight gradient short, B rows 2 KB apart", short, 128, 512, 4096, true, false, true, true},
+		{"weight gradient, B rows 2 KB apart", wide, 128, 512, 4096, true, false, false, false},
+		{"short, one column panel", short, 128, 32, 4096, true, false, false, false},
+		{"short and small, B rows 2 KB apart", short, 64, 512, 64, false, false, false, false},
 	}
 	for _, c := range cases {
 		rsA, csA, rsB, csB := c.k, 1, c.n, 1
