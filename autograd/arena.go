@@ -54,9 +54,16 @@ type Arena struct {
 // separateGrads maps each parameter an arena's graphs used to the leaf
 // that stands in for it in those graphs: same value, own gradient.
 type separateGrads struct {
-	of    map[*Var]*Var
-	pairs [][2]*Var // (parameter, stand-in), in first-use order
+	of    map[*Var]*standIn
+	mine  map[*Var]bool // the stand-ins themselves
+	pairs []*standIn    // in first-use order
 	merge func(lo, hi int)
+}
+
+// standIn is a parameter and the leaf that stands in for it.
+type standIn struct {
+	p, own *Var
+	used   bool // recorded since the last MergeGrads
 }
 
 // tape is the scratch of Backward, kept by an arena so that a training
@@ -108,18 +115,24 @@ func (a *Arena) Constant(t *tensor.Tensor) *Var {
 // batch (data parallelism, as package train's Config.Shards does): each
 // runs the forward and backward of its share under its own arena with
 // separate gradients — the model's values are read, never written, and
-// each arena's gradients are its own, so nothing is shared but what is
-// read — and once every share is done one goroutine merges the arenas'
-// gradients, in a fixed order, and steps the optimizer. The parameters'
-// values are shared, never copied. The model's training forward must be
-// safe for concurrent use, which nn's layers are except those that change
-// state while training (Dropout with P > 0, BatchNorm).
+// each arena's gradients are its own — and once every share is done one
+// goroutine merges the arenas' gradients, in a fixed order, and steps the
+// optimizer. The parameters' values are shared, never copied; each arena
+// keeps one gradient buffer per parameter.
+//
+// An op recorded on a (one with an input from a) takes a's stand-in for
+// every parameter among its inputs, and for the parameters below any
+// input computed without an arena (Reshape of a weight, a product with an
+// arena-less Constant). The model's training forward must be safe for
+// concurrent use, which nn's layers are except those that change state
+// while training (nn.CheckConcurrentTraining names them). Turning
+// SeparateGrads off drops any gradients not yet merged.
 func (a *Arena) SeparateGrads(on bool) {
 	switch {
 	case !on:
 		a.sep = nil
 	case a.sep == nil:
-		a.sep = &separateGrads{of: map[*Var]*Var{}}
+		a.sep = &separateGrads{of: map[*Var]*standIn{}, mine: map[*Var]bool{}}
 		a.sep.merge = a.mergeRange
 	}
 }
@@ -129,24 +142,38 @@ func (a *Arena) SeparateGrads(on bool) {
 // the last MergeGrads, as their Backward would have added it without
 // SeparateGrads, and clears a's own gradients for the next step.
 // Parameters that no backward reached since the last merge are left
-// untouched. MergeGrads must not run while a graph of a is in Backward,
+// untouched, and a forgets the parameters no graph has used since the
+// last merge. MergeGrads must not run while a graph of a is in Backward,
 // nor concurrently with another MergeGrads or Backward that touches the
 // same parameters.
 func (a *Arena) MergeGrads() {
 	if a.sep == nil {
 		return
 	}
-	parallel.For(len(a.sep.pairs), 1, a.sep.merge)
+	sep := a.sep
+	parallel.For(len(sep.pairs), 1, sep.merge)
+	kept := sep.pairs[:0]
+	for _, si := range sep.pairs {
+		if si.used {
+			si.used = false
+			kept = append(kept, si)
+			continue
+		}
+		delete(sep.of, si.p)
+		delete(sep.mine, si.own)
+	}
+	clear(sep.pairs[len(kept):])
+	sep.pairs = kept
 }
 
 // mergeRange merges pairs [lo, hi) of a.sep.
 func (a *Arena) mergeRange(lo, hi int) {
-	for _, pr := range a.sep.pairs[lo:hi] {
-		p, own := pr[0], pr[1]
+	for _, si := range a.sep.pairs[lo:hi] {
+		own := si.own
 		if own.grad == nil || own.gradStale {
 			continue
 		}
-		p.accumulate(own.grad)
+		si.p.accumulate(own.grad)
 		own.gradStale = true
 	}
 }
@@ -154,19 +181,32 @@ func (a *Arena) mergeRange(lo, hi int) {
 // param returns what stands for v in a graph recorded on a: v itself,
 // unless a keeps separate gradients and v is a trainable leaf, in which
 // case a's own leaf for it (made on first use, its value kept in step
-// with v's).
+// with v's). When v was computed by an op without an arena, the
+// parameters among that op's inputs (and so on down) are replaced there.
 func (a *Arena) param(v *Var) *Var {
-	if a == nil || a.sep == nil || v == nil || !v.requiresGrad || v.node != nil || v.freed || v.arena != nil {
+	if a == nil || a.sep == nil || v == nil || !v.requiresGrad || v.freed || v.arena != nil {
 		return v
 	}
-	own, ok := a.sep.of[v]
-	if !ok {
-		own = &Var{requiresGrad: true}
-		a.sep.of[v] = own
-		a.sep.pairs = append(a.sep.pairs, [2]*Var{v, own})
+	if v.node != nil {
+		// An op that had no arena input: Reshape of a weight, a product
+		// with an arena-less Constant. Its backward reaches the
+		// parameters below it through its inputs.
+		a.params(v.node.inputs)
+		return v
 	}
-	own.value = v.value // SetValue may have replaced it
-	return own
+	if a.sep.mine[v] {
+		return v
+	}
+	si, ok := a.sep.of[v]
+	if !ok {
+		si = &standIn{p: v, own: &Var{requiresGrad: true}}
+		a.sep.of[v] = si
+		a.sep.mine[si.own] = true
+		a.sep.pairs = append(a.sep.pairs, si)
+	}
+	si.used = true
+	si.own.value = v.value // SetValue may have replaced it
+	return si.own
 }
 
 // params applies param to each of vs in place.

@@ -263,7 +263,7 @@ func recurrent(kind recurrentKind, x, h0, c0 *Var, w RecurrentWeights, opt Recur
 	grad := packed.requiresGrad
 	r.forward(packed.value.Data(), x, h0, c0, w, grad)
 	if grad {
-		sg.x, sg.h0, sg.c0, sg.w = x, h0, c0, x.arena.weights(w)
+		sg.x, sg.h0, sg.c0, sg.w = x, h0, c0, packed.arena.weights(w)
 		packed.record(name, sg.backwardFn, inputs...)
 	}
 	outs[0], outs[1] = leadingView(packed, 0, T, T, B, H), leadingView(packed, T, T+1, B, H)

@@ -377,7 +377,7 @@ func recurrentStack(kind recurrentKind, x *Var, h0, c0 []*Var, ws []RecurrentWei
 	}
 	if grad {
 		for l, w := range st.ws {
-			st.ws[l] = x.arena.weights(w)
+			st.ws[l] = packed.arena.weights(w)
 		}
 		packed.record(name, st.backwardFn, inputs...)
 	} else {

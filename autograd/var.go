@@ -56,6 +56,11 @@ func (v *Var) Grad() *tensor.Tensor {
 	return v.grad
 }
 
+// HasGrad reports whether a backward pass has accumulated a gradient into
+// v since it was made or last zeroed (ZeroGrad): Grad then returns
+// something other than nil or zeros-by-ZeroGrad.
+func (v *Var) HasGrad() bool { return v.grad != nil && !v.gradStale }
+
 // settleGrad clears a gradient that ZeroGrad left stale.
 func (v *Var) settleGrad() {
 	if v.gradStale {

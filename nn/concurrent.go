@@ -14,17 +14,22 @@ func (m *MultiheadAttention) changesStateInTraining() bool  { return m.Dropout >
 func (a *CausalSelfAttention) changesStateInTraining() bool { return a.Dropout > 0 }
 func (b *BatchNorm) changesStateInTraining() bool           { return true }
 
+// A recurrent layer of several layers with dropout between them draws its
+// masks from its own generator.
+func (s *recurrentStack) changesStateInTraining() bool { return s.cfg.Dropout > 0 && s.cfg.Layers > 1 }
+
 // CheckConcurrentTraining returns an error naming the first layer of m (in
 // Walk order) whose training forward changes state shared by every call,
 // so that two goroutines must not run it at once: a Dropout with P > 0 or
-// an attention layer with dropout (they draw from the layer's generator,
-// and the order of the draws would decide the masks) and the BatchNorm
-// layers (running statistics, and statistics of the whole batch). Every
-// other layer of this package only reads its parameters in a training
+// an attention layer or a stacked RNN, LSTM or GRU with dropout (they draw
+// from the layer's generator, and the order of the draws would decide the
+// masks) and the BatchNorm
+// layers (running statistics, and statistics of the whole batch). The
+// other layers of this package only read their state in a training
 // forward, so several goroutines may train shares of a batch at once (see
 // autograd.Arena.SeparateGrads and train's Config.Shards). Layers from
-// elsewhere are not checked: they must be safe for concurrent use
-// themselves.
+// elsewhere are not checked: they must only read shared state in a
+// training forward themselves.
 func CheckConcurrentTraining(m Module) error {
 	var err error
 	pos := 0

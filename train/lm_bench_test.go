@@ -59,8 +59,8 @@ func BenchmarkLMStep(b *testing.B) {
 			whole := &data.Batch{X: x, Y: y}
 			step := func() {
 				if m.shards > 1 {
-					if _, failed := sh.step(whole); failed != nil {
-						b.Fatalf("share %d failed in its %s: %v", failed.index(sh), failed.stage, failed.panic)
+					if _, failed, err := sh.step(whole); failed != nil || err != nil {
+						b.Fatal(failed, err)
 					}
 				} else {
 					arena.Reset()

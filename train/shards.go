@@ -24,6 +24,8 @@ type sharder struct {
 	used   int // shares of the current batch
 	rows   int // rows of the current batch
 	run    func(lo, hi int)
+	params []*nn.Param
+	had    []bool // whether each parameter held a gradient before the shares ran
 }
 
 // share is one share of a batch and what its passes left.
@@ -51,7 +53,8 @@ func newSharder(n int, model nn.Module, loss nn.Loss) (*sharder, error) {
 	if err := nn.CheckConcurrentTraining(model); err != nil {
 		return nil, fmt.Errorf("train: Shards is %d: %w", n, err)
 	}
-	s := &sharder{model: model, loss: loss, mean: mean, shares: make([]share, n)}
+	s := &sharder{model: model, loss: loss, mean: mean, shares: make([]share, n), params: model.Params()}
+	s.had = make([]bool, len(s.params))
 	for i := range s.shares {
 		s.shares[i].arena = autograd.NewArena()
 		s.shares[i].arena.SeparateGrads(true)
@@ -89,7 +92,11 @@ func lossAverages(loss nn.Loss) (bool, error) {
 // clips and steps). It returns the batch's loss (the shares' weighted
 // sum); a share that panicked or whose loss is not finite is reported
 // with its stage and the first such share's loss, and nothing is merged.
-func (s *sharder) step(b *data.Batch) (loss float64, failed *share) {
+// A parameter that received a gradient from a share's backward directly,
+// rather than through the share's arena (an op of the model that keeps
+// a parameter out of the arena's sight), is an error: the shares wrote it
+// at once.
+func (s *sharder) step(b *data.Batch) (loss float64, failed *share, err error) {
 	rows := b.X.Dim(0)
 	s.rows, s.used = rows, min(len(s.shares), rows)
 	for i := range s.used {
@@ -102,18 +109,26 @@ func (s *sharder) step(b *data.Batch) (loss float64, failed *share) {
 			sh.weight = float64(sh.hi-sh.lo) / float64(rows)
 		}
 	}
+	for i, p := range s.params {
+		s.had[i] = p.HasGrad()
+	}
 	parallel.For(s.used, 1, s.run)
 	for i := range s.used {
 		sh := &s.shares[i]
 		if sh.stage != "" {
-			return sh.loss, sh
+			return sh.loss, sh, nil
 		}
 		loss += sh.weight * sh.loss
+	}
+	for i, p := range s.params {
+		if !s.had[i] && p.HasGrad() {
+			return loss, nil, fmt.Errorf("parameter %q received its gradient outside its share's arena: an op of the model does not take the arena's stand-in for it (see autograd.Arena.SeparateGrads), so Shards cannot train this model", p.Name)
+		}
 	}
 	for i := range s.used {
 		s.shares[i].arena.MergeGrads()
 	}
-	return loss, nil
+	return loss, nil, nil
 }
 
 // runShares runs shares [lo, hi): forward, loss, backward seeded with the

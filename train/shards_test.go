@@ -166,7 +166,7 @@ func TestFitShardsFailures(t *testing.T) {
 		want   string
 	}{
 		{false, "loss is NaN at epoch 1, step 1 (share 2 of 2, rows 3 to 5)"},
-		{true, "the model failed on a batch of input shape [6 3] (target shape [6]): boom"},
+		{true, "the model of share 2 of 2 (rows 3 to 5) failed on a batch of input shape [6 3] (target shape [6]): boom"},
 	} {
 		m := trapModel{nn.NewDense(3, 2, nn.WithSeed(1)), c.panics}
 		_, err := Fit(context.Background(), m, optim.NewSGD(m.Params(), optim.SGDConfig{LR: 0.1}), ds, Config{
