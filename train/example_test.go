@@ -61,9 +61,7 @@ func ExampleBackupAndRestore() {
 	x, y := tensor.Zeros(8, 2), tensor.Zeros(8)
 	for i := range 8 {
 		x.Set(float32(i%2), i, 0)
-		if x.Data()[i*4] > 0.5 {
-			y.Data()[i] = 1
-		}
+		y.Data()[i] = float32(i % 2)
 	}
 	ds, err := data.NewTensorDataset(x, y)
 	if err != nil {
