@@ -52,9 +52,10 @@ type gemmImpl struct {
 	// stream past it from L2, rather than column panel by column panel.
 	// With A read in place (mr rows, each a stream of its own) the
 	// packed B panels, one sequential stream, are the cheaper operand to
-	// stream: 4096×128·128×512 takes about 10% less time, 512³ 8%. The
+	// stream: 4096×128·128×512 takes about 9% less time, 1024³ 6%. The
 	// six-row AVX2 tile, whose B panels are larger than its A panels, is
-	// faster the other way.
+	// faster the other way, and the 8-row AVX-512 one gains nothing on
+	// its products of few rows.
 	rowsOuter bool
 	// oneBlockK is the longest k that a small product of few rows takes
 	// in one k block (zero: 2·kc; see run). That choice depends on the
