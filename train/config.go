@@ -72,12 +72,18 @@ type Config struct {
 	// averages (the whole batch's mean loss), whole when it sums, so the
 	// gradient is the whole batch's up to float32 rounding. A model with
 	// many small operations per step, like a small GPT, keeps two cores
-	// busier this way than by splitting every operation; set it to the
-	// number of cores. The result depends on Shards but not on the number
-	// of workers. The model's training forward must be safe for
-	// concurrent use: Fit refuses Dropout, attention dropout and BatchNorm
-	// layers (nn.CheckConcurrentTraining), and a loss without a Reduction
-	// field. 0 or 1 trains each batch whole.
+	// busier this way than by splitting every operation; a share per core
+	// is the fastest. The result depends on Shards but not on the number
+	// of cores, so a fixed value (2, say) trains the same weights on every
+	// machine. Each share keeps its own copy of the parameter gradients.
+	// The model's training forward must be safe for concurrent use: Fit
+	// refuses the layers nn.CheckConcurrentTraining names (Dropout,
+	// attention and recurrent dropout, BatchNorm), a loss without a
+	// Reduction field (a loss whose Reduction does not describe all of it,
+	// say with an added weight penalty, is weighted wrongly), and stops
+	// with an error when a parameter's gradient is written around a
+	// share's arena (see autograd.Arena.SeparateGrads). 0 or 1 trains each
+	// batch whole.
 	Shards int
 }
 

@@ -175,3 +175,66 @@ func TestFitShardsFailures(t *testing.T) {
 		require.ErrorContains(t, err, c.want)
 	}
 }
+
+// hiddenLSTM runs an LSTM over a copy of its input made with no arena, so
+// that the op keeps the real weights beside its record where no share's
+// arena sees them, then adds a dense layer of the arena's input.
+type hiddenLSTM struct {
+	w     autograd.RecurrentWeights
+	dense *nn.Dense
+	ps    []*nn.Param
+}
+
+func newHiddenLSTM() *hiddenLSTM {
+	p := func(name string, shape ...int) *nn.Param {
+		t := tensor.Zeros(shape...)
+		for i := range t.Data() {
+			t.Data()[i] = float32(i%7)/7 - 0.4
+		}
+		return nn.NewParam(name, t)
+	}
+	m := &hiddenLSTM{dense: nn.NewDense(3, 2, nn.WithSeed(1))}
+	ih, hh := p("weight_ih", 8, 3), p("weight_hh", 8, 2)
+	m.w = autograd.RecurrentWeights{IH: ih.Var, HH: hh.Var}
+	m.ps = append([]*nn.Param{ih, hh}, m.dense.Params()...)
+	return m
+}
+
+func (m *hiddenLSTM) Forward(x *autograd.Var) *autograd.Var {
+	b := x.Value().Dim(0)
+	seq := autograd.Constant(x.Value().Reshape(1, b, 3))
+	out, _, _ := autograd.LSTM(seq, nil, nil, m.w, autograd.RecurrentOptions{})
+	return autograd.Add(autograd.Reshape(out, b, 2), m.dense.Forward(x))
+}
+
+func (m *hiddenLSTM) Params() []*nn.Param { return m.ps }
+
+// TestFitShardsCatchesDirectGradients checks that a model whose backward
+// writes a parameter's gradient around its share's arena (here an LSTM op
+// none of whose inputs came from the arena) stops Fit with an error naming
+// the parameter, instead of the shares racing on it: the guard in the
+// sharded step, not the race detector, catches it.
+func TestFitShardsCatchesDirectGradients(t *testing.T) {
+	x := shareTestData(6, 3)
+	ds, err := data.NewTensorDataset(x, tensor.Zeros(6))
+	require.NoError(t, err)
+	m := newHiddenLSTM()
+	// One worker: the shares run one after the other, so the test itself
+	// does not race.
+	defer parallel.SetWorkers(parallel.SetWorkers(1))
+	_, err = Fit(context.Background(), m, optim.NewSGD(m.Params(), optim.SGDConfig{LR: 0.1}), ds, Config{
+		Shards: 2, BatchSize: 6, Quiet: true,
+	})
+	require.ErrorContains(t, err, `parameter "weight_ih" received its gradient outside its share's arena`)
+	_, err = Fit(context.Background(), m, optim.NewSGD(m.Params(), optim.SGDConfig{LR: 0.1}), ds, Config{BatchSize: 6, Quiet: true})
+	require.NoError(t, err, "whole batches train it")
+}
+
+// shareTestData returns an [n, f] tensor of small distinct values.
+func shareTestData(n, f int) *tensor.Tensor {
+	x := tensor.Zeros(n, f)
+	for i := range x.Data() {
+		x.Data()[i] = float32(i%5)/5 - 0.3
+	}
+	return x
+}
