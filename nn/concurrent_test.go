@@ -16,6 +16,8 @@ func TestCheckConcurrentTraining(t *testing.T) {
 	}
 	require.NoError(t, CheckConcurrentTraining(gpt(0)))
 	require.NoError(t, CheckConcurrentTraining(NewSequential(NewDense(4, 4), NewDropout(0), NewMultiheadAttention(8, 2, 0), NewLayerNorm(4))))
+	// Dropout between layers needs two layers.
+	require.NoError(t, CheckConcurrentTraining(NewLSTM(4, 5, RNNConfig{Layers: 1, Dropout: 0.5}, WithSeed(1))))
 	for _, c := range []struct {
 		m    Module
 		want string
@@ -24,6 +26,8 @@ func TestCheckConcurrentTraining(t *testing.T) {
 		{NewSequential(NewDense(4, 4), NewDropout(0.5)), "layer 2 of the model in Walk order, Dropout(p=0.5)"},
 		{NewSequential(NewMultiheadAttention(8, 2, 0.2)), "MultiheadAttention"},
 		{NewSequential(NewDense(4, 4), NewBatchNorm1D(4)), "BatchNorm"},
+		{NewLSTM(4, 5, RNNConfig{Layers: 2, Dropout: 0.5}, WithSeed(1)), "LSTM"},
+		{NewRNNLM(RNNLMConfig{Vocab: 10, Embed: 4, Hidden: 6, Layers: 2, Dropout: 0.3, GRU: true}, WithSeed(1)), "GRU"},
 	} {
 		require.ErrorContains(t, CheckConcurrentTraining(c.m), c.want)
 	}
