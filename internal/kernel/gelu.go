@@ -28,7 +28,11 @@ const (
 // over len(dst) elements. Φ is evaluated as 1 − Q or Q for the tail
 // probability Q = Φ(−|x|), whose absolute error is below 2e−7 and which
 // keeps its relative accuracy far into the negative tail (no 1 + erf
-// cancellation). NaN stays NaN.
+// cancellation). NaN stays NaN. The amd64 vector kernels (GELU, GELUGrad,
+// GELUBiasDeriv) take t = 1/(1 + p·|x|) from a reciprocal estimate and a
+// Newton step rather than a division, and set Q to zero where
+// exp(−x²/2) < e^−87 (|x| > 13.19); the portable twins divide and let the
+// exponential underflow on its own: the two agree within a few ulp.
 func GELU(dst, x []float32) {
 	x = x[:len(dst)]
 	if len(dst) >= parallelGELUElems {

@@ -11,13 +11,18 @@ TEXT ·geluAVX2(SB), NOSPLIT, $0-24
 	MOVQ n+16(FP), CX
 	VXORPS Y14, Y14, Y14
 	VMOVUPS expOne<>(SB), Y15
-	VMOVUPS expLo<>(SB), Y13
+	VMOVUPS geluULo<>(SB), Y13
 gelu_loop:
 	VMOVUPS (SI), Y0
 	VANDPS geluAbs<>(SB), Y0, Y1
 	VMOVAPS Y15, Y2
 	VFMADD231PS geluP<>(SB), Y1, Y2
-	VDIVPS Y2, Y15, Y3
+	VMINPS geluDMax<>(SB), Y2, Y2
+	VRCPPS Y2, Y3
+	VMOVAPS Y15, Y4
+	VFNMADD231PS Y3, Y2, Y4
+	VFMADD231PS Y4, Y4, Y4
+	VFMADD231PS Y4, Y3, Y3
 	VMOVUPS geluA5<>(SB), Y4
 	VFMADD213PS geluA4<>(SB), Y3, Y4
 	VFMADD213PS geluA3<>(SB), Y3, Y4
@@ -26,7 +31,7 @@ gelu_loop:
 	VMULPS Y3, Y4, Y4
 	VMULPS Y0, Y0, Y5
 	VMULPS geluNegHalf<>(SB), Y5, Y5
-	VMAXPS Y5, Y13, Y5
+	VCMPPS $1, Y5, Y13, Y9
 	VMULPS expLog2e<>(SB), Y5, Y6
 	VROUNDPS $0, Y6, Y6
 	VMOVAPS Y5, Y7
@@ -41,14 +46,10 @@ gelu_loop:
 	VFMADD213PS expOne<>(SB), Y7, Y8
 	VFMADD213PS expOne<>(SB), Y7, Y8
 	VCVTPS2DQ Y6, Y6
-	VPSRAD $1, Y6, Y9
-	VPSUBD Y9, Y6, Y6
-	VPADDD expBias<>(SB), Y9, Y9
-	VPSLLD $23, Y9, Y9
 	VPADDD expBias<>(SB), Y6, Y6
 	VPSLLD $23, Y6, Y6
-	VMULPS Y9, Y8, Y8
 	VMULPS Y6, Y8, Y8
+	VANDPS Y9, Y8, Y8
 	VMULPS Y8, Y4, Y4
 	VCMPPS $2, Y0, Y14, Y10
 	VADDPS Y4, Y4, Y12
@@ -72,13 +73,18 @@ TEXT ·geluGradAVX2(SB), NOSPLIT, $0-32
 	MOVQ n+24(FP), CX
 	VXORPS Y14, Y14, Y14
 	VMOVUPS expOne<>(SB), Y15
-	VMOVUPS expLo<>(SB), Y13
+	VMOVUPS geluULo<>(SB), Y13
 gelugrad_loop:
 	VMOVUPS (SI), Y0
 	VANDPS geluAbs<>(SB), Y0, Y1
 	VMOVAPS Y15, Y2
 	VFMADD231PS geluP<>(SB), Y1, Y2
-	VDIVPS Y2, Y15, Y3
+	VMINPS geluDMax<>(SB), Y2, Y2
+	VRCPPS Y2, Y3
+	VMOVAPS Y15, Y4
+	VFNMADD231PS Y3, Y2, Y4
+	VFMADD231PS Y4, Y4, Y4
+	VFMADD231PS Y4, Y3, Y3
 	VMOVUPS geluA5<>(SB), Y4
 	VFMADD213PS geluA4<>(SB), Y3, Y4
 	VFMADD213PS geluA3<>(SB), Y3, Y4
@@ -87,7 +93,7 @@ gelugrad_loop:
 	VMULPS Y3, Y4, Y4
 	VMULPS Y0, Y0, Y5
 	VMULPS geluNegHalf<>(SB), Y5, Y5
-	VMAXPS Y5, Y13, Y5
+	VCMPPS $1, Y5, Y13, Y9
 	VMULPS expLog2e<>(SB), Y5, Y6
 	VROUNDPS $0, Y6, Y6
 	VMOVAPS Y5, Y7
@@ -102,14 +108,10 @@ gelugrad_loop:
 	VFMADD213PS expOne<>(SB), Y7, Y8
 	VFMADD213PS expOne<>(SB), Y7, Y8
 	VCVTPS2DQ Y6, Y6
-	VPSRAD $1, Y6, Y9
-	VPSUBD Y9, Y6, Y6
-	VPADDD expBias<>(SB), Y9, Y9
-	VPSLLD $23, Y9, Y9
 	VPADDD expBias<>(SB), Y6, Y6
 	VPSLLD $23, Y6, Y6
-	VMULPS Y9, Y8, Y8
 	VMULPS Y6, Y8, Y8
+	VANDPS Y9, Y8, Y8
 	VMULPS Y8, Y4, Y4
 	VCMPPS $2, Y0, Y14, Y10
 	VADDPS Y4, Y4, Y12
@@ -137,14 +139,19 @@ TEXT ·geluBiasDerivAVX2(SB), NOSPLIT, $0-40
 	MOVQ n+32(FP), CX
 	VXORPS Y14, Y14, Y14
 	VMOVUPS expOne<>(SB), Y15
-	VMOVUPS expLo<>(SB), Y13
+	VMOVUPS geluULo<>(SB), Y13
 gelubd_loop:
 	VMOVUPS (SI), Y0
 	VADDPS (DX), Y0, Y0
 	VANDPS geluAbs<>(SB), Y0, Y1
 	VMOVAPS Y15, Y2
 	VFMADD231PS geluP<>(SB), Y1, Y2
-	VDIVPS Y2, Y15, Y3
+	VMINPS geluDMax<>(SB), Y2, Y2
+	VRCPPS Y2, Y3
+	VMOVAPS Y15, Y4
+	VFNMADD231PS Y3, Y2, Y4
+	VFMADD231PS Y4, Y4, Y4
+	VFMADD231PS Y4, Y3, Y3
 	VMOVUPS geluA5<>(SB), Y4
 	VFMADD213PS geluA4<>(SB), Y3, Y4
 	VFMADD213PS geluA3<>(SB), Y3, Y4
@@ -153,7 +160,7 @@ gelubd_loop:
 	VMULPS Y3, Y4, Y4
 	VMULPS Y0, Y0, Y5
 	VMULPS geluNegHalf<>(SB), Y5, Y5
-	VMAXPS Y5, Y13, Y5
+	VCMPPS $1, Y5, Y13, Y9
 	VMULPS expLog2e<>(SB), Y5, Y6
 	VROUNDPS $0, Y6, Y6
 	VMOVAPS Y5, Y7
@@ -168,14 +175,10 @@ gelubd_loop:
 	VFMADD213PS expOne<>(SB), Y7, Y8
 	VFMADD213PS expOne<>(SB), Y7, Y8
 	VCVTPS2DQ Y6, Y6
-	VPSRAD $1, Y6, Y9
-	VPSUBD Y9, Y6, Y6
-	VPADDD expBias<>(SB), Y9, Y9
-	VPSLLD $23, Y9, Y9
 	VPADDD expBias<>(SB), Y6, Y6
 	VPSLLD $23, Y6, Y6
-	VMULPS Y9, Y8, Y8
 	VMULPS Y6, Y8, Y8
+	VANDPS Y9, Y8, Y8
 	VMULPS Y8, Y4, Y4
 	VCMPPS $2, Y0, Y14, Y10
 	VADDPS Y4, Y4, Y12
@@ -277,15 +280,24 @@ gelubd_loop:
 	DATA geluInvSqrt2Pi<>+24(SB)/4, $0x3ecc422a
 	DATA geluInvSqrt2Pi<>+28(SB)/4, $0x3ecc422a
 	GLOBL geluInvSqrt2Pi<>(SB), RODATA|NOPTR, $32
-	DATA expLo<>+0(SB)/4, $0xc2d00000
-	DATA expLo<>+4(SB)/4, $0xc2d00000
-	DATA expLo<>+8(SB)/4, $0xc2d00000
-	DATA expLo<>+12(SB)/4, $0xc2d00000
-	DATA expLo<>+16(SB)/4, $0xc2d00000
-	DATA expLo<>+20(SB)/4, $0xc2d00000
-	DATA expLo<>+24(SB)/4, $0xc2d00000
-	DATA expLo<>+28(SB)/4, $0xc2d00000
-	GLOBL expLo<>(SB), RODATA|NOPTR, $32
+	DATA geluDMax<>+0(SB)/4, $0x5d5e0b6b
+	DATA geluDMax<>+4(SB)/4, $0x5d5e0b6b
+	DATA geluDMax<>+8(SB)/4, $0x5d5e0b6b
+	DATA geluDMax<>+12(SB)/4, $0x5d5e0b6b
+	DATA geluDMax<>+16(SB)/4, $0x5d5e0b6b
+	DATA geluDMax<>+20(SB)/4, $0x5d5e0b6b
+	DATA geluDMax<>+24(SB)/4, $0x5d5e0b6b
+	DATA geluDMax<>+28(SB)/4, $0x5d5e0b6b
+	GLOBL geluDMax<>(SB), RODATA|NOPTR, $32
+	DATA geluULo<>+0(SB)/4, $0xc2ae0000
+	DATA geluULo<>+4(SB)/4, $0xc2ae0000
+	DATA geluULo<>+8(SB)/4, $0xc2ae0000
+	DATA geluULo<>+12(SB)/4, $0xc2ae0000
+	DATA geluULo<>+16(SB)/4, $0xc2ae0000
+	DATA geluULo<>+20(SB)/4, $0xc2ae0000
+	DATA geluULo<>+24(SB)/4, $0xc2ae0000
+	DATA geluULo<>+28(SB)/4, $0xc2ae0000
+	GLOBL geluULo<>(SB), RODATA|NOPTR, $32
 	DATA expLog2e<>+0(SB)/4, $0x3fb8aa3b
 	DATA expLog2e<>+4(SB)/4, $0x3fb8aa3b
 	DATA expLog2e<>+8(SB)/4, $0x3fb8aa3b

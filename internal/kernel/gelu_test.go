@@ -200,3 +200,46 @@ func TestGELUBiasDeriv(t *testing.T) {
 	}
 	require.Panics(t, func() { GELUBiasDeriv(make([]float32, 6), make([]float32, 6), make([]float32, 6), make([]float32, 4)) })
 }
+
+// TestGELUFarTail checks every GELU kernel far out in both tails, where
+// exp(−x²/2) underflows (the vector kernels mask it to zero below
+// u = −87): GELU(x) is x above and vanishes below, and GELU'(x) is 1
+// above and vanishes below, however large |x| (a kept x·exp(−x²/2) term
+// would not), on lengths the vector kernels take whole.
+func TestGELUFarTail(t *testing.T) {
+	tail := []float32{-13.3, -20, -1e4, -1e30, -3e38, 13.3, 20, 1e4, 1e30, 3e38}
+	x := make([]float32, 16)
+	for i := range x {
+		x[i] = tail[i%len(tail)]
+	}
+	ones := make([]float32, len(x))
+	for i := range ones {
+		ones[i] = 1
+	}
+	check := func(name string, y, der []float32) {
+		for i, v := range x {
+			if v < 0 {
+				require.LessOrEqual(t, math.Abs(float64(y[i])), 1e-36, "%s: GELU(%g) = %g", name, v, y[i])
+				if der != nil {
+					require.LessOrEqual(t, math.Abs(float64(der[i])), 1e-30, "%s: GELU'(%g) = %g", name, v, der[i])
+				}
+			} else {
+				require.Equal(t, v, y[i], "%s: GELU(%g)", name, v)
+				if der != nil {
+					require.Equal(t, float32(1), der[i], "%s: GELU'(%g)", name, v)
+				}
+			}
+		}
+	}
+	y, der := make([]float32, len(x)), make([]float32, len(x))
+	GELU(y, x)
+	GELUGrad(der, x, ones)
+	check("GELU, GELUGrad", y, der)
+	geluPortable(y, x)
+	geluGradPortable(der, x, ones)
+	check("portable", y, der)
+	GELUBiasDeriv(y, der, x, make([]float32, len(x)))
+	check("GELUBiasDeriv", y, der)
+	geluBiasDerivPortable(y, der, x, make([]float32, len(x)))
+	check("geluBiasDerivPortable", y, der)
+}

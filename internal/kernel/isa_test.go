@@ -84,6 +84,7 @@ var asmFeatures = map[string]isaReq{
 	"VCMPPS":     {xmm: featAVX, ymm: featAVX, zmm: noForm},
 	"VMOVMSKPS":  {xmm: featAVX, ymm: featAVX, zmm: noForm},
 	"VROUNDPS":   {xmm: featAVX, ymm: featAVX, zmm: noForm}, // VRNDSCALEPS on ZMM
+	"VRCPPS":     {xmm: featAVX, ymm: featAVX, zmm: noForm}, // VRCP14PS on ZMM
 	"VZEROUPPER": {gpr: featAVX, xmm: featAVX, ymm: featAVX, zmm: noForm},
 	// VEXTRACTF128 reads a YMM and writes an XMM.
 	"VEXTRACTF128": {xmm: featAVX, ymm: featAVX, zmm: noForm},

@@ -21,6 +21,8 @@ var geluConsts = []struct {
 	{"geluA5", math.Float32bits(0.5 * 1.061405429)},
 	{"geluNegHalf", math.Float32bits(-0.5)},
 	{"geluInvSqrt2Pi", math.Float32bits(0.39894228040143267794)},
+	{"geluDMax", math.Float32bits(1e18)},
+	{"geluULo", math.Float32bits(-87)},
 }
 
 // geluCDF emits the computation of Φ(x) into Y1 and exp(−x²/2) into Y8
@@ -28,22 +30,36 @@ var geluConsts = []struct {
 //
 //	t = 1/(1 + p·|x|)        Q = t·poly(t)·exp(−x²/2)
 //	Φ = Q + [x ≥ 0]·(1 − 2Q)  (so Φ = Q exactly for x < 0: no cancellation)
+//
+// t comes from VRCPPS, whose 12 bits one third-order Newton step,
+// t·(1 + e + e²) with e = 1 − d·t, brings to the float's precision, in
+// place of VDIVPS's longer occupancy of the divider (d is capped at
+// geluDMax first: the step would turn 1/∞ into NaN). The portable twin
+// divides; the two agree within an ulp or two of t.
 func geluCDF(w *asm) {
 	w.p("VANDPS geluAbs<>(SB), Y0, Y1")
 	w.p("VMOVAPS Y15, Y2")
 	w.p("VFMADD231PS geluP<>(SB), Y1, Y2")
-	w.p("VDIVPS Y2, Y15, Y3")
+	w.p("VMINPS geluDMax<>(SB), Y2, Y2")
+	w.p("VRCPPS Y2, Y3")
+	w.p("VMOVAPS Y15, Y4")
+	w.p("VFNMADD231PS Y3, Y2, Y4")
+	w.p("VFMADD231PS Y4, Y4, Y4")
+	w.p("VFMADD231PS Y4, Y3, Y3")
 	w.p("VMOVUPS geluA5<>(SB), Y4")
 	for _, c := range []string{"geluA4", "geluA3", "geluA2", "geluA1"} {
 		w.p("VFMADD213PS %s<>(SB), Y3, Y4", c)
 	}
 	w.p("VMULPS Y3, Y4, Y4")
-	// exp(u), u = −x²/2 ≤ 0, as in the exp kernel: clamp below keeping
-	// NaN, n = round(u·log2e), r = u − n·ln2, degree-7 polynomial, scaled
-	// by 2^(n>>1)·2^(n−(n>>1)).
+	// exp(u), u = −x²/2 ≤ 0, as in the exp kernel, n = round(u·log2e),
+	// r = u − n·ln2, degree-7 polynomial, scaled by 2^n in one step,
+	// which is normal down to u = geluULo: below it (|x| > 13.19, NaN
+	// too) the result is masked to zero. Q, under 1e−39 there, becomes
+	// zero: GELU(x) = x·Q loses nothing above 1e−37, and GELU'(x) keeps
+	// no x·exp(−x²/2) term that a huge |x| would blow up.
 	w.p("VMULPS Y0, Y0, Y5")
 	w.p("VMULPS geluNegHalf<>(SB), Y5, Y5")
-	w.p("VMAXPS Y5, Y13, Y5")
+	w.p("VCMPPS $1, Y5, Y13, Y9")
 	w.p("VMULPS expLog2e<>(SB), Y5, Y6")
 	w.p("VROUNDPS $0, Y6, Y6")
 	w.p("VMOVAPS Y5, Y7")
@@ -54,14 +70,10 @@ func geluCDF(w *asm) {
 		w.p("VFMADD213PS %s<>(SB), Y7, Y8", c)
 	}
 	w.p("VCVTPS2DQ Y6, Y6")
-	w.p("VPSRAD $1, Y6, Y9")
-	w.p("VPSUBD Y9, Y6, Y6")
-	w.p("VPADDD expBias<>(SB), Y9, Y9")
-	w.p("VPSLLD $23, Y9, Y9")
 	w.p("VPADDD expBias<>(SB), Y6, Y6")
 	w.p("VPSLLD $23, Y6, Y6")
-	w.p("VMULPS Y9, Y8, Y8")
 	w.p("VMULPS Y6, Y8, Y8")
+	w.p("VANDPS Y9, Y8, Y8")
 	// Q in Y4; Φ = Q + mask·(1 − 2Q), mask = (0 ≤ x), false for NaN.
 	w.p("VMULPS Y8, Y4, Y4")
 	w.p("VCMPPS $2, Y0, Y14, Y10")
@@ -75,7 +87,7 @@ func geluCDF(w *asm) {
 func geluPrologue(w *asm) {
 	w.p("VXORPS Y14, Y14, Y14")
 	w.p("VMOVUPS expOne<>(SB), Y15")
-	w.p("VMOVUPS expLo<>(SB), Y13")
+	w.p("VMOVUPS geluULo<>(SB), Y13")
 }
 
 // genGELU writes gelu_amd64.s: the exact GELU x·Φ(x), its gradient, and
@@ -156,7 +168,7 @@ func genGELU() []byte {
 	}
 	for _, c := range expConsts {
 		switch c.name {
-		case "expLo", "expLog2e", "expLn2Hi", "expLn2Lo", "expC7", "expC6", "expC5", "expC4", "expC3", "expC2", "expOne", "expBias":
+		case "expLog2e", "expLn2Hi", "expLn2Lo", "expC7", "expC6", "expC5", "expC4", "expC3", "expC2", "expOne", "expBias":
 			constant(&w, c.name, c.bits)
 		}
 	}
