@@ -9,7 +9,9 @@
 // The model is an embedding of 64, a 2-layer LSTM of 256 units (batch
 // first) and a linear head, about 0.9M parameters, trained on batches of
 // 32 random windows of 128 characters with AdamW (peak learning rate 3e-3,
-// warm-up and cosine decay per step) and gradient clipping at norm 1.
+// warm-up and cosine decay per step) and gradient clipping at norm 1,
+// each batch as two shares of 16 windows side by side (-shards 2, as
+// char-gpt).
 // Generation carries the LSTM's state from one character to the next, so
 // each new character costs one step of the network.
 //

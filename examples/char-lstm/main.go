@@ -23,6 +23,7 @@ var (
 	lr       = flag.Float64("lr", 3e-3, "peak AdamW learning rate")
 	warmup   = flag.Int("warmup", 30, "warm-up steps")
 	clip     = flag.Float64("clip", 1, "gradient clipping norm (0: off)")
+	shards   = flag.Int("shards", 2, "shares of each batch trained side by side, one per core (the result depends on it, not on the cores)")
 	every    = flag.Int("every", 25, "steps between progress lines and validations")
 	val      = flag.Int("val", 128, "validation windows (0: all of the last 10% of the text)")
 	seed     = flag.Uint64("seed", 1, "seed for the weights, the windows and the sample")
@@ -41,7 +42,7 @@ func newModel(vocab int) nn.Module {
 func options() charlm.Options {
 	return charlm.Options{
 		Name: "char-lstm", Text: *textFile, Steps: *steps, Minutes: *minutes, Batch: *batch, SeqLen: *seqLen,
-		LR: *lr, Warmup: *warmup, Clip: *clip, Every: *every, Val: *val, Seed: *seed,
+		LR: *lr, Warmup: *warmup, Clip: *clip, Shards: *shards, Every: *every, Val: *val, Seed: *seed,
 		Prompt: *prompt, SampleLen: *length, Temperature: *temp, TopK: *topK, Out: *out, Plots: *plots,
 	}
 }
