@@ -33,7 +33,7 @@ type saved struct {
 	elem  func(gx, g, x, y []float32) // an element-wise derivative
 	shape [6]int                      // a short shape (see savedShape)
 	rank  int
-	grads [3]*tensor.Tensor // storage for the slice fn returns
+	grads [4]*tensor.Tensor // storage for the slice fn returns
 }
 
 // out returns the first k slots of s.grads, cleared, for fn to fill and

@@ -191,11 +191,66 @@ func Linear(x, w, b *Var) *Var {
 // trainable leaf (a layer's parameters) go straight into its Grad: the
 // weight's as one GEMM with beta = 1, with no buffer in between.
 func linearBackward(nd *node, g *tensor.Tensor) []*tensor.Tensor {
-	inputs := nd.inputs
+	grads := nd.saved.out(len(nd.inputs))
+	linearGrads(nd.inputs, nd.saved.t[0], nd.saved.t[1], g, grads)
+	return grads
+}
+
+// LinearResidual returns res + (x·wᵀ + b) for x [N, in], w [out, in],
+// b [out] (or nil) and res [N, out], as one op: the residual is added to
+// each block of rows of the product with the bias, as the GEMM finishes
+// it, in place of Add's pass of its own over the output. The result is
+// Add(res, Linear(x, w, b)) bit for bit. The backward hands the output's
+// gradient to res unchanged (no copy) and computes Linear's gradients.
+func LinearResidual(x, w, b, res *Var) *Var {
+	xs, ws, rs := x.value.Shape(), w.value.Shape(), res.value.Shape()
+	if len(xs) != 2 || len(ws) != 2 || xs[1] != ws[1] {
+		panic(fmt.Sprintf("autograd.LinearResidual: input %v does not match weight %v (want [N, in] and [out, in])", xs, ws))
+	}
+	n, out, in := xs[0], ws[0], xs[1]
+	if b != nil && (b.value.Rank() != 1 || b.value.Dim(0) != out) {
+		panic(fmt.Sprintf("autograd.LinearResidual: bias %v does not match weight %v (want [%d])", b.value.Shape(), ws, out))
+	}
+	if len(rs) != 2 || rs[0] != n || rs[1] != out {
+		panic(fmt.Sprintf("autograd.LinearResidual: residual %v does not match input %v and weight %v (want [%d %d])", rs, xs, ws, n, out))
+	}
+	ep := kernel.Epilogue{Residual: res.value.Data()}
+	var y *Var
+	var s *saved
+	if b != nil {
+		ep.Bias = b.value.Data()
+		y = wrap(alloc([]int{n, out}, res, x, w, b), res, x, w, b)
+	} else {
+		y = wrap(alloc([]int{n, out}, res, x, w), res, x, w)
+	}
+	kernel.GemmEpilogue(false, true, n, out, in, 1, x.value.Data(), in, w.value.Data(), in, y.value.Data(), out, ep)
+	if b != nil {
+		s = y.recordFn("LinearResidual", linearResidualBackward, res, x, w, b)
+	} else {
+		s = y.recordFn("LinearResidual", linearResidualBackward, res, x, w)
+	}
+	if s != nil {
+		s.t[0], s.t[1] = x.value, w.value
+	}
+	return y
+}
+
+// linearResidualBackward is LinearResidual's backward: g itself for the
+// residual (inputs[0]), Linear's gradients for the rest.
+func linearResidualBackward(nd *node, g *tensor.Tensor) []*tensor.Tensor {
+	grads := nd.saved.out(len(nd.inputs))
+	if nd.inputs[0].requiresGrad {
+		grads[0] = g
+	}
+	linearGrads(nd.inputs[1:], nd.saved.t[0], nd.saved.t[1], g, grads[1:])
+	return grads
+}
+
+// linearGrads sets grads to the gradients of Linear's inputs (x, w and
+// maybe b) from the output's gradient g, for x's value xv and w's wv.
+func linearGrads(inputs []*Var, xv, wv, g *tensor.Tensor, grads []*tensor.Tensor) {
 	x, w := inputs[0], inputs[1]
-	xv, wv := nd.saved.t[0], nd.saved.t[1]
 	n, out := g.Dim(0), g.Dim(1)
-	grads := nd.saved.out(len(inputs))
 	if x.requiresGrad {
 		grads[0] = gradBuf(xv.Shape(), inputs...)
 		tensor.MatMulTo(grads[0], g, wv, false, false)
@@ -226,7 +281,6 @@ func linearBackward(nd *node, g *tensor.Tensor) []*tensor.Tensor {
 			putRowsTask(t)
 		}
 	}
-	return grads
 }
 
 // LinearGELU returns GELU(x·wᵀ + b) (exact GELU, as GELU computes it) for

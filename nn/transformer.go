@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/shoshin-ml/shoshin/autograd"
 	"github.com/shoshin-ml/shoshin/tensor"
@@ -194,6 +195,12 @@ func (a *CausalSelfAttention) Forward(x *autograd.Var) *autograd.Var {
 	if a.CAttn == nil {
 		panic(unbuilt("CausalSelfAttention", "NewGPTBlock"))
 	}
+	return a.Resid.Forward(a.CProj.Forward(a.attend(x)))
+}
+
+// attend returns the heads' outputs for x [B, T, E], side by side, before
+// c_proj: [B, T, E].
+func (a *CausalSelfAttention) attend(x *autograd.Var) *autograd.Var {
 	e := a.CProj.Weight.Value().Dim(0)
 	qkv := a.CAttn.Forward(x) // [B, T, 3E]
 	opt := autograd.AttentionOptions{Heads: a.Heads, Causal: true}
@@ -209,7 +216,7 @@ func (a *CausalSelfAttention) Forward(x *autograd.Var) *autograd.Var {
 	} else {
 		y = autograd.SelfAttention(qkv, opt) // [B, T, E]
 	}
-	return a.Resid.Forward(a.CProj.Forward(y))
+	return y
 }
 
 // Params returns c_attn and c_proj's parameters.
@@ -339,13 +346,37 @@ func NewGPTBlock(cfg GPTConfig, opts ...Option) *GPTBlock {
 	}
 }
 
-// Forward runs the block on x [B, T, E].
+// Forward runs the block on x [B, T, E]. While training, each residual
+// add is folded into the projection before it (see residualDense).
 func (b *GPTBlock) Forward(x *autograd.Var) *autograd.Var {
 	if b.Attn == nil {
 		panic(unbuilt("GPTBlock", "NewGPTBlock"))
 	}
-	x = autograd.Add(x, b.Attn.Forward(b.LN1.Forward(x)))   // [B, T, E]
-	return autograd.Add(x, b.MLP.Forward(b.LN2.Forward(x))) // [B, T, E]
+	if x.Inference() {
+		x = autograd.Add(x, b.Attn.Forward(b.LN1.Forward(x)))   // [B, T, E]
+		return autograd.Add(x, b.MLP.Forward(b.LN2.Forward(x))) // [B, T, E]
+	}
+	x = residualDense(b.Attn.CProj, b.Attn.Resid, b.Attn.attend(b.LN1.Forward(x)), x) // x + c_proj(attn(ln_1(x)))
+	h := denseGELU(b.MLP.CFC, b.LN2.Forward(x))                                       // [B, T, 4E]
+	return residualDense(b.MLP.CProj, b.MLP.Drop, h, x)                               // x + c_proj(h)
+}
+
+// residualDense returns res + drop(d(h)). When drop passes its input
+// through (p = 0 or eval mode) and d has no activation, it is one
+// autograd.LinearResidual, which adds res to the product as it is
+// finished rather than in a pass of its own, with the same bits as Add.
+func residualDense(d *Dense, drop *Dropout, h, res *autograd.Var) *autograd.Var {
+	hs, rs := h.Shape(), res.Shape()
+	in, out := d.Weight.Value().Dim(1), d.Weight.Value().Dim(0)
+	if (drop.P != 0 && !drop.eval) || d.Activation != ActNone || len(hs) < 2 || len(hs) != len(rs) ||
+		hs[len(hs)-1] != in || rs[len(rs)-1] != out || !slices.Equal(hs[:len(hs)-1], rs[:len(rs)-1]) {
+		return autograd.Add(res, drop.Forward(d.Forward(h)))
+	}
+	if len(hs) == 2 {
+		return autograd.LinearResidual(h, d.Weight.Var, varOf(d.Bias), res)
+	}
+	y := autograd.LinearResidual(autograd.Reshape(h, -1, in), d.Weight.Var, varOf(d.Bias), autograd.Reshape(res, -1, out))
+	return autograd.Reshape(y, rs...)
 }
 
 // Params returns the parameters in nanoGPT's state_dict order.

@@ -148,15 +148,18 @@ func checkMat(name string, x []float32, rows, cols, ld int) {
 
 // GemmEpilogue computes C = ep(alpha·op(A)·op(B)): Gemm with beta zero
 // (C is written without being read), each output row then becoming
-// act(row + ep.Bias) in the pass that finishes it, while the block of rows
-// is still in cache, rather than in a pass of its own over C. ep.Bias,
-// when not nil, holds at least n values, one per column of C. The bias and
-// the ReLU act on each element's final value alone, exactly, so the result
-// does not depend on the number of workers. The GELU's vector kernel
-// rounds the columns past its last full vector differently, so it runs
-// over whole rows after the product, in a pass of its own, where a block
-// split by columns cannot shift them. GemmEpilogue panics as Gemm does,
-// and when ep.Bias is shorter than n.
+// act(row + ep.Bias) + ep.Residual's row in the pass that finishes it,
+// while the block of rows is still in cache, rather than in a pass of its
+// own over C. ep.Bias, when not nil, holds at least n values, one per
+// column of C; ep.Residual, when not nil, is m×n with rows ldc apart, as
+// C's (it may not overlap C). The bias, the ReLU and the residual act on
+// each element's final value alone, exactly, so the result does not
+// depend on the number of workers and equals the unfused passes bit for
+// bit. The GELU's vector kernel rounds the columns past its last full
+// vector differently, so it runs over whole rows after the product, in a
+// pass of its own (the residual after it), where a block split by columns
+// cannot shift them. GemmEpilogue panics as Gemm does, and when ep.Bias
+// or ep.Residual is too short.
 func GemmEpilogue(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, ep Epilogue) {
 	gemmEpilogueWith(pickImpl(m, n), transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc, ep)
 }
@@ -166,6 +169,9 @@ func gemmEpilogueWith(im *gemmImpl, transA, transB bool, m, n, k int, alpha floa
 	if ep.Bias != nil && len(ep.Bias) < n {
 		panic(fmt.Sprintf("kernel.GemmEpilogue: bias holds %d values, need %d", len(ep.Bias), n))
 	}
+	if ep.Residual != nil && m > 0 && n > 0 && len(ep.Residual) < (m-1)*ldc+n {
+		panic(fmt.Sprintf("kernel.GemmEpilogue: residual holds %d values, need %d for %d×%d with stride %d", len(ep.Residual), (m-1)*ldc+n, m, n, ldc))
+	}
 	if ep.Act != ActGELU {
 		gemmWithEp(im, transA, transB, m, n, k, alpha, a, lda, b, ldb, 0, c, ldc, ep, nil, nil)
 		return
@@ -174,6 +180,9 @@ func gemmEpilogueWith(im *gemmImpl, transA, transB bool, m, n, k int, alpha floa
 	for i := range m {
 		row := c[i*ldc : i*ldc+n]
 		gelu(row, row)
+		if ep.Residual != nil {
+			add(row, row, ep.Residual[i*ldc:i*ldc+n])
+		}
 	}
 }
 
@@ -240,7 +249,7 @@ func gemmWithEp(im *gemmImpl, transA, transB bool, m, n, k int, alpha float32, a
 				scalePortable(beta, row)
 			}
 			if ep.hasWork() {
-				epilogueRow(row, ep)
+				epilogueCols(row, ep, 0, i*ldc)
 			}
 		}
 		if gy != nil {
@@ -251,7 +260,7 @@ func gemmWithEp(im *gemmImpl, transA, transB bool, m, n, k int, alpha float32, a
 	if m == 1 && im != portableImpl {
 		gemv(transB, n, k, alpha, a, csA, b, ldb, beta, c)
 		if ep.hasWork() {
-			epilogueRow(c[:n], ep)
+			epilogueCols(c[:n], ep, 0, 0)
 		}
 		if gy != nil {
 			geluBiasDerivRows(gy, c, c, gb, 0, m)
@@ -604,7 +613,7 @@ func (t *blockTask) do(r0, r1, q0, q1 int) {
 			if j0, j1 := t.jc+q0*nr, t.jc+min(q1*nr, t.nb); j1 > j0 {
 				for r := range mb {
 					ci := (rowLo+r)*g.ldc + j0
-					epilogueCols(g.c[ci:ci+j1-j0], g.ep, j0)
+					epilogueCols(g.c[ci:ci+j1-j0], g.ep, j0, ci)
 				}
 			}
 		}
@@ -663,11 +672,14 @@ func (t *blockTask) tile(ap, scratch []float32, rowLo, mb, q, ir int) {
 }
 
 // hasWork reports whether the epilogue changes anything.
-func (ep Epilogue) hasWork() bool { return ep.Bias != nil || ep.Act != ActNone }
+func (ep Epilogue) hasWork() bool {
+	return ep.Bias != nil || ep.Act != ActNone || ep.Residual != nil
+}
 
 // epilogueCols applies ep to row, the part of an output row whose first
-// column is j0.
-func epilogueCols(row []float32, ep Epilogue, j0 int) {
+// column is j0 and whose first element is C's element ci (the residual's
+// too: its rows lie ldc apart, as C's).
+func epilogueCols(row []float32, ep Epilogue, j0, ci int) {
 	if ep.Bias != nil {
 		add(row, row, ep.Bias[j0:j0+len(row)])
 	}
@@ -676,6 +688,9 @@ func epilogueCols(row []float32, ep Epilogue, j0 int) {
 		relu(row, row)
 	case ActGELU:
 		gelu(row, row)
+	}
+	if ep.Residual != nil {
+		add(row, row, ep.Residual[ci:ci+len(row)])
 	}
 }
 

@@ -13,8 +13,10 @@ import (
 // TestGemmEpilogue checks GemmEpilogue against Gemm (beta zero) followed
 // by the epilogue over whole rows, bit for bit, on every kernel, packing
 // policy and worker count (a GELU applied to blocks cut between its
-// vectors would round some columns differently), on awkward sizes with ragged panels, several k blocks and a C row
-// stride wider than n, whose padding must stay untouched.
+// vectors would round some columns differently), with and without a
+// residual (whose rows lie ldc apart, as C's), on awkward sizes with ragged
+// panels, several k blocks and a C row stride wider than n, whose padding
+// must stay untouched.
 func TestGemmEpilogue(t *testing.T) {
 	defer parallel.SetWorkers(parallel.SetWorkers(1))
 	defer func(p int) { packMode = p }(packMode)
@@ -29,9 +31,11 @@ func TestGemmEpilogue(t *testing.T) {
 	for _, s := range shapes {
 		m, n, k := s[0], s[1], s[2]
 		bias := randSlice(rng, n+3) // longer than n: only the first n count
-		eps := []Epilogue{{Bias: bias}, {Bias: bias, Act: ActReLU}, {Act: ActGELU}}
 		for _, tr := range transCombos {
 			g := newGemmCase(rng, tr[0], tr[1], m, n, k, 3, 1.5, 0)
+			res := randSlice(rng, len(g.c))
+			eps := []Epilogue{{Bias: bias}, {Bias: bias, Act: ActReLU}, {Act: ActGELU},
+				{Bias: bias, Residual: res}, {Residual: res}, {Bias: bias, Act: ActGELU, Residual: res}}
 			for _, im := range gemmImpls() {
 				for _, mode := range []int{packAuto, packAlways, packNever} {
 					packMode = mode
@@ -41,7 +45,7 @@ func TestGemmEpilogue(t *testing.T) {
 					for ei, ep := range eps {
 						want := append([]float32(nil), base...)
 						for i := range m {
-							epilogueCols(want[i*g.ldc:i*g.ldc+n], ep, 0)
+							epilogueCols(want[i*g.ldc:i*g.ldc+n], ep, 0, i*g.ldc)
 						}
 						var one []float32
 						for _, w := range []int{1, 2, 3} {
@@ -83,6 +87,19 @@ func TestGemmEpilogueEdges(t *testing.T) {
 	c = []float32{9, 9, 9}
 	GemmEpilogue(false, false, 1, 3, 2, 1, []float32{1, 2}, 2, []float32{1, 0, 1, 0, 1, 1}, 3, c, 3, Epilogue{Bias: bias})
 	require.Equal(t, []float32{2, 0, 6}, c)
+	// The residual lands on the same rows, its stride C's.
+	c = []float32{9, 9, 9, 9, 9, 9, 9, 9}
+	GemmEpilogue(false, false, 2, 3, 0, 1, nil, 1, nil, 3, c, 4, Epilogue{Bias: bias, Act: ActReLU, Residual: []float32{1, 2, 3, 7, 4, 5, 6}})
+	require.Equal(t, []float32{2, 2, 6, 9, 5, 5, 9, 9}, c)
+	c = []float32{9, 9, 9}
+	GemmEpilogue(false, false, 1, 3, 2, 1, []float32{1, 2}, 2, []float32{1, 0, 1, 0, 1, 1}, 3, c, 3, Epilogue{Residual: []float32{-1, 1, 0.5}})
+	require.Equal(t, []float32{0, 3, 3.5}, c)
+	require.PanicsWithValue(t, "kernel.GemmEpilogue: residual holds 6 values, need 7 for 2×3 with stride 4", func() {
+		GemmEpilogue(false, false, 2, 3, 0, 1, nil, 1, nil, 3, c, 4, Epilogue{Residual: make([]float32, 6)})
+	})
+	require.Panics(t, func() {
+		GemmPacked(false, 1, 1, []float32{1, 2}, 2, PackB(false, 2, 3, make([]float32, 6), 3), 0, c, 3, Epilogue{Residual: c})
+	})
 
 	c = make([]float32, 4*5)
 	require.PanicsWithValue(t, "kernel.GemmEpilogue: bias holds 4 values, need 5", func() {

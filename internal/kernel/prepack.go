@@ -21,12 +21,16 @@ const (
 	ActGELU
 )
 
-// Epilogue is the work GemmPacked fuses into its last pass over C: each
-// output row becomes act(row + Bias). Bias, when not nil, holds one value
-// per output column.
+// Epilogue is the work GemmPacked and GemmEpilogue fuse into their last
+// pass over C: each output row becomes act(row + Bias) + Residual's row.
+// Bias, when not nil, holds one value per output column. Residual, when
+// not nil, is a matrix of C's shape whose rows lie ldc apart, as C's do
+// (a residual stream added to a layer's output); only GemmEpilogue takes
+// it: GemmPacked panics on it.
 type Epilogue struct {
-	Bias []float32
-	Act  Act
+	Bias     []float32
+	Act      Act
+	Residual []float32
 }
 
 // PackedB is the right operand op(B) (k×n) of a GEMM, packed once into the
@@ -129,6 +133,9 @@ func GemmPacked(transA bool, m int, alpha float32, a []float32, lda int, p *Pack
 	k, n := p.k, p.n
 	if m < 0 {
 		panic(fmt.Sprintf("kernel.GemmPacked: negative dimension m=%d", m))
+	}
+	if ep.Residual != nil {
+		panic("kernel.GemmPacked: Epilogue.Residual is GemmEpilogue's only (use beta = 1 over a copy)")
 	}
 	rsA, csA := lda, 1
 	if transA {
