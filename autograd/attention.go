@@ -660,10 +660,12 @@ func (g *attnGeom) forwardRange(lo, hi int, qd, kd, vd, od, lse []float32) {
 // hold anything on entry) from the output gradient gy, recomputing the
 // probabilities from lse, or, when g.probs holds the forward's
 // exponentials, scaling those by each row's 1/Σ in the same pass that
-// forms dS (in place: a backward runs once). The row blocks run last to
-// first: the last one sees the most keys, so it writes the key and value
-// gradients (the later blocks add to them) and only keys no query sees
-// need clearing.
+// forms dS (in place: a backward runs once). Per pair, the row blocks
+// first form P and dS for all their rows (and dQ); then each block of keys
+// that a row block is the first to see gets its value and key gradients
+// in one product over all the rows from that block on (K = the rows that
+// see those keys, each gradient tile written once, none read), and keys no
+// query sees are cleared.
 func (g *attnGeom) backward(qd, kd, vd, gy, lse, gq, gk, gv []float32) {
 	j := getAttnJob()
 	j.g, j.qd, j.kd, j.vd, j.gy, j.lse, j.gq, j.gk, j.gv = *g, qd, kd, vd, gy, lse, gq, gk, gv
@@ -694,16 +696,12 @@ func (g *attnGeom) backwardRange(lo, hi int, qd, kd, vd, gy, lse, gq, gk, gv []f
 		}
 		kernel.Transpose(vt, vd, g.v.at(b, h), g.v.ld, s, g.dv, ld)
 		gyo := gy[g.o.at(b, h):]
-		first := true // no block has written the key and value gradients yet
-		for blk := nb - 1; blk >= 0; blk-- {
+		// Row blocks: P and dS of every row, kept in p and dp for the key
+		// blocks below, and dQ.
+		for blk := range nb {
 			i0 := blk * attnRowBlock
 			i1, kn := g.rowBlock(i0)
 			m := i1 - i0
-			if first {
-				// Keys beyond kn get no gradient from any block.
-				clearRows(gk, g.k.at(b, h)+kn*g.k.ld, g.k.ld, s-kn, g.d)
-				clearRows(gv, g.v.at(b, h)+kn*g.v.ld, g.v.ld, s-kn, g.dv)
-			}
 			if kn == 0 {
 				clearRows(gq, g.q.at(b, h)+i0*g.q.ld, g.q.ld, m, g.d)
 				continue
@@ -738,7 +736,8 @@ func (g *attnGeom) backwardRange(lo, hi int, qd, kd, vd, gy, lse, gq, gk, gv []f
 					// passes over the row. Kept exponentials become P here
 					// (times the row's 1/Σ, 0 for a row with no key, whose
 					// exponentials are 0), for dV below; recomputed ones
-					// are P already.
+					// are P already. Both are zero past the row's keys, up
+					// to kn.
 					n := g.rowKeys(i, kn)
 					inv := float32(1)
 					if pinv != nil {
@@ -748,21 +747,33 @@ func (g *attnGeom) backwardRange(lo, hi int, qd, kd, vd, gy, lse, gq, gk, gv []f
 					clear(dp[i*ld+n : i*ld+kn])
 				}
 			}
-			beta := float32(1)
-			if first {
-				beta = 0
-			}
-			if gv != nil { // dV += Pᵀ·dO
-				attnGemm(true, kn, g.dv, m, 1, p[i0*ld:], ld, gyo[i0*g.o.ld:], g.o.ld, beta, gv[g.v.at(b, h):], g.v.ld)
-			}
 			if gq != nil { // dQ = dS·k·scale
 				attnGemm(false, m, g.d, kn, g.scale, dp[i0*ld:], ld, kd[g.k.at(b, h):], g.k.ld, 0, gq[g.q.at(b, h)+i0*g.q.ld:], g.q.ld)
 			}
-			if gk != nil { // dK += dSᵀ·q·scale
-				attnGemm(true, kn, g.d, m, g.scale, dp[i0*ld:], ld, qd[g.q.at(b, h)+i0*g.q.ld:], g.q.ld, beta, gk[g.k.at(b, h):], g.k.ld)
-			}
-			first = false
 		}
+		// Key blocks: the keys [k0, k1) that row block blk is the first to
+		// see are seen by the rows from i0 on, all of which computed them
+		// (zero where masked), so each block's dV = Pᵀ·dO and
+		// dK = dSᵀ·q·scale is one product over those rows, written once.
+		k0 := 0
+		for blk := range nb {
+			i0 := blk * attnRowBlock
+			_, k1 := g.rowBlock(i0)
+			if k1 <= k0 {
+				continue
+			}
+			m, r := k1-k0, t-i0
+			if gv != nil { // dV = Pᵀ·dO
+				attnGemm(true, m, g.dv, r, 1, p[i0*ld+k0:], ld, gyo[i0*g.o.ld:], g.o.ld, 0, gv[g.v.at(b, h)+k0*g.v.ld:], g.v.ld)
+			}
+			if gk != nil { // dK = dSᵀ·q·scale
+				attnGemm(true, m, g.d, r, g.scale, dp[i0*ld+k0:], ld, qd[g.q.at(b, h)+i0*g.q.ld:], g.q.ld, 0, gk[g.k.at(b, h)+k0*g.k.ld:], g.k.ld)
+			}
+			k0 = k1
+		}
+		// Keys no query may see get no gradient.
+		clearRows(gk, g.k.at(b, h)+k0*g.k.ld, g.k.ld, s-k0, g.d)
+		clearRows(gv, g.v.at(b, h)+k0*g.v.ld, g.v.ld, s-k0, g.dv)
 	}
 }
 
