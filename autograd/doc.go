@@ -51,7 +51,10 @@
 // applied to each product row while it is in cache, and the GELU's
 // derivative, kept in place of the pre-activation, turns the backward's
 // GELU into one product per element, with the bias gradient summed in the
-// same pass.
+// same pass. LinearResidual is res + Linear(x, w, b) as one op, a
+// transformer block's residual line: the residual is added to each block
+// of product rows as the GEMM finishes it (the same bits as Add), and the
+// backward hands the output's gradient to res as it is.
 //
 // MatMul broadcasts batch axes like torch.matmul ([B,H,T,D]·[B,H,D,S],
 // [B,T,D]·[D,E]) and passes transposes to GEMM as flags; the gradient of a
