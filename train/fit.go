@@ -294,10 +294,10 @@ func (r *fitRun) step(b *data.Batch) (lv float64, err error) {
 		case serr != nil:
 			return lv, fmt.Errorf("train: at %s: %w; training stopped", where(), serr)
 		case failed != nil && failed.panic != nil:
-			stage = fmt.Sprintf("%s of share %d of %d (rows %d to %d)", failed.stage, failed.index(r.shards)+1, r.shards.used, failed.lo, failed.hi-1)
+			stage = fmt.Sprintf("%s of share %d of %d (rows %d to %d)", failed.stage, failed.index+1, r.shards.used, failed.lo, failed.hi-1)
 			panic(failed.panic)
 		case failed != nil:
-			return failed.loss, fmt.Errorf("train: loss is %v at %s (share %d of %d, rows %d to %d); training stopped", failed.loss, where(), failed.index(r.shards)+1, r.shards.used, failed.lo, failed.hi-1)
+			return failed.loss, fmt.Errorf("train: loss is %v at %s (share %d of %d, rows %d to %d); training stopped", failed.loss, where(), failed.index+1, r.shards.used, failed.lo, failed.hi-1)
 		}
 	} else {
 		if r.arena == nil {

@@ -31,6 +31,7 @@ type sharder struct {
 // share is one share of a batch and what its passes left.
 type share struct {
 	arena  *autograd.Arena
+	index  int            // the share's position, from 0
 	x, y   *tensor.Tensor // views of the batch's rows [lo, hi)
 	lo, hi int
 	seed   *tensor.Tensor // the loss gradient: the share's weight
@@ -56,6 +57,7 @@ func newSharder(n int, model nn.Module, loss nn.Loss) (*sharder, error) {
 	s := &sharder{model: model, loss: loss, mean: mean, shares: make([]share, n), params: model.Params()}
 	s.had = make([]bool, len(s.params))
 	for i := range s.shares {
+		s.shares[i].index = i
 		s.shares[i].arena = autograd.NewArena()
 		s.shares[i].arena.SeparateGrads(true)
 	}
@@ -164,16 +166,6 @@ func (sh *share) pass(model nn.Module, lossFn nn.Loss) {
 	sh.seed.Data()[0] = float32(sh.weight)
 	l.BackwardWith(sh.seed)
 	sh.stage = ""
-}
-
-// index returns the share's position in s.
-func (sh *share) index(s *sharder) int {
-	for i := range s.shares {
-		if &s.shares[i] == sh {
-			return i
-		}
-	}
-	return -1
 }
 
 // rowView returns rows [lo, hi) of t (split on its first axis) as a view,
