@@ -34,9 +34,11 @@ type gemmImpl struct {
 	masked     maskedKernel
 	kc, mc, nc int
 	packB      bool // pack B whatever the shape
-	// packTransA packs a transposed A whatever the shape: a kernel whose
-	// few rows are read in place from columns lda apart is slower than
-	// the packing.
+	// packTransA packs a transposed A of more than 4·mr rows against
+	// more than one column panel: a kernel whose few rows are read in
+	// place from columns lda apart is slower than the packing. An
+	// inPlaceA implementation packs it only against B read in place
+	// and more than eight column panels (see choosePacking).
 	packTransA bool
 	// inPlaceA reads A in place, never packed, when its stored rows are
 	// at most inPlaceALd floats apart: the kernel then streams mr short
@@ -385,14 +387,30 @@ func (g *gemmPlan) choosePacking() (small bool) {
 	// that B panel in L1, which rows of B 2 KB apart (512 floats, the
 	// most inPlaceALd allows) defeat: each row's two lines fall into the
 	// same four L1 sets. Packed, 128×4096·4096×512 takes 5-10% less time
-	// on the 8-row AVX-512 tile.
-	if im.inPlaceA && !im.rowsOuter && g.rsB == inPlaceALd {
+	// on the 8-row AVX-512 tile, and so does a small product of more
+	// than two k blocks and enough row and column panels:
+	// 128×2048·2048×512 (a transformer's MLP output projection's weight
+	// gradient over 2048 tokens, 2²⁷ flops) about 7% less, while
+	// 128×1024·1024×512 gains nothing and 128×512·512×512 loses 5%.
+	conflictB := im.inPlaceA && !im.rowsOuter && g.rsB == inPlaceALd
+	if conflictB {
 		inPlaceB = false
 	}
-	g.packB = g.csB != 1 || !small && !inPlaceB || im.packB && m > 4
+	g.packB = g.csB != 1 || !small && !inPlaceB || conflictB && m > 4*im.mr && n > 2*im.nr && k > 2*im.kc || im.packB && m > 4
 	// A packed transposed A pays only when its panels serve several
 	// column panels: with one (n ≤ nr) each is read once either way.
-	g.packA = !small && !(im.inPlaceA && max(g.rsA, g.csA) <= inPlaceALd) || im.packTransA && g.csA != 1 && m > 4*im.mr && n > im.nr
+	packTransA := im.packTransA && g.csA != 1 && m > 4*im.mr && n > im.nr
+	if im.inPlaceA && (g.packB || conflictB || n <= 8*im.nr) {
+		// The 8-row AVX-512 tile reads a transposed A in place (8
+		// adjacent floats per step) faster than it packs it, unless B is
+		// read in place, from rows less than 2 KB apart, against many
+		// column panels: with B packed, 128×2048·2048×512 takes 3-4%
+		// less time with A in place, 128×2048·2048×128 (four column
+		// panels) 12% less, while 128×4096·4096×384 (B in place,
+		// twelve panels) takes about 4% less with A packed.
+		packTransA = false
+	}
+	g.packA = !small && !(im.inPlaceA && max(g.rsA, g.csA) <= inPlaceALd) || packTransA
 	switch packMode {
 	case packNever:
 		g.packA, g.packB = false, g.csB != 1
