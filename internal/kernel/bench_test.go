@@ -178,6 +178,8 @@ var lmShapes = []struct {
 	{"128x2048x384TA", 128, 2048, 384, true, false},
 	{"128x2048x512TA", 128, 2048, 512, true, false},
 	{"512x2048x128TA", 512, 2048, 128, true, false},
+	{"128x2048x128TA", 128, 2048, 128, true, false},
+	{"384x2048x128TA", 384, 2048, 128, true, false},
 }
 
 // BenchmarkMatMulLM reports, beside wall time, the process CPU time per

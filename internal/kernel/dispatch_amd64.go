@@ -104,7 +104,8 @@ var (
 	// bits whichever of the two pickImpl chooses for the product's
 	// height. It packs a transposed A (a weight gradient's Xᵀ over
 	// 4096 tokens, 128×4096·4096×384: about 4% less time), whose panels,
-	// read in place, are 8 floats from rows 512 B apart.
+	// read in place, are 8 floats from rows 512 B apart, when B is read
+	// in place against many column panels (see choosePacking).
 	avx512x8Impl = &gemmImpl{name: "avx512-8x32", mr: 8, nr: 32, kern: kern8x32AVX512, kc: 512, mc: 240, nc: 2048, inPlaceA: true, oneBlockK: 768, packTransA: true}
 	// avx512NarrowImpl serves outputs at most 16 wide (a classifier's ten
 	// columns): one ZMM per row instead of two thirds of a 32-wide tile

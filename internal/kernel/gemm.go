@@ -34,9 +34,11 @@ type gemmImpl struct {
 	masked     maskedKernel
 	kc, mc, nc int
 	packB      bool // pack B whatever the shape
-	// packTransA packs a transposed A whatever the shape: a kernel whose
-	// few rows are read in place from columns lda apart is slower than
-	// the packing.
+	// packTransA packs a transposed A of more than 4·mr rows against
+	// more than one column panel: a kernel whose few rows are read in
+	// place from columns lda apart is slower than the packing. An
+	// inPlaceA implementation packs it only against B read in place
+	// and more than eight column panels (see choosePacking).
 	packTransA bool
 	// inPlaceA reads A in place, never packed, when its stored rows are
 	// at most inPlaceALd floats apart: the kernel then streams mr short
@@ -148,18 +150,20 @@ func checkMat(name string, x []float32, rows, cols, ld int) {
 
 // GemmEpilogue computes C = ep(alpha·op(A)·op(B)): Gemm with beta zero
 // (C is written without being read), each output row then becoming
-// act(row + ep.Bias) + ep.Residual's row in the pass that finishes it,
-// while the block of rows is still in cache, rather than in a pass of its
-// own over C. ep.Bias, when not nil, holds at least n values, one per
-// column of C; ep.Residual, when not nil, is m×n with rows ldc apart, as
-// C's (it may not overlap C). The bias, the ReLU and the residual act on
-// each element's final value alone, exactly, so the result does not
+// (act(row + ep.Bias) + ep.Residual's row) ∘ ep.Mul's row in the pass
+// that finishes it, while the block of rows is still in cache, rather
+// than in a pass of its own over C. ep.Bias, when not nil, holds at least
+// n values, one per column of C; ep.Residual and ep.Mul, when not nil,
+// are m×n with rows ldc apart, as C's (they may not overlap C, which
+// holds partial sums before the last k block). The bias, the ReLU, the
+// residual and the multiplier act on each element's final value alone,
+// exactly, so the result does not
 // depend on the number of workers and equals the unfused passes bit for
 // bit. The GELU's vector kernel rounds the columns past its last full
 // vector differently, so it runs over whole rows after the product, in a
 // pass of its own (the residual after it), where a block split by columns
-// cannot shift them. GemmEpilogue panics as Gemm does, and when ep.Bias
-// or ep.Residual is too short.
+// cannot shift them. GemmEpilogue panics as Gemm does, and when ep.Bias,
+// ep.Residual or ep.Mul is too short.
 func GemmEpilogue(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, ep Epilogue) {
 	gemmEpilogueWith(pickImpl(m, n), transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc, ep)
 }
@@ -172,6 +176,9 @@ func gemmEpilogueWith(im *gemmImpl, transA, transB bool, m, n, k int, alpha floa
 	if ep.Residual != nil && m > 0 && n > 0 && len(ep.Residual) < (m-1)*ldc+n {
 		panic(fmt.Sprintf("kernel.GemmEpilogue: residual holds %d values, need %d for %d×%d with stride %d", len(ep.Residual), (m-1)*ldc+n, m, n, ldc))
 	}
+	if ep.Mul != nil && m > 0 && n > 0 && len(ep.Mul) < (m-1)*ldc+n {
+		panic(fmt.Sprintf("kernel.GemmEpilogue: multiplier holds %d values, need %d for %d×%d with stride %d", len(ep.Mul), (m-1)*ldc+n, m, n, ldc))
+	}
 	if ep.Act != ActGELU {
 		gemmWithEp(im, transA, transB, m, n, k, alpha, a, lda, b, ldb, 0, c, ldc, ep, nil, nil)
 		return
@@ -182,6 +189,9 @@ func gemmEpilogueWith(im *gemmImpl, transA, transB bool, m, n, k int, alpha floa
 		gelu(row, row)
 		if ep.Residual != nil {
 			add(row, row, ep.Residual[i*ldc:i*ldc+n])
+		}
+		if ep.Mul != nil {
+			mul(row, row, ep.Mul[i*ldc:i*ldc+n])
 		}
 	}
 }
@@ -377,14 +387,30 @@ func (g *gemmPlan) choosePacking() (small bool) {
 	// that B panel in L1, which rows of B 2 KB apart (512 floats, the
 	// most inPlaceALd allows) defeat: each row's two lines fall into the
 	// same four L1 sets. Packed, 128×4096·4096×512 takes 5-10% less time
-	// on the 8-row AVX-512 tile.
-	if im.inPlaceA && !im.rowsOuter && g.rsB == inPlaceALd {
+	// on the 8-row AVX-512 tile, and so does a small product of more
+	// than two k blocks and enough row and column panels:
+	// 128×2048·2048×512 (a transformer's MLP output projection's weight
+	// gradient over 2048 tokens, 2²⁷ flops) about 7% less, while
+	// 128×1024·1024×512 gains nothing and 128×512·512×512 loses 5%.
+	conflictB := im.inPlaceA && !im.rowsOuter && g.rsB == inPlaceALd
+	if conflictB {
 		inPlaceB = false
 	}
-	g.packB = g.csB != 1 || !small && !inPlaceB || im.packB && m > 4
+	g.packB = g.csB != 1 || !small && !inPlaceB || conflictB && m > 4*im.mr && n > 2*im.nr && k > 2*im.kc || im.packB && m > 4
 	// A packed transposed A pays only when its panels serve several
 	// column panels: with one (n ≤ nr) each is read once either way.
-	g.packA = !small && !(im.inPlaceA && max(g.rsA, g.csA) <= inPlaceALd) || im.packTransA && g.csA != 1 && m > 4*im.mr && n > im.nr
+	packTransA := im.packTransA && g.csA != 1 && m > 4*im.mr && n > im.nr
+	if im.inPlaceA && (g.packB || conflictB || n <= 8*im.nr) {
+		// The 8-row AVX-512 tile reads a transposed A in place (8
+		// adjacent floats per step) faster than it packs it, unless B is
+		// read in place, from rows less than 2 KB apart, against many
+		// column panels: with B packed, 128×2048·2048×512 takes 3-4%
+		// less time with A in place, 128×2048·2048×128 (four column
+		// panels) 12% less, while 128×4096·4096×384 (B in place,
+		// twelve panels) takes about 4% less with A packed.
+		packTransA = false
+	}
+	g.packA = !small && !(im.inPlaceA && max(g.rsA, g.csA) <= inPlaceALd) || packTransA
 	switch packMode {
 	case packNever:
 		g.packA, g.packB = false, g.csB != 1
@@ -673,12 +699,12 @@ func (t *blockTask) tile(ap, scratch []float32, rowLo, mb, q, ir int) {
 
 // hasWork reports whether the epilogue changes anything.
 func (ep Epilogue) hasWork() bool {
-	return ep.Bias != nil || ep.Act != ActNone || ep.Residual != nil
+	return ep.Bias != nil || ep.Act != ActNone || ep.Residual != nil || ep.Mul != nil
 }
 
 // epilogueCols applies ep to row, the part of an output row whose first
 // column is j0 and whose first element is C's element ci (the residual's
-// too: its rows lie ldc apart, as C's).
+// and the multiplier's too: their rows lie ldc apart, as C's).
 func epilogueCols(row []float32, ep Epilogue, j0, ci int) {
 	if ep.Bias != nil {
 		add(row, row, ep.Bias[j0:j0+len(row)])
@@ -691,6 +717,9 @@ func epilogueCols(row []float32, ep Epilogue, j0, ci int) {
 	}
 	if ep.Residual != nil {
 		add(row, row, ep.Residual[ci:ci+len(row)])
+	}
+	if ep.Mul != nil {
+		mul(row, row, ep.Mul[ci:ci+len(row)])
 	}
 }
 

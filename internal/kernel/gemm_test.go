@@ -408,11 +408,17 @@ func TestChoosePacking(t *testing.T) {
 		{"weight gradient lowered", lowered, 128, 384, 4096, true, false, true, false},
 		{"weight gradient lowered, 512 rows", lowered, 512, 128, 4096, true, false, true, true},
 		{"lowered, k under 8m", lowered, 160, 512, 1000, true, false, true, true},
-		// The 8-row tile packs a transposed A, and B rows 2 KB apart,
-		// which it would otherwise keep in L1 (it walks rows inside
-		// columns); the wide tile streams B panels past its A panels.
+		// The 8-row tile packs a transposed A against B read in place
+		// and many column panels, and packs B rows 2 KB apart, which it
+		// would otherwise keep in L1 (it walks rows inside columns),
+		// then reading A in place; the wide tile streams B panels past
+		// its A panels.
 		{"weight gradient short", short, 128, 384, 4096, true, false, true, false},
-		{"weight gradient short, B rows 2 KB apart", short, 128, 512, 4096, true, false, true, true},
+		{"weight gradient short, B rows 2 KB apart", short, 128, 512, 4096, true, false, false, true},
+		{"weight gradient short and small, B rows 2 KB apart", short, 128, 512, 2048, true, false, false, true},
+		{"weight gradient short, two k blocks", short, 128, 512, 1024, true, false, false, false},
+		{"weight gradient short, eight column panels", short, 128, 256, 2048, true, false, false, false},
+		{"weight gradient short, four column panels", short, 128, 128, 2048, true, false, false, false},
 		{"weight gradient, B rows 2 KB apart", wide, 128, 512, 4096, true, false, false, false},
 		{"short, one column panel", short, 128, 32, 4096, true, false, false, false},
 		{"short and small, B rows 2 KB apart", short, 64, 512, 64, false, false, false, false},
