@@ -449,6 +449,13 @@ const attnSmall = 1 << 20
 // attnGemm computes C = alpha·op(A)·B + beta·C (op transposes A when
 // transA is set; B is row-major) for one block of attention.
 func attnGemm(transA bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	attnGemmBand(transA, m, n, k, -m, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// attnGemmBand is attnGemm when row i of op(A) is zero outside the steps
+// [i+lo, i+hi) (see kernel.SmallGemmBand): the causal mask's zeros, whose
+// products a small product skips.
+func attnGemmBand(transA bool, m, n, k, lo, hi int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m*n*k > attnSmall {
 		kernel.Gemm(transA, false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
@@ -457,7 +464,27 @@ func attnGemm(transA bool, m, n, k int, alpha float32, a []float32, lda int, b [
 	if transA {
 		rsA, csA = 1, lda
 	}
-	kernel.SmallGemm(m, n, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc)
+	kernel.SmallGemmBand(m, n, k, lo, hi, alpha, a, rsA, csA, b, ldb, beta, c, ldc)
+}
+
+// queryBand returns the band (see attnGemmBand) of the probability or
+// score-gradient rows of the row block from query i0, over its kn keys:
+// under the causal mask query i0+i sees the keys before i0+i+offset+1.
+func (g *attnGeom) queryBand(i0, m, kn int) (lo, hi int) {
+	if !g.causal {
+		return -m, kn
+	}
+	return -m, i0 + g.offset + 1
+}
+
+// keyBand returns the band of the transposed probability or
+// score-gradient block of the m keys from k0 over the r queries from i0:
+// key k0+j is seen by the queries from k0+j−offset on.
+func (g *attnGeom) keyBand(k0, m, i0, r int) (lo, hi int) {
+	if !g.causal {
+		return -m, r
+	}
+	return k0 - g.offset - i0, r
 }
 
 // attnLD returns the row stride of the per-worker score and key blocks for
@@ -646,7 +673,8 @@ func (g *attnGeom) forwardRange(lo, hi int, qd, kd, vd, od, lse []float32) {
 					}
 				}
 			}
-			attnGemm(false, i1-i0, g.dv, kn, 1, sc[i0*ld:], ld, vd[g.v.at(b, h):], g.v.ld, 0, o, g.o.ld)
+			lo, hi := g.queryBand(i0, i1-i0, kn)
+			attnGemmBand(false, i1-i0, g.dv, kn, lo, hi, 1, sc[i0*ld:], ld, vd[g.v.at(b, h):], g.v.ld, 0, o, g.o.ld)
 			for i := range i1 - i0 {
 				kernel.Scale(inv[i0+i], o[i*g.o.ld:i*g.o.ld+g.dv])
 			}
@@ -748,7 +776,8 @@ func (g *attnGeom) backwardRange(lo, hi int, qd, kd, vd, gy, lse, gq, gk, gv []f
 				}
 			}
 			if gq != nil { // dQ = dS·k·scale
-				attnGemm(false, m, g.d, kn, g.scale, dp[i0*ld:], ld, kd[g.k.at(b, h):], g.k.ld, 0, gq[g.q.at(b, h)+i0*g.q.ld:], g.q.ld)
+				lo, hi := g.queryBand(i0, m, kn)
+				attnGemmBand(false, m, g.d, kn, lo, hi, g.scale, dp[i0*ld:], ld, kd[g.k.at(b, h):], g.k.ld, 0, gq[g.q.at(b, h)+i0*g.q.ld:], g.q.ld)
 			}
 		}
 		// Key blocks: the keys [k0, k1) that row block blk is the first to
@@ -763,11 +792,12 @@ func (g *attnGeom) backwardRange(lo, hi int, qd, kd, vd, gy, lse, gq, gk, gv []f
 				continue
 			}
 			m, r := k1-k0, t-i0
+			lo, hi := g.keyBand(k0, m, i0, r)
 			if gv != nil { // dV = Pᵀ·dO
-				attnGemm(true, m, g.dv, r, 1, p[i0*ld+k0:], ld, gyo[i0*g.o.ld:], g.o.ld, 0, gv[g.v.at(b, h)+k0*g.v.ld:], g.v.ld)
+				attnGemmBand(true, m, g.dv, r, lo, hi, 1, p[i0*ld+k0:], ld, gyo[i0*g.o.ld:], g.o.ld, 0, gv[g.v.at(b, h)+k0*g.v.ld:], g.v.ld)
 			}
 			if gk != nil { // dK = dSᵀ·q·scale
-				attnGemm(true, m, g.d, r, g.scale, dp[i0*ld+k0:], ld, qd[g.q.at(b, h)+i0*g.q.ld:], g.q.ld, 0, gk[g.k.at(b, h)+k0*g.k.ld:], g.k.ld)
+				attnGemmBand(true, m, g.d, r, lo, hi, g.scale, dp[i0*ld+k0:], ld, qd[g.q.at(b, h)+i0*g.q.ld:], g.q.ld, 0, gk[g.k.at(b, h)+k0*g.k.ld:], g.k.ld)
 			}
 			k0 = k1
 		}

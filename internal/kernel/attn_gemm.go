@@ -14,6 +14,20 @@ import "fmt"
 // or fewer columns) are copied, zero-padded, into scratch. Use it when the
 // operands are small enough to stay in cache; Gemm's packing wins beyond.
 func SmallGemm(m, n, k int, alpha float32, a []float32, rsA, csA int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	SmallGemmBand(m, n, k, -m, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc)
+}
+
+// SmallGemmBand is SmallGemm for an A whose row i is zero outside the
+// steps [i+lo, i+hi) (clamped to [0, k)): each row tile of the
+// micro-kernel multiplies only the steps that some row of it may use, and
+// a tile with none gets beta·C. It serves the causal mask of attention,
+// whose probability rows are zero past the keys a query may see
+// (hi = the first query's last key + 1, lo ≤ −m) and whose transposed
+// blocks are zero before the first query that sees a key (lo = the
+// first key's first query, hi ≥ k). A skipped term is a zero product
+// that adding would not change, so C gets the bits SmallGemm gives
+// (when the operands are finite).
+func SmallGemmBand(m, n, k, lo, hi int, alpha float32, a []float32, rsA, csA int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m < 0 || n < 0 || k < 0 || rsA < 0 || csA < 0 || ldb < max(n, 1) || ldc < max(n, 1) {
 		panic(fmt.Sprintf("kernel.SmallGemm: m=%d n=%d k=%d rsA=%d csA=%d ldb=%d ldc=%d", m, n, k, rsA, csA, ldb, ldc))
 	}
@@ -24,14 +38,7 @@ func SmallGemm(m, n, k int, alpha float32, a []float32, rsA, csA int, b []float3
 		panic(fmt.Sprintf("kernel.SmallGemm: C holds %d elements, need %d", len(c), need))
 	}
 	if k == 0 || alpha == 0 {
-		for i := range m {
-			row := c[i*ldc : i*ldc+n]
-			if beta == 0 {
-				clear(row)
-			} else if beta != 1 {
-				scalePortable(beta, row)
-			}
-		}
+		scaleRows(c, ldc, m, n, beta)
 		return
 	}
 	if need := (m-1)*rsA + (k-1)*csA + 1; len(a) < need {
@@ -40,12 +47,12 @@ func SmallGemm(m, n, k int, alpha float32, a []float32, rsA, csA int, b []float3
 	if need := (k-1)*ldb + n; len(b) < need {
 		panic(fmt.Sprintf("kernel.SmallGemm: B holds %d elements, need %d", len(b), need))
 	}
-	smallGemmWith(pickImpl(m, n), m, n, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc)
+	smallGemmWith(pickImpl(m, n), m, n, k, lo, hi, alpha, a, rsA, csA, b, ldb, beta, c, ldc)
 }
 
-// smallGemmWith is SmallGemm, its arguments checked, with the micro-kernel
-// of im.
-func smallGemmWith(im *gemmImpl, m, n, k int, alpha float32, a []float32, rsA, csA int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// smallGemmWith is SmallGemmBand, its arguments checked, with the
+// micro-kernel of im.
+func smallGemmWith(im *gemmImpl, m, n, k, lo, hi int, alpha float32, a []float32, rsA, csA int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	mr, nr := im.mr, im.nr
 	rm, rn := m%mr, n%nr // ragged rows and columns
 	var buf *buffer
@@ -65,29 +72,47 @@ func smallGemmWith(im *gemmImpl, m, n, k int, alpha float32, a []float32, rsA, c
 	}
 	for j0 := 0; j0 < n; j0 += nr {
 		w := min(nr, n-j0)
-		var bptr *float32
-		csB := nr
+		// B's panel: its columns in place, or the padded copy.
+		bs, bo, csB := bp, 0, nr
 		if w == nr {
-			bptr, csB = &b[j0], ldb
-		} else {
-			bptr = &bp[0]
+			bs, bo, csB = b, j0, ldb
 		}
 		for i0 := 0; i0 < m; i0 += mr {
 			h := min(mr, m-i0)
+			ci := i0*ldc + j0
+			// The steps the tile's rows may use.
+			p0, p1 := min(max(i0+lo, 0), k), min(max(i0+h-1+hi, 0), k)
+			if p1 <= p0 {
+				scaleRows(c[ci:], ldc, h, w, beta)
+				continue
+			}
 			var aptr *float32
 			rs, cs := 1, mr
 			if h == mr {
-				aptr, rs, cs = &a[i0*rsA], rsA, csA
+				aptr, rs, cs = &a[i0*rsA+p0*csA], rsA, csA
 			} else {
-				aptr = &ap[0]
+				aptr = &ap[p0*mr]
 			}
-			ci := i0*ldc + j0
+			bq := &bs[bo+p0*csB]
 			if h == mr && w == nr {
-				im.kern(k, aptr, rs, cs, bptr, csB, &c[ci], ldc, alpha, beta)
+				im.kern(p1-p0, aptr, rs, cs, bq, csB, &c[ci], ldc, alpha, beta)
 				continue
 			}
-			im.kern(k, aptr, rs, cs, bptr, csB, &tile[0], nr, alpha, 0)
+			im.kern(p1-p0, aptr, rs, cs, bq, csB, &tile[0], nr, alpha, 0)
 			mergeTile(c[ci:], ldc, tile, nr, h, w, beta)
+		}
+	}
+}
+
+// scaleRows sets the h×w corner of C (rows ldc apart) to beta·C, zero
+// without reading it when beta is zero.
+func scaleRows(c []float32, ldc, h, w int, beta float32) {
+	for i := range h {
+		row := c[i*ldc : i*ldc+w]
+		if beta == 0 {
+			clear(row)
+		} else if beta != 1 {
+			scalePortable(beta, row)
 		}
 	}
 }

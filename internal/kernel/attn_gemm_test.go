@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -27,7 +28,7 @@ func TestSmallGemm(t *testing.T) {
 					}
 					for _, im := range gemmImpls() {
 						g.check(t, "SmallGemm/"+im.name, func(c []float32) {
-							smallGemmWith(im, m, n, k, g.alpha, g.a, rsA, csA, g.b, g.ldb, g.beta, c, g.ldc)
+							smallGemmWith(im, m, n, k, -m, k, g.alpha, g.a, rsA, csA, g.b, g.ldb, g.beta, c, g.ldc)
 						})
 					}
 					g.check(t, "SmallGemm", func(c []float32) {
@@ -89,4 +90,55 @@ func TestTranspose(t *testing.T) {
 	require.PanicsWithValue(t, "kernel.Transpose: 4 rows of 2 values, ld=2, ldd=3", func() {
 		Transpose(make([]float32, 8), make([]float32, 8), 0, 2, 4, 2, 3)
 	})
+}
+
+// TestSmallGemmBand checks SmallGemmBand with every micro-kernel, for A
+// row-major and transposed, on sizes around the tiles and bands that
+// start, end or lie wholly inside or outside the steps: with A zeroed
+// outside the band, C must have exactly SmallGemm's bits over the whole
+// A (the skipped terms are zero products), and C's padding stays as it
+// was. A tile whose rows use no step gets beta·C.
+func TestSmallGemmBand(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	sizes := []int{1, 7, 8, 12, 17, 33}
+	for _, transA := range []bool{false, true} {
+		for _, m := range sizes {
+			for _, n := range []int{1, 17, 32, 40} {
+				for _, k := range []int{1, 7, 32, 33} {
+					// Lower bands (causal rows), upper bands (their
+					// transposes), both, none, and empty ones.
+					for _, band := range [][2]int{{-m, 1}, {-m, 5}, {-k, -3}, {0, k}, {3, k}, {-2, 3}, {-k, k}, {-m, k}, {k, k + 2}, {-m - 2, -m}} {
+						lo, hi := band[0], band[1]
+						beta := []float32{0, 1, 0.5}[rng.IntN(3)]
+						g := newGemmCase(rng, transA, false, m, n, k, rng.IntN(3), 0.75, beta)
+						rsA, csA := g.lda, 1
+						if transA {
+							rsA, csA = 1, g.lda
+						}
+						for i := range m {
+							for p := range k {
+								if p < i+lo || p >= i+hi {
+									g.a[i*rsA+p*csA] = 0
+								}
+							}
+						}
+						for _, im := range gemmImpls() {
+							want := append([]float32(nil), g.c...)
+							smallGemmWith(im, m, n, k, -m, k, g.alpha, g.a, rsA, csA, g.b, g.ldb, g.beta, want, g.ldc)
+							got := append([]float32(nil), g.c...)
+							smallGemmWith(im, m, n, k, lo, hi, g.alpha, g.a, rsA, csA, g.b, g.ldb, g.beta, got, g.ldc)
+							for i, w := range want {
+								if math.Float32bits(got[i]) != math.Float32bits(w) {
+									t.Fatalf("%s: %s band [%d, %d): C[%d] = %g, want %g", im.name, g, lo, hi, i, got[i], w)
+								}
+							}
+						}
+						g.check(t, fmt.Sprintf("SmallGemmBand [%d, %d)", lo, hi), func(c []float32) {
+							SmallGemmBand(m, n, k, lo, hi, g.alpha, g.a, rsA, csA, g.b, g.ldb, g.beta, c, g.ldc)
+						})
+					}
+				}
+			}
+		}
+	}
 }
