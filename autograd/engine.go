@@ -20,6 +20,14 @@ type node struct {
 	backward func(g *tensor.Tensor) []*tensor.Tensor
 	fn       func(n *node, g *tensor.Tensor) []*tensor.Tensor
 	saved    saved
+	// foldsPrior, set when the op is recorded, lets fn add into its first
+	// input's gradient what the ops run before it gathered there, in the
+	// pass that computes its own part, instead of the engine adding the
+	// two in a pass of its own: the engine hands that gradient to fn in
+	// prior (nil when there is none, read-only), and fn sets folded when
+	// the gradient it returns for its first input includes it.
+	foldsPrior, folded bool
+	prior              *tensor.Tensor
 }
 
 // saved is what an op recorded with recordFn keeps for its backward.
@@ -211,7 +219,11 @@ func (v *Var) BackwardWith(grad *tensor.Tensor) {
 		if g != nil {
 			var grads []*tensor.Tensor
 			if nd := n.node; nd.fn != nil {
+				if nd.foldsPrior {
+					nd.prior, nd.folded = pending[nd.inputs[0]], false
+				}
 				grads = nd.fn(nd, g)
+				nd.prior = nil
 			} else {
 				grads = nd.backward(g)
 			}
@@ -223,7 +235,9 @@ func (v *Var) BackwardWith(grad *tensor.Tensor) {
 				if !tensor.SameShape(gj, in.value) {
 					panic(fmt.Sprintf("autograd: backward of %s returned gradient of shape %v for input %d of shape %v", n.node.op, gj.Shape(), j, in.value.Shape()))
 				}
-				if prev, ok := pending[in]; ok {
+				if prev, ok := pending[in]; ok && j == 0 && n.node.folded {
+					pending[in] = gj // the op added prev into its gradient
+				} else if ok {
 					// A Var used twice: the sum comes from its arena.
 					sum := gradBuf(prev.Shape(), in)
 					kernel.Add(sum.Data(), prev.Data(), gj.Data())

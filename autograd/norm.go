@@ -48,23 +48,12 @@ func rowChunks(rows, d int) int {
 
 // layerNormRows normalises rows [r0, r1) of x (d values each) into y,
 // scaling by w and shifting by b when present, and records each row's
-// mean and inverse deviation when mean is not nil. Every pass is a vector
-// kernel: the mean, x − μ, the variance of that (two passes, as
-// PyTorch), the scaling and the affine parts.
+// mean and inverse deviation when mean is not nil: one fused row kernel
+// (kernel.LayerNormRow: the mean, the variance of x − μ in a second pass,
+// as PyTorch, then the normalised, scaled and shifted row).
 func layerNormRows(x, y, w, b, mean, invStd []float32, d int, eps float32, r0, r1 int) {
-	fd := float32(d)
 	for r := r0; r < r1; r++ {
-		row, dst := x[r*d:(r+1)*d], y[r*d:(r+1)*d]
-		mu := kernel.Sum(row) / fd
-		kernel.ScaleShift(dst, row, 1, -mu, false) // x − μ
-		inv := float32(1 / math.Sqrt(float64(kernel.Dot(dst, dst)/fd)+float64(eps)))
-		kernel.Scale(inv, dst) // x̂
-		if w != nil {
-			kernel.Mul(dst, dst, w)
-		}
-		if b != nil {
-			kernel.Add(dst, dst, b)
-		}
+		mu, inv := kernel.LayerNormRow(y[r*d:(r+1)*d], x[r*d:(r+1)*d], w, b, eps)
 		if mean != nil {
 			mean[r], invStd[r] = mu, inv
 		}
@@ -321,6 +310,7 @@ func LayerNorm(x, weight, bias *Var, dims int, eps float32) *Var {
 		parallel.For(j.chunks, 1, j.fwd)
 	}
 	if s := out.recordFn("LayerNorm", layerNormBackward, inputs...); s != nil {
+		out.node.foldsPrior = true // x's gradient adds what x gathered elsewhere
 		s.t[0], s.f32s, s.i = x.value, stats, [2]int{rows, d}
 		s.rank = 0 // bit 0: a weight follows x in the inputs; bit 1: a bias
 		if weight != nil {
@@ -339,6 +329,7 @@ func LayerNorm(x, weight, bias *Var, dims int, eps float32) *Var {
 type lnJob struct {
 	x, y, w, b, mean, invStd []float32 // forward: input, output, affine, statistics
 	gy, gx, gw, gb, part     []float32 // backward: gradients and per-chunk partials
+	prior                    []float32 // backward: x's gradient from other ops, added into gx
 	d, rows, chunks          int
 	eps                      float32
 	fwd, back                func(lo, hi int)
@@ -369,7 +360,10 @@ func putLNJob(j *lnJob) {
 // lnChunkRows, whatever the number of workers; each chunk sums its rows'
 // weight and bias gradients, in row order, into partials of its own, and
 // the partials are then added in chunk order: the same bits on any number
-// of workers, in one pass over the rows.
+// of workers, in one pass over the rows. The gradient x gathered from the
+// ops run before (the engine's prior: in a pre-norm block, the residual
+// add's) is added into x's gradient as each row is written, with the bits
+// of the engine's own sum.
 func layerNormBackward(n *node, gy *tensor.Tensor) []*tensor.Tensor {
 	rows, d := n.saved.i[0], n.saved.i[1]
 	stats := n.saved.f32s
@@ -412,6 +406,9 @@ func layerNormBackward(n *node, gy *tensor.Tensor) []*tensor.Tensor {
 	if x.requiresGrad {
 		grads[0] = gradBuf(n.saved.t[0].Shape(), n.inputs...) // every row is written
 		j.gx = grads[0].Data()
+		if n.prior != nil {
+			j.prior, n.folded = n.prior.Data(), true
+		}
 	}
 	nc := (rows + lnChunkRows - 1) / lnChunkRows
 	if j.gw != nil || j.gb != nil {
@@ -435,13 +432,10 @@ func layerNormBackward(n *node, gy *tensor.Tensor) []*tensor.Tensor {
 }
 
 // chunksBack runs the backward of the row chunks [c0, c1): the input
-// gradient of each row, and each chunk's weight and bias partials.
+// gradient of each row (plus the prior's row), and each chunk's weight
+// and bias partials.
 func (j *lnJob) chunksBack(c0, c1 int) {
 	d, rows := j.d, j.rows
-	fd := float32(d)
-	scratch := getBuf(2 * d)
-	defer putBuf(scratch)
-	xh, gh := scratch[:d], scratch[d:]
 	for c := c0; c < c1; c++ {
 		var pw, pb []float32
 		if j.gw != nil {
@@ -453,28 +447,14 @@ func (j *lnJob) chunksBack(c0, c1 int) {
 			clear(pb)
 		}
 		for r := c * lnChunkRows; r < min((c+1)*lnChunkRows, rows); r++ {
-			row, g := j.x[r*d:(r+1)*d], j.gy[r*d:(r+1)*d]
-			inv := j.invStd[r]
-			kernel.ScaleShift(xh, row, 1, -j.mean[r], false)
-			kernel.Scale(inv, xh) // x̂
-			if pw != nil {
-				kernel.Mul(gh, g, xh)
-				kernel.Add(pw, pw, gh)
+			var gx, prior []float32
+			if j.gx != nil {
+				gx = j.gx[r*d : (r+1)*d]
+				if j.prior != nil {
+					prior = j.prior[r*d : (r+1)*d]
+				}
 			}
-			if pb != nil {
-				kernel.Add(pb, pb, g)
-			}
-			if j.gx == nil {
-				continue
-			}
-			gn := g // ĝ = g·w
-			if j.w != nil {
-				kernel.Mul(gh, g, j.w)
-				gn = gh
-			}
-			// dx = σ⁻¹·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)).
-			s1, s2 := kernel.Sum(gn)/fd, kernel.Dot(gn, xh)/fd
-			kernel.ScaleAdd2(j.gx[r*d:(r+1)*d], gn, xh, inv, -inv*s2, -inv*s1)
+			kernel.LayerNormGradRow(gx, prior, j.gy[r*d:(r+1)*d], j.x[r*d:(r+1)*d], j.w, pw, pb, j.mean[r], j.invStd[r])
 		}
 	}
 }

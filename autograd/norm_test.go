@@ -3,10 +3,13 @@ package autograd
 import (
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shoshin-ml/shoshin/internal/parallel"
+	"github.com/shoshin-ml/shoshin/internal/testalloc"
 	"github.com/shoshin-ml/shoshin/tensor"
 )
 
@@ -86,6 +89,113 @@ func TestLayerNormGrad(t *testing.T) {
 			require.NoError(t, err, "%v", res)
 			res, err = CheckGrad(func(xs ...*Var) *Var { return LayerNorm(xs[0], nil, nil, tc.dims, 1e-5) }, inputs[:1], GradCheckOptions{})
 			require.NoError(t, err, "%v", res)
+		})
+	}
+}
+
+// TestLayerNormFoldsResidualGradient checks the gradient of a LayerNorm
+// input that also feeds another op, as a pre-norm block's input feeds the
+// residual add: whether that op's backward runs before LayerNorm's (whose
+// backward then adds it into the input's gradient row by row) or after
+// (the engine adds the two), the input's gradient is bit for bit the sum
+// of the two ops' gradients taken apart, and the weight and bias
+// gradients are LayerNorm's own, on one worker and on two (rows enough to
+// split), through an arena or not, and adding into gradients already
+// held. It also checks the gradients against finite differences.
+func TestLayerNormFoldsResidualGradient(t *testing.T) {
+	const n, d = 1100, 33 // n·d over layerNormParallel: the rows split
+	xt, wt, bt := rnd(31, -2, 2, n, d), rnd(32, 0.5, 1.5, d), rnd(33, -1, 1, d)
+	rt, gt := rnd(34, -1, 1, n, d), rnd(35, -1, 1, n, d)
+	for _, workers := range []int{1, 2} {
+		for _, arena := range []bool{false, true} {
+			t.Run(fmt.Sprint("workers", workers, "/arena", arena), func(t *testing.T) {
+				defer parallel.SetWorkers(parallel.SetWorkers(workers))
+				x, w, b := NewVar(xt), NewVar(wt), NewVar(bt)
+				a := NewArena()
+				rOf := func() *Var { // after each Reset: arena memory is reused
+					if arena {
+						a.Reset()
+						return a.Constant(rt)
+					}
+					return Constant(rt)
+				}
+				// Two passes of each op alone, the second adding into the
+				// gradients of the first.
+				var gLN, gw, gb [2][]float32
+				for k := range 2 {
+					LayerNorm(x, w, b, 1, 1e-5).BackwardWith(gt)
+					gLN[k] = slices.Clone(x.Grad().Data())
+					gw[k], gb[k] = slices.Clone(w.Grad().Data()), slices.Clone(b.Grad().Data())
+				}
+				x.ZeroGrad()
+				Mul(x, rOf()).BackwardWith(gt)
+				gMul := x.Grad().Data()
+				var want [2][]float32
+				for k := range 2 {
+					want[k] = make([]float32, n*d)
+					for i := range want[k] {
+						want[k][i] = gMul[i] + gLN[0][i]
+						if k == 1 {
+							want[k][i] += want[k][i]
+						}
+					}
+				}
+				for _, lnFirst := range []bool{true, false} {
+					x.ZeroGrad()
+					w.ZeroGrad()
+					b.ZeroGrad()
+					for k := range 2 {
+						ln, other := LayerNorm(x, w, b, 1, 1e-5), Mul(x, rOf())
+						var y *Var
+						if lnFirst { // LayerNorm's backward runs last: it folds
+							y = Add(ln, other)
+						} else {
+							y = Add(other, ln)
+						}
+						y.BackwardWith(gt)
+						for i, v := range want[k] {
+							require.Equal(t, math.Float32bits(v), math.Float32bits(x.Grad().Data()[i]), "ln first %v, pass %d: x gradient [%d]", lnFirst, k, i)
+						}
+						require.Equal(t, gw[k], w.Grad().Data(), "ln first %v, pass %d: weight gradient", lnFirst, k)
+						require.Equal(t, gb[k], b.Grad().Data(), "ln first %v, pass %d: bias gradient", lnFirst, k)
+					}
+				}
+			})
+		}
+	}
+	for _, lnFirst := range []bool{true, false} {
+		res, err := CheckGrad(func(xs ...*Var) *Var {
+			ln, other := LayerNorm(xs[0], xs[1], xs[2], 1, 1e-5), Mul(xs[0], xs[3])
+			if lnFirst {
+				return Add(ln, other)
+			}
+			return Add(other, ln)
+		}, []*tensor.Tensor{rnd(41, -2, 2, 5, 7), rnd(42, 0.5, 1.5, 7), rnd(43, -1, 1, 7), rnd(44, -1, 1, 5, 7)}, GradCheckOptions{})
+		require.NoError(t, err, "ln first %v: %v", lnFirst, res)
+	}
+}
+
+// TestLayerNormResidualAllocations checks that a warm forward and
+// backward through an arena of a LayerNorm whose input also feeds the
+// residual add, its gradient folded, allocates nothing.
+func TestLayerNormResidualAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's sync.Pool drops items at random")
+	}
+	const n, d = 512, 128
+	xt, g := rnd(51, -1, 1, n, d), rnd(52, -1, 1, n, d)
+	w, b, shift := NewVar(rnd(53, 0.5, 1.5, d)), NewVar(rnd(54, -1, 1, d)), NewVar(rnd(55, -1, 1, n, d))
+	a := NewArena()
+	step := func() {
+		a.Reset()
+		x := Add(a.Constant(xt), shift) // needs a gradient, not a leaf
+		Add(LayerNorm(x, w, b, 1, 1e-5), x).BackwardWith(g)
+	}
+	for _, workers := range []int{1, 2} {
+		t.Run(fmt.Sprint("workers", workers), func(t *testing.T) {
+			defer parallel.SetWorkers(parallel.SetWorkers(workers))
+			step()
+			require.Zero(t, testalloc.PerRun(10, step))
 		})
 	}
 }
