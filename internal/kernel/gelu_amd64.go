@@ -14,6 +14,13 @@ func geluGradAVX2(dst, x, dy *float32, n int)
 //go:noescape
 func geluBiasDerivAVX2(dst, der, pre, bias *float32, n int)
 
+// geluBiasDerivAVX512 is geluBiasDerivAVX2 on 16 lanes, n a positive
+// multiple of 16. Its reciprocal estimate has 14 bits rather than 12, so
+// a value may differ from the AVX2 kernel's in its last bit.
+//
+//go:noescape
+func geluBiasDerivAVX512(dst, der, pre, bias *float32, n int)
+
 func gelu(dst, x []float32) {
 	n := len(dst) &^ 7
 	if hasAVX2 && n > 0 {
@@ -30,12 +37,23 @@ func geluGrad(dst, x, dy []float32) {
 	geluGradPortable(dst[n:], x[n:len(dst)], dy[n:len(dst)])
 }
 
-// geluBiasDeriv is one row of GELUBiasDeriv: len(bias) values.
+// geluBiasDeriv is one row of GELUBiasDeriv: len(bias) values, the
+// multiple-of-16 prefix in the AVX-512 kernel where there is one, the
+// next 8 in the AVX2 kernel, the rest in the portable twin (a column's
+// bits depend on its position in the row only).
 func geluBiasDeriv(dst, der, pre, bias []float32) {
 	m := len(bias)
-	n := m &^ 7
-	if hasAVX2 && n > 0 {
-		geluBiasDerivAVX2(&dst[0], &der[0], &pre[0], &bias[0], n)
+	n := 0
+	if hasAVX512 {
+		if n = m &^ 15; n > 0 {
+			geluBiasDerivAVX512(&dst[0], &der[0], &pre[0], &bias[0], n)
+		}
+	}
+	if hasAVX2 {
+		if e := m &^ 7; e > n {
+			geluBiasDerivAVX2(&dst[n], &der[n], &pre[n], &bias[n], e-n)
+			n = e
+		}
 	}
 	if n < m {
 		geluBiasDerivPortable(dst[n:m], der[n:m], pre[n:m], bias[n:])

@@ -61,6 +61,9 @@ var (
 	// vexInt is an integer instruction: 256-bit needs AVX2.
 	vexInt = isaReq{xmm: featAVX, ymm: featAVX2, zmm: featAVX512F}
 	fma    = isaReq{xmm: featFMA, ymm: featFMA, zmm: featAVX512F}
+	// evex is an instruction (or operand form) that exists only in the
+	// EVEX encoding: AVX512F, plus AVX512VL on XMM and YMM.
+	evex = isaReq{xmm: featAVX512F | featAVX512VL, ymm: featAVX512F | featAVX512VL, zmm: featAVX512F}
 )
 
 // asmFeatures maps every mnemonic our assembly uses to the extensions it
@@ -70,7 +73,7 @@ var asmFeatures = map[string]isaReq{
 	"ADDQ": baseline, "ANDL": baseline, "CMPQ": baseline, "DECQ": baseline, "JAE": baseline,
 	"JB": baseline, "JMP": baseline, "JNZ": baseline, "JZ": baseline, "LEAQ": baseline, "MOVL": baseline,
 	"MOVQ": baseline, "RET": baseline, "SHLQ": baseline, "SHRQ": baseline, "SUBQ": baseline,
-	"TESTL": baseline, "TESTQ": baseline, "JLE": baseline, "JLT": baseline, "XORQ": baseline,
+	"TESTL": baseline, "TESTQ": baseline, "JLE": baseline, "JLT": baseline, "JGE": baseline, "XORQ": baseline,
 	// SSE/SSE2 are part of baseline amd64.
 	"MOVSS": baseline, "PREFETCHT0": baseline,
 
@@ -80,8 +83,9 @@ var asmFeatures = map[string]isaReq{
 	"VHADDPS": vexFP,
 	// VPERM2F128 exists only on YMM (VSHUFF32X4 on ZMM).
 	"VPERM2F128": {xmm: noForm, ymm: featAVX, zmm: noForm},
-	// EVEX VCMPPS writes a mask register, not a vector: no ZMM form here.
-	"VCMPPS":     {xmm: featAVX, ymm: featAVX, zmm: noForm},
+	// EVEX VCMPPS writes a mask register, not a vector: its ZMM form (the
+	// AVX-512 GELU kernel's) is AVX512F.
+	"VCMPPS":     {xmm: featAVX, ymm: featAVX, zmm: featAVX512F},
 	"VMOVMSKPS":  {xmm: featAVX, ymm: featAVX, zmm: noForm},
 	"VROUNDPS":   {xmm: featAVX, ymm: featAVX, zmm: noForm}, // VRNDSCALEPS on ZMM
 	"VRCPPS":     {xmm: featAVX, ymm: featAVX, zmm: noForm}, // VRCP14PS on ZMM
@@ -136,6 +140,11 @@ var asmFeatures = map[string]isaReq{
 	"VMOVUPS.Z":        {xmm: featAVX512F | featAVX512VL, ymm: featAVX512F | featAVX512VL, zmm: featAVX512F},
 	"VFMADD231PS.BCST": {xmm: featAVX512F | featAVX512VL, ymm: featAVX512F | featAVX512VL, zmm: featAVX512F},
 	"KMOVW":            {gpr: featAVX512F},
+	// The AVX-512 GELU kernel: broadcast and zero-masking operands and
+	// the EVEX-only VPANDD, VRCP14PS and VRNDSCALEPS.
+	"VPANDD.BCST": evex, "VFMADD213PS.BCST": evex, "VFNMADD231PS.BCST": evex, "VMINPS.BCST": evex,
+	"VMULPS.BCST": evex, "VPADDD.BCST": evex, "VMULPS.Z": evex, "VSUBPS.Z": evex, "VRCP14PS": evex,
+	"VRNDSCALEPS": evex,
 	// Pooled weight gradient (poolwgrad_amd64.s).
 	"MOVLQSX": baseline, "CMOVQGE": baseline,
 }

@@ -1,6 +1,9 @@
 package main
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // geluConsts are the constants of the GELU kernels. They must match the
 // portable twins in ../gelu.go. The upper-tail probability
@@ -163,6 +166,8 @@ func genGELU() []byte {
 	w.p("VZEROUPPER")
 	w.p("RET\n")
 
+	genGELUBiasDerivAVX512(&w)
+
 	for _, c := range geluConsts {
 		constant(&w, c.name, c.bits)
 	}
@@ -173,4 +178,119 @@ func genGELU() []byte {
 		}
 	}
 	return w.Bytes()
+}
+
+// geluCDF512 returns geluCDF's instructions on 16 lanes for one of two
+// interleaved streams: stream s uses Z(16s+0)..Z(16s+12) in place of
+// Y0..Y12 and K(2s+1), K(2s+2) for the two masks; Z13 (geluULo), Z14
+// (zero) and Z15 (one) are shared. The operations are geluCDF's, lane for
+// lane, but for the reciprocal estimate: VRCP14PS (14 bits) in place of
+// VRCPPS (12 bits, which has no 512-bit form), so t, after the same
+// third-order Newton step, may differ from the AVX2 kernel's in its last
+// bit. Constants are broadcast from their first lane.
+func geluCDF512(s int) []string {
+	r := func(i int) string { return fmt.Sprintf("Z%d", 16*s+i) }
+	k1, k2 := fmt.Sprintf("K%d", 2*s+1), fmt.Sprintf("K%d", 2*s+2)
+	l := []string{
+		"VPANDD.BCST geluAbs<>(SB), " + r(0) + ", " + r(1),
+		"VMOVAPS Z15, " + r(2),
+		"VFMADD231PS.BCST geluP<>(SB), " + r(1) + ", " + r(2),
+		"VMINPS.BCST geluDMax<>(SB), " + r(2) + ", " + r(2),
+		"VRCP14PS " + r(2) + ", " + r(3),
+		"VMOVAPS Z15, " + r(4),
+		"VFNMADD231PS " + r(3) + ", " + r(2) + ", " + r(4),
+		"VFMADD231PS " + r(4) + ", " + r(4) + ", " + r(4),
+		"VFMADD231PS " + r(4) + ", " + r(3) + ", " + r(3),
+		"VBROADCASTSS geluA5<>(SB), " + r(4),
+	}
+	for _, c := range []string{"geluA4", "geluA3", "geluA2", "geluA1"} {
+		l = append(l, fmt.Sprintf("VFMADD213PS.BCST %s<>(SB), %s, %s", c, r(3), r(4)))
+	}
+	l = append(l,
+		"VMULPS "+r(3)+", "+r(4)+", "+r(4),
+		"VMULPS "+r(0)+", "+r(0)+", "+r(5),
+		"VMULPS.BCST geluNegHalf<>(SB), "+r(5)+", "+r(5),
+		"VCMPPS $1, "+r(5)+", Z13, "+k1,
+		"VMULPS.BCST expLog2e<>(SB), "+r(5)+", "+r(6),
+		"VRNDSCALEPS $0, "+r(6)+", "+r(6),
+		"VMOVAPS "+r(5)+", "+r(7),
+		"VFNMADD231PS.BCST expLn2Hi<>(SB), "+r(6)+", "+r(7),
+		"VFNMADD231PS.BCST expLn2Lo<>(SB), "+r(6)+", "+r(7),
+		"VBROADCASTSS expC7<>(SB), "+r(8),
+	)
+	for _, c := range []string{"expC6", "expC5", "expC4", "expC3", "expC2", "expOne", "expOne"} {
+		l = append(l, fmt.Sprintf("VFMADD213PS.BCST %s<>(SB), %s, %s", c, r(7), r(8)))
+	}
+	return append(l,
+		"VCVTPS2DQ "+r(6)+", "+r(6),
+		"VPADDD.BCST expBias<>(SB), "+r(6)+", "+r(6),
+		"VPSLLD $23, "+r(6)+", "+r(6),
+		"VMULPS.Z "+r(6)+", "+r(8)+", "+k1+", "+r(8),
+		"VMULPS "+r(8)+", "+r(4)+", "+r(4),
+		"VCMPPS $2, "+r(0)+", Z14, "+k2,
+		"VADDPS "+r(4)+", "+r(4)+", "+r(12),
+		"VSUBPS.Z "+r(12)+", Z15, "+k2+", "+r(11),
+		"VADDPS "+r(11)+", "+r(4)+", "+r(1),
+	)
+}
+
+// geluBDBody512 returns one stream's GELUBiasDeriv on the 16 floats at
+// byte offset off: load and bias, geluCDF512, then the value and the
+// derivative stored.
+func geluBDBody512(s, off int) []string {
+	r := func(i int) string { return fmt.Sprintf("Z%d", 16*s+i) }
+	l := []string{
+		fmt.Sprintf("VMOVUPS %d(SI), %s", off, r(0)),
+		fmt.Sprintf("VADDPS %d(DX), %s, %s", off, r(0), r(0)),
+	}
+	l = append(l, geluCDF512(s)...)
+	return append(l,
+		"VMULPS "+r(1)+", "+r(0)+", "+r(2),
+		fmt.Sprintf("VMOVUPS %s, %d(DI)", r(2), off),
+		"VMULPS.BCST geluInvSqrt2Pi<>(SB), "+r(8)+", "+r(8),
+		"VFMADD213PS "+r(1)+", "+r(0)+", "+r(8),
+		fmt.Sprintf("VMOVUPS %s, %d(R8)", r(8), off),
+	)
+}
+
+// genGELUBiasDerivAVX512 writes geluBiasDerivAVX512, the AVX-512 form of
+// geluBiasDerivAVX2 for a positive multiple of 16 floats: 32 a step in
+// two independent streams whose instructions are interleaved (the
+// kernel is a long dependent chain per vector), then 16 if left. der may
+// be pre: each stream reads its 16 floats before it writes them, and the
+// two streams' floats are disjoint.
+func genGELUBiasDerivAVX512(w *asm) {
+	text(w, "geluBiasDerivAVX512(dst, der, pre, bias *float32, n int)", "geluBiasDerivAVX512", "$0-40")
+	w.p("MOVQ dst+0(FP), DI")
+	w.p("MOVQ der+8(FP), R8")
+	w.p("MOVQ pre+16(FP), SI")
+	w.p("MOVQ bias+24(FP), DX")
+	w.p("MOVQ n+32(FP), CX")
+	w.p("VPXORD Z14, Z14, Z14")
+	w.p("VBROADCASTSS expOne<>(SB), Z15")
+	w.p("VBROADCASTSS geluULo<>(SB), Z13")
+	w.p("CMPQ CX, $32")
+	w.p("JLT gelubd512_one")
+	w.label("gelubd512_loop")
+	a, b := geluBDBody512(0, 0), geluBDBody512(1, 64)
+	for i := range a {
+		w.p("%s", a[i])
+		w.p("%s", b[i])
+	}
+	w.p("ADDQ $128, SI")
+	w.p("ADDQ $128, DX")
+	w.p("ADDQ $128, DI")
+	w.p("ADDQ $128, R8")
+	w.p("SUBQ $32, CX")
+	w.p("CMPQ CX, $32")
+	w.p("JGE gelubd512_loop")
+	w.p("TESTQ CX, CX")
+	w.p("JZ gelubd512_done")
+	w.label("gelubd512_one")
+	for _, l := range geluBDBody512(0, 0) {
+		w.p("%s", l)
+	}
+	w.label("gelubd512_done")
+	w.p("VZEROUPPER")
+	w.p("RET\n")
 }
