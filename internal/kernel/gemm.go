@@ -289,10 +289,52 @@ func gemmWithEp(im *gemmImpl, transA, transB bool, m, n, k int, alpha float32, a
 		}
 		return
 	}
+	if t := transposedImpl(im, transA, transB, m, n, k, lda, beta); t != nil && !ep.hasWork() && gy == nil {
+		gemmTransposed(t, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
 	g := gemmPlan{im: im, m: m, n: n, k: k, alpha: alpha, beta: beta,
 		a: a, rsA: rsA, csA: csA, b: b, rsB: rsB, csB: csB, c: c, ldc: ldc, ep: ep,
 		geluY: gy, geluBias: gb}
 	g.run()
+}
+
+// transposedImpl returns the implementation that computes Aᵀ·B (A k×m
+// and B k×n as stored) faster as its transpose Bᵀ·A, or nil. That is a
+// weight gradient of many rows and few columns whose transposed A (the
+// output gradient) has rows 2 KB apart (lda 512): the 12-row tile reads
+// 12 floats per step from those rows in place, whose lines share a few
+// L1 sets, and packing them costs more than it gains, while the
+// transpose, few rows against many columns, takes the 8-row tile, which
+// packs its B (see choosePacking): 512×2048·2048×128 takes about 7% less
+// time, 512×4096·4096×128 8%. The two products sum each element in the
+// same k blocks and order (the tiles share kc, and k is beyond the one
+// block of a small product), with beta 0 or 1, so that the bits are
+// those of the direct product.
+func transposedImpl(im *gemmImpl, transA, transB bool, m, n, k, lda int, beta float32) *gemmImpl {
+	if !transA || transB || !im.rowsOuter || !im.inPlaceA || lda != inPlaceALd || beta != 0 && beta != 1 ||
+		n > m || k <= 2*im.kc || k <= im.oneBlockK {
+		return nil
+	}
+	t := pickImpl(n, m)
+	if t == im || t.rowsOuter || t.kc != im.kc || t.oneBlockK != im.oneBlockK || t.tiles == nil {
+		return nil
+	}
+	return t
+}
+
+// gemmTransposed computes C = alpha·Aᵀ·B + beta·C (A k×m, B k×n as
+// stored; beta 0 or 1) as Cᵀ = alpha·Bᵀ·A + beta·Cᵀ on the
+// implementation t, Cᵀ in a buffer of its own.
+func gemmTransposed(t *gemmImpl, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	buf := getBuf(m * n)
+	defer putBuf(buf)
+	ct := buf.s
+	if beta != 0 {
+		packTransposed(ct, c, 0, ldc, n, m, m) // ct[j·m + i] = c[i·ldc + j]
+	}
+	gemmWith(t, true, false, n, m, k, alpha, b, ldb, a, lda, beta, ct, m)
+	packTransposed(c, ct, 0, m, m, n, ldc) // c[i·ldc + j] = ct[j·m + i]
 }
 
 // gemmPlan holds one GEMM call while it runs through the blocked loops.

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // TestGemmTileOrder checks both walks of a block's tiles (column panel
@@ -123,5 +125,51 @@ func TestGemmTilesKernel(t *testing.T) {
 	}
 	if !ran {
 		t.Skip("no kernel of this machine computes several tiles per call")
+	}
+}
+
+// TestGemmTransposed checks that a weight gradient computed as its
+// transpose (transposedImpl) has the bits of the direct product, with
+// beta 0 and 1, rows and columns that leave ragged panels, C's rows
+// padded, and that it writes nothing outside C's m×n.
+func TestGemmTransposed(t *testing.T) {
+	rng := rand.New(rand.NewPCG(61, 62))
+	ran := false
+	for _, s := range [][3]int{{512, 128, 2048}, {500, 120, 1100}} { // m, n, k
+		m, n, k := s[0], s[1], s[2]
+		for _, beta := range []float32{0, 1} {
+			tr := transposedImpl(active, true, false, m, n, k, inPlaceALd, beta)
+			if tr == nil {
+				continue
+			}
+			ran = true
+			const ldc = 130
+			a := randSlice(rng, (k-1)*inPlaceALd+m)
+			b := randSlice(rng, k*n)
+			c0 := randSlice(rng, (m-1)*ldc+n)
+			if beta == 0 {
+				for i := range c0 {
+					c0[i] = float32(math.NaN())
+				}
+			}
+			got := append([]float32(nil), c0...)
+			Gemm(true, false, m, n, k, 1.5, a, inPlaceALd, b, n, beta, got, ldc)
+			// The direct product: the other tile order (the same bits,
+			// see TestGemmTileOrder) takes no transpose.
+			direct := *active
+			direct.rowsOuter = !direct.rowsOuter
+			require.Nil(t, transposedImpl(&direct, true, false, m, n, k, inPlaceALd, beta))
+			want := append([]float32(nil), c0...)
+			gemmWith(&direct, true, false, m, n, k, 1.5, a, inPlaceALd, b, n, beta, want, ldc)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%d×%d×%d beta %v on %s: element %d (row %d, column %d) is %v, the direct product's %v",
+						m, k, n, beta, tr.name, i, i/ldc, i%ldc, got[i], want[i])
+				}
+			}
+		}
+	}
+	if !ran {
+		t.Skip("no product is computed transposed on this machine")
 	}
 }
