@@ -390,3 +390,256 @@ pf_loop:
 	CMPQ SI, DX
 	JB pf_loop
 	RET
+
+// func expShiftSumAVX512(x *float32, n int, shift float32) float32
+// expShiftSumAVX2 over sixteen lanes: the same exp, lane by lane (the
+// same bits), the sum accumulated in one vector in row order, its halves
+// then added as expShiftSumAVX2 adds its lanes. The last n%16 values go
+// through a zero-masking load and a masked store: lanes past the row are
+// neither read nor written, and are zeroed before the sum.
+TEXT ·expShiftSumAVX512(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS shift+16(FP), Z13
+	VBROADCASTSS smExpHi<>(SB), Z14
+	VBROADCASTSS smExpLo<>(SB), Z15
+	VPXORD Z12, Z12, Z12
+	CMPQ CX, $32
+	JB esz_one
+esz_two:
+	VMOVUPS 0(SI), Z0
+	VMOVUPS 64(SI), Z4
+	VSUBPS Z13, Z0, Z0
+	VMINPS Z0, Z14, Z0
+	VMAXPS Z0, Z15, Z0
+	VMULPS.BCST smLog2e<>(SB), Z0, Z1
+	VRNDSCALEPS $0, Z1, Z1
+	VFNMADD231PS.BCST smLn2Hi<>(SB), Z1, Z0
+	VFNMADD231PS.BCST smLn2Lo<>(SB), Z1, Z0
+	VBROADCASTSS smC7<>(SB), Z2
+	VFMADD213PS.BCST smC6<>(SB), Z0, Z2
+	VFMADD213PS.BCST smC5<>(SB), Z0, Z2
+	VFMADD213PS.BCST smC4<>(SB), Z0, Z2
+	VFMADD213PS.BCST smC3<>(SB), Z0, Z2
+	VFMADD213PS.BCST smC2<>(SB), Z0, Z2
+	VFMADD213PS.BCST smOne<>(SB), Z0, Z2
+	VFMADD213PS.BCST smOne<>(SB), Z0, Z2
+	VCVTPS2DQ Z1, Z1
+	VPSRAD $1, Z1, Z3
+	VPSUBD Z3, Z1, Z1
+	VPADDD.BCST smBias<>(SB), Z3, Z3
+	VPSLLD $23, Z3, Z3
+	VPADDD.BCST smBias<>(SB), Z1, Z1
+	VPSLLD $23, Z1, Z1
+	VMULPS Z3, Z2, Z2
+	VMULPS Z1, Z2, Z2
+	VSUBPS Z13, Z4, Z4
+	VMINPS Z4, Z14, Z4
+	VMAXPS Z4, Z15, Z4
+	VMULPS.BCST smLog2e<>(SB), Z4, Z5
+	VRNDSCALEPS $0, Z5, Z5
+	VFNMADD231PS.BCST smLn2Hi<>(SB), Z5, Z4
+	VFNMADD231PS.BCST smLn2Lo<>(SB), Z5, Z4
+	VBROADCASTSS smC7<>(SB), Z6
+	VFMADD213PS.BCST smC6<>(SB), Z4, Z6
+	VFMADD213PS.BCST smC5<>(SB), Z4, Z6
+	VFMADD213PS.BCST smC4<>(SB), Z4, Z6
+	VFMADD213PS.BCST smC3<>(SB), Z4, Z6
+	VFMADD213PS.BCST smC2<>(SB), Z4, Z6
+	VFMADD213PS.BCST smOne<>(SB), Z4, Z6
+	VFMADD213PS.BCST smOne<>(SB), Z4, Z6
+	VCVTPS2DQ Z5, Z5
+	VPSRAD $1, Z5, Z7
+	VPSUBD Z7, Z5, Z5
+	VPADDD.BCST smBias<>(SB), Z7, Z7
+	VPSLLD $23, Z7, Z7
+	VPADDD.BCST smBias<>(SB), Z5, Z5
+	VPSLLD $23, Z5, Z5
+	VMULPS Z7, Z6, Z6
+	VMULPS Z5, Z6, Z6
+	VMOVUPS Z2, 0(SI)
+	VMOVUPS Z6, 64(SI)
+	VADDPS Z2, Z12, Z12
+	VADDPS Z6, Z12, Z12
+	ADDQ $128, SI
+	SUBQ $32, CX
+	CMPQ CX, $32
+	JAE esz_two
+esz_one:
+	CMPQ CX, $16
+	JB esz_tail
+	VMOVUPS 0(SI), Z0
+	VSUBPS Z13, Z0, Z0
+	VMINPS Z0, Z14, Z0
+	VMAXPS Z0, Z15, Z0
+	VMULPS.BCST smLog2e<>(SB), Z0, Z1
+	VRNDSCALEPS $0, Z1, Z1
+	VFNMADD231PS.BCST smLn2Hi<>(SB), Z1, Z0
+	VFNMADD231PS.BCST smLn2Lo<>(SB), Z1, Z0
+	VBROADCASTSS smC7<>(SB), Z2
+	VFMADD213PS.BCST smC6<>(SB), Z0, Z2
+	VFMADD213PS.BCST smC5<>(SB), Z0, Z2
+	VFMADD213PS.BCST smC4<>(SB), Z0, Z2
+	VFMADD213PS.BCST smC3<>(SB), Z0, Z2
+	VFMADD213PS.BCST smC2<>(SB), Z0, Z2
+	VFMADD213PS.BCST smOne<>(SB), Z0, Z2
+	VFMADD213PS.BCST smOne<>(SB), Z0, Z2
+	VCVTPS2DQ Z1, Z1
+	VPSRAD $1, Z1, Z3
+	VPSUBD Z3, Z1, Z1
+	VPADDD.BCST smBias<>(SB), Z3, Z3
+	VPSLLD $23, Z3, Z3
+	VPADDD.BCST smBias<>(SB), Z1, Z1
+	VPSLLD $23, Z1, Z1
+	VMULPS Z3, Z2, Z2
+	VMULPS Z1, Z2, Z2
+	VMOVUPS Z2, 0(SI)
+	VADDPS Z2, Z12, Z12
+	ADDQ $64, SI
+	SUBQ $16, CX
+esz_tail:
+	TESTQ CX, CX
+	JZ esz_done
+	MOVL $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VSUBPS Z13, Z0, Z0
+	VMINPS Z0, Z14, Z0
+	VMAXPS Z0, Z15, Z0
+	VMULPS.BCST smLog2e<>(SB), Z0, Z1
+	VRNDSCALEPS $0, Z1, Z1
+	VFNMADD231PS.BCST smLn2Hi<>(SB), Z1, Z0
+	VFNMADD231PS.BCST smLn2Lo<>(SB), Z1, Z0
+	VBROADCASTSS smC7<>(SB), Z2
+	VFMADD213PS.BCST smC6<>(SB), Z0, Z2
+	VFMADD213PS.BCST smC5<>(SB), Z0, Z2
+	VFMADD213PS.BCST smC4<>(SB), Z0, Z2
+	VFMADD213PS.BCST smC3<>(SB), Z0, Z2
+	VFMADD213PS.BCST smC2<>(SB), Z0, Z2
+	VFMADD213PS.BCST smOne<>(SB), Z0, Z2
+	VFMADD213PS.BCST smOne<>(SB), Z0, Z2
+	VCVTPS2DQ Z1, Z1
+	VPSRAD $1, Z1, Z3
+	VPSUBD Z3, Z1, Z1
+	VPADDD.BCST smBias<>(SB), Z3, Z3
+	VPSLLD $23, Z3, Z3
+	VPADDD.BCST smBias<>(SB), Z1, Z1
+	VPSLLD $23, Z1, Z1
+	VMULPS Z3, Z2, Z2
+	VMULPS Z1, Z2, Z2
+	VMOVUPS.Z Z2, K1, Z2
+	VMOVUPS Z2, K1, (SI)
+	VADDPS Z2, Z12, Z12
+esz_done:
+	VEXTRACTI64X4 $1, Z12, Y1
+	VADDPS Y1, Y12, Y12
+	VEXTRACTF128 $1, Y12, X1
+	VADDPS X1, X12, X0
+	VPERMILPS $0x4e, X0, X1
+	VADDPS X1, X0, X0
+	VPERMILPS $0xb1, X0, X1
+	VADDPS X1, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// func softmaxBackwardAVX512(e, dp *float32, n int, inv float32, w int) float32
+// softmaxBackwardAVX2 (the same operations in the same order, so the
+// same bits), its last w < 8 values loaded and stored through the mask
+// register K1 rather than VMASKMOVPS, whose masked stores are slow on
+// some processors.
+TEXT ·softmaxBackwardAVX512(SB), NOSPLIT, $0-44
+	MOVQ e+0(FP), SI
+	MOVQ dp+8(FP), DX
+	MOVQ w+32(FP), R8
+	MOVQ R8, CX
+	MOVL $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	MOVQ n+16(FP), CX
+	VBROADCASTSS inv+24(FP), Y15
+	MOVQ SI, R9
+	MOVQ DX, R10
+	MOVQ CX, R11
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	CMPQ CX, $32
+	JB smz_one
+smz_big:
+	VMULPS 0(SI), Y15, Y4
+	VFMADD231PS 0(DX), Y4, Y0
+	VMULPS 32(SI), Y15, Y5
+	VFMADD231PS 32(DX), Y5, Y1
+	VMULPS 64(SI), Y15, Y6
+	VFMADD231PS 64(DX), Y6, Y2
+	VMULPS 96(SI), Y15, Y7
+	VFMADD231PS 96(DX), Y7, Y3
+	ADDQ $128, SI
+	ADDQ $128, DX
+	SUBQ $32, CX
+	CMPQ CX, $32
+	JAE smz_big
+smz_one:
+	TESTQ CX, CX
+	JZ smz_tail
+smz_oneloop:
+	VMULPS 0(SI), Y15, Y4
+	VFMADD231PS 0(DX), Y4, Y0
+	ADDQ $32, SI
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JNZ smz_oneloop
+smz_tail:
+	TESTQ R8, R8
+	JZ smz_sum
+	VMOVUPS.Z (SI), K1, Z4
+	VMOVUPS.Z (DX), K1, Z5
+	VMULPS Y4, Y15, Y4
+	VFMADD231PS Y5, Y4, Y1
+smz_sum:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y2
+	VEXTRACTF128 $1, Y2, X1
+	VADDPS X1, X2, X0
+	VPERMILPS $0x4e, X0, X1
+	VADDPS X1, X0, X0
+	VPERMILPS $0xb1, X0, X1
+	VADDPS X1, X0, X0
+	VBROADCASTSS X0, Y13
+	MOVQ R9, SI
+	MOVQ R10, DX
+	MOVQ R11, CX
+	TESTQ CX, CX
+	JZ smz_tail2
+smz_loop2:
+	VMULPS 0(SI), Y15, Y4
+	VMOVUPS 0(DX), Y5
+	VMOVUPS Y4, 0(SI)
+	VSUBPS Y13, Y5, Y5
+	VMULPS Y4, Y5, Y5
+	VMOVUPS Y5, 0(DX)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JNZ smz_loop2
+smz_tail2:
+	TESTQ R8, R8
+	JZ smz_done
+	VMOVUPS.Z (SI), K1, Z4
+	VMOVUPS.Z (DX), K1, Z5
+	VMULPS Y4, Y15, Y4
+	VMOVUPS Z4, K1, (SI)
+	VSUBPS Y13, Y5, Y5
+	VMULPS Y4, Y5, Y5
+	VMOVUPS Z5, K1, (DX)
+smz_done:
+	VZEROUPPER
+	MOVSS X0, ret+40(FP)
+	RET
+
