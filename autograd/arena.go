@@ -73,6 +73,7 @@ type tape struct {
 	stack   []frame
 	visited map[*Var]bool
 	pending map[*Var]*tensor.Tensor
+	owned   map[*Var]*tensor.Tensor // pending gradients no one else holds
 }
 
 // NewArena returns an empty arena.

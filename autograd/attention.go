@@ -519,6 +519,31 @@ func (g *attnGeom) rowBlock(i0 int) (i1, kn int) {
 	return i1, max(min(i1+g.offset, g.s), 0)
 }
 
+// attnHalfBlock is the first part of a causal row block whose scores
+// (and their gradients) are computed over only the keys its last row
+// sees: half of the diagonal block is masked for it.
+const attnHalfBlock = attnRowBlock / 2
+
+// keyProduct writes columns [0, kn) of rows [0, i1−i0) of c (rows ldc
+// apart) as alpha·a·b over k steps, a's rows lda apart, b k×kn: the scores
+// (a the queries, b the keys transposed) or their gradient's dO·vᵀ of the
+// row block [i0, i1). Under the causal mask the block's first
+// attnHalfBlock rows multiply only the keys they may see and get zeros
+// past them, so that the block's masked diagonal corner is not computed.
+func (g *attnGeom) keyProduct(i0, i1, kn, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if !g.causal || i1-i0 <= attnHalfBlock {
+		attnGemm(false, i1-i0, kn, k, alpha, a, lda, b, ldb, 0, c, ldc)
+		return
+	}
+	const h = attnHalfBlock
+	kh := g.rowKeys(i0+h-1, kn)
+	if kh > 0 {
+		attnGemm(false, h, kh, k, alpha, a, lda, b, ldb, 0, c, ldc)
+	}
+	clearRows(c, kh, ldc, h, kn-kh)
+	attnGemm(false, i1-i0-h, kn, k, alpha, a[h*lda:], lda, b, ldb, 0, c[h*ldc:], ldc)
+}
+
 // rowKeys returns how many leading keys of the kn a row block computes
 // query row i may see under the causal mask (all kn without it).
 func (g *attnGeom) rowKeys(i, kn int) int {
@@ -538,7 +563,7 @@ func (g *attnGeom) scores(sc []float32, ld int, qd, kt []float32, b, h, i0, i1, 
 	if i1 <= i0 || kn == 0 {
 		return
 	}
-	attnGemm(false, i1-i0, kn, g.d, g.scale, qd[g.q.at(b, h)+i0*g.q.ld:], g.q.ld, kt, ld, 0, sc[i0*ld:], ld)
+	g.keyProduct(i0, i1, kn, g.d, g.scale, qd[g.q.at(b, h)+i0*g.q.ld:], g.q.ld, kt, ld, sc[i0*ld:], ld)
 	if g.mask == nil && g.kpm == nil {
 		return
 	}
@@ -754,7 +779,7 @@ func (g *attnGeom) backwardRange(lo, hi int, qd, kd, vd, gy, lse, gq, gk, gv []f
 				}
 			}
 			// dP = dO·vᵀ.
-			attnGemm(false, m, kn, g.dv, 1, gyo[i0*g.o.ld:], g.o.ld, vt, ld, 0, dp[i0*ld:], ld)
+			g.keyProduct(i0, i1, kn, g.dv, 1, gyo[i0*g.o.ld:], g.o.ld, vt, ld, dp[i0*ld:], ld)
 			if g.dropout > 0 {
 				// (The forward keeps no probabilities under dropout.)
 				g.dropBack(p, dp, ld, tmp, b, h, i0, i1, kn)

@@ -25,9 +25,12 @@ type node struct {
 	// pass that computes its own part, instead of the engine adding the
 	// two in a pass of its own: the engine hands that gradient to fn in
 	// prior (nil when there is none, read-only), and fn sets folded when
-	// the gradient it returns for its first input includes it.
-	foldsPrior, folded bool
-	prior              *tensor.Tensor
+	// the gradient it returns for its first input includes it. fn sets
+	// fresh when that gradient is a buffer of its own that nothing else
+	// holds, into which the engine may add what later ops give the input
+	// rather than sum the two into a new buffer.
+	foldsPrior, folded, fresh bool
+	prior                     *tensor.Tensor
 }
 
 // saved is what an op recorded with recordFn keeps for its backward.
@@ -208,7 +211,7 @@ func (v *Var) BackwardWith(grad *tensor.Tensor) {
 			var grads []*tensor.Tensor
 			if nd := n.node; nd.fn != nil {
 				if nd.foldsPrior {
-					nd.prior, nd.folded = pending[nd.inputs[0]], false
+					nd.prior, nd.folded, nd.fresh = pending[nd.inputs[0]], false, false
 				}
 				grads = nd.fn(nd, g)
 				nd.prior = nil
@@ -223,15 +226,25 @@ func (v *Var) BackwardWith(grad *tensor.Tensor) {
 				if !tensor.SameShape(gj, in.value) {
 					panic(fmt.Sprintf("autograd: backward of %s returned gradient of shape %v for input %d of shape %v", n.node.op, gj.Shape(), j, in.value.Shape()))
 				}
-				if prev, ok := pending[in]; ok && j == 0 && n.node.folded {
+				prev, ok := pending[in]
+				switch {
+				case ok && j == 0 && n.node.folded:
 					pending[in] = gj // the op added prev into its gradient
-				} else if ok {
+				case ok && tp.owned[in] == prev:
+					// A Var used twice, its gradient so far a buffer of
+					// the engine's own: the sum goes there.
+					kernel.Add(prev.Data(), prev.Data(), gj.Data())
+				case ok:
 					// A Var used twice: the sum comes from its arena.
 					sum := gradBuf(prev.Shape(), in)
 					kernel.Add(sum.Data(), prev.Data(), gj.Data())
 					pending[in] = sum
-				} else {
+					tp.own(in, sum)
+				default:
 					pending[in] = gj
+				}
+				if j == 0 && n.node.fresh && pending[in] == gj {
+					tp.own(in, gj)
 				}
 			}
 		}
@@ -241,6 +254,15 @@ func (v *Var) BackwardWith(grad *tensor.Tensor) {
 	}
 	clear(order) // the arena keeps the scratch, not the graph
 	clear(pending)
+	clear(tp.owned)
+}
+
+// own records g as the pending gradient of v that no one else holds.
+func (tp *tape) own(v *Var, g *tensor.Tensor) {
+	if tp.owned == nil {
+		tp.owned = make(map[*Var]*tensor.Tensor)
+	}
+	tp.owned[v] = g
 }
 
 // accumulate adds g into a leaf's gradient, owning a private buffer so that

@@ -406,6 +406,7 @@ func layerNormBackward(n *node, gy *tensor.Tensor) []*tensor.Tensor {
 	if x.requiresGrad {
 		grads[0] = gradBuf(n.saved.t[0].Shape(), n.inputs...) // every row is written
 		j.gx = grads[0].Data()
+		n.fresh = true
 		if n.prior != nil {
 			j.prior, n.folded = n.prior.Data(), true
 		}

@@ -175,6 +175,34 @@ func TestLayerNormFoldsResidualGradient(t *testing.T) {
 	}
 }
 
+// TestLayerNormGradientSharedSafely checks a LayerNorm input used three
+// times, twice through ops that pass their output's gradient on as it is
+// (the caller's seed), in every order: the input's gradient is the sum of
+// the three, and the seed is left as it was (the engine adds into
+// LayerNorm's own buffer and its own sums only).
+func TestLayerNormGradientSharedSafely(t *testing.T) {
+	const n, d = 40, 24
+	xt, wt, bt, gt := rnd(61, -2, 2, n, d), rnd(62, 0.5, 1.5, d), rnd(63, -1, 1, d), rnd(64, -1, 1, n, d)
+	seed := gt.Clone()
+	x, w, b := NewVar(xt), NewVar(wt), NewVar(bt)
+	LayerNorm(x, w, b, 1, 1e-5).BackwardWith(gt)
+	gLN := slices.Clone(x.Grad().Data())
+	builds := map[string]func(x *Var) *Var{
+		"ln,x,x": func(x *Var) *Var { return Add(Add(LayerNorm(x, w, b, 1, 1e-5), x), x) },
+		"x,ln,x": func(x *Var) *Var { return Add(Add(x, LayerNorm(x, w, b, 1, 1e-5)), x) },
+		"x,x,ln": func(x *Var) *Var { return Add(x, Add(x, LayerNorm(x, w, b, 1, 1e-5))) },
+	}
+	for name, f := range builds {
+		x.ZeroGrad()
+		f(x).BackwardWith(gt)
+		require.Equal(t, seed.Data(), gt.Data(), "%s: the seed changed", name)
+		for i, v := range x.Grad().Data() {
+			want := float64(gLN[i]) + 2*float64(gt.Data()[i])
+			require.InDelta(t, want, float64(v), 4*0x1p-23*(math.Abs(float64(gLN[i]))+2*math.Abs(float64(gt.Data()[i]))), "%s: x gradient [%d]", name, i)
+		}
+	}
+}
+
 // TestLayerNormResidualAllocations checks that a warm forward and
 // backward through an arena of a LayerNorm whose input also feeds the
 // residual add, its gradient folded, allocates nothing.

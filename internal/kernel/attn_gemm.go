@@ -55,6 +55,16 @@ func SmallGemmBand(m, n, k, lo, hi int, alpha float32, a []float32, rsA, csA int
 func smallGemmWith(im *gemmImpl, m, n, k, lo, hi int, alpha float32, a []float32, rsA, csA int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	mr, nr := im.mr, im.nr
 	rm, rn := m%mr, n%nr // ragged rows and columns
+	if nw := n - rn; rn != 0 && im.nr == 32 && narrow != nil && narrow.nr == 16 && rn <= 16 {
+		// Up to 16 ragged columns of a 32-wide tile take the 16-wide
+		// kernel rather than a padded panel: half the products (a
+		// causal block's first half sees half of its diagonal keys).
+		smallGemmWith(narrow, m, rn, k, lo, hi, alpha, a, rsA, csA, b[nw:], ldb, beta, c[nw:], ldc)
+		if nw == 0 {
+			return
+		}
+		n, rn = nw, 0
+	}
 	var buf *buffer
 	var ap, bp, tile []float32
 	if rm != 0 || rn != 0 {

@@ -16,7 +16,7 @@ type buffer struct {
 // bufFree keeps released packing buffers. Unlike a sync.Pool it is not
 // emptied by the garbage collector, so a training loop that allocates
 // elsewhere does not make every GEMM allocate its packing buffers again;
-// it holds at most maxFree buffers (a few per processor).
+// it holds at most maxFree buffers (eight per processor).
 //
 // Products of different shapes ask for different sizes, and on several
 // workers they overlap in varying order. So that the buffers of one
@@ -32,7 +32,14 @@ var bufFree struct {
 	list []*buffer
 }
 
-var maxFree = 4 * runtime.GOMAXPROCS(0)
+// maxFree is the most free buffers kept. A training step of two shares
+// side by side on two processors has up to ten buffers in use at once
+// (each share's product split between two workers, each part holding a
+// packed B and a packed A, and a product computed transposed its output);
+// the list must keep them all, or a step's peak drops a few and the next
+// step allocates them again (300 KB to 1.25 MB each). Four per processor
+// did so every few steps.
+var maxFree = 8 * runtime.GOMAXPROCS(0)
 
 // bufClass rounds n up to the next size class: 2^e·{1, 1.25, 1.5, 1.75},
 // at most 25% above n.

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -84,4 +85,46 @@ func TestBufFreeFullDropsSmallest(t *testing.T) {
 		kept = kept || b == big
 	}
 	require.True(t, kept, "the largest buffer was dropped")
+}
+
+// TestBufFreeKeepsTwoSharesPeak replays the packing-buffer requests of
+// the shares of a training step, one per processor, side by side (two on
+// two processors): at the peak
+// each share's product is split between two workers, each part holding a
+// packed B and a packed A buffer, and a transposed product holds its
+// output too, all of different sizes; the shares then release them in
+// varying order. Once the cycle has run, running it again must allocate
+// nothing: a free list that drops some of the peak's buffers makes the
+// next step allocate them again.
+func TestBufFreeKeepsTwoSharesPeak(t *testing.T) {
+	bufFree.Lock()
+	saved := bufFree.list
+	bufFree.list = nil
+	bufFree.Unlock()
+	defer func() {
+		bufFree.Lock()
+		bufFree.list = saved
+		bufFree.Unlock()
+	}()
+	shares := runtime.GOMAXPROCS(0)
+	var sizes []int
+	for s := range shares {
+		// Two parts' B and A buffers, and a transposed product's output.
+		sizes = append(sizes, 65536+s*1000, 131072+s*1000, 123264+s*1000, 30976+s*1000, 65536+s*3000)
+		if s%2 == 1 {
+			sizes = sizes[:len(sizes)-1] // one transposed product per two shares
+		}
+	}
+	held := make([]*buffer, len(sizes))
+	turn := 0
+	cycle := func() {
+		for i, n := range sizes {
+			held[i] = getBuf(n)
+		}
+		turn++
+		for i := range held {
+			putBuf(held[(i*7+turn)%len(held)])
+		}
+	}
+	require.Zero(t, testalloc.PerRun(3, cycle), "allocations of warm cycles with %d buffers at the peak", len(sizes))
 }

@@ -17,6 +17,12 @@ func kern12x32AVX512(k int, a *float32, rsA, csA int, b *float32, csB int, c *fl
 func kern8x32AVX512(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32)
 
 //go:noescape
+func kern12x32TilesAVX512(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, nt, astep, bstep, cstep int)
+
+//go:noescape
+func kern8x32TilesAVX512(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, nt, astep, bstep, cstep int)
+
+//go:noescape
 func kern16x16MaskAVX512(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, mask int)
 
 // kern16x16AVX512 is kern16x16MaskAVX512 on all sixteen columns.
@@ -98,7 +104,7 @@ var (
 	// rather than read back, about 10% faster than two blocks of 256.
 	// A small product still takes one block only up to a k of 768, as
 	// with the earlier blocks of 384 (see gemmImpl.oneBlockK).
-	avx512Impl = &gemmImpl{name: "avx512-12x32", mr: 12, nr: 32, kern: kern12x32AVX512, kc: 512, mc: 240, nc: 2048, inPlaceA: true, rowsOuter: true, oneBlockK: 768}
+	avx512Impl = &gemmImpl{name: "avx512-12x32", mr: 12, nr: 32, kern: kern12x32AVX512, tiles: kern12x32TilesAVX512, kc: 512, mc: 240, nc: 2048, inPlaceA: true, rowsOuter: true, oneBlockK: 768}
 	// avx512x8Impl serves row counts that 8 divides better than 12. Its
 	// k blocks are those of avx512Impl, so that a row of C has the same
 	// bits whichever of the two pickImpl chooses for the product's
@@ -106,7 +112,7 @@ var (
 	// 4096 tokens, 128×4096·4096×384: about 4% less time), whose panels,
 	// read in place, are 8 floats from rows 512 B apart, when B is read
 	// in place against many column panels (see choosePacking).
-	avx512x8Impl = &gemmImpl{name: "avx512-8x32", mr: 8, nr: 32, kern: kern8x32AVX512, kc: 512, mc: 240, nc: 2048, inPlaceA: true, oneBlockK: 768, packTransA: true}
+	avx512x8Impl = &gemmImpl{name: "avx512-8x32", mr: 8, nr: 32, kern: kern8x32AVX512, tiles: kern8x32TilesAVX512, kc: 512, mc: 240, nc: 2048, inPlaceA: true, oneBlockK: 768, packTransA: true}
 	// avx512NarrowImpl serves outputs at most 16 wide (a classifier's ten
 	// columns): one ZMM per row instead of two thirds of a 32-wide tile
 	// wasted, B read in place even when its rows are shorter than 16, C

@@ -2,9 +2,12 @@ package kernel
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // TestGemmTileOrder checks both walks of a block's tiles (column panel
@@ -71,5 +74,102 @@ func TestGemmRowsIndependentOfHeight(t *testing.T) {
 					k, h[0], h[1], pickImpl(h[1], n).name, h[0], pickImpl(h[0], n).name)
 			}
 		}
+	}
+}
+
+// TestGemmTilesKernel checks that a kernel computing several tiles per
+// call (gemmImpl.tiles) gives each tile the bits of one call per tile, in
+// both tile orders, under every packing policy, with beta zero and not,
+// on sizes with ragged panels both ways, several row and column panels,
+// odd k and several k blocks, and that it writes nothing outside C's m×n
+// (the padding between C's rows keeps its values): a tile skipped,
+// written twice or given the wrong A, B or C shows.
+func TestGemmTilesKernel(t *testing.T) {
+	defer func(p int) { packMode = p }(packMode)
+	rng := rand.New(rand.NewPCG(51, 52))
+	shapes := [][3]int{ // m, n, k
+		{24, 64, 9}, {37, 100, 33}, {100, 97, 130}, {250, 160, 1100}, {64, 256, 512},
+	}
+	ran := false
+	for i, s := range shapes {
+		tr := transCombos[i%4]
+		for _, beta := range []float32{0, 0.5} {
+			g := newGemmCase(rng, tr[0], tr[1], s[0], s[1], s[2], 1+i%3, 1.5, beta)
+			for _, base := range gemmImpls() {
+				if base.tiles == nil {
+					continue
+				}
+				ran = true
+				for _, mode := range []int{packAuto, packNever, packAlways} {
+					packMode = mode
+					for _, rowsOuter := range []bool{false, true} {
+						var out [2][]float32
+						for o, tiles := range []bool{true, false} {
+							im := *base
+							im.rowsOuter = rowsOuter
+							if !tiles {
+								im.tiles = nil
+							}
+							out[o] = append([]float32(nil), g.c...)
+							gemmWith(&im, g.transA, g.transB, g.m, g.n, g.k, g.alpha, g.a, g.lda, g.b, g.ldb, g.beta, out[o], g.ldc)
+						}
+						// Bits, not values: with beta zero C starts as NaN,
+						// which the padding must keep.
+						if !slices.EqualFunc(out[0], out[1], func(x, y float32) bool { return math.Float32bits(x) == math.Float32bits(y) }) {
+							t.Fatalf("%s rowsOuter=%v pack mode %d: %s differs with tiles per call", base.name, rowsOuter, mode, g)
+						}
+					}
+				}
+			}
+		}
+	}
+	if !ran {
+		t.Skip("no kernel of this machine computes several tiles per call")
+	}
+}
+
+// TestGemmTransposed checks that a weight gradient computed as its
+// transpose (transposedImpl) has the bits of the direct product, with
+// beta 0 and 1, rows and columns that leave ragged panels, C's rows
+// padded, and that it writes nothing outside C's m×n.
+func TestGemmTransposed(t *testing.T) {
+	rng := rand.New(rand.NewPCG(61, 62))
+	ran := false
+	for _, s := range [][3]int{{512, 128, 2048}, {500, 120, 1100}} { // m, n, k
+		m, n, k := s[0], s[1], s[2]
+		for _, beta := range []float32{0, 1} {
+			tr := transposedImpl(active, true, false, m, n, k, inPlaceALd, beta)
+			if tr == nil {
+				continue
+			}
+			ran = true
+			const ldc = 130
+			a := randSlice(rng, (k-1)*inPlaceALd+m)
+			b := randSlice(rng, k*n)
+			c0 := randSlice(rng, (m-1)*ldc+n)
+			if beta == 0 {
+				for i := range c0 {
+					c0[i] = float32(math.NaN())
+				}
+			}
+			got := append([]float32(nil), c0...)
+			Gemm(true, false, m, n, k, 1.5, a, inPlaceALd, b, n, beta, got, ldc)
+			// The direct product: the other tile order (the same bits,
+			// see TestGemmTileOrder) takes no transpose.
+			direct := *active
+			direct.rowsOuter = !direct.rowsOuter
+			require.Nil(t, transposedImpl(&direct, true, false, m, n, k, inPlaceALd, beta))
+			want := append([]float32(nil), c0...)
+			gemmWith(&direct, true, false, m, n, k, 1.5, a, inPlaceALd, b, n, beta, want, ldc)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%d×%d×%d beta %v on %s: element %d (row %d, column %d) is %v, the direct product's %v",
+						m, k, n, beta, tr.name, i, i/ldc, i%ldc, got[i], want[i])
+				}
+			}
+		}
+	}
+	if !ran {
+		t.Skip("no product is computed transposed on this machine")
 	}
 }

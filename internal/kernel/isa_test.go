@@ -133,7 +133,7 @@ var asmFeatures = map[string]isaReq{
 	"VPSLLW": {xmm: featAVX, ymm: featAVX2, zmm: featAVX512BW}, "VPOR": {xmm: featAVX, ymm: featAVX2, zmm: noForm},
 	"VPTEST": {xmm: featAVX, ymm: featAVX, zmm: noForm},
 	"VSUBSS": vexFP, "VDIVSS": vexFP, "VMOVSS": vexFP, "VMOVSD": vexFP, "VMULSS": vexFP, "VADDSS": vexFP,
-	"VSUBSD": vexFP, "VADDSD": vexFP, "VROUNDSD": vexFP, "VCVTSS2SD": vexFP, "VCVTSD2SS": vexFP,
+	"VSUBSD": vexFP, "VADDSD": vexFP, "VDIVSD": vexFP, "VSQRTSD": vexFP, "VROUNDSD": vexFP, "VCVTSS2SD": vexFP, "VCVTSD2SS": vexFP,
 	"VCVTTSS2SI": vexFP,
 	// The masked narrow GEMM kernel: zero-masking loads and broadcast
 	// FMAs are EVEX forms; the mask register moves are AVX512F.

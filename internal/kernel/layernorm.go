@@ -86,17 +86,20 @@ func LayerNormRow(dst, x, w, b []float32, eps float32) (mean, invStd float32) {
 	if d == 0 || len(dst) != d || w != nil && len(w) != d || b != nil && len(b) != d {
 		panic(fmt.Sprintf("kernel.LayerNormRow: dst %d, x %d, w %d, b %d values", len(dst), len(x), len(w), len(b)))
 	}
-	fd := float32(d)
-	mean = sum(x) / fd
-	v := lnVarSum(x, mean) / fd
-	invStd = float32(1 / math.Sqrt(float64(v)+float64(eps)))
 	if w == nil {
 		w = Ones(d)
 	}
 	if b == nil {
 		b = negZeros(d)
 	}
-	lnApply(dst, x, w, b, mean, invStd)
+	if mean, invStd, ok := lnRowAsm(dst, x, w, b, eps); ok {
+		return mean, invStd
+	}
+	fd := float32(d)
+	mean = sum(x) / fd
+	v := lnVarSumPortable(x, mean) / fd
+	invStd = float32(1 / math.Sqrt(float64(v)+float64(eps)))
+	lnApplyPortable(dst, x, w, b, mean, invStd)
 	return mean, invStd
 }
 

@@ -8,34 +8,24 @@ package kernel
 // gives the same bits whatever else runs.
 
 //go:noescape
-func lnVarSumAVX2(x *float32, n int, mu float32, mask *int32) float32
-
-//go:noescape
-func lnApplyAVX2(dst, x, w, b *float32, n int, mu, inv float32, mask *int32)
-
-//go:noescape
 func lnGradSumsAVX2(x, gy, w, gw, gb *float32, n int, mu, inv float32, mask *int32) (s1, s2 float32)
 
 //go:noescape
 func lnGradApplyAVX2(gx, prior, gy, x, w *float32, n int, mu, inv, b, c float32, mask *int32)
 
-// lnVarSum returns Σ (x − mu)².
-func lnVarSum(x []float32, mu float32) float32 {
-	if !hasAVX2 {
-		return lnVarSumPortable(x, mu)
-	}
-	return lnVarSumAVX2(&x[0], len(x)&^7, mu, tailMask(len(x)))
-}
+//go:noescape
+func lnRowAVX2(dst, x, w, b *float32, n int, fd, eps float32, mask *int32) (mean, inv float32)
 
-// lnApply writes dst = (x − mu)·inv·w + b (w and b as long as x).
-func lnApply(dst, x, w, b []float32, mu, inv float32) {
+// lnRowAsm runs LayerNormRow's kernel (w and b not nil), reporting false
+// when the machine has none.
+func lnRowAsm(dst, x, w, b []float32, eps float32) (mean, inv float32, ok bool) {
 	if !hasAVX2 {
-		lnApplyPortable(dst, x, w, b, mu, inv)
-		return
+		return 0, 0, false
 	}
 	n := len(x)
 	_, _, _ = dst[n-1], w[n-1], b[n-1]
-	lnApplyAVX2(&dst[0], &x[0], &w[0], &b[0], n&^7, mu, inv, tailMask(n))
+	mean, inv = lnRowAVX2(&dst[0], &x[0], &w[0], &b[0], n&^7, float32(n), eps, tailMask(n))
+	return mean, inv, true
 }
 
 // lnGradSums is LayerNormGradRow's first pass (see lnGradSumsPortable).

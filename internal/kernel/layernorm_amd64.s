@@ -8,131 +8,6 @@
 // so that no value past the row is read or written. Sums run over fixed
 // lanes in a fixed order.
 
-// func lnVarSumAVX2(x *float32, n int, mu float32, mask *int32) float32
-// Σ (x[i] − mu)² in four accumulators over 32 values at a time (the rest
-// of the whole vectors in the first, the masked tail in the second),
-// added (0+1)+(2+3), then its lanes.
-TEXT ·lnVarSumAVX2(SB), NOSPLIT, $0-36
-	MOVQ x+0(FP), SI
-	MOVQ n+8(FP), CX
-	VBROADCASTSS mu+16(FP), Y15
-	MOVQ mask+24(FP), R8
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	CMPQ CX, $32
-	JB lnv_one
-lnv_big:
-	VMOVUPS 0(SI), Y4
-	VMOVUPS 32(SI), Y5
-	VMOVUPS 64(SI), Y6
-	VMOVUPS 96(SI), Y7
-	VSUBPS Y15, Y4, Y4
-	VSUBPS Y15, Y5, Y5
-	VSUBPS Y15, Y6, Y6
-	VSUBPS Y15, Y7, Y7
-	VFMADD231PS Y4, Y4, Y0
-	VFMADD231PS Y5, Y5, Y1
-	VFMADD231PS Y6, Y6, Y2
-	VFMADD231PS Y7, Y7, Y3
-	ADDQ $128, SI
-	SUBQ $32, CX
-	CMPQ CX, $32
-	JAE lnv_big
-lnv_one:
-	TESTQ CX, CX
-	JZ lnv_tail
-lnv_oneloop:
-	VMOVUPS 0(SI), Y4
-	VSUBPS Y15, Y4, Y4
-	VFMADD231PS Y4, Y4, Y0
-	ADDQ $32, SI
-	SUBQ $8, CX
-	JNZ lnv_oneloop
-lnv_tail:
-	TESTQ R8, R8
-	JZ lnv_sum
-	VMOVUPS (R8), Y14
-	VMASKMOVPS (SI), Y14, Y4
-	VSUBPS Y15, Y4, Y4
-	VANDPS Y14, Y4, Y4
-	VFMADD231PS Y4, Y4, Y1
-lnv_sum:
-	VADDPS Y1, Y0, Y0
-	VADDPS Y3, Y2, Y2
-	VADDPS Y2, Y0, Y2
-	VEXTRACTF128 $1, Y2, X1
-	VADDPS X1, X2, X0
-	VPERMILPS $0x4e, X0, X1
-	VADDPS X1, X0, X0
-	VPERMILPS $0xb1, X0, X1
-	VADDPS X1, X0, X0
-	VMOVSS X0, ret+32(FP)
-	VZEROUPPER
-	RET
-
-// func lnApplyAVX2(dst, x, w, b *float32, n int, mu, inv float32, mask *int32)
-// dst[i] = ((x[i] − mu)·inv)·w[i] + b[i], the last two fused.
-TEXT ·lnApplyAVX2(SB), NOSPLIT, $0-56
-	MOVQ dst+0(FP), DI
-	MOVQ x+8(FP), SI
-	MOVQ w+16(FP), R8
-	MOVQ b+24(FP), R9
-	MOVQ n+32(FP), CX
-	VBROADCASTSS mu+40(FP), Y15
-	VBROADCASTSS inv+44(FP), Y14
-	MOVQ mask+48(FP), R10
-	CMPQ CX, $16
-	JB lna_one
-lna_big:
-	VMOVUPS 0(SI), Y0
-	VMOVUPS 32(SI), Y1
-	VSUBPS Y15, Y0, Y0
-	VSUBPS Y15, Y1, Y1
-	VMULPS Y14, Y0, Y0
-	VMULPS Y14, Y1, Y1
-	VMOVUPS 0(R9), Y2
-	VMOVUPS 32(R9), Y3
-	VFMADD231PS 0(R8), Y0, Y2
-	VFMADD231PS 32(R8), Y1, Y3
-	VMOVUPS Y2, 0(DI)
-	VMOVUPS Y3, 32(DI)
-	ADDQ $64, SI
-	ADDQ $64, DI
-	ADDQ $64, R8
-	ADDQ $64, R9
-	SUBQ $16, CX
-	CMPQ CX, $16
-	JAE lna_big
-lna_one:
-	TESTQ CX, CX
-	JZ lna_tail
-	VMOVUPS 0(SI), Y0
-	VSUBPS Y15, Y0, Y0
-	VMULPS Y14, Y0, Y0
-	VMOVUPS 0(R9), Y2
-	VFMADD231PS 0(R8), Y0, Y2
-	VMOVUPS Y2, 0(DI)
-	ADDQ $32, SI
-	ADDQ $32, DI
-	ADDQ $32, R8
-	ADDQ $32, R9
-lna_tail:
-	TESTQ R10, R10
-	JZ lna_done
-	VMOVUPS (R10), Y13
-	VMASKMOVPS (SI), Y13, Y0
-	VSUBPS Y15, Y0, Y0
-	VMULPS Y14, Y0, Y0
-	VMASKMOVPS (R8), Y13, Y1
-	VMASKMOVPS (R9), Y13, Y2
-	VFMADD231PS Y1, Y0, Y2
-	VMASKMOVPS Y2, Y13, (DI)
-lna_done:
-	VZEROUPPER
-	RET
-
 // func lnGradSumsAVX2(x, gy, w, gw, gb *float32, n int, mu, inv float32, mask *int32) (s1, s2 float32)
 // With x̂ = (x − mu)·inv and ĝ = g·w: gw += g·x̂ (fused) when gw is not
 // nil, gb += g when gb is not nil, s1 = Σ ĝ and s2 = Σ ĝ·x̂, each in two
@@ -354,5 +229,183 @@ lnd_tail:
 lnd_tailstore:
 	VMASKMOVPS Y0, Y13, (DI)
 lnd_done:
+	VZEROUPPER
+	RET
+
+DATA lnOne<>+0(SB)/8, $0x3ff0000000000000
+GLOBL lnOne<>(SB), RODATA|NOPTR, $8
+
+// func lnRowAVX2(dst, x, w, b *float32, n int, fd, eps float32, mask *int32) (mean, inv float32)
+// LayerNormRow in one call: mean = Σx/fd (four accumulators over 32
+// values, the rest of the whole vectors in the first, the masked tail in
+// the second, added (0+1)+(2+3), then its lanes), the variance the same
+// way over (x − mean)² (the masked tail's deviations zeroed), inv =
+// 1/√(var + eps) in float64, then dst = ((x − mean)·inv)·w + b, the last
+// two fused, over 16 values at a time.
+TEXT ·lnRowAVX2(SB), NOSPLIT, $0-64
+	MOVQ x+8(FP), SI
+	MOVQ n+32(FP), CX
+	MOVQ mask+48(FP), R10
+	MOVQ SI, R12
+	MOVQ CX, R13
+	TESTQ R10, R10
+	JZ lnr_nomask
+	VMOVUPS (R10), Y13
+lnr_nomask:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	CMPQ CX, $32
+	JB lnr_sone
+lnr_sbig:
+	VADDPS 0(SI), Y0, Y0
+	VADDPS 32(SI), Y1, Y1
+	VADDPS 64(SI), Y2, Y2
+	VADDPS 96(SI), Y3, Y3
+	ADDQ $128, SI
+	SUBQ $32, CX
+	CMPQ CX, $32
+	JAE lnr_sbig
+lnr_sone:
+	TESTQ CX, CX
+	JZ lnr_stail
+lnr_soneloop:
+	VADDPS 0(SI), Y0, Y0
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JNZ lnr_soneloop
+lnr_stail:
+	TESTQ R10, R10
+	JZ lnr_ssum
+	VMASKMOVPS (SI), Y13, Y4
+	VADDPS Y4, Y1, Y1
+lnr_ssum:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y2
+	VEXTRACTF128 $1, Y2, X1
+	VADDPS X1, X2, X0
+	VPERMILPS $0x4e, X0, X1
+	VADDPS X1, X0, X0
+	VPERMILPS $0xb1, X0, X1
+	VADDPS X1, X0, X0
+	VDIVSS fd+40(FP), X0, X0
+	VMOVSS X0, mean+56(FP)
+	VBROADCASTSS X0, Y15
+	MOVQ R12, SI
+	MOVQ R13, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	CMPQ CX, $32
+	JB lnr_vone
+lnr_vbig:
+	VMOVUPS 0(SI), Y4
+	VMOVUPS 32(SI), Y5
+	VMOVUPS 64(SI), Y6
+	VMOVUPS 96(SI), Y7
+	VSUBPS Y15, Y4, Y4
+	VSUBPS Y15, Y5, Y5
+	VSUBPS Y15, Y6, Y6
+	VSUBPS Y15, Y7, Y7
+	VFMADD231PS Y4, Y4, Y0
+	VFMADD231PS Y5, Y5, Y1
+	VFMADD231PS Y6, Y6, Y2
+	VFMADD231PS Y7, Y7, Y3
+	ADDQ $128, SI
+	SUBQ $32, CX
+	CMPQ CX, $32
+	JAE lnr_vbig
+lnr_vone:
+	TESTQ CX, CX
+	JZ lnr_vtail
+lnr_voneloop:
+	VMOVUPS 0(SI), Y4
+	VSUBPS Y15, Y4, Y4
+	VFMADD231PS Y4, Y4, Y0
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JNZ lnr_voneloop
+lnr_vtail:
+	TESTQ R10, R10
+	JZ lnr_vsum
+	VMASKMOVPS (SI), Y13, Y4
+	VSUBPS Y15, Y4, Y4
+	VANDPS Y13, Y4, Y4
+	VFMADD231PS Y4, Y4, Y1
+lnr_vsum:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y2
+	VEXTRACTF128 $1, Y2, X1
+	VADDPS X1, X2, X0
+	VPERMILPS $0x4e, X0, X1
+	VADDPS X1, X0, X0
+	VPERMILPS $0xb1, X0, X1
+	VADDPS X1, X0, X0
+	VDIVSS fd+40(FP), X0, X0
+	VCVTSS2SD X0, X0, X0
+	VMOVSS eps+44(FP), X1
+	VCVTSS2SD X1, X1, X1
+	VADDSD X1, X0, X0
+	VSQRTSD X0, X0, X0
+	VMOVSD lnOne<>(SB), X1
+	VDIVSD X0, X1, X1
+	VCVTSD2SS X1, X1, X1
+	VMOVSS X1, inv+60(FP)
+	VBROADCASTSS X1, Y14
+	MOVQ dst+0(FP), DI
+	MOVQ w+16(FP), R8
+	MOVQ b+24(FP), R9
+	MOVQ R12, SI
+	MOVQ R13, CX
+	CMPQ CX, $16
+	JB lnr_aone
+lnr_abig:
+	VMOVUPS 0(SI), Y0
+	VMOVUPS 32(SI), Y1
+	VSUBPS Y15, Y0, Y0
+	VSUBPS Y15, Y1, Y1
+	VMULPS Y14, Y0, Y0
+	VMULPS Y14, Y1, Y1
+	VMOVUPS 0(R9), Y2
+	VMOVUPS 32(R9), Y3
+	VFMADD231PS 0(R8), Y0, Y2
+	VFMADD231PS 32(R8), Y1, Y3
+	VMOVUPS Y2, 0(DI)
+	VMOVUPS Y3, 32(DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, R8
+	ADDQ $64, R9
+	SUBQ $16, CX
+	CMPQ CX, $16
+	JAE lnr_abig
+lnr_aone:
+	TESTQ CX, CX
+	JZ lnr_atail
+	VMOVUPS 0(SI), Y0
+	VSUBPS Y15, Y0, Y0
+	VMULPS Y14, Y0, Y0
+	VMOVUPS 0(R9), Y2
+	VFMADD231PS 0(R8), Y0, Y2
+	VMOVUPS Y2, 0(DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, R8
+	ADDQ $32, R9
+lnr_atail:
+	TESTQ R10, R10
+	JZ lnr_done
+	VMASKMOVPS (SI), Y13, Y0
+	VSUBPS Y15, Y0, Y0
+	VMULPS Y14, Y0, Y0
+	VMASKMOVPS (R8), Y13, Y1
+	VMASKMOVPS (R9), Y13, Y2
+	VFMADD231PS Y1, Y0, Y2
+	VMASKMOVPS Y2, Y13, (DI)
+lnr_done:
 	VZEROUPPER
 	RET

@@ -10,6 +10,9 @@ package kernel
 func expShiftSumAVX2(x *float32, n int, shift float32, mask *int32) float32
 
 //go:noescape
+func expShiftSumAVX512(x *float32, n int, shift float32) float32
+
+//go:noescape
 func softmaxBackwardAVX2(e, dp *float32, n int, inv float32, mask *int32) float32
 
 //go:noescape
@@ -39,6 +42,9 @@ func expShiftSumAsm(x []float32, shift float32) (float32, bool) {
 	}
 	if len(x) == 0 {
 		return 0, true
+	}
+	if hasAVX512 {
+		return expShiftSumAVX512(&x[0], len(x), shift), true
 	}
 	return expShiftSumAVX2(&x[0], len(x)&^7, shift, tailMask(len(x))), true
 }

@@ -74,6 +74,15 @@ type kernelSpec struct {
 	// written straight to C. The broadcast then uses tmps[0] only, and
 	// the epilogue holds beta and C in the B registers.
 	mask string
+	// tiles, when set (unmasked kernels only), makes the kernel compute
+	// nt tiles in one call, tile t with A, B and C advanced by t·astep,
+	// t·bstep and t·cstep elements (extra arguments nt, astep, bstep,
+	// cstep): a row of tiles against one A micro-panel, or a column of
+	// tiles against one B panel, without a call and its bookkeeping per
+	// tile. The advanced addresses are kept in the argument slots of a,
+	// b and c, advanced only while another tile follows (never past the
+	// last tile's operands).
+	tiles bool
 }
 
 func (s kernelSpec) acc(r, v int) string { return fmt.Sprintf("%s%d", s.reg, r*s.vecs+v) }
@@ -101,9 +110,21 @@ func genKernel(w *asm, s kernelSpec) {
 		w.p("MOVQ mask+72(FP), AX")
 		w.p("VMOVUPS (AX), %s", s.mask)
 		s.tmps = s.tmps[:1]
+	} else if s.tiles {
+		fmt.Fprintf(&w.Buffer, "// func %s(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, nt, astep, bstep, cstep int)\n", s.name)
+		fmt.Fprintf(&w.Buffer, "TEXT ·%s(SB), NOSPLIT, $0-104\n", s.name)
 	} else {
 		fmt.Fprintf(&w.Buffer, "// func %s(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32)\n", s.name)
 		fmt.Fprintf(&w.Buffer, "TEXT ·%s(SB), NOSPLIT, $0-72\n", s.name)
+	}
+	// finish ends a tile: return, or with tiles go on to the next one.
+	finish := func() {
+		if s.tiles {
+			w.p("JMP %s_next", s.name)
+			return
+		}
+		w.p("VZEROUPPER")
+		w.p("RET")
 	}
 	last := s.vecs - 1
 	// load and store move vector v of a row, through the mask for the
@@ -123,6 +144,9 @@ func genKernel(w *asm, s kernelSpec) {
 		w.p("VMOVUPS %s, %s", reg, addr)
 	}
 	loadKernelArgs(w)
+	if s.tiles {
+		w.label(s.name + "_tile")
+	}
 	// Base registers for row groups: R8 + 3·g·rsA.
 	w.p("LEAQ (DX)(DX*2), AX")
 	for g := 1; g < nb; g++ {
@@ -210,8 +234,7 @@ func genKernel(w *asm, s kernelSpec) {
 			w.p("ADDQ BX, DI")
 		}
 	}
-	w.p("VZEROUPPER")
-	w.p("RET")
+	finish()
 	w.label(s.name + "_overwrite")
 	for r := 0; r < s.mr; r++ {
 		for v := 0; v < s.vecs; v++ {
@@ -221,8 +244,23 @@ func genKernel(w *asm, s kernelSpec) {
 			w.p("ADDQ BX, DI")
 		}
 	}
-	w.p("VZEROUPPER")
-	w.p("RET")
+	finish()
+	if s.tiles {
+		w.label(s.name + "_next")
+		w.p("DECQ nt+72(FP)")
+		w.p("JZ %s_done", s.name)
+		for _, op := range []struct{ step, ptr, reg string }{{"astep+80", "a+8", "R8"}, {"bstep+88", "b+32", "SI"}, {"cstep+96", "c+48", "DI"}} {
+			w.p("MOVQ %s(FP), AX", op.step)
+			w.p("SHLQ $2, AX")
+			w.p("ADDQ %s(FP), AX", op.ptr)
+			w.p("MOVQ AX, %s(FP)", op.ptr)
+			w.p("MOVQ AX, %s", op.reg)
+		}
+		w.p("JMP %s_tile", s.name)
+		w.label(s.name + "_done")
+		w.p("VZEROUPPER")
+		w.p("RET")
+	}
 	w.raw("\n")
 }
 
@@ -240,6 +278,19 @@ func genGemm() []byte {
 		name: "kern8x32AVX512", mr: 8, vecs: 2, reg: "Z", width: 16, zero: "VPXORD",
 		bregs: []string{"Z24", "Z25"},
 		tmps:  []string{"Z26", "Z27", "Z28", "Z29", "Z30", "Z31"},
+	})
+	// The two with several tiles per call (see kernelSpec.tiles).
+	genKernel(&w, kernelSpec{
+		name: "kern12x32TilesAVX512", mr: 12, vecs: 2, reg: "Z", width: 16, zero: "VPXORD",
+		bregs: []string{"Z24", "Z25"},
+		tmps:  []string{"Z26", "Z27", "Z28", "Z29", "Z30", "Z31"},
+		tiles: true,
+	})
+	genKernel(&w, kernelSpec{
+		name: "kern8x32TilesAVX512", mr: 8, vecs: 2, reg: "Z", width: 16, zero: "VPXORD",
+		bregs: []string{"Z24", "Z25"},
+		tmps:  []string{"Z26", "Z27", "Z28", "Z29", "Z30", "Z31"},
+		tiles: true,
 	})
 	genKernel(&w, kernelSpec{
 		name: "kern6x16AVX2", mr: 6, vecs: 2, reg: "Y", width: 8, zero: "VXORPS",
