@@ -222,6 +222,8 @@ kern12x32AVX512_tail:
 	ADDQ R14, SI
 kern12x32AVX512_store:
 	MOVL alpha+64(FP), AX
+	CMPL AX, $0x3f800000
+	JZ kern12x32AVX512_scaled
 	VPBROADCASTD AX, Z26
 	VMULPS Z26, Z0, Z0
 	VMULPS Z26, Z1, Z1
@@ -247,6 +249,7 @@ kern12x32AVX512_store:
 	VMULPS Z26, Z21, Z21
 	VMULPS Z26, Z22, Z22
 	VMULPS Z26, Z23, Z23
+kern12x32AVX512_scaled:
 	MOVL beta+68(FP), AX
 	ANDL $0x7fffffff, AX
 	JZ kern12x32AVX512_overwrite
@@ -534,6 +537,8 @@ kern8x32AVX512_tail:
 	ADDQ R14, SI
 kern8x32AVX512_store:
 	MOVL alpha+64(FP), AX
+	CMPL AX, $0x3f800000
+	JZ kern8x32AVX512_scaled
 	VPBROADCASTD AX, Z26
 	VMULPS Z26, Z0, Z0
 	VMULPS Z26, Z1, Z1
@@ -551,6 +556,7 @@ kern8x32AVX512_store:
 	VMULPS Z26, Z13, Z13
 	VMULPS Z26, Z14, Z14
 	VMULPS Z26, Z15, Z15
+kern8x32AVX512_scaled:
 	MOVL beta+68(FP), AX
 	ANDL $0x7fffffff, AX
 	JZ kern8x32AVX512_overwrite
@@ -859,6 +865,8 @@ kern12x32TilesAVX512_tail:
 	ADDQ R14, SI
 kern12x32TilesAVX512_store:
 	MOVL alpha+64(FP), AX
+	CMPL AX, $0x3f800000
+	JZ kern12x32TilesAVX512_scaled
 	VPBROADCASTD AX, Z26
 	VMULPS Z26, Z0, Z0
 	VMULPS Z26, Z1, Z1
@@ -884,6 +892,7 @@ kern12x32TilesAVX512_store:
 	VMULPS Z26, Z21, Z21
 	VMULPS Z26, Z22, Z22
 	VMULPS Z26, Z23, Z23
+kern12x32TilesAVX512_scaled:
 	MOVL beta+68(FP), AX
 	ANDL $0x7fffffff, AX
 	JZ kern12x32TilesAVX512_overwrite
@@ -1192,6 +1201,8 @@ kern8x32TilesAVX512_tail:
 	ADDQ R14, SI
 kern8x32TilesAVX512_store:
 	MOVL alpha+64(FP), AX
+	CMPL AX, $0x3f800000
+	JZ kern8x32TilesAVX512_scaled
 	VPBROADCASTD AX, Z26
 	VMULPS Z26, Z0, Z0
 	VMULPS Z26, Z1, Z1
@@ -1209,6 +1220,7 @@ kern8x32TilesAVX512_store:
 	VMULPS Z26, Z13, Z13
 	VMULPS Z26, Z14, Z14
 	VMULPS Z26, Z15, Z15
+kern8x32TilesAVX512_scaled:
 	MOVL beta+68(FP), AX
 	ANDL $0x7fffffff, AX
 	JZ kern8x32TilesAVX512_overwrite
@@ -1437,6 +1449,9 @@ kern6x16AVX2_tail:
 	ADDQ R13, R9
 	ADDQ R14, SI
 kern6x16AVX2_store:
+	MOVL alpha+64(FP), AX
+	CMPL AX, $0x3f800000
+	JZ kern6x16AVX2_scaled
 	VBROADCASTSS alpha+64(FP), Y14
 	VMULPS Y14, Y0, Y0
 	VMULPS Y14, Y1, Y1
@@ -1450,6 +1465,7 @@ kern6x16AVX2_store:
 	VMULPS Y14, Y9, Y9
 	VMULPS Y14, Y10, Y10
 	VMULPS Y14, Y11, Y11
+kern6x16AVX2_scaled:
 	MOVL beta+68(FP), AX
 	ANDL $0x7fffffff, AX
 	JZ kern6x16AVX2_overwrite
@@ -1639,6 +1655,9 @@ kern6x16MaskAVX2_tail:
 	ADDQ R13, R9
 	ADDQ R14, SI
 kern6x16MaskAVX2_store:
+	MOVL alpha+64(FP), AX
+	CMPL AX, $0x3f800000
+	JZ kern6x16MaskAVX2_scaled
 	VBROADCASTSS alpha+64(FP), Y14
 	VMULPS Y14, Y0, Y0
 	VMULPS Y14, Y1, Y1
@@ -1652,6 +1671,7 @@ kern6x16MaskAVX2_store:
 	VMULPS Y14, Y9, Y9
 	VMULPS Y14, Y10, Y10
 	VMULPS Y14, Y11, Y11
+kern6x16MaskAVX2_scaled:
 	MOVL beta+68(FP), AX
 	ANDL $0x7fffffff, AX
 	JZ kern6x16MaskAVX2_overwrite
@@ -1814,6 +1834,9 @@ kern6x8MaskAVX2_tail:
 	ADDQ R13, R9
 	ADDQ R14, SI
 kern6x8MaskAVX2_store:
+	MOVL alpha+64(FP), AX
+	CMPL AX, $0x3f800000
+	JZ kern6x8MaskAVX2_scaled
 	VBROADCASTSS alpha+64(FP), Y14
 	VMULPS Y14, Y0, Y0
 	VMULPS Y14, Y1, Y1
@@ -1821,6 +1844,7 @@ kern6x8MaskAVX2_store:
 	VMULPS Y14, Y3, Y3
 	VMULPS Y14, Y4, Y4
 	VMULPS Y14, Y5, Y5
+kern6x8MaskAVX2_scaled:
 	MOVL beta+68(FP), AX
 	ANDL $0x7fffffff, AX
 	JZ kern6x8MaskAVX2_overwrite

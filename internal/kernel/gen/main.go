@@ -204,8 +204,13 @@ func genKernel(w *asm, s kernelSpec) {
 	} else {
 		beta = s.tmps[1]
 	}
+	// An alpha of 1 (0x3f800000), the usual one, leaves the sums as they
+	// are (x·1 = x exactly): the multiplications, one per accumulator,
+	// are skipped.
+	w.p("MOVL alpha+64(FP), AX")
+	w.p("CMPL AX, $0x3f800000")
+	w.p("JZ %s_scaled", s.name)
 	if s.reg == "Z" {
-		w.p("MOVL alpha+64(FP), AX")
 		w.p("VPBROADCASTD AX, %s", alpha)
 	} else {
 		w.p("VBROADCASTSS alpha+64(FP), %s", alpha)
@@ -215,6 +220,7 @@ func genKernel(w *asm, s kernelSpec) {
 			w.p("VMULPS %s, %s, %s", alpha, s.acc(r, v), s.acc(r, v))
 		}
 	}
+	w.label(s.name + "_scaled")
 	w.p("MOVL beta+68(FP), AX")
 	w.p("ANDL $0x7fffffff, AX")
 	w.p("JZ %s_overwrite", s.name)
