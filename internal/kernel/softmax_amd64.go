@@ -16,6 +16,9 @@ func expShiftSumAVX512(x *float32, n int, shift float32) float32
 func softmaxBackwardAVX2(e, dp *float32, n int, inv float32, mask *int32) float32
 
 //go:noescape
+func softmaxBackwardAVX512(e, dp *float32, n int, inv float32, w int) float32
+
+//go:noescape
 func prefetchAVX2(x *float32, n int)
 
 // prefetch asks for the cache lines of x.
@@ -57,6 +60,9 @@ func softmaxBackwardAsm(e, dp []float32, inv float32) (float32, bool) {
 	}
 	if len(e) == 0 {
 		return 0, true
+	}
+	if hasAVX512 {
+		return softmaxBackwardAVX512(&e[0], &dp[0], len(e)&^7, inv, len(e)&7), true
 	}
 	return softmaxBackwardAVX2(&e[0], &dp[0], len(e)&^7, inv, tailMask(len(e))), true
 }

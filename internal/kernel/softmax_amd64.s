@@ -544,3 +544,102 @@ esz_done:
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
+
+// func softmaxBackwardAVX512(e, dp *float32, n int, inv float32, w int) float32
+// softmaxBackwardAVX2 (the same operations in the same order, so the
+// same bits), its last w < 8 values loaded and stored through the mask
+// register K1 rather than VMASKMOVPS, whose masked stores are slow on
+// some processors.
+TEXT ·softmaxBackwardAVX512(SB), NOSPLIT, $0-44
+	MOVQ e+0(FP), SI
+	MOVQ dp+8(FP), DX
+	MOVQ w+32(FP), R8
+	MOVQ R8, CX
+	MOVL $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	MOVQ n+16(FP), CX
+	VBROADCASTSS inv+24(FP), Y15
+	MOVQ SI, R9
+	MOVQ DX, R10
+	MOVQ CX, R11
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	CMPQ CX, $32
+	JB smz_one
+smz_big:
+	VMULPS 0(SI), Y15, Y4
+	VFMADD231PS 0(DX), Y4, Y0
+	VMULPS 32(SI), Y15, Y5
+	VFMADD231PS 32(DX), Y5, Y1
+	VMULPS 64(SI), Y15, Y6
+	VFMADD231PS 64(DX), Y6, Y2
+	VMULPS 96(SI), Y15, Y7
+	VFMADD231PS 96(DX), Y7, Y3
+	ADDQ $128, SI
+	ADDQ $128, DX
+	SUBQ $32, CX
+	CMPQ CX, $32
+	JAE smz_big
+smz_one:
+	TESTQ CX, CX
+	JZ smz_tail
+smz_oneloop:
+	VMULPS 0(SI), Y15, Y4
+	VFMADD231PS 0(DX), Y4, Y0
+	ADDQ $32, SI
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JNZ smz_oneloop
+smz_tail:
+	TESTQ R8, R8
+	JZ smz_sum
+	VMOVUPS.Z (SI), K1, Z4
+	VMOVUPS.Z (DX), K1, Z5
+	VMULPS Y4, Y15, Y4
+	VFMADD231PS Y5, Y4, Y1
+smz_sum:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y2
+	VEXTRACTF128 $1, Y2, X1
+	VADDPS X1, X2, X0
+	VPERMILPS $0x4e, X0, X1
+	VADDPS X1, X0, X0
+	VPERMILPS $0xb1, X0, X1
+	VADDPS X1, X0, X0
+	VBROADCASTSS X0, Y13
+	MOVQ R9, SI
+	MOVQ R10, DX
+	MOVQ R11, CX
+	TESTQ CX, CX
+	JZ smz_tail2
+smz_loop2:
+	VMULPS 0(SI), Y15, Y4
+	VMOVUPS 0(DX), Y5
+	VMOVUPS Y4, 0(SI)
+	VSUBPS Y13, Y5, Y5
+	VMULPS Y4, Y5, Y5
+	VMOVUPS Y5, 0(DX)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JNZ smz_loop2
+smz_tail2:
+	TESTQ R8, R8
+	JZ smz_done
+	VMOVUPS.Z (SI), K1, Z4
+	VMOVUPS.Z (DX), K1, Z5
+	VMULPS Y4, Y15, Y4
+	VMOVUPS Z4, K1, (SI)
+	VSUBPS Y13, Y5, Y5
+	VMULPS Y4, Y5, Y5
+	VMOVUPS Z5, K1, (DX)
+smz_done:
+	VZEROUPPER
+	MOVSS X0, ret+40(FP)
+	RET
+
