@@ -131,21 +131,10 @@ func (v *Var) record(op string, backward func(g *tensor.Tensor) []*tensor.Tensor
 		n.inputs = append(n.inputs, inputs...)
 		v.arena.params(n.inputs)
 		v.node = n
-		countUses(inputs)
 		return v
 	}
 	v.node = &node{op: op, inputs: append([]*Var(nil), inputs...), backward: backward}
-	countUses(inputs)
 	return v
-}
-
-// countUses adds one use to each op output among a recorded op's inputs.
-func countUses(inputs []*Var) {
-	for _, in := range inputs {
-		if in.node != nil {
-			in.uses++
-		}
-	}
 }
 
 // recordFn attaches the op that produced out with an allocation-free
@@ -165,7 +154,6 @@ func (v *Var) recordFn(op string, fn func(n *node, g *tensor.Tensor) []*tensor.T
 	}
 	n.op, n.fn = op, fn
 	v.node = n
-	countUses(inputs)
 	return &n.saved
 }
 

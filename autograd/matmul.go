@@ -253,18 +253,7 @@ func linearGrads(inputs []*Var, xv, wv, g *tensor.Tensor, grads []*tensor.Tensor
 	n, out := g.Dim(0), g.Dim(1)
 	if x.requiresGrad {
 		grads[0] = gradBuf(xv.Shape(), inputs...)
-		if gelu := geluProducer(x); gelu != nil {
-			// x is a LinearGELU's output, through reshapes, whose only
-			// use is here: its gradient is g·w alone, and the GEMM
-			// multiplies it by GELU' as it writes it, in place of
-			// LinearGELU's pass over it (its backward is told so).
-			in := xv.Dim(1)
-			kernel.GemmEpilogue(false, false, n, in, out, 1, g.Data(), out, wv.Data(), in,
-				grads[0].Data(), in, kernel.Epilogue{Mul: gelu.saved.f32s})
-			gelu.saved.i[0] = 1
-		} else {
-			tensor.MatMulTo(grads[0], g, wv, false, false)
-		}
+		tensor.MatMulTo(grads[0], g, wv, false, false)
 	}
 	if w.requiresGrad {
 		if acc, beta := leafGradOverwrite(w); acc != nil {
@@ -281,52 +270,15 @@ func linearGrads(inputs []*Var, xv, wv, g *tensor.Tensor, grads []*tensor.Tensor
 			gb = zeroGradBuf(b.value.Shape(), inputs...)
 			grads[2] = gb
 		}
-		sumColumns(gb.Data(), g.Data(), n, out)
-	}
-}
-
-// sumColumns adds the sums over the n rows of g [n, out] to gb [out], in
-// row order, across the worker pool when g is large: each worker sums
-// whole columns, so the result does not depend on the split.
-func sumColumns(gb, g []float32, n, out int) {
-	if n*out < rowsParallelWork || out < 32 {
-		colSums(gb, g, n, out, 0, out)
-		return
-	}
-	t := getRowsTask(g, gb, n, out)
-	parallel.For((out+15)/16, 1, t.sums)
-	putRowsTask(t)
-}
-
-// fuseGELUGrad lets a product's backward multiply LinearGELU's output
-// gradient by GELU' (see geluProducer); tests turn it off to compare with
-// the unfused passes.
-var fuseGELUGrad = true
-
-// geluProducer returns the node of the LinearGELU whose output x is, as
-// it is or through reshapes, when x's gradient is the gradient of that
-// output and nothing else: every Var on the way has this one use (so no
-// other op adds to the gradient, before or after) and the LinearGELU's
-// backward has yet to run. Otherwise it returns nil.
-func geluProducer(x *Var) *node {
-	if !fuseGELUGrad {
-		return nil
-	}
-	for v := x; ; {
-		nd := v.node
-		if nd == nil || v.uses != 1 || !v.requiresGrad {
-			return nil
-		}
-		switch nd.op {
-		case "Reshape":
-			v = nd.inputs[0]
-		case "LinearGELU":
-			if len(nd.saved.f32s) != v.value.Size() || nd.saved.i[0] != 0 {
-				return nil
-			}
-			return nd
-		default:
-			return nil
+		gbd, gd := gb.Data(), g.Data()
+		if n*out < rowsParallelWork || out < 32 {
+			colSums(gbd, gd, n, out, 0, out)
+		} else {
+			// Each worker sums whole columns, in row order: the result
+			// does not depend on the split.
+			t := getRowsTask(gd, gbd, n, out)
+			parallel.For((out+15)/16, 1, t.sums)
+			putRowsTask(t)
 		}
 	}
 }
@@ -367,10 +319,7 @@ func LinearGELU(x, w, b *Var) *Var {
 // linearGELUBackward is LinearGELU's backward: the pre-activation's
 // gradient g∘GELU'(pre), written over the saved derivative (the op's own
 // buffer, read only here: Backward runs once per forward), with the bias
-// gradient summed in the same pass, then Linear's products from it. When
-// the one op that used the output has already multiplied its gradient
-// by GELU' (saved.i[0] set, see linearGrads), g is the pre-activation's
-// gradient and only the bias gradient's sums remain.
+// gradient summed in the same pass, then Linear's products from it.
 func linearGELUBackward(nd *node, g *tensor.Tensor) []*tensor.Tensor {
 	inputs := nd.inputs
 	x, w, b := inputs[0], inputs[1], inputs[2]
@@ -379,17 +328,7 @@ func linearGELUBackward(nd *node, g *tensor.Tensor) []*tensor.Tensor {
 	in := xv.Dim(1)
 	grads := nd.saved.out(3)
 	gd := g.Data()
-	if nd.saved.i[0] != 0 {
-		gp = gd
-		if b.requiresGrad {
-			gb := leafGrad(b)
-			if gb == nil {
-				gb = zeroGradBuf(b.value.Shape(), inputs...)
-				grads[2] = gb
-			}
-			sumColumns(gb.Data(), gd, n, out)
-		}
-	} else if b.requiresGrad {
+	if b.requiresGrad {
 		gb := leafGrad(b)
 		if gb == nil {
 			gb = zeroGradBuf(b.value.Shape(), inputs...)

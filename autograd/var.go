@@ -25,12 +25,6 @@ type Var struct {
 	arena *Arena
 	// freed marks an op output whose graph Backward has released.
 	freed bool
-	// uses counts the recorded ops that take this op output as an input
-	// (each time it appears among their inputs; leaves are not counted):
-	// a backward may hand its input a gradient that is already the
-	// gradient of the input's own op's input only when it is the one
-	// use (see linearGrads).
-	uses int32
 	// gradStale marks a gradient that ZeroGrad has cleared in name only:
 	// its buffer holds old values, and whoever first reads it (Grad,
 	// leafGrad, accumulate) clears it, or overwrites it whole

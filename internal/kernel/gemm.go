@@ -162,20 +162,18 @@ func checkMat(name string, x []float32, rows, cols, ld int) {
 
 // GemmEpilogue computes C = ep(alpha·op(A)·op(B)): Gemm with beta zero
 // (C is written without being read), each output row then becoming
-// (act(row + ep.Bias) + ep.Residual's row) ∘ ep.Mul's row in the pass
-// that finishes it, while the block of rows is still in cache, rather
-// than in a pass of its own over C. ep.Bias, when not nil, holds at least
-// n values, one per column of C; ep.Residual and ep.Mul, when not nil,
-// are m×n with rows ldc apart, as C's (they may not overlap C, which
-// holds partial sums before the last k block). The bias, the ReLU, the
-// residual and the multiplier act on each element's final value alone,
-// exactly, so the result does not
+// act(row + ep.Bias) + ep.Residual's row in the pass that finishes it,
+// while the block of rows is still in cache, rather than in a pass of its
+// own over C. ep.Bias, when not nil, holds at least n values, one per
+// column of C; ep.Residual, when not nil, is m×n with rows ldc apart, as
+// C's (it may not overlap C). The bias, the ReLU and the residual act on
+// each element's final value alone, exactly, so the result does not
 // depend on the number of workers and equals the unfused passes bit for
 // bit. The GELU's vector kernel rounds the columns past its last full
 // vector differently, so it runs over whole rows after the product, in a
 // pass of its own (the residual after it), where a block split by columns
-// cannot shift them. GemmEpilogue panics as Gemm does, and when ep.Bias,
-// ep.Residual or ep.Mul is too short.
+// cannot shift them. GemmEpilogue panics as Gemm does, and when ep.Bias
+// or ep.Residual is too short.
 func GemmEpilogue(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, ep Epilogue) {
 	gemmEpilogueWith(pickImpl(m, n), transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc, ep)
 }
@@ -188,9 +186,6 @@ func gemmEpilogueWith(im *gemmImpl, transA, transB bool, m, n, k int, alpha floa
 	if ep.Residual != nil && m > 0 && n > 0 && len(ep.Residual) < (m-1)*ldc+n {
 		panic(fmt.Sprintf("kernel.GemmEpilogue: residual holds %d values, need %d for %d×%d with stride %d", len(ep.Residual), (m-1)*ldc+n, m, n, ldc))
 	}
-	if ep.Mul != nil && m > 0 && n > 0 && len(ep.Mul) < (m-1)*ldc+n {
-		panic(fmt.Sprintf("kernel.GemmEpilogue: multiplier holds %d values, need %d for %d×%d with stride %d", len(ep.Mul), (m-1)*ldc+n, m, n, ldc))
-	}
 	if ep.Act != ActGELU {
 		gemmWithEp(im, transA, transB, m, n, k, alpha, a, lda, b, ldb, 0, c, ldc, ep, nil, nil)
 		return
@@ -201,9 +196,6 @@ func gemmEpilogueWith(im *gemmImpl, transA, transB bool, m, n, k int, alpha floa
 		gelu(row, row)
 		if ep.Residual != nil {
 			add(row, row, ep.Residual[i*ldc:i*ldc+n])
-		}
-		if ep.Mul != nil {
-			mul(row, row, ep.Mul[i*ldc:i*ldc+n])
 		}
 	}
 }
@@ -824,12 +816,12 @@ func (t *blockTask) tileCol(ap []float32, rowLo, mb, q int) int {
 
 // hasWork reports whether the epilogue changes anything.
 func (ep Epilogue) hasWork() bool {
-	return ep.Bias != nil || ep.Act != ActNone || ep.Residual != nil || ep.Mul != nil
+	return ep.Bias != nil || ep.Act != ActNone || ep.Residual != nil
 }
 
 // epilogueCols applies ep to row, the part of an output row whose first
 // column is j0 and whose first element is C's element ci (the residual's
-// and the multiplier's too: their rows lie ldc apart, as C's).
+// too: its rows lie ldc apart, as C's).
 func epilogueCols(row []float32, ep Epilogue, j0, ci int) {
 	if ep.Bias != nil {
 		add(row, row, ep.Bias[j0:j0+len(row)])
@@ -842,9 +834,6 @@ func epilogueCols(row []float32, ep Epilogue, j0, ci int) {
 	}
 	if ep.Residual != nil {
 		add(row, row, ep.Residual[ci:ci+len(row)])
-	}
-	if ep.Mul != nil {
-		mul(row, row, ep.Mul[ci:ci+len(row)])
 	}
 }
 

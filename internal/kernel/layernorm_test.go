@@ -11,7 +11,7 @@ import (
 
 // lnLens are row widths around the vector width and the kernels' 16- and
 // 32-value blocks, with 128 (the char-GPT's width) among them.
-var lnLens = []int{1, 7, 8, 9, 15, 16, 17, 24, 31, 33, 64, 127, 128, 129}
+var lnLens = []int{1, 7, 8, 9, 15, 16, 17, 24, 31, 33, 48, 64, 80, 127, 128, 129}
 
 // lnRow returns n values of offset off and spread spread.
 func lnRow(r *rand.Rand, n int, off, spread float64) []float32 {

@@ -22,19 +22,15 @@ const (
 )
 
 // Epilogue is the work GemmPacked and GemmEpilogue fuse into their last
-// pass over C: each output row becomes (act(row + Bias) + Residual's
-// row) ∘ Mul's row. Bias, when not nil, holds one value per output
-// column. Residual, when not nil, is a matrix of C's shape whose rows lie
-// ldc apart, as C's do (a residual stream added to a layer's output).
-// Mul, when not nil, is such a matrix too, multiplied into C element by
-// element last (an activation's derivative applied to the gradient that
-// the product computes). Only GemmEpilogue takes Residual and Mul:
-// GemmPacked panics on them.
+// pass over C: each output row becomes act(row + Bias) + Residual's row.
+// Bias, when not nil, holds one value per output column. Residual, when
+// not nil, is a matrix of C's shape whose rows lie ldc apart, as C's do
+// (a residual stream added to a layer's output); only GemmEpilogue takes
+// it: GemmPacked panics on it.
 type Epilogue struct {
 	Bias     []float32
 	Act      Act
 	Residual []float32
-	Mul      []float32
 }
 
 // PackedB is the right operand op(B) (k×n) of a GEMM, packed once into the
@@ -140,9 +136,6 @@ func GemmPacked(transA bool, m int, alpha float32, a []float32, lda int, p *Pack
 	}
 	if ep.Residual != nil {
 		panic("kernel.GemmPacked: Epilogue.Residual is GemmEpilogue's only (use beta = 1 over a copy)")
-	}
-	if ep.Mul != nil {
-		panic("kernel.GemmPacked: Epilogue.Mul is GemmEpilogue's only")
 	}
 	rsA, csA := lda, 1
 	if transA {
