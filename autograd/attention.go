@@ -596,7 +596,9 @@ func expRow(row []float32, n int, shift float32) float32 {
 
 // softmaxRows turns rows [i0, i1) of sc (row stride ld, first kn columns,
 // row i's first rowKeys(i, kn) columns unmasked) into unnormalised
-// probabilities exp(score − max) in place, zero where masked. It stores
+// probabilities exp(score − max) in place, zero where masked
+// (kernel.SoftmaxExp: the maximum, the exponentials and their sum in one
+// call; no masked score past rowKeys reaches exp). It stores
 // each row's log-sum-exp in lse[i] (when lse is non-nil) and the inverse
 // of its sum in inv[i−i0]. A row with no finite score becomes zeros, with
 // lse +Inf and inv 0.
@@ -604,7 +606,7 @@ func (g *attnGeom) softmaxRows(sc []float32, ld, i0, i1, kn int, lse, inv []floa
 	for i := i0; i < i1; i++ {
 		row := sc[i*ld : i*ld+kn]
 		n := g.rowKeys(i, kn)
-		m := kernel.Max(row[:n])
+		m, sum := kernel.SoftmaxExp(row[:n])
 		if math.IsInf(float64(m), -1) {
 			clear(row)
 			inv[i-i0] = 0
@@ -613,7 +615,7 @@ func (g *attnGeom) softmaxRows(sc []float32, ld, i0, i1, kn int, lse, inv []floa
 			}
 			continue
 		}
-		sum := expRow(row, n, m)
+		clear(row[n:])
 		inv[i-i0] = 1 / sum
 		if lse != nil {
 			lse[i] = m + float32(math.Log(float64(sum)))

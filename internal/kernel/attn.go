@@ -69,7 +69,8 @@ func causalHead(out, qkv, sc []float32, bi, h, t, e, d int) {
 		for i := i0; i < i1; i++ {
 			r := sc[(i-i0)*kn : (i-i0+1)*kn]
 			// Keys after i get probability 0.
-			inv[i-i0] = 1 / ExpShiftSum(r[:i+1], maxOf(r[:i+1]))
+			_, sum := SoftmaxExp(r[:i+1])
+			inv[i-i0] = 1 / sum
 			clear(r[i+1:])
 		}
 		Gemm(false, false, i1-i0, d, kn, 1, sc, kn, v, ld, 0, o[i0*e:], e)

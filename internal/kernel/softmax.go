@@ -1,6 +1,9 @@
 package kernel
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // ExpShiftSum sets x[i] = exp(x[i] − shift) for every element of x and
 // returns their sum: the exponentials of a softmax row and its
@@ -14,6 +17,30 @@ func ExpShiftSum(x []float32, shift float32) float32 {
 		return s
 	}
 	return expShiftSumPortable(x, shift)
+}
+
+// SoftmaxExp turns a softmax row into its exponentials in one call: with
+// m = max x (NaN when x holds a NaN) it sets x[i] = exp(x[i] − m), as
+// ExpShiftSum(x, m) does, and returns m and the sum. When every value is
+// −Inf (or x is empty) it returns −Inf and 0 and leaves x alone.
+func SoftmaxExp(x []float32) (m, sum float32) {
+	if len(x) == 0 {
+		return float32(math.Inf(-1)), 0
+	}
+	if m, s, ok := softmaxExpAsm(x); ok {
+		return m, s
+	}
+	return softmaxExpPortable(x)
+}
+
+// softmaxExpPortable is SoftmaxExp without its AVX-512 kernel: Max, then
+// ExpShiftSum.
+func softmaxExpPortable(x []float32) (m, sum float32) {
+	m = maxOf(x)
+	if math.IsInf(float64(m), -1) {
+		return m, 0
+	}
+	return m, ExpShiftSum(x, m)
 }
 
 // SoftmaxBackward is the gradient of a softmax row from its kept

@@ -19,6 +19,9 @@ func softmaxBackwardAVX2(e, dp *float32, n int, inv float32, mask *int32) float3
 func softmaxBackwardAVX512(e, dp *float32, n int, inv float32, w int) float32
 
 //go:noescape
+func softmaxExpAVX512(x *float32, n int) (m, sum float32)
+
+//go:noescape
 func prefetchAVX2(x *float32, n int)
 
 // prefetch asks for the cache lines of x.
@@ -65,4 +68,14 @@ func softmaxBackwardAsm(e, dp []float32, inv float32) (float32, bool) {
 		return softmaxBackwardAVX512(&e[0], &dp[0], len(e)&^7, inv, len(e)&7), true
 	}
 	return softmaxBackwardAVX2(&e[0], &dp[0], len(e)&^7, inv, tailMask(len(e))), true
+}
+
+// softmaxExpAsm runs the AVX-512 kernel over x (not empty), reporting
+// false when the machine has none.
+func softmaxExpAsm(x []float32) (m, sum float32, ok bool) {
+	if !hasAVX512 {
+		return 0, 0, false
+	}
+	m, sum = softmaxExpAVX512(&x[0], len(x))
+	return m, sum, true
 }

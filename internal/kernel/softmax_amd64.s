@@ -643,3 +643,152 @@ smz_done:
 	MOVSS X0, ret+40(FP)
 	RET
 
+
+DATA smNegInf<>+0(SB)/4, $0xff800000
+GLOBL smNegInf<>(SB), RODATA|NOPTR, $4
+
+// func softmaxExpAVX512(x *float32, n int) (m, sum float32)
+// A softmax row's exponentials in one call: m = max x (NaN when x holds
+// one), as maxAVX2 and maxPortable find it, over eight lanes with the
+// last n%8 values merged into −Inf lanes through K1; then x[i] =
+// exp(x[i] − m) and their sum as expShiftSumAVX512 computes them. n > 0.
+TEXT ·softmaxExpAVX512(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ SI, R9
+	MOVQ CX, R11
+	VBROADCASTSS smNegInf<>(SB), Z0
+	VXORPS Y8, Y8, Y8
+	CMPQ CX, $8
+	JB sme_maxtail
+sme_maxloop:
+	VMOVUPS 0(SI), Y4
+	VMAXPS Y0, Y4, Y0
+	VCMPPS $3, Y4, Y8, Y8
+	ADDQ $32, SI
+	SUBQ $8, CX
+	CMPQ CX, $8
+	JAE sme_maxloop
+sme_maxtail:
+	TESTQ CX, CX
+	JZ sme_maxdone
+	MOVL $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VBROADCASTSS smNegInf<>(SB), Z4
+	VMOVUPS (SI), K1, Z4
+	VMAXPS Y0, Y4, Y0
+	VCMPPS $3, Y4, Y8, Y8
+sme_maxdone:
+	// The lanes' maximum, then any NaN lane's all-ones pattern (a NaN)
+	// ORed in.
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0x4e, X0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0xb1, X0, X1
+	VMAXPS X1, X0, X0
+	VEXTRACTF128 $1, Y8, X1
+	VORPS X1, X8, X8
+	VPERMILPS $0x4e, X8, X1
+	VORPS X1, X8, X8
+	VPERMILPS $0xb1, X8, X1
+	VORPS X1, X8, X8
+	VORPS X8, X0, X0
+	MOVSS X0, m+16(FP)
+	// Every value −Inf: no exponentials, x left alone, sum 0.
+	MOVL m+16(FP), AX
+	CMPL AX, $0xff800000
+	JZ sme_empty
+	VBROADCASTSS X0, Z13
+	MOVQ R9, SI
+	MOVQ R11, CX
+	VBROADCASTSS smExpHi<>(SB), Z14
+	VBROADCASTSS smExpLo<>(SB), Z15
+	VPXORD Z12, Z12, Z12
+	CMPQ CX, $16
+	JB sme_tail
+sme_loop:
+	VMOVUPS 0(SI), Z0
+	VSUBPS Z13, Z0, Z0
+	VMINPS Z0, Z14, Z0
+	VMAXPS Z0, Z15, Z0
+	VMULPS.BCST smLog2e<>(SB), Z0, Z1
+	VRNDSCALEPS $0, Z1, Z1
+	VFNMADD231PS.BCST smLn2Hi<>(SB), Z1, Z0
+	VFNMADD231PS.BCST smLn2Lo<>(SB), Z1, Z0
+	VBROADCASTSS smC7<>(SB), Z2
+	VFMADD213PS.BCST smC6<>(SB), Z0, Z2
+	VFMADD213PS.BCST smC5<>(SB), Z0, Z2
+	VFMADD213PS.BCST smC4<>(SB), Z0, Z2
+	VFMADD213PS.BCST smC3<>(SB), Z0, Z2
+	VFMADD213PS.BCST smC2<>(SB), Z0, Z2
+	VFMADD213PS.BCST smOne<>(SB), Z0, Z2
+	VFMADD213PS.BCST smOne<>(SB), Z0, Z2
+	VCVTPS2DQ Z1, Z1
+	VPSRAD $1, Z1, Z3
+	VPSUBD Z3, Z1, Z1
+	VPADDD.BCST smBias<>(SB), Z3, Z3
+	VPSLLD $23, Z3, Z3
+	VPADDD.BCST smBias<>(SB), Z1, Z1
+	VPSLLD $23, Z1, Z1
+	VMULPS Z3, Z2, Z2
+	VMULPS Z1, Z2, Z2
+	VMOVUPS Z2, 0(SI)
+	VADDPS Z2, Z12, Z12
+	ADDQ $64, SI
+	SUBQ $16, CX
+	CMPQ CX, $16
+	JAE sme_loop
+sme_tail:
+	TESTQ CX, CX
+	JZ sme_done
+	MOVL $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VSUBPS Z13, Z0, Z0
+	VMINPS Z0, Z14, Z0
+	VMAXPS Z0, Z15, Z0
+	VMULPS.BCST smLog2e<>(SB), Z0, Z1
+	VRNDSCALEPS $0, Z1, Z1
+	VFNMADD231PS.BCST smLn2Hi<>(SB), Z1, Z0
+	VFNMADD231PS.BCST smLn2Lo<>(SB), Z1, Z0
+	VBROADCASTSS smC7<>(SB), Z2
+	VFMADD213PS.BCST smC6<>(SB), Z0, Z2
+	VFMADD213PS.BCST smC5<>(SB), Z0, Z2
+	VFMADD213PS.BCST smC4<>(SB), Z0, Z2
+	VFMADD213PS.BCST smC3<>(SB), Z0, Z2
+	VFMADD213PS.BCST smC2<>(SB), Z0, Z2
+	VFMADD213PS.BCST smOne<>(SB), Z0, Z2
+	VFMADD213PS.BCST smOne<>(SB), Z0, Z2
+	VCVTPS2DQ Z1, Z1
+	VPSRAD $1, Z1, Z3
+	VPSUBD Z3, Z1, Z1
+	VPADDD.BCST smBias<>(SB), Z3, Z3
+	VPSLLD $23, Z3, Z3
+	VPADDD.BCST smBias<>(SB), Z1, Z1
+	VPSLLD $23, Z1, Z1
+	VMULPS Z3, Z2, Z2
+	VMULPS Z1, Z2, Z2
+	VMOVUPS.Z Z2, K1, Z2
+	VMOVUPS Z2, K1, (SI)
+	VADDPS Z2, Z12, Z12
+sme_done:
+	VEXTRACTI64X4 $1, Z12, Y1
+	VADDPS Y1, Y12, Y12
+	VEXTRACTF128 $1, Y12, X1
+	VADDPS X1, X12, X0
+	VPERMILPS $0x4e, X0, X1
+	VADDPS X1, X0, X0
+	VPERMILPS $0xb1, X0, X1
+	VADDPS X1, X0, X0
+	VZEROUPPER
+	MOVSS X0, sum+20(FP)
+	RET
+sme_empty:
+	VZEROUPPER
+	MOVL $0, sum+20(FP)
+	RET

@@ -177,3 +177,65 @@ func TestPrefetch(t *testing.T) {
 	}
 	require.Equal(t, want, buf)
 }
+
+// TestSoftmaxExp checks SoftmaxExp against its portable twin (Max, then
+// ExpShiftSum) on rows of every awkward length and alignment, with −Inf
+// (masked) scores, ±0 maxima, rows of −Inf only (left alone, sum 0) and
+// NaNs anywhere (a NaN maximum and sum): the maximum must be the twin's,
+// the exponentials its bits, the sum equal to rounding, and nothing around
+// the row may change. The values around the row are larger than any in
+// it, so a maximum that read past the row would show.
+func TestSoftmaxExp(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	negInf := float32(math.Inf(-1))
+	for _, n := range append(softmaxLens, 2, 47, 48, 49, 200) {
+		for c := range 5 {
+			x0 := make([]float32, n)
+			for i := range x0 {
+				x0[i] = float32((r.Float64()*2 - 1) * 30)
+				if i%5 == 3 {
+					x0[i] = negInf
+				}
+			}
+			switch {
+			case c == 1: // every score masked
+				for i := range x0 {
+					x0[i] = negInf
+				}
+			case c == 2 && n > 0: // a NaN somewhere
+				x0[r.IntN(n)] = float32(math.NaN())
+			case c == 3 && n > 0: // maxima of both zeros
+				for i := range x0 {
+					x0[i] = -float32(i % 3)
+				}
+				x0[n-1] = float32(math.Copysign(0, -1))
+			}
+			want := append([]float32(nil), x0...)
+			wm, ws := softmaxExpPortable(want)
+			for off := range 3 {
+				msg := fmt.Sprintf("n=%d case=%d off=%d", n, c, off)
+				all := make([]float32, off+n+20)
+				for i := range all {
+					all[i] = 1e30
+				}
+				x := all[off : off+n]
+				copy(x, x0)
+				m, s := SoftmaxExp(x)
+				for i := range all {
+					if i < off || i >= off+n {
+						require.Equal(t, float32(1e30), all[i], "%s: wrote outside the row at %d", msg, i-off)
+					}
+				}
+				if math.IsNaN(float64(wm)) {
+					require.True(t, math.IsNaN(float64(m)) && math.IsNaN(float64(s)), "%s: m=%v sum=%v, want NaNs", msg, m, s)
+					continue
+				}
+				require.Equal(t, wm, m, "%s: maximum", msg)
+				for i := range x {
+					require.Equal(t, math.Float32bits(want[i]), math.Float32bits(x[i]), "%s: exp at %d", msg, i)
+				}
+				require.InDelta(t, float64(ws), float64(s), math.Abs(float64(ws))*float64(n+8)*0x1p-23, "%s: sum", msg)
+			}
+		}
+	}
+}
