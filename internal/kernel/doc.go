@@ -42,9 +42,12 @@
 // SmallGemm runs the micro-kernel on operands where they lie (A in
 // any layout, B row-major), copying only ragged edge tiles: for products
 // of a few dozen rows, columns and steps it saves Gemm's planning and
-// packing. Transpose turns a head's keys (or values) into the row-major
-// right operand those products need, once per head. The softmax between
-// them takes one pass forward (ExpShiftSum: exp(x − max) and its sum) and
+// packing; SmallGemmBand also skips, tile by tile, the steps where the
+// causal mask leaves A zero. Transpose turns a head's keys (or values)
+// into the row-major right operand those products need, once per head.
+// The softmax between them takes one call per row forward (SoftmaxExp:
+// the maximum, then exp(x − max) and its sum; ExpShiftSum given the
+// shift) and
 // two backward (SoftmaxBackward: Σ p·dP, then the probabilities and
 // dS = p∘(dP − Σ) together), the tails through masked loads and stores;
 // Prefetch asks for a block's kept exponentials while the product before
