@@ -17,10 +17,10 @@ func kern12x32AVX512(k int, a *float32, rsA, csA int, b *float32, csB int, c *fl
 func kern8x32AVX512(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32)
 
 //go:noescape
-func kern12x32TilesAVX512(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, nt, astep, bstep, cstep int)
+func kern12x32TilesAVX512(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, nt, astep, bstep, cstep int, pf *float32, pfn int)
 
 //go:noescape
-func kern8x32TilesAVX512(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, nt, astep, bstep, cstep int)
+func kern8x32TilesAVX512(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, nt, astep, bstep, cstep int, pf *float32, pfn int)
 
 //go:noescape
 func kern16x16MaskAVX512(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, mask int)

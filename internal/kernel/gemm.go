@@ -27,8 +27,9 @@ type maskedKernel func(k int, a *float32, rsA, csA int, b *float32, csB int, c *
 // with A, B and C advanced by t·astep, t·bstep and t·cstep elements: the
 // full tiles of a row panel against one A micro-panel (astep 0), or of a
 // column panel against one B panel (bstep 0), each with the bits of a
-// call of the microKernel.
-type tilesKernel func(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, nt, astep, bstep, cstep int)
+// call of the microKernel. Meanwhile it prefetches pfn cache lines from
+// pf on (none when pfn is 0), one each two steps of k.
+type tilesKernel func(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, nt, astep, bstep, cstep int, pf *float32, pfn int)
 
 // gemmImpl is one GEMM implementation: a micro-kernel, its tile and the
 // cache blocking that suits it.
@@ -778,8 +779,17 @@ func (t *blockTask) tileRow(ap []float32, rowLo, ir, q0, q1 int) int {
 		bptr = &g.b[t.pc*g.rsB+t.jc+q0*nr]
 		csB, bstep = g.rsB, nr
 	}
+	// The next row panel's A, when it is read in place and contiguous
+	// (rows of kb floats, one k block), is prefetched while this one
+	// runs: 2048×128·128×512 takes 2-4% less time, 2048×512·512×128 up
+	// to 5%.
+	var pf *float32
+	pfn := 0
+	if i := rowLo + ir + mr; !g.packA && g.csA == 1 && g.rsA == kb && i+mr <= g.m {
+		pf, pfn = &g.a[i*g.rsA+t.pc], mr*kb/16
+	}
 	ci := (rowLo+ir)*g.ldc + t.jc + q0*nr
-	im.tiles(kb, aptr, rs, cs, bptr, csB, &g.c[ci], g.ldc, g.alpha, t.beta, qf-q0, 0, bstep, nr)
+	im.tiles(kb, aptr, rs, cs, bptr, csB, &g.c[ci], g.ldc, g.alpha, t.beta, qf-q0, 0, bstep, nr, pf, pfn)
 	return qf
 }
 
@@ -810,7 +820,7 @@ func (t *blockTask) tileCol(ap []float32, rowLo, mb, q int) int {
 		csB = g.rsB
 	}
 	ci := rowLo*g.ldc + t.jc + q*nr
-	im.tiles(kb, aptr, rs, cs, bptr, csB, &g.c[ci], g.ldc, g.alpha, t.beta, nt, astep, 0, mr*g.ldc)
+	im.tiles(kb, aptr, rs, cs, bptr, csB, &g.c[ci], g.ldc, g.alpha, t.beta, nt, astep, 0, mr*g.ldc, nil, 0)
 	return nt * mr
 }
 

@@ -646,8 +646,8 @@ kern8x32AVX512_overwrite:
 	VZEROUPPER
 	RET
 
-// func kern12x32TilesAVX512(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, nt, astep, bstep, cstep int)
-TEXT ·kern12x32TilesAVX512(SB), NOSPLIT, $0-104
+// func kern12x32TilesAVX512(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, nt, astep, bstep, cstep int, pf *float32, pfn int)
+TEXT ·kern12x32TilesAVX512(SB), NOSPLIT, $0-120
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), DX
@@ -660,6 +660,7 @@ TEXT ·kern12x32TilesAVX512(SB), NOSPLIT, $0-104
 	MOVQ c+48(FP), DI
 	MOVQ ldc+56(FP), BX
 	SHLQ $2, BX
+	MOVQ pf+104(FP), R12
 kern12x32TilesAVX512_tile:
 	LEAQ (DX)(DX*2), AX
 	LEAQ (R8)(AX*1), R9
@@ -815,6 +816,11 @@ kern12x32TilesAVX512_loop:
 	ADDQ R13, R10
 	ADDQ R13, R11
 	ADDQ R14, SI
+	DECQ pfn+112(FP)
+	JLT kern12x32TilesAVX512_nopf
+	PREFETCHT0 (R12)
+	ADDQ $64, R12
+kern12x32TilesAVX512_nopf:
 	DECQ AX
 	JNZ kern12x32TilesAVX512_loop
 kern12x32TilesAVX512_tail:
@@ -1042,8 +1048,8 @@ kern12x32TilesAVX512_done:
 	VZEROUPPER
 	RET
 
-// func kern8x32TilesAVX512(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, nt, astep, bstep, cstep int)
-TEXT ·kern8x32TilesAVX512(SB), NOSPLIT, $0-104
+// func kern8x32TilesAVX512(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, nt, astep, bstep, cstep int, pf *float32, pfn int)
+TEXT ·kern8x32TilesAVX512(SB), NOSPLIT, $0-120
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), R8
 	MOVQ rsA+16(FP), DX
@@ -1056,6 +1062,7 @@ TEXT ·kern8x32TilesAVX512(SB), NOSPLIT, $0-104
 	MOVQ c+48(FP), DI
 	MOVQ ldc+56(FP), BX
 	SHLQ $2, BX
+	MOVQ pf+104(FP), R12
 kern8x32TilesAVX512_tile:
 	LEAQ (DX)(DX*2), AX
 	LEAQ (R8)(AX*1), R9
@@ -1164,6 +1171,11 @@ kern8x32TilesAVX512_loop:
 	ADDQ R13, R9
 	ADDQ R13, R10
 	ADDQ R14, SI
+	DECQ pfn+112(FP)
+	JLT kern8x32TilesAVX512_nopf
+	PREFETCHT0 (R12)
+	ADDQ $64, R12
+kern8x32TilesAVX512_nopf:
 	DECQ AX
 	JNZ kern8x32TilesAVX512_loop
 kern8x32TilesAVX512_tail:

@@ -81,7 +81,9 @@ type kernelSpec struct {
 	// tiles against one B panel, without a call and its bookkeeping per
 	// tile. The advanced addresses are kept in the argument slots of a,
 	// b and c, advanced only while another tile follows (never past the
-	// last tile's operands).
+	// last tile's operands). Such a kernel also prefetches pfn cache
+	// lines from pf on (extra arguments pf, pfn), one each two steps of
+	// k (its loop trip), for the caller's next A panel.
 	tiles bool
 }
 
@@ -111,8 +113,8 @@ func genKernel(w *asm, s kernelSpec) {
 		w.p("VMOVUPS (AX), %s", s.mask)
 		s.tmps = s.tmps[:1]
 	} else if s.tiles {
-		fmt.Fprintf(&w.Buffer, "// func %s(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, nt, astep, bstep, cstep int)\n", s.name)
-		fmt.Fprintf(&w.Buffer, "TEXT ·%s(SB), NOSPLIT, $0-104\n", s.name)
+		fmt.Fprintf(&w.Buffer, "// func %s(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32, nt, astep, bstep, cstep int, pf *float32, pfn int)\n", s.name)
+		fmt.Fprintf(&w.Buffer, "TEXT ·%s(SB), NOSPLIT, $0-120\n", s.name)
 	} else {
 		fmt.Fprintf(&w.Buffer, "// func %s(k int, a *float32, rsA, csA int, b *float32, csB int, c *float32, ldc int, alpha, beta float32)\n", s.name)
 		fmt.Fprintf(&w.Buffer, "TEXT ·%s(SB), NOSPLIT, $0-72\n", s.name)
@@ -145,6 +147,8 @@ func genKernel(w *asm, s kernelSpec) {
 	}
 	loadKernelArgs(w)
 	if s.tiles {
+		// R12 walks the lines to prefetch (no row group uses it: mr ≤ 12).
+		w.p("MOVQ pf+104(FP), R12")
 		w.label(s.name + "_tile")
 	}
 	// Base registers for row groups: R8 + 3·g·rsA.
@@ -190,6 +194,13 @@ func genKernel(w *asm, s kernelSpec) {
 	w.label(s.name + "_loop")
 	step()
 	step()
+	if s.tiles {
+		w.p("DECQ pfn+112(FP)")
+		w.p("JLT %s_nopf", s.name)
+		w.p("PREFETCHT0 (R12)")
+		w.p("ADDQ $64, R12")
+		w.label(s.name + "_nopf")
+	}
 	w.p("DECQ AX")
 	w.p("JNZ %s_loop", s.name)
 	w.label(s.name + "_tail")
