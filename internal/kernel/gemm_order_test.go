@@ -75,6 +75,23 @@ func TestGemmRowsIndependentOfHeight(t *testing.T) {
 			}
 		}
 	}
+	// A weight gradient Aᵀ·B whose A has rows 2 KB apart: the taller
+	// product is computed transposed (transposedImpl), the shorter one
+	// directly on the 8-row tile.
+	const wn, lda = 128, inPlaceALd
+	for _, k := range []int{1100, 2048} {
+		a := randSlice(rng, (k-1)*lda+264)
+		b := randSlice(rng, k*wn)
+		var out [2][]float32
+		for i, m := range []int{256, 264} {
+			out[i] = make([]float32, m*wn)
+			Gemm(true, false, m, wn, k, 1, a, lda, b, wn, 0, out[i], wn)
+		}
+		if !slices.Equal(out[0], out[1][:256*wn]) {
+			t.Fatalf("k=%d: the first 256 rows of a transposed-A product of 264 rows (transposed: %v) differ from a 256-row one",
+				k, transposedImpl(pickImpl(264, wn), true, false, 264, wn, k, lda, 0) != nil)
+		}
+	}
 }
 
 // TestGemmTilesKernel checks that a kernel computing several tiles per
