@@ -529,9 +529,12 @@ const attnHalfBlock = attnRowBlock / 2
 // (a the queries, b the keys transposed) or their gradient's dO·vᵀ of the
 // row block [i0, i1). Under the causal mask the block's first
 // attnHalfBlock rows multiply only the keys they may see and get zeros
-// past them, so that the block's masked diagonal corner is not computed.
+// past them, so that the block's masked diagonal corner is not computed;
+// unless the micro-kernel's row tile does not divide attnHalfBlock (the
+// six rows of AVX2), where the two halves' padded tiles would cost more
+// than the corner saves.
 func (g *attnGeom) keyProduct(i0, i1, kn, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-	if !g.causal || i1-i0 <= attnHalfBlock {
+	if !g.causal || i1-i0 <= attnHalfBlock || attnHalfBlock%kernel.SmallGemmTileRows(attnHalfBlock, kn) != 0 {
 		attnGemm(false, i1-i0, kn, k, alpha, a, lda, b, ldb, 0, c, ldc)
 		return
 	}

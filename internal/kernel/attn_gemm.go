@@ -50,6 +50,11 @@ func SmallGemmBand(m, n, k, lo, hi int, alpha float32, a []float32, rsA, csA int
 	smallGemmWith(pickImpl(m, n), m, n, k, lo, hi, alpha, a, rsA, csA, b, ldb, beta, c, ldc)
 }
 
+// SmallGemmTileRows returns the rows of the micro-kernel tile that
+// SmallGemm uses for an m×n product: a product whose rows are a multiple
+// of it runs no padded row tile.
+func SmallGemmTileRows(m, n int) int { return pickImpl(m, n).mr }
+
 // smallGemmWith is SmallGemmBand, its arguments checked, with the
 // micro-kernel of im.
 func smallGemmWith(im *gemmImpl, m, n, k, lo, hi int, alpha float32, a []float32, rsA, csA int, b []float32, ldb int, beta float32, c []float32, ldc int) {
