@@ -11,14 +11,15 @@ import (
 
 // TestSmallGemm checks SmallGemm with every micro-kernel against the
 // float64 reference, for A row-major and transposed, at sizes around the
-// tiles (1, 7, 8, 12, 17, 33, 40 rows, columns and steps), with padded
+// tiles (1, 7, 8, 12, 17, 33, 40 rows, columns and steps; 64 and 81
+// columns, whose rows of full tiles take one call), with padded
 // strides and beta 0 (C holds NaNs), 1 and 0.5; padding of C stays as it was.
 func TestSmallGemm(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	sizes := []int{1, 7, 8, 12, 17, 33, 40}
 	for _, transA := range []bool{false, true} {
 		for _, m := range sizes {
-			for _, n := range sizes {
+			for _, n := range append(sizes, 64, 81) {
 				for _, k := range []int{1, 7, 32, 33} {
 					beta := []float32{0, 1, 0.5}[rng.IntN(3)]
 					g := newGemmCase(rng, transA, false, m, n, k, rng.IntN(3), 0.75, beta)
@@ -103,7 +104,7 @@ func TestSmallGemmBand(t *testing.T) {
 	sizes := []int{1, 7, 8, 12, 17, 33}
 	for _, transA := range []bool{false, true} {
 		for _, m := range sizes {
-			for _, n := range []int{1, 17, 32, 40} {
+			for _, n := range []int{1, 17, 32, 40, 64, 81} {
 				for _, k := range []int{1, 7, 32, 33} {
 					// Lower bands (causal rows), upper bands (their
 					// transposes), both, none, and empty ones.
