@@ -76,6 +76,8 @@ var asmFeatures = map[string]isaReq{
 	"TESTL": baseline, "TESTQ": baseline, "JLE": baseline, "JLT": baseline, "JGE": baseline, "XORQ": baseline,
 	// SSE/SSE2 are part of baseline amd64.
 	"MOVSS": baseline, "PREFETCHT0": baseline,
+	// PCALIGN is an assembler directive: it pads with multi-byte NOPs.
+	"PCALIGN": baseline,
 
 	"VADDPS": vexFP, "VSUBPS": vexFP, "VMULPS": vexFP, "VDIVPS": vexFP, "VSQRTPS": vexFP,
 	"VMAXPS": vexFP, "VMINPS": vexFP, "VMOVUPS": vexFP, "VMOVAPS": vexFP, "VCVTPS2DQ": vexFP,
