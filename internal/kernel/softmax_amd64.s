@@ -17,9 +17,9 @@
 // The lanes of a sum are added as dotAVX2 adds them: the halves, then
 // pairs, then neighbours.
 
+// func expShiftSumAVX2(x *float32, n int, shift float32, mask *int32) float32
 // x[i] = exp(x[i] − shift); returns the sum, accumulated in one vector
 // in row order, then its lanes added.
-// func expShiftSumAVX2(x *float32, n int, shift float32, mask *int32) float32
 TEXT ·expShiftSumAVX2(SB), NOSPLIT, $0-36
 	MOVQ x+0(FP), SI
 	MOVQ n+8(FP), CX
@@ -166,11 +166,11 @@ ess_done:
 	MOVSS X0, ret+32(FP)
 	RET
 
+// func softmaxBackwardAVX2(e, dp *float32, n int, inv float32, mask *int32) float32
 // Pass 1: s = Σ (e[i]·inv)·dp[i] in four vector accumulators over 32
 // values at a time (the rest of the whole vectors in the first, the
 // masked tail in the second), added (0+1)+(2+3), then its lanes. Pass 2:
 // p = e[i]·inv into e, p·(dp[i] − s) into dp. Returns s.
-// func softmaxBackwardAVX2(e, dp *float32, n int, inv float32, mask *int32) float32
 TEXT ·softmaxBackwardAVX2(SB), NOSPLIT, $0-44
 	MOVQ e+0(FP), SI
 	MOVQ dp+8(FP), DX
@@ -260,9 +260,9 @@ smb_end:
 	MOVSS X0, ret+40(FP)
 	RET
 
+// func prefetchAVX2(x *float32, n int)
 // Asks for the cache lines of x[0:n] (n > 0) with PREFETCHT0, from the
 // line that holds x[0] to the one that holds x[n−1].
-// func prefetchAVX2(x *float32, n int)
 TEXT ·prefetchAVX2(SB), NOSPLIT, $0-16
 	MOVQ x+0(FP), SI
 	MOVQ n+8(FP), CX
@@ -275,12 +275,12 @@ pf_loop:
 	JB pf_loop
 	RET
 
+// func expShiftSumAVX512(x *float32, n int, shift float32) float32
 // expShiftSumAVX2 over sixteen lanes: the same exp, lane by lane (the
 // same bits), the sum accumulated in one vector in row order, its halves
 // then added as expShiftSumAVX2 adds its lanes. The last n%16 values go
 // through a zero-masking load and a masked store: lanes past the row are
 // neither read nor written, and are zeroed before the sum.
-// func expShiftSumAVX512(x *float32, n int, shift float32) float32
 TEXT ·expShiftSumAVX512(SB), NOSPLIT, $0-28
 	MOVQ x+0(FP), SI
 	MOVQ n+8(FP), CX
@@ -429,11 +429,11 @@ esz_done:
 	MOVSS X0, ret+24(FP)
 	RET
 
+// func softmaxBackwardAVX512(e, dp *float32, n int, inv float32, w int) float32
 // softmaxBackwardAVX2 (the same operations in the same order, so the
 // same bits), its last w < 8 values loaded and stored through the mask
 // register K1 rather than VMASKMOVPS, whose masked stores are slow on
 // some processors.
-// func softmaxBackwardAVX512(e, dp *float32, n int, inv float32, w int) float32
 TEXT ·softmaxBackwardAVX512(SB), NOSPLIT, $0-44
 	MOVQ e+0(FP), SI
 	MOVQ dp+8(FP), DX
@@ -527,11 +527,11 @@ smz_end:
 	MOVSS X0, ret+40(FP)
 	RET
 
+// func softmaxExpAVX512(x *float32, n int) (m, sum float32)
 // A softmax row's exponentials in one call: m = max x (NaN when x holds
 // one), as maxAVX2 and maxPortable find it, over eight lanes with the
 // last n%8 values merged into −Inf lanes through K1; then x[i] =
 // exp(x[i] − m) and their sum as expShiftSumAVX512 computes them. n > 0.
-// func softmaxExpAVX512(x *float32, n int) (m, sum float32)
 TEXT ·softmaxExpAVX512(SB), NOSPLIT, $0-24
 	MOVQ x+0(FP), SI
 	MOVQ n+8(FP), CX

@@ -100,6 +100,11 @@ func fold8(w *asm, op string, src, dst int) {
 	w.p("%s X1, X%d, X%d", op, dst, dst)
 }
 
+// docText is text with the kernel's description under its signature.
+func docText(w *asm, sig, name, frame, doc string) {
+	fmt.Fprintf(&w.Buffer, "// func %s\n%sTEXT ·%s(SB), NOSPLIT, %s\n", sig, doc, name, frame)
+}
+
 // laneMaskK1 sets K1 to the lowest CX (< 16) bits.
 func laneMaskK1(w *asm) {
 	w.p("MOVL $1, AX")
@@ -141,8 +146,7 @@ func genSoftmax() []byte {
 }
 
 func genExpShiftSumAVX2(w *asm) {
-	w.raw("// x[i] = exp(x[i] − shift); returns the sum, accumulated in one vector\n// in row order, then its lanes added.\n")
-	text(w, "expShiftSumAVX2(x *float32, n int, shift float32, mask *int32) float32", "expShiftSumAVX2", "$0-36")
+	docText(w, "expShiftSumAVX2(x *float32, n int, shift float32, mask *int32) float32", "expShiftSumAVX2", "$0-36", "// x[i] = exp(x[i] − shift); returns the sum, accumulated in one vector\n// in row order, then its lanes added.\n")
 	w.p("MOVQ x+0(FP), SI")
 	w.p("MOVQ n+8(FP), CX")
 	w.p("VBROADCASTSS shift+16(FP), Y13")
@@ -212,8 +216,7 @@ func genSoftmaxBackward(w *asm, avx512 bool) {
 			w.p("VMOVUPS.Z (DX), K1, Z5")
 		}
 		store = func(y int, ptr string) { w.p("VMOVUPS Z%d, K1, (%s)", y, ptr) }
-		w.raw("// softmaxBackwardAVX2 (the same operations in the same order, so the\n// same bits), its last w < 8 values loaded and stored through the mask\n// register K1 rather than VMASKMOVPS, whose masked stores are slow on\n// some processors.\n")
-		text(w, name+"(e, dp *float32, n int, inv float32, w int) float32", name, "$0-44")
+		docText(w, name+"(e, dp *float32, n int, inv float32, w int) float32", name, "$0-44", "// softmaxBackwardAVX2 (the same operations in the same order, so the\n// same bits), its last w < 8 values loaded and stored through the mask\n// register K1 rather than VMASKMOVPS, whose masked stores are slow on\n// some processors.\n")
 		w.p("MOVQ e+0(FP), SI")
 		w.p("MOVQ dp+8(FP), DX")
 		w.p("MOVQ w+32(FP), R8")
@@ -222,8 +225,7 @@ func genSoftmaxBackward(w *asm, avx512 bool) {
 		w.p("MOVQ n+16(FP), CX")
 		w.p("VBROADCASTSS inv+24(FP), Y15")
 	} else {
-		w.raw("// Pass 1: s = Σ (e[i]·inv)·dp[i] in four vector accumulators over 32\n// values at a time (the rest of the whole vectors in the first, the\n// masked tail in the second), added (0+1)+(2+3), then its lanes. Pass 2:\n// p = e[i]·inv into e, p·(dp[i] − s) into dp. Returns s.\n")
-		text(w, name+"(e, dp *float32, n int, inv float32, mask *int32) float32", name, "$0-44")
+		docText(w, name+"(e, dp *float32, n int, inv float32, mask *int32) float32", name, "$0-44", "// Pass 1: s = Σ (e[i]·inv)·dp[i] in four vector accumulators over 32\n// values at a time (the rest of the whole vectors in the first, the\n// masked tail in the second), added (0+1)+(2+3), then its lanes. Pass 2:\n// p = e[i]·inv into e, p·(dp[i] − s) into dp. Returns s.\n")
 		w.p("MOVQ e+0(FP), SI")
 		w.p("MOVQ dp+8(FP), DX")
 		w.p("MOVQ n+16(FP), CX")
@@ -283,8 +285,7 @@ func genSoftmaxBackward(w *asm, avx512 bool) {
 }
 
 func genPrefetch(w *asm) {
-	w.raw("// Asks for the cache lines of x[0:n] (n > 0) with PREFETCHT0, from the\n// line that holds x[0] to the one that holds x[n−1].\n")
-	text(w, "prefetchAVX2(x *float32, n int)", "prefetchAVX2", "$0-16")
+	docText(w, "prefetchAVX2(x *float32, n int)", "prefetchAVX2", "$0-16", "// Asks for the cache lines of x[0:n] (n > 0) with PREFETCHT0, from the\n// line that holds x[0] to the one that holds x[n−1].\n")
 	w.p("MOVQ x+0(FP), SI")
 	w.p("MOVQ n+8(FP), CX")
 	w.p("LEAQ (SI)(CX*4), DX")
@@ -333,8 +334,7 @@ func expShiftTail512(w *asm, p string) {
 }
 
 func genExpShiftSumAVX512(w *asm) {
-	w.raw("// expShiftSumAVX2 over sixteen lanes: the same exp, lane by lane (the\n// same bits), the sum accumulated in one vector in row order, its halves\n// then added as expShiftSumAVX2 adds its lanes. The last n%16 values go\n// through a zero-masking load and a masked store: lanes past the row are\n// neither read nor written, and are zeroed before the sum.\n")
-	text(w, "expShiftSumAVX512(x *float32, n int, shift float32) float32", "expShiftSumAVX512", "$0-28")
+	docText(w, "expShiftSumAVX512(x *float32, n int, shift float32) float32", "expShiftSumAVX512", "$0-28", "// expShiftSumAVX2 over sixteen lanes: the same exp, lane by lane (the\n// same bits), the sum accumulated in one vector in row order, its halves\n// then added as expShiftSumAVX2 adds its lanes. The last n%16 values go\n// through a zero-masking load and a masked store: lanes past the row are\n// neither read nor written, and are zeroed before the sum.\n")
 	w.p("MOVQ x+0(FP), SI")
 	w.p("MOVQ n+8(FP), CX")
 	w.p("VBROADCASTSS shift+16(FP), Z13")
@@ -371,8 +371,7 @@ func genExpShiftSumAVX512(w *asm) {
 }
 
 func genSoftmaxExpAVX512(w *asm) {
-	w.raw("// A softmax row's exponentials in one call: m = max x (NaN when x holds\n// one), as maxAVX2 and maxPortable find it, over eight lanes with the\n// last n%8 values merged into −Inf lanes through K1; then x[i] =\n// exp(x[i] − m) and their sum as expShiftSumAVX512 computes them. n > 0.\n")
-	text(w, "softmaxExpAVX512(x *float32, n int) (m, sum float32)", "softmaxExpAVX512", "$0-24")
+	docText(w, "softmaxExpAVX512(x *float32, n int) (m, sum float32)", "softmaxExpAVX512", "$0-24", "// A softmax row's exponentials in one call: m = max x (NaN when x holds\n// one), as maxAVX2 and maxPortable find it, over eight lanes with the\n// last n%8 values merged into −Inf lanes through K1; then x[i] =\n// exp(x[i] − m) and their sum as expShiftSumAVX512 computes them. n > 0.\n")
 	w.p("MOVQ x+0(FP), SI")
 	w.p("MOVQ n+8(FP), CX")
 	w.p("MOVQ SI, R9")
