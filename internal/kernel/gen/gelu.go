@@ -63,18 +63,7 @@ func geluCDF(w *asm) {
 	w.p("VMULPS Y0, Y0, Y5")
 	w.p("VMULPS geluNegHalf<>(SB), Y5, Y5")
 	w.p("VCMPPS $1, Y5, Y13, Y9")
-	w.p("VMULPS expLog2e<>(SB), Y5, Y6")
-	w.p("VROUNDPS $0, Y6, Y6")
-	w.p("VMOVAPS Y5, Y7")
-	w.p("VFNMADD231PS expLn2Hi<>(SB), Y6, Y7")
-	w.p("VFNMADD231PS expLn2Lo<>(SB), Y6, Y7")
-	w.p("VMOVUPS expC7<>(SB), Y8")
-	for _, c := range []string{"expC6", "expC5", "expC4", "expC3", "expC2", "expOne", "expOne"} {
-		w.p("VFMADD213PS %s<>(SB), Y7, Y8", c)
-	}
-	w.p("VCVTPS2DQ Y6, Y6")
-	w.p("VPADDD expBias<>(SB), Y6, Y6")
-	w.p("VPSLLD $23, Y6, Y6")
+	expSeq{x: "Y5", k: "Y6", r: "Y7", p: "Y8"}.emit(w)
 	w.p("VMULPS Y6, Y8, Y8")
 	w.p("VANDPS Y9, Y8, Y8")
 	// Q in Y4; Φ = Q + mask·(1 − 2Q), mask = (0 ≤ x), false for NaN.
@@ -211,20 +200,9 @@ func geluCDF512(s int) []string {
 		"VMULPS "+r(0)+", "+r(0)+", "+r(5),
 		"VMULPS.BCST geluNegHalf<>(SB), "+r(5)+", "+r(5),
 		"VCMPPS $1, "+r(5)+", Z13, "+k1,
-		"VMULPS.BCST expLog2e<>(SB), "+r(5)+", "+r(6),
-		"VRNDSCALEPS $0, "+r(6)+", "+r(6),
-		"VMOVAPS "+r(5)+", "+r(7),
-		"VFNMADD231PS.BCST expLn2Hi<>(SB), "+r(6)+", "+r(7),
-		"VFNMADD231PS.BCST expLn2Lo<>(SB), "+r(6)+", "+r(7),
-		"VBROADCASTSS expC7<>(SB), "+r(8),
 	)
-	for _, c := range []string{"expC6", "expC5", "expC4", "expC3", "expC2", "expOne", "expOne"} {
-		l = append(l, fmt.Sprintf("VFMADD213PS.BCST %s<>(SB), %s, %s", c, r(7), r(8)))
-	}
+	l = append(l, expSeq{zmm: true, x: r(5), k: r(6), r: r(7), p: r(8)}.lines()...)
 	return append(l,
-		"VCVTPS2DQ "+r(6)+", "+r(6),
-		"VPADDD.BCST expBias<>(SB), "+r(6)+", "+r(6),
-		"VPSLLD $23, "+r(6)+", "+r(6),
 		"VMULPS.Z "+r(6)+", "+r(8)+", "+k1+", "+r(8),
 		"VMULPS "+r(8)+", "+r(4)+", "+r(4),
 		"VCMPPS $2, "+r(0)+", Z14, "+k2,

@@ -24,6 +24,7 @@ func main() {
 	write(filepath.Join(*out, "pool_amd64.s"), genPool())
 	write(filepath.Join(*out, "poolwgrad_amd64.s"), genPoolWgrad())
 	write(filepath.Join(*out, "affine_amd64.s"), genAffine())
+	write(filepath.Join(*out, "softmax_amd64.s"), genSoftmax())
 	write(filepath.Join(*out, "gemm_arm64.s"), genGemmARM64())
 	write(filepath.Join(*out, "vec_arm64.s"), genVecARM64())
 }
