@@ -14,7 +14,7 @@ import "fmt"
 // or fewer columns) are copied, zero-padded, into scratch. Use it when the
 // operands are small enough to stay in cache; Gemm's packing wins beyond.
 func SmallGemm(m, n, k int, alpha float32, a []float32, rsA, csA int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	SmallGemmBand(m, n, k, -m, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc)
+	smallGemmChecked("kernel.SmallGemm", m, n, k, -m, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc)
 }
 
 // SmallGemmBand is SmallGemm for an A whose row i is zero outside the
@@ -28,24 +28,30 @@ func SmallGemm(m, n, k int, alpha float32, a []float32, rsA, csA int, b []float3
 // that adding would not change, so C gets the bits SmallGemm gives
 // (when the operands are finite).
 func SmallGemmBand(m, n, k, lo, hi int, alpha float32, a []float32, rsA, csA int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	smallGemmChecked("kernel.SmallGemmBand", m, n, k, lo, hi, alpha, a, rsA, csA, b, ldb, beta, c, ldc)
+}
+
+// smallGemmChecked checks SmallGemmBand's arguments, naming fn in its
+// panics, and runs the product.
+func smallGemmChecked(fn string, m, n, k, lo, hi int, alpha float32, a []float32, rsA, csA int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m < 0 || n < 0 || k < 0 || rsA < 0 || csA < 0 || ldb < max(n, 1) || ldc < max(n, 1) {
-		panic(fmt.Sprintf("kernel.SmallGemm: m=%d n=%d k=%d rsA=%d csA=%d ldb=%d ldc=%d", m, n, k, rsA, csA, ldb, ldc))
+		panic(fmt.Sprintf("%s: m=%d n=%d k=%d rsA=%d csA=%d ldb=%d ldc=%d", fn, m, n, k, rsA, csA, ldb, ldc))
 	}
 	if m == 0 || n == 0 {
 		return
 	}
 	if need := (m-1)*ldc + n; len(c) < need {
-		panic(fmt.Sprintf("kernel.SmallGemm: C holds %d elements, need %d", len(c), need))
+		panic(fmt.Sprintf("%s: C holds %d elements, need %d", fn, len(c), need))
 	}
 	if k == 0 || alpha == 0 {
 		scaleRows(c, ldc, m, n, beta)
 		return
 	}
 	if need := (m-1)*rsA + (k-1)*csA + 1; len(a) < need {
-		panic(fmt.Sprintf("kernel.SmallGemm: A holds %d elements, need %d", len(a), need))
+		panic(fmt.Sprintf("%s: A holds %d elements, need %d", fn, len(a), need))
 	}
 	if need := (k-1)*ldb + n; len(b) < need {
-		panic(fmt.Sprintf("kernel.SmallGemm: B holds %d elements, need %d", len(b), need))
+		panic(fmt.Sprintf("%s: B holds %d elements, need %d", fn, len(b), need))
 	}
 	smallGemmWith(pickImpl(m, n), m, n, k, lo, hi, alpha, a, rsA, csA, b, ldb, beta, c, ldc)
 }

@@ -63,6 +63,9 @@ func TestSmallGemmEdges(t *testing.T) {
 		{"kernel.SmallGemm: m=2 n=3 k=3 rsA=3 csA=1 ldb=2 ldc=3", func() {
 			SmallGemm(2, 3, 3, 1, make([]float32, 6), 3, 1, make([]float32, 6), 2, 0, make([]float32, 6), 3)
 		}},
+		{"kernel.SmallGemmBand: B holds 5 elements, need 6", func() {
+			SmallGemmBand(2, 2, 3, -2, 3, 1, make([]float32, 6), 3, 1, make([]float32, 5), 2, 0, make([]float32, 4), 2)
+		}},
 	} {
 		require.PanicsWithValue(t, c.want, c.f, fmt.Sprint(c.want))
 	}
