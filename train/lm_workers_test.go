@@ -17,24 +17,38 @@ import (
 // sizes) gives the same loss and gradients, bit for bit, on one worker and
 // on two: the splits across workers leave every sum's order alone.
 func TestLMStepSameBitsOnAnyWorkers(t *testing.T) {
-	const batch, seqLen = 8, 40
-	r := rand.New(rand.NewPCG(1, 2))
-	ids := make([]int, batch*(seqLen+1))
-	for i := range ids {
-		ids[i] = r.IntN(benchVocab)
-	}
-	x := nn.IDs(ids[:batch*seqLen], batch, seqLen)
-	y := nn.IDs(ids[batch:], batch, seqLen)
-	models := map[string]func() nn.Module{
-		"gpt":  func() nn.Module { return charGPT() },
-		"lstm": func() nn.Module { return charLSTM() },
-		"gru": func() nn.Module {
+	type shape struct{ batch, seqLen int }
+	models := map[string]struct {
+		build func() nn.Module
+		shape
+	}{
+		"gpt":  {func() nn.Module { return charGPT() }, shape{8, 40}},
+		"lstm": {func() nn.Module { return charLSTM() }, shape{8, 40}},
+		"gru": {func() nn.Module {
 			return nn.NewRNNLM(nn.RNNLMConfig{Vocab: benchVocab, Embed: 64, Hidden: 256, Layers: 2, GRU: true}, nn.WithSeed(1))
-		},
+		}, shape{8, 40}},
+	}
+	if !testing.Short() {
+		// One share of the char-GPT example's batch: the kernels' paths
+		// for its sizes (weight gradients over 2048 tokens computed
+		// transposed, several tiles per kernel call, whole causal
+		// blocks of 32 keys) split across workers only at this size.
+		models["gpt-share"] = struct {
+			build func() nn.Module
+			shape
+		}{func() nn.Module { return charGPT() }, shape{16, 128}}
 	}
 	prev := parallel.SetWorkers(1)
 	t.Cleanup(func() { parallel.SetWorkers(prev) })
-	for name, build := range models {
+	for name, mc := range models {
+		build, batch, seqLen := mc.build, mc.batch, mc.seqLen
+		r := rand.New(rand.NewPCG(1, 2))
+		ids := make([]int, batch*(seqLen+1))
+		for i := range ids {
+			ids[i] = r.IntN(benchVocab)
+		}
+		x := nn.IDs(ids[:batch*seqLen], batch, seqLen)
+		y := nn.IDs(ids[batch:], batch, seqLen)
 		t.Run(name, func(t *testing.T) {
 			var runs [2][][]float32
 			for i, workers := range []int{1, 2} {
