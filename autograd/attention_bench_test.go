@@ -18,15 +18,12 @@ func BenchmarkSelfAttentionStep(b *testing.B) {
 	opt := AttentionOptions{Heads: 4, Causal: true}
 	a := NewArena()
 	b.ReportAllocs()
-	c0 := cputime.Process()
-	for b.Loop() {
+	cputime.Loop(b, func() {
 		a.Reset()
 		// A leaf drawn from the arena, so that the op's buffers come
 		// from it too, as in a training step.
 		qkv := a.variable()
 		qkv.value, qkv.arena, qkv.requiresGrad = x, a, true
 		SelfAttention(qkv, opt).BackwardWith(gy)
-	}
-	c1 := cputime.Process()
-	b.ReportMetric(float64((c1-c0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+	})
 }

@@ -207,33 +207,24 @@ func BenchmarkConvCacheKeras(b *testing.B) {
 			a := NewArena()
 			var cc ConvCache
 			b.Run(fmt.Sprintf("%s/b=%d/old", l.name, n), func(b *testing.B) {
-				c0 := cputime.Process()
-				for b.Loop() {
+				cputime.Loop(b, func() {
 					a.Reset()
 					Conv2DReLUMaxPool(a.Input(x), w, bias, Conv2DOptions{}, pool)
-				}
-				c1 := cputime.Process()
-				b.ReportMetric(float64((c1-c0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+				})
 			})
 			b.Run(fmt.Sprintf("%s/b=%d/direct", l.name, n), func(b *testing.B) {
 				winoInfer = false
 				defer func() { winoInfer = true }()
-				c0 := cputime.Process()
-				for b.Loop() {
+				cputime.Loop(b, func() {
 					a.Reset()
 					cc.Conv2DReLUMaxPool(a.Input(x), w, bias, Conv2DOptions{}, pool)
-				}
-				c1 := cputime.Process()
-				b.ReportMetric(float64((c1-c0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+				})
 			})
 			b.Run(fmt.Sprintf("%s/b=%d/packed", l.name, n), func(b *testing.B) {
-				c0 := cputime.Process()
-				for b.Loop() {
+				cputime.Loop(b, func() {
 					a.Reset()
 					cc.Conv2DReLUMaxPool(a.Input(x), w, bias, Conv2DOptions{}, pool)
-				}
-				c1 := cputime.Process()
-				b.ReportMetric(float64((c1-c0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+				})
 			})
 		}
 	}

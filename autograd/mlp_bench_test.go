@@ -1,9 +1,9 @@
-//go:build linux
-
 package autograd
 
 import (
 	"testing"
+
+	"github.com/shoshin-ml/shoshin/internal/cputime"
 )
 
 // BenchmarkGPTMLPStep times the forward and backward of a GPT block's MLP
@@ -25,9 +25,5 @@ func BenchmarkGPTMLPStep(b *testing.B) {
 	}
 	step()
 	b.ReportAllocs()
-	c0 := processCPU()
-	for b.Loop() {
-		step()
-	}
-	b.ReportMetric(float64(processCPU()-c0)/float64(b.N), "cpu-ns/op")
+	cputime.Loop(b, step)
 }

@@ -1,9 +1,9 @@
-//go:build linux
-
 package autograd
 
 import (
 	"testing"
+
+	"github.com/shoshin-ml/shoshin/internal/cputime"
 )
 
 // BenchmarkLayerNormResidual times the forward and backward of a
@@ -38,11 +38,7 @@ func BenchmarkLayerNormResidual(b *testing.B) {
 			}
 			step()
 			b.ReportAllocs()
-			c0 := processCPU()
-			for b.Loop() {
-				step()
-			}
-			b.ReportMetric(float64(processCPU()-c0)/float64(b.N), "cpu-ns/op")
+			cputime.Loop(b, step)
 		})
 	}
 }
