@@ -18,7 +18,6 @@ import (
 	"github.com/shoshin-ml/shoshin/metrics"
 	"github.com/shoshin-ml/shoshin/nn"
 	"github.com/shoshin-ml/shoshin/optim"
-	"github.com/shoshin-ml/shoshin/tensor"
 )
 
 // charGRU is charLSTM with GRU layers.
@@ -40,14 +39,6 @@ func TestLMStepAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are not meaningful under the race detector")
 	}
-	batches := func(batch, seqLen int) (x, y *tensor.Tensor) {
-		r := rand.New(rand.NewPCG(1, 2))
-		ids := make([]int, batch*(seqLen+1))
-		for i := range ids {
-			ids[i] = r.IntN(benchVocab)
-		}
-		return nn.IDs(ids[:batch*seqLen], batch, seqLen), nn.IDs(ids[batch:], batch, seqLen)
-	}
 	for _, c := range []struct {
 		name  string
 		build func() nn.Module
@@ -60,7 +51,7 @@ func TestLMStepAllocations(t *testing.T) {
 		for _, sz := range [][2]int{{8, 40}, {4, 96}} {
 			for _, workers := range []int{1, 2} {
 				t.Run(fmt.Sprint(c.name, "/", sz[0], "x", sz[1], "/workers", workers), func(t *testing.T) {
-					x, y := batches(sz[0], sz[1])
+					x, y := lmBatch(sz[0], sz[1])
 					prev := parallel.SetWorkers(workers)
 					defer parallel.SetWorkers(prev)
 					m := c.build()

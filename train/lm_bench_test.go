@@ -10,6 +10,7 @@ import (
 	"github.com/shoshin-ml/shoshin/data"
 	"github.com/shoshin-ml/shoshin/nn"
 	"github.com/shoshin-ml/shoshin/optim"
+	"github.com/shoshin-ml/shoshin/tensor"
 )
 
 // The models of examples/char-gpt and examples/char-lstm, for a
@@ -25,6 +26,17 @@ func charLSTM() *nn.RNNLM {
 	return nn.NewRNNLM(nn.RNNLMConfig{Vocab: benchVocab, Embed: 64, Hidden: 256, Layers: 2}, nn.WithSeed(1))
 }
 
+// lmBatch returns a fixed random batch of batch windows of seqLen token
+// ids and their next-token targets (the same windows shifted by one).
+func lmBatch(batch, seqLen int) (x, y *tensor.Tensor) {
+	r := rand.New(rand.NewPCG(1, 2))
+	ids := make([]int, batch*(seqLen+1))
+	for i := range ids {
+		ids[i] = r.IntN(benchVocab)
+	}
+	return nn.IDs(ids[:batch*seqLen], batch, seqLen), nn.IDs(ids[batch:], batch, seqLen)
+}
+
 // BenchmarkLMStep times one training step of the example language models
 // on a batch of 32 windows of 128 tokens: forward, next-token
 // cross-entropy, backward, gradient clipping and AdamW, drawing its
@@ -35,13 +47,7 @@ func charLSTM() *nn.RNNLM {
 // allocs/op are the steady state.
 func BenchmarkLMStep(b *testing.B) {
 	const batch, seqLen = 32, 128
-	r := rand.New(rand.NewPCG(1, 2))
-	ids := make([]int, batch*(seqLen+1))
-	for i := range ids {
-		ids[i] = r.IntN(benchVocab)
-	}
-	x := nn.IDs(ids[:batch*seqLen], batch, seqLen)
-	y := nn.IDs(ids[batch:], batch, seqLen)
+	x, y := lmBatch(batch, seqLen)
 	for _, m := range []struct {
 		name   string
 		model  nn.Module

@@ -1,7 +1,6 @@
 package train
 
 import (
-	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -41,14 +40,8 @@ func TestLMStepSameBitsOnAnyWorkers(t *testing.T) {
 	prev := parallel.SetWorkers(1)
 	t.Cleanup(func() { parallel.SetWorkers(prev) })
 	for name, mc := range models {
-		build, batch, seqLen := mc.build, mc.batch, mc.seqLen
-		r := rand.New(rand.NewPCG(1, 2))
-		ids := make([]int, batch*(seqLen+1))
-		for i := range ids {
-			ids[i] = r.IntN(benchVocab)
-		}
-		x := nn.IDs(ids[:batch*seqLen], batch, seqLen)
-		y := nn.IDs(ids[batch:], batch, seqLen)
+		build := mc.build
+		x, y := lmBatch(mc.batch, mc.seqLen)
 		t.Run(name, func(t *testing.T) {
 			var runs [2][][]float32
 			for i, workers := range []int{1, 2} {

@@ -17,15 +17,7 @@ import (
 // product — left the large product to regrow the small buffer: a new
 // allocation in the second cycle.
 func TestBufFreeWarmCycleReuses(t *testing.T) {
-	bufFree.Lock()
-	saved := bufFree.list
-	bufFree.list = nil
-	bufFree.Unlock()
-	defer func() {
-		bufFree.Lock()
-		bufFree.list = saved
-		bufFree.Unlock()
-	}()
+	emptyBufFree(t)
 	const small, large = 1000, 100_000
 	short := false
 	cycle := func() {
@@ -59,15 +51,7 @@ func TestBufClass(t *testing.T) {
 // TestBufFreeFullDropsSmallest checks that a full free list keeps its
 // largest buffers.
 func TestBufFreeFullDropsSmallest(t *testing.T) {
-	bufFree.Lock()
-	saved := bufFree.list
-	bufFree.list = nil
-	bufFree.Unlock()
-	defer func() {
-		bufFree.Lock()
-		bufFree.list = saved
-		bufFree.Unlock()
-	}()
+	emptyBufFree(t)
 	bufs := make([]*buffer, maxFree+1)
 	for i := range bufs {
 		bufs[i] = getBuf(64 << (i % 8))
@@ -97,15 +81,7 @@ func TestBufFreeFullDropsSmallest(t *testing.T) {
 // nothing: a free list that drops some of the peak's buffers makes the
 // next step allocate them again.
 func TestBufFreeKeepsTwoSharesPeak(t *testing.T) {
-	bufFree.Lock()
-	saved := bufFree.list
-	bufFree.list = nil
-	bufFree.Unlock()
-	defer func() {
-		bufFree.Lock()
-		bufFree.list = saved
-		bufFree.Unlock()
-	}()
+	emptyBufFree(t)
 	shares := runtime.GOMAXPROCS(0)
 	var sizes []int
 	for s := range shares {
@@ -127,4 +103,18 @@ func TestBufFreeKeepsTwoSharesPeak(t *testing.T) {
 		}
 	}
 	require.Zero(t, testalloc.PerRun(3, cycle), "allocations of warm cycles with %d buffers at the peak", len(sizes))
+}
+
+// emptyBufFree empties the packing-buffer free list for the test and puts
+// its buffers back when the test ends.
+func emptyBufFree(t *testing.T) {
+	bufFree.Lock()
+	saved := bufFree.list
+	bufFree.list = nil
+	bufFree.Unlock()
+	t.Cleanup(func() {
+		bufFree.Lock()
+		bufFree.list = saved
+		bufFree.Unlock()
+	})
 }
